@@ -1,0 +1,5 @@
+//! Users, profiles and roles.
+
+mod role;
+
+pub use role::Role;

@@ -1,0 +1,94 @@
+//! The application state: every port, built once per cold start and shared by handlers.
+
+use crate::auth::keys::{KeyError, SigningKeys};
+use crate::clock::{Clock, SystemClock};
+use crate::config::{Backend, Config, ConfigError};
+use crate::mail::{Mailer, OutboxMailer, SesMailer};
+use crate::queue::{MemoryQueue, Queue, SqsQueue};
+use crate::store::dynamo::DynamoTable;
+use crate::store::sqlite::SqliteTable;
+use crate::store::{StoreError, Table};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub table: Arc<dyn Table>,
+    pub mailer: Arc<dyn Mailer>,
+    pub queue: Arc<dyn Queue>,
+    pub clock: Arc<dyn Clock>,
+    pub keys: Arc<SigningKeys>,
+    /// Set on the embedded backend: the local server drains it.
+    pub local_queue: Option<Arc<MemoryQueue>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+    #[error("opening the table: {0}")]
+    Table(#[from] StoreError),
+}
+
+impl App {
+    pub async fn start(config: Config) -> Result<Self, StartError> {
+        let keys = Arc::new(signing_keys(&config)?);
+        let app = match config.backend {
+            Backend::Embedded => {
+                let table = SqliteTable::open(&config.sqlite_path())?;
+                let queue = Arc::new(MemoryQueue::new());
+                Self {
+                    table: Arc::new(table),
+                    mailer: Arc::new(OutboxMailer::new(config.outbox_dir(), &config.mail_from)),
+                    queue: queue.clone(),
+                    clock: Arc::new(SystemClock),
+                    keys,
+                    local_queue: Some(queue),
+                    config: Arc::new(config),
+                }
+            }
+            Backend::Aws => {
+                // Credentials, region and any endpoint override (AWS_ENDPOINT_URL) come
+                // from the standard AWS environment.
+                let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let queue_url = config.queue_url.clone().unwrap_or_default();
+                Self {
+                    table: Arc::new(DynamoTable::new(
+                        aws_sdk_dynamodb::Client::new(&aws),
+                        &config.table_name,
+                    )),
+                    mailer: Arc::new(SesMailer::new(
+                        aws_sdk_sesv2::Client::new(&aws),
+                        &config.mail_from,
+                    )),
+                    queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&aws), queue_url)),
+                    clock: Arc::new(SystemClock),
+                    keys,
+                    local_queue: None,
+                    config: Arc::new(config),
+                }
+            }
+        };
+        Ok(app)
+    }
+}
+
+/// Configured keys win; the embedded backend makes a local pair when none is configured.
+fn signing_keys(config: &Config) -> Result<SigningKeys, StartError> {
+    if let Some(pem) = &config.jwt_private_key {
+        return Ok(SigningKeys::from_private_pem(pem)?);
+    }
+    if let Some(pem) = &config.jwt_public_key {
+        return Ok(SigningKeys::from_public_pem(pem)?);
+    }
+    match config.backend {
+        Backend::Embedded => Ok(SigningKeys::load_or_create(&config.data_dir)?),
+        Backend::Aws => Err(ConfigError(
+            "MARQUEE_JWT_PUBLIC_KEY (or, for token issuers, MARQUEE_JWT_PRIVATE_KEY) is required with MARQUEE_BACKEND=aws"
+                .into(),
+        )
+        .into()),
+    }
+}

@@ -1,0 +1,3 @@
+//! Passwords, tokens, sessions.
+
+pub mod keys;

@@ -1,0 +1,125 @@
+//! Configuration from the environment, read once per cold start. Every variable, its
+//! default and its meaning are listed in README.md ("Configuration").
+
+use std::path::PathBuf;
+
+/// Where the ports are served from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file, outbox folder, in-process queue: no setup, no account.
+    Embedded,
+    /// DynamoDB, SES v2 and SQS (real AWS, or a stand-in through `AWS_ENDPOINT_URL`).
+    Aws,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub backend: Backend,
+    /// Embedded backend state: `marquee.sqlite3`, `outbox/`, the local signing key.
+    pub data_dir: PathBuf,
+    pub table_name: String,
+    /// The SQS queue that feeds the background worker.
+    pub queue_url: Option<String>,
+    pub mail_from: String,
+    /// Base URL of the web client, for links in emails.
+    pub public_url: String,
+    /// Ed25519 private key (PKCS#8 PEM), only for functions that issue tokens.
+    pub jwt_private_key: Option<String>,
+    /// Ed25519 public key (SPKI PEM) that verifies access tokens.
+    pub jwt_public_key: Option<String>,
+    pub log_filter: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let backend = match get("MARQUEE_BACKEND").as_deref() {
+            None | Some("embedded") => Backend::Embedded,
+            Some("aws") => Backend::Aws,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "MARQUEE_BACKEND must be `embedded` or `aws`, not `{other}`"
+                )));
+            }
+        };
+        let config = Self {
+            backend,
+            data_dir: get("MARQUEE_DATA_DIR")
+                .unwrap_or_else(|| ".marquee".into())
+                .into(),
+            table_name: get("MARQUEE_TABLE").unwrap_or_else(|| "marquee".into()),
+            queue_url: get("MARQUEE_QUEUE_URL"),
+            mail_from: get("MARQUEE_MAIL_FROM")
+                .unwrap_or_else(|| "Marquee <no-reply@marquee.local>".into()),
+            public_url: get("MARQUEE_PUBLIC_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:3000".into())
+                .trim_end_matches('/')
+                .to_string(),
+            jwt_private_key: get("MARQUEE_JWT_PRIVATE_KEY"),
+            jwt_public_key: get("MARQUEE_JWT_PUBLIC_KEY"),
+            log_filter: get("MARQUEE_LOG").unwrap_or_else(|| "info".into()),
+        };
+        if config.backend == Backend::Aws && config.queue_url.is_none() {
+            return Err(ConfigError(
+                "MARQUEE_QUEUE_URL is required with MARQUEE_BACKEND=aws".into(),
+            ));
+        }
+        Ok(config)
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("marquee.sqlite3")
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_setup() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.backend, Backend::Embedded);
+        assert_eq!(c.sqlite_path(), PathBuf::from(".marquee/marquee.sqlite3"));
+        assert_eq!(c.public_url, "http://127.0.0.1:3000");
+    }
+
+    #[test]
+    fn aws_backend_requires_a_queue_and_rejects_unknown_backends() {
+        assert!(config(&[("MARQUEE_BACKEND", "aws")]).is_err());
+        let c = config(&[
+            ("MARQUEE_BACKEND", "aws"),
+            ("MARQUEE_QUEUE_URL", "http://q"),
+        ])
+        .unwrap();
+        assert_eq!(c.backend, Backend::Aws);
+        let err = config(&[("MARQUEE_BACKEND", "mongo")]).unwrap_err();
+        assert!(err.to_string().contains("mongo"));
+    }
+
+    #[test]
+    fn public_url_loses_its_trailing_slash() {
+        let c = config(&[("MARQUEE_PUBLIC_URL", "https://marquee.example/")]).unwrap();
+        assert_eq!(c.public_url, "https://marquee.example");
+    }
+}

@@ -1,0 +1,22 @@
+//! Marquee: the online cinema's domain, its HTTP handlers and its storage adapters.
+//!
+//! Features own their code (`accounts`, `auth`, …); cross-cutting pieces are the ports
+//! (`store`, `mail`, `queue`), the HTTP layer (`http`) and the route table (`routes`).
+
+pub mod accounts;
+pub mod app;
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod http;
+pub mod lambda;
+pub mod mail;
+pub mod notifications;
+pub mod queue;
+pub mod routes;
+pub mod store;
+pub mod system;
+pub mod telemetry;
+
+pub use app::App;
+pub use config::Config;

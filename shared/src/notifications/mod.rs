@@ -1,0 +1,103 @@
+//! Emails, rendered from templates (text and HTML) compiled into the binary.
+
+use crate::mail::Email;
+use minijinja::Environment;
+use serde::Serialize;
+use std::sync::OnceLock;
+
+/// A kind of email; each has `<name>.subject.txt`, `<name>.txt` and `<name>.html`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Template {
+    AccountActivation,
+}
+
+impl Template {
+    fn name(self) -> &'static str {
+        match self {
+            Self::AccountActivation => "account_activation",
+        }
+    }
+}
+
+macro_rules! templates {
+    ($($file:literal),* $(,)?) => {
+        &[$(($file, include_str!(concat!("templates/", $file)))),*]
+    };
+}
+
+const SOURCES: &[(&str, &str)] = templates![
+    "layout.html",
+    "account_activation.subject.txt",
+    "account_activation.txt",
+    "account_activation.html",
+];
+
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        for (name, source) in SOURCES {
+            env.add_template(name, source)
+                .unwrap_or_else(|e| panic!("email template {name} does not parse: {e}"));
+        }
+        env
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("rendering email {template}: {source}")]
+pub struct RenderError {
+    template: &'static str,
+    source: minijinja::Error,
+}
+
+/// Renders one email for `to`. HTML escapes every value; text does not.
+pub fn render(template: Template, to: &str, context: impl Serialize) -> Result<Email, RenderError> {
+    let env = environment();
+    let name = template.name();
+    let ctx = minijinja::Value::from(minijinja::value::Serde(context));
+    let part = |suffix: &str| {
+        env.get_template(&format!("{name}.{suffix}"))
+            .and_then(|t| t.render(&ctx))
+            .map_err(|source| RenderError {
+                template: name,
+                source,
+            })
+    };
+    Ok(Email {
+        to: to.to_string(),
+        subject: part("subject.txt")?.trim().to_string(),
+        text: part("txt")?,
+        html: part("html")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn activation_email_has_the_link_in_both_parts_and_escapes_html() {
+        let link = "http://127.0.0.1:3000/activate?token=a&b";
+        let email = render(
+            Template::AccountActivation,
+            "v@example.com",
+            json!({"link": link, "email": "<v>@example.com", "valid_hours": 24}),
+        )
+        .unwrap();
+        assert_eq!(email.subject, "Activate your Marquee account");
+        assert!(email.text.contains(link));
+        assert!(email.text.contains("24 hours"));
+        assert!(email.html.contains("token=a&amp;b"));
+        assert!(email.html.contains("&lt;v&gt;@example.com"));
+        assert!(email.html.starts_with("<!doctype html>"));
+    }
+
+    #[test]
+    fn every_template_parses() {
+        for (name, _) in SOURCES {
+            environment().get_template(name).unwrap();
+        }
+    }
+}

@@ -1,0 +1,58 @@
+use super::{Queue, QueueError};
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+
+pub struct SqsQueue {
+    client: Client,
+    url: String,
+}
+
+/// SQS takes at most ten messages per batch call.
+const SQS_BATCH: usize = 10;
+
+impl SqsQueue {
+    pub fn new(client: Client, url: impl Into<String>) -> Self {
+        Self {
+            client,
+            url: url.into(),
+        }
+    }
+}
+
+#[async_trait]
+impl Queue for SqsQueue {
+    async fn send_batch(&self, bodies: &[String]) -> Result<(), QueueError> {
+        for chunk in bodies.chunks(SQS_BATCH) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, body)| {
+                    SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body)
+                        .build()
+                        .map_err(|e| QueueError(e.to_string()))
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(&self.url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .map_err(|e| QueueError(format!("{:?}", e.into_service_error())))?;
+            if let Some(failed) = out.failed.first() {
+                return Err(QueueError(format!(
+                    "{} of {} messages refused, first: {} {}",
+                    out.failed.len(),
+                    chunk.len(),
+                    failed.code,
+                    failed.message.as_deref().unwrap_or_default()
+                )));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,529 @@
+//! The production `Table` adapter over `aws-sdk-dynamodb`.
+
+use super::{
+    Condition, Index, Item, Key, Page, Query, SortKey, StoreError, Table, Update, Write, Written,
+    cursor, schema, validate_single, validate_transaction,
+};
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
+    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue,
+    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+};
+use serde_json::Value;
+use std::collections::HashMap;
+
+type Attrs = HashMap<String, AttributeValue>;
+
+pub struct DynamoTable {
+    client: Client,
+    table: String,
+}
+
+impl DynamoTable {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+}
+
+fn backend<E: ProvideErrorMetadata + std::fmt::Debug>(e: SdkError<E>) -> StoreError {
+    let detail = match e.as_service_error() {
+        Some(service) => format!(
+            "{}: {}",
+            service.code().unwrap_or("unknown"),
+            service.message().unwrap_or_default()
+        ),
+        None => format!("{e:?}"),
+    };
+    StoreError::Backend(detail)
+}
+
+fn to_attrs(item: &Item) -> Result<Attrs, StoreError> {
+    serde_dynamo::to_item(Value::Object(item.clone()))
+        .map_err(|e| StoreError::Invalid(format!("item cannot be stored: {e}")))
+}
+
+fn from_attrs(attrs: Attrs) -> Result<Item, StoreError> {
+    serde_dynamo::from_item(attrs).map_err(|e| StoreError::Backend(e.to_string()))
+}
+
+fn to_value(value: &Value) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(value)
+        .map_err(|e| StoreError::Invalid(format!("value cannot be stored: {e}")))
+}
+
+fn key_attrs(key: &Key) -> Attrs {
+    HashMap::from([
+        (schema::PK.to_string(), AttributeValue::S(key.pk.clone())),
+        (schema::SK.to_string(), AttributeValue::S(key.sk.clone())),
+    ])
+}
+
+/// Builds expression strings with placeholders for every name and value.
+#[derive(Default)]
+struct Expr {
+    names: HashMap<String, String>,
+    values: HashMap<String, AttributeValue>,
+}
+
+impl Expr {
+    fn name(&mut self, attr: &str) -> String {
+        if let Some((placeholder, _)) = self.names.iter().find(|(_, a)| a.as_str() == attr) {
+            return placeholder.clone();
+        }
+        let placeholder = format!("#n{}", self.names.len());
+        self.names.insert(placeholder.clone(), attr.to_string());
+        placeholder
+    }
+
+    fn value(&mut self, value: AttributeValue) -> String {
+        let placeholder = format!(":v{}", self.values.len());
+        self.values.insert(placeholder.clone(), value);
+        placeholder
+    }
+
+    fn condition(&mut self, cond: &Condition) -> Result<String, StoreError> {
+        Ok(match cond {
+            Condition::Exists => {
+                format!(
+                    "attribute_exists({})",
+                    self.name(Condition::existence_attr())
+                )
+            }
+            Condition::NotExists => {
+                format!(
+                    "attribute_not_exists({})",
+                    self.name(Condition::existence_attr())
+                )
+            }
+            Condition::AttrExists(a) => format!("attribute_exists({})", self.name(a)),
+            Condition::AttrNotExists(a) => format!("attribute_not_exists({})", self.name(a)),
+            Condition::Compare { attr, cmp, value } => {
+                let name = self.name(attr);
+                let value = self.value(to_value(value)?);
+                format!("{name} {} {value}", cmp.operator())
+            }
+            Condition::And(all) => self.join(all, " AND ")?,
+            Condition::Or(any) => self.join(any, " OR ")?,
+            Condition::Not(c) => format!("NOT ({})", self.condition(c)?),
+        })
+    }
+
+    fn join(&mut self, parts: &[Condition], sep: &str) -> Result<String, StoreError> {
+        let rendered: Result<Vec<String>, StoreError> = parts
+            .iter()
+            .map(|c| self.condition(c).map(|s| format!("({s})")))
+            .collect();
+        Ok(rendered?.join(sep))
+    }
+
+    fn update(&mut self, update: &Update) -> Result<String, StoreError> {
+        let mut clauses = Vec::new();
+        if !update.set.is_empty() {
+            let mut sets = Vec::new();
+            for (attr, value) in &update.set {
+                let name = self.name(attr);
+                let value = self.value(to_value(value)?);
+                sets.push(format!("{name} = {value}"));
+            }
+            clauses.push(format!("SET {}", sets.join(", ")));
+        }
+        if !update.remove.is_empty() {
+            let names: Vec<String> = update.remove.iter().map(|a| self.name(a)).collect();
+            clauses.push(format!("REMOVE {}", names.join(", ")));
+        }
+        if !update.add.is_empty() {
+            let mut adds = Vec::new();
+            for (attr, delta) in &update.add {
+                let name = self.name(attr);
+                let value = self.value(AttributeValue::N(delta.to_string()));
+                adds.push(format!("{name} {value}"));
+            }
+            clauses.push(format!("ADD {}", adds.join(", ")));
+        }
+        Ok(clauses.join(" "))
+    }
+
+    fn sort_key(&mut self, attr: &str, cond: &SortKey) -> String {
+        let name = self.name(attr);
+        let mut val = |v: &str| self.value(AttributeValue::S(v.to_string()));
+        match cond {
+            SortKey::Eq(v) => format!("{name} = {}", val(v)),
+            SortKey::Lt(v) => format!("{name} < {}", val(v)),
+            SortKey::Le(v) => format!("{name} <= {}", val(v)),
+            SortKey::Gt(v) => format!("{name} > {}", val(v)),
+            SortKey::Ge(v) => format!("{name} >= {}", val(v)),
+            SortKey::Between(a, b) => {
+                let (a, b) = (val(a), val(b));
+                format!("{name} BETWEEN {a} AND {b}")
+            }
+            SortKey::BeginsWith(p) => format!("begins_with({name}, {})", val(p)),
+        }
+    }
+
+    fn names(&self) -> Option<HashMap<String, String>> {
+        (!self.names.is_empty()).then(|| self.names.clone())
+    }
+
+    fn values(&self) -> Option<Attrs> {
+        (!self.values.is_empty()).then(|| self.values.clone())
+    }
+}
+
+/// The write's condition rendered into `expr`, if it has one.
+fn render_condition(write: &Write, expr: &mut Expr) -> Result<Option<String>, StoreError> {
+    write.condition().map(|c| expr.condition(c)).transpose()
+}
+
+fn transact_item(table: &str, write: &Write) -> Result<TransactWriteItem, StoreError> {
+    let mut expr = Expr::default();
+    let condition = render_condition(write, &mut expr)?;
+    let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Invalid(e.to_string());
+    let item = match write {
+        Write::Put { item, .. } => TransactWriteItem::builder().put(
+            Put::builder()
+                .table_name(table)
+                .set_item(Some(to_attrs(item)?))
+                .set_condition_expression(condition)
+                .set_expression_attribute_names(expr.names())
+                .set_expression_attribute_values(expr.values())
+                .build()
+                .map_err(build)?,
+        ),
+        Write::Update { key, update, .. } => {
+            let update_expression = expr.update(update)?;
+            TransactWriteItem::builder().update(
+                aws_sdk_dynamodb::types::Update::builder()
+                    .table_name(table)
+                    .set_key(Some(key_attrs(key)))
+                    .update_expression(update_expression)
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(expr.names())
+                    .set_expression_attribute_values(expr.values())
+                    .build()
+                    .map_err(build)?,
+            )
+        }
+        Write::Delete { key, .. } => TransactWriteItem::builder().delete(
+            Delete::builder()
+                .table_name(table)
+                .set_key(Some(key_attrs(key)))
+                .set_condition_expression(condition)
+                .set_expression_attribute_names(expr.names())
+                .set_expression_attribute_values(expr.values())
+                .build()
+                .map_err(build)?,
+        ),
+        Write::Check { key, .. } => TransactWriteItem::builder().condition_check(
+            ConditionCheck::builder()
+                .table_name(table)
+                .set_key(Some(key_attrs(key)))
+                .set_condition_expression(condition)
+                .set_expression_attribute_names(expr.names())
+                .set_expression_attribute_values(expr.values())
+                .build()
+                .map_err(build)?,
+        ),
+    };
+    Ok(item.build())
+}
+
+fn is_condition_failure<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
+    e.as_service_error()
+        .is_some_and(|s| s.code() == Some("ConditionalCheckFailedException"))
+}
+
+/// The most keys one BatchGetItem call takes.
+const BATCH_GET_LIMIT: usize = 100;
+
+#[async_trait]
+impl Table for DynamoTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key_attrs(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(backend)?;
+        out.item.map(from_attrs).transpose()
+    }
+
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH_GET_LIMIT) {
+            let mut pending: Vec<Attrs> = chunk.iter().map(key_attrs).collect();
+            let mut attempt = 0u32;
+            while !pending.is_empty() {
+                let request = KeysAndAttributes::builder()
+                    .set_keys(Some(std::mem::take(&mut pending)))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                for attrs in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    found.push(from_attrs(attrs)?);
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .map(|k| k.keys)
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    // Throttled: back off before asking for the rest.
+                    attempt += 1;
+                    if attempt > 8 {
+                        return Err(StoreError::Backend("batch get kept being throttled".into()));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+                }
+            }
+        }
+        Ok(found)
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page, StoreError> {
+        query.validate()?;
+        let start = cursor::decode(query)?;
+        let (pk_attr, sk_attr) = match query.index {
+            None => (schema::PK, schema::SK),
+            Some(index) => (index.pk(), index.sk()),
+        };
+        let mut expr = Expr::default();
+        let mut key_condition = format!(
+            "{} = {}",
+            expr.name(pk_attr),
+            expr.value(AttributeValue::S(query.pk.clone()))
+        );
+        if let Some(cond) = &query.sk {
+            key_condition.push_str(&format!(" AND {}", expr.sort_key(sk_attr, cond)));
+        }
+        let mut exclusive_start: Option<Attrs> = start.map(|position| {
+            position
+                .into_iter()
+                .map(|(a, v)| (a.to_string(), AttributeValue::S(v)))
+                .collect()
+        });
+        // One more than asked, so the last page is known to be the last.
+        let wanted = query.limit as usize + 1;
+        let mut items = Vec::new();
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(query.index.map(|i| i.name().to_string()))
+                .key_condition_expression(&key_condition)
+                .set_expression_attribute_names(expr.names())
+                .set_expression_attribute_values(expr.values())
+                .scan_index_forward(query.forward)
+                .limit((wanted - items.len()) as i32)
+                .set_exclusive_start_key(exclusive_start.take())
+                .send()
+                .await
+                .map_err(backend)?;
+            for attrs in out.items.unwrap_or_default() {
+                items.push(from_attrs(attrs)?);
+            }
+            match out.last_evaluated_key {
+                Some(last) if items.len() < wanted => exclusive_start = Some(last),
+                _ => break,
+            }
+        }
+        let next_cursor = if items.len() > query.limit as usize {
+            items.truncate(query.limit as usize);
+            items.last().map(|last| cursor::encode(query.index, last))
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    async fn write(&self, write: Write) -> Result<Written, StoreError> {
+        validate_single(&write)?;
+        let mut expr = Expr::default();
+        let condition = render_condition(&write, &mut expr)?;
+        match write {
+            Write::Put { item, .. } => {
+                let result = self
+                    .client
+                    .put_item()
+                    .table_name(&self.table)
+                    .set_item(Some(to_attrs(&item)?))
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(expr.names())
+                    .set_expression_attribute_values(expr.values())
+                    .send()
+                    .await;
+                match result {
+                    Ok(_) => Ok(Written::Done),
+                    Err(e) if is_condition_failure(&e) => Err(StoreError::ConditionFailed),
+                    Err(e) => Err(backend(e)),
+                }
+            }
+            Write::Update { key, update, .. } => {
+                let update_expression = expr.update(&update)?;
+                let result = self
+                    .client
+                    .update_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key_attrs(&key)))
+                    .update_expression(update_expression)
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(expr.names())
+                    .set_expression_attribute_values(expr.values())
+                    .return_values(ReturnValue::AllNew)
+                    .send()
+                    .await;
+                match result {
+                    Ok(out) => Ok(Written::Updated(from_attrs(
+                        out.attributes.unwrap_or_default(),
+                    )?)),
+                    Err(e) if is_condition_failure(&e) => Err(StoreError::ConditionFailed),
+                    Err(e) => Err(backend(e)),
+                }
+            }
+            Write::Delete { key, .. } => {
+                let result = self
+                    .client
+                    .delete_item()
+                    .table_name(&self.table)
+                    .set_key(Some(key_attrs(&key)))
+                    .set_condition_expression(condition)
+                    .set_expression_attribute_names(expr.names())
+                    .set_expression_attribute_values(expr.values())
+                    .return_values(ReturnValue::AllOld)
+                    .send()
+                    .await;
+                match result {
+                    Ok(out) => Ok(Written::Deleted(
+                        out.attributes
+                            .filter(|a| !a.is_empty())
+                            .map(from_attrs)
+                            .transpose()?,
+                    )),
+                    Err(e) if is_condition_failure(&e) => Err(StoreError::ConditionFailed),
+                    Err(e) => Err(backend(e)),
+                }
+            }
+            Write::Check { .. } => unreachable!("refused by validate_single"),
+        }
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        validate_transaction(&writes)?;
+        let items = writes
+            .iter()
+            .map(|w| transact_item(&self.table, w))
+            .collect::<Result<Vec<_>, _>>()?;
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let Err(e) = result else { return Ok(()) };
+        use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+        if let Some(TransactWriteItemsError::TransactionCanceledException(canceled)) =
+            e.as_service_error()
+        {
+            let reasons = canceled.cancellation_reasons();
+            let failed: Vec<usize> = reasons
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.code() == Some("ConditionalCheckFailed"))
+                .map(|(position, _)| position)
+                .collect();
+            if !failed.is_empty() {
+                return Err(StoreError::TransactionCanceled { failed });
+            }
+            if reasons
+                .iter()
+                .any(|r| r.code() == Some("TransactionConflict"))
+            {
+                return Err(StoreError::Conflict);
+            }
+        }
+        if e.as_service_error()
+            .is_some_and(|s| s.code() == Some("TransactionConflictException"))
+        {
+            return Err(StoreError::Conflict);
+        }
+        Err(backend(e))
+    }
+}
+
+/// Creates the table with its indexes and TTL, as the SAM template declares it. Used by
+/// the infra bootstrap command and by tests against a local DynamoDB endpoint.
+pub async fn create_table(client: &Client, table: &str) -> Result<(), StoreError> {
+    let string_attr = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| StoreError::Invalid(e.to_string()))
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .map_err(|e| StoreError::Invalid(e.to_string()))
+    };
+    let mut create = client
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .key_schema(key(schema::PK, KeyType::Hash)?)
+        .key_schema(key(schema::SK, KeyType::Range)?);
+    for attr in schema::key_attributes() {
+        create = create.attribute_definitions(string_attr(attr)?);
+    }
+    for index in Index::ALL {
+        create = create.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(index.name())
+                .key_schema(key(index.pk(), KeyType::Hash)?)
+                .key_schema(key(index.sk(), KeyType::Range)?)
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::All)
+                        .build(),
+                )
+                .build()
+                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+        );
+    }
+    create.send().await.map_err(backend)?;
+    client
+        .update_time_to_live()
+        .table_name(table)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .enabled(true)
+                .attribute_name(schema::TTL)
+                .build()
+                .map_err(|e| StoreError::Invalid(e.to_string()))?,
+        )
+        .send()
+        .await
+        .map_err(backend)?;
+    Ok(())
+}

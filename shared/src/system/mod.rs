@@ -1,0 +1,53 @@
+//! System routes: health, the OpenAPI document, the docs page and the JWK set.
+
+mod openapi;
+
+pub use openapi::document;
+
+use crate::app::App;
+use crate::auth::keys::JwkSet;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{Html, IntoResponse};
+use serde::Serialize;
+use std::sync::OnceLock;
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Health {
+    pub status: &'static str,
+    pub version: &'static str,
+    /// Server time, RFC 3339.
+    pub time: String,
+}
+
+pub async fn health(State(app): State<App>) -> axum::Json<Health> {
+    let now = app.clock.now();
+    axum::Json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+        time: now
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+    })
+}
+
+pub async fn openapi() -> impl IntoResponse {
+    static JSON: OnceLock<String> = OnceLock::new();
+    let json = JSON.get_or_init(|| {
+        serde_json::to_string(&document()).expect("the OpenAPI document serialises")
+    });
+    ([(header::CONTENT_TYPE, "application/json")], json.as_str())
+}
+
+/// A self-contained page (no CDN, works offline) that renders `/openapi.json`.
+pub async fn docs() -> Html<&'static str> {
+    Html(include_str!("docs.html"))
+}
+
+pub async fn jwks(State(app): State<App>) -> impl IntoResponse {
+    let keys: JwkSet = app.keys.jwks();
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        axum::Json(keys),
+    )
+}
