@@ -1,0 +1,304 @@
+//! System routes and the HTTP layer every route shares, through the full router.
+
+mod support;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use axum::routing::on;
+use marquee::http::guard::Access;
+use marquee::http::{BODY_LIMIT_BYTES, Json};
+use marquee::routes::{self, Method, ROUTES, Route};
+use serde::Deserialize;
+use serde_json::json;
+use support::{call, embedded_app, get};
+
+fn is_ulid(s: &str) -> bool {
+    s.len() == 26 && ulid::Ulid::from_string(s).is_ok()
+}
+
+#[tokio::test]
+async fn health_reports_version_and_every_response_has_a_request_id() {
+    let t = embedded_app().await;
+    let api = routes::router(t.app.clone(), |_| true);
+    let (status, headers, body) = call(&api, get("/health")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["version"], env!("CARGO_PKG_VERSION"));
+    assert!(
+        time::OffsetDateTime::parse(
+            body["time"].as_str().unwrap(),
+            &time::format_description::well_known::Rfc3339
+        )
+        .is_ok()
+    );
+    assert!(is_ulid(headers["x-request-id"].to_str().unwrap()));
+
+    let traced = Request::get("/health")
+        .header("x-request-id", "client-chosen-id")
+        .body(Body::empty())
+        .unwrap();
+    let (_, headers, _) = call(&api, traced).await;
+    assert_eq!(headers["x-request-id"], "client-chosen-id");
+
+    let (status, headers, _) = call(&api, get("/nowhere")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(is_ulid(headers["x-request-id"].to_str().unwrap()));
+}
+
+#[tokio::test]
+async fn unknown_routes_and_wrong_methods_are_problems() {
+    let t = embedded_app().await;
+    let api = routes::router(t.app.clone(), |_| true);
+    let (status, headers, body) = call(&api, get("/no/such/route")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    assert_eq!(body["code"], "not_found");
+    assert_eq!(body["status"], 404);
+
+    let post = Request::post("/health").body(Body::empty()).unwrap();
+    let (status, headers, body) = call(&api, post).await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    assert_eq!(body["code"], "method_not_allowed");
+}
+
+#[tokio::test]
+async fn openapi_documents_every_route_of_the_table() {
+    let t = embedded_app().await;
+    let api = routes::router(t.app.clone(), |_| true);
+    let (status, _, doc) = call(&api, get("/openapi.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let mut documented = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        documented += item.as_object().unwrap().len();
+        for (method, op) in item.as_object().unwrap() {
+            let route = ROUTES
+                .iter()
+                .find(|r| r.path == path && r.method.as_str().eq_ignore_ascii_case(method))
+                .unwrap_or_else(|| panic!("{method} {path} is documented but not routed"));
+            assert_eq!(op["operationId"], route.name);
+            assert!(op["responses"][route.status.to_string()].is_object());
+            assert_eq!(
+                op["security"].is_array(),
+                route.access != Access::Public,
+                "{} security",
+                route.name
+            );
+        }
+    }
+    assert_eq!(
+        documented,
+        ROUTES.len(),
+        "every route documented exactly once"
+    );
+    for route in ROUTES {
+        let op = &doc["paths"][route.path][route.method.as_str().to_lowercase()];
+        assert_eq!(
+            op["operationId"], route.name,
+            "{} is not documented",
+            route.name
+        );
+        if let Some(body) = route.response {
+            let name = (body.name)();
+            assert!(
+                doc["components"]["schemas"][name.as_ref()].is_object(),
+                "schema {name}"
+            );
+        }
+    }
+    assert!(doc["components"]["schemas"]["ProblemBody"].is_object());
+}
+
+#[tokio::test]
+async fn docs_page_is_self_contained() {
+    let t = embedded_app().await;
+    let api = routes::router(t.app.clone(), |_| true);
+    let (status, headers, page) = call(&api, get("/docs")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let page = page.as_str().unwrap();
+    assert!(page.contains("openapi.json"));
+    assert!(!page.contains("<script src"), "no external scripts");
+    assert!(!page.contains("<link"), "no external stylesheets");
+    assert!(
+        !page.contains("https://"),
+        "nothing fetched from the internet"
+    );
+}
+
+#[tokio::test]
+async fn jwks_publishes_the_verification_key() {
+    let t = embedded_app().await;
+    let api = routes::router(t.app.clone(), |_| true);
+    let (status, headers, body) = call(&api, get("/.well-known/jwks.json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("max-age")
+    );
+    let key = &body["keys"][0];
+    assert_eq!(body["keys"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        (key["kty"].as_str(), key["crv"].as_str()),
+        (Some("OKP"), Some("Ed25519"))
+    );
+    assert_eq!(key["alg"], "EdDSA");
+    assert_eq!(key["kid"], t.app.keys.kid());
+    use base64::Engine;
+    let x = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(key["x"].as_str().unwrap())
+        .unwrap();
+    assert_eq!(x.as_slice(), t.app.keys.public_key());
+}
+
+// The HTTP layer's behaviour for bodies, roles and panics, on routes made for the test.
+
+#[derive(Deserialize)]
+struct Rename {
+    #[allow(dead_code)]
+    title: String,
+    #[allow(dead_code)]
+    year: u16,
+}
+
+async fn rename(Json(_): Json<Rename>) -> StatusCode {
+    StatusCode::NO_CONTENT
+}
+
+async fn explode() -> StatusCode {
+    panic!("handler bug")
+}
+
+fn test_routes() -> Vec<Route> {
+    let base = *routes::find("health").unwrap();
+    vec![
+        Route {
+            name: "test-rename",
+            method: Method::Post,
+            path: "/test/rename",
+            handler: |m| on(m, rename),
+            ..base
+        },
+        Route {
+            name: "test-members",
+            method: Method::Get,
+            path: "/test/members",
+            access: Access::AtLeast(marquee::accounts::Role::User),
+            ..base
+        },
+        Route {
+            name: "test-explode",
+            method: Method::Get,
+            path: "/test/explode",
+            handler: |m| on(m, explode),
+            ..base
+        },
+    ]
+}
+
+fn post_json(path: &str, content_type: &str, body: impl Into<Body>) -> Request<Body> {
+    Request::post(path)
+        .header(header::CONTENT_TYPE, content_type)
+        .body(body.into())
+        .unwrap()
+}
+
+#[tokio::test]
+async fn bad_bodies_are_problems_with_stable_codes() {
+    let t = embedded_app().await;
+    let routes = test_routes();
+    let api = routes::router_for(t.app.clone(), &routes);
+    let good = post_json(
+        "/test/rename",
+        "application/json",
+        r#"{"title":"Heat","year":1995}"#,
+    );
+    assert_eq!(call(&api, good).await.0, StatusCode::NO_CONTENT);
+
+    let cases: Vec<(Request<Body>, StatusCode, &str)> = vec![
+        (
+            post_json("/test/rename", "application/json", "{not json"),
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+        ),
+        (
+            post_json(
+                "/test/rename",
+                "text/plain",
+                r#"{"title":"Heat","year":1995}"#,
+            ),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            post_json(
+                "/test/rename",
+                "application/json",
+                r#"{"title":"Heat","year":"soon"}"#,
+            ),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            post_json(
+                "/test/rename",
+                "application/json",
+                format!(
+                    r#"{{"title":"{}","year":1995}}"#,
+                    "x".repeat(BODY_LIMIT_BYTES)
+                ),
+            ),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+    ];
+    for (request, status, code) in cases {
+        let (got, headers, body) = call(&api, request).await;
+        assert_eq!((got, body["code"].as_str()), (status, Some(code)), "{body}");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    }
+    let wrong_type = post_json(
+        "/test/rename",
+        "application/json",
+        r#"{"title":"Heat","year":"soon"}"#,
+    );
+    let (_, _, body) = call(&api, wrong_type).await;
+    assert_eq!(body["errors"][0]["field"], "year", "{body}");
+}
+
+#[tokio::test]
+async fn the_role_guard_refuses_anonymous_callers() {
+    let t = embedded_app().await;
+    let routes = test_routes();
+    let api = routes::router_for(t.app.clone(), &routes);
+    let (status, headers, body) = call(&api, get("/test/members")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    assert_eq!(
+        body,
+        json!({
+            "type": "/docs#problem-unauthorized", "title": "Authentication required",
+            "status": 401, "detail": null, "code": "unauthorized"
+        })
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_handler_answers_a_problem_without_internals() {
+    let t = embedded_app().await;
+    let routes = test_routes();
+    let api = routes::router_for(t.app.clone(), &routes);
+    let (status, headers, body) = call(&api, get("/test/explode")).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(headers[header::CONTENT_TYPE], "application/problem+json");
+    assert_eq!(body["code"], "internal");
+    assert!(!body.to_string().contains("handler bug"));
+}
