@@ -88,7 +88,8 @@ impl SigningKeys {
     /// From a PKCS#8 PEM private key: can sign and verify.
     pub fn from_private_pem(pem: &str) -> Result<Self, KeyError> {
         let der = pem_decode(pem, "PRIVATE KEY")?;
-        let pair = Ed25519KeyPair::from_pkcs8(&der)
+        // Accepts PKCS#8 v1 (what `openssl genpkey -algorithm ed25519` writes) and v2.
+        let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
             .map_err(|_| KeyError("not an Ed25519 PKCS#8 private key".into()))?;
         let public: [u8; 32] = pair
             .public_key()
@@ -116,7 +117,8 @@ impl SigningKeys {
         if let Ok(pem) = std::fs::read_to_string(&path) {
             return Self::from_private_pem(&pem);
         }
-        let pkcs8 = Ed25519KeyPair::generate_pkcs8(&SystemRandom::new())
+        // PKCS#8 v1, so that OpenSSL and other tools read the file too.
+        let pkcs8 = Ed25519KeyPair::generate_pkcs8v1(&SystemRandom::new())
             .map_err(|_| KeyError("could not generate a key".into()))?;
         let pem = pem_encode(pkcs8.as_ref(), "PRIVATE KEY");
         // Write to a private temporary file, then link it in place: the first process wins
@@ -199,6 +201,20 @@ mod tests {
         let jwk = &public.jwks().keys[0];
         assert_eq!((jwk.kty, jwk.crv, jwk.alg), ("OKP", "Ed25519", "EdDSA"));
         assert_eq!(URL_SAFE_NO_PAD.decode(&jwk.x).unwrap(), pair.public_key());
+    }
+
+    #[test]
+    fn reads_pkcs8_v1_and_v2_private_keys() {
+        let rng = SystemRandom::new();
+        for der in [
+            Ed25519KeyPair::generate_pkcs8v1(&rng).unwrap(),
+            Ed25519KeyPair::generate_pkcs8(&rng).unwrap(),
+        ] {
+            let keys =
+                SigningKeys::from_private_pem(&pem_encode(der.as_ref(), "PRIVATE KEY")).unwrap();
+            let pair = Ed25519KeyPair::from_pkcs8_maybe_unchecked(der.as_ref()).unwrap();
+            assert_eq!(keys.public_key().as_slice(), pair.public_key().as_ref());
+        }
     }
 
     #[test]

@@ -9,12 +9,16 @@ use std::sync::OnceLock;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Template {
     AccountActivation,
+    PasswordReset,
+    PasswordChanged,
 }
 
 impl Template {
     fn name(self) -> &'static str {
         match self {
             Self::AccountActivation => "account_activation",
+            Self::PasswordReset => "password_reset",
+            Self::PasswordChanged => "password_changed",
         }
     }
 }
@@ -30,6 +34,12 @@ const SOURCES: &[(&str, &str)] = templates![
     "account_activation.subject.txt",
     "account_activation.txt",
     "account_activation.html",
+    "password_reset.subject.txt",
+    "password_reset.txt",
+    "password_reset.html",
+    "password_changed.subject.txt",
+    "password_changed.txt",
+    "password_changed.html",
 ];
 
 fn environment() -> &'static Environment<'static> {
@@ -69,6 +79,20 @@ pub fn render(template: Template, to: &str, context: impl Serialize) -> Result<E
         subject: part("subject.txt")?.trim().to_string(),
         text: part("txt")?,
         html: part("html")?,
+    })
+}
+
+/// Renders and sends; a failure is logged and reported, never swallowed silently.
+pub async fn send(
+    app: &crate::App,
+    template: Template,
+    to: &str,
+    context: impl Serialize,
+) -> Result<(), String> {
+    let email = render(template, to, context).map_err(|e| e.to_string())?;
+    app.mailer.send(&email).await.map_err(|e| {
+        tracing::error!(error = %e, template = ?template, "email not sent");
+        e.to_string()
     })
 }
 

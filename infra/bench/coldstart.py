@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""Cold-start benchmark: runs a Lambda function binary against a stub Lambda Runtime API
+on loopback and measures init time (process start to its first /next), first-invoke
+duration (event handed over to response posted) and peak RSS, median of N runs.
+
+Usage: coldstart.py --event EVENT.json [--runs 15] [--env K=V ...] NAME=BINARY [NAME=BINARY ...]
+"""
+import argparse
+import http.server
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+
+RUNTIME = "/2018-06-01/runtime/invocation/"
+
+
+class Stub(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def reset(self, event):
+        self.event = event
+        self.first_next = None
+        self.invoked_at = None
+        self.responded_at = None
+        self.response = None
+        self.done = threading.Event()
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        stub = self.server
+        if self.path != RUNTIME + "next":
+            self.send_error(404)
+            return
+        now = time.perf_counter()
+        if stub.first_next is not None:
+            # Second /next: the invoke is complete; leave the function waiting.
+            stub.done.set()
+            time.sleep(5)
+            return
+        stub.first_next = now
+        body = stub.event
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Lambda-Runtime-Aws-Request-Id", "bench-request")
+        self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
+        self.send_header("Lambda-Runtime-Invoked-Function-Arn",
+                         "arn:aws:lambda:us-east-1:123456789012:function:bench")
+        self.send_header("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000")
+        self.end_headers()
+        stub.invoked_at = time.perf_counter()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        stub = self.server
+        length = int(self.headers.get("Content-Length", 0))
+        payload = self.rfile.read(length)
+        if self.path.endswith("/response"):
+            stub.responded_at = time.perf_counter()
+            stub.response = payload
+        elif self.path.endswith("/error"):
+            stub.response = payload
+            stub.done.set()
+        self.send_response(202)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def peak_rss_kib(pid):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def run_once(stub, binary, env):
+    stub.reset(stub_event)
+    started = time.perf_counter()
+    proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    finished = stub.done.wait(timeout=30)
+    rss = peak_rss_kib(proc.pid)
+    proc.kill()
+    _, err = proc.communicate()
+    if not finished or stub.responded_at is None:
+        sys.exit(f"{binary} did not answer: {stub.response!r} {err.decode(errors='replace')[-2000:]}")
+    answer = json.loads(stub.response)
+    if answer.get("statusCode") != 200:
+        sys.exit(f"{binary} answered {answer}")
+    return {
+        "init_ms": (stub.first_next - started) * 1000,
+        "first_invoke_ms": (stub.responded_at - stub.invoked_at) * 1000,
+        "peak_rss_mib": (rss or 0) / 1024,
+    }
+
+
+def zipped_size(binary):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "function.zip")
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+            z.write(binary, "bootstrap")
+        return os.path.getsize(path)
+
+
+def main():
+    global stub_event
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--event", required=True)
+    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("functions", nargs="+")
+    args = parser.parse_args()
+    with open(args.event, "rb") as f:
+        stub_event = f.read()
+
+    stub = Stub(("127.0.0.1", 0), Handler)
+    threading.Thread(target=stub.serve_forever, daemon=True).start()
+    env = dict(os.environ)
+    env.update({
+        "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{stub.server_address[1]}",
+        "AWS_LAMBDA_FUNCTION_NAME": "bench",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "256",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/bench",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "bench",
+    })
+    env.update(dict(kv.split("=", 1) for kv in args.env))
+
+    print(f"{'function':<14}{'init ms':>10}{'1st invoke ms':>15}{'peak RSS MiB':>14}{'binary MiB':>12}{'zip MiB':>9}")
+    for spec in args.functions:
+        name, binary = spec.split("=", 1)
+        run_once(stub, binary, env)  # warm the page cache; not counted
+        runs = [run_once(stub, binary, env) for _ in range(args.runs)]
+        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        print(f"{name:<14}{med['init_ms']:>10.2f}{med['first_invoke_ms']:>15.2f}"
+              f"{med['peak_rss_mib']:>14.1f}{os.path.getsize(binary) / 2**20:>12.1f}"
+              f"{zipped_size(binary) / 2**20:>9.1f}")
+    print(f"(median of {args.runs} runs each, stub Runtime API on loopback)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,57 @@
+//! Sample API Gateway HTTP API (payload 2.0) events, for `cargo lambda invoke --data-file`.
+
+use marquee::routes::Route;
+use serde_json::{Map, Value, json};
+
+/// A ULID-shaped sample for every path parameter.
+const SAMPLE_ID: &str = "01JD8X0000000000000000TEST";
+
+pub fn api_event(route: &Route) -> String {
+    let method = route.method.as_str();
+    let params = route.params();
+    let path = params.iter().fold(route.path.to_string(), |path, p| {
+        path.replace(&format!("{{{p}}}"), SAMPLE_ID)
+    });
+    let route_key = format!("{method} {}", route.path);
+    let mut event = json!({
+        "version": "2.0",
+        "routeKey": route_key,
+        "rawPath": path,
+        "rawQueryString": "",
+        "headers": {
+            "accept": "application/json",
+            "host": "api.marquee.example",
+            "user-agent": "cargo-lambda-invoke",
+            "x-forwarded-proto": "https"
+        },
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "marquee",
+            "domainName": "api.marquee.example",
+            "domainPrefix": "api",
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "203.0.113.7",
+                "userAgent": "cargo-lambda-invoke"
+            },
+            "requestId": "sample-request-id",
+            "routeKey": route_key,
+            "stage": "$default",
+            "time": "22/Nov/2026:12:00:00 +0000",
+            "timeEpoch": 1795435200000u64
+        },
+        "isBase64Encoded": false
+    });
+    if !params.is_empty() {
+        let values: Map<String, Value> = params
+            .iter()
+            .map(|p| (p.to_string(), Value::from(SAMPLE_ID)))
+            .collect();
+        event["pathParameters"] = Value::Object(values);
+    }
+    let mut text = serde_json::to_string_pretty(&event).expect("an event serialises");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,280 @@
+//! The SAM template: the HTTP API, one function per route with a least-privilege policy
+//! each, the table (from the same schema the adapters use), and the queues.
+
+use marquee::routes::{Need, ROUTES, Route};
+use marquee::store::Index;
+use marquee::store::schema;
+use std::fmt::Write;
+
+/// `movies-list` -> `MoviesListFunction`.
+pub fn logical_id(name: &str) -> String {
+    let mut id: String = name
+        .split('-')
+        .map(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .map(|c| c.to_ascii_uppercase().to_string() + chars.as_str())
+                .unwrap_or_default()
+        })
+        .collect();
+    id.push_str("Function");
+    id
+}
+
+fn needs_any(need: Need) -> bool {
+    ROUTES.iter().any(|r| r.needs.contains(&need))
+}
+
+/// Memory and timeout per function: password hashing needs room, everything else is small.
+fn sizing(route: &Route) -> (u32, u32) {
+    if route.needs.contains(&Need::SigningKey) {
+        (512, 10)
+    } else {
+        (256, 10)
+    }
+}
+
+const HEADER: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Description: >-
+  Marquee, the online cinema's serverless backend. Generated from the route table by
+  `cargo run -p marquee-infra --bin marquee-gen`: edit the generator, not this file.
+"#;
+
+fn parameters(out: &mut String) {
+    out.push_str(
+        r#"
+Parameters:
+  PublicUrl:
+    Type: String
+    Description: Base URL of the web client, used in links sent by email.
+  MailFrom:
+    Type: String
+    Description: Sender of every email, e.g. "Marquee <no-reply@example.com>".
+  JwtPublicKey:
+    Type: String
+    Description: Ed25519 public key (SPKI PEM) that verifies access tokens.
+  ThrottlingRateLimit:
+    Type: Number
+    Default: 100
+    Description: Steady requests per second the HTTP API accepts.
+  ThrottlingBurstLimit:
+    Type: Number
+    Default: 200
+    Description: Burst of requests the HTTP API accepts.
+"#,
+    );
+    if needs_any(Need::SendMail) {
+        out.push_str(
+            r#"  MailIdentity:
+    Type: String
+    Description: The verified SES identity (domain or address) that MailFrom sends as.
+"#,
+        );
+    }
+    if needs_any(Need::SigningKey) {
+        out.push_str(
+            r#"  JwtPrivateKey:
+    Type: String
+    NoEcho: true
+    Description: Ed25519 private key (PKCS#8 PEM); only functions that issue tokens receive it.
+"#,
+        );
+    }
+}
+
+const GLOBALS: &str = r#"
+Globals:
+  Function:
+    Runtime: provided.al2023
+    Architectures:
+      - arm64
+    Handler: bootstrap
+    CodeUri: .
+    Environment:
+      Variables:
+        MARQUEE_BACKEND: aws
+        MARQUEE_TABLE: !Ref Table
+        MARQUEE_QUEUE_URL: !Ref ExpiryQueue
+        MARQUEE_MAIL_FROM: !Ref MailFrom
+        MARQUEE_PUBLIC_URL: !Ref PublicUrl
+        MARQUEE_JWT_PUBLIC_KEY: !Ref JwtPublicKey
+"#;
+
+fn table(out: &mut String) {
+    out.push_str(
+        r#"
+  Table:
+    Type: AWS::DynamoDB::Table
+    DeletionPolicy: Retain
+    UpdateReplacePolicy: Retain
+    Properties:
+      BillingMode: PAY_PER_REQUEST
+      DeletionProtectionEnabled: true
+      PointInTimeRecoverySpecification:
+        PointInTimeRecoveryEnabled: true
+      SSESpecification:
+        SSEEnabled: true
+      TimeToLiveSpecification:
+"#,
+    );
+    let _ = writeln!(out, "        AttributeName: {}", schema::TTL);
+    out.push_str("        Enabled: true\n      AttributeDefinitions:\n");
+    for attr in schema::key_attributes() {
+        let _ = writeln!(
+            out,
+            "        - AttributeName: {attr}\n          AttributeType: S"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "      KeySchema:\n        - AttributeName: {}\n          KeyType: HASH\n        - AttributeName: {}\n          KeyType: RANGE",
+        schema::PK,
+        schema::SK
+    );
+    out.push_str("      GlobalSecondaryIndexes:\n");
+    for index in Index::ALL {
+        let _ = writeln!(
+            out,
+            "        - IndexName: {}\n          KeySchema:\n            - AttributeName: {}\n              KeyType: HASH\n            - AttributeName: {}\n              KeyType: RANGE\n          Projection:\n            ProjectionType: ALL",
+            index.name(),
+            index.pk(),
+            index.sk()
+        );
+    }
+}
+
+const API_AND_QUEUES: &str = r#"
+  HttpApi:
+    Type: AWS::Serverless::HttpApi
+    Properties:
+      DefaultRouteSettings:
+        ThrottlingRateLimit: !Ref ThrottlingRateLimit
+        ThrottlingBurstLimit: !Ref ThrottlingBurstLimit
+
+  ExpiryQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      SqsManagedSseEnabled: true
+      VisibilityTimeout: 60
+      RedrivePolicy:
+        deadLetterTargetArn: !GetAtt ExpiryDeadLetterQueue.Arn
+        maxReceiveCount: 5
+
+  ExpiryDeadLetterQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      SqsManagedSseEnabled: true
+      MessageRetentionPeriod: 1209600
+"#;
+
+fn policy_statements(route: &Route) -> Vec<String> {
+    let mut statements = Vec::new();
+    let table_resources = "              Resource:\n                - !GetAtt Table.Arn\n                - !Sub \"${Table.Arn}/index/*\"";
+    if route.needs.contains(&Need::TableRead) {
+        statements.push(format!(
+            "            - Effect: Allow\n              Action:\n                - dynamodb:GetItem\n                - dynamodb:BatchGetItem\n                - dynamodb:Query\n{table_resources}"
+        ));
+    }
+    if route.needs.contains(&Need::TableWrite) {
+        statements.push(format!(
+            "            - Effect: Allow\n              Action:\n                - dynamodb:PutItem\n                - dynamodb:UpdateItem\n                - dynamodb:DeleteItem\n                - dynamodb:ConditionCheckItem\n{table_resources}"
+        ));
+    }
+    if route.needs.contains(&Need::SendMail) {
+        statements.push(
+            "            - Effect: Allow\n              Action:\n                - ses:SendEmail\n              Resource: !Sub \"arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailIdentity}\"".into(),
+        );
+    }
+    if route.needs.contains(&Need::SendQueue) {
+        statements.push(
+            "            - Effect: Allow\n              Action:\n                - sqs:SendMessage\n              Resource: !GetAtt ExpiryQueue.Arn".into(),
+        );
+    }
+    statements
+}
+
+fn function(out: &mut String, route: &Route) {
+    let (memory, timeout) = sizing(route);
+    let _ = write!(
+        out,
+        "
+  {id}:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: rust-cargolambda
+      BuildProperties:
+        Binary: {name}
+    Properties:
+      Description: \"{method} {path}: {summary}\"
+      MemorySize: {memory}
+      Timeout: {timeout}
+",
+        id = logical_id(route.name),
+        name = route.name,
+        method = route.method.as_str(),
+        path = route.path,
+        summary = route.summary,
+    );
+    if route.needs.contains(&Need::SigningKey) {
+        out.push_str(
+            "      Environment:\n        Variables:\n          MARQUEE_JWT_PRIVATE_KEY: !Ref JwtPrivateKey\n",
+        );
+    }
+    let statements = policy_statements(route);
+    if !statements.is_empty() {
+        let _ = write!(
+            out,
+            "      Policies:\n        - Version: \"2012-10-17\"\n          Statement:\n{}\n",
+            statements.join("\n")
+        );
+    }
+    let _ = write!(
+        out,
+        "      Events:\n        Api:\n          Type: HttpApi\n          Properties:\n            ApiId: !Ref HttpApi\n            Method: {}\n            Path: {}\n",
+        route.method.as_str(),
+        route.path
+    );
+}
+
+const OUTPUTS: &str = r#"
+Outputs:
+  ApiUrl:
+    Description: Base URL of the HTTP API.
+    Value: !Sub "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+  TableName:
+    Description: The DynamoDB table.
+    Value: !Ref Table
+  ExpiryQueueUrl:
+    Description: The queue that feeds the background worker.
+    Value: !Ref ExpiryQueue
+"#;
+
+pub fn render() -> String {
+    let mut out = String::from(HEADER);
+    parameters(&mut out);
+    out.push_str(GLOBALS);
+    out.push_str("\nResources:");
+    out.push_str(API_AND_QUEUES);
+    table(&mut out);
+    for route in ROUTES {
+        function(&mut out, route);
+    }
+    out.push_str(OUTPUTS);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn logical_ids_are_pascal_case() {
+        assert_eq!(logical_id("health"), "HealthFunction");
+        assert_eq!(
+            logical_id("auth-password-forgot"),
+            "AuthPasswordForgotFunction"
+        );
+    }
+}
