@@ -2,6 +2,7 @@
 //! derives the Lambda binaries, sample events, SAM template and `cargo lambda watch` router
 //! from the route table.
 
+pub mod admin;
 pub mod bootstrap;
 pub mod generate;
 pub mod keys;

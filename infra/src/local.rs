@@ -25,18 +25,91 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         config.public_url = url.clone();
     }
     let backend = describe_backend(&config);
+    let embedded = config.backend == Backend::Embedded;
     let app = App::start(config).await?;
+    let first_admin = seed_first_admin(&app).await?;
+    if embedded {
+        tokio::spawn(sweep_forever(app.clone(), sweep_interval()));
+    }
     let router = routes::router(app, |_| true);
 
     println!("Marquee API: {url}");
     println!("API docs:    {url}/docs");
     println!("{backend}");
+    if let Some((email, password)) = first_admin {
+        println!("First admin: {email} / {password} (created now; change the password)");
+    }
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
         })
         .await?;
     Ok(())
+}
+
+const FIRST_ADMIN: &str = "admin@marquee.local";
+
+/// A fresh store gets an admin, so the admin routes can be tried at once
+/// (`MARQUEE_SEED_ADMIN=false` turns this off).
+async fn seed_first_admin(
+    app: &App,
+) -> Result<Option<(String, String)>, Box<dyn std::error::Error>> {
+    let wanted = std::env::var("MARQUEE_SEED_ADMIN").map_or(true, |v| v != "false" && v != "0");
+    let count = marquee::accounts::admin::active_admins(app)
+        .await
+        .map_err(|p| p.detail.unwrap_or_else(|| p.title.to_string()))?;
+    if !wanted || count > 0 {
+        return Ok(None);
+    }
+    let password = marquee::auth::secret::new_token();
+    marquee::accounts::admin::ensure_admin(app, FIRST_ADMIN, &password)
+        .await
+        .map_err(|p| {
+            format!(
+                "seeding the first admin: {}",
+                p.detail.unwrap_or_else(|| p.title.to_string())
+            )
+        })?;
+    Ok(Some((FIRST_ADMIN.to_string(), password)))
+}
+
+fn sweep_interval() -> std::time::Duration {
+    let secs = std::env::var("MARQUEE_SWEEP_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(60);
+    std::time::Duration::from_secs(secs)
+}
+
+/// The embedded stand-in for the scheduler and the worker: sweep on an interval, and
+/// hand what the in-process queue receives to the worker's code.
+async fn sweep_forever(app: App, every: std::time::Duration) {
+    if let Some(queue) = app.local_queue.clone() {
+        let worker = app.clone();
+        tokio::spawn(async move {
+            loop {
+                let batch = queue.receive(10).await;
+                let now = worker.clock.now().unix_timestamp();
+                let failed = marquee::expiry::handle_batch(&worker, &batch, now).await;
+                if !failed.is_empty() {
+                    // The next sweep finds them again.
+                    tracing::warn!(failed = failed.len(), "expiry deletes failed");
+                }
+            }
+        });
+    }
+    let mut ticks = tokio::time::interval(every);
+    loop {
+        ticks.tick().await;
+        let now = app.clock.now().unix_timestamp();
+        match marquee::expiry::sweep_due(&app, now).await {
+            Ok(report) if report.queued > 0 => {
+                tracing::info!(queued = report.queued, "expiry sweep")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "expiry sweep failed"),
+        }
+    }
 }
 
 fn describe_backend(config: &Config) -> String {

@@ -2,7 +2,7 @@
 //! events <-> `cargo lambda watch` router: one to one, and each sample event answered by
 //! its own function.
 
-use marquee::routes::{self, ROUTES};
+use marquee::routes::{self, BACKGROUND, ROUTES, Trigger};
 use marquee_infra::generate;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -43,6 +43,7 @@ fn every_route_has_exactly_one_sam_function_with_its_http_api_event() {
     let docs = YamlLoader::load_from_str(&text).expect("template.yaml is YAML");
     let resources = docs[0]["Resources"].as_hash().expect("Resources");
     let mut functions = Endpoints::new();
+    let mut background = BTreeSet::new();
     for (_, resource) in resources {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
@@ -52,16 +53,46 @@ fn every_route_has_exactly_one_sam_function_with_its_http_api_event() {
             .expect("each function names its binary");
         let events = resource["Properties"]["Events"].as_hash().expect("events");
         assert_eq!(events.len(), 1, "{binary} has one event");
-        let api = &resource["Properties"]["Events"]["Api"];
-        assert_eq!(api["Type"].as_str(), Some("HttpApi"));
-        let added = functions.insert((
-            binary.to_string(),
-            api["Properties"]["Method"].as_str().unwrap().to_string(),
-            api["Properties"]["Path"].as_str().unwrap().to_string(),
-        ));
-        assert!(added, "{binary} declared twice");
+        let (_, event) = events.iter().next().unwrap();
+        match event["Type"].as_str() {
+            Some("HttpApi") => {
+                let added = functions.insert((
+                    binary.to_string(),
+                    event["Properties"]["Method"].as_str().unwrap().to_string(),
+                    event["Properties"]["Path"].as_str().unwrap().to_string(),
+                ));
+                assert!(added, "{binary} declared twice");
+            }
+            Some(kind) => {
+                let function = BACKGROUND
+                    .iter()
+                    .find(|b| b.name == binary)
+                    .unwrap_or_else(|| panic!("{binary} ({kind}) is no background function"));
+                let expected = match function.trigger {
+                    Trigger::Schedule(_) => "Schedule",
+                    Trigger::ExpiryQueue => "SQS",
+                };
+                assert_eq!(kind, expected, "{binary}'s trigger");
+                assert!(
+                    background.insert(binary.to_string()),
+                    "{binary} declared twice"
+                );
+            }
+            None => panic!("{binary} has an event without a type"),
+        }
     }
     assert_eq!(functions, route_table());
+    let expected: BTreeSet<String> = BACKGROUND.iter().map(|b| b.name.to_string()).collect();
+    assert_eq!(background, expected);
+}
+
+fn every_function_name() -> BTreeSet<String> {
+    ROUTES
+        .iter()
+        .map(|r| r.name)
+        .chain(BACKGROUND.iter().map(|b| b.name))
+        .map(str::to_string)
+        .collect()
 }
 
 #[test]
@@ -72,15 +103,18 @@ fn every_route_has_exactly_one_thin_binary() {
         let path = entry.unwrap().path();
         let name = path.file_stem().unwrap().to_str().unwrap().to_string();
         let source = std::fs::read_to_string(&path).unwrap();
+        let entry = match BACKGROUND.iter().find(|b| b.name == name) {
+            Some(function) => format!("marquee::lambda::{}()", function.entry),
+            None => format!("marquee::lambda::serve_route(\"{name}\")"),
+        };
         assert!(
-            source.contains(&format!("marquee::lambda::serve_route(\"{name}\")")),
-            "{} must serve its own route",
+            source.contains(&entry),
+            "{} must call {entry}",
             path.display()
         );
         names.insert(name);
     }
-    let routes: BTreeSet<String> = ROUTES.iter().map(|r| r.name.to_string()).collect();
-    assert_eq!(names, routes);
+    assert_eq!(names, every_function_name());
 }
 
 #[test]
@@ -119,14 +153,18 @@ fn the_watch_router_in_cargo_metadata_maps_real_paths_to_functions() {
     assert_eq!(mapped, route_table());
 }
 
-async fn answer(event: &str, route: &'static routes::Route, data_dir: &Path) -> u16 {
-    use tower::ServiceExt;
-    let request = lambda_http::request::from_str(event).expect("a valid API Gateway event");
+async fn app(data_dir: &Path) -> marquee::App {
     let dir = data_dir.to_str().unwrap().to_string();
     let config =
         marquee::Config::from_lookup(|name| (name == "MARQUEE_DATA_DIR").then(|| dir.clone()))
             .unwrap();
-    let app = marquee::App::start(config).await.unwrap();
+    marquee::App::start(config).await.unwrap()
+}
+
+async fn answer(event: &str, route: &'static routes::Route, data_dir: &Path) -> u16 {
+    use tower::ServiceExt;
+    let request = lambda_http::request::from_str(event).expect("a valid API Gateway event");
+    let app = app(data_dir).await;
     let function = routes::router(app, |r| r.name == route.name);
     function.oneshot(request).await.unwrap().status().as_u16()
 }
@@ -139,21 +177,54 @@ async fn every_sample_event_is_answered_by_its_own_function() {
     for entry in std::fs::read_dir(&dir).unwrap() {
         let path = entry.unwrap().path();
         let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let event = std::fs::read_to_string(&path).unwrap();
+        seen.insert(name.clone());
+        if let Some(function) = BACKGROUND.iter().find(|b| b.name == name) {
+            check_background_event(function.trigger, &event, data.path()).await;
+            continue;
+        }
         let route =
             routes::find(&name).unwrap_or_else(|| panic!("{} matches no route", path.display()));
-        let event = std::fs::read_to_string(&path).unwrap();
         let json: serde_json::Value = serde_json::from_str(&event).unwrap();
         assert_eq!(
             json["routeKey"],
             format!("{} {}", route.method.as_str(), route.path)
         );
-        assert_eq!(
-            answer(&event, route, data.path()).await,
-            route.status,
-            "{name}'s sample event"
-        );
-        seen.insert(name);
+        // Reaching the handler is what counts: sample events carry no token or body, so
+        // signed-in routes answer 401 and the others their own validation answer.
+        let status = answer(&event, route, data.path()).await;
+        if route.access == marquee::http::guard::Access::Public {
+            assert!(
+                status == route.status || [400, 415, 422].contains(&status),
+                "{name}'s sample event answered {status}"
+            );
+        } else {
+            assert_eq!(status, 401, "{name}'s sample event has no token");
+        }
     }
-    let routes: BTreeSet<String> = ROUTES.iter().map(|r| r.name.to_string()).collect();
-    assert_eq!(seen, routes, "one sample event per function");
+    assert_eq!(seen, every_function_name(), "one sample event per function");
+}
+
+async fn check_background_event(trigger: Trigger, event: &str, data_dir: &Path) {
+    match trigger {
+        Trigger::Schedule(_) => {
+            let json: serde_json::Value = serde_json::from_str(event).unwrap();
+            assert_eq!(json["source"], "aws.events");
+        }
+        Trigger::ExpiryQueue => {
+            let sqs: aws_lambda_events::sqs::SqsEvent = serde_json::from_str(event).unwrap();
+            let bodies: Vec<String> = sqs
+                .records
+                .iter()
+                .map(|r| r.body.clone().unwrap())
+                .collect();
+            let app = app(data_dir).await;
+            let now = app.clock.now().unix_timestamp();
+            assert!(
+                marquee::expiry::handle_batch(&app, &bodies, now)
+                    .await
+                    .is_empty()
+            );
+        }
+    }
 }

@@ -13,3 +13,22 @@ impl Clock for SystemClock {
         OffsetDateTime::now_utc()
     }
 }
+
+/// A clock that stands still until told to move (tests of expiry and lockouts).
+pub struct ManualClock(std::sync::Mutex<OffsetDateTime>);
+
+impl ManualClock {
+    pub fn starting_now() -> Self {
+        Self(std::sync::Mutex::new(OffsetDateTime::now_utc()))
+    }
+
+    pub fn advance(&self, by: time::Duration) {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner()) += by;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> OffsetDateTime {
+        *self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

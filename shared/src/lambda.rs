@@ -4,6 +4,7 @@
 use crate::app::App;
 use crate::config::Config;
 use crate::routes;
+use lambda_http::lambda_runtime;
 use std::process::ExitCode;
 
 /// Serves one route of the table as an API Gateway (HTTP API) Lambda function.
@@ -13,11 +14,66 @@ pub fn serve_route(name: &'static str) -> ExitCode {
         return ExitCode::FAILURE;
     };
     run(async move {
-        let config = Config::from_env()?;
-        crate::telemetry::init(&config.log_filter);
-        let app = App::start(config).await?;
+        let app = start().await?;
         let router = routes::router(app, |r| r.name == route.name);
         lambda_http::run(router).await
+    })
+}
+
+async fn start() -> Result<App, lambda_http::Error> {
+    let config = Config::from_env()?;
+    crate::telemetry::init(&config.log_filter);
+    Ok(App::start(config).await?)
+}
+
+/// The scheduled sweep: queues every expired item for the worker.
+pub fn run_expiry_scheduler() -> ExitCode {
+    run(async {
+        let app = start().await?;
+        lambda_runtime::run(lambda_runtime::service_fn(
+            |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
+                let app = app.clone();
+                async move {
+                    let now = app.clock.now().unix_timestamp();
+                    let report = crate::expiry::sweep_due(&app, now).await?;
+                    tracing::info!(queued = report.queued, "expiry sweep done");
+                    Ok::<_, lambda_http::Error>(report)
+                }
+            },
+        ))
+        .await
+    })
+}
+
+/// The worker fed by the expiry queue; failed messages are reported for retry, and the
+/// queue's redrive policy moves repeat failures to the dead-letter queue.
+pub fn run_expiry_worker() -> ExitCode {
+    use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+    run(async {
+        let app = start().await?;
+        lambda_runtime::run(lambda_runtime::service_fn(
+            |event: lambda_runtime::LambdaEvent<SqsEvent>| {
+                let app = app.clone();
+                async move {
+                    let records = event.payload.records;
+                    let bodies: Vec<String> = records
+                        .iter()
+                        .map(|r| r.body.clone().unwrap_or_default())
+                        .collect();
+                    let now = app.clock.now().unix_timestamp();
+                    let failed = crate::expiry::handle_batch(&app, &bodies, now).await;
+                    let mut response = SqsBatchResponse::default();
+                    for position in failed {
+                        let mut failure = BatchItemFailure::default();
+                        failure.item_identifier =
+                            records[position].message_id.clone().unwrap_or_default();
+                        response.batch_item_failures.push(failure);
+                    }
+                    Ok::<_, lambda_http::Error>(response)
+                }
+            },
+        ))
+        .await
     })
 }
 

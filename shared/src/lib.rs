@@ -8,6 +8,7 @@ pub mod app;
 pub mod auth;
 pub mod clock;
 pub mod config;
+pub mod expiry;
 pub mod http;
 pub mod lambda;
 pub mod mail;

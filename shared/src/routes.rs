@@ -5,9 +5,11 @@
 
 use crate::app::App;
 use crate::auth::keys::JwkSet;
-use crate::http::guard::{Access, Principal, authorize};
+use crate::auth::login::authenticate;
+use crate::http::guard::{Access, authorize};
 use crate::system;
 use axum::Router;
+use axum::extract::State;
 use axum::response::IntoResponse;
 use axum::routing::{MethodFilter, MethodRouter, on};
 use std::borrow::Cow;
@@ -52,6 +54,10 @@ pub enum Need {
     TableWrite,
     SendMail,
     SendQueue,
+    /// Conditional deletes only (the expiry worker).
+    TableDelete,
+    /// Queries on the EXPIRY index only (the expiry scheduler).
+    QueryExpiryIndex,
     /// The private key that signs access tokens.
     SigningKey,
 }
@@ -87,6 +93,8 @@ pub struct Route {
     pub media: &'static str,
     pub request: Option<Body>,
     pub response: Option<Body>,
+    /// Optional query parameters.
+    pub query: &'static [&'static str],
     pub needs: &'static [Need],
     pub handler: fn(MethodFilter) -> MethodRouter<App>,
 }
@@ -103,62 +111,342 @@ impl Route {
 
 const JSON: &str = "application/json";
 
+/// A route with the usual defaults: 200, JSON, no body documented, no AWS needs.
+const fn route(
+    name: &'static str,
+    method: Method,
+    path: &'static str,
+    access: Access,
+    tag: &'static str,
+    summary: &'static str,
+    handler: fn(MethodFilter) -> MethodRouter<App>,
+) -> Route {
+    Route {
+        name,
+        method,
+        path,
+        access,
+        tag,
+        summary,
+        status: 200,
+        media: JSON,
+        request: None,
+        response: None,
+        query: &[],
+        needs: &[],
+        handler,
+    }
+}
+
+impl Route {
+    const fn status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+
+    const fn media(mut self, media: &'static str) -> Self {
+        self.media = media;
+        self
+    }
+
+    const fn takes(mut self, request: Option<Body>) -> Self {
+        self.request = request;
+        self
+    }
+
+    const fn gives(mut self, response: Option<Body>) -> Self {
+        self.response = response;
+        self
+    }
+
+    const fn query(mut self, query: &'static [&'static str]) -> Self {
+        self.query = query;
+        self
+    }
+
+    const fn needs(mut self, needs: &'static [Need]) -> Self {
+        self.needs = needs;
+        self
+    }
+}
+
+use crate::accounts::{self, Role::Admin, Role::User};
+use crate::auth;
+use Access::{AtLeast, Public};
+use Method::{Delete, Get, Patch, Post};
+use Need::{SendMail, SigningKey, TableRead, TableWrite};
+
+/// Reads what signed-in routes all need: their session.
+const SIGNED_IN: &[Need] = &[TableRead];
+const SIGNED_IN_WRITES: &[Need] = &[TableRead, TableWrite];
+
 pub static ROUTES: &[Route] = &[
-    Route {
-        name: "health",
-        method: Method::Get,
-        path: "/health",
-        access: Access::Public,
-        tag: "system",
-        summary: "Liveness and version",
-        status: 200,
-        media: JSON,
-        request: None,
-        response: body::<system::Health>(),
-        needs: &[],
-        handler: |m| on(m, system::health),
+    // System
+    route(
+        "health",
+        Get,
+        "/health",
+        Public,
+        "system",
+        "Liveness and version",
+        |m| on(m, system::health),
+    )
+    .gives(body::<system::Health>()),
+    route(
+        "openapi",
+        Get,
+        "/openapi.json",
+        Public,
+        "system",
+        "OpenAPI 3.1 document of every route",
+        |m| on(m, system::openapi),
+    ),
+    route(
+        "docs",
+        Get,
+        "/docs",
+        Public,
+        "system",
+        "Human-readable API documentation",
+        |m| on(m, system::docs),
+    )
+    .media("text/html"),
+    route(
+        "jwks",
+        Get,
+        "/.well-known/jwks.json",
+        Public,
+        "system",
+        "Public keys that verify access tokens",
+        |m| on(m, system::jwks),
+    )
+    .gives(body::<JwkSet>()),
+    // Accounts and auth
+    route(
+        "auth-register",
+        Post,
+        "/auth/register",
+        Public,
+        "accounts",
+        "Create an account; an activation link is emailed",
+        |m| on(m, accounts::signup::register),
+    )
+    .status(201)
+    .takes(body::<accounts::signup::RegisterRequest>())
+    .gives(body::<accounts::user::UserView>())
+    .needs(&[TableWrite, SendMail]),
+    route(
+        "auth-activate",
+        Post,
+        "/auth/activate",
+        Public,
+        "accounts",
+        "Activate an account with the emailed token (single use, 24 h)",
+        |m| on(m, accounts::signup::activate),
+    )
+    .takes(body::<accounts::signup::ActivateRequest>())
+    .gives(body::<accounts::user::UserView>())
+    .needs(&[TableRead, TableWrite]),
+    route(
+        "auth-activation-resend",
+        Post,
+        "/auth/activation/resend",
+        Public,
+        "accounts",
+        "Email a new activation link (always 202)",
+        |m| on(m, accounts::signup::resend_activation),
+    )
+    .status(202)
+    .takes(body::<accounts::signup::EmailRequest>())
+    .needs(&[TableRead, TableWrite, SendMail]),
+    route(
+        "auth-login",
+        Post,
+        "/auth/login",
+        Public,
+        "auth",
+        "Sign in with email and password",
+        |m| on(m, auth::login::login),
+    )
+    .takes(body::<auth::login::LoginRequest>())
+    .gives(body::<auth::tokens::TokenPair>())
+    .needs(&[TableRead, TableWrite, SigningKey]),
+    route(
+        "auth-refresh",
+        Post,
+        "/auth/refresh",
+        Public,
+        "auth",
+        "Trade a refresh token for a new token pair",
+        |m| on(m, auth::login::refresh),
+    )
+    .takes(body::<auth::login::RefreshRequest>())
+    .gives(body::<auth::tokens::TokenPair>())
+    .needs(&[TableRead, TableWrite, SigningKey]),
+    route(
+        "auth-logout",
+        Post,
+        "/auth/logout",
+        AtLeast(User),
+        "auth",
+        "End this session, or every session with {all: true}",
+        |m| on(m, auth::login::logout),
+    )
+    .status(204)
+    .takes(body::<auth::login::LogoutRequest>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "auth-password-forgot",
+        Post,
+        "/auth/password/forgot",
+        Public,
+        "auth",
+        "Email a password reset link (always 202)",
+        |m| on(m, auth::recovery::forgot),
+    )
+    .status(202)
+    .takes(body::<accounts::signup::EmailRequest>())
+    .needs(&[TableRead, TableWrite, SendMail]),
+    route(
+        "auth-password-reset",
+        Post,
+        "/auth/password/reset",
+        Public,
+        "auth",
+        "Set a new password with the emailed token; ends every session",
+        |m| on(m, auth::recovery::reset),
+    )
+    .status(204)
+    .takes(body::<auth::recovery::ResetRequest>())
+    .needs(&[TableRead, TableWrite, SendMail]),
+    route(
+        "auth-password-change",
+        Post,
+        "/auth/password/change",
+        AtLeast(User),
+        "auth",
+        "Change the password; ends the other sessions",
+        |m| on(m, auth::recovery::change),
+    )
+    .status(204)
+    .takes(body::<auth::recovery::ChangeRequest>())
+    .needs(&[TableRead, TableWrite, SendMail]),
+    route(
+        "me-get",
+        Get,
+        "/me",
+        AtLeast(User),
+        "accounts",
+        "The signed-in user's profile",
+        |m| on(m, accounts::profile::me),
+    )
+    .gives(body::<accounts::user::UserView>())
+    .needs(SIGNED_IN),
+    route(
+        "me-update",
+        Patch,
+        "/me",
+        AtLeast(User),
+        "accounts",
+        "Change profile fields (never role, email or activity)",
+        |m| on(m, accounts::profile::update_me),
+    )
+    .takes(body::<accounts::profile::ProfilePatch>())
+    .gives(body::<accounts::user::UserView>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "me-sessions-list",
+        Get,
+        "/me/sessions",
+        AtLeast(User),
+        "accounts",
+        "The signed-in user's live sessions",
+        |m| on(m, accounts::profile::sessions),
+    )
+    .gives(body::<accounts::profile::SessionList>())
+    .needs(SIGNED_IN),
+    route(
+        "me-sessions-revoke",
+        Delete,
+        "/me/sessions/{id}",
+        AtLeast(User),
+        "accounts",
+        "End one of the user's own sessions",
+        |m| on(m, accounts::profile::revoke_session),
+    )
+    .status(204)
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "admin-users-list",
+        Get,
+        "/admin/users",
+        AtLeast(Admin),
+        "admin",
+        "Users, filtered by role, activity and email prefix",
+        |m| on(m, accounts::admin::list),
+    )
+    .query(&["role", "active", "email", "limit", "cursor"])
+    .gives(body::<accounts::admin::UserPage>())
+    .needs(SIGNED_IN),
+    route(
+        "admin-users-get",
+        Get,
+        "/admin/users/{id}",
+        AtLeast(Admin),
+        "admin",
+        "One user",
+        |m| on(m, accounts::admin::get),
+    )
+    .gives(body::<accounts::user::UserView>())
+    .needs(SIGNED_IN),
+    route(
+        "admin-users-update",
+        Patch,
+        "/admin/users/{id}",
+        AtLeast(Admin),
+        "admin",
+        "Change a user's role or activity; ends their sessions",
+        |m| on(m, accounts::admin::update),
+    )
+    .takes(body::<accounts::admin::UserUpdate>())
+    .gives(body::<accounts::user::UserView>())
+    .needs(SIGNED_IN_WRITES),
+];
+
+/// What starts a background function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// An EventBridge schedule expression.
+    Schedule(&'static str),
+    /// Messages on the expiry queue.
+    ExpiryQueue,
+}
+
+/// A function that no HTTP route reaches.
+#[derive(Debug, Clone, Copy)]
+pub struct Background {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub trigger: Trigger,
+    pub needs: &'static [Need],
+    /// The function in `crate::lambda` its binary calls.
+    pub entry: &'static str,
+}
+
+pub static BACKGROUND: &[Background] = &[
+    Background {
+        name: "expiry-scheduler",
+        summary: "Finds expired items through the EXPIRY index and queues them",
+        trigger: Trigger::Schedule("rate(5 minutes)"),
+        needs: &[Need::QueryExpiryIndex, Need::SendQueue],
+        entry: "run_expiry_scheduler",
     },
-    Route {
-        name: "openapi",
-        method: Method::Get,
-        path: "/openapi.json",
-        access: Access::Public,
-        tag: "system",
-        summary: "OpenAPI 3.1 document of every route",
-        status: 200,
-        media: JSON,
-        request: None,
-        response: None,
-        needs: &[],
-        handler: |m| on(m, system::openapi),
-    },
-    Route {
-        name: "docs",
-        method: Method::Get,
-        path: "/docs",
-        access: Access::Public,
-        tag: "system",
-        summary: "Human-readable API documentation",
-        status: 200,
-        media: "text/html",
-        request: None,
-        response: None,
-        needs: &[],
-        handler: |m| on(m, system::docs),
-    },
-    Route {
-        name: "jwks",
-        method: Method::Get,
-        path: "/.well-known/jwks.json",
-        access: Access::Public,
-        tag: "system",
-        summary: "Public keys that verify access tokens",
-        status: 200,
-        media: JSON,
-        request: None,
-        response: body::<JwkSet>(),
-        needs: &[],
-        handler: |m| on(m, system::jwks),
+    Background {
+        name: "expiry-worker",
+        summary: "Deletes queued items that are still expired",
+        trigger: Trigger::ExpiryQueue,
+        needs: &[Need::TableDelete],
+        entry: "run_expiry_worker",
     },
 ];
 
@@ -176,15 +464,22 @@ pub fn router_for<'a>(app: App, routes: impl IntoIterator<Item = &'a Route>) -> 
     let mut api = Router::new();
     for route in routes {
         let mut handler = (route.handler)(route.method.filter());
-        if route.access != Access::Public {
+        if let Access::AtLeast(_) = route.access {
             let access = route.access;
-            handler = handler.route_layer(axum::middleware::from_fn(
-                move |req: axum::extract::Request, next: axum::middleware::Next| async move {
-                    let caller = req.extensions().get::<Principal>();
-                    match authorize(access, caller) {
-                        Ok(()) => next.run(req).await,
-                        Err(problem) => problem.into_response(),
+            handler = handler.route_layer(axum::middleware::from_fn_with_state(
+                app.clone(),
+                move |State(app): State<App>,
+                      mut req: axum::extract::Request,
+                      next: axum::middleware::Next| async move {
+                    let caller = match authenticate(&app, req.headers()).await {
+                        Ok(caller) => caller,
+                        Err(problem) => return problem.into_response(),
+                    };
+                    if let Err(problem) = authorize(access, Some(&caller)) {
+                        return problem.into_response();
                     }
+                    req.extensions_mut().insert(caller);
+                    next.run(req).await
                 },
             ));
         }

@@ -1,6 +1,6 @@
 //! Sample API Gateway HTTP API (payload 2.0) events, for `cargo lambda invoke --data-file`.
 
-use marquee::routes::Route;
+use marquee::routes::{Background, Route, Trigger};
 use serde_json::{Map, Value, json};
 
 /// A ULID-shaped sample for every path parameter.
@@ -51,6 +51,44 @@ pub fn api_event(route: &Route) -> String {
             .collect();
         event["pathParameters"] = Value::Object(values);
     }
+    let mut text = serde_json::to_string_pretty(&event).expect("an event serialises");
+    text.push('\n');
+    text
+}
+
+/// A sample of what triggers a background function.
+pub fn background_event(function: &Background) -> String {
+    let event = match function.trigger {
+        Trigger::Schedule(_) => json!({
+            "version": "0",
+            "id": "89d1a02d-5ec7-412e-82f5-13505f849b41",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": "123456789012",
+            "time": "2026-11-22T12:00:00Z",
+            "region": "us-east-1",
+            "resources": ["arn:aws:events:us-east-1:123456789012:rule/marquee-expiry-sweep"],
+            "detail": {}
+        }),
+        Trigger::ExpiryQueue => json!({
+            "Records": [{
+                "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
+                "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+                "body": format!(r#"{{"pk":"SESSION#{SAMPLE_ID}","sk":"SESSION"}}"#),
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1795435200000",
+                    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+                    "ApproximateFirstReceiveTimestamp": "1795435200001"
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:marquee-ExpiryQueue",
+                "awsRegion": "us-east-1"
+            }]
+        }),
+    };
     let mut text = serde_json::to_string_pretty(&event).expect("an event serialises");
     text.push('\n');
     text

@@ -1,7 +1,7 @@
 //! The SAM template: the HTTP API, one function per route with a least-privilege policy
 //! each, the table (from the same schema the adapters use), and the queues.
 
-use marquee::routes::{Need, ROUTES, Route};
+use marquee::routes::{BACKGROUND, Background, Need, ROUTES, Route, Trigger};
 use marquee::store::Index;
 use marquee::store::schema;
 use std::fmt::Write;
@@ -24,6 +24,7 @@ pub fn logical_id(name: &str) -> String {
 
 fn needs_any(need: Need) -> bool {
     ROUTES.iter().any(|r| r.needs.contains(&need))
+        || BACKGROUND.iter().any(|b| b.needs.contains(&need))
 }
 
 /// Memory and timeout per function: password hashing needs room, everything else is small.
@@ -169,30 +170,52 @@ const API_AND_QUEUES: &str = r#"
       MessageRetentionPeriod: 1209600
 "#;
 
-fn policy_statements(route: &Route) -> Vec<String> {
+fn policy_statements(needs: &[Need]) -> Vec<String> {
     let mut statements = Vec::new();
     let table_resources = "              Resource:\n                - !GetAtt Table.Arn\n                - !Sub \"${Table.Arn}/index/*\"";
-    if route.needs.contains(&Need::TableRead) {
+    if needs.contains(&Need::TableRead) {
         statements.push(format!(
             "            - Effect: Allow\n              Action:\n                - dynamodb:GetItem\n                - dynamodb:BatchGetItem\n                - dynamodb:Query\n{table_resources}"
         ));
     }
-    if route.needs.contains(&Need::TableWrite) {
+    if needs.contains(&Need::TableWrite) {
         statements.push(format!(
             "            - Effect: Allow\n              Action:\n                - dynamodb:PutItem\n                - dynamodb:UpdateItem\n                - dynamodb:DeleteItem\n                - dynamodb:ConditionCheckItem\n{table_resources}"
         ));
     }
-    if route.needs.contains(&Need::SendMail) {
+    if needs.contains(&Need::SendMail) {
         statements.push(
             "            - Effect: Allow\n              Action:\n                - ses:SendEmail\n              Resource: !Sub \"arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailIdentity}\"".into(),
         );
     }
-    if route.needs.contains(&Need::SendQueue) {
+    if needs.contains(&Need::SendQueue) {
         statements.push(
             "            - Effect: Allow\n              Action:\n                - sqs:SendMessage\n              Resource: !GetAtt ExpiryQueue.Arn".into(),
         );
     }
+    if needs.contains(&Need::TableDelete) {
+        statements.push(
+            "            - Effect: Allow\n              Action:\n                - dynamodb:DeleteItem\n              Resource: !GetAtt Table.Arn".into(),
+        );
+    }
+    if needs.contains(&Need::QueryExpiryIndex) {
+        statements.push(format!(
+            "            - Effect: Allow\n              Action:\n                - dynamodb:Query\n              Resource: !Sub \"${{Table.Arn}}/index/{}\"",
+            Index::Expiry.name()
+        ));
+    }
     statements
+}
+
+fn policies(out: &mut String, needs: &[Need]) {
+    let statements = policy_statements(needs);
+    if !statements.is_empty() {
+        let _ = write!(
+            out,
+            "      Policies:\n        - Version: \"2012-10-17\"\n          Statement:\n{}\n",
+            statements.join("\n")
+        );
+    }
 }
 
 fn function(out: &mut String, route: &Route) {
@@ -222,20 +245,46 @@ fn function(out: &mut String, route: &Route) {
             "      Environment:\n        Variables:\n          MARQUEE_JWT_PRIVATE_KEY: !Ref JwtPrivateKey\n",
         );
     }
-    let statements = policy_statements(route);
-    if !statements.is_empty() {
-        let _ = write!(
-            out,
-            "      Policies:\n        - Version: \"2012-10-17\"\n          Statement:\n{}\n",
-            statements.join("\n")
-        );
-    }
+    policies(out, route.needs);
     let _ = write!(
         out,
         "      Events:\n        Api:\n          Type: HttpApi\n          Properties:\n            ApiId: !Ref HttpApi\n            Method: {}\n            Path: {}\n",
         route.method.as_str(),
         route.path
     );
+}
+
+fn background_function(out: &mut String, function: &Background) {
+    let _ = write!(
+        out,
+        "
+  {id}:
+    Type: AWS::Serverless::Function
+    Metadata:
+      BuildMethod: rust-cargolambda
+      BuildProperties:
+        Binary: {name}
+    Properties:
+      Description: \"{summary}\"
+      MemorySize: 256
+      Timeout: 30
+",
+        id = logical_id(function.name),
+        name = function.name,
+        summary = function.summary,
+    );
+    policies(out, function.needs);
+    match function.trigger {
+        Trigger::Schedule(expression) => {
+            let _ = write!(
+                out,
+                "      Events:\n        Sweep:\n          Type: Schedule\n          Properties:\n            Schedule: {expression}\n"
+            );
+        }
+        Trigger::ExpiryQueue => out.push_str(
+            "      Events:\n        Expired:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt ExpiryQueue.Arn\n            BatchSize: 10\n            FunctionResponseTypes:\n              - ReportBatchItemFailures\n",
+        ),
+    }
 }
 
 const OUTPUTS: &str = r#"
@@ -260,6 +309,9 @@ pub fn render() -> String {
     table(&mut out);
     for route in ROUTES {
         function(&mut out, route);
+    }
+    for background in BACKGROUND {
+        background_function(&mut out, background);
     }
     out.push_str(OUTPUTS);
     out

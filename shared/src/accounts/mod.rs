@@ -1,5 +1,10 @@
-//! Users, profiles and roles.
+//! Users, profiles and roles: sign-up and activation, the user's own profile and sessions,
+//! and admin user management.
 
+pub mod admin;
+pub mod profile;
 mod role;
+pub mod signup;
+pub mod user;
 
 pub use role::Role;

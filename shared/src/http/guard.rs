@@ -29,6 +29,22 @@ pub struct Principal {
     pub session_id: String,
 }
 
+/// Handlers name the caller by extracting a `Principal`; the role guard has put it there.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Principal {
+    type Rejection = Problem;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Problem> {
+        parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(Problem::unauthorized)
+    }
+}
+
 /// 401 when a signed-in caller is needed and there is none; 403 when the role is too low.
 pub fn authorize(access: Access, caller: Option<&Principal>) -> Result<(), Problem> {
     match (access, caller) {

@@ -4,6 +4,7 @@
 pub mod extract;
 pub mod guard;
 pub mod problem;
+pub mod validate;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;

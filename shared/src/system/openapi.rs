@@ -53,6 +53,15 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
                 .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
         );
     }
+    for param in route.query {
+        op = op.parameter(
+            ParameterBuilder::new()
+                .name(*param)
+                .parameter_in(ParameterIn::Query)
+                .required(Required::False)
+                .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+        );
+    }
     if let Some(body) = &route.request {
         op = op.request_body(Some(
             RequestBodyBuilder::new()

@@ -1,5 +1,5 @@
 //! Test helpers: fresh tables on either backend, and the local AWS stand-in's address.
-#![allow(dead_code)] // each test file uses its own part of the helpers
+#![allow(dead_code, unused_imports)] // each test file uses its own part of the helpers
 
 use marquee::store::Table;
 use marquee::store::dynamo::{DynamoTable, create_table};
@@ -118,4 +118,187 @@ pub fn get(path: &str) -> axum::http::Request<axum::body::Body> {
     axum::http::Request::get(path)
         .body(axum::body::Body::empty())
         .unwrap()
+}
+
+pub use env::Env;
+
+mod env {
+    use super::*;
+    use axum::http::{HeaderMap, Method, Request, StatusCode};
+    use marquee::clock::ManualClock;
+    use serde_json::Value;
+
+    /// An app on either backend with a clock the test moves, and what it emailed.
+    pub struct Env {
+        pub app: marquee::App,
+        pub api: axum::Router,
+        pub clock: Arc<ManualClock>,
+        pub aws: bool,
+        pub dir: tempfile::TempDir,
+    }
+
+    const MAIL_FROM: &str = "no-reply@marquee.test";
+
+    impl Env {
+        pub async fn embedded() -> Env {
+            Self::start(false).await
+        }
+
+        pub async fn aws() -> Env {
+            Self::start(true).await
+        }
+
+        pub async fn on(aws: bool) -> Env {
+            Self::start(aws).await
+        }
+
+        async fn start(aws: bool) -> Env {
+            let dir = tempfile::tempdir().unwrap();
+            let mut vars = vec![
+                (
+                    "MARQUEE_DATA_DIR".to_string(),
+                    dir.path().display().to_string(),
+                ),
+                (
+                    "MARQUEE_MAIL_FROM".to_string(),
+                    format!("Marquee <{MAIL_FROM}>"),
+                ),
+                (
+                    "MARQUEE_PUBLIC_URL".to_string(),
+                    "https://cinema.test".to_string(),
+                ),
+            ];
+            if aws {
+                let config = aws_config().await;
+                let sqs = aws_sdk_sqs::Client::new(&config);
+                let table = unique("accounts");
+                create_table(&aws_sdk_dynamodb::Client::new(&config), &table)
+                    .await
+                    .unwrap();
+                let queue = sqs.create_queue().queue_name(&table).send().await.unwrap();
+                aws_sdk_sesv2::Client::new(&config)
+                    .create_email_identity()
+                    .email_identity(MAIL_FROM)
+                    .send()
+                    .await
+                    .unwrap();
+                let keys =
+                    marquee::auth::keys::SigningKeys::load_or_create(&dir.path().join("keys"))
+                        .unwrap();
+                let pem = std::fs::read_to_string(dir.path().join("keys/jwt-ed25519.pem")).unwrap();
+                assert!(!keys.kid().is_empty());
+                vars.extend([
+                    ("MARQUEE_BACKEND".to_string(), "aws".to_string()),
+                    ("MARQUEE_TABLE".to_string(), table),
+                    ("MARQUEE_QUEUE_URL".to_string(), queue.queue_url.unwrap()),
+                    ("MARQUEE_JWT_PRIVATE_KEY".to_string(), pem),
+                ]);
+            }
+            let config = marquee::Config::from_lookup(|name| {
+                vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+            })
+            .unwrap();
+            let mut app = marquee::App::start(config).await.unwrap();
+            let clock = Arc::new(ManualClock::starting_now());
+            app.clock = clock.clone();
+            let api = marquee::routes::router(app.clone(), |_| true);
+            Env {
+                app,
+                api,
+                clock,
+                aws,
+                dir,
+            }
+        }
+
+        pub async fn send(
+            &self,
+            method: Method,
+            path: &str,
+            token: Option<&str>,
+            body: Option<Value>,
+        ) -> (StatusCode, HeaderMap, Value) {
+            let mut request = Request::builder().method(method).uri(path);
+            if let Some(token) = token {
+                request = request.header("authorization", format!("Bearer {token}"));
+            }
+            let request = match body {
+                Some(body) => request
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(body.to_string())),
+                None => request.body(axum::body::Body::empty()),
+            };
+            call(&self.api, request.unwrap()).await
+        }
+
+        pub async fn post(
+            &self,
+            path: &str,
+            token: Option<&str>,
+            body: Value,
+        ) -> (StatusCode, Value) {
+            let (status, _, body) = self.send(Method::POST, path, token, Some(body)).await;
+            (status, body)
+        }
+
+        pub async fn get(&self, path: &str, token: Option<&str>) -> (StatusCode, Value) {
+            let (status, _, body) = self.send(Method::GET, path, token, None).await;
+            (status, body)
+        }
+
+        /// The bodies of every email sent to `to`, oldest first.
+        pub fn emails_to(&self, to: &str) -> Vec<(String, String)> {
+            if self.aws {
+                let (_, body) = http_get(&format!("{}/moto-api/data.json", aws_endpoint()));
+                let data: Value = serde_json::from_str(&body).unwrap();
+                return data["ses"]["Message"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|m| m["destinations"]["ToAddresses"] == serde_json::json!([to]))
+                    .map(|m| {
+                        (
+                            m["subject"].as_str().unwrap_or_default().to_string(),
+                            m["body"].as_str().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect();
+            }
+            let outbox = self.dir.path().join("outbox");
+            let mut files: Vec<_> = std::fs::read_dir(&outbox)
+                .map(|d| d.flatten().map(|e| e.path()).collect())
+                .unwrap_or_default();
+            files.retain(|p| p.extension().is_some_and(|e| e == "txt"));
+            files.sort();
+            files
+                .into_iter()
+                .map(|p| std::fs::read_to_string(p).unwrap())
+                .filter(|text| text.contains(&format!("\nTo: {to}\n")))
+                .map(|text| {
+                    let subject = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("Subject: "))
+                        .unwrap_or_default()
+                        .to_string();
+                    (subject, text)
+                })
+                .collect()
+        }
+
+        /// The token in the newest email to `to` whose subject contains `subject`.
+        pub fn token_from_email(&self, to: &str, subject: &str) -> String {
+            let emails = self.emails_to(to);
+            let (_, body) = emails
+                .iter()
+                .rev()
+                .find(|(s, _)| s.contains(subject))
+                .unwrap_or_else(|| panic!("no email {subject:?} to {to}: {emails:?}"));
+            let start = body.find("token=").expect("a link with a token") + "token=".len();
+            body[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+                .collect()
+        }
+    }
 }

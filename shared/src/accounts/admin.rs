@@ -1,0 +1,261 @@
+//! Admin user management, and the first admin of a fresh deployment.
+//!
+//! The number of active admins is a counter changed in the same transaction as the user,
+//! guarded so that the last active admin can be neither demoted nor deactivated.
+
+use super::Role;
+use super::user::{self, User, UserView};
+use crate::app::App;
+use crate::auth::{password, session};
+use crate::http::problem::{FieldError, Problem};
+use crate::http::{Json, Path, Query, validate};
+use crate::store::{Cmp, Condition, Index, Key, StoreError, Update, Write};
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+
+fn admin_count_key() -> Key {
+    Key::new("STATS#ADMINS", "STATS")
+}
+
+const ACTIVE_ADMINS: &str = "active_admins";
+
+/// The counter change that goes with a user becoming (+1) or ceasing to be (-1) an active
+/// admin. Decrements refuse to reach zero.
+pub fn admin_count_change(delta: i64) -> Write {
+    let write = Write::update(admin_count_key(), Update::new().add(ACTIVE_ADMINS, delta));
+    if delta < 0 {
+        write.when(Condition::compare(ACTIVE_ADMINS, Cmp::Gt, -delta))
+    } else {
+        write
+    }
+}
+
+pub async fn active_admins(app: &App) -> Result<i64, Problem> {
+    Ok(app
+        .table
+        .get(&admin_count_key())
+        .await?
+        .and_then(|item| item.get(ACTIVE_ADMINS).and_then(|v| v.as_i64()))
+        .unwrap_or(0))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UserFilter {
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+    /// Email prefix, case-insensitive.
+    pub email: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserPage {
+    pub items: Vec<UserView>,
+    pub next_cursor: Option<String>,
+}
+
+pub const DEFAULT_LIMIT: u32 = 20;
+pub const MAX_LIMIT: u32 = 100;
+
+pub fn page_limit(limit: Option<u32>) -> Result<u32, Problem> {
+    match limit.unwrap_or(DEFAULT_LIMIT) {
+        n @ 1..=MAX_LIMIT => Ok(n),
+        _ => Err(Problem::validation(vec![FieldError {
+            field: "limit".into(),
+            message: format!("must be 1 to {MAX_LIMIT}"),
+        }])),
+    }
+}
+
+/// The most index entries one listing reads while filtering, so a page stays bounded.
+const MAX_EXAMINED: usize = 1000;
+
+/// Lists users through the narrowest index for the filters: inactive users have a sparse
+/// index of their own, roles have one each, and the rest is the full email-ordered index.
+/// The filter an index does not cover is applied while reading, page by page, each page
+/// sized to what is still missing so the cursor always follows the last item examined.
+pub async fn list(
+    State(app): State<App>,
+    Query(filter): Query<UserFilter>,
+) -> Result<axum::Json<UserPage>, Problem> {
+    let limit = page_limit(filter.limit)?;
+    let (partition, index) = match (filter.active, filter.role) {
+        (Some(false), _) => (user::INACTIVE_USERS.to_string(), Index::Gsi3),
+        (_, Some(role)) => (user::role_partition(role), Index::Gsi2),
+        _ => (user::ALL_USERS.to_string(), Index::Gsi1),
+    };
+    let prefix = filter.email.as_deref().map(user::normalize_email);
+    let mut items = Vec::new();
+    let mut cursor = filter.cursor.clone();
+    let mut examined = 0;
+    loop {
+        let wanted = limit - items.len() as u32;
+        let mut query = crate::store::Query::on(index, partition.clone())
+            .limit(wanted)
+            .after(cursor.take());
+        if let Some(prefix) = prefix.as_ref().filter(|p| !p.is_empty()) {
+            query = query.sort_key(crate::store::SortKey::BeginsWith(prefix.clone()));
+        }
+        let page = app.table.query(&query).await?;
+        examined += page.items.len();
+        for item in page.items {
+            let user = User::from_item(item)?;
+            let keep = filter.role.is_none_or(|r| r == user.role)
+                && filter.active.is_none_or(|a| a == user.active);
+            if keep {
+                items.push(user.view());
+            }
+        }
+        cursor = page.next_cursor;
+        if cursor.is_none() || items.len() as u32 >= limit || examined >= MAX_EXAMINED {
+            break;
+        }
+    }
+    Ok(axum::Json(UserPage {
+        items,
+        next_cursor: cursor,
+    }))
+}
+
+pub async fn get(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<UserView>, Problem> {
+    let user = user::find(&app, &id)
+        .await?
+        .ok_or_else(|| Problem::not_found("No such user"))?;
+    Ok(axum::Json(user.view()))
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    pub role: Option<Role>,
+    pub active: Option<bool>,
+}
+
+/// Changes role and activity together, keeping the listing indexes and the admin count
+/// in step; sessions end when the role changes or the account is deactivated.
+pub async fn change_role_or_activity(
+    app: &App,
+    user: &User,
+    role: Role,
+    active: bool,
+) -> Result<User, Problem> {
+    if role == user.role && active == user.active {
+        return Ok(user.clone());
+    }
+    let was_admin = user.role == Role::Admin && user.active;
+    let is_admin = role == Role::Admin && active;
+    let changed = User {
+        role,
+        active,
+        ..user.clone()
+    };
+    let mut update = Update::new()
+        .set("role", role.as_str())
+        .set("active", active);
+    for (attr, value) in changed.index_attributes(&user::normalize_email(&user.email)) {
+        update = update.set(attr, value);
+    }
+    if active {
+        update = update.remove(Index::Gsi3.pk()).remove(Index::Gsi3.sk());
+    }
+    let mut writes =
+        vec![Write::update(user::key(&user.id), update).when(
+            Condition::eq("role", user.role.as_str()).and(Condition::eq("active", user.active)),
+        )];
+    match (was_admin, is_admin) {
+        (true, false) => writes.push(admin_count_change(-1)),
+        (false, true) => writes.push(admin_count_change(1)),
+        _ => {}
+    }
+    match app.table.transact(writes).await {
+        Ok(()) => {}
+        Err(StoreError::TransactionCanceled { failed }) if failed == [1] => {
+            return Err(Problem::conflict(
+                "last_admin",
+                "The last active admin cannot be demoted or deactivated",
+            ));
+        }
+        Err(StoreError::TransactionCanceled { .. }) => {
+            return Err(Problem::conflict(
+                "concurrent_update",
+                "The user was changed meanwhile; reload and try again",
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    if role != user.role || !active {
+        session::revoke_all(app, &user.id, None).await?;
+    }
+    Ok(changed)
+}
+
+pub async fn update(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    Json(body): Json<UserUpdate>,
+) -> Result<axum::Json<UserView>, Problem> {
+    let user = user::find(&app, &id)
+        .await?
+        .ok_or_else(|| Problem::not_found("No such user"))?;
+    let changed = change_role_or_activity(
+        &app,
+        &user,
+        body.role.unwrap_or(user.role),
+        body.active.unwrap_or(user.active),
+    )
+    .await?;
+    Ok(axum::Json(changed.view()))
+}
+
+/// What [`ensure_admin`] did.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AdminSetup {
+    Created,
+    Promoted,
+    AlreadyAdmin,
+}
+
+/// Creates an active admin with this email and password, or promotes (and activates) the
+/// existing account, whose password stays as it is.
+pub async fn ensure_admin(
+    app: &App,
+    email: &str,
+    new_password: &str,
+) -> Result<(User, AdminSetup), Problem> {
+    if let Some(existing) = user::find_by_email(app, email).await? {
+        if existing.role == Role::Admin && existing.active {
+            return Ok((existing, AdminSetup::AlreadyAdmin));
+        }
+        let promoted = change_role_or_activity(app, &existing, Role::Admin, true).await?;
+        return Ok((promoted, AdminSetup::Promoted));
+    }
+    validate::finish(password::check_strength("password", new_password, email))?;
+    let hash = password::hash(new_password).await.map_err(|e| {
+        tracing::error!(error = %e, "password hashing failed");
+        Problem::internal()
+    })?;
+    let (user, _) = super::signup::create_account(app, email, hash, Role::Admin, true).await?;
+    Ok((user, AdminSetup::Created))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    #[test]
+    fn limits_are_bounded() {
+        assert_eq!(page_limit(None).unwrap(), DEFAULT_LIMIT);
+        assert_eq!(page_limit(Some(100)).unwrap(), 100);
+        assert_eq!(
+            page_limit(Some(0)).unwrap_err().status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert!(page_limit(Some(101)).is_err());
+    }
+}

@@ -1,0 +1,217 @@
+//! Sign-up with email activation: register, activate, resend the link.
+
+use super::Role;
+use super::user::{self, User, UserView};
+use crate::app::App;
+use crate::auth::one_time::{self, Purpose};
+use crate::auth::password;
+use crate::http::problem::Problem;
+use crate::http::{Json, validate};
+use crate::notifications::{self, Template};
+use crate::store::{Cmp, Condition, Item, StoreError, Update, Write, schema};
+use axum::extract::State;
+use axum::http::StatusCode;
+use garde::Validate;
+use serde::Deserialize;
+use serde_json::json;
+
+/// One activation email per account per minute.
+pub const RESEND_INTERVAL_SECS: i64 = 60;
+
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    #[garde(email, length(max = 254))]
+    pub email: String,
+    #[garde(skip)]
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivateRequest {
+    #[garde(length(min = 1, max = 200))]
+    pub token: String,
+}
+
+#[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailRequest {
+    #[garde(length(min = 1, max = 254))]
+    pub email: String,
+}
+
+fn activation_link(app: &App, token: &str) -> String {
+    format!("{}/activate?token={token}", app.config.public_url)
+}
+
+fn email_owner_item(email: &str, user_id: &str) -> Item {
+    let key = user::email_key(email);
+    let mut item = Item::new();
+    item.insert(schema::PK.into(), key.pk.into());
+    item.insert(schema::SK.into(), key.sk.into());
+    item.insert("entity".into(), "email".into());
+    item.insert("user_id".into(), user_id.into());
+    item
+}
+
+async fn send_activation(app: &App, user: &User, token: &str) {
+    let _ = notifications::send(
+        app,
+        Template::AccountActivation,
+        &user.email,
+        json!({
+            "email": user.email,
+            "link": activation_link(app, token),
+            "valid_hours": Purpose::Activation.lifetime_secs() / 3600,
+        }),
+    )
+    .await;
+}
+
+/// Creates an account and everything that must exist with it, in one transaction: the
+/// user, the claim on the email address, and the first activation token.
+pub async fn create_account(
+    app: &App,
+    email: &str,
+    password_hash: String,
+    role: Role,
+    active: bool,
+) -> Result<(User, Option<String>), Problem> {
+    let now = app.clock.now().unix_timestamp();
+    let id = ulid::Ulid::new().to_string();
+    let mut user = User {
+        id: id.clone(),
+        email: email.trim().to_string(),
+        role,
+        active,
+        password_hash: Some(password_hash),
+        created_at: now,
+        first_name: None,
+        last_name: None,
+        date_of_birth: None,
+        bio: None,
+        avatar_url: None,
+        mfa_enabled: false,
+        activation_digest: None,
+        activation_sent_at: None,
+        reset_digest: None,
+        reset_sent_at: None,
+        failed_logins: 0,
+        locked_until: None,
+    };
+    let mut writes = vec![Write::put(email_owner_item(email, &id)).when(Condition::NotExists)];
+    let mut token = None;
+    if !active {
+        let (secret, digest, write) = one_time::issue(Purpose::Activation, &id, now);
+        user.activation_digest = Some(digest);
+        user.activation_sent_at = Some(now);
+        writes.push(write);
+        token = Some(secret);
+    }
+    if role == Role::Admin && active {
+        writes.push(super::admin::admin_count_change(1));
+    }
+    writes.insert(0, Write::put(user.to_item()).when(Condition::NotExists));
+    match app.table.transact(writes).await {
+        Ok(()) => Ok((user, token)),
+        Err(StoreError::TransactionCanceled { failed }) if failed.contains(&1) => Err(
+            Problem::conflict("email_taken", "An account with this email already exists"),
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn register(
+    State(app): State<App>,
+    Json(body): Json<RegisterRequest>,
+) -> Result<(StatusCode, axum::Json<UserView>), Problem> {
+    let mut errors = validate::fields(&body);
+    errors.extend(password::check_strength(
+        "password",
+        &body.password,
+        &body.email,
+    ));
+    validate::finish(errors)?;
+    let hash = password::hash(&body.password).await.map_err(|e| {
+        tracing::error!(error = %e, "password hashing failed");
+        Problem::internal()
+    })?;
+    let (user, token) = create_account(&app, &body.email, hash, Role::User, false).await?;
+    if let Some(token) = token {
+        send_activation(&app, &user, &token).await;
+    }
+    Ok((StatusCode::CREATED, axum::Json(user.view())))
+}
+
+pub async fn activate(
+    State(app): State<App>,
+    Json(body): Json<ActivateRequest>,
+) -> Result<axum::Json<UserView>, Problem> {
+    validate::finish(validate::fields(&body))?;
+    let now = app.clock.now().unix_timestamp();
+    let (user_id, digest) = one_time::holder(&app, Purpose::Activation, &body.token, now).await?;
+    let activate = Write::update(
+        user::key(&user_id),
+        Update::new()
+            .set("active", true)
+            .remove("activation_digest")
+            .remove("activation_sent_at")
+            .remove(crate::store::Index::Gsi3.pk())
+            .remove(crate::store::Index::Gsi3.sk()),
+    )
+    .when(Condition::eq("activation_digest", digest.clone()));
+    match app
+        .table
+        .transact(vec![one_time::redeem(&digest, now), activate])
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::TransactionCanceled { .. }) => return Err(one_time::invalid_token()),
+        Err(e) => return Err(e.into()),
+    }
+    let user = user::find(&app, &user_id)
+        .await?
+        .ok_or_else(one_time::invalid_token)?;
+    Ok(axum::Json(user.view()))
+}
+
+/// Always 202 with the same body, whether the account exists, is active or not.
+pub async fn resend_activation(
+    State(app): State<App>,
+    Json(body): Json<EmailRequest>,
+) -> Result<StatusCode, Problem> {
+    validate::finish(validate::fields(&body))?;
+    let now = app.clock.now().unix_timestamp();
+    let Some(user) = user::find_by_email(&app, &body.email).await? else {
+        return Ok(StatusCode::ACCEPTED);
+    };
+    if user.active {
+        return Ok(StatusCode::ACCEPTED);
+    }
+    let (token, digest, put_token) = one_time::issue(Purpose::Activation, &user.id, now);
+    let recent_enough = Condition::AttrNotExists("activation_sent_at".into()).or(
+        Condition::compare("activation_sent_at", Cmp::Le, now - RESEND_INTERVAL_SECS),
+    );
+    let mut writes = vec![
+        put_token,
+        Write::update(
+            user::key(&user.id),
+            Update::new()
+                .set("activation_digest", digest)
+                .set("activation_sent_at", now),
+        )
+        .when(Condition::eq("active", false).and(recent_enough)),
+    ];
+    // The new link replaces the old one.
+    if let Some(old) = &user.activation_digest {
+        writes.push(Write::delete(one_time::key(old)));
+    }
+    match app.table.transact(writes).await {
+        Ok(()) => send_activation(&app, &user, &token).await,
+        // Too soon after the last email, or activated meanwhile: nothing to send.
+        Err(StoreError::TransactionCanceled { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(StatusCode::ACCEPTED)
+}

@@ -1,0 +1,160 @@
+//! The user entity, its keys, and what of it the API shows.
+
+use super::Role;
+use crate::http::problem::Problem;
+use crate::store::{Index, Item, Key, StoreError, schema};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub active: bool,
+    pub password_hash: Option<String>,
+    pub created_at: i64,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    /// `YYYY-MM-DD`.
+    #[serde(default)]
+    pub date_of_birth: Option<String>,
+    #[serde(default)]
+    pub bio: Option<String>,
+    #[serde(default)]
+    pub avatar_url: Option<String>,
+    #[serde(default)]
+    pub mfa_enabled: bool,
+    /// Digest of the live activation token; a new one replaces (and kills) the old.
+    #[serde(default)]
+    pub activation_digest: Option<String>,
+    #[serde(default)]
+    pub activation_sent_at: Option<i64>,
+    #[serde(default)]
+    pub reset_digest: Option<String>,
+    #[serde(default)]
+    pub reset_sent_at: Option<i64>,
+    #[serde(default)]
+    pub failed_logins: i64,
+    #[serde(default)]
+    pub locked_until: Option<i64>,
+}
+
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+pub fn key(id: &str) -> Key {
+    Key::new(format!("USER#{id}"), "PROFILE")
+}
+
+/// The item that makes an email address belong to one account.
+pub fn email_key(email: &str) -> Key {
+    Key::new(format!("EMAIL#{}", normalize_email(email)), "EMAIL")
+}
+
+/// Admin listings: every user by email; by role; inactive ones (sparse).
+pub const ALL_USERS: &str = "USERS";
+pub fn role_partition(role: Role) -> String {
+    format!("USERS#ROLE#{}", role.as_str())
+}
+pub const INACTIVE_USERS: &str = "USERS#INACTIVE";
+
+pub fn rfc3339(epoch: i64) -> String {
+    OffsetDateTime::from_unix_timestamp(epoch)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+impl User {
+    pub fn to_item(&self) -> Item {
+        let key = key(&self.id);
+        let mut item = match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => Item::new(),
+        };
+        item.retain(|_, v| !v.is_null());
+        let email = normalize_email(&self.email);
+        item.insert(schema::PK.into(), key.pk.into());
+        item.insert(schema::SK.into(), key.sk.into());
+        item.insert("entity".into(), "user".into());
+        for (attr, value) in self.index_attributes(&email) {
+            item.insert(attr.into(), value.into());
+        }
+        item
+    }
+
+    /// The listing index keys, which follow role and activity.
+    pub fn index_attributes(&self, email: &str) -> Vec<(&'static str, String)> {
+        let sort = format!("{email}#{}", self.id);
+        let mut attrs = vec![
+            (Index::Gsi1.pk(), ALL_USERS.to_string()),
+            (Index::Gsi1.sk(), sort.clone()),
+            (Index::Gsi2.pk(), role_partition(self.role)),
+            (Index::Gsi2.sk(), sort.clone()),
+        ];
+        if !self.active {
+            attrs.push((Index::Gsi3.pk(), INACTIVE_USERS.to_string()));
+            attrs.push((Index::Gsi3.sk(), sort));
+        }
+        attrs
+    }
+
+    pub fn from_item(item: Item) -> Result<Self, StoreError> {
+        serde_json::from_value(serde_json::Value::Object(item))
+            .map_err(|e| StoreError::Backend(format!("malformed user: {e}")))
+    }
+
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id.clone(),
+            email: self.email.clone(),
+            role: self.role,
+            active: self.active,
+            first_name: self.first_name.clone(),
+            last_name: self.last_name.clone(),
+            date_of_birth: self.date_of_birth.clone(),
+            bio: self.bio.clone(),
+            avatar_url: self.avatar_url.clone(),
+            mfa_enabled: self.mfa_enabled,
+            created_at: rfc3339(self.created_at),
+        }
+    }
+}
+
+/// A user as the API shows it (to themselves and to admins).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, utoipa::ToSchema)]
+pub struct UserView {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub active: bool,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub bio: Option<String>,
+    pub avatar_url: Option<String>,
+    pub mfa_enabled: bool,
+    pub created_at: String,
+}
+
+pub async fn find(app: &crate::App, id: &str) -> Result<Option<User>, Problem> {
+    match app.table.get(&key(id)).await? {
+        Some(item) => Ok(Some(User::from_item(item)?)),
+        None => Ok(None),
+    }
+}
+
+pub async fn find_by_email(app: &crate::App, email: &str) -> Result<Option<User>, Problem> {
+    let Some(owner) = app.table.get(&email_key(email)).await? else {
+        return Ok(None);
+    };
+    match owner.get("user_id").and_then(|v| v.as_str()) {
+        Some(id) => find(app, id).await,
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,228 @@
+//! Sessions: one per sign-in, the family of its rotating refresh tokens.
+//!
+//! The refresh token is `<session id>.<secret>`; the session keeps the digest of the current
+//! secret and of the ones it replaced. Presenting a replaced secret means someone kept an old
+//! token: the whole session is revoked. Access tokens name their session, and every
+//! authenticated request checks it is still alive, so revoking a session stops its access
+//! tokens at once.
+
+use super::secret;
+use crate::accounts::Role;
+use crate::app::App;
+use crate::expiry;
+use crate::http::problem::Problem;
+use crate::store::{Condition, Index, Item, Key, Query, StoreError, Update, Write, schema};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+/// A session dies after this long without a refresh.
+pub const IDLE_LIFETIME_SECS: i64 = 7 * 86_400;
+/// And after this long whatever happens.
+pub const ABSOLUTE_LIFETIME_SECS: i64 = 30 * 86_400;
+/// Replaced refresh secrets remembered for reuse detection.
+const REMEMBERED_DIGESTS: usize = 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Session {
+    pub id: String,
+    pub user_id: String,
+    pub role: Role,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub idle_expires_at: i64,
+    pub absolute_expires_at: i64,
+    pub refresh_digest: String,
+    #[serde(default)]
+    pub previous_digests: Vec<String>,
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+/// Where a sign-in came from, recorded on its session.
+#[derive(Debug, Clone, Default)]
+pub struct Origin {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+pub fn key(id: &str) -> Key {
+    Key::new(format!("SESSION#{id}"), "SESSION")
+}
+
+fn user_sessions_pk(user_id: &str) -> String {
+    format!("USER#{user_id}#SESSIONS")
+}
+
+impl Session {
+    pub fn expires_at(&self) -> i64 {
+        self.idle_expires_at.min(self.absolute_expires_at)
+    }
+
+    pub fn is_alive(&self, now: i64) -> bool {
+        self.expires_at() > now
+    }
+
+    fn to_item(&self) -> Item {
+        let key = key(&self.id);
+        let mut item = match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => Item::new(),
+        };
+        item.insert(schema::PK.into(), key.pk.into());
+        item.insert(schema::SK.into(), key.sk.into());
+        item.insert("entity".into(), "session".into());
+        item.insert(
+            Index::Gsi1.pk().into(),
+            user_sessions_pk(&self.user_id).into(),
+        );
+        item.insert(Index::Gsi1.sk().into(), self.id.clone().into());
+        expiry::stamp(&mut item, self.expires_at());
+        item
+    }
+
+    fn from_item(item: Item) -> Result<Self, StoreError> {
+        serde_json::from_value(serde_json::Value::Object(item))
+            .map_err(|e| StoreError::Backend(format!("malformed session: {e}")))
+    }
+}
+
+fn refresh_token(session_id: &str, secret: &str) -> String {
+    format!("{session_id}.{secret}")
+}
+
+fn invalid_refresh() -> Problem {
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_refresh_token",
+        "The refresh token is not valid",
+    )
+    .detail("Sign in again")
+}
+
+/// The write that opens a new session, and the refresh token that goes with it.
+pub fn open(user_id: &str, role: Role, origin: &Origin, now: i64) -> (Session, String, Write) {
+    let id = ulid::Ulid::new().to_string();
+    let secret = secret::new_token();
+    let session = Session {
+        id: id.clone(),
+        user_id: user_id.to_string(),
+        role,
+        created_at: now,
+        last_used_at: now,
+        idle_expires_at: now + IDLE_LIFETIME_SECS,
+        absolute_expires_at: now + ABSOLUTE_LIFETIME_SECS,
+        refresh_digest: secret::digest(&secret),
+        previous_digests: Vec::new(),
+        user_agent: origin.user_agent.clone(),
+        ip: origin.ip.clone(),
+    };
+    let write = Write::put(session.to_item()).when(Condition::NotExists);
+    (session, refresh_token(&id, &secret), write)
+}
+
+/// The session, if it exists and is alive.
+pub async fn find_alive(app: &App, id: &str, now: i64) -> Result<Option<Session>, Problem> {
+    let Some(item) = app.table.get(&key(id)).await? else {
+        return Ok(None);
+    };
+    let session = Session::from_item(item)?;
+    Ok(session.is_alive(now).then_some(session))
+}
+
+/// Trades a refresh token for a new one in the same session. A replaced token revokes the
+/// session.
+pub async fn rotate(app: &App, presented: &str, now: i64) -> Result<(Session, String), Problem> {
+    let (id, secret) = presented.split_once('.').ok_or_else(invalid_refresh)?;
+    let session = find_alive(app, id, now)
+        .await?
+        .ok_or_else(invalid_refresh)?;
+    let presented_digest = secret::digest(secret);
+    if presented_digest != session.refresh_digest {
+        if session.previous_digests.contains(&presented_digest) {
+            revoke(app, id).await?;
+            tracing::warn!(session = %id, user = %session.user_id, "refresh token reuse: session revoked");
+            return Err(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "refresh_token_reused",
+                "This refresh token was already used",
+            )
+            .detail("The session has been ended for safety; sign in again"));
+        }
+        return Err(invalid_refresh());
+    }
+    let next_secret = secret::new_token();
+    let mut previous = session.previous_digests.clone();
+    previous.push(session.refresh_digest.clone());
+    let excess = previous.len().saturating_sub(REMEMBERED_DIGESTS);
+    previous.drain(..excess);
+    let rotated = Session {
+        last_used_at: now,
+        idle_expires_at: (now + IDLE_LIFETIME_SECS).min(session.absolute_expires_at),
+        refresh_digest: secret::digest(&next_secret),
+        previous_digests: previous,
+        ..session.clone()
+    };
+    let mut update = Update::new();
+    for (attr, value) in rotated.to_item() {
+        if attr != schema::PK && attr != schema::SK {
+            update = update.set(attr, value);
+        }
+    }
+    // Only one of two concurrent uses of the same token wins; the other is a reuse.
+    let write = Write::update(key(id), update).when(Condition::eq(
+        "refresh_digest",
+        session.refresh_digest.clone(),
+    ));
+    match app.table.write(write).await {
+        Ok(_) => Ok((rotated, refresh_token(id, &next_secret))),
+        Err(StoreError::ConditionFailed) => {
+            revoke(app, id).await?;
+            Err(Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "refresh_token_reused",
+                "This refresh token was already used",
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn revoke(app: &App, id: &str) -> Result<(), Problem> {
+    app.table.write(Write::delete(key(id))).await?;
+    Ok(())
+}
+
+/// Every session of a user (alive or not yet swept), oldest first.
+pub async fn list(app: &App, user_id: &str) -> Result<Vec<Session>, Problem> {
+    let mut sessions = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app
+            .table
+            .query(
+                &Query::on(Index::Gsi1, user_sessions_pk(user_id))
+                    .limit(100)
+                    .after(cursor),
+            )
+            .await?;
+        for item in page.items {
+            sessions.push(Session::from_item(item)?);
+        }
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            return Ok(sessions);
+        }
+    }
+}
+
+/// Revokes every session of a user except `keep`; returns how many were revoked.
+pub async fn revoke_all(app: &App, user_id: &str, keep: Option<&str>) -> Result<usize, Problem> {
+    let mut revoked = 0;
+    for session in list(app, user_id).await? {
+        if Some(session.id.as_str()) != keep {
+            revoke(app, &session.id).await?;
+            revoked += 1;
+        }
+    }
+    Ok(revoked)
+}

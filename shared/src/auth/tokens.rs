@@ -1,0 +1,198 @@
+//! Access tokens: EdDSA (Ed25519) JWTs, 15 minutes, naming the session they belong to.
+//! Verification accepts only EdDSA and checks issuer, audience, expiry and not-before.
+
+use super::keys::SigningKeys;
+use crate::accounts::Role;
+use crate::http::problem::Problem;
+use axum::http::StatusCode;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+pub const ACCESS_LIFETIME_SECS: i64 = 15 * 60;
+pub const ISSUER: &str = "marquee";
+pub const AUDIENCE: &str = "marquee-api";
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct AccessClaims {
+    pub sub: String,
+    pub role: Role,
+    /// The session; revoking it stops this token at once.
+    pub sid: String,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+/// What sign-in, refresh and MFA verification answer.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct TokenPair {
+    pub access_token: String,
+    pub refresh_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+}
+
+pub fn issue(
+    keys: &SigningKeys,
+    user_id: &str,
+    role: Role,
+    session_id: &str,
+    now: i64,
+) -> Result<String, Problem> {
+    let Some(private) = keys.private_pkcs8() else {
+        tracing::error!("this function has no signing key but tried to issue a token");
+        return Err(Problem::internal());
+    };
+    let claims = AccessClaims {
+        sub: user_id.to_string(),
+        role,
+        sid: session_id.to_string(),
+        iss: ISSUER.into(),
+        aud: AUDIENCE.into(),
+        iat: now,
+        nbf: now,
+        exp: now + ACCESS_LIFETIME_SECS,
+        jti: ulid::Ulid::new().to_string(),
+    };
+    let mut header = Header::new(Algorithm::EdDSA);
+    header.kid = Some(keys.kid().to_string());
+    jsonwebtoken::encode(&header, &claims, &EncodingKey::from_ed_der(private)).map_err(|e| {
+        tracing::error!(error = %e, "signing an access token failed");
+        Problem::internal()
+    })
+}
+
+pub fn pair(
+    keys: &SigningKeys,
+    user_id: &str,
+    role: Role,
+    session_id: &str,
+    refresh_token: String,
+    now: i64,
+) -> Result<TokenPair, Problem> {
+    Ok(TokenPair {
+        access_token: issue(keys, user_id, role, session_id, now)?,
+        refresh_token,
+        token_type: "Bearer".into(),
+        expires_in: ACCESS_LIFETIME_SECS,
+    })
+}
+
+fn invalid_token() -> Problem {
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_token",
+        "The access token is not valid",
+    )
+}
+
+pub fn verify(keys: &SigningKeys, token: &str) -> Result<AccessClaims, Problem> {
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_issuer(&[ISSUER]);
+    validation.set_audience(&[AUDIENCE]);
+    validation.validate_nbf = true;
+    validation.leeway = 5;
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    let header = jsonwebtoken::decode_header(token).map_err(|_| invalid_token())?;
+    if header.kid.as_deref() != Some(keys.kid()) {
+        return Err(invalid_token());
+    }
+    let key = DecodingKey::from_ed_der(keys.public_key());
+    jsonwebtoken::decode::<AccessClaims>(token, &key, &validation)
+        .map(|data| data.claims)
+        .map_err(|e| match e.kind() {
+            jsonwebtoken::errors::ErrorKind::ExpiredSignature => Problem::new(
+                StatusCode::UNAUTHORIZED,
+                "token_expired",
+                "The access token has expired",
+            )
+            .detail("Refresh it with your refresh token"),
+            _ => invalid_token(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    fn keys() -> (SigningKeys, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        (SigningKeys::load_or_create(dir.path()).unwrap(), dir)
+    }
+
+    fn now() -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+
+    #[test]
+    fn issued_tokens_verify_with_every_claim() {
+        let (keys, _dir) = keys();
+        let token = issue(&keys, "u1", Role::Moderator, "s1", now()).unwrap();
+        let claims = verify(&keys, &token).unwrap();
+        assert_eq!(
+            (claims.sub.as_str(), claims.role, claims.sid.as_str()),
+            ("u1", Role::Moderator, "s1")
+        );
+        assert_eq!(claims.exp - claims.iat, ACCESS_LIFETIME_SECS);
+        let header = jsonwebtoken::decode_header(&token).unwrap();
+        assert_eq!(header.alg, Algorithm::EdDSA);
+        assert_eq!(header.kid.as_deref(), Some(keys.kid()));
+    }
+
+    #[test]
+    fn expired_future_and_foreign_tokens_are_refused() {
+        let (keys, _dir) = keys();
+        let old = issue(&keys, "u1", Role::User, "s1", now() - 3600).unwrap();
+        assert_eq!(verify(&keys, &old).unwrap_err().code, "token_expired");
+        let future = issue(&keys, "u1", Role::User, "s1", now() + 3600).unwrap();
+        assert_eq!(verify(&keys, &future).unwrap_err().code, "invalid_token");
+        let (other, _dir2) = self::keys();
+        let foreign = issue(&other, "u1", Role::User, "s1", now()).unwrap();
+        assert_eq!(verify(&keys, &foreign).unwrap_err().code, "invalid_token");
+        assert_eq!(
+            verify(&keys, "not.a.jwt").unwrap_err().code,
+            "invalid_token"
+        );
+    }
+
+    #[test]
+    fn a_token_with_another_algorithm_or_tampered_claims_is_refused() {
+        let (keys, _dir) = keys();
+        let token = issue(&keys, "u1", Role::User, "s1", now()).unwrap();
+        let parts: Vec<&str> = token.split('.').collect();
+        // Same claims, header switched to HS256 and signed with the public key as secret.
+        let header = URL_SAFE_NO_PAD.encode(format!(
+            r#"{{"alg":"HS256","typ":"JWT","kid":"{}"}}"#,
+            keys.kid()
+        ));
+        let forged = jsonwebtoken::encode(
+            &Header {
+                kid: Some(keys.kid().into()),
+                ..Header::new(Algorithm::HS256)
+            },
+            &verify(&keys, &token).unwrap(),
+            &EncodingKey::from_secret(keys.public_key()),
+        )
+        .unwrap();
+        assert!(verify(&keys, &forged).is_err());
+        let mut claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        claims["role"] = "admin".into();
+        let tampered = format!(
+            "{}.{}.{}",
+            parts[0],
+            URL_SAFE_NO_PAD.encode(claims.to_string()),
+            parts[2]
+        );
+        assert_eq!(verify(&keys, &tampered).unwrap_err().code, "invalid_token");
+        let unsigned = format!("{header}.{}.", parts[1]);
+        assert!(verify(&keys, &unsigned).is_err());
+    }
+}
