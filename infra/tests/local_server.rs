@@ -13,6 +13,8 @@ struct Server {
     child: Child,
     url: String,
     output: mpsc::Receiver<String>,
+    /// The first admin's credentials, when the server seeded one.
+    admin: Option<(String, String)>,
 }
 
 impl Drop for Server {
@@ -44,27 +46,64 @@ impl Server {
             }
         });
         let mut url = None;
-        while url.is_none() {
+        let mut admin = None;
+        loop {
             let line = rx
                 .recv_timeout(Duration::from_secs(30))
-                .expect("the server prints its URL");
-            url = line.strip_prefix("Marquee API: ").map(str::to_string);
+                .expect("the server prints its banner");
+            if let Some(u) = line.strip_prefix("Marquee API: ") {
+                url = Some(u.to_string());
+            }
+            if let Some(credentials) = line.strip_prefix("First admin: ") {
+                let (email, rest) = credentials.split_once(" / ").unwrap();
+                let password = rest.split_whitespace().next().unwrap();
+                admin = Some((email.to_string(), password.to_string()));
+            }
+            if line.starts_with("Backend:") {
+                break;
+            }
+        }
+        // The first-admin line, when there is one, comes right after the backend line.
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
+            if let Some(credentials) = line.strip_prefix("First admin: ") {
+                let (email, rest) = credentials.split_once(" / ").unwrap();
+                let password = rest.split_whitespace().next().unwrap();
+                admin = Some((email.to_string(), password.to_string()));
+            }
         }
         Server {
             child,
-            url: url.unwrap(),
+            url: url.expect("the server prints its URL"),
             output: rx,
+            admin,
         }
     }
 
     fn get(&self, path: &str) -> Response {
+        self.request("GET", path, None, None)
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> Response {
         let host = self.url.strip_prefix("http://").unwrap();
         let mut stream = TcpStream::connect(host).unwrap();
-        write!(
-            stream,
-            "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-        )
-        .unwrap();
+        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+        if let Some(token) = token {
+            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        let body = body.map(|b| b.to_string()).unwrap_or_default();
+        if !body.is_empty() {
+            head.push_str(&format!(
+                "Content-Type: application/json\r\nContent-Length: {}\r\n",
+                body.len()
+            ));
+        }
+        write!(stream, "{head}\r\n{body}").unwrap();
         let mut raw = String::new();
         stream.read_to_string(&mut raw).unwrap();
         let (head, body) = raw.split_once("\r\n\r\n").unwrap();
@@ -141,6 +180,89 @@ fn exercise_system_routes(server: &Server, expected_kid: Option<&str>) {
     assert!(logged, "a JSON log line for request {request_id}");
 }
 
+/// register -> email -> activate -> login -> me -> refresh -> reuse revokes -> logout.
+fn journey(server: &Server, email: &str, activation_token: impl Fn(&str) -> String) {
+    let password = "Velvet-Lantern-Orbit-42";
+    let credentials = serde_json::json!({"email": email, "password": password});
+    let created = server.request("POST", "/auth/register", None, Some(credentials.clone()));
+    assert_eq!(created.status, 201, "{}", created.body);
+    let token = activation_token(email);
+    let activated = server.request(
+        "POST",
+        "/auth/activate",
+        None,
+        Some(serde_json::json!({"token": token})),
+    );
+    assert_eq!(activated.status, 200, "{}", activated.body);
+    let pair = server
+        .request("POST", "/auth/login", None, Some(credentials.clone()))
+        .json();
+    let access = pair["access_token"].as_str().unwrap();
+    let refresh = pair["refresh_token"].as_str().unwrap();
+    let me = server.request("GET", "/me", Some(access), None);
+    assert_eq!((me.status, me.json()["email"].as_str()), (200, Some(email)));
+    let rotated = server.request(
+        "POST",
+        "/auth/refresh",
+        None,
+        Some(serde_json::json!({"refresh_token": refresh})),
+    );
+    assert_eq!(rotated.status, 200);
+    let access = rotated.json()["access_token"].as_str().unwrap().to_string();
+    let reused = server.request(
+        "POST",
+        "/auth/refresh",
+        None,
+        Some(serde_json::json!({"refresh_token": refresh})),
+    );
+    assert_eq!(
+        (reused.status, reused.json()["code"].as_str()),
+        (401, Some("refresh_token_reused"))
+    );
+    assert_eq!(
+        server.request("GET", "/me", Some(&access), None).status,
+        401
+    );
+
+    let pair = server
+        .request("POST", "/auth/login", None, Some(credentials))
+        .json();
+    let access = pair["access_token"].as_str().unwrap();
+    assert_eq!(
+        server
+            .request("POST", "/auth/logout", Some(access), None)
+            .status,
+        204
+    );
+    assert_eq!(server.request("GET", "/me", Some(access), None).status, 401);
+
+    let (admin_email, admin_password) = server.admin.clone().expect("a first admin was seeded");
+    let admin = server
+        .request(
+            "POST",
+            "/auth/login",
+            None,
+            Some(serde_json::json!({"email": admin_email, "password": admin_password})),
+        )
+        .json();
+    let listed = server.request(
+        "GET",
+        "/admin/users?email=journey",
+        admin["access_token"].as_str(),
+        None,
+    );
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.json()["items"][0]["email"], email);
+}
+
+fn token_in(text: &str) -> String {
+    let start = text.find("token=").expect("a link with a token") + "token=".len();
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect()
+}
+
 #[test]
 fn local_server_on_the_embedded_backend() {
     let data = tempfile::tempdir().unwrap();
@@ -148,6 +270,22 @@ fn local_server_on_the_embedded_backend() {
     exercise_system_routes(&server, None);
     assert!(data.path().join("marquee.sqlite3").exists());
     assert!(data.path().join("jwt-ed25519.pem").exists());
+    let outbox = data.path().join("outbox");
+    journey(&server, "journey@example.com", |to| {
+        let mut mails: Vec<_> = std::fs::read_dir(&outbox)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .collect();
+        mails.retain(|p| p.extension().is_some_and(|e| e == "txt"));
+        mails.sort();
+        let text = mails
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .rfind(|t| t.contains(&format!("To: {to}")))
+            .expect("an activation email in the outbox");
+        token_in(&text)
+    });
 }
 
 #[test]
@@ -155,7 +293,8 @@ fn local_server_on_the_aws_stand_in() {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").expect(
         "AWS_ENDPOINT_URL is not set: run the suite with ./infra/test, which starts the local AWS stand-in",
     );
-    let table = format!("e2e-{}", ulid::Ulid::new().to_string().to_lowercase());
+    let suffix = ulid::Ulid::new().to_string().to_lowercase();
+    let table = format!("e2e-{suffix}");
     let created = Command::new(env!("CARGO_BIN_EXE_marquee-table"))
         .env("MARQUEE_TABLE", &table)
         .output()
@@ -186,18 +325,57 @@ fn local_server_on_the_aws_stand_in() {
     });
     let keys_dir = tempfile::tempdir().unwrap();
     let keys = marquee::auth::keys::SigningKeys::load_or_create(keys_dir.path()).unwrap();
+    let private_key = std::fs::read_to_string(keys_dir.path().join("jwt-ed25519.pem")).unwrap();
+    let sender = format!("no-reply-{suffix}@marquee.test");
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        aws_sdk_sesv2::Client::new(&aws)
+            .create_email_identity()
+            .email_identity(&sender)
+            .send()
+            .await
+            .unwrap();
+    });
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(&[
         ("MARQUEE_BACKEND", "aws".into()),
         ("MARQUEE_TABLE", table),
         ("MARQUEE_QUEUE_URL", queue_url),
-        ("MARQUEE_JWT_PUBLIC_KEY", keys.public_pem()),
+        ("MARQUEE_JWT_PRIVATE_KEY", private_key),
+        ("MARQUEE_MAIL_FROM", sender),
         ("MARQUEE_DATA_DIR", data.path().display().to_string()),
-        ("AWS_ENDPOINT_URL", endpoint),
+        ("AWS_ENDPOINT_URL", endpoint.clone()),
     ]);
     exercise_system_routes(&server, Some(keys.kid()));
+    let mail_endpoint = endpoint.clone();
+    journey(&server, &format!("journey.{suffix}@example.com"), |to| {
+        let body = http_get(&format!("{mail_endpoint}/moto-api/data.json"));
+        let data: Value = serde_json::from_str(&body).unwrap();
+        let message = data["ses"]["Message"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rfind(|m| m["destinations"]["ToAddresses"][0] == to)
+            .expect("an activation email sent through SES")
+            .clone();
+        token_in(message["body"].as_str().unwrap())
+    });
     assert!(
         !data.path().join("marquee.sqlite3").exists(),
         "the AWS backend writes nothing locally"
     );
+}
+
+fn http_get(url: &str) -> String {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest
+        .split_once('/')
+        .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
+    let mut stream = TcpStream::connect(host).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    raw.split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default()
 }

@@ -228,3 +228,91 @@ async fn check_background_event(trigger: Trigger, event: &str, data_dir: &Path) 
         }
     }
 }
+
+/// Least privilege: a function's environment and policy carry exactly what its table entry
+/// needs; the private signing key reaches only the functions that issue tokens.
+#[test]
+fn each_function_is_granted_exactly_what_it_needs() {
+    use marquee::routes::Need;
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let docs = YamlLoader::load_from_str(&text).unwrap();
+    let needs_of = |binary: &str| -> &'static [Need] {
+        routes::find(binary)
+            .map(|r| r.needs)
+            .or_else(|| {
+                BACKGROUND
+                    .iter()
+                    .find(|b| b.name == binary)
+                    .map(|b| b.needs)
+            })
+            .unwrap_or_else(|| panic!("{binary} is unknown"))
+    };
+    let mut issuers = BTreeSet::new();
+    for (_, resource) in docs[0]["Resources"].as_hash().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
+        let needs = needs_of(binary);
+        let props = &resource["Properties"];
+        let has_key = !props["Environment"]["Variables"]["MARQUEE_JWT_PRIVATE_KEY"].is_badvalue();
+        assert_eq!(
+            has_key,
+            needs.contains(&Need::SigningKey),
+            "{binary}: private key"
+        );
+        if has_key {
+            issuers.insert(binary.to_string());
+        }
+        let mut actions = BTreeSet::new();
+        for policy in props["Policies"]
+            .as_vec()
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+        {
+            for statement in policy["Statement"].as_vec().unwrap() {
+                for action in statement["Action"].as_vec().unwrap() {
+                    actions.insert(action.as_str().unwrap().to_string());
+                }
+            }
+        }
+        let granted = |a: &str| actions.contains(a);
+        assert_eq!(
+            granted("dynamodb:GetItem"),
+            needs.contains(&Need::TableRead),
+            "{binary}: reads"
+        );
+        assert_eq!(
+            granted("dynamodb:PutItem"),
+            needs.contains(&Need::TableWrite),
+            "{binary}: writes"
+        );
+        assert_eq!(
+            granted("dynamodb:DeleteItem"),
+            needs.contains(&Need::TableWrite) || needs.contains(&Need::TableDelete),
+            "{binary}: deletes"
+        );
+        assert_eq!(
+            granted("ses:SendEmail"),
+            needs.contains(&Need::SendMail),
+            "{binary}: mail"
+        );
+        assert_eq!(
+            granted("sqs:SendMessage"),
+            needs.contains(&Need::SendQueue),
+            "{binary}: queue"
+        );
+        assert!(
+            actions
+                .iter()
+                .all(|a| !a.ends_with('*') && a != "dynamodb:Scan"),
+            "{binary}: no wildcards, no Scan: {actions:?}"
+        );
+    }
+    assert_eq!(
+        issuers,
+        BTreeSet::from(["auth-login".to_string(), "auth-refresh".to_string()])
+    );
+}

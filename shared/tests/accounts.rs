@@ -870,3 +870,27 @@ async fn authorisation_matrix() {
         }
     }
 }
+
+#[tokio::test]
+async fn ensure_admin_promotes_and_activates_an_existing_account() {
+    use marquee::accounts::admin::{AdminSetup, active_admins};
+    let env = Env::embedded().await;
+    register(&env, "sam@example.com").await;
+    assert_eq!(active_admins(&env.app).await.unwrap(), 0);
+    let (user, setup) = ensure_admin(&env.app, "Sam@Example.com", "ignored-for-existing")
+        .await
+        .unwrap();
+    assert_eq!(setup, AdminSetup::Promoted);
+    assert!(user.active);
+    assert_eq!(active_admins(&env.app).await.unwrap(), 1);
+    // The account keeps its own password and can now use admin routes.
+    let (token, _) = sign_in(&env, "sam@example.com", PASSWORD).await;
+    assert_eq!(
+        env.get("/admin/users", Some(&token)).await.0,
+        StatusCode::OK
+    );
+    let (_, again) = ensure_admin(&env.app, "sam@example.com", "x")
+        .await
+        .unwrap();
+    assert_eq!(again, AdminSetup::AlreadyAdmin);
+}

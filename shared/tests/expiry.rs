@@ -1,0 +1,157 @@
+//! The expiry sweep: the scheduler queues what is due through the EXPIRY index; the worker
+//! deletes what is still expired. On the embedded backend (in-process queue) and on
+//! DynamoDB with SQS (the local AWS stand-in).
+
+mod support;
+
+use marquee::expiry::{self, Due};
+use marquee::store::{Item, Key, Write};
+use serde_json::json;
+use support::Env;
+
+fn expiring(pk: &str, expires_at: i64) -> Item {
+    let mut item = json!({"PK": pk, "SK": "META", "entity": "test"})
+        .as_object()
+        .unwrap()
+        .clone();
+    expiry::stamp(&mut item, expires_at);
+    item
+}
+
+/// Every message the sweep queued, whichever queue the backend uses.
+async fn drain_queue(env: &Env) -> Vec<String> {
+    if let Some(queue) = &env.app.local_queue {
+        return queue.take(10_000);
+    }
+    let config = support::aws_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let url = env.app.config.queue_url.clone().unwrap();
+    let mut bodies = Vec::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(&url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return bodies;
+        }
+        for m in messages {
+            bodies.push(m.body.unwrap());
+            sqs.delete_message()
+                .queue_url(&url)
+                .receipt_handle(m.receipt_handle.unwrap())
+                .send()
+                .await
+                .unwrap();
+        }
+    }
+}
+
+async fn due_items_are_swept_and_live_ones_kept(env: Env) {
+    let now = env.app.clock.now().unix_timestamp();
+    let table = &env.app.table;
+    // Due now, due days ago (a missed sweep), not due yet, and never expiring.
+    for (pk, at) in [("A", now - 10), ("B", now - 3 * 86_400), ("C", now + 600)] {
+        table.write(Write::put(expiring(pk, at))).await.unwrap();
+    }
+    table
+        .write(Write::put(
+            json!({"PK": "D", "SK": "META"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        ))
+        .await
+        .unwrap();
+
+    let report = expiry::sweep_due(&env.app, now).await.unwrap();
+    assert_eq!(report.queued, 2);
+    let queued = drain_queue(&env).await;
+    let mut keys: Vec<Due> = queued
+        .iter()
+        .map(|b| serde_json::from_str(b).unwrap())
+        .collect();
+    keys.sort_by(|a, b| a.pk.cmp(&b.pk));
+    assert_eq!(
+        keys.iter().map(|d| d.pk.as_str()).collect::<Vec<_>>(),
+        vec!["A", "B"]
+    );
+
+    // Meanwhile A's life was extended: the worker leaves it alone.
+    table
+        .write(Write::put(expiring("A", now + 3600)))
+        .await
+        .unwrap();
+    let mut batch = queued.clone();
+    batch.push("not json".into());
+    let failed = expiry::handle_batch(&env.app, &batch, now).await;
+    assert!(failed.is_empty(), "nothing to retry: {failed:?}");
+    assert!(table.get(&Key::new("A", "META")).await.unwrap().is_some());
+    assert!(table.get(&Key::new("B", "META")).await.unwrap().is_none());
+    assert!(table.get(&Key::new("C", "META")).await.unwrap().is_some());
+    assert!(table.get(&Key::new("D", "META")).await.unwrap().is_some());
+
+    // Delivered twice (SQS is at-least-once): still fine.
+    assert!(
+        expiry::handle_batch(&env.app, &queued, now)
+            .await
+            .is_empty()
+    );
+}
+
+async fn expired_sessions_and_tokens_are_swept(env: Env) {
+    let (status, _) = env
+        .post(
+            "/auth/register",
+            None,
+            json!({"email": "sweep@example.com", "password": "Velvet-Lantern-Orbit-42"}),
+        )
+        .await;
+    assert_eq!(status, axum::http::StatusCode::CREATED);
+    let token = env.token_from_email("sweep@example.com", "Activate");
+    let digest = marquee::auth::secret::digest(&token);
+    let token_key = marquee::auth::one_time::key(&digest);
+    assert!(env.app.table.get(&token_key).await.unwrap().is_some());
+
+    env.clock.advance(time::Duration::hours(25));
+    let now = env.app.clock.now().unix_timestamp();
+    let report = expiry::sweep_due(&env.app, now).await.unwrap();
+    assert_eq!(report.queued, 1, "the activation token");
+    let queued = drain_queue(&env).await;
+    assert!(
+        expiry::handle_batch(&env.app, &queued, now)
+            .await
+            .is_empty()
+    );
+    assert!(env.app.table.get(&token_key).await.unwrap().is_none());
+}
+
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Env::embedded().await).await;
+                }
+            )*
+        }
+        mod sqs_and_dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Env::aws().await).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends!(
+    due_items_are_swept_and_live_ones_kept,
+    expired_sessions_and_tokens_are_swept,
+);
