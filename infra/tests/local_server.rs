@@ -46,7 +46,6 @@ impl Server {
             }
         });
         let mut url = None;
-        let mut admin = None;
         loop {
             let line = rx
                 .recv_timeout(Duration::from_secs(30))
@@ -54,22 +53,18 @@ impl Server {
             if let Some(u) = line.strip_prefix("Marquee API: ") {
                 url = Some(u.to_string());
             }
-            if let Some(credentials) = line.strip_prefix("First admin: ") {
-                let (email, rest) = credentials.split_once(" / ").unwrap();
-                let password = rest.split_whitespace().next().unwrap();
-                admin = Some((email.to_string(), password.to_string()));
-            }
             if line.starts_with("Backend:") {
                 break;
             }
         }
-        // The first-admin line, when there is one, comes right after the backend line.
-        if let Ok(line) = rx.recv_timeout(Duration::from_millis(500)) {
-            if let Some(credentials) = line.strip_prefix("First admin: ") {
-                let (email, rest) = credentials.split_once(" / ").unwrap();
-                let password = rest.split_whitespace().next().unwrap();
-                admin = Some((email.to_string(), password.to_string()));
-            }
+        // A seeded first admin is announced right after the backend line.
+        let mut admin = None;
+        if let Ok(line) = rx.recv_timeout(Duration::from_millis(500))
+            && let Some(credentials) = line.strip_prefix("First admin: ")
+        {
+            let (email, rest) = credentials.split_once(" / ").unwrap();
+            let password = rest.split_whitespace().next().unwrap();
+            admin = Some((email.to_string(), password.to_string()));
         }
         Server {
             child,

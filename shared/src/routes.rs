@@ -96,6 +96,8 @@ pub struct Route {
     /// Optional query parameters.
     pub query: &'static [&'static str],
     pub needs: &'static [Need],
+    /// Lambda memory; CPU grows with it, which password hashing needs.
+    pub memory_mb: u32,
     pub handler: fn(MethodFilter) -> MethodRouter<App>,
 }
 
@@ -134,6 +136,7 @@ const fn route(
         response: None,
         query: &[],
         needs: &[],
+        memory_mb: 256,
         handler,
     }
 }
@@ -166,6 +169,12 @@ impl Route {
 
     const fn needs(mut self, needs: &'static [Need]) -> Self {
         self.needs = needs;
+        self
+    }
+
+    /// For routes that hash passwords (argon2id, 19 MiB, CPU-bound).
+    const fn hashes_passwords(mut self) -> Self {
+        self.memory_mb = 1024;
         self
     }
 }
@@ -234,7 +243,8 @@ pub static ROUTES: &[Route] = &[
     .status(201)
     .takes(body::<accounts::signup::RegisterRequest>())
     .gives(body::<accounts::user::UserView>())
-    .needs(&[TableWrite, SendMail]),
+    .needs(&[TableWrite, SendMail])
+    .hashes_passwords(),
     route(
         "auth-activate",
         Post,
@@ -270,7 +280,8 @@ pub static ROUTES: &[Route] = &[
     )
     .takes(body::<auth::login::LoginRequest>())
     .gives(body::<auth::tokens::TokenPair>())
-    .needs(&[TableRead, TableWrite, SigningKey]),
+    .needs(&[TableRead, TableWrite, SigningKey])
+    .hashes_passwords(),
     route(
         "auth-refresh",
         Post,
@@ -318,7 +329,8 @@ pub static ROUTES: &[Route] = &[
     )
     .status(204)
     .takes(body::<auth::recovery::ResetRequest>())
-    .needs(&[TableRead, TableWrite, SendMail]),
+    .needs(&[TableRead, TableWrite, SendMail])
+    .hashes_passwords(),
     route(
         "auth-password-change",
         Post,
@@ -330,7 +342,8 @@ pub static ROUTES: &[Route] = &[
     )
     .status(204)
     .takes(body::<auth::recovery::ChangeRequest>())
-    .needs(&[TableRead, TableWrite, SendMail]),
+    .needs(&[TableRead, TableWrite, SendMail])
+    .hashes_passwords(),
     route(
         "me-get",
         Get,

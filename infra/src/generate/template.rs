@@ -27,15 +27,6 @@ fn needs_any(need: Need) -> bool {
         || BACKGROUND.iter().any(|b| b.needs.contains(&need))
 }
 
-/// Memory and timeout per function: password hashing needs room, everything else is small.
-fn sizing(route: &Route) -> (u32, u32) {
-    if route.needs.contains(&Need::SigningKey) {
-        (512, 10)
-    } else {
-        (256, 10)
-    }
-}
-
 const HEADER: &str = r#"AWSTemplateFormatVersion: "2010-09-09"
 Transform: AWS::Serverless-2016-10-31
 Description: >-
@@ -219,7 +210,7 @@ fn policies(out: &mut String, needs: &[Need]) {
 }
 
 fn function(out: &mut String, route: &Route) {
-    let (memory, timeout) = sizing(route);
+    let (memory, timeout) = (route.memory_mb, 10);
     let _ = write!(
         out,
         "
