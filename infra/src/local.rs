@@ -29,7 +29,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let app = App::start(config).await?;
     let first_admin = seed_first_admin(&app).await?;
     if embedded {
-        tokio::spawn(sweep_forever(app.clone(), sweep_interval()));
+        tokio::spawn(run_background(app.clone(), sweep_interval()));
     }
     let router = routes::router(app, |_| true);
 
@@ -81,23 +81,46 @@ fn sweep_interval() -> std::time::Duration {
     std::time::Duration::from_secs(secs)
 }
 
-/// The embedded stand-in for the scheduler and the worker: sweep on an interval, and
-/// hand what the in-process queue receives to the worker's code.
-async fn sweep_forever(app: App, every: std::time::Duration) {
-    if let Some(queue) = app.local_queue.clone() {
-        let worker = app.clone();
-        tokio::spawn(async move {
-            loop {
-                let batch = queue.receive(10).await;
-                let now = worker.clock.now().unix_timestamp();
-                let failed = marquee::expiry::handle_batch(&worker, &batch, now).await;
-                if !failed.is_empty() {
-                    // The next sweep finds them again.
-                    tracing::warn!(failed = failed.len(), "expiry deletes failed");
-                }
-            }
-        });
+/// Hands each batch the in-process queue receives to a worker's code.
+async fn drain<F, Fut>(
+    queue: std::sync::Arc<marquee::queue::MemoryQueue>,
+    app: App,
+    name: &'static str,
+    work: F,
+) where
+    F: Fn(App, Vec<String>) -> Fut,
+    Fut: Future<Output = Vec<usize>>,
+{
+    loop {
+        let batch = queue.receive(10).await;
+        let failed = work(app.clone(), batch).await;
+        if !failed.is_empty() {
+            // No redrive in-process: the failure is logged with the job.
+            tracing::warn!(worker = name, failed = failed.len(), "queued work failed");
+        }
     }
+}
+
+/// The embedded stand-in for the scheduled sweep and the queue-fed workers.
+async fn run_background(app: App, every: std::time::Duration) {
+    let Some(queues) = app.local_queues.clone() else {
+        return;
+    };
+    tokio::spawn(drain(
+        queues.expiry,
+        app.clone(),
+        "expiry",
+        |app, batch| async move {
+            let now = app.clock.now().unix_timestamp();
+            marquee::expiry::handle_batch(&app, &batch, now).await
+        },
+    ));
+    tokio::spawn(drain(
+        queues.mail,
+        app.clone(),
+        "mail",
+        |app, batch| async move { marquee::mail_jobs::handle_batch(&app, &batch).await },
+    ));
     let mut ticks = tokio::time::interval(every);
     loop {
         ticks.tick().await;

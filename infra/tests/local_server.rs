@@ -307,16 +307,15 @@ fn local_server_on_the_aws_stand_in() {
     assert!(again.status.success());
     assert!(String::from_utf8_lossy(&again.stdout).contains("already exists"));
 
-    let queue_url = tokio::runtime::Runtime::new().unwrap().block_on(async {
+    let (expiry_queue, mail_queue) = tokio::runtime::Runtime::new().unwrap().block_on(async {
         let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        aws_sdk_sqs::Client::new(&aws)
-            .create_queue()
-            .queue_name(&table)
-            .send()
-            .await
-            .unwrap()
-            .queue_url
-            .unwrap()
+        let sqs = aws_sdk_sqs::Client::new(&aws);
+        let mut urls = Vec::new();
+        for name in [table.clone(), format!("{table}-mail")] {
+            let out = sqs.create_queue().queue_name(name).send().await.unwrap();
+            urls.push(out.queue_url.unwrap());
+        }
+        (urls[0].clone(), urls[1].clone())
     });
     let keys_dir = tempfile::tempdir().unwrap();
     let keys = marquee::auth::keys::SigningKeys::load_or_create(keys_dir.path()).unwrap();
@@ -335,7 +334,8 @@ fn local_server_on_the_aws_stand_in() {
     let server = Server::start(&[
         ("MARQUEE_BACKEND", "aws".into()),
         ("MARQUEE_TABLE", table),
-        ("MARQUEE_QUEUE_URL", queue_url),
+        ("MARQUEE_EXPIRY_QUEUE_URL", expiry_queue),
+        ("MARQUEE_MAIL_QUEUE_URL", mail_queue),
         ("MARQUEE_JWT_PRIVATE_KEY", private_key),
         ("MARQUEE_MAIL_FROM", sender),
         ("MARQUEE_DATA_DIR", data.path().display().to_string()),

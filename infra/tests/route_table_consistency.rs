@@ -70,7 +70,7 @@ fn every_route_has_exactly_one_sam_function_with_its_http_api_event() {
                     .unwrap_or_else(|| panic!("{binary} ({kind}) is no background function"));
                 let expected = match function.trigger {
                     Trigger::Schedule(_) => "Schedule",
-                    Trigger::ExpiryQueue => "SQS",
+                    Trigger::ExpiryQueue | Trigger::MailQueue => "SQS",
                 };
                 assert_eq!(kind, expected, "{binary}'s trigger");
                 assert!(
@@ -211,7 +211,7 @@ async fn check_background_event(trigger: Trigger, event: &str, data_dir: &Path) 
             let json: serde_json::Value = serde_json::from_str(event).unwrap();
             assert_eq!(json["source"], "aws.events");
         }
-        Trigger::ExpiryQueue => {
+        Trigger::ExpiryQueue | Trigger::MailQueue => {
             let sqs: aws_lambda_events::sqs::SqsEvent = serde_json::from_str(event).unwrap();
             let bodies: Vec<String> = sqs
                 .records
@@ -220,11 +220,11 @@ async fn check_background_event(trigger: Trigger, event: &str, data_dir: &Path) 
                 .collect();
             let app = app(data_dir).await;
             let now = app.clock.now().unix_timestamp();
-            assert!(
-                marquee::expiry::handle_batch(&app, &bodies, now)
-                    .await
-                    .is_empty()
-            );
+            let failed = match trigger {
+                Trigger::MailQueue => marquee::mail_jobs::handle_batch(&app, &bodies).await,
+                _ => marquee::expiry::handle_batch(&app, &bodies, now).await,
+            };
+            assert!(failed.is_empty(), "the sample message is handled");
         }
     }
 }
@@ -301,7 +301,7 @@ fn each_function_is_granted_exactly_what_it_needs() {
         );
         assert_eq!(
             granted("sqs:SendMessage"),
-            needs.contains(&Need::SendQueue),
+            needs.contains(&Need::SendExpiryQueue) || needs.contains(&Need::SendMailQueue),
             "{binary}: queue"
         );
         assert!(

@@ -15,11 +15,21 @@ pub struct App {
     pub config: Arc<Config>,
     pub table: Arc<dyn Table>,
     pub mailer: Arc<dyn Mailer>,
-    pub queue: Arc<dyn Queue>,
+    /// Due items for the expiry worker.
+    pub expiry_queue: Arc<dyn Queue>,
+    /// Emails to look up and send, for the mail worker.
+    pub mail_queue: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
     pub keys: Arc<SigningKeys>,
-    /// Set on the embedded backend: the local server drains it.
-    pub local_queue: Option<Arc<MemoryQueue>>,
+    /// Set on the embedded backend: the local server drains them.
+    pub local_queues: Option<LocalQueues>,
+}
+
+/// The in-process queues of the embedded backend.
+#[derive(Clone)]
+pub struct LocalQueues {
+    pub expiry: Arc<MemoryQueue>,
+    pub mail: Arc<MemoryQueue>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,14 +48,18 @@ impl App {
         let app = match config.backend {
             Backend::Embedded => {
                 let table = SqliteTable::open(&config.sqlite_path())?;
-                let queue = Arc::new(MemoryQueue::new());
+                let queues = LocalQueues {
+                    expiry: Arc::new(MemoryQueue::new()),
+                    mail: Arc::new(MemoryQueue::new()),
+                };
                 Self {
                     table: Arc::new(table),
                     mailer: Arc::new(OutboxMailer::new(config.outbox_dir(), &config.mail_from)),
-                    queue: queue.clone(),
+                    expiry_queue: queues.expiry.clone(),
+                    mail_queue: queues.mail.clone(),
                     clock: Arc::new(SystemClock),
                     keys,
-                    local_queue: Some(queue),
+                    local_queues: Some(queues),
                     config: Arc::new(config),
                 }
             }
@@ -53,7 +67,10 @@ impl App {
                 // Credentials, region and any endpoint override (AWS_ENDPOINT_URL) come
                 // from the standard AWS environment.
                 let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                let queue_url = config.queue_url.clone().unwrap_or_default();
+                let sqs = aws_sdk_sqs::Client::new(&aws);
+                let queue = |url: &Option<String>| -> Arc<dyn Queue> {
+                    Arc::new(SqsQueue::new(sqs.clone(), url.clone().unwrap_or_default()))
+                };
                 Self {
                     table: Arc::new(DynamoTable::new(
                         aws_sdk_dynamodb::Client::new(&aws),
@@ -63,10 +80,11 @@ impl App {
                         aws_sdk_sesv2::Client::new(&aws),
                         &config.mail_from,
                     )),
-                    queue: Arc::new(SqsQueue::new(aws_sdk_sqs::Client::new(&aws), queue_url)),
+                    expiry_queue: queue(&config.expiry_queue_url),
+                    mail_queue: queue(&config.mail_queue_url),
                     clock: Arc::new(SystemClock),
                     keys,
-                    local_queue: None,
+                    local_queues: None,
                     config: Arc::new(config),
                 }
             }

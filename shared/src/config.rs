@@ -18,8 +18,10 @@ pub struct Config {
     /// Embedded backend state: `marquee.sqlite3`, `outbox/`, the local signing key.
     pub data_dir: PathBuf,
     pub table_name: String,
-    /// The SQS queue that feeds the background worker.
-    pub queue_url: Option<String>,
+    /// The SQS queue that feeds the expiry worker.
+    pub expiry_queue_url: Option<String>,
+    /// The SQS queue that feeds the mail worker.
+    pub mail_queue_url: Option<String>,
     pub mail_from: String,
     /// Base URL of the web client, for links in emails.
     pub public_url: String,
@@ -55,7 +57,8 @@ impl Config {
                 .unwrap_or_else(|| ".marquee".into())
                 .into(),
             table_name: get("MARQUEE_TABLE").unwrap_or_else(|| "marquee".into()),
-            queue_url: get("MARQUEE_QUEUE_URL"),
+            expiry_queue_url: get("MARQUEE_EXPIRY_QUEUE_URL"),
+            mail_queue_url: get("MARQUEE_MAIL_QUEUE_URL"),
             mail_from: get("MARQUEE_MAIL_FROM")
                 .unwrap_or_else(|| "Marquee <no-reply@marquee.local>".into()),
             public_url: get("MARQUEE_PUBLIC_URL")
@@ -66,9 +69,11 @@ impl Config {
             jwt_public_key: get("MARQUEE_JWT_PUBLIC_KEY"),
             log_filter: get("MARQUEE_LOG").unwrap_or_else(|| "info".into()),
         };
-        if config.backend == Backend::Aws && config.queue_url.is_none() {
+        if config.backend == Backend::Aws
+            && (config.expiry_queue_url.is_none() || config.mail_queue_url.is_none())
+        {
             return Err(ConfigError(
-                "MARQUEE_QUEUE_URL is required with MARQUEE_BACKEND=aws".into(),
+                "MARQUEE_EXPIRY_QUEUE_URL and MARQUEE_MAIL_QUEUE_URL are required with MARQUEE_BACKEND=aws".into(),
             ));
         }
         Ok(config)
@@ -107,9 +112,17 @@ mod tests {
     #[test]
     fn aws_backend_requires_a_queue_and_rejects_unknown_backends() {
         assert!(config(&[("MARQUEE_BACKEND", "aws")]).is_err());
+        assert!(
+            config(&[
+                ("MARQUEE_BACKEND", "aws"),
+                ("MARQUEE_EXPIRY_QUEUE_URL", "http://q")
+            ])
+            .is_err()
+        );
         let c = config(&[
             ("MARQUEE_BACKEND", "aws"),
-            ("MARQUEE_QUEUE_URL", "http://q"),
+            ("MARQUEE_EXPIRY_QUEUE_URL", "http://q"),
+            ("MARQUEE_MAIL_QUEUE_URL", "http://m"),
         ])
         .unwrap();
         assert_eq!(c.backend, Backend::Aws);

@@ -45,12 +45,33 @@ pub fn run_expiry_scheduler() -> ExitCode {
     })
 }
 
-/// The worker fed by the expiry queue; failed messages are reported for retry, and the
-/// queue's redrive policy moves repeat failures to the dead-letter queue.
+/// The worker fed by the expiry queue.
 pub fn run_expiry_worker() -> ExitCode {
+    run_queue_worker(|app, bodies| async move {
+        let now = app.clock.now().unix_timestamp();
+        crate::expiry::handle_batch(&app, &bodies, now).await
+    })
+}
+
+/// The worker fed by the mail queue.
+pub fn run_mail_worker() -> ExitCode {
+    run_queue_worker(
+        |app, bodies| async move { crate::mail_jobs::handle_batch(&app, &bodies).await },
+    )
+}
+
+/// An SQS-fed function: `handle` gets the message bodies and names the positions that
+/// failed; those are reported for retry, and the queue's redrive policy moves repeat
+/// failures to its dead-letter queue.
+fn run_queue_worker<F, Fut>(handle: F) -> ExitCode
+where
+    F: Fn(App, Vec<String>) -> Fut,
+    Fut: Future<Output = Vec<usize>>,
+{
     use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
     run(async {
         let app = start().await?;
+        let handle = &handle;
         lambda_runtime::run(lambda_runtime::service_fn(
             |event: lambda_runtime::LambdaEvent<SqsEvent>| {
                 let app = app.clone();
@@ -60,10 +81,8 @@ pub fn run_expiry_worker() -> ExitCode {
                         .iter()
                         .map(|r| r.body.clone().unwrap_or_default())
                         .collect();
-                    let now = app.clock.now().unix_timestamp();
-                    let failed = crate::expiry::handle_batch(&app, &bodies, now).await;
                     let mut response = SqsBatchResponse::default();
-                    for position in failed {
+                    for position in handle(app, bodies).await {
                         let mut failure = BatchItemFailure::default();
                         failure.item_identifier =
                             records[position].message_id.clone().unwrap_or_default();

@@ -12,6 +12,7 @@ pub mod expiry;
 pub mod http;
 pub mod lambda;
 pub mod mail;
+pub mod mail_jobs;
 pub mod notifications;
 pub mod queue;
 pub mod routes;

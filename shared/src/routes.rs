@@ -53,7 +53,10 @@ pub enum Need {
     TableRead,
     TableWrite,
     SendMail,
-    SendQueue,
+    /// Queue due items for the expiry worker.
+    SendExpiryQueue,
+    /// Queue mail jobs for the mail worker.
+    SendMailQueue,
     /// Conditional deletes only (the expiry worker).
     TableDelete,
     /// Queries on the EXPIRY index only (the expiry scheduler).
@@ -268,7 +271,7 @@ pub static ROUTES: &[Route] = &[
     )
     .status(202)
     .takes(body::<accounts::signup::EmailRequest>())
-    .needs(&[TableRead, TableWrite, SendMail]),
+    .needs(&[Need::SendMailQueue]),
     route(
         "auth-login",
         Post,
@@ -317,7 +320,7 @@ pub static ROUTES: &[Route] = &[
     )
     .status(202)
     .takes(body::<accounts::signup::EmailRequest>())
-    .needs(&[TableRead, TableWrite, SendMail]),
+    .needs(&[Need::SendMailQueue]),
     route(
         "auth-password-reset",
         Post,
@@ -433,6 +436,8 @@ pub enum Trigger {
     Schedule(&'static str),
     /// Messages on the expiry queue.
     ExpiryQueue,
+    /// Messages on the mail queue.
+    MailQueue,
 }
 
 /// A function that no HTTP route reaches.
@@ -451,7 +456,7 @@ pub static BACKGROUND: &[Background] = &[
         name: "expiry-scheduler",
         summary: "Finds expired items through the EXPIRY index and queues them",
         trigger: Trigger::Schedule("rate(5 minutes)"),
-        needs: &[Need::QueryExpiryIndex, Need::SendQueue],
+        needs: &[Need::QueryExpiryIndex, Need::SendExpiryQueue],
         entry: "run_expiry_scheduler",
     },
     Background {
@@ -460,6 +465,13 @@ pub static BACKGROUND: &[Background] = &[
         trigger: Trigger::ExpiryQueue,
         needs: &[Need::TableDelete],
         entry: "run_expiry_worker",
+    },
+    Background {
+        name: "mail-worker",
+        summary: "Sends queued emails: activation resends and password reset links",
+        trigger: Trigger::MailQueue,
+        needs: &[TableRead, TableWrite, SendMail],
+        entry: "run_mail_worker",
     },
 ];
 

@@ -44,6 +44,13 @@ async fn activate(env: &Env, email: &str) {
     assert_eq!(status, StatusCode::OK, "{body}");
 }
 
+/// POSTs an email-only request, then lets the mail worker run what it queued.
+async fn mail_request(env: &Env, path: &str, email: &str) -> (StatusCode, Value) {
+    let answer = env.post(path, None, json!({"email": email})).await;
+    env.run_mail_jobs().await;
+    answer
+}
+
 async fn login(env: &Env, email: &str, password: &str) -> (StatusCode, Value) {
     env.post(
         "/auth/login",
@@ -150,7 +157,7 @@ async fn activation_links_are_single_use_expire_and_resend_replaces_them(env: En
 
     // Resend is limited to one email a minute.
     assert_eq!(
-        env.post("/auth/activation/resend", None, json!({"email": email}))
+        mail_request(&env, "/auth/activation/resend", &email)
             .await
             .0,
         StatusCode::ACCEPTED
@@ -158,7 +165,7 @@ async fn activation_links_are_single_use_expire_and_resend_replaces_them(env: En
     assert_eq!(env.emails_to(&email).len(), 1);
     env.clock.advance(time::Duration::seconds(61));
     assert_eq!(
-        env.post("/auth/activation/resend", None, json!({"email": email}))
+        mail_request(&env, "/auth/activation/resend", &email)
             .await
             .0,
         StatusCode::ACCEPTED
@@ -183,8 +190,7 @@ async fn activation_links_are_single_use_expire_and_resend_replaces_them(env: En
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     env.clock.advance(time::Duration::seconds(61));
-    env.post("/auth/activation/resend", None, json!({"email": email}))
-        .await;
+    mail_request(&env, "/auth/activation/resend", &email).await;
     let third = env.token_from_email(&email, "Activate");
     assert_eq!(
         env.post("/auth/activate", None, json!({"token": third}))
@@ -203,16 +209,9 @@ async fn activation_links_are_single_use_expire_and_resend_replaces_them(env: En
     // Active or unknown: the same 202, and no email.
     let before = env.emails_to(&email).len();
     env.clock.advance(time::Duration::seconds(61));
-    let (status, body) = env
-        .post("/auth/activation/resend", None, json!({"email": email}))
-        .await;
-    let (unknown_status, unknown_body) = env
-        .post(
-            "/auth/activation/resend",
-            None,
-            json!({"email": "nobody@example.com"}),
-        )
-        .await;
+    let (status, body) = mail_request(&env, "/auth/activation/resend", &email).await;
+    let (unknown_status, unknown_body) =
+        mail_request(&env, "/auth/activation/resend", "nobody@example.com").await;
     assert_eq!((status, &body), (unknown_status, &unknown_body));
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(env.emails_to(&email).len(), before);
@@ -223,16 +222,9 @@ async fn password_reset_is_single_use_expires_and_ends_every_session(env: Env) {
     let (access, _) = member(&env, &email).await;
     let (other, _) = sign_in(&env, &email, PASSWORD).await;
 
-    let (status, body) = env
-        .post("/auth/password/forgot", None, json!({"email": email}))
-        .await;
-    let (unknown_status, unknown_body) = env
-        .post(
-            "/auth/password/forgot",
-            None,
-            json!({"email": "ghost@example.com"}),
-        )
-        .await;
+    let (status, body) = mail_request(&env, "/auth/password/forgot", &email).await;
+    let (unknown_status, unknown_body) =
+        mail_request(&env, "/auth/password/forgot", "ghost@example.com").await;
     assert_eq!((status, &body), (StatusCode::ACCEPTED, &unknown_body));
     assert_eq!(unknown_status, StatusCode::ACCEPTED);
     let token = env.token_from_email(&email, "Reset");
@@ -282,8 +274,7 @@ async fn password_reset_is_single_use_expires_and_ends_every_session(env: Env) {
 
     // A link is good for one hour.
     env.clock.advance(time::Duration::seconds(61));
-    env.post("/auth/password/forgot", None, json!({"email": email}))
-        .await;
+    mail_request(&env, "/auth/password/forgot", &email).await;
     let late = env.token_from_email(&email, "Reset");
     env.clock.advance(time::Duration::minutes(61));
     let (status, _) = env
@@ -893,4 +884,43 @@ async fn ensure_admin_promotes_and_activates_an_existing_account() {
         .await
         .unwrap();
     assert_eq!(again, AdminSetup::AlreadyAdmin);
+}
+
+/// Resend and forgot do the same work whatever the address: one queued job, no read, no
+/// write, no email, so neither the answer nor its time tells whether an account exists.
+#[tokio::test]
+async fn resend_and_forgot_do_the_same_work_for_every_address() {
+    let env = Env::embedded().await;
+    member(&env, "tess@example.com").await;
+    register(&env, "uma@example.com").await;
+    env.run_mail_jobs().await;
+    let queues = env.app.local_queues.clone().unwrap();
+    for path in ["/auth/activation/resend", "/auth/password/forgot"] {
+        let mut answers = Vec::new();
+        for email in ["tess@example.com", "uma@example.com", "nobody@example.com"] {
+            let mails_before = std::fs::read_dir(env.dir.path().join("outbox"))
+                .unwrap()
+                .count();
+            answers.push(env.post(path, None, json!({"email": email})).await);
+            let queued = queues.mail.take(100);
+            assert_eq!(queued.len(), 1, "{path} {email}: one job");
+            assert!(queued[0].contains(email));
+            let mails_after = std::fs::read_dir(env.dir.path().join("outbox"))
+                .unwrap()
+                .count();
+            assert_eq!(
+                mails_before, mails_after,
+                "{path} {email}: no email in the request"
+            );
+        }
+        assert!(
+            answers.windows(2).all(|w| w[0] == w[1]),
+            "{path}: same answer {answers:?}"
+        );
+        assert_eq!(answers[0].0, StatusCode::ACCEPTED);
+    }
+    let bad = env
+        .post("/auth/password/forgot", None, json!({"email": ""}))
+        .await;
+    assert_eq!(bad.0, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -87,23 +87,7 @@ async fn sqs_delivers_every_message_of_a_large_batch() {
     let bodies: Vec<String> = (0..23).map(|i| json!({"n": i}).to_string()).collect();
     queue.send_batch(&bodies).await.unwrap();
 
-    let mut received = HashSet::new();
-    for _ in 0..10 {
-        let out = client
-            .receive_message()
-            .queue_url(&url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let messages = out.messages.unwrap_or_default();
-        if messages.is_empty() {
-            break;
-        }
-        for m in messages {
-            received.insert(m.body.unwrap());
-        }
-    }
+    let received: HashSet<String> = support::receive_all(&url).await.into_iter().collect();
     let sent: HashSet<String> = bodies.into_iter().collect();
     assert_eq!(received, sent);
 }

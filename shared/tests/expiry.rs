@@ -20,34 +20,9 @@ fn expiring(pk: &str, expires_at: i64) -> Item {
 
 /// Every message the sweep queued, whichever queue the backend uses.
 async fn drain_queue(env: &Env) -> Vec<String> {
-    if let Some(queue) = &env.app.local_queue {
-        return queue.take(10_000);
-    }
-    let config = support::aws_config().await;
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let url = env.app.config.queue_url.clone().unwrap();
-    let mut bodies = Vec::new();
-    loop {
-        let out = sqs
-            .receive_message()
-            .queue_url(&url)
-            .max_number_of_messages(10)
-            .send()
-            .await
-            .unwrap();
-        let messages = out.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return bodies;
-        }
-        for m in messages {
-            bodies.push(m.body.unwrap());
-            sqs.delete_message()
-                .queue_url(&url)
-                .receipt_handle(m.receipt_handle.unwrap())
-                .send()
-                .await
-                .unwrap();
-        }
+    match &env.app.local_queues {
+        Some(queues) => queues.expiry.take(10_000),
+        None => support::receive_all(env.app.config.expiry_queue_url.as_deref().unwrap()).await,
     }
 }
 

@@ -70,11 +70,14 @@ pub fn background_event(function: &Background) -> String {
             "resources": ["arn:aws:events:us-east-1:123456789012:rule/marquee-expiry-sweep"],
             "detail": {}
         }),
-        Trigger::ExpiryQueue => json!({
+        Trigger::ExpiryQueue | Trigger::MailQueue => json!({
             "Records": [{
                 "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d",
                 "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
-                "body": format!(r#"{{"pk":"SESSION#{SAMPLE_ID}","sk":"SESSION"}}"#),
+                "body": match function.trigger {
+                    Trigger::MailQueue => r#"{"job":"password_reset","email":"viewer@example.com"}"#.to_string(),
+                    _ => format!(r#"{{"pk":"SESSION#{SAMPLE_ID}","sk":"SESSION"}}"#),
+                },
                 "attributes": {
                     "ApproximateReceiveCount": "1",
                     "SentTimestamp": "1795435200000",
@@ -84,7 +87,7 @@ pub fn background_event(function: &Background) -> String {
                 "messageAttributes": {},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:marquee-ExpiryQueue",
+                "eventSourceARN": format!("arn:aws:sqs:us-east-1:123456789012:marquee-{}", function.name),
                 "awsRegion": "us-east-1"
             }]
         }),

@@ -88,7 +88,8 @@ Globals:
       Variables:
         MARQUEE_BACKEND: aws
         MARQUEE_TABLE: !Ref Table
-        MARQUEE_QUEUE_URL: !Ref ExpiryQueue
+        MARQUEE_EXPIRY_QUEUE_URL: !Ref ExpiryQueue
+        MARQUEE_MAIL_QUEUE_URL: !Ref MailQueue
         MARQUEE_MAIL_FROM: !Ref MailFrom
         MARQUEE_PUBLIC_URL: !Ref PublicUrl
         MARQUEE_JWT_PUBLIC_KEY: !Ref JwtPublicKey
@@ -159,6 +160,21 @@ const API_AND_QUEUES: &str = r#"
     Properties:
       SqsManagedSseEnabled: true
       MessageRetentionPeriod: 1209600
+
+  MailQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      SqsManagedSseEnabled: true
+      VisibilityTimeout: 60
+      RedrivePolicy:
+        deadLetterTargetArn: !GetAtt MailDeadLetterQueue.Arn
+        maxReceiveCount: 5
+
+  MailDeadLetterQueue:
+    Type: AWS::SQS::Queue
+    Properties:
+      SqsManagedSseEnabled: true
+      MessageRetentionPeriod: 1209600
 "#;
 
 fn policy_statements(needs: &[Need]) -> Vec<String> {
@@ -179,10 +195,15 @@ fn policy_statements(needs: &[Need]) -> Vec<String> {
             "            - Effect: Allow\n              Action:\n                - ses:SendEmail\n              Resource: !Sub \"arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailIdentity}\"".into(),
         );
     }
-    if needs.contains(&Need::SendQueue) {
-        statements.push(
-            "            - Effect: Allow\n              Action:\n                - sqs:SendMessage\n              Resource: !GetAtt ExpiryQueue.Arn".into(),
-        );
+    for (need, queue) in [
+        (Need::SendExpiryQueue, "ExpiryQueue"),
+        (Need::SendMailQueue, "MailQueue"),
+    ] {
+        if needs.contains(&need) {
+            statements.push(format!(
+                "            - Effect: Allow\n              Action:\n                - sqs:SendMessage\n              Resource: !GetAtt {queue}.Arn"
+            ));
+        }
     }
     if needs.contains(&Need::TableDelete) {
         statements.push(
@@ -272,9 +293,16 @@ fn background_function(out: &mut String, function: &Background) {
                 "      Events:\n        Sweep:\n          Type: Schedule\n          Properties:\n            Schedule: {expression}\n"
             );
         }
-        Trigger::ExpiryQueue => out.push_str(
-            "      Events:\n        Expired:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt ExpiryQueue.Arn\n            BatchSize: 10\n            FunctionResponseTypes:\n              - ReportBatchItemFailures\n",
-        ),
+        Trigger::ExpiryQueue | Trigger::MailQueue => {
+            let queue = match function.trigger {
+                Trigger::MailQueue => "MailQueue",
+                _ => "ExpiryQueue",
+            };
+            let _ = write!(
+                out,
+                "      Events:\n        Queued:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt {queue}.Arn\n            BatchSize: 10\n            FunctionResponseTypes:\n              - ReportBatchItemFailures\n"
+            );
+        }
     }
 }
 
@@ -287,8 +315,11 @@ Outputs:
     Description: The DynamoDB table.
     Value: !Ref Table
   ExpiryQueueUrl:
-    Description: The queue that feeds the background worker.
+    Description: The queue that feeds the expiry worker.
     Value: !Ref ExpiryQueue
+  MailQueueUrl:
+    Description: The queue that feeds the mail worker.
+    Value: !Ref MailQueue
 "#;
 
 pub fn render() -> String {

@@ -7,6 +7,7 @@ use crate::auth::one_time::{self, Purpose};
 use crate::auth::password;
 use crate::http::problem::Problem;
 use crate::http::{Json, validate};
+use crate::mail_jobs::{self, MailJob};
 use crate::notifications::{self, Template};
 use crate::store::{Cmp, Condition, Item, StoreError, Update, Write, schema};
 use axum::extract::State;
@@ -55,8 +56,8 @@ fn email_owner_item(email: &str, user_id: &str) -> Item {
     item
 }
 
-async fn send_activation(app: &App, user: &User, token: &str) {
-    let _ = notifications::send(
+async fn send_activation(app: &App, user: &User, token: &str) -> Result<(), String> {
+    notifications::send(
         app,
         Template::AccountActivation,
         &user.email,
@@ -66,7 +67,7 @@ async fn send_activation(app: &App, user: &User, token: &str) {
             "valid_hours": Purpose::Activation.lifetime_secs() / 3600,
         }),
     )
-    .await;
+    .await
 }
 
 /// Creates an account and everything that must exist with it, in one transaction: the
@@ -139,7 +140,8 @@ pub async fn register(
     })?;
     let (user, token) = create_account(&app, &body.email, hash, Role::User, false).await?;
     if let Some(token) = token {
-        send_activation(&app, &user, &token).await;
+        // The account exists either way; a lost email is recovered with a resend.
+        let _ = send_activation(&app, &user, &token).await;
     }
     Ok((StatusCode::CREATED, axum::Json(user.view())))
 }
@@ -176,21 +178,35 @@ pub async fn activate(
     Ok(axum::Json(user.view()))
 }
 
-/// Always 202 with the same body, whether the account exists, is active or not.
+/// Always 202 with the same body and the same work, whether the account exists, is
+/// active or not: the lookup and the email happen in the mail worker.
 pub async fn resend_activation(
     State(app): State<App>,
     Json(body): Json<EmailRequest>,
 ) -> Result<StatusCode, Problem> {
     validate::finish(validate::fields(&body))?;
+    let job = MailJob::ResendActivation {
+        email: user::normalize_email(&body.email),
+    };
+    mail_jobs::enqueue(&app, &job).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// The mail worker's part of a resend: a new link that kills the old one, at most one a
+/// minute, only for an inactive account. An error means "retry".
+pub async fn send_activation_again(app: &App, email: &str) -> Result<(), String> {
     let now = app.clock.now().unix_timestamp();
-    let Some(user) = user::find_by_email(&app, &body.email).await? else {
-        return Ok(StatusCode::ACCEPTED);
+    let Some(user) = user::find_by_email(app, email)
+        .await
+        .map_err(problem_text)?
+    else {
+        return Ok(());
     };
     if user.active {
-        return Ok(StatusCode::ACCEPTED);
+        return Ok(());
     }
     let (token, digest, put_token) = one_time::issue(Purpose::Activation, &user.id, now);
-    let recent_enough = Condition::AttrNotExists("activation_sent_at".into()).or(
+    let not_too_soon = Condition::AttrNotExists("activation_sent_at".into()).or(
         Condition::compare("activation_sent_at", Cmp::Le, now - RESEND_INTERVAL_SECS),
     );
     let mut writes = vec![
@@ -201,17 +217,35 @@ pub async fn resend_activation(
                 .set("activation_digest", digest)
                 .set("activation_sent_at", now),
         )
-        .when(Condition::eq("active", false).and(recent_enough)),
+        .when(Condition::eq("active", false).and(not_too_soon)),
     ];
     // The new link replaces the old one.
     if let Some(old) = &user.activation_digest {
         writes.push(Write::delete(one_time::key(old)));
     }
     match app.table.transact(writes).await {
-        Ok(()) => send_activation(&app, &user, &token).await,
+        Ok(()) => {}
         // Too soon after the last email, or activated meanwhile: nothing to send.
-        Err(StoreError::TransactionCanceled { .. }) => {}
-        Err(e) => return Err(e.into()),
+        Err(StoreError::TransactionCanceled { .. }) => return Ok(()),
+        Err(e) => return Err(e.to_string()),
     }
-    Ok(StatusCode::ACCEPTED)
+    if let Err(e) = send_activation(app, &user, &token).await {
+        // Let the retry through the once-a-minute limit.
+        let _ = app
+            .table
+            .write(
+                Write::update(
+                    user::key(&user.id),
+                    Update::new().remove("activation_sent_at"),
+                )
+                .when(Condition::eq("activation_sent_at", now)),
+            )
+            .await;
+        return Err(e);
+    }
+    Ok(())
+}
+
+fn problem_text(p: Problem) -> String {
+    p.detail.unwrap_or_else(|| p.title.to_string())
 }

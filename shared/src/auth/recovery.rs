@@ -7,6 +7,7 @@ use crate::app::App;
 use crate::http::guard::Principal;
 use crate::http::problem::{FieldError, Problem};
 use crate::http::{Json, validate};
+use crate::mail_jobs::{self, MailJob};
 use crate::notifications::{self, Template};
 use crate::store::{Cmp, Condition, StoreError, Update, Write};
 use axum::extract::State;
@@ -58,19 +59,30 @@ async fn notify_changed(app: &App, user: &User, how: &str, sessions_note: &str) 
     .await;
 }
 
-/// Always 202 with the same body; an active account gets a one-hour, single-use link.
+/// Always 202 with the same body and the same work; the mail worker sends an active
+/// account a one-hour, single-use link.
 pub async fn forgot(
     State(app): State<App>,
     Json(body): Json<crate::accounts::signup::EmailRequest>,
 ) -> Result<StatusCode, Problem> {
     validate::finish(validate::fields(&body))?;
-    let now = app.clock.now().unix_timestamp();
-    let Some(user) = user::find_by_email(&app, &body.email).await? else {
-        return Ok(StatusCode::ACCEPTED);
+    let job = MailJob::PasswordReset {
+        email: user::normalize_email(&body.email),
     };
-    if !user.active {
-        return Ok(StatusCode::ACCEPTED);
-    }
+    mail_jobs::enqueue(&app, &job).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// The mail worker's part of a forgotten password: a new link that kills the old one, at
+/// most one a minute, only for an active account. An error means "retry".
+pub async fn send_reset_link(app: &App, email: &str) -> Result<(), String> {
+    let now = app.clock.now().unix_timestamp();
+    let found = user::find_by_email(app, email)
+        .await
+        .map_err(|p| p.detail.unwrap_or_else(|| p.title.to_string()))?;
+    let Some(user) = found.filter(|u| u.active) else {
+        return Ok(());
+    };
     let (token, digest, put_token) = one_time::issue(Purpose::PasswordReset, &user.id, now);
     let not_too_soon = Condition::AttrNotExists("reset_sent_at".into()).or(Condition::compare(
         "reset_sent_at",
@@ -91,23 +103,33 @@ pub async fn forgot(
         writes.push(Write::delete(one_time::key(old)));
     }
     match app.table.transact(writes).await {
-        Ok(()) => {
-            let _ = notifications::send(
-                &app,
-                Template::PasswordReset,
-                &user.email,
-                json!({
-                    "email": user.email,
-                    "link": format!("{}/reset-password?token={token}", app.config.public_url),
-                    "valid_minutes": Purpose::PasswordReset.lifetime_secs() / 60,
-                }),
+        Ok(()) => {}
+        Err(StoreError::TransactionCanceled { .. }) => return Ok(()),
+        Err(e) => return Err(e.to_string()),
+    }
+    let sent = notifications::send(
+        app,
+        Template::PasswordReset,
+        &user.email,
+        json!({
+            "email": user.email,
+            "link": format!("{}/reset-password?token={token}", app.config.public_url),
+            "valid_minutes": Purpose::PasswordReset.lifetime_secs() / 60,
+        }),
+    )
+    .await;
+    if let Err(e) = sent {
+        // Let the retry through the once-a-minute limit.
+        let _ = app
+            .table
+            .write(
+                Write::update(user::key(&user.id), Update::new().remove("reset_sent_at"))
+                    .when(Condition::eq("reset_sent_at", now)),
             )
             .await;
-        }
-        Err(StoreError::TransactionCanceled { .. }) => {}
-        Err(e) => return Err(e.into()),
+        return Err(e);
     }
-    Ok(StatusCode::ACCEPTED)
+    Ok(())
 }
 
 /// Sets a new password with an emailed token, and ends every session.

@@ -43,7 +43,7 @@ pub async fn sweep_due(app: &App, now: i64) -> Result<SweepReport, String> {
                 .map(|k| serde_json::to_string(&Due { pk: k.pk, sk: k.sk }).unwrap_or_default())
                 .collect();
             if !due.is_empty() {
-                app.queue
+                app.expiry_queue
                     .send_batch(&due)
                     .await
                     .map_err(|e| e.to_string())?;

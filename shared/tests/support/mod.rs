@@ -175,7 +175,13 @@ mod env {
                 create_table(&aws_sdk_dynamodb::Client::new(&config), &table)
                     .await
                     .unwrap();
-                let queue = sqs.create_queue().queue_name(&table).send().await.unwrap();
+                let expiry_queue = sqs.create_queue().queue_name(&table).send().await.unwrap();
+                let mail_queue = sqs
+                    .create_queue()
+                    .queue_name(format!("{table}-mail"))
+                    .send()
+                    .await
+                    .unwrap();
                 aws_sdk_sesv2::Client::new(&config)
                     .create_email_identity()
                     .email_identity(MAIL_FROM)
@@ -190,7 +196,14 @@ mod env {
                 vars.extend([
                     ("MARQUEE_BACKEND".to_string(), "aws".to_string()),
                     ("MARQUEE_TABLE".to_string(), table),
-                    ("MARQUEE_QUEUE_URL".to_string(), queue.queue_url.unwrap()),
+                    (
+                        "MARQUEE_EXPIRY_QUEUE_URL".to_string(),
+                        expiry_queue.queue_url.unwrap(),
+                    ),
+                    (
+                        "MARQUEE_MAIL_QUEUE_URL".to_string(),
+                        mail_queue.queue_url.unwrap(),
+                    ),
                     ("MARQUEE_JWT_PRIVATE_KEY".to_string(), pem),
                 ]);
             }
@@ -246,6 +259,21 @@ mod env {
             (status, body)
         }
 
+        /// What the mail worker would do now: takes every queued mail job and runs it.
+        /// Returns how many jobs ran.
+        pub async fn run_mail_jobs(&self) -> usize {
+            let bodies = match &self.app.local_queues {
+                Some(queues) => queues.mail.take(1000),
+                None => {
+                    let url = self.app.config.mail_queue_url.clone().unwrap();
+                    receive_all(&url).await
+                }
+            };
+            let failed = marquee::mail_jobs::handle_batch(&self.app, &bodies).await;
+            assert!(failed.is_empty(), "mail jobs failed: {failed:?}");
+            bodies.len()
+        }
+
         /// The bodies of every email sent to `to`, oldest first.
         pub fn emails_to(&self, to: &str) -> Vec<(String, String)> {
             if self.aws {
@@ -299,6 +327,35 @@ mod env {
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
                 .collect()
+        }
+    }
+}
+
+/// Receives (and deletes) every message waiting on an SQS queue of the stand-in.
+pub async fn receive_all(url: &str) -> Vec<String> {
+    let config = aws_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let mut bodies = Vec::new();
+    loop {
+        let out = sqs
+            .receive_message()
+            .queue_url(url)
+            .max_number_of_messages(10)
+            .send()
+            .await
+            .unwrap();
+        let messages = out.messages.unwrap_or_default();
+        if messages.is_empty() {
+            return bodies;
+        }
+        for m in messages {
+            bodies.push(m.body.unwrap());
+            sqs.delete_message()
+                .queue_url(url)
+                .receipt_handle(m.receipt_handle.unwrap())
+                .send()
+                .await
+                .unwrap();
         }
     }
 }
