@@ -94,6 +94,12 @@ async fn the_whole_journey(env: Env) {
     assert_eq!(created["email"], email);
     assert!(created.get("password_hash").is_none());
 
+    // Inactive: a wrong password learns nothing more than usual; the right one learns why.
+    let (status, body) = login(&env, &email, "Not-The-Password-1").await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_credentials"))
+    );
     let (status, body) = login(&env, &email, PASSWORD).await;
     assert_eq!(
         (status, body["code"].as_str()),
