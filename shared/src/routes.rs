@@ -182,8 +182,9 @@ impl Route {
     }
 }
 
-use crate::accounts::{self, Role::Admin, Role::User};
+use crate::accounts::{self, Role::Admin, Role::Moderator, Role::User};
 use crate::auth;
+use crate::catalog::{self, records};
 use Access::{AtLeast, Public};
 use Method::{Delete, Get, Patch, Post};
 use Need::{SendMail, SigningKey, TableRead, TableWrite};
@@ -426,6 +427,297 @@ pub static ROUTES: &[Route] = &[
     )
     .takes(body::<accounts::admin::UserUpdate>())
     .gives(body::<accounts::user::UserView>())
+    .needs(SIGNED_IN_WRITES),
+    // Catalogue: reference records (read: public; write: moderator)
+    route(
+        "genres-list",
+        Get,
+        "/genres",
+        Public,
+        "catalog",
+        "Genres by name, with movie counts",
+        |m| on(m, records::list::<catalog::genres::Genre>),
+    )
+    .query(&["q", "limit", "cursor"])
+    .needs(&[TableRead]),
+    route(
+        "genres-get",
+        Get,
+        "/genres/{id}",
+        Public,
+        "catalog",
+        "One genre",
+        |m| on(m, records::get::<catalog::genres::Genre>),
+    )
+    .gives(body::<catalog::genres::GenreView>())
+    .needs(&[TableRead]),
+    route(
+        "genres-create",
+        Post,
+        "/genres",
+        AtLeast(Moderator),
+        "catalog",
+        "Add a genre",
+        |m| on(m, records::create::<catalog::genres::Genre>),
+    )
+    .status(201)
+    .takes(body::<catalog::genres::GenreInput>())
+    .gives(body::<catalog::genres::GenreView>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "genres-update",
+        Patch,
+        "/genres/{id}",
+        AtLeast(Moderator),
+        "catalog",
+        "Change a genre (JSON merge patch; If-Match: its version)",
+        |m| on(m, records::update::<catalog::genres::Genre>),
+    )
+    .takes(body::<catalog::genres::GenreInput>())
+    .gives(body::<catalog::genres::GenreView>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "genres-delete",
+        Delete,
+        "/genres/{id}",
+        AtLeast(Moderator),
+        "catalog",
+        "Remove a genre no movie references",
+        |m| on(m, records::delete::<catalog::genres::Genre>),
+    )
+    .status(204)
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "actors-list",
+        Get,
+        "/actors",
+        Public,
+        "catalog",
+        "Actors by name",
+        |m| on(m, records::list::<catalog::people::Actor>),
+    )
+    .query(&["q", "limit", "cursor"])
+    .needs(&[TableRead]),
+    route(
+        "actors-get",
+        Get,
+        "/actors/{id}",
+        Public,
+        "catalog",
+        "One actor",
+        |m| on(m, records::get::<catalog::people::Actor>),
+    )
+    .gives(body::<catalog::people::PersonView>())
+    .needs(&[TableRead]),
+    route(
+        "actors-create",
+        Post,
+        "/actors",
+        AtLeast(Moderator),
+        "catalog",
+        "Add a actor",
+        |m| on(m, records::create::<catalog::people::Actor>),
+    )
+    .status(201)
+    .takes(body::<catalog::people::PersonInput>())
+    .gives(body::<catalog::people::PersonView>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "actors-update",
+        Patch,
+        "/actors/{id}",
+        AtLeast(Moderator),
+        "catalog",
+        "Change a actor (JSON merge patch; If-Match: its version)",
+        |m| on(m, records::update::<catalog::people::Actor>),
+    )
+    .takes(body::<catalog::people::PersonInput>())
+    .gives(body::<catalog::people::PersonView>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "actors-delete",
+        Delete,
+        "/actors/{id}",
+        AtLeast(Moderator),
+        "catalog",
+        "Remove a actor no movie references",
+        |m| on(m, records::delete::<catalog::people::Actor>),
+    )
+    .status(204)
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "producers-list",
+        Get,
+        "/producers",
+        Public,
+        "catalog",
+        "Producers by name",
+        |m| on(m, records::list::<catalog::people::Producer>),
+    )
+    .query(&["q", "limit", "cursor"])
+    .needs(&[TableRead]),
+    route(
+        "producers-get",
+        Get,
+        "/producers/{id}",
+        Public,
+        "catalog",
+        "One producer",
+        |m| on(m, records::get::<catalog::people::Producer>),
+    )
+    .gives(body::<catalog::people::PersonView>())
+    .needs(&[TableRead]),
+    route(
+        "producers-create",
+        Post,
+        "/producers",
+        AtLeast(Moderator),
+        "catalog",
+        "Add a producer",
+        |m| on(m, records::create::<catalog::people::Producer>),
+    )
+    .status(201)
+    .takes(body::<catalog::people::PersonInput>())
+    .gives(body::<catalog::people::PersonView>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "producers-update",
+        Patch,
+        "/producers/{id}",
+        AtLeast(Moderator),
+        "catalog",
+        "Change a producer (JSON merge patch; If-Match: its version)",
+        |m| on(m, records::update::<catalog::people::Producer>),
+    )
+    .takes(body::<catalog::people::PersonInput>())
+    .gives(body::<catalog::people::PersonView>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "producers-delete",
+        Delete,
+        "/producers/{id}",
+        AtLeast(Moderator),
+        "catalog",
+        "Remove a producer no movie references",
+        |m| on(m, records::delete::<catalog::people::Producer>),
+    )
+    .status(204)
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "directors-list",
+        Get,
+        "/directors",
+        Public,
+        "catalog",
+        "Directors by name",
+        |m| on(m, records::list::<catalog::people::Director>),
+    )
+    .query(&["q", "limit", "cursor"])
+    .needs(&[TableRead]),
+    route(
+        "directors-get",
+        Get,
+        "/directors/{id}",
+        Public,
+        "catalog",
+        "One director",
+        |m| on(m, records::get::<catalog::people::Director>),
+    )
+    .gives(body::<catalog::people::PersonView>())
+    .needs(&[TableRead]),
+    route(
+        "directors-create",
+        Post,
+        "/directors",
+        AtLeast(Moderator),
+        "catalog",
+        "Add a director",
+        |m| on(m, records::create::<catalog::people::Director>),
+    )
+    .status(201)
+    .takes(body::<catalog::people::PersonInput>())
+    .gives(body::<catalog::people::PersonView>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "directors-update",
+        Patch,
+        "/directors/{id}",
+        AtLeast(Moderator),
+        "catalog",
+        "Change a director (JSON merge patch; If-Match: its version)",
+        |m| on(m, records::update::<catalog::people::Director>),
+    )
+    .takes(body::<catalog::people::PersonInput>())
+    .gives(body::<catalog::people::PersonView>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "directors-delete",
+        Delete,
+        "/directors/{id}",
+        AtLeast(Moderator),
+        "catalog",
+        "Remove a director no movie references",
+        |m| on(m, records::delete::<catalog::people::Director>),
+    )
+    .status(204)
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "cinemas-list",
+        Get,
+        "/cinemas",
+        Public,
+        "catalog",
+        "Cinemas by name",
+        |m| on(m, records::list::<catalog::cinemas::Cinema>),
+    )
+    .query(&["q", "limit", "cursor"])
+    .needs(&[TableRead]),
+    route(
+        "cinemas-get",
+        Get,
+        "/cinemas/{id}",
+        Public,
+        "catalog",
+        "One cinema",
+        |m| on(m, records::get::<catalog::cinemas::Cinema>),
+    )
+    .gives(body::<catalog::cinemas::CinemaView>())
+    .needs(&[TableRead]),
+    route(
+        "cinemas-create",
+        Post,
+        "/cinemas",
+        AtLeast(Moderator),
+        "catalog",
+        "Add a cinema",
+        |m| on(m, records::create::<catalog::cinemas::Cinema>),
+    )
+    .status(201)
+    .takes(body::<catalog::cinemas::CinemaInput>())
+    .gives(body::<catalog::cinemas::CinemaView>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "cinemas-update",
+        Patch,
+        "/cinemas/{id}",
+        AtLeast(Moderator),
+        "catalog",
+        "Change a cinema (JSON merge patch; If-Match: its version)",
+        |m| on(m, records::update::<catalog::cinemas::Cinema>),
+    )
+    .takes(body::<catalog::cinemas::CinemaInput>())
+    .gives(body::<catalog::cinemas::CinemaView>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "cinemas-delete",
+        Delete,
+        "/cinemas/{id}",
+        AtLeast(Moderator),
+        "catalog",
+        "Remove a cinema no movie references",
+        |m| on(m, records::delete::<catalog::cinemas::Cinema>),
+    )
+    .status(204)
     .needs(SIGNED_IN_WRITES),
 ];
 

@@ -375,14 +375,10 @@ async fn password_change_keeps_this_session_only(env: Env) {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = support::error_fields(&body);
     assert!(
-        fields.contains(&"current_password") && fields.contains(&"new_password"),
+        fields.contains(&"current_password".to_string())
+            && fields.contains(&"new_password".to_string()),
         "{body}"
     );
 
@@ -630,28 +626,7 @@ async fn admins_manage_users_but_never_the_last_admin(env: Env) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }
 
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Env::embedded().await).await;
-                }
-            )*
-        }
-        mod dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Env::aws().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+support::on_both_backends!(
     the_whole_journey,
     activation_links_are_single_use_expire_and_resend_replaces_them,
     password_reset_is_single_use_expires_and_ends_every_session,
@@ -675,14 +650,9 @@ async fn registration_refuses_bad_input_with_every_reason() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let fields: Vec<&str> = body["errors"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["field"].as_str().unwrap())
-        .collect();
+    let fields = support::error_fields(&body);
     assert!(
-        fields.contains(&"email") && fields.contains(&"password"),
+        fields.contains(&"email".to_string()) && fields.contains(&"password".to_string()),
         "{body}"
     );
 

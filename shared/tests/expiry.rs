@@ -105,28 +105,7 @@ async fn expired_sessions_and_tokens_are_swept(env: Env) {
     assert!(env.app.table.get(&token_key).await.unwrap().is_none());
 }
 
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Env::embedded().await).await;
-                }
-            )*
-        }
-        mod sqs_and_dynamodb {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $case() {
-                    super::$case(super::Env::aws().await).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+support::on_both_backends!(
     due_items_are_swept_and_live_ones_kept,
     expired_sessions_and_tokens_are_swept,
 );

@@ -1,5 +1,5 @@
 //! Test helpers: fresh tables on either backend, and the local AWS stand-in's address.
-#![allow(dead_code, unused_imports)] // each test file uses its own part of the helpers
+#![allow(dead_code, unused_imports, unused_macros)] // each test file uses its own part of the helpers
 
 use marquee::store::Table;
 use marquee::store::dynamo::{DynamoTable, create_table};
@@ -358,4 +358,41 @@ pub async fn receive_all(url: &str) -> Vec<String> {
                 .unwrap();
         }
     }
+}
+
+/// Runs each named `async fn(Env)` twice: on the embedded backend (`embedded::`) and on
+/// DynamoDB, SES and SQS of the stand-in (`dynamodb::`). The test file must import `Env`.
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Env::embedded().await).await;
+                }
+            )*
+        }
+        mod dynamodb {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(super::Env::aws().await).await;
+                }
+            )*
+        }
+    };
+}
+pub(crate) use on_both_backends;
+
+/// The `field` of every error in a problem body.
+pub fn error_fields(problem: &serde_json::Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
 }

@@ -1,0 +1,82 @@
+use super::records::{Record, Stored};
+use crate::http::problem::FieldError;
+use garde::Validate;
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+pub struct Cinema;
+
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Screen {
+    #[garde(range(min = 1, max = 99))]
+    pub number: u16,
+    #[garde(range(min = 1, max = 1000))]
+    pub seats: u16,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CinemaInput {
+    #[garde(length(min = 1, max = 100))]
+    pub name: String,
+    #[garde(length(min = 1, max = 200))]
+    pub address: String,
+    #[garde(length(min = 1, max = 100))]
+    pub city: String,
+    /// ISO 3166-1 alpha-2, e.g. `FR`.
+    #[garde(length(min = 2, max = 2), pattern(r"^[A-Z]{2}$"))]
+    pub country: String,
+    #[garde(length(min = 1, max = 50), dive)]
+    pub screens: Vec<Screen>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CinemaView {
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub city: String,
+    pub country: String,
+    pub screens: Vec<Screen>,
+    pub total_seats: u32,
+    pub version: i64,
+}
+
+impl Record for Cinema {
+    const KIND: &'static str = "cinema";
+    const PREFIX: &'static str = "CINEMA";
+    type Input = CinemaInput;
+    type View = CinemaView;
+
+    fn name(input: &CinemaInput) -> &str {
+        &input.name
+    }
+
+    fn check(input: &CinemaInput, _today: time::Date) -> Vec<FieldError> {
+        let mut seen = HashSet::new();
+        let duplicate = input.screens.iter().any(|s| !seen.insert(s.number));
+        if duplicate {
+            vec![FieldError {
+                field: "screens".into(),
+                message: "screen numbers must be unique".into(),
+            }]
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn view(stored: &Stored<CinemaInput>, _today: time::Date) -> CinemaView {
+        let f = &stored.fields;
+        CinemaView {
+            id: stored.id.clone(),
+            name: f.name.trim().to_string(),
+            address: f.address.clone(),
+            city: f.city.clone(),
+            country: f.country.clone(),
+            total_seats: f.screens.iter().map(|s| u32::from(s.seats)).sum(),
+            screens: f.screens.clone(),
+            version: stored.version,
+        }
+    }
+}

@@ -1,0 +1,42 @@
+use super::records::{Record, Stored};
+use garde::Validate;
+use serde::{Deserialize, Serialize};
+
+pub struct Genre;
+
+#[derive(Debug, Clone, Serialize, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GenreInput {
+    #[garde(length(min = 1, max = 50))]
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct GenreView {
+    pub id: String,
+    pub name: String,
+    /// Movies in this genre.
+    pub movie_count: i64,
+    pub version: i64,
+}
+
+impl Record for Genre {
+    const KIND: &'static str = "genre";
+    const PREFIX: &'static str = "GENRE";
+    const UNIQUE_NAMES: bool = true;
+    type Input = GenreInput;
+    type View = GenreView;
+
+    fn name(input: &GenreInput) -> &str {
+        &input.name
+    }
+
+    fn view(stored: &Stored<GenreInput>, _today: time::Date) -> GenreView {
+        GenreView {
+            id: stored.id.clone(),
+            name: stored.fields.name.trim().to_string(),
+            movie_count: stored.movie_count,
+            version: stored.version,
+        }
+    }
+}

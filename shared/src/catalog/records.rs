@@ -1,0 +1,363 @@
+//! Reference records of the catalogue (genres, people, cinemas): one implementation of
+//! create, read, list-by-name, update and delete, specialised by [`Record`].
+//!
+//! Keys: the record is `<PREFIX>#<id>` / `RECORD`; the by-name listing is GSI1
+//! `<PREFIX>S` sorted by `<lowercased name>#<id>`. Where names are unique, a claim item
+//! `<PREFIX>_NAME#<lowercased name>` is written with the record under
+//! `attribute_not_exists`. Updates are JSON merge patches (RFC 7396) applied to the
+//! record's fields, guarded by its `version` (and by `If-Match` when the client sends it).
+
+use crate::accounts::admin::page_limit;
+use crate::app::App;
+use crate::http::problem::{FieldError, Problem};
+use crate::http::{Json, Path, Query, validate};
+use crate::store::{Cmp, Condition, Index, Item, Key, SortKey, StoreError, Update, Write, schema};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use garde::Validate;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::Date;
+
+pub trait Record: Send + Sync + 'static {
+    /// Singular, for messages and the `entity` attribute: `genre`.
+    const KIND: &'static str;
+    /// Key prefix: `GENRE`.
+    const PREFIX: &'static str;
+    /// Names are unique, case-insensitively.
+    const UNIQUE_NAMES: bool = false;
+    type Input: Serialize + DeserializeOwned + Validate<Context = ()> + Clone + Send + Sync;
+    type View: Serialize + Send;
+
+    fn name(input: &Self::Input) -> &str;
+    /// Rules the validation attributes cannot express (dates, fields some kinds lack).
+    fn check(_input: &Self::Input, _today: Date) -> Vec<FieldError> {
+        Vec::new()
+    }
+    fn view(stored: &Stored<Self::Input>, today: Date) -> Self::View;
+}
+
+/// A record as stored: its fields, and what the catalogue keeps about it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Stored<I> {
+    pub id: String,
+    pub fields: I,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+    /// Movies that reference this record (kept by the movies feature).
+    #[serde(default)]
+    pub movie_count: i64,
+}
+
+fn key<R: Record>(id: &str) -> Key {
+    Key::new(format!("{}#{id}", R::PREFIX), "RECORD")
+}
+
+fn listing<R: Record>() -> String {
+    format!("{}S", R::PREFIX)
+}
+
+fn name_claim<R: Record>(name: &str) -> Key {
+    Key::new(
+        format!("{}_NAME#{}", R::PREFIX, name.trim().to_lowercase()),
+        "NAME",
+    )
+}
+
+fn to_item<R: Record>(stored: &Stored<R::Input>) -> Result<Item, Problem> {
+    let Ok(Value::Object(mut item)) = serde_json::to_value(stored) else {
+        return Err(Problem::internal());
+    };
+    let key = key::<R>(&stored.id);
+    item.insert(schema::PK.into(), key.pk.into());
+    item.insert(schema::SK.into(), key.sk.into());
+    item.insert("entity".into(), R::KIND.into());
+    item.insert(Index::Gsi1.pk().into(), listing::<R>().into());
+    item.insert(
+        Index::Gsi1.sk().into(),
+        format!(
+            "{}#{}",
+            R::name(&stored.fields).trim().to_lowercase(),
+            stored.id
+        )
+        .into(),
+    );
+    Ok(item)
+}
+
+fn from_item<R: Record>(item: Item) -> Result<Stored<R::Input>, Problem> {
+    serde_json::from_value(Value::Object(item)).map_err(|e| {
+        tracing::error!(error = %e, kind = R::KIND, "malformed record");
+        Problem::internal()
+    })
+}
+
+fn claim_item<R: Record>(name: &str, id: &str) -> Item {
+    let key = name_claim::<R>(name);
+    let mut item = Item::new();
+    item.insert(schema::PK.into(), key.pk.into());
+    item.insert(schema::SK.into(), key.sk.into());
+    item.insert("entity".into(), format!("{}_name", R::KIND).into());
+    item.insert("id".into(), id.into());
+    item
+}
+
+fn not_found<R: Record>() -> Problem {
+    Problem::not_found(format!("No such {}", R::KIND))
+}
+
+fn name_taken<R: Record>() -> Problem {
+    Problem::conflict("name_taken", format!("A {} with this name exists", R::KIND))
+}
+
+fn checked<R: Record>(input: &R::Input, today: Date) -> Result<(), Problem> {
+    let mut errors = validate::fields(input);
+    if R::name(input).trim().is_empty() && !errors.iter().any(|e| e.field == "name") {
+        errors.push(FieldError {
+            field: "name".into(),
+            message: "must not be blank".into(),
+        });
+    }
+    errors.extend(R::check(input, today));
+    validate::finish(errors)
+}
+
+/// The version the client last saw, from `If-Match: "<version>"`.
+fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, Problem> {
+    let Some(value) = headers.get(header::IF_MATCH) else {
+        return Ok(None);
+    };
+    value
+        .to_str()
+        .ok()
+        .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse().ok())
+        .map(Some)
+        .ok_or_else(|| Problem::bad_request("If-Match must be a version this API gave out"))
+}
+
+/// A record's view with its version as ETag.
+fn answer<R: Record>(status: StatusCode, stored: &Stored<R::Input>, today: Date) -> Response {
+    (
+        status,
+        [(header::ETAG, format!("\"{}\"", stored.version))],
+        axum::Json(R::view(stored, today)),
+    )
+        .into_response()
+}
+
+async fn load<R: Record>(app: &App, id: &str) -> Result<Stored<R::Input>, Problem> {
+    match app.table.get(&key::<R>(id)).await? {
+        Some(item) => from_item::<R>(item),
+        None => Err(not_found::<R>()),
+    }
+}
+
+pub async fn create<R: Record>(
+    axum::extract::State(app): axum::extract::State<App>,
+    Json(input): Json<R::Input>,
+) -> Result<Response, Problem> {
+    let now = app.clock.now();
+    checked::<R>(&input, now.date())?;
+    let stored = Stored {
+        id: ulid::Ulid::new().to_string(),
+        fields: input,
+        version: 1,
+        created_at: now.unix_timestamp(),
+        updated_at: now.unix_timestamp(),
+        movie_count: 0,
+    };
+    let mut writes = vec![Write::put(to_item::<R>(&stored)?).when(Condition::NotExists)];
+    if R::UNIQUE_NAMES {
+        writes.push(
+            Write::put(claim_item::<R>(R::name(&stored.fields), &stored.id))
+                .when(Condition::NotExists),
+        );
+    }
+    match app.table.transact(writes).await {
+        Ok(()) => Ok(answer::<R>(StatusCode::CREATED, &stored, now.date())),
+        Err(StoreError::TransactionCanceled { failed }) if failed.contains(&1) => {
+            Err(name_taken::<R>())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn get<R: Record>(
+    axum::extract::State(app): axum::extract::State<App>,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let stored = load::<R>(&app, &id).await?;
+    Ok(answer::<R>(StatusCode::OK, &stored, app.clock.now().date()))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Name prefix, case-insensitive.
+    pub q: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Page<V> {
+    pub items: Vec<V>,
+    pub next_cursor: Option<String>,
+}
+
+/// By name, one index query per page whatever the collection's size.
+pub async fn list<R: Record>(
+    axum::extract::State(app): axum::extract::State<App>,
+    Query(query): Query<ListQuery>,
+) -> Result<axum::Json<Page<R::View>>, Problem> {
+    let limit = page_limit(query.limit)?;
+    let mut q = crate::store::Query::on(Index::Gsi1, listing::<R>())
+        .limit(limit)
+        .after(query.cursor);
+    if let Some(prefix) = query
+        .q
+        .map(|p| p.trim().to_lowercase())
+        .filter(|p| !p.is_empty())
+    {
+        q = q.sort_key(SortKey::BeginsWith(prefix));
+    }
+    let page = app.table.query(&q).await?;
+    let today = app.clock.now().date();
+    let items = page
+        .items
+        .into_iter()
+        .map(|item| from_item::<R>(item).map(|s| R::view(&s, today)))
+        .collect::<Result<_, _>>()?;
+    Ok(axum::Json(Page {
+        items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+/// RFC 7396: objects merge, `null` removes, anything else replaces.
+fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (k, v) in patch {
+                if v.is_null() {
+                    target.remove(k);
+                } else {
+                    merge(target.entry(k.clone()).or_insert(Value::Null), v);
+                }
+            }
+        }
+        (target, patch) => *target = patch.clone(),
+    }
+}
+
+pub async fn update<R: Record>(
+    axum::extract::State(app): axum::extract::State<App>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(patch): Json<Value>,
+) -> Result<Response, Problem> {
+    if !patch.is_object() {
+        return Err(Problem::validation(vec![FieldError {
+            field: "body".into(),
+            message: "must be a JSON object of the fields to change".into(),
+        }]));
+    }
+    let expected = expected_version(&headers)?;
+    let current = load::<R>(&app, &id).await?;
+    if expected.is_some_and(|v| v != current.version) {
+        return Err(Problem::new(
+            StatusCode::PRECONDITION_FAILED,
+            "version_mismatch",
+            "The record changed since you read it",
+        )
+        .detail(format!("It is at version {} now", current.version)));
+    }
+    let mut fields = serde_json::to_value(&current.fields).map_err(|_| Problem::internal())?;
+    merge(&mut fields, &patch);
+    let input: R::Input = serde_json::from_value(fields).map_err(|e| {
+        Problem::validation(vec![FieldError {
+            field: "body".into(),
+            message: e.to_string(),
+        }])
+    })?;
+    let now = app.clock.now();
+    checked::<R>(&input, now.date())?;
+    let updated = Stored {
+        fields: input,
+        version: current.version + 1,
+        updated_at: now.unix_timestamp(),
+        ..current.clone()
+    };
+    let mut update = Update::new();
+    for (attr, value) in to_item::<R>(&updated)? {
+        if attr != schema::PK && attr != schema::SK && attr != "movie_count" {
+            update = update.set(attr, value);
+        }
+    }
+    let mut writes =
+        vec![Write::update(key::<R>(&id), update).when(Condition::eq("version", current.version))];
+    let old_name = R::name(&current.fields).trim().to_lowercase();
+    let new_name = R::name(&updated.fields).trim().to_lowercase();
+    if R::UNIQUE_NAMES && old_name != new_name {
+        writes.push(Write::put(claim_item::<R>(&new_name, &id)).when(Condition::NotExists));
+        writes.push(Write::delete(name_claim::<R>(&old_name)));
+    }
+    match app.table.transact(writes).await {
+        Ok(()) => Ok(answer::<R>(StatusCode::OK, &updated, now.date())),
+        Err(StoreError::TransactionCanceled { failed }) if failed.contains(&1) => {
+            Err(name_taken::<R>())
+        }
+        Err(StoreError::TransactionCanceled { .. }) => Err(Problem::conflict(
+            "concurrent_update",
+            format!("The {} was changed meanwhile; read it again", R::KIND),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Refused while movies reference the record.
+pub async fn delete<R: Record>(
+    axum::extract::State(app): axum::extract::State<App>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    let current = load::<R>(&app, &id).await?;
+    let unused = Condition::AttrNotExists("movie_count".into()).or(Condition::compare(
+        "movie_count",
+        Cmp::Le,
+        0,
+    ));
+    let mut writes = vec![Write::delete(key::<R>(&id)).when(Condition::Exists.and(unused))];
+    if R::UNIQUE_NAMES {
+        writes.push(Write::delete(name_claim::<R>(R::name(&current.fields))));
+    }
+    match app.table.transact(writes).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(StoreError::TransactionCanceled { .. }) => Err(Problem::conflict(
+            "in_use",
+            format!("Movies still reference this {}", R::KIND),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merge;
+    use serde_json::json;
+
+    #[test]
+    fn merge_patch_follows_rfc_7396() {
+        let mut target = json!({"name": "Ana", "bio": "x", "nested": {"a": 1, "b": 2}});
+        merge(
+            &mut target,
+            &json!({"bio": null, "nested": {"b": null, "c": 3}, "name": "Bo"}),
+        );
+        assert_eq!(target, json!({"name": "Bo", "nested": {"a": 1, "c": 3}}));
+        let mut list = json!({"screens": [1, 2]});
+        merge(&mut list, &json!({"screens": [3]}));
+        assert_eq!(list, json!({"screens": [3]}));
+    }
+}

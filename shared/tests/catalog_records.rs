@@ -1,0 +1,309 @@
+//! Genres, people and cinemas through the full router, on both backends.
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use marquee::accounts::admin::ensure_admin;
+use marquee::store::{Key, Update, Write};
+use serde_json::{Value, json};
+use support::Env;
+
+async fn moderator(env: &Env) -> String {
+    let email = format!(
+        "mod.{}@example.com",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    ensure_admin(&env.app, &email, "Velvet-Lantern-Orbit-42")
+        .await
+        .unwrap();
+    let (status, body) = env
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": email, "password": "Velvet-Lantern-Orbit-42"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["access_token"].as_str().unwrap().to_string()
+}
+
+async fn create(env: &Env, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+    env.post(path, Some(token), body).await
+}
+
+async fn patch(
+    env: &Env,
+    token: &str,
+    path: &str,
+    body: Value,
+    if_match: Option<i64>,
+) -> (StatusCode, Value) {
+    let mut request = axum::http::Request::builder()
+        .method(Method::PATCH)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json");
+    if let Some(version) = if_match {
+        request = request.header("if-match", format!("\"{version}\""));
+    }
+    let (status, _, body) = support::call(
+        &env.api,
+        request
+            .body(axum::body::Body::from(body.to_string()))
+            .unwrap(),
+    )
+    .await;
+    (status, body)
+}
+
+fn names(page: &Value) -> Vec<String> {
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+async fn genres_are_unique_listed_by_name_and_versioned(env: Env) {
+    let token = moderator(&env).await;
+    for name in ["Drama", "Comedy", "Documentary", "Western", "Crime"] {
+        let (status, body) = create(&env, &token, "/genres", json!({"name": name})).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        assert_eq!(
+            (body["version"].as_i64(), body["movie_count"].as_i64()),
+            (Some(1), Some(0))
+        );
+    }
+    let (status, body) = create(&env, &token, "/genres", json!({"name": "  drama "})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("name_taken"))
+    );
+
+    let (status, page) = env.get("/genres", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        names(&page),
+        vec!["Comedy", "Crime", "Documentary", "Drama", "Western"]
+    );
+    let (_, page) = env.get("/genres?q=d&limit=1", None).await;
+    assert_eq!(names(&page), vec!["Documentary"]);
+    let cursor = page["next_cursor"].as_str().unwrap();
+    let (_, page) = env
+        .get(&format!("/genres?q=d&limit=1&cursor={cursor}"), None)
+        .await;
+    assert_eq!(names(&page), vec!["Drama"]);
+    assert!(page["next_cursor"].is_null());
+
+    let (_, western) = env.get("/genres?q=west", None).await;
+    let id = western["items"][0]["id"].as_str().unwrap().to_string();
+    let path = format!("/genres/{id}");
+    // Renaming onto a taken name is refused; a free one releases the old name.
+    let (status, _) = patch(&env, &token, &path, json!({"name": "Crime"}), None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let (status, renamed) = patch(&env, &token, &path, json!({"name": "Westerns"}), Some(1)).await;
+    assert_eq!(
+        (status, renamed["version"].as_i64()),
+        (StatusCode::OK, Some(2)),
+        "{renamed}"
+    );
+    assert_eq!(
+        create(&env, &token, "/genres", json!({"name": "Western"}))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    // A client that read version 1 cannot overwrite version 2.
+    let (status, body) = patch(&env, &token, &path, json!({"name": "Oaters"}), Some(1)).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::PRECONDITION_FAILED, Some("version_mismatch"))
+    );
+
+    let (status, body) = patch(
+        &env,
+        &token,
+        &path,
+        json!({"name": "", "colour": "red"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (status, body) = create(&env, &token, "/genres", json!({"name": "   "})).await;
+    assert_eq!(
+        (status, body["errors"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("name"))
+    );
+
+    // Movies reference it: deletion is refused until none do.
+    env.app
+        .table
+        .write(Write::update(
+            Key::new(format!("GENRE#{id}"), "RECORD"),
+            Update::new().add("movie_count", 1),
+        ))
+        .await
+        .unwrap();
+    let (status, _, body) = env.send(Method::DELETE, &path, Some(&token), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("in_use"))
+    );
+    env.app
+        .table
+        .write(Write::update(
+            Key::new(format!("GENRE#{id}"), "RECORD"),
+            Update::new().add("movie_count", -1),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        env.send(Method::DELETE, &path, Some(&token), None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(env.get(&path, None).await.0, StatusCode::NOT_FOUND);
+    assert_eq!(
+        env.send(Method::DELETE, &path, Some(&token), None).await.0,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        create(&env, &token, "/genres", json!({"name": "Westerns"}))
+            .await
+            .0,
+        StatusCode::CREATED,
+        "name freed"
+    );
+}
+
+async fn people_validate_derive_age_and_patch(env: Env) {
+    let token = moderator(&env).await;
+    let (status, producer) = create(
+        &env,
+        &token,
+        "/producers",
+        json!({"name": "Ava Lindqvist", "birth_date": "1971-03-09", "company": "Northlight Pictures",
+               "photo_url": "https://img.example/ava.jpg"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{producer}");
+    assert_eq!(producer["company"], "Northlight Pictures");
+    let today = env.app.clock.now().date();
+    let expected_age = marquee::catalog::people::age(time::macros::date!(1971 - 03 - 09), today);
+    assert_eq!(producer["age"].as_i64(), Some(i64::from(expected_age)));
+
+    let (status, body) = create(
+        &env,
+        &token,
+        "/actors",
+        json!({"name": "Theo Marsh", "birth_date": "2999-01-01", "company": "Acme", "photo_url": "http://x"}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields = support::error_fields(&body);
+    assert_eq!(fields.len(), 3, "birth date, company and photo url: {body}");
+
+    let (status, actor) = create(
+        &env,
+        &token,
+        "/actors",
+        json!({"name": "Theo Marsh", "bio": "Stage first."}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert!(actor["age"].is_null());
+    assert!(
+        actor.get("company").is_none(),
+        "only producers show a company"
+    );
+    let path = format!("/actors/{}", actor["id"].as_str().unwrap());
+    let (status, changed) = patch(
+        &env,
+        &token,
+        &path,
+        json!({"bio": null, "birth_date": "1988-11-30"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert!(changed["bio"].is_null());
+    assert_eq!(changed["name"], "Theo Marsh", "untouched fields stay");
+    assert!(changed["age"].as_i64().unwrap() >= 37);
+
+    // Same name, another person: people's names are not unique.
+    assert_eq!(
+        create(&env, &token, "/directors", json!({"name": "Theo Marsh"}))
+            .await
+            .0,
+        StatusCode::CREATED
+    );
+    let (_, directors) = env.get("/directors?q=theo", None).await;
+    assert_eq!(names(&directors), vec!["Theo Marsh"]);
+    let (_, actors) = env.get("/actors", None).await;
+    assert_eq!(
+        names(&actors),
+        vec!["Theo Marsh"],
+        "collections are separate"
+    );
+}
+
+async fn cinemas_validate_their_screens(env: Env) {
+    let token = moderator(&env).await;
+    let good = json!({
+        "name": "Le Grand Rex", "address": "1 Boulevard Poissonnière", "city": "Paris", "country": "FR",
+        "screens": [{"number": 1, "seats": 2700}, {"number": 2, "seats": 180}]
+    });
+    let (status, body) = create(&env, &token, "/cinemas", good.clone()).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "2700 seats is over the limit: {body}"
+    );
+    let mut fixed = good.clone();
+    fixed["screens"][0]["seats"] = json!(1000);
+    let (status, cinema) = create(&env, &token, "/cinemas", fixed).await;
+    assert_eq!(status, StatusCode::CREATED, "{cinema}");
+    assert_eq!(cinema["total_seats"], 1180);
+
+    let mut bad = good.clone();
+    bad["country"] = json!("fr");
+    bad["screens"] = json!([{"number": 1, "seats": 10}, {"number": 1, "seats": 20}]);
+    let (status, body) = create(&env, &token, "/cinemas", bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields = support::error_fields(&body);
+    assert!(
+        fields.contains(&"country".to_string()) && fields.contains(&"screens".to_string()),
+        "{body}"
+    );
+    let (status, _) = create(
+        &env,
+        &token,
+        "/cinemas",
+        json!({"name": "Empty", "address": "x", "city": "y", "country": "GB", "screens": []}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    let path = format!("/cinemas/{}", cinema["id"].as_str().unwrap());
+    let (status, changed) = patch(
+        &env,
+        &token,
+        &path,
+        json!({"screens": [{"number": 3, "seats": 90}]}),
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, changed["total_seats"].as_i64()),
+        (StatusCode::OK, Some(90)),
+        "{changed}"
+    );
+    let (_, got) = env.get(&path, None).await;
+    assert_eq!(got["screens"], json!([{"number": 3, "seats": 90}]));
+}
+
+support::on_both_backends!(
+    genres_are_unique_listed_by_name_and_versioned,
+    people_validate_derive_age_and_patch,
+    cinemas_validate_their_screens,
+);
