@@ -7,7 +7,8 @@ use super::Role;
 use super::user::{self, User, UserView};
 use crate::app::App;
 use crate::auth::{password, session};
-use crate::http::problem::{FieldError, Problem};
+use crate::http::pagination::page_limit;
+use crate::http::problem::Problem;
 use crate::http::{Json, Path, Query, validate};
 use crate::store::{Cmp, Condition, Index, Key, StoreError, Update, Write};
 use axum::extract::State;
@@ -54,19 +55,6 @@ pub struct UserFilter {
 pub struct UserPage {
     pub items: Vec<UserView>,
     pub next_cursor: Option<String>,
-}
-
-pub const DEFAULT_LIMIT: u32 = 20;
-pub const MAX_LIMIT: u32 = 100;
-
-pub fn page_limit(limit: Option<u32>) -> Result<u32, Problem> {
-    match limit.unwrap_or(DEFAULT_LIMIT) {
-        n @ 1..=MAX_LIMIT => Ok(n),
-        _ => Err(Problem::validation(vec![FieldError {
-            field: "limit".into(),
-            message: format!("must be 1 to {MAX_LIMIT}"),
-        }])),
-    }
 }
 
 /// The most index entries one listing reads while filtering, so a page stays bounded.
@@ -241,21 +229,4 @@ pub async fn ensure_admin(
     })?;
     let (user, _) = super::signup::create_account(app, email, hash, Role::Admin, true).await?;
     Ok((user, AdminSetup::Created))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::StatusCode;
-
-    #[test]
-    fn limits_are_bounded() {
-        assert_eq!(page_limit(None).unwrap(), DEFAULT_LIMIT);
-        assert_eq!(page_limit(Some(100)).unwrap(), 100);
-        assert_eq!(
-            page_limit(Some(0)).unwrap_err().status,
-            StatusCode::UNPROCESSABLE_ENTITY
-        );
-        assert!(page_limit(Some(101)).is_err());
-    }
 }

@@ -7,8 +7,8 @@
 //! `attribute_not_exists`. Updates are JSON merge patches (RFC 7396) applied to the
 //! record's fields, guarded by its `version` (and by `If-Match` when the client sends it).
 
-use crate::accounts::admin::page_limit;
 use crate::app::App;
+use crate::http::pagination::{Page, page_limit};
 use crate::http::problem::{FieldError, Problem};
 use crate::http::{Json, Path, Query, validate};
 use crate::store::{Cmp, Condition, Index, Item, Key, SortKey, StoreError, Update, Write, schema};
@@ -200,12 +200,6 @@ pub struct ListQuery {
     pub q: Option<String>,
     pub limit: Option<u32>,
     pub cursor: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct Page<V> {
-    pub items: Vec<V>,
-    pub next_cursor: Option<String>,
 }
 
 /// By name, one index query per page whatever the collection's size.

@@ -3,6 +3,7 @@
 
 pub mod extract;
 pub mod guard;
+pub mod pagination;
 pub mod problem;
 pub mod validate;
 

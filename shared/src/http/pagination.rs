@@ -1,0 +1,42 @@
+//! Lists: `{items, next_cursor}`, `limit` (default 20, at most 100) and an opaque `cursor`.
+
+use super::problem::{FieldError, Problem};
+use serde::Serialize;
+
+pub const DEFAULT_LIMIT: u32 = 20;
+pub const MAX_LIMIT: u32 = 100;
+
+/// One page of a list; `next_cursor` is `null` on the last page.
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// The page size a list asked for, or 422.
+pub fn page_limit(limit: Option<u32>) -> Result<u32, Problem> {
+    match limit.unwrap_or(DEFAULT_LIMIT) {
+        n @ 1..=MAX_LIMIT => Ok(n),
+        _ => Err(Problem::validation(vec![FieldError {
+            field: "limit".into(),
+            message: format!("must be 1 to {MAX_LIMIT}"),
+        }])),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+
+    #[test]
+    fn limits_are_bounded() {
+        assert_eq!(page_limit(None).unwrap(), DEFAULT_LIMIT);
+        assert_eq!(page_limit(Some(100)).unwrap(), 100);
+        assert_eq!(
+            page_limit(Some(0)).unwrap_err().status,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+        assert!(page_limit(Some(101)).is_err());
+    }
+}
