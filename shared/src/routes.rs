@@ -428,6 +428,54 @@ pub static ROUTES: &[Route] = &[
     .takes(body::<accounts::admin::UserUpdate>())
     .gives(body::<accounts::user::UserView>())
     .needs(SIGNED_IN_WRITES),
+    // Catalogue: movies (read: public; write: moderator)
+    route(
+        "movies-get",
+        Get,
+        "/movies/{id}",
+        Public,
+        "catalog",
+        "A movie with its genres, cast, producers and directors",
+        |m| on(m, catalog::movies::get),
+    )
+    .gives(body::<catalog::movies::MovieDetail>())
+    .needs(&[TableRead]),
+    route(
+        "movies-create",
+        Post,
+        "/movies",
+        AtLeast(Moderator),
+        "catalog",
+        "Add a movie; every id it names must exist",
+        |m| on(m, records::create::<catalog::movies::Movie>),
+    )
+    .status(201)
+    .takes(body::<catalog::movies::MovieInput>())
+    .gives(body::<catalog::movies::MovieView>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "movies-update",
+        Patch,
+        "/movies/{id}",
+        AtLeast(Moderator),
+        "catalog",
+        "Change a movie (JSON merge patch; If-Match: its version)",
+        |m| on(m, records::update::<catalog::movies::Movie>),
+    )
+    .takes(body::<catalog::movies::MovieInput>())
+    .gives(body::<catalog::movies::MovieView>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "movies-delete",
+        Delete,
+        "/movies/{id}",
+        AtLeast(Moderator),
+        "catalog",
+        "Remove a movie nobody bought (otherwise make it unavailable)",
+        |m| on(m, records::delete::<catalog::movies::Movie>),
+    )
+    .status(204)
+    .needs(SIGNED_IN_WRITES),
     // Catalogue: reference records (read: public; write: moderator)
     route(
         "genres-list",

@@ -302,8 +302,205 @@ async fn cinemas_validate_their_screens(env: Env) {
     assert_eq!(got["screens"], json!([{"number": 3, "seats": 90}]));
 }
 
+fn id_of(body: &Value) -> String {
+    body["id"].as_str().unwrap().to_string()
+}
+
+async fn movie_count(env: &Env, path: &str) -> i64 {
+    let (status, body) = env.get(path, None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["movie_count"].as_i64().unwrap()
+}
+
+async fn movies_count_their_references_exactly(env: Env) {
+    let token = moderator(&env).await;
+    let noir = id_of(
+        &create(&env, &token, "/genres", json!({"name": "Noir"}))
+            .await
+            .1,
+    );
+    let thriller = id_of(
+        &create(&env, &token, "/genres", json!({"name": "Thriller"}))
+            .await
+            .1,
+    );
+    let actor = id_of(
+        &create(&env, &token, "/actors", json!({"name": "Ida Berg"}))
+            .await
+            .1,
+    );
+    let director = id_of(
+        &create(&env, &token, "/directors", json!({"name": "Jon Vale"}))
+            .await
+            .1,
+    );
+    let producer = id_of(
+        &create(
+            &env,
+            &token,
+            "/producers",
+            json!({"name": "Kit Oro", "company": "Oro Films"}),
+        )
+        .await
+        .1,
+    );
+    let movie = |title: &str, genres: Vec<&str>| {
+        json!({
+            "title": title, "description": "A night in the city.", "release_date": "1947-09-26",
+            "duration_min": 98, "certification": "PG", "price": {"amount": 399, "currency": "EUR"},
+            "genre_ids": genres, "actor_ids": [actor], "director_ids": [director], "producer_ids": [producer],
+            "regions": ["FR", "DE"]
+        })
+    };
+
+    let (status, created) = create(
+        &env,
+        &token,
+        "/movies",
+        movie("Out of the Past", vec![&noir]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let path = format!("/movies/{}", id_of(&created));
+    assert_eq!(movie_count(&env, &format!("/genres/{noir}")).await, 1);
+    assert_eq!(movie_count(&env, &format!("/actors/{actor}")).await, 1);
+
+    let (status, detail) = env.get(&path, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(detail["genres"], json!([{"id": noir, "name": "Noir"}]));
+    assert_eq!(detail["cast"][0]["name"], "Ida Berg");
+    assert_eq!(detail["directors"][0]["name"], "Jon Vale");
+    assert_eq!(detail["producers"][0]["name"], "Kit Oro");
+    assert_eq!(detail["price"], json!({"amount": 399, "currency": "EUR"}));
+
+    // Unknown and repeated ids are named; nothing is written.
+    let (status, body) = create(
+        &env,
+        &token,
+        "/movies",
+        movie("Ghost", vec!["01JD8X0000000000000000NONE"]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["errors"][0]["field"], "genre_ids");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("01JD8X0000000000000000NONE")
+    );
+    let (status, _) = create(&env, &token, "/movies", movie("Twice", vec![&noir, &noir])).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(movie_count(&env, &format!("/genres/{noir}")).await, 1);
+
+    let mut bad = movie("Bad", vec![]);
+    bad["price"]["currency"] = json!("euro");
+    bad["release_date"] = json!("yesterday");
+    bad["regions"] = json!(["fr"]);
+    let (status, body) = create(&env, &token, "/movies", bad).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(support::error_fields(&body).len(), 3, "{body}");
+
+    // A referenced genre cannot go; moving the movie to another genre moves the counts.
+    let (status, _, body) = env
+        .send(
+            Method::DELETE,
+            &format!("/genres/{noir}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("in_use"))
+    );
+    let (status, changed) =
+        patch(&env, &token, &path, json!({"genre_ids": [thriller]}), None).await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    assert_eq!(movie_count(&env, &format!("/genres/{noir}")).await, 0);
+    assert_eq!(movie_count(&env, &format!("/genres/{thriller}")).await, 1);
+    assert_eq!(
+        env.send(
+            Method::DELETE,
+            &format!("/genres/{noir}"),
+            Some(&token),
+            None
+        )
+        .await
+        .0,
+        StatusCode::NO_CONTENT
+    );
+
+    // Bought: the movie stays (it can be made unavailable instead).
+    let movie_key = Key::new(format!("MOVIE#{}", id_of(&created)), "RECORD");
+    env.app
+        .table
+        .write(Write::update(
+            movie_key.clone(),
+            Update::new().add("purchase_count", 1),
+        ))
+        .await
+        .unwrap();
+    let (status, _, body) = env.send(Method::DELETE, &path, Some(&token), None).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("in_use"))
+    );
+    let (status, changed) = patch(&env, &token, &path, json!({"available": false}), None).await;
+    assert_eq!(
+        (status, changed["available"].as_bool()),
+        (StatusCode::OK, Some(false))
+    );
+    env.app
+        .table
+        .write(Write::update(
+            movie_key,
+            Update::new().add("purchase_count", -1),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        env.send(Method::DELETE, &path, Some(&token), None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(movie_count(&env, &format!("/genres/{thriller}")).await, 0);
+    assert_eq!(movie_count(&env, &format!("/actors/{actor}")).await, 0);
+
+    // Many moderators adding movies at once: the count stays exact.
+    let tasks: Vec<_> = (0..12)
+        .map(|i| {
+            let body = movie(&format!("Parallel {i}"), vec![&thriller]);
+            let api = env.api.clone();
+            let token = token.clone();
+            tokio::spawn(async move {
+                let request = axum::http::Request::post("/movies")
+                    .header("authorization", format!("Bearer {token}"))
+                    .header("content-type", "application/json")
+                    .body(axum::body::Body::from(body.to_string()))
+                    .unwrap();
+                support::call(&api, request).await.0
+            })
+        })
+        .collect();
+    let mut created = 0;
+    for task in tasks {
+        let status = task.await.unwrap();
+        assert!(
+            status == StatusCode::CREATED || status == StatusCode::CONFLICT,
+            "{status}"
+        );
+        created += i64::from(status == StatusCode::CREATED);
+    }
+    assert!(created > 0);
+    assert_eq!(
+        movie_count(&env, &format!("/genres/{thriller}")).await,
+        created
+    );
+}
+
 support::on_both_backends!(
     genres_are_unique_listed_by_name_and_versioned,
     people_validate_derive_age_and_patch,
     cinemas_validate_their_screens,
+    movies_count_their_references_exactly,
 );

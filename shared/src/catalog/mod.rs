@@ -3,5 +3,6 @@
 
 pub mod cinemas;
 pub mod genres;
+pub mod movies;
 pub mod people;
 pub mod records;

@@ -36,6 +36,91 @@ pub trait Record: Send + Sync + 'static {
         Vec::new()
     }
     fn view(stored: &Stored<Self::Input>, today: Date) -> Self::View;
+    /// Records this one names; each keeps an exact count of the records naming it.
+    fn references(_input: &Self::Input) -> Vec<Reference> {
+        Vec::new()
+    }
+    /// The count that must be zero before the record may go.
+    const IN_USE_COUNT: &'static str = "movie_count";
+    /// Why a record still counted is not deleted.
+    const IN_USE_REASON: &'static str = "movies still reference it";
+}
+
+/// One record naming another, from the input field that holds the id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reference {
+    pub field: &'static str,
+    pub kind: &'static str,
+    pub id: String,
+    pub key: Key,
+}
+
+/// A reference from `field` to the record `id` of kind `R`.
+pub fn reference<R: Record>(field: &'static str, id: &str) -> Reference {
+    Reference {
+        field,
+        kind: R::KIND,
+        id: id.to_string(),
+        key: key::<R>(id),
+    }
+}
+
+/// The count kept on every referenced record.
+const REFERRERS: &str = "movie_count";
+
+fn count_change(reference: &Reference, delta: i64) -> Write {
+    let write = Write::update(reference.key.clone(), Update::new().add(REFERRERS, delta));
+    if delta > 0 {
+        // The referenced record must still be there: this serialises with its deletion.
+        write.when(Condition::Exists)
+    } else {
+        write
+    }
+}
+
+fn unknown_reference(r: &Reference) -> FieldError {
+    FieldError {
+        field: r.field.into(),
+        message: format!("no {} has the id {}", r.kind, r.id),
+    }
+}
+
+/// 422 naming every reference that is listed twice or names nothing.
+async fn check_references(app: &App, references: &[Reference]) -> Result<(), Problem> {
+    let mut errors = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for r in references {
+        if !seen.insert(&r.key) {
+            errors.push(FieldError {
+                field: r.field.into(),
+                message: format!("lists {} twice", r.id),
+            });
+        }
+    }
+    validate::finish(errors)?;
+    let keys: Vec<Key> = references.iter().map(|r| r.key.clone()).collect();
+    let found: std::collections::HashSet<Key> = app
+        .table
+        .batch_get(&keys)
+        .await?
+        .iter()
+        .filter_map(Key::of)
+        .collect();
+    validate::finish(
+        references
+            .iter()
+            .filter(|r| !found.contains(&r.key))
+            .map(unknown_reference)
+            .collect(),
+    )
+}
+
+/// Which reference a canceled transaction's failed positions point at, from `first`.
+fn vanished<'a>(failed: &[usize], first: usize, refs: &'a [Reference]) -> Option<&'a Reference> {
+    failed
+        .iter()
+        .filter_map(|p| p.checked_sub(first))
+        .find_map(|i| refs.get(i))
 }
 
 /// A record as stored: its fields, and what the catalogue keeps about it.
@@ -148,7 +233,7 @@ fn answer<R: Record>(status: StatusCode, stored: &Stored<R::Input>, today: Date)
         .into_response()
 }
 
-async fn load<R: Record>(app: &App, id: &str) -> Result<Stored<R::Input>, Problem> {
+pub async fn load<R: Record>(app: &App, id: &str) -> Result<Stored<R::Input>, Problem> {
     match app.table.get(&key::<R>(id)).await? {
         Some(item) => from_item::<R>(item),
         None => Err(not_found::<R>()),
@@ -169,6 +254,8 @@ pub async fn create<R: Record>(
         updated_at: now.unix_timestamp(),
         movie_count: 0,
     };
+    let references = R::references(&stored.fields);
+    check_references(&app, &references).await?;
     let mut writes = vec![Write::put(to_item::<R>(&stored)?).when(Condition::NotExists)];
     if R::UNIQUE_NAMES {
         writes.push(
@@ -176,10 +263,16 @@ pub async fn create<R: Record>(
                 .when(Condition::NotExists),
         );
     }
+    let first_reference = writes.len();
+    writes.extend(references.iter().map(|r| count_change(r, 1)));
     match app.table.transact(writes).await {
         Ok(()) => Ok(answer::<R>(StatusCode::CREATED, &stored, now.date())),
-        Err(StoreError::TransactionCanceled { failed }) if failed.contains(&1) => {
-            Err(name_taken::<R>())
+        Err(StoreError::TransactionCanceled { failed }) => {
+            match vanished(&failed, first_reference, &references) {
+                Some(r) => Err(Problem::validation(vec![unknown_reference(r)])),
+                None if R::UNIQUE_NAMES && failed.contains(&1) => Err(name_taken::<R>()),
+                None => Err(Problem::conflict("concurrent_update", "Try again")),
+            }
         }
         Err(e) => Err(e.into()),
     }
@@ -287,7 +380,7 @@ pub async fn update<R: Record>(
     };
     let mut update = Update::new();
     for (attr, value) in to_item::<R>(&updated)? {
-        if attr != schema::PK && attr != schema::SK && attr != "movie_count" {
+        if attr != schema::PK && attr != schema::SK && attr != REFERRERS {
             update = update.set(attr, value);
         }
     }
@@ -295,13 +388,36 @@ pub async fn update<R: Record>(
         vec![Write::update(key::<R>(&id), update).when(Condition::eq("version", current.version))];
     let old_name = R::name(&current.fields).trim().to_lowercase();
     let new_name = R::name(&updated.fields).trim().to_lowercase();
-    if R::UNIQUE_NAMES && old_name != new_name {
+    let renames = R::UNIQUE_NAMES && old_name != new_name;
+    if renames {
         writes.push(Write::put(claim_item::<R>(&new_name, &id)).when(Condition::NotExists));
         writes.push(Write::delete(name_claim::<R>(&old_name)));
     }
+    let before = R::references(&current.fields);
+    let after = R::references(&updated.fields);
+    let added: Vec<Reference> = after
+        .iter()
+        .filter(|r| !before.iter().any(|b| b.key == r.key))
+        .cloned()
+        .collect();
+    check_references(&app, &after).await?;
+    let first_reference = writes.len();
+    writes.extend(added.iter().map(|r| count_change(r, 1)));
+    writes.extend(
+        before
+            .iter()
+            .filter(|b| !after.iter().any(|r| r.key == b.key))
+            .map(|r| count_change(r, -1)),
+    );
     match app.table.transact(writes).await {
         Ok(()) => Ok(answer::<R>(StatusCode::OK, &updated, now.date())),
-        Err(StoreError::TransactionCanceled { failed }) if failed.contains(&1) => {
+        Err(StoreError::TransactionCanceled { failed })
+            if vanished(&failed, first_reference, &added).is_some() =>
+        {
+            let r = vanished(&failed, first_reference, &added).unwrap_or(&added[0]);
+            Err(Problem::validation(vec![unknown_reference(r)]))
+        }
+        Err(StoreError::TransactionCanceled { failed }) if renames && failed.contains(&1) => {
             Err(name_taken::<R>())
         }
         Err(StoreError::TransactionCanceled { .. }) => Err(Problem::conflict(
@@ -312,14 +428,14 @@ pub async fn update<R: Record>(
     }
 }
 
-/// Refused while movies reference the record.
+/// Refused while the record is in use (see [`Record::IN_USE_COUNT`]).
 pub async fn delete<R: Record>(
     axum::extract::State(app): axum::extract::State<App>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
     let current = load::<R>(&app, &id).await?;
-    let unused = Condition::AttrNotExists("movie_count".into()).or(Condition::compare(
-        "movie_count",
+    let unused = Condition::AttrNotExists(R::IN_USE_COUNT.into()).or(Condition::compare(
+        R::IN_USE_COUNT,
         Cmp::Le,
         0,
     ));
@@ -327,11 +443,16 @@ pub async fn delete<R: Record>(
     if R::UNIQUE_NAMES {
         writes.push(Write::delete(name_claim::<R>(R::name(&current.fields))));
     }
+    writes.extend(
+        R::references(&current.fields)
+            .iter()
+            .map(|r| count_change(r, -1)),
+    );
     match app.table.transact(writes).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
         Err(StoreError::TransactionCanceled { .. }) => Err(Problem::conflict(
             "in_use",
-            format!("Movies still reference this {}", R::KIND),
+            format!("This {} cannot be deleted: {}", R::KIND, R::IN_USE_REASON),
         )),
         Err(e) => Err(e.into()),
     }
