@@ -563,7 +563,7 @@ pub static ROUTES: &[Route] = &[
         "/actors",
         AtLeast(Moderator),
         "catalog",
-        "Add a actor",
+        "Add an actor",
         |m| on(m, records::create::<catalog::people::Actor>),
     )
     .status(201)
@@ -576,7 +576,7 @@ pub static ROUTES: &[Route] = &[
         "/actors/{id}",
         AtLeast(Moderator),
         "catalog",
-        "Change a actor (JSON merge patch; If-Match: its version)",
+        "Change an actor (JSON merge patch; If-Match: its version)",
         |m| on(m, records::update::<catalog::people::Actor>),
     )
     .takes(body::<catalog::people::PersonInput>())
@@ -588,7 +588,7 @@ pub static ROUTES: &[Route] = &[
         "/actors/{id}",
         AtLeast(Moderator),
         "catalog",
-        "Remove a actor no movie references",
+        "Remove an actor no movie references",
         |m| on(m, records::delete::<catalog::people::Actor>),
     )
     .status(204)
