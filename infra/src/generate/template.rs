@@ -230,8 +230,14 @@ fn policies(out: &mut String, needs: &[Need]) {
     }
 }
 
-fn function(out: &mut String, route: &Route) {
-    let (memory, timeout) = (route.memory_mb, 10);
+/// The part every function shares: its binary, description and sizing.
+fn function_header(
+    out: &mut String,
+    name: &str,
+    description: &str,
+    memory_mb: u32,
+    timeout_secs: u32,
+) {
     let _ = write!(
         out,
         "
@@ -242,16 +248,22 @@ fn function(out: &mut String, route: &Route) {
       BuildProperties:
         Binary: {name}
     Properties:
-      Description: \"{method} {path}: {summary}\"
-      MemorySize: {memory}
-      Timeout: {timeout}
+      Description: \"{description}\"
+      MemorySize: {memory_mb}
+      Timeout: {timeout_secs}
 ",
-        id = logical_id(route.name),
-        name = route.name,
-        method = route.method.as_str(),
-        path = route.path,
-        summary = route.summary,
+        id = logical_id(name),
     );
+}
+
+fn function(out: &mut String, route: &Route) {
+    let description = format!(
+        "{} {}: {}",
+        route.method.as_str(),
+        route.path,
+        route.summary
+    );
+    function_header(out, route.name, &description, route.memory_mb, 10);
     if route.needs.contains(&Need::SigningKey) {
         out.push_str(
             "      Environment:\n        Variables:\n          MARQUEE_JWT_PRIVATE_KEY: !Ref JwtPrivateKey\n",
@@ -267,24 +279,7 @@ fn function(out: &mut String, route: &Route) {
 }
 
 fn background_function(out: &mut String, function: &Background) {
-    let _ = write!(
-        out,
-        "
-  {id}:
-    Type: AWS::Serverless::Function
-    Metadata:
-      BuildMethod: rust-cargolambda
-      BuildProperties:
-        Binary: {name}
-    Properties:
-      Description: \"{summary}\"
-      MemorySize: 256
-      Timeout: 30
-",
-        id = logical_id(function.name),
-        name = function.name,
-        summary = function.summary,
-    );
+    function_header(out, function.name, function.summary, 256, 30);
     policies(out, function.needs);
     match function.trigger {
         Trigger::Schedule(expression) => {

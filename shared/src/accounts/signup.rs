@@ -9,15 +9,12 @@ use crate::http::problem::Problem;
 use crate::http::{Json, validate};
 use crate::mail_jobs::{self, MailJob};
 use crate::notifications::{self, Template};
-use crate::store::{Cmp, Condition, Item, StoreError, Update, Write, schema};
+use crate::store::{Condition, Item, StoreError, Update, Write, schema};
 use axum::extract::State;
 use axum::http::StatusCode;
 use garde::Validate;
 use serde::Deserialize;
 use serde_json::json;
-
-/// One activation email per account per minute.
-pub const RESEND_INTERVAL_SECS: i64 = 60;
 
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -192,58 +189,19 @@ pub async fn resend_activation(
     Ok(StatusCode::ACCEPTED)
 }
 
-/// The mail worker's part of a resend: a new link that kills the old one, at most one a
-/// minute, only for an inactive account. An error means "retry".
+/// The mail worker's part of a resend: a new link for an inactive account.
 pub async fn send_activation_again(app: &App, email: &str) -> Result<(), String> {
-    let now = app.clock.now().unix_timestamp();
-    let Some(user) = user::find_by_email(app, email)
+    let found = user::find_by_email(app, email)
         .await
-        .map_err(problem_text)?
-    else {
+        .map_err(problem_text)?;
+    let Some(user) = found.filter(|u| !u.active) else {
         return Ok(());
     };
-    if user.active {
-        return Ok(());
-    }
-    let (token, digest, put_token) = one_time::issue(Purpose::Activation, &user.id, now);
-    let not_too_soon = Condition::AttrNotExists("activation_sent_at".into()).or(
-        Condition::compare("activation_sent_at", Cmp::Le, now - RESEND_INTERVAL_SECS),
-    );
-    let mut writes = vec![
-        put_token,
-        Write::update(
-            user::key(&user.id),
-            Update::new()
-                .set("activation_digest", digest)
-                .set("activation_sent_at", now),
-        )
-        .when(Condition::eq("active", false).and(not_too_soon)),
-    ];
-    // The new link replaces the old one.
-    if let Some(old) = &user.activation_digest {
-        writes.push(Write::delete(one_time::key(old)));
-    }
-    match app.table.transact(writes).await {
-        Ok(()) => {}
-        // Too soon after the last email, or activated meanwhile: nothing to send.
-        Err(StoreError::TransactionCanceled { .. }) => return Ok(()),
-        Err(e) => return Err(e.to_string()),
-    }
-    if let Err(e) = send_activation(app, &user, &token).await {
-        // Let the retry through the once-a-minute limit.
-        let _ = app
-            .table
-            .write(
-                Write::update(
-                    user::key(&user.id),
-                    Update::new().remove("activation_sent_at"),
-                )
-                .when(Condition::eq("activation_sent_at", now)),
-            )
-            .await;
-        return Err(e);
-    }
-    Ok(())
+    let user = &user;
+    one_time::send_fresh_link(app, user, Purpose::Activation, |token| async move {
+        send_activation(app, user, &token).await
+    })
+    .await
 }
 
 fn problem_text(p: Problem) -> String {

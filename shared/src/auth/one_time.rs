@@ -3,10 +3,11 @@
 //! delete in the same transaction as the change the token allows.
 
 use super::secret;
+use crate::accounts::user::{self, User};
 use crate::app::App;
 use crate::expiry;
 use crate::http::problem::Problem;
-use crate::store::{Cmp, Condition, Item, Key, Write, schema};
+use crate::store::{Cmp, Condition, Item, Key, StoreError, Update, Write, schema};
 use axum::http::StatusCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +30,92 @@ impl Purpose {
             Self::PasswordReset => 3600,
         }
     }
+
+    /// The user attribute holding the digest of the live link.
+    fn digest_attr(self) -> &'static str {
+        match self {
+            Self::Activation => "activation_digest",
+            Self::PasswordReset => "reset_digest",
+        }
+    }
+
+    /// The user attribute holding when the last link was sent.
+    fn sent_at_attr(self) -> &'static str {
+        match self {
+            Self::Activation => "activation_sent_at",
+            Self::PasswordReset => "reset_sent_at",
+        }
+    }
+
+    /// Activation links are for inactive accounts, reset links for active ones.
+    fn for_active_accounts(self) -> bool {
+        self == Self::PasswordReset
+    }
+
+    fn live_digest(self, user: &User) -> Option<&String> {
+        match self {
+            Self::Activation => user.activation_digest.as_ref(),
+            Self::PasswordReset => user.reset_digest.as_ref(),
+        }
+    }
+}
+
+/// One emailed link per account and purpose per minute.
+pub const EMAIL_INTERVAL_SECS: i64 = 60;
+
+/// Replaces the user's live link of this purpose with a new one and emails it (`email`
+/// sends the new token). Skipped when the last one went out less than a minute ago or the
+/// account is not in the state the link is for. An error means "retry": the once-a-minute
+/// stamp is taken back so the retry can send.
+pub async fn send_fresh_link<F, Fut>(
+    app: &App,
+    user: &User,
+    purpose: Purpose,
+    email: F,
+) -> Result<(), String>
+where
+    F: FnOnce(String) -> Fut,
+    Fut: Future<Output = Result<(), String>>,
+{
+    let now = app.clock.now().unix_timestamp();
+    let sent_at = purpose.sent_at_attr();
+    let (token, digest, put_token) = issue(purpose, &user.id, now);
+    let not_too_soon = Condition::AttrNotExists(sent_at.into()).or(Condition::compare(
+        sent_at,
+        Cmp::Le,
+        now - EMAIL_INTERVAL_SECS,
+    ));
+    let mut writes = vec![
+        put_token,
+        Write::update(
+            user::key(&user.id),
+            Update::new()
+                .set(purpose.digest_attr(), digest)
+                .set(sent_at, now),
+        )
+        .when(Condition::eq("active", purpose.for_active_accounts()).and(not_too_soon)),
+    ];
+    // The new link replaces the old one.
+    if let Some(old) = purpose.live_digest(user) {
+        writes.push(Write::delete(key(old)));
+    }
+    match app.table.transact(writes).await {
+        Ok(()) => {}
+        // Too soon after the last email, or the account changed meanwhile: nothing to send.
+        Err(StoreError::TransactionCanceled { .. }) => return Ok(()),
+        Err(e) => return Err(e.to_string()),
+    }
+    if let Err(e) = email(token).await {
+        let _ = app
+            .table
+            .write(
+                Write::update(user::key(&user.id), Update::new().remove(sent_at))
+                    .when(Condition::eq(sent_at, now)),
+            )
+            .await;
+        return Err(e);
+    }
+    Ok(())
 }
 
 pub fn key(digest: &str) -> Key {

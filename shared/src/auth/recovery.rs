@@ -9,15 +9,12 @@ use crate::http::problem::{FieldError, Problem};
 use crate::http::{Json, validate};
 use crate::mail_jobs::{self, MailJob};
 use crate::notifications::{self, Template};
-use crate::store::{Cmp, Condition, StoreError, Update, Write};
+use crate::store::{Condition, StoreError, Update, Write};
 use axum::extract::State;
 use axum::http::StatusCode;
 use garde::Validate;
 use serde::Deserialize;
 use serde_json::json;
-
-/// One reset email per account per minute.
-pub const FORGOT_INTERVAL_SECS: i64 = 60;
 
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -73,63 +70,27 @@ pub async fn forgot(
     Ok(StatusCode::ACCEPTED)
 }
 
-/// The mail worker's part of a forgotten password: a new link that kills the old one, at
-/// most one a minute, only for an active account. An error means "retry".
+/// The mail worker's part of a forgotten password: a reset link for an active account.
 pub async fn send_reset_link(app: &App, email: &str) -> Result<(), String> {
-    let now = app.clock.now().unix_timestamp();
     let found = user::find_by_email(app, email)
         .await
         .map_err(|p| p.detail.unwrap_or_else(|| p.title.to_string()))?;
     let Some(user) = found.filter(|u| u.active) else {
         return Ok(());
     };
-    let (token, digest, put_token) = one_time::issue(Purpose::PasswordReset, &user.id, now);
-    let not_too_soon = Condition::AttrNotExists("reset_sent_at".into()).or(Condition::compare(
-        "reset_sent_at",
-        Cmp::Le,
-        now - FORGOT_INTERVAL_SECS,
-    ));
-    let mut writes = vec![
-        put_token,
-        Write::update(
-            user::key(&user.id),
-            Update::new()
-                .set("reset_digest", digest)
-                .set("reset_sent_at", now),
+    one_time::send_fresh_link(app, &user, Purpose::PasswordReset, |token| {
+        notifications::send(
+            app,
+            Template::PasswordReset,
+            &user.email,
+            json!({
+                "email": user.email,
+                "link": format!("{}/reset-password?token={token}", app.config.public_url),
+                "valid_minutes": Purpose::PasswordReset.lifetime_secs() / 60,
+            }),
         )
-        .when(Condition::eq("active", true).and(not_too_soon)),
-    ];
-    if let Some(old) = &user.reset_digest {
-        writes.push(Write::delete(one_time::key(old)));
-    }
-    match app.table.transact(writes).await {
-        Ok(()) => {}
-        Err(StoreError::TransactionCanceled { .. }) => return Ok(()),
-        Err(e) => return Err(e.to_string()),
-    }
-    let sent = notifications::send(
-        app,
-        Template::PasswordReset,
-        &user.email,
-        json!({
-            "email": user.email,
-            "link": format!("{}/reset-password?token={token}", app.config.public_url),
-            "valid_minutes": Purpose::PasswordReset.lifetime_secs() / 60,
-        }),
-    )
-    .await;
-    if let Err(e) = sent {
-        // Let the retry through the once-a-minute limit.
-        let _ = app
-            .table
-            .write(
-                Write::update(user::key(&user.id), Update::new().remove("reset_sent_at"))
-                    .when(Condition::eq("reset_sent_at", now)),
-            )
-            .await;
-        return Err(e);
-    }
-    Ok(())
+    })
+    .await
 }
 
 /// Sets a new password with an emailed token, and ends every session.
