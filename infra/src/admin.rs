@@ -18,14 +18,9 @@ pub fn main() -> ExitCode {
             Ok(p) if !p.is_empty() => (p, false),
             _ => (marquee::auth::secret::new_token(), true),
         };
-        let (user, setup) = ensure_admin(&app, &email, &password).await.map_err(|p| {
-            let reasons: Vec<String> = p
-                .errors
-                .iter()
-                .map(|e| format!("{} {}", e.field, e.message))
-                .collect();
-            format!("{} {}", p.title, reasons.join("; "))
-        })?;
+        let (user, setup) = ensure_admin(&app, &email, &password)
+            .await
+            .map_err(|p| p.to_string())?;
         match setup {
             AdminSetup::Created if generated => {
                 println!(

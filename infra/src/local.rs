@@ -57,19 +57,14 @@ async fn seed_first_admin(
     let wanted = std::env::var("MARQUEE_SEED_ADMIN").map_or(true, |v| v != "false" && v != "0");
     let count = marquee::accounts::admin::active_admins(app)
         .await
-        .map_err(|p| p.detail.unwrap_or_else(|| p.title.to_string()))?;
+        .map_err(|p| p.to_string())?;
     if !wanted || count > 0 {
         return Ok(None);
     }
     let password = marquee::auth::secret::new_token();
     marquee::accounts::admin::ensure_admin(app, FIRST_ADMIN, &password)
         .await
-        .map_err(|p| {
-            format!(
-                "seeding the first admin: {}",
-                p.detail.unwrap_or_else(|| p.title.to_string())
-            )
-        })?;
+        .map_err(|p| format!("seeding the first admin: {p}"))?;
     Ok(Some((FIRST_ADMIN.to_string(), password)))
 }
 
@@ -110,10 +105,7 @@ async fn run_background(app: App, every: std::time::Duration) {
         queues.expiry,
         app.clone(),
         "expiry",
-        |app, batch| async move {
-            let now = app.clock.now().unix_timestamp();
-            marquee::expiry::handle_batch(&app, &batch, now).await
-        },
+        |app, batch| async move { marquee::expiry::handle_batch(&app, &batch).await },
     ));
     tokio::spawn(drain(
         queues.mail,
@@ -124,8 +116,7 @@ async fn run_background(app: App, every: std::time::Duration) {
     let mut ticks = tokio::time::interval(every);
     loop {
         ticks.tick().await;
-        let now = app.clock.now().unix_timestamp();
-        match marquee::expiry::sweep_due(&app, now).await {
+        match marquee::expiry::sweep_due(&app).await {
             Ok(report) if report.queued > 0 => {
                 tracing::info!(queued = report.queued, "expiry sweep")
             }

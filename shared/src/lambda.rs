@@ -34,8 +34,7 @@ pub fn run_expiry_scheduler() -> ExitCode {
             |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
                 let app = app.clone();
                 async move {
-                    let now = app.clock.now().unix_timestamp();
-                    let report = crate::expiry::sweep_due(&app, now).await?;
+                    let report = crate::expiry::sweep_due(&app).await?;
                     tracing::info!(queued = report.queued, "expiry sweep done");
                     Ok::<_, lambda_http::Error>(report)
                 }
@@ -47,10 +46,7 @@ pub fn run_expiry_scheduler() -> ExitCode {
 
 /// The worker fed by the expiry queue.
 pub fn run_expiry_worker() -> ExitCode {
-    run_queue_worker(|app, bodies| async move {
-        let now = app.clock.now().unix_timestamp();
-        crate::expiry::handle_batch(&app, &bodies, now).await
-    })
+    run_queue_worker(|app, bodies| async move { crate::expiry::handle_batch(&app, &bodies).await })
 }
 
 /// The worker fed by the mail queue.

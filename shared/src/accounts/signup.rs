@@ -9,7 +9,7 @@ use crate::http::problem::Problem;
 use crate::http::{Json, validate};
 use crate::mail_jobs::{self, MailJob};
 use crate::notifications::{self, Template};
-use crate::store::{Condition, Item, StoreError, Update, Write, schema};
+use crate::store::{Condition, Item, StoreError, Update, Write, entity_item};
 use axum::extract::State;
 use axum::http::StatusCode;
 use garde::Validate;
@@ -44,13 +44,11 @@ fn activation_link(app: &App, token: &str) -> String {
 }
 
 fn email_owner_item(email: &str, user_id: &str) -> Item {
-    let key = user::email_key(email);
-    let mut item = Item::new();
-    item.insert(schema::PK.into(), key.pk.into());
-    item.insert(schema::SK.into(), key.sk.into());
-    item.insert("entity".into(), "email".into());
-    item.insert("user_id".into(), user_id.into());
-    item
+    entity_item(
+        "email",
+        &user::email_key(email),
+        &json!({ "user_id": user_id }),
+    )
 }
 
 async fn send_activation(app: &App, user: &User, token: &str) -> Result<(), String> {
@@ -193,7 +191,7 @@ pub async fn resend_activation(
 pub async fn send_activation_again(app: &App, email: &str) -> Result<(), String> {
     let found = user::find_by_email(app, email)
         .await
-        .map_err(problem_text)?;
+        .map_err(|p| p.to_string())?;
     let Some(user) = found.filter(|u| !u.active) else {
         return Ok(());
     };
@@ -202,8 +200,4 @@ pub async fn send_activation_again(app: &App, email: &str) -> Result<(), String>
         send_activation(app, user, &token).await
     })
     .await
-}
-
-fn problem_text(p: Problem) -> String {
-    p.detail.unwrap_or_else(|| p.title.to_string())
 }

@@ -2,7 +2,7 @@
 
 use super::Role;
 use crate::http::problem::Problem;
-use crate::store::{Index, Item, Key, StoreError, schema};
+use crate::store::{Index, Item, Key, StoreError, entity_item, from_entity_item};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -72,16 +72,8 @@ pub fn rfc3339(epoch: i64) -> String {
 
 impl User {
     pub fn to_item(&self) -> Item {
-        let key = key(&self.id);
-        let mut item = match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => Item::new(),
-        };
-        item.retain(|_, v| !v.is_null());
+        let mut item = entity_item("user", &key(&self.id), self);
         let email = normalize_email(&self.email);
-        item.insert(schema::PK.into(), key.pk.into());
-        item.insert(schema::SK.into(), key.sk.into());
-        item.insert("entity".into(), "user".into());
         for (attr, value) in self.index_attributes(&email) {
             item.insert(attr.into(), value.into());
         }
@@ -105,8 +97,7 @@ impl User {
     }
 
     pub fn from_item(item: Item) -> Result<Self, StoreError> {
-        serde_json::from_value(serde_json::Value::Object(item))
-            .map_err(|e| StoreError::Backend(format!("malformed user: {e}")))
+        from_entity_item("user", item)
     }
 
     pub fn view(&self) -> UserView {

@@ -7,7 +7,7 @@ use crate::accounts::user::{self, User};
 use crate::app::App;
 use crate::expiry;
 use crate::http::problem::Problem;
-use crate::store::{Cmp, Condition, Item, Key, StoreError, Update, Write, schema};
+use crate::store::{Cmp, Condition, Key, StoreError, Update, Write, entity_item};
 use axum::http::StatusCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,13 +126,11 @@ pub fn key(digest: &str) -> Key {
 pub fn issue(purpose: Purpose, user_id: &str, now: i64) -> (String, String, Write) {
     let token = secret::new_token();
     let digest = secret::digest(&token);
-    let key = key(&digest);
-    let mut item = Item::new();
-    item.insert(schema::PK.into(), key.pk.into());
-    item.insert(schema::SK.into(), key.sk.into());
-    item.insert("entity".into(), "token".into());
-    item.insert("purpose".into(), purpose.as_str().into());
-    item.insert("user_id".into(), user_id.into());
+    let mut item = entity_item(
+        "token",
+        &key(&digest),
+        &serde_json::json!({ "purpose": purpose.as_str(), "user_id": user_id }),
+    );
     expiry::stamp(&mut item, now + purpose.lifetime_secs());
     (token, digest, Write::put(item).when(Condition::NotExists))
 }

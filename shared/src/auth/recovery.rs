@@ -74,7 +74,7 @@ pub async fn forgot(
 pub async fn send_reset_link(app: &App, email: &str) -> Result<(), String> {
     let found = user::find_by_email(app, email)
         .await
-        .map_err(|p| p.detail.unwrap_or_else(|| p.title.to_string()))?;
+        .map_err(|p| p.to_string())?;
     let Some(user) = found.filter(|u| u.active) else {
         return Ok(());
     };

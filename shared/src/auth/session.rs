@@ -11,7 +11,10 @@ use crate::accounts::Role;
 use crate::app::App;
 use crate::expiry;
 use crate::http::problem::Problem;
-use crate::store::{Condition, Index, Item, Key, Query, StoreError, Update, Write, schema};
+use crate::store::{
+    Condition, Index, Item, Key, Query, StoreError, Update, Write, entity_item, from_entity_item,
+    schema,
+};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
@@ -63,14 +66,7 @@ impl Session {
     }
 
     fn to_item(&self) -> Item {
-        let key = key(&self.id);
-        let mut item = match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => Item::new(),
-        };
-        item.insert(schema::PK.into(), key.pk.into());
-        item.insert(schema::SK.into(), key.sk.into());
-        item.insert("entity".into(), "session".into());
+        let mut item = entity_item("session", &key(&self.id), self);
         item.insert(
             Index::Gsi1.pk().into(),
             user_sessions_pk(&self.user_id).into(),
@@ -81,8 +77,7 @@ impl Session {
     }
 
     fn from_item(item: Item) -> Result<Self, StoreError> {
-        serde_json::from_value(serde_json::Value::Object(item))
-            .map_err(|e| StoreError::Backend(format!("malformed session: {e}")))
+        from_entity_item("session", item)
     }
 }
 

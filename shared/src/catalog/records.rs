@@ -11,13 +11,16 @@ use crate::app::App;
 use crate::http::pagination::{Page, page_limit};
 use crate::http::problem::{FieldError, Problem};
 use crate::http::{Json, Path, Query, validate};
-use crate::store::{Cmp, Condition, Index, Item, Key, SortKey, StoreError, Update, Write, schema};
+use crate::store::{
+    Cmp, Condition, Index, Item, Key, SortKey, StoreError, Update, Write, entity_item,
+    from_entity_item, schema,
+};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use garde::Validate;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Value, json};
 use time::Date;
 
 pub trait Record: Send + Sync + 'static {
@@ -115,6 +118,26 @@ async fn check_references(app: &App, references: &[Reference]) -> Result<(), Pro
     )
 }
 
+/// Why a record's transaction was canceled: a referenced record vanished meanwhile, the new
+/// name (claimed at position 1) is taken, or the record itself changed.
+fn cancellation<R: Record>(
+    failed: &[usize],
+    claims_name: bool,
+    first_reference: usize,
+    references: &[Reference],
+) -> Problem {
+    if let Some(r) = vanished(failed, first_reference, references) {
+        return Problem::validation(vec![unknown_reference(r)]);
+    }
+    if claims_name && failed.contains(&1) {
+        return name_taken::<R>();
+    }
+    Problem::conflict(
+        "concurrent_update",
+        format!("The {} was changed meanwhile; read it again", R::KIND),
+    )
+}
+
 /// Which reference a canceled transaction's failed positions point at, from `first`.
 fn vanished<'a>(failed: &[usize], first: usize, refs: &'a [Reference]) -> Option<&'a Reference> {
     failed
@@ -152,13 +175,7 @@ fn name_claim<R: Record>(name: &str) -> Key {
 }
 
 fn to_item<R: Record>(stored: &Stored<R::Input>) -> Result<Item, Problem> {
-    let Ok(Value::Object(mut item)) = serde_json::to_value(stored) else {
-        return Err(Problem::internal());
-    };
-    let key = key::<R>(&stored.id);
-    item.insert(schema::PK.into(), key.pk.into());
-    item.insert(schema::SK.into(), key.sk.into());
-    item.insert("entity".into(), R::KIND.into());
+    let mut item = entity_item(R::KIND, &key::<R>(&stored.id), stored);
     item.insert(Index::Gsi1.pk().into(), listing::<R>().into());
     item.insert(
         Index::Gsi1.sk().into(),
@@ -173,20 +190,15 @@ fn to_item<R: Record>(stored: &Stored<R::Input>) -> Result<Item, Problem> {
 }
 
 fn from_item<R: Record>(item: Item) -> Result<Stored<R::Input>, Problem> {
-    serde_json::from_value(Value::Object(item)).map_err(|e| {
-        tracing::error!(error = %e, kind = R::KIND, "malformed record");
-        Problem::internal()
-    })
+    Ok(from_entity_item(R::KIND, item)?)
 }
 
 fn claim_item<R: Record>(name: &str, id: &str) -> Item {
-    let key = name_claim::<R>(name);
-    let mut item = Item::new();
-    item.insert(schema::PK.into(), key.pk.into());
-    item.insert(schema::SK.into(), key.sk.into());
-    item.insert("entity".into(), format!("{}_name", R::KIND).into());
-    item.insert("id".into(), id.into());
-    item
+    entity_item(
+        &format!("{}_name", R::KIND),
+        &name_claim::<R>(name),
+        &json!({ "id": id }),
+    )
 }
 
 fn not_found<R: Record>() -> Problem {
@@ -267,13 +279,12 @@ pub async fn create<R: Record>(
     writes.extend(references.iter().map(|r| count_change(r, 1)));
     match app.table.transact(writes).await {
         Ok(()) => Ok(answer::<R>(StatusCode::CREATED, &stored, now.date())),
-        Err(StoreError::TransactionCanceled { failed }) => {
-            match vanished(&failed, first_reference, &references) {
-                Some(r) => Err(Problem::validation(vec![unknown_reference(r)])),
-                None if R::UNIQUE_NAMES && failed.contains(&1) => Err(name_taken::<R>()),
-                None => Err(Problem::conflict("concurrent_update", "Try again")),
-            }
-        }
+        Err(StoreError::TransactionCanceled { failed }) => Err(cancellation::<R>(
+            &failed,
+            R::UNIQUE_NAMES,
+            first_reference,
+            &references,
+        )),
         Err(e) => Err(e.into()),
     }
 }
@@ -411,19 +422,9 @@ pub async fn update<R: Record>(
     );
     match app.table.transact(writes).await {
         Ok(()) => Ok(answer::<R>(StatusCode::OK, &updated, now.date())),
-        Err(StoreError::TransactionCanceled { failed })
-            if vanished(&failed, first_reference, &added).is_some() =>
-        {
-            let r = vanished(&failed, first_reference, &added).unwrap_or(&added[0]);
-            Err(Problem::validation(vec![unknown_reference(r)]))
+        Err(StoreError::TransactionCanceled { failed }) => {
+            Err(cancellation::<R>(&failed, renames, first_reference, &added))
         }
-        Err(StoreError::TransactionCanceled { failed }) if renames && failed.contains(&1) => {
-            Err(name_taken::<R>())
-        }
-        Err(StoreError::TransactionCanceled { .. }) => Err(Problem::conflict(
-            "concurrent_update",
-            format!("The {} was changed meanwhile; read it again", R::KIND),
-        )),
         Err(e) => Err(e.into()),
     }
 }

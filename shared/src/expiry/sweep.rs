@@ -24,8 +24,9 @@ pub struct SweepReport {
     pub queued: usize,
 }
 
-/// Queues every item due at `now` (epoch seconds), oldest first.
-pub async fn sweep_due(app: &App, now: i64) -> Result<SweepReport, String> {
+/// Queues every item due now, oldest first.
+pub async fn sweep_due(app: &App) -> Result<SweepReport, String> {
+    let now = app.clock.now().unix_timestamp();
     let mut report = SweepReport::default();
     let today = now.div_euclid(86_400);
     for day in (today - LOOKBACK_DAYS)..=today {
@@ -63,7 +64,8 @@ pub async fn sweep_due(app: &App, now: i64) -> Result<SweepReport, String> {
 
 /// Deletes each queued item that is still expired. Returns the positions of the messages
 /// that failed and should be retried (a malformed message is dropped, not retried).
-pub async fn handle_batch(app: &App, bodies: &[String], now: i64) -> Vec<usize> {
+pub async fn handle_batch(app: &App, bodies: &[String]) -> Vec<usize> {
+    let now = app.clock.now().unix_timestamp();
     let mut failed = Vec::new();
     for (position, body) in bodies.iter().enumerate() {
         let Ok(due) = serde_json::from_str::<Due>(body) else {

@@ -117,6 +117,20 @@ impl Problem {
     }
 }
 
+/// For logs and command-line tools: the title, the detail, then every field error.
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.title)?;
+        if let Some(detail) = &self.detail {
+            write!(f, ": {detail}")?;
+        }
+        for e in &self.errors {
+            write!(f, "; {} {}", e.field, e.message)?;
+        }
+        Ok(())
+    }
+}
+
 pub const PROBLEM_JSON: &str = "application/problem+json";
 
 impl IntoResponse for Problem {
@@ -177,6 +191,22 @@ mod tests {
         assert_eq!(body["status"], 422);
         assert_eq!(body["type"], "/docs#problem-validation_failed");
         assert_eq!(body["errors"][0]["field"], "email");
+    }
+
+    #[test]
+    fn displays_title_detail_and_fields() {
+        let p = Problem::validation(vec![FieldError {
+            field: "password".into(),
+            message: "is too short".into(),
+        }]);
+        assert_eq!(
+            p.to_string(),
+            "The request has invalid fields; password is too short"
+        );
+        assert_eq!(
+            Problem::not_found("No such genre").to_string(),
+            "Not found: No such genre"
+        );
     }
 
     #[test]

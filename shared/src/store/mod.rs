@@ -286,6 +286,29 @@ pub trait Table: Send + Sync {
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
 }
 
+/// The item of an entity: its fields (absent ones left out), its key and what it is.
+pub fn entity_item(entity: &str, key: &Key, fields: &impl serde::Serialize) -> Item {
+    let mut item = match serde_json::to_value(fields) {
+        Ok(Value::Object(map)) => map,
+        // Entities are structs of plain data: they always serialise to an object.
+        other => panic!("entity {entity} did not serialise to an object: {other:?}"),
+    };
+    item.retain(|_, v| !v.is_null());
+    item.insert(schema::PK.into(), key.pk.clone().into());
+    item.insert(schema::SK.into(), key.sk.clone().into());
+    item.insert("entity".into(), entity.into());
+    item
+}
+
+/// An entity read back from its item.
+pub fn from_entity_item<T: serde::de::DeserializeOwned>(
+    entity: &str,
+    item: Item,
+) -> Result<T, StoreError> {
+    serde_json::from_value(Value::Object(item))
+        .map_err(|e| StoreError::Backend(format!("malformed {entity}: {e}")))
+}
+
 /// Checks what both adapters refuse alike before a transaction reaches the backend.
 fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
     if writes.is_empty() || writes.len() > MAX_TRANSACTION_WRITES {
