@@ -123,6 +123,14 @@ async fn run_background(app: App, every: std::time::Duration) {
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "expiry sweep failed"),
         }
+        match marquee::catalog::index::project_marked(&app, marquee::lambda::INDEX_SWEEP_MAX).await
+        {
+            Ok(report) if report.projected > 0 => {
+                tracing::info!(projected = report.projected, "index sweep")
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "index sweep failed"),
+        }
     }
 }
 

@@ -44,6 +44,32 @@ pub fn run_expiry_scheduler() -> ExitCode {
     })
 }
 
+/// The scheduled projection of changed movies into the browse and search index.
+pub fn run_catalog_indexer() -> ExitCode {
+    run(async {
+        let app = start().await?;
+        lambda_runtime::run(lambda_runtime::service_fn(
+            |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
+                let app = app.clone();
+                async move {
+                    let report =
+                        crate::catalog::index::project_marked(&app, INDEX_SWEEP_MAX).await?;
+                    tracing::info!(
+                        projected = report.projected,
+                        failed = report.failed,
+                        "index sweep done"
+                    );
+                    Ok::<_, lambda_http::Error>(report)
+                }
+            },
+        ))
+        .await
+    })
+}
+
+/// Movies one index sweep projects at most (the rest wait a minute).
+pub const INDEX_SWEEP_MAX: usize = 2000;
+
 /// The worker fed by the expiry queue.
 pub fn run_expiry_worker() -> ExitCode {
     run_queue_worker(|app, bodies| async move { crate::expiry::handle_batch(&app, &bodies).await })

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod catalog;
 pub mod clock;
 pub mod config;
+pub mod engagement;
 pub mod expiry;
 pub mod http;
 pub mod lambda;

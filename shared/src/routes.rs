@@ -185,13 +185,32 @@ impl Route {
 use crate::accounts::{self, Role::Admin, Role::Moderator, Role::User};
 use crate::auth;
 use crate::catalog::{self, records};
+use crate::engagement;
 use Access::{AtLeast, Public};
-use Method::{Delete, Get, Patch, Post};
+use Method::{Delete, Get, Patch, Post, Put};
 use Need::{SendMail, SigningKey, TableRead, TableWrite};
 
 /// Reads what signed-in routes all need: their session.
 const SIGNED_IN: &[Need] = &[TableRead];
 const SIGNED_IN_WRITES: &[Need] = &[TableRead, TableWrite];
+/// The filters, sorts and paging of movies-list (and favourites).
+const BROWSE_PARAMS: &[&str] = &[
+    "genre",
+    "actor",
+    "director",
+    "producer",
+    "year_from",
+    "year_to",
+    "price_min",
+    "price_max",
+    "rating_min",
+    "certification",
+    "q",
+    "sort",
+    "order",
+    "limit",
+    "cursor",
+];
 
 pub static ROUTES: &[Route] = &[
     // System
@@ -430,6 +449,17 @@ pub static ROUTES: &[Route] = &[
     .needs(SIGNED_IN_WRITES),
     // Catalogue: movies (read: public; write: moderator)
     route(
+        "movies-list",
+        Get,
+        "/movies",
+        Public,
+        "catalog",
+        "Browse and search movies: filters, sorts and cursors combine",
+        |m| on(m, catalog::browse::list),
+    )
+    .query(BROWSE_PARAMS)
+    .needs(&[TableRead]),
+    route(
         "movies-get",
         Get,
         "/movies/{id}",
@@ -473,6 +503,133 @@ pub static ROUTES: &[Route] = &[
         "catalog",
         "Remove a movie nobody bought (otherwise make it unavailable)",
         |m| on(m, records::delete::<catalog::movies::Movie>),
+    )
+    .status(204)
+    .needs(SIGNED_IN_WRITES),
+    // Engagement
+    route(
+        "movies-reaction-set",
+        Put,
+        "/movies/{id}/reaction",
+        AtLeast(User),
+        "engagement",
+        "Like or dislike a movie (one reaction each; switching moves the counts)",
+        |m| on(m, engagement::reactions::set_reaction),
+    )
+    .takes(body::<engagement::reactions::ReactionInput>())
+    .gives(body::<catalog::movies::MovieCounts>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "movies-reaction-clear",
+        Delete,
+        "/movies/{id}/reaction",
+        AtLeast(User),
+        "engagement",
+        "Withdraw your reaction",
+        |m| on(m, engagement::reactions::clear_reaction),
+    )
+    .gives(body::<catalog::movies::MovieCounts>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "movies-rating-set",
+        Put,
+        "/movies/{id}/rating",
+        AtLeast(User),
+        "engagement",
+        "Rate a movie 1 to 10 (one score each, changeable)",
+        |m| on(m, engagement::reactions::set_rating),
+    )
+    .takes(body::<engagement::reactions::RatingInput>())
+    .gives(body::<catalog::movies::MovieCounts>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "movies-rating-clear",
+        Delete,
+        "/movies/{id}/rating",
+        AtLeast(User),
+        "engagement",
+        "Withdraw your rating",
+        |m| on(m, engagement::reactions::clear_rating),
+    )
+    .gives(body::<catalog::movies::MovieCounts>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "comments-list",
+        Get,
+        "/movies/{id}/comments",
+        Public,
+        "engagement",
+        "Comments by thread, replies under the comment they answer",
+        |m| on(m, engagement::comments::list),
+    )
+    .query(&["limit", "cursor"])
+    .needs(&[TableRead]),
+    route(
+        "comments-create",
+        Post,
+        "/movies/{id}/comments",
+        AtLeast(User),
+        "engagement",
+        "Comment, or reply (the author answered is emailed)",
+        |m| on(m, engagement::comments::create),
+    )
+    .status(201)
+    .takes(body::<engagement::comments::CommentInput>())
+    .gives(body::<engagement::comments::Comment>())
+    .needs(&[TableRead, TableWrite, SendMail]),
+    route(
+        "comments-update",
+        Patch,
+        "/comments/{id}",
+        AtLeast(User),
+        "engagement",
+        "Edit your comment",
+        |m| on(m, engagement::comments::update),
+    )
+    .takes(body::<engagement::comments::CommentEdit>())
+    .gives(body::<engagement::comments::Comment>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "comments-delete",
+        Delete,
+        "/comments/{id}",
+        AtLeast(User),
+        "engagement",
+        "Delete your comment (moderators: any comment)",
+        |m| on(m, engagement::comments::delete),
+    )
+    .status(204)
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "favorites-list",
+        Get,
+        "/me/favorites",
+        AtLeast(User),
+        "engagement",
+        "Your favourites, with the filters and sorts of movies-list",
+        |m| on(m, engagement::favorites::list),
+    )
+    .query(BROWSE_PARAMS)
+    .needs(SIGNED_IN),
+    route(
+        "favorites-add",
+        Put,
+        "/me/favorites/{movie_id}",
+        AtLeast(User),
+        "engagement",
+        "Keep a movie among your favourites",
+        |m| on(m, engagement::favorites::add),
+    )
+    .status(204)
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "favorites-remove",
+        Delete,
+        "/me/favorites/{movie_id}",
+        AtLeast(User),
+        "engagement",
+        "Remove a movie from your favourites",
+        |m| on(m, engagement::favorites::remove),
     )
     .status(204)
     .needs(SIGNED_IN_WRITES),
@@ -805,6 +962,13 @@ pub static BACKGROUND: &[Background] = &[
         trigger: Trigger::ExpiryQueue,
         needs: &[Need::TableDelete],
         entry: "run_expiry_worker",
+    },
+    Background {
+        name: "catalog-indexer",
+        summary: "Brings the browse and search index of changed movies up to date",
+        trigger: Trigger::Schedule("rate(1 minute)"),
+        needs: &[TableRead, TableWrite],
+        entry: "run_catalog_indexer",
     },
     Background {
         name: "mail-worker",

@@ -423,6 +423,32 @@ async fn batch_get_returns_what_exists_beyond_one_call(t: Arc<dyn Table>) {
     assert!(t.batch_get(&[]).await.unwrap().is_empty());
 }
 
+async fn batch_write_puts_and_deletes_beyond_one_call(t: Arc<dyn Table>) {
+    seed_partition(&*t, "movie#w", 10).await;
+    let mut writes: Vec<Write> = (0..40)
+        .map(|i| {
+            Write::put(item(
+                json!({"PK": "movie#w", "SK": format!("N#{i:02}"), "n": i}),
+            ))
+        })
+        .collect();
+    writes.extend((0..10).map(|i| Write::delete(Key::new("movie#w", format!("C#{i:03}")))));
+    t.batch_write(writes).await.unwrap();
+    let page = t
+        .query(&Query::partition("movie#w").limit(100))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 40);
+    assert!(sks(&page.items).iter().all(|sk| sk.starts_with("N#")));
+    let conditional =
+        Write::put(item(json!({"PK": "movie#w", "SK": "X"}))).when(Condition::NotExists);
+    assert!(matches!(
+        t.batch_write(vec![conditional]).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(t.get(&Key::new("movie#w", "X")).await.unwrap().is_none());
+}
+
 async fn concurrent_counter_updates_are_exact(t: Arc<dyn Table>) {
     let key = Key::new("movie#hot", "stats");
     let tasks: Vec<_> = (0..25)
@@ -485,5 +511,6 @@ contract!(
     index_queries_are_sparse_ordered_and_paginate_through_ties,
     cursors_are_checked,
     batch_get_returns_what_exists_beyond_one_call,
+    batch_write_puts_and_deletes_beyond_one_call,
     concurrent_counter_updates_are_exact,
 );

@@ -1,8 +1,13 @@
-//! The catalogue. So far its reference records: genres, people (actors, producers,
-//! directors) and cinemas, on one shared implementation in `records`.
+//! The catalogue: movies and the records they name (genres, people, cinemas), on one
+//! shared implementation in `records`; the browse and search index of the movies in
+//! `index`, read by `browse`.
 
+pub mod browse;
 pub mod cinemas;
+pub mod demo;
 pub mod genres;
+pub mod index;
 pub mod movies;
 pub mod people;
 pub mod records;
+pub mod text;

@@ -1,13 +1,14 @@
 //! Movies: their fields, the records they name, and the detail view that names them back.
-//! (Browsing, search and engagement come with their own indexes and counters.)
+//! Browsing and search read the index that `index` derives from these records.
 
 use super::genres::Genre;
+use super::index;
 use super::people::{Actor, Director, Producer};
-use super::records::{self, Record, Reference, Stored, reference};
+use super::records::{Record, Reference, Stored, reference};
 use crate::app::App;
 use crate::http::Path;
 use crate::http::problem::{FieldError, Problem};
-use crate::store::Key;
+use crate::store::{Item, Key, Write};
 use axum::extract::State;
 use garde::Validate;
 use serde::{Deserialize, Serialize};
@@ -50,17 +51,19 @@ pub struct MovieInput {
     pub certification: String,
     #[garde(dive)]
     pub price: Price,
+    // At most 45 references: an update that swaps them all still fits one transaction
+    // (the record, 45 counts up and 45 down).
     #[serde(default)]
-    #[garde(length(max = 10), inner(length(min = 1, max = 40)))]
+    #[garde(length(max = 5), inner(length(min = 1, max = 40)))]
     pub genre_ids: Vec<String>,
     #[serde(default)]
-    #[garde(length(max = 50), inner(length(min = 1, max = 40)))]
+    #[garde(length(max = 30), inner(length(min = 1, max = 40)))]
     pub actor_ids: Vec<String>,
     #[serde(default)]
-    #[garde(length(max = 10), inner(length(min = 1, max = 40)))]
+    #[garde(length(max = 5), inner(length(min = 1, max = 40)))]
     pub producer_ids: Vec<String>,
     #[serde(default)]
-    #[garde(length(max = 10), inner(length(min = 1, max = 40)))]
+    #[garde(length(max = 5), inner(length(min = 1, max = 40)))]
     pub director_ids: Vec<String>,
     /// Whether it can be bought now.
     #[serde(default = "yes")]
@@ -110,6 +113,22 @@ impl Record for Movie {
             id: stored.id.clone(),
             fields: stored.fields.clone(),
             version: stored.version,
+        }
+    }
+
+    /// Every write of the record marks it for the index projection.
+    fn marks(stored: &Stored<MovieInput>) -> Vec<(&'static str, String)> {
+        index::mark(&stored.id).into()
+    }
+
+    fn deletion_writes(id: &str, item: &Item) -> Vec<Write> {
+        vec![index::tombstone(id, item)]
+    }
+
+    async fn after_write(app: &App, id: &str) {
+        // On failure the mark stays and the scheduled sweep projects the movie.
+        if let Err(e) = index::project(app, id).await {
+            tracing::warn!(movie = id, error = %e, "indexing the movie failed; the sweep retries");
         }
     }
 
@@ -165,15 +184,57 @@ pub struct MovieDetail {
     pub cast: Vec<Named>,
     pub producers: Vec<Named>,
     pub directors: Vec<Named>,
+    #[serde(flatten)]
+    pub counts: MovieCounts,
+    /// The caller's own reaction, rating, favourite and purchase, when signed in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub mine: Option<crate::engagement::mine::Mine>,
     pub version: i64,
+}
+
+/// What viewers did with a movie, kept exact.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct MovieCounts {
+    pub likes: i64,
+    pub dislikes: i64,
+    pub rating_average: Option<f64>,
+    pub rating_count: i64,
+    pub favorites: i64,
+    pub comment_count: i64,
+    pub popularity: i64,
+}
+
+impl From<&index::Counters> for MovieCounts {
+    fn from(c: &index::Counters) -> Self {
+        Self {
+            likes: c.likes,
+            dislikes: c.dislikes,
+            rating_average: c.rating_average(),
+            rating_count: c.rating_count,
+            favorites: c.favorites,
+            comment_count: c.comment_count,
+            popularity: c.popularity(),
+        }
+    }
 }
 
 /// The movie with the names of everything it references, in one batch read.
 pub async fn get(
     State(app): State<App>,
     Path(id): Path<String>,
+    headers: axum::http::HeaderMap,
 ) -> Result<axum::Json<MovieDetail>, Problem> {
-    let stored = records::load::<Movie>(&app, &id).await?;
+    // Public, but a caller who sends a token gets their own marks (and a bad token is 401).
+    let caller = if headers.contains_key(axum::http::header::AUTHORIZATION) {
+        Some(crate::auth::login::authenticate(&app, &headers).await?)
+    } else {
+        None
+    };
+    let Some(item) = app.table.get(&index::record_key(&id)).await? else {
+        return Err(Problem::not_found("No such movie"));
+    };
+    let counters = index::Counters::read(&item);
+    let stored: Stored<MovieInput> = crate::store::from_entity_item(Movie::KIND, item)?;
     let refs = Movie::references(&stored.fields);
     let keys: Vec<Key> = refs.iter().map(|r| r.key.clone()).collect();
     let names: HashMap<Key, String> = app
@@ -217,6 +278,11 @@ pub async fn get(
         cast: named("actor_ids"),
         producers: named("producer_ids"),
         directors: named("director_ids"),
+        counts: MovieCounts::from(&counters),
+        mine: match caller {
+            Some(caller) => Some(crate::engagement::mine::mine(&app, &caller.user_id, &id).await?),
+            None => None,
+        },
         version: stored.version,
     }))
 }

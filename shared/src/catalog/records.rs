@@ -47,6 +47,25 @@ pub trait Record: Send + Sync + 'static {
     const IN_USE_COUNT: &'static str = "movie_count";
     /// Why a record still counted is not deleted.
     const IN_USE_REASON: &'static str = "movies still reference it";
+    /// Attributes the record's item carries besides its fields (index keys).
+    fn marks(_stored: &Stored<Self::Input>) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+    /// Writes that go with the record's deletion, in its transaction.
+    fn deletion_writes(_id: &str, _item: &Item) -> Vec<Write> {
+        Vec::new()
+    }
+    /// Runs once a create, update or delete of the record has committed.
+    fn after_write(_app: &App, _id: &str) -> impl Future<Output = ()> + Send {
+        async {}
+    }
+    /// Runs once a deletion has committed, with the record as it was.
+    fn after_delete(
+        _app: &App,
+        _stored: &Stored<Self::Input>,
+    ) -> impl Future<Output = Result<(), Problem>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// One record naming another, from the input field that holds the id.
@@ -159,7 +178,7 @@ pub struct Stored<I> {
     pub movie_count: i64,
 }
 
-fn key<R: Record>(id: &str) -> Key {
+pub fn key<R: Record>(id: &str) -> Key {
     Key::new(format!("{}#{id}", R::PREFIX), "RECORD")
 }
 
@@ -186,6 +205,9 @@ fn to_item<R: Record>(stored: &Stored<R::Input>) -> Result<Item, Problem> {
         )
         .into(),
     );
+    for (attr, value) in R::marks(stored) {
+        item.insert(attr.into(), value.into());
+    }
     Ok(item)
 }
 
@@ -256,6 +278,16 @@ pub async fn create<R: Record>(
     axum::extract::State(app): axum::extract::State<App>,
     Json(input): Json<R::Input>,
 ) -> Result<Response, Problem> {
+    let stored = insert::<R>(&app, input).await?;
+    Ok(answer::<R>(
+        StatusCode::CREATED,
+        &stored,
+        app.clock.now().date(),
+    ))
+}
+
+/// Checks and stores a new record (what `create` does, for seeding and other features).
+pub async fn insert<R: Record>(app: &App, input: R::Input) -> Result<Stored<R::Input>, Problem> {
     let now = app.clock.now();
     checked::<R>(&input, now.date())?;
     let stored = Stored {
@@ -267,7 +299,7 @@ pub async fn create<R: Record>(
         movie_count: 0,
     };
     let references = R::references(&stored.fields);
-    check_references(&app, &references).await?;
+    check_references(app, &references).await?;
     let mut writes = vec![Write::put(to_item::<R>(&stored)?).when(Condition::NotExists)];
     if R::UNIQUE_NAMES {
         writes.push(
@@ -278,7 +310,10 @@ pub async fn create<R: Record>(
     let first_reference = writes.len();
     writes.extend(references.iter().map(|r| count_change(r, 1)));
     match app.table.transact(writes).await {
-        Ok(()) => Ok(answer::<R>(StatusCode::CREATED, &stored, now.date())),
+        Ok(()) => {
+            R::after_write(app, &stored.id).await;
+            Ok(stored)
+        }
         Err(StoreError::TransactionCanceled { failed }) => Err(cancellation::<R>(
             &failed,
             R::UNIQUE_NAMES,
@@ -421,7 +456,10 @@ pub async fn update<R: Record>(
             .map(|r| count_change(r, -1)),
     );
     match app.table.transact(writes).await {
-        Ok(()) => Ok(answer::<R>(StatusCode::OK, &updated, now.date())),
+        Ok(()) => {
+            R::after_write(&app, &id).await;
+            Ok(answer::<R>(StatusCode::OK, &updated, now.date()))
+        }
         Err(StoreError::TransactionCanceled { failed }) => {
             Err(cancellation::<R>(&failed, renames, first_reference, &added))
         }
@@ -434,7 +472,10 @@ pub async fn delete<R: Record>(
     axum::extract::State(app): axum::extract::State<App>,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    let current = load::<R>(&app, &id).await?;
+    let Some(item) = app.table.get(&key::<R>(&id)).await? else {
+        return Err(not_found::<R>());
+    };
+    let current = from_item::<R>(item.clone())?;
     let unused = Condition::AttrNotExists(R::IN_USE_COUNT.into()).or(Condition::compare(
         R::IN_USE_COUNT,
         Cmp::Le,
@@ -449,8 +490,13 @@ pub async fn delete<R: Record>(
             .iter()
             .map(|r| count_change(r, -1)),
     );
+    writes.extend(R::deletion_writes(&id, &item));
     match app.table.transact(writes).await {
-        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Ok(()) => {
+            R::after_write(&app, &id).await;
+            R::after_delete(&app, &current).await?;
+            Ok(StatusCode::NO_CONTENT)
+        }
         Err(StoreError::TransactionCanceled { .. }) => Err(Problem::conflict(
             "in_use",
             format!("This {} cannot be deleted: {}", R::KIND, R::IN_USE_REASON),

@@ -11,6 +11,7 @@ pub enum Template {
     AccountActivation,
     PasswordReset,
     PasswordChanged,
+    CommentReply,
 }
 
 impl Template {
@@ -19,6 +20,7 @@ impl Template {
             Self::AccountActivation => "account_activation",
             Self::PasswordReset => "password_reset",
             Self::PasswordChanged => "password_changed",
+            Self::CommentReply => "comment_reply",
         }
     }
 }
@@ -40,6 +42,9 @@ const SOURCES: &[(&str, &str)] = templates![
     "password_changed.subject.txt",
     "password_changed.txt",
     "password_changed.html",
+    "comment_reply.subject.txt",
+    "comment_reply.txt",
+    "comment_reply.html",
 ];
 
 fn environment() -> &'static Environment<'static> {

@@ -8,9 +8,10 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, GlobalSecondaryIndex,
-    KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType, Put, ReturnValue,
-    ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, DeleteRequest,
+    GlobalSecondaryIndex, KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType,
+    Put, PutRequest, ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
+    WriteRequest,
 };
 use serde_json::Value;
 use std::collections::HashMap;
@@ -468,6 +469,66 @@ impl Table for DynamoTable {
         }
         Err(backend(e))
     }
+
+    async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        super::validate_batch(&writes)?;
+        for chunk in writes.chunks(BATCH_WRITE_LIMIT) {
+            let mut pending = chunk
+                .iter()
+                .map(write_request)
+                .collect::<Result<Vec<_>, _>>()?;
+            let mut attempt = 0u32;
+            while !pending.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, std::mem::take(&mut pending))
+                    .send()
+                    .await
+                    .map_err(backend)?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if !pending.is_empty() {
+                    attempt += 1;
+                    if attempt > 8 {
+                        return Err(StoreError::Backend(
+                            "batch write kept being throttled".into(),
+                        ));
+                    }
+                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// DynamoDB's limit on the writes of one BatchWriteItem call.
+const BATCH_WRITE_LIMIT: usize = 25;
+
+fn write_request(write: &Write) -> Result<WriteRequest, StoreError> {
+    let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Invalid(e.to_string());
+    Ok(match write {
+        Write::Put { item, .. } => WriteRequest::builder()
+            .put_request(
+                PutRequest::builder()
+                    .set_item(Some(to_attrs(item)?))
+                    .build()
+                    .map_err(build)?,
+            )
+            .build(),
+        Write::Delete { key, .. } => WriteRequest::builder()
+            .delete_request(
+                DeleteRequest::builder()
+                    .set_key(Some(key_attrs(key)))
+                    .build()
+                    .map_err(build)?,
+            )
+            .build(),
+        _ => return Err(StoreError::Invalid("not a batch write".into())),
+    })
 }
 
 /// Creates the table with its indexes and TTL, as the SAM template declares it. Used by

@@ -5,6 +5,7 @@
 //! embedded SQLite file) pass the same contract suite in `tests/table_contract.rs`.
 
 mod condition;
+pub mod counting;
 mod cursor;
 pub mod dynamo;
 pub mod schema;
@@ -20,7 +21,7 @@ pub use schema::Index;
 pub type Item = Map<String, Value>;
 
 /// The primary key of an item.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
     pub pk: String,
     pub sk: String,
@@ -233,6 +234,12 @@ impl Query {
         self
     }
 
+    /// The cursor that continues this query after `item`, one of its results: for callers
+    /// that stop part way through a page.
+    pub fn cursor_after(&self, item: &Item) -> String {
+        cursor::encode(self.index, item)
+    }
+
     fn validate(&self) -> Result<(), StoreError> {
         if self.limit == 0 || self.limit > MAX_QUERY_LIMIT {
             return Err(StoreError::Invalid(format!(
@@ -284,6 +291,32 @@ pub trait Table: Send + Sync {
 
     /// All or nothing. A failed condition cancels every write and is reported by position.
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+
+    /// Unconditional puts and deletes, each applied on its own (DynamoDB's BatchWriteItem):
+    /// for derived items that a repeat of the same batch rewrites identically.
+    async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+}
+
+/// Checks what both adapters refuse alike in a batch write.
+fn validate_batch(writes: &[Write]) -> Result<(), StoreError> {
+    for w in writes {
+        match w {
+            Write::Put {
+                condition: None, ..
+            }
+            | Write::Delete {
+                condition: None, ..
+            } => {
+                w.key()?;
+            }
+            _ => {
+                return Err(StoreError::Invalid(
+                    "a batch write takes unconditional puts and deletes only".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The item of an entity: its fields (absent ones left out), its key and what it is.

@@ -12,18 +12,29 @@ pub enum Index {
     Gsi1,
     Gsi2,
     Gsi3,
+    Gsi4,
+    Gsi5,
     /// Items that expire, by due time, for the scheduled sweep.
     Expiry,
 }
 
 impl Index {
-    pub const ALL: [Index; 4] = [Index::Gsi1, Index::Gsi2, Index::Gsi3, Index::Expiry];
+    pub const ALL: [Index; 6] = [
+        Index::Gsi1,
+        Index::Gsi2,
+        Index::Gsi3,
+        Index::Gsi4,
+        Index::Gsi5,
+        Index::Expiry,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Self::Gsi1 => "GSI1",
             Self::Gsi2 => "GSI2",
             Self::Gsi3 => "GSI3",
+            Self::Gsi4 => "GSI4",
+            Self::Gsi5 => "GSI5",
             Self::Expiry => "EXPIRY",
         }
     }
@@ -33,6 +44,8 @@ impl Index {
             Self::Gsi1 => "GSI1PK",
             Self::Gsi2 => "GSI2PK",
             Self::Gsi3 => "GSI3PK",
+            Self::Gsi4 => "GSI4PK",
+            Self::Gsi5 => "GSI5PK",
             Self::Expiry => "EXPIRY_PK",
         }
     }
@@ -42,6 +55,8 @@ impl Index {
             Self::Gsi1 => "GSI1SK",
             Self::Gsi2 => "GSI2SK",
             Self::Gsi3 => "GSI3SK",
+            Self::Gsi4 => "GSI4SK",
+            Self::Gsi5 => "GSI5SK",
             Self::Expiry => "EXPIRY_SK",
         }
     }

@@ -22,24 +22,60 @@ fn column(index: Index, key: &str) -> String {
     format!("{}_{}", index.name().to_lowercase(), key)
 }
 
+fn generated_column(index: Index, key: &str) -> String {
+    let attr = if key == "pk" { index.pk() } else { index.sk() };
+    format!(
+        "{} TEXT GENERATED ALWAYS AS (item ->> '$.{attr}') VIRTUAL",
+        column(index, key)
+    )
+}
+
 fn schema_sql() -> String {
     let mut generated = String::new();
+    for index in Index::ALL {
+        for key in ["pk", "sk"] {
+            generated.push_str(&format!(",\n  {}", generated_column(index, key)));
+        }
+    }
+    format!(
+        "CREATE TABLE IF NOT EXISTS items (\n  pk TEXT NOT NULL,\n  sk TEXT NOT NULL,\n  item TEXT NOT NULL{generated},\n  PRIMARY KEY (pk, sk)\n) WITHOUT ROWID;"
+    )
+}
+
+fn indexes_sql() -> String {
     let mut indexes = String::new();
     for index in Index::ALL {
         let (pk, sk) = (column(index, "pk"), column(index, "sk"));
-        generated.push_str(&format!(
-            ",\n  {pk} TEXT GENERATED ALWAYS AS (item ->> '$.{}') VIRTUAL,\n  {sk} TEXT GENERATED ALWAYS AS (item ->> '$.{}') VIRTUAL",
-            index.pk(),
-            index.sk()
-        ));
         indexes.push_str(&format!(
             "CREATE INDEX IF NOT EXISTS items_{name} ON items({pk}, {sk}, pk, sk) WHERE {pk} IS NOT NULL AND {sk} IS NOT NULL;\n",
             name = index.name().to_lowercase()
         ));
     }
-    format!(
-        "CREATE TABLE IF NOT EXISTS items (\n  pk TEXT NOT NULL,\n  sk TEXT NOT NULL,\n  item TEXT NOT NULL{generated},\n  PRIMARY KEY (pk, sk)\n) WITHOUT ROWID;\n{indexes}"
-    )
+    indexes
+}
+
+/// A file made before an index existed gets its columns (virtual: nothing is rewritten).
+fn add_missing_index_columns(conn: &Connection) -> Result<(), StoreError> {
+    let mut stmt = conn
+        .prepare("SELECT name FROM pragma_table_xinfo('items')")
+        .map_err(backend)?;
+    let present: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .map_err(backend)?
+        .collect::<Result<_, _>>()
+        .map_err(backend)?;
+    for index in Index::ALL {
+        for key in ["pk", "sk"] {
+            if !present.contains(&column(index, key)) {
+                conn.execute_batch(&format!(
+                    "ALTER TABLE items ADD COLUMN {}",
+                    generated_column(index, key)
+                ))
+                .map_err(backend)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -181,6 +217,8 @@ impl SqliteTable {
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(backend)?;
         conn.execute_batch(&schema_sql()).map_err(backend)?;
+        add_missing_index_columns(&conn)?;
+        conn.execute_batch(&indexes_sql()).map_err(backend)?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -352,6 +390,21 @@ impl Table for SqliteTable {
                 return Err(StoreError::TransactionCanceled { failed });
             }
             for (write, current) in writes.iter().zip(currents) {
+                perform(&tx, write, current)?;
+            }
+            tx.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        super::validate_batch(&writes)?;
+        self.with(move |conn| {
+            let tx = conn
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(backend)?;
+            for write in &writes {
+                let current = load(&tx, &write.key()?)?;
                 perform(&tx, write, current)?;
             }
             tx.commit().map_err(backend)

@@ -1,0 +1,320 @@
+//! Demo data: a believable catalogue (genres, people, cinemas, movies with some viewer
+//! history), generated from a seed so that the same seed gives the same catalogue. The
+//! local server offers it on first start; benchmarks grow it to tens of thousands of movies.
+//! Everything goes through the same checks and index projection as the API's writes.
+
+use super::cinemas::{Cinema, CinemaInput, Screen};
+use super::genres::{Genre, GenreInput};
+use super::index;
+use super::movies::{Movie, MovieInput, Price};
+use super::people::{Actor, Director, PersonInput, Producer};
+use super::records::{self, Record};
+use crate::app::App;
+use crate::http::problem::Problem;
+use crate::store::Update;
+use fastrand::Rng;
+
+const GENRES: &[&str] = &[
+    "Drama",
+    "Comedy",
+    "Thriller",
+    "Science Fiction",
+    "Romance",
+    "Horror",
+    "Documentary",
+    "Animation",
+    "Western",
+    "Crime",
+    "Fantasy",
+    "Musical",
+    "War",
+    "Mystery",
+    "Adventure",
+];
+const FIRST_NAMES: &[&str] = &[
+    "Amélie", "José", "Zoë", "Hana", "Lars", "Chiara", "Malik", "Ingrid", "Tomás", "Aiko", "Noé",
+    "Priya", "Olek", "Björn", "Lucía", "Kwame", "Élodie", "Mateo", "Yara", "Søren", "Nadia",
+    "Hugo", "Ines", "Ravi", "Greta", "Dmitri", "Leïla", "Paolo", "Mei", "Connor",
+];
+const LAST_NAMES: &[&str] = &[
+    "Moreau",
+    "García",
+    "Novak",
+    "Okafor",
+    "Lindqvist",
+    "Rossi",
+    "Tanaka",
+    "Haddad",
+    "Müller",
+    "Kowalski",
+    "Dubois",
+    "Fernández",
+    "Nakamura",
+    "O'Brien",
+    "Jensen",
+    "Costa",
+    "Petrov",
+    "Achebe",
+    "Larsen",
+    "Silva",
+    "Brontë",
+    "Mendes",
+    "Kaur",
+    "Weiß",
+    "Ibáñez",
+    "Laurent",
+];
+const ADJECTIVES: &[&str] = &[
+    "Silent", "Crimson", "Last", "Hidden", "Golden", "Broken", "Distant", "Wild", "Frozen",
+    "Electric", "Lost", "Midnight", "Velvet", "Burning", "Quiet", "Paper", "Iron", "Secret",
+    "Northern", "Endless", "Hollow", "Bright", "Fragile", "Savage", "Gentle", "Café",
+];
+const NOUNS: &[&str] = &[
+    "Harbor",
+    "Orchard",
+    "Signal",
+    "Garden",
+    "River",
+    "Empire",
+    "Letter",
+    "Mirror",
+    "Station",
+    "Horizon",
+    "Kingdom",
+    "Promise",
+    "Frontier",
+    "Lantern",
+    "Voyage",
+    "Canyon",
+    "Symphony",
+    "Witness",
+    "Island",
+    "Machine",
+    "Season",
+    "Shadow",
+    "Crown",
+    "Desert",
+    "Cathedral",
+    "Fiesta",
+];
+const PLACES: &[&str] = &[
+    "Lisbon",
+    "Kyoto",
+    "Marseille",
+    "Reykjavík",
+    "Havana",
+    "Kraków",
+    "Nairobi",
+    "Montréal",
+    "São Paulo",
+    "Tromsø",
+    "Zürich",
+    "Oaxaca",
+    "Seville",
+    "Busan",
+    "Tbilisi",
+    "Galway",
+];
+const PLOT: &[&str] = &[
+    "a retired pilot",
+    "two estranged sisters",
+    "a young cartographer",
+    "an honest detective",
+    "a travelling orchestra",
+    "a stubborn baker",
+    "the last lighthouse keeper",
+    "a runaway heiress",
+    "a chess prodigy",
+    "an exiled poet",
+    "a night-shift nurse",
+    "a small-town mayor",
+];
+const TURNS: &[&str] = &[
+    "uncovers a forgotten conspiracy",
+    "must cross the mountains before winter",
+    "falls for a rival",
+    "inherits a crumbling cinema",
+    "hunts for a stolen painting",
+    "returns home after twenty years",
+    "races against a collapsing dam",
+    "learns the truth about a famous photograph",
+    "plans one last heist",
+];
+const CERTIFICATIONS: &[&str] = &["U", "PG", "12A", "15", "18"];
+const COMPANIES: &[&str] = &[
+    "Northlight Pictures",
+    "Bluebird Films",
+    "Atelier Nord",
+    "Sunday Matinee",
+    "Cinéfabrique",
+];
+const CINEMAS: &[(&str, &str, &str, &str)] = &[
+    ("Le Grand Rex", "1 Boulevard Poissonnière", "Paris", "FR"),
+    ("Prince Charles Cinema", "7 Leicester Place", "London", "GB"),
+    ("Kino Babylon", "Rosa-Luxemburg-Straße 30", "Berlin", "DE"),
+    ("Cine Doré", "Calle de Santa Isabel 3", "Madrid", "ES"),
+    ("Filmhuis Cavia", "Van Hallstraat 52", "Amsterdam", "NL"),
+];
+
+/// What a seeding created.
+#[derive(Debug, Default, Clone)]
+pub struct Seeded {
+    pub genres: Vec<String>,
+    pub actors: Vec<String>,
+    pub directors: Vec<String>,
+    pub producers: Vec<String>,
+    pub cinemas: Vec<String>,
+    pub movies: Vec<String>,
+}
+
+fn pick<'a>(rng: &mut Rng, from: &[&'a str]) -> &'a str {
+    from[rng.usize(..from.len())]
+}
+
+fn some_of(rng: &mut Rng, from: &[String], min: usize, max: usize) -> Vec<String> {
+    let wanted = rng.usize(min..=max).min(from.len());
+    let mut chosen: Vec<String> = Vec::with_capacity(wanted);
+    while chosen.len() < wanted {
+        let id = &from[rng.usize(..from.len())];
+        if !chosen.contains(id) {
+            chosen.push(id.clone());
+        }
+    }
+    chosen
+}
+
+fn person(rng: &mut Rng, company: Option<&str>) -> PersonInput {
+    PersonInput {
+        name: format!("{} {}", pick(rng, FIRST_NAMES), pick(rng, LAST_NAMES)),
+        birth_date: Some(format!(
+            "{}-{:02}-{:02}",
+            rng.i32(1935..2004),
+            rng.u8(1..=12),
+            rng.u8(1..=28)
+        )),
+        bio: Some(format!("Born in {}.", pick(rng, PLACES))),
+        photo_url: None,
+        company: company.map(str::to_string),
+    }
+}
+
+fn title(rng: &mut Rng, n: usize) -> String {
+    let base = match rng.u8(..4) {
+        0 => format!("The {} {}", pick(rng, ADJECTIVES), pick(rng, NOUNS)),
+        1 => format!("{} of {}", pick(rng, NOUNS), pick(rng, PLACES)),
+        2 => format!("{} {}", pick(rng, ADJECTIVES), pick(rng, NOUNS)),
+        _ => format!("A {} in {}", pick(rng, NOUNS), pick(rng, PLACES)),
+    };
+    // Large catalogues repeat word combinations: a sequel number keeps titles apart.
+    if n >= 400 && rng.u8(..3) == 0 {
+        format!("{base} {}", rng.u16(2..10))
+    } else {
+        base
+    }
+}
+
+async fn insert<R: Record>(app: &App, input: R::Input) -> Result<String, Problem> {
+    Ok(records::insert::<R>(app, input).await?.id)
+}
+
+/// Seeds a catalogue of `movies` movies (people and genres scale with it) from `seed`.
+pub async fn seed(app: &App, movies: usize, seed: u64) -> Result<Seeded, Problem> {
+    let mut rng = Rng::with_seed(seed);
+    let mut out = Seeded::default();
+    for name in GENRES {
+        let input = GenreInput {
+            name: name.to_string(),
+        };
+        out.genres.push(insert::<Genre>(app, input).await?);
+    }
+    for _ in 0..(movies / 3).clamp(30, 3000) {
+        let input = person(&mut rng, None);
+        out.actors.push(insert::<Actor>(app, input).await?);
+    }
+    for _ in 0..(movies / 10).clamp(10, 800) {
+        let input = person(&mut rng, None);
+        out.directors.push(insert::<Director>(app, input).await?);
+    }
+    for _ in 0..(movies / 20).clamp(6, 400) {
+        let company = pick(&mut rng, COMPANIES);
+        let input = person(&mut rng, Some(company));
+        out.producers.push(insert::<Producer>(app, input).await?);
+    }
+    for (name, address, city, country) in CINEMAS {
+        let screens = (1..=rng.u16(2..=6))
+            .map(|number| Screen {
+                number,
+                seats: rng.u16(40..=300),
+            })
+            .collect();
+        let input = CinemaInput {
+            name: name.to_string(),
+            address: address.to_string(),
+            city: city.to_string(),
+            country: country.to_string(),
+            screens,
+        };
+        out.cinemas.push(insert::<Cinema>(app, input).await?);
+    }
+    for n in 0..movies {
+        let input = MovieInput {
+            title: title(&mut rng, movies),
+            description: format!(
+                "In {}, {} {}. {}",
+                pick(&mut rng, PLACES),
+                pick(&mut rng, PLOT),
+                pick(&mut rng, TURNS),
+                if rng.bool() {
+                    "A story of courage and second chances."
+                } else {
+                    "Shot on location over one long summer."
+                }
+            ),
+            release_date: format!(
+                "{}-{:02}-{:02}",
+                rng.i32(1950..=2026),
+                rng.u8(1..=12),
+                rng.u8(1..=28)
+            ),
+            duration_min: rng.u16(80..=180),
+            certification: pick(&mut rng, CERTIFICATIONS).to_string(),
+            price: Price {
+                amount: i64::from(rng.u16(2..=20)) * 100 - 1,
+                currency: "EUR".into(),
+            },
+            genre_ids: some_of(&mut rng, &out.genres, 1, 3),
+            actor_ids: some_of(&mut rng, &out.actors, 2, 5),
+            producer_ids: some_of(&mut rng, &out.producers, 1, 2),
+            director_ids: some_of(&mut rng, &out.directors, 1, 1),
+            available: rng.u8(..20) != 0,
+            regions: Vec::new(),
+        };
+        let id = insert::<Movie>(app, input).await?;
+        // Some viewer history, so that popularity and ratings have something to order.
+        if n % 3 != 0 {
+            let ratings = rng.u8(1..=40);
+            let rating_sum: i64 = (0..ratings).map(|_| i64::from(rng.u8(1..=10))).sum();
+            let history = Update::new()
+                .add("likes", i64::from(rng.u16(..500)))
+                .add("dislikes", i64::from(rng.u16(..80)))
+                .add("favorites", i64::from(rng.u16(..60)))
+                .add("rating_count", i64::from(ratings))
+                .add("rating_sum", rating_sum);
+            app.table.write(index::marked(history, &id)).await?;
+            index::project(app, &id).await?;
+        }
+        out.movies.push(id);
+    }
+    Ok(out)
+}
+
+/// Whether the catalogue has no movie yet (one item read).
+pub async fn catalogue_is_empty(app: &App) -> Result<bool, Problem> {
+    let page = app
+        .table
+        .query(
+            &crate::store::Query::on(index::Sort::Title.index(), index::shelf_pk("ALL")).limit(1),
+        )
+        .await?;
+    Ok(page.items.is_empty())
+}

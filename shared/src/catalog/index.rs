@@ -1,0 +1,591 @@
+//! The browse and search index of the movies, derived from each movie record.
+//!
+//! A movie is copied, as a [`Card`], onto one *shelf* per facet it has: `SHELF#ALL`,
+//! `SHELF#GENRE#<id>`, `SHELF#ACTOR#<id>`, `SHELF#DIRECTOR#<id>`, `SHELF#PRODUCER#<id>`
+//! and `SHELF#CERT#<certification>`. Each shelf item carries one sort key per index
+//! (GSI1 title, GSI2 price, GSI3 release date, GSI4 rating, GSI5 popularity), so any
+//! single facet is readable in any order, one bounded query per page. The word index holds
+//! one item per distinct folded word of the title, description and people names:
+//! `TERMS#<first two letters>` / `<word>#<movie id>`, read by word prefix.
+//!
+//! The index is rewritten by [`project`], never by the click that changed a counter.
+//! Every change to a movie (an edit, a like, a rating, a purchase) marks its record on
+//! GSI2 (`MOVIES_TO_INDEX`); edits project at once, engagement waits for the scheduled
+//! [`project_marked`] sweep, so a hundred likes in a minute rewrite the shelves once.
+//! The record keeps the keys it is indexed under (`indexed`), so the next projection
+//! deletes exactly what no longer applies; a short lease on the record keeps two
+//! projections of one movie from interleaving. A deleted movie leaves a tombstone holding
+//! those keys until the projection has removed them.
+
+use super::movies::{Movie, MovieInput, Price};
+use super::people::{Actor, Director, Producer};
+use super::records::{self, Record, Stored};
+use super::text;
+use crate::app::App;
+use crate::store::{
+    Cmp, Condition, Index, Item, Key, Query, StoreError, Update, Write, entity_item,
+    from_entity_item,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::{BTreeSet, HashMap};
+
+/// GSI2 partition of movies whose index is behind their record.
+pub const TO_INDEX: &str = "MOVIES_TO_INDEX";
+/// How long a projection may hold a movie before another may take over.
+const LEASE_MS: i64 = 30_000;
+
+/// The exact counters kept on a movie record by engagement and commerce.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Counters {
+    #[serde(default)]
+    pub likes: i64,
+    #[serde(default)]
+    pub dislikes: i64,
+    #[serde(default)]
+    pub rating_sum: i64,
+    #[serde(default)]
+    pub rating_count: i64,
+    #[serde(default)]
+    pub favorites: i64,
+    #[serde(default)]
+    pub purchase_count: i64,
+    #[serde(default)]
+    pub comment_count: i64,
+}
+
+impl Counters {
+    pub fn read(item: &Item) -> Self {
+        serde_json::from_value(Value::Object(item.clone())).unwrap_or_default()
+    }
+
+    /// Popularity: what viewers did with the movie, purchases weighing most.
+    /// likes − dislikes + ratings + 2 × favourites + 5 × purchases.
+    pub fn popularity(&self) -> i64 {
+        self.likes - self.dislikes
+            + self.rating_count
+            + 2 * self.favorites
+            + 5 * self.purchase_count
+    }
+
+    /// The average score in hundredths (`None` when nobody rated), rounded half up.
+    pub fn rating_hundredths(&self) -> Option<i64> {
+        (self.rating_count > 0)
+            .then(|| (self.rating_sum * 200 + self.rating_count) / (2 * self.rating_count))
+    }
+
+    pub fn rating_average(&self) -> Option<f64> {
+        self.rating_hundredths().map(|h| h as f64 / 100.0)
+    }
+}
+
+/// A movie as lists show it.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Card {
+    pub id: String,
+    pub title: String,
+    pub release_date: String,
+    pub duration_min: u16,
+    pub certification: String,
+    pub price: Price,
+    pub available: bool,
+    pub genre_ids: Vec<String>,
+    pub actor_ids: Vec<String>,
+    pub director_ids: Vec<String>,
+    pub producer_ids: Vec<String>,
+    pub likes: i64,
+    pub dislikes: i64,
+    pub rating_average: Option<f64>,
+    pub rating_count: i64,
+    pub popularity: i64,
+}
+
+/// A shelf item: the card and the folded words a search term is matched against.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Shelved {
+    #[serde(flatten)]
+    pub card: Card,
+    /// Hundredths of the average rating, 0 when unrated.
+    pub rating_key: i64,
+    pub words: Vec<String>,
+}
+
+/// The orders a shelf can be read in, one index each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sort {
+    Title,
+    Price,
+    ReleaseDate,
+    Rating,
+    Popularity,
+}
+
+impl Sort {
+    pub const ALL: [Sort; 5] = [
+        Sort::Title,
+        Sort::Price,
+        Sort::ReleaseDate,
+        Sort::Rating,
+        Sort::Popularity,
+    ];
+
+    pub fn index(self) -> Index {
+        match self {
+            Sort::Title => Index::Gsi1,
+            Sort::Price => Index::Gsi2,
+            Sort::ReleaseDate => Index::Gsi3,
+            Sort::Rating => Index::Gsi4,
+            Sort::Popularity => Index::Gsi5,
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Sort::Title => "title",
+            Sort::Price => "price",
+            Sort::ReleaseDate => "release_date",
+            Sort::Rating => "rating",
+            Sort::Popularity => "popularity",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.name() == name)
+    }
+
+    /// The order a sort is read in when the caller names none.
+    pub fn descending_by_default(self) -> bool {
+        matches!(self, Sort::ReleaseDate | Sort::Rating | Sort::Popularity)
+    }
+}
+
+/// Separates a sort value from the movie id that breaks ties: below every character a
+/// folded title holds, so the key orders exactly as (value, id).
+pub const TIE: char = '\u{1}';
+
+/// Offsets popularity (which may be negative) into a fixed-width non-negative number.
+const POPULARITY_OFFSET: i64 = 1_000_000_000;
+
+pub fn title_value(title: &str) -> String {
+    text::words(title).collect::<Vec<_>>().join(" ")
+}
+
+pub fn price_value(amount: i64) -> String {
+    format!("{:010}", amount.max(0))
+}
+
+pub fn rating_value(hundredths: i64) -> String {
+    format!("{:04}", hundredths.clamp(0, 1000))
+}
+
+pub fn popularity_value(popularity: i64) -> String {
+    format!(
+        "{:010}",
+        (popularity + POPULARITY_OFFSET).clamp(0, 2 * POPULARITY_OFFSET)
+    )
+}
+
+impl Shelved {
+    /// The sort value of this card under `sort`, without the tie-breaker.
+    pub fn sort_value(&self, sort: Sort) -> String {
+        match sort {
+            Sort::Title => title_value(&self.card.title),
+            Sort::Price => price_value(self.card.price.amount),
+            Sort::ReleaseDate => self.card.release_date.clone(),
+            Sort::Rating => rating_value(self.rating_key),
+            Sort::Popularity => popularity_value(self.card.popularity),
+        }
+    }
+
+    /// The full sort key: unique, ordered as (value, id).
+    pub fn sort_key(&self, sort: Sort) -> String {
+        format!("{}{TIE}{}", self.sort_value(sort), self.card.id)
+    }
+}
+
+pub fn shelf_pk(facet: &str) -> String {
+    format!("SHELF#{facet}")
+}
+
+pub fn shelf_key(facet: &str, movie_id: &str) -> Key {
+    Key::new(shelf_pk(facet), format!("MOVIE#{movie_id}"))
+}
+
+/// The facets a movie is shelved under.
+fn facets(movie: &MovieInput) -> Vec<String> {
+    let mut facets = vec!["ALL".to_string(), cert_facet(&movie.certification)];
+    let named = [
+        ("GENRE", &movie.genre_ids),
+        ("ACTOR", &movie.actor_ids),
+        ("DIRECTOR", &movie.director_ids),
+        ("PRODUCER", &movie.producer_ids),
+    ];
+    for (kind, ids) in named {
+        facets.extend(ids.iter().map(|id| format!("{kind}#{id}")));
+    }
+    facets
+}
+
+pub fn cert_facet(certification: &str) -> String {
+    format!("CERT#{}", certification.trim().to_uppercase())
+}
+
+pub fn terms_pk(word: &str) -> String {
+    let bucket: String = word.chars().take(2).collect();
+    format!("TERMS#{bucket}")
+}
+
+fn term_key(word: &str, movie_id: &str) -> Key {
+    Key::new(terms_pk(word), format!("{word}#{movie_id}"))
+}
+
+/// The shelved form of a movie, with the names of the people it credits.
+pub fn shelve(movie: &Stored<MovieInput>, counters: &Counters, people: &[String]) -> Shelved {
+    let f = &movie.fields;
+    let mut words = BTreeSet::new();
+    for text_part in [f.title.as_str(), f.description.as_str()]
+        .into_iter()
+        .chain(people.iter().map(String::as_str))
+    {
+        words.extend(text::words(text_part));
+    }
+    Shelved {
+        card: Card {
+            id: movie.id.clone(),
+            title: f.title.trim().to_string(),
+            release_date: f.release_date.clone(),
+            duration_min: f.duration_min,
+            certification: f.certification.trim().to_uppercase(),
+            price: f.price.clone(),
+            available: f.available,
+            genre_ids: f.genre_ids.clone(),
+            actor_ids: f.actor_ids.clone(),
+            director_ids: f.director_ids.clone(),
+            producer_ids: f.producer_ids.clone(),
+            likes: counters.likes,
+            dislikes: counters.dislikes,
+            rating_average: counters.rating_average(),
+            rating_count: counters.rating_count,
+            popularity: counters.popularity(),
+        },
+        rating_key: counters.rating_hundredths().unwrap_or(0),
+        words: words.into_iter().collect(),
+    }
+}
+
+/// Every index item of a movie.
+fn index_items(movie: &Stored<MovieInput>, shelved: &Shelved) -> Vec<Item> {
+    let mut items = Vec::new();
+    for facet in facets(&movie.fields) {
+        let mut item = entity_item("shelf", &shelf_key(&facet, &movie.id), shelved);
+        for sort in Sort::ALL {
+            item.insert(sort.index().pk().into(), shelf_pk(&facet).into());
+            item.insert(sort.index().sk().into(), shelved.sort_key(sort).into());
+        }
+        items.push(item);
+    }
+    for word in &shelved.words {
+        items.push(entity_item(
+            "term",
+            &term_key(word, &movie.id),
+            &serde_json::json!({ "movie_id": movie.id }),
+        ));
+    }
+    items
+}
+
+fn keys_attr(item: &Item, attr: &str) -> Vec<Key> {
+    item.get(attr)
+        .and_then(Value::as_array)
+        .map(|keys| {
+            keys.iter()
+                .filter_map(|k| Some(Key::new(k.get(0)?.as_str()?, k.get(1)?.as_str()?)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn keys_value(keys: &[Key]) -> Value {
+    keys.iter()
+        .map(|k| serde_json::json!([k.pk, k.sk]))
+        .collect()
+}
+
+pub fn record_key(movie_id: &str) -> Key {
+    Key::new(format!("{}#{movie_id}", Movie::PREFIX), "RECORD")
+}
+
+pub fn tombstone_key(movie_id: &str) -> Key {
+    Key::new(format!("{}#{movie_id}", Movie::PREFIX), "TOMBSTONE")
+}
+
+/// The attributes that put a movie record (or tombstone) on the to-index list.
+pub fn mark(movie_id: &str) -> [(&'static str, String); 2] {
+    [
+        (Index::Gsi2.pk(), TO_INDEX.to_string()),
+        (Index::Gsi2.sk(), movie_id.to_string()),
+    ]
+}
+
+/// An update that marks the movie for the next projection, for writes that change a
+/// counter: the record must exist.
+pub fn marked(update: Update, movie_id: &str) -> Write {
+    let mut update = update.add("revision", 1);
+    for (attr, value) in mark(movie_id) {
+        update = update.set(attr, value);
+    }
+    Write::update(record_key(movie_id), update).when(Condition::Exists)
+}
+
+/// The tombstone a deleted movie leaves, with the index keys still to remove.
+pub fn tombstone(movie_id: &str, record: &Item) -> Write {
+    let mut item = entity_item(
+        "movie_tombstone",
+        &tombstone_key(movie_id),
+        &serde_json::json!({ "id": movie_id }),
+    );
+    item.insert("indexed".into(), keys_value(&keys_attr(record, "indexed")));
+    for (attr, value) in mark(movie_id) {
+        item.insert(attr.into(), value.into());
+    }
+    Write::put(item)
+}
+
+async fn write_all(app: &App, writes: Vec<Write>) -> Result<(), StoreError> {
+    if writes.is_empty() {
+        return Ok(());
+    }
+    app.table.batch_write(writes).await
+}
+
+async fn delete_keys(app: &App, keys: impl IntoIterator<Item = Key>) -> Result<(), StoreError> {
+    write_all(app, keys.into_iter().map(Write::delete).collect()).await
+}
+
+/// The names of the people a movie credits, for the word index.
+async fn people_names(app: &App, movie: &MovieInput) -> Result<Vec<String>, StoreError> {
+    let keys: Vec<Key> = movie
+        .actor_ids
+        .iter()
+        .map(|id| records::key::<Actor>(id))
+        .chain(
+            movie
+                .director_ids
+                .iter()
+                .map(|id| records::key::<Director>(id)),
+        )
+        .chain(
+            movie
+                .producer_ids
+                .iter()
+                .map(|id| records::key::<Producer>(id)),
+        )
+        .collect();
+    Ok(app
+        .table
+        .batch_get(&keys)
+        .await?
+        .iter()
+        .filter_map(|item| Some(item.get("fields")?.get("name")?.as_str()?.to_string()))
+        .collect())
+}
+
+/// Brings a movie's index in line with its record (or removes it, once deleted).
+/// Safe to repeat and to run concurrently; when another projection holds the movie, or the
+/// movie keeps changing, the mark stays for the next sweep.
+pub async fn project(app: &App, movie_id: &str) -> Result<(), StoreError> {
+    let key = record_key(movie_id);
+    // Keys this call wrote: if the movie goes meanwhile, they are removed too.
+    let mut written: BTreeSet<Key> = BTreeSet::new();
+    for _ in 0..3 {
+        let Some(record) = app.table.get(&key).await? else {
+            return remove_deleted(app, movie_id, written).await;
+        };
+        let now_ms = (app.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
+        let lease = Write::update(
+            key.clone(),
+            Update::new().set("indexing_until", now_ms + LEASE_MS),
+        )
+        .when(Condition::Exists.and(
+            Condition::AttrNotExists("indexing_until".into()).or(Condition::compare(
+                "indexing_until",
+                Cmp::Lt,
+                now_ms,
+            )),
+        ));
+        match app.table.write(lease).await {
+            Ok(_) => {}
+            Err(StoreError::ConditionFailed) => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        let movie: Stored<MovieInput> = from_entity_item(Movie::KIND, record.clone())?;
+        let counters = Counters::read(&record);
+        let names = people_names(app, &movie.fields).await?;
+        let items = index_items(&movie, &shelve(&movie, &counters, &names));
+        let desired: Vec<Key> = items.iter().filter_map(Key::of).collect();
+        let mut writes: Vec<Write> = items.into_iter().map(Write::put).collect();
+        let stale: Vec<Key> = keys_attr(&record, "indexed")
+            .into_iter()
+            .chain(written.iter().cloned())
+            .filter(|k| !desired.contains(k))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        writes.extend(stale.into_iter().map(Write::delete));
+        write_all(app, writes).await?;
+        written.extend(desired.iter().cloned());
+
+        let finish = Write::update(
+            key.clone(),
+            Update::new()
+                .set("indexed", keys_value(&desired))
+                .remove("indexing_until"),
+        )
+        .when(Condition::Exists);
+        match app.table.write(finish).await {
+            Ok(_) => {}
+            Err(StoreError::ConditionFailed) => continue,
+            Err(e) => return Err(e),
+        }
+        let unchanged = Condition::eq("version", movie.version).and(match record.get("revision") {
+            Some(revision) => Condition::eq("revision", revision.clone()),
+            None => Condition::AttrNotExists("revision".into()),
+        });
+        let unmark = Write::update(
+            key.clone(),
+            Update::new()
+                .remove(Index::Gsi2.pk())
+                .remove(Index::Gsi2.sk()),
+        )
+        .when(unchanged);
+        match app.table.write(unmark).await {
+            Ok(_) => return Ok(()),
+            Err(StoreError::ConditionFailed) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+async fn remove_deleted(
+    app: &App,
+    movie_id: &str,
+    mut keys: BTreeSet<Key>,
+) -> Result<(), StoreError> {
+    let tombstone = app.table.get(&tombstone_key(movie_id)).await?;
+    if let Some(tombstone) = &tombstone {
+        keys.extend(keys_attr(tombstone, "indexed"));
+    }
+    delete_keys(app, keys).await?;
+    if tombstone.is_some() {
+        app.table
+            .write(Write::delete(tombstone_key(movie_id)))
+            .await?;
+    }
+    Ok(())
+}
+
+/// What a sweep did.
+#[derive(Debug, Default, Serialize)]
+pub struct SweepReport {
+    pub projected: usize,
+    pub failed: usize,
+}
+
+/// The scheduled sweep: projects every marked movie (at most `max` of them per run).
+pub async fn project_marked(app: &App, max: usize) -> Result<SweepReport, StoreError> {
+    let mut report = SweepReport::default();
+    let mut cursor = None;
+    let mut seen = std::collections::HashSet::new();
+    loop {
+        let page = app
+            .table
+            .query(&Query::on(Index::Gsi2, TO_INDEX).limit(100).after(cursor))
+            .await?;
+        for item in &page.items {
+            let Some(id) = item.get(Index::Gsi2.sk()).and_then(Value::as_str) else {
+                continue;
+            };
+            if !seen.insert(id.to_string()) {
+                continue;
+            }
+            match project(app, id).await {
+                Ok(()) => report.projected += 1,
+                Err(e) => {
+                    report.failed += 1;
+                    tracing::warn!(movie = id, error = %e, "projecting a movie failed");
+                }
+            }
+            if seen.len() >= max {
+                return Ok(report);
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(report),
+        }
+    }
+}
+
+/// A shelf item read back.
+pub fn from_shelf_item(item: Item) -> Result<Shelved, StoreError> {
+    from_entity_item("shelf", item)
+}
+
+/// The movie id a term item points at.
+pub fn term_movie(item: &Item) -> Option<&str> {
+    item.get("movie_id").and_then(Value::as_str)
+}
+
+/// The shelf cards of some movies, by id (those without one are left out).
+pub async fn cards(app: &App, ids: &[String]) -> Result<HashMap<String, Shelved>, StoreError> {
+    let keys: Vec<Key> = ids.iter().map(|id| shelf_key("ALL", id)).collect();
+    let mut found = HashMap::new();
+    for item in app.table.batch_get(&keys).await? {
+        let shelved = from_shelf_item(item)?;
+        found.insert(shelved.card.id.clone(), shelved);
+    }
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn popularity_and_rating_follow_the_counters() {
+        let c = Counters {
+            likes: 10,
+            dislikes: 3,
+            rating_sum: 17,
+            rating_count: 2,
+            favorites: 1,
+            purchase_count: 2,
+            comment_count: 9,
+        };
+        assert_eq!(c.popularity(), 10 - 3 + 2 + 2 + 10);
+        assert_eq!(c.rating_hundredths(), Some(850));
+        let third = Counters {
+            rating_sum: 20,
+            rating_count: 3,
+            ..Counters::default()
+        };
+        assert_eq!(third.rating_hundredths(), Some(667));
+        assert_eq!(Counters::default().rating_average(), None);
+    }
+
+    #[test]
+    fn sort_values_order_as_their_numbers() {
+        assert!(price_value(999) < price_value(1000));
+        assert!(popularity_value(-5) < popularity_value(0));
+        assert!(popularity_value(0) < popularity_value(12));
+        assert!(rating_value(95) < rating_value(1000));
+        // The tie-breaker sorts a title before its longer sequels.
+        assert!(format!("alien{TIE}Z") < format!("alien 2{TIE}A"));
+        assert_eq!(
+            title_value("  Léon: The Professional "),
+            "leon the professional"
+        );
+    }
+}
