@@ -23,7 +23,7 @@ PASSWORD = "Velvet-Lantern-Orbit-42"
 
 def start(binary, data):
     env = dict(os.environ, MARQUEE_LISTEN="127.0.0.1:0", MARQUEE_DATA_DIR=data,
-               MARQUEE_LOG="warn", MARQUEE_SEED_ADMIN="false")
+               MARQUEE_LOG="warn", MARQUEE_SEED_ADMIN="false", MARQUEE_DEMO="false")
     env.pop("MARQUEE_BACKEND", None)
     proc = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE, text=True)
     for line in proc.stdout:

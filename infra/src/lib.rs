@@ -3,10 +3,12 @@
 //! from the route table.
 
 pub mod admin;
+pub mod bench_catalog;
 pub mod bootstrap;
 pub mod generate;
 pub mod keys;
 pub mod local;
+pub mod seed;
 
 use std::process::ExitCode;
 

@@ -28,6 +28,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let embedded = config.backend == Backend::Embedded;
     let app = App::start(config).await?;
     let first_admin = seed_first_admin(&app).await?;
+    let demo = seed_demo_catalogue(&app).await?;
     if embedded {
         tokio::spawn(run_background(app.clone(), sweep_interval()));
     }
@@ -38,6 +39,9 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     println!("{backend}");
     if let Some((email, password)) = first_admin {
         println!("First admin: {email} / {password} (created now; change the password)");
+    }
+    if let Some(demo) = demo {
+        println!("Seeded:      {demo} (MARQUEE_DEMO=false starts empty)");
     }
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
@@ -66,6 +70,28 @@ async fn seed_first_admin(
         .await
         .map_err(|p| format!("seeding the first admin: {p}"))?;
     Ok(Some((FIRST_ADMIN.to_string(), password)))
+}
+
+/// An empty embedded catalogue gets the demo one, so there is something to browse at once
+/// (`MARQUEE_DEMO=false` turns this off, `=true` seeds the AWS backend too;
+/// `MARQUEE_DEMO_MOVIES` sets its size).
+async fn seed_demo_catalogue(app: &App) -> Result<Option<String>, Box<dyn std::error::Error>> {
+    let wanted = match std::env::var("MARQUEE_DEMO").as_deref() {
+        Ok("false" | "0") => false,
+        Ok("true" | "1") => true,
+        _ => app.config.backend == Backend::Embedded,
+    };
+    let empty = marquee::catalog::demo::catalogue_is_empty(app)
+        .await
+        .map_err(|p| p.to_string())?;
+    if !wanted || !empty {
+        return Ok(None);
+    }
+    let movies = std::env::var("MARQUEE_DEMO_MOVIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    crate::seed::seed_demo(app, movies, 1, 7).await.map(Some)
 }
 
 fn sweep_interval() -> std::time::Duration {

@@ -261,8 +261,17 @@ fn token_in(text: &str) -> String {
 #[test]
 fn local_server_on_the_embedded_backend() {
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(&[("MARQUEE_DATA_DIR", data.path().display().to_string())]);
+    let server = Server::start(&[
+        ("MARQUEE_DATA_DIR", data.path().display().to_string()),
+        ("MARQUEE_DEMO_MOVIES", "30".into()),
+    ]);
     exercise_system_routes(&server, None);
+    // A fresh embedded store starts with the demo catalogue, browsable and searchable.
+    let movies = server.get("/movies?sort=title&limit=100");
+    assert_eq!(movies.status, 200);
+    assert_eq!(movies.json()["items"].as_array().unwrap().len(), 30);
+    let showtimes = server.get("/showtimes?limit=5");
+    assert_eq!(showtimes.json()["items"].as_array().unwrap().len(), 5);
     assert!(data.path().join("marquee.sqlite3").exists());
     assert!(data.path().join("jwt-ed25519.pem").exists());
     let outbox = data.path().join("outbox");

@@ -919,8 +919,66 @@ pub static ROUTES: &[Route] = &[
         "/cinemas/{id}",
         AtLeast(Moderator),
         "catalog",
-        "Remove a cinema no movie references",
+        "Remove a cinema that has no showtimes",
         |m| on(m, records::delete::<catalog::cinemas::Cinema>),
+    )
+    .status(204)
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "showtimes-list",
+        Get,
+        "/showtimes",
+        Public,
+        "catalog",
+        "Showtimes by start, of a cinema, a movie or a day (default: upcoming)",
+        |m| on(m, catalog::showtimes::list),
+    )
+    .query(&["cinema", "movie", "date", "limit", "cursor"])
+    .needs(&[TableRead]),
+    route(
+        "showtimes-get",
+        Get,
+        "/showtimes/{id}",
+        Public,
+        "catalog",
+        "A showtime with the seats left",
+        |m| on(m, catalog::showtimes::get),
+    )
+    .gives(body::<catalog::showtimes::ShowtimeView>())
+    .needs(&[TableRead]),
+    route(
+        "showtimes-create",
+        Post,
+        "/showtimes",
+        AtLeast(Moderator),
+        "catalog",
+        "Schedule a movie on a screen (in the future, not overlapping another show)",
+        |m| on(m, catalog::showtimes::create),
+    )
+    .status(201)
+    .takes(body::<catalog::showtimes::ShowtimeInput>())
+    .gives(body::<catalog::showtimes::ShowtimeView>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "showtimes-update",
+        Patch,
+        "/showtimes/{id}",
+        AtLeast(Moderator),
+        "catalog",
+        "Change a showtime's price or seats (If-Match: its version)",
+        |m| on(m, catalog::showtimes::update),
+    )
+    .takes(body::<catalog::showtimes::ShowtimePatch>())
+    .gives(body::<catalog::showtimes::ShowtimeView>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "showtimes-delete",
+        Delete,
+        "/showtimes/{id}",
+        AtLeast(Moderator),
+        "catalog",
+        "Cancel a showtime nobody holds tickets for",
+        |m| on(m, catalog::showtimes::delete),
     )
     .status(204)
     .needs(SIGNED_IN_WRITES),

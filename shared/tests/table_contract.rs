@@ -62,7 +62,11 @@ async fn update_upserts_sets_removes_adds_and_returns_the_new_item(t: Arc<dyn Ta
     let created = t
         .write(Write::update(
             key.clone(),
-            Update::new().set("title", "Heat").add("likes", 1),
+            // Two additions to one attribute are one addition of their sum.
+            Update::new()
+                .set("title", "Heat")
+                .add("likes", 3)
+                .add("likes", -2),
         ))
         .await
         .unwrap();

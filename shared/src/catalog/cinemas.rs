@@ -46,6 +46,8 @@ pub struct CinemaView {
 impl Record for Cinema {
     const KIND: &'static str = "cinema";
     const PREFIX: &'static str = "CINEMA";
+    const IN_USE_COUNT: &'static str = "showtime_count";
+    const IN_USE_REASON: &'static str = "it has showtimes";
     type Input = CinemaInput;
     type View = CinemaView;
 

@@ -308,6 +308,52 @@ pub async fn seed(app: &App, movies: usize, seed: u64) -> Result<Seeded, Problem
     Ok(out)
 }
 
+/// Three shows a day (14:00, 17:30 and 21:00 UTC) on every screen of the seeded cinemas,
+/// for `days` days from tomorrow, of randomly chosen movies.
+pub async fn schedule_showtimes(
+    app: &App,
+    seeded: &Seeded,
+    days: u16,
+    seed: u64,
+) -> Result<usize, Problem> {
+    use super::showtimes::{ShowtimeInput, schedule};
+    use time::format_description::well_known::Rfc3339;
+    if seeded.movies.is_empty() {
+        return Ok(0);
+    }
+    let mut rng = Rng::with_seed(seed);
+    let today = app.clock.now().date();
+    let mut count = 0;
+    for cinema_id in &seeded.cinemas {
+        let cinema = records::load::<Cinema>(app, cinema_id).await?;
+        for day in 1..=i64::from(days) {
+            let date = today + time::Duration::days(day);
+            for screen in &cinema.fields.screens {
+                for (hour, minute) in [(14, 0), (17, 30), (21, 0)] {
+                    let movie_id = &seeded.movies[rng.usize(..seeded.movies.len())];
+                    let starts = time::Time::from_hms(hour, minute, 0)
+                        .map(|t| date.with_time(t).assume_utc())
+                        .map_err(|_| Problem::internal())?;
+                    let input = ShowtimeInput {
+                        movie_id: movie_id.clone(),
+                        cinema_id: cinema_id.clone(),
+                        screen: screen.number,
+                        starts_at: starts.format(&Rfc3339).map_err(|_| Problem::internal())?,
+                        price: Price {
+                            amount: i64::from(rng.u16(8..=16)) * 100,
+                            currency: "EUR".into(),
+                        },
+                        seats: None,
+                    };
+                    schedule(app, input).await?;
+                    count += 1;
+                }
+            }
+        }
+    }
+    Ok(count)
+}
+
 /// Whether the catalogue has no movie yet (one item read).
 pub async fn catalogue_is_empty(app: &App) -> Result<bool, Problem> {
     let page = app

@@ -10,4 +10,5 @@ pub mod index;
 pub mod movies;
 pub mod people;
 pub mod records;
+pub mod showtimes;
 pub mod text;

@@ -244,7 +244,7 @@ fn checked<R: Record>(input: &R::Input, today: Date) -> Result<(), Problem> {
 }
 
 /// The version the client last saw, from `If-Match: "<version>"`.
-fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, Problem> {
+pub fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, Problem> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
     };
@@ -255,6 +255,16 @@ fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, Problem> {
         .and_then(|v| v.parse().ok())
         .map(Some)
         .ok_or_else(|| Problem::bad_request("If-Match must be a version this API gave out"))
+}
+
+/// 412: `If-Match` named a version that is no longer current.
+pub fn version_mismatch(current: i64) -> Problem {
+    Problem::new(
+        StatusCode::PRECONDITION_FAILED,
+        "version_mismatch",
+        "The record changed since you read it",
+    )
+    .detail(format!("It is at version {current} now"))
 }
 
 /// A record's view with its version as ETag.
@@ -401,12 +411,7 @@ pub async fn update<R: Record>(
     let expected = expected_version(&headers)?;
     let current = load::<R>(&app, &id).await?;
     if expected.is_some_and(|v| v != current.version) {
-        return Err(Problem::new(
-            StatusCode::PRECONDITION_FAILED,
-            "version_mismatch",
-            "The record changed since you read it",
-        )
-        .detail(format!("It is at version {} now", current.version)));
+        return Err(version_mismatch(current.version));
     }
     let mut fields = serde_json::to_value(&current.fields).map_err(|_| Problem::internal())?;
     merge(&mut fields, &patch);

@@ -67,9 +67,14 @@ impl Update {
         self
     }
 
-    /// Adds `delta` to a numeric attribute, starting from 0 when it is absent.
+    /// Adds `delta` to a numeric attribute, starting from 0 when it is absent. Adding to
+    /// the same attribute twice adds the sum (DynamoDB refuses one path twice).
     pub fn add(mut self, attr: impl Into<String>, delta: i64) -> Self {
-        self.add.push((attr.into(), delta));
+        let attr = attr.into();
+        match self.add.iter_mut().find(|(a, _)| *a == attr) {
+            Some((_, total)) => *total += delta,
+            None => self.add.push((attr, delta)),
+        }
         self
     }
 

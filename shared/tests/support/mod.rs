@@ -274,6 +274,54 @@ mod env {
             bodies.len()
         }
 
+        /// A new active account with `role`, signed in: (access token, user id, email).
+        #[allow(dead_code)]
+        pub async fn account(
+            &self,
+            name: &str,
+            role: marquee::accounts::Role,
+        ) -> (String, String, String) {
+            const PASSWORD: &str = "Velvet-Lantern-Orbit-42";
+            let email = format!(
+                "{name}.{}@example.com",
+                ulid::Ulid::new().to_string().to_lowercase()
+            );
+            let (status, body) = self
+                .post(
+                    "/auth/register",
+                    None,
+                    serde_json::json!({"email": email, "password": PASSWORD}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            let user_id = body["id"].as_str().unwrap().to_string();
+            let token = self.token_from_email(&email, "Activate");
+            let (status, body) = self
+                .post("/auth/activate", None, serde_json::json!({"token": token}))
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            if role != marquee::accounts::Role::User {
+                let write = marquee::store::Write::update(
+                    marquee::accounts::user::key(&user_id),
+                    marquee::store::Update::new().set("role", role.as_str()),
+                );
+                self.app.table.write(write).await.unwrap();
+            }
+            let (status, body) = self
+                .post(
+                    "/auth/login",
+                    None,
+                    serde_json::json!({"email": email, "password": PASSWORD}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            (
+                body["access_token"].as_str().unwrap().to_string(),
+                user_id,
+                email,
+            )
+        }
+
         /// The bodies of every email sent to `to`, oldest first.
         pub fn emails_to(&self, to: &str) -> Vec<(String, String)> {
             if self.aws {

@@ -1,0 +1,146 @@
+//! `bench-catalog MOVIES [ROUNDS]`: latency and cost of movies-list and search on the
+//! embedded backend, with MOVIES movies of the demo catalogue (seeded once into
+//! `target/bench-catalog-<MOVIES>/`). Each request goes through the whole router in
+//! process; items read and read calls are counted at the `Table` port.
+
+use axum::body::Body;
+use axum::http::Request;
+use http_body_util::BodyExt;
+use marquee::store::counting::CountingTable;
+use marquee::{App, Config, routes};
+use serde_json::Value;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+use tower::ServiceExt;
+
+pub fn main() -> ExitCode {
+    crate::run_command("bench-catalog", async {
+        let mut args = std::env::args().skip(1);
+        let usage = "usage: bench-catalog MOVIES [ROUNDS]";
+        let movies: usize = args.next().ok_or(usage)?.parse().map_err(|_| usage)?;
+        let rounds: usize = match args.next() {
+            Some(r) => r.parse().map_err(|_| usage)?,
+            None => 200,
+        };
+        let dir = std::path::Path::new("target").join(format!("bench-catalog-{movies}"));
+        let dir_text = dir.display().to_string();
+        let config = Config::from_lookup(|name| match name {
+            "MARQUEE_DATA_DIR" => Some(dir_text.clone()),
+            _ => None,
+        })?;
+        let mut app = App::start(config).await?;
+        if marquee::catalog::demo::catalogue_is_empty(&app)
+            .await
+            .map_err(|p| p.to_string())?
+        {
+            let started = Instant::now();
+            let report = crate::seed::seed_demo(&app, movies, 1, 0).await?;
+            println!(
+                "seeded {report} in {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        let counting = Arc::new(CountingTable::new(app.table.clone()));
+        app.table = counting.clone();
+        let api = routes::router(app, |_| true);
+
+        let (_, first) = call(&api, "/movies?limit=1&sort=title").await?;
+        let card = &first["items"][0];
+        let genre = card["genre_ids"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let actor = card["actor_ids"][0]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let cases = [
+            ("all, by popularity".to_string(), "/movies".to_string()),
+            ("all, by title".into(), "/movies?sort=title".into()),
+            (
+                "genre, by price".into(),
+                format!("/movies?genre={genre}&sort=price"),
+            ),
+            (
+                "actor, by release date".into(),
+                format!("/movies?actor={actor}&sort=release_date"),
+            ),
+            (
+                "price range, by price (key condition)".into(),
+                "/movies?price_min=500&price_max=999&sort=price".into(),
+            ),
+            (
+                "years 1990-1999, by popularity (filter)".into(),
+                "/movies?year_from=1990&year_to=1999".into(),
+            ),
+            (
+                "genre + certification + rating >= 7, by rating".into(),
+                format!("/movies?genre={genre}&certification=PG&rating_min=7&sort=rating"),
+            ),
+            (
+                "search \"lisbon\" (word index)".into(),
+                "/movies?q=lisbon".into(),
+            ),
+            (
+                "search \"lisbon courage\", by price".into(),
+                "/movies?q=lisbon%20courage&sort=price".into(),
+            ),
+            (
+                "search \"the\" (broad: filter)".into(),
+                "/movies?q=the".into(),
+            ),
+            (
+                "search \"a\" (one letter: filter)".into(),
+                "/movies?q=a&sort=title".into(),
+            ),
+            (
+                "search \"amelie\" (accent-folded name)".into(),
+                "/movies?q=amelie".into(),
+            ),
+        ];
+        println!(
+            "\n{movies} movies, {rounds} rounds per request, limit 20 (in-process router, release build)\n"
+        );
+        println!(
+            "| request | p50 ms | p99 ms | items read per page (max) | read calls (max) | items shown |"
+        );
+        println!("|---|---|---|---|---|---|");
+        for (label, path) in cases {
+            for _ in 0..5 {
+                call(&api, &path).await?;
+            }
+            let mut times = Vec::with_capacity(rounds);
+            let (mut max_items, mut max_calls, mut shown) = (0, 0, 0);
+            for _ in 0..rounds {
+                counting.counts.take_reads();
+                let started = Instant::now();
+                let (status, page) = call(&api, &path).await?;
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+                if status != 200 {
+                    return Err(format!("{path} answered {status}: {page}").into());
+                }
+                let (items, calls) = counting.counts.take_reads();
+                max_items = max_items.max(items);
+                max_calls = max_calls.max(calls);
+                shown = page["items"].as_array().map_or(0, Vec::len);
+            }
+            times.sort_by(f64::total_cmp);
+            let pct = |p: f64| times[((times.len() as f64 * p) as usize).min(times.len() - 1)];
+            println!(
+                "| {label} | {:.2} | {:.2} | {max_items} | {max_calls} | {shown} |",
+                pct(0.50),
+                pct(0.99)
+            );
+        }
+        Ok(())
+    })
+}
+
+async fn call(api: &axum::Router, path: &str) -> Result<(u16, Value), Box<dyn std::error::Error>> {
+    let request = Request::get(path).body(Body::empty())?;
+    let response = api.clone().oneshot(request).await?;
+    let status = response.status().as_u16();
+    let bytes = response.into_body().collect().await?.to_bytes();
+    Ok((status, serde_json::from_slice(&bytes)?))
+}

@@ -1,0 +1,539 @@
+//! Showtimes: a movie on one screen of a cinema at a time, with seats to sell.
+//!
+//! Keys: `SHOWTIME#<id>` / `RECORD`, listed through GSI1 `SHOWTIMES#CINEMA#<id>`, GSI3
+//! `SHOWTIMES#MOVIE#<id>` and GSI4 `SHOWTIMES`, each sorted by `<starts_at>#<id>` (RFC 3339
+//! in UTC sorts as time). No two showtimes may overlap on a screen. Index reads can lag, so
+//! the check reads the screen's day plans instead: `SCREEN#<cinema>#<n>` / `DAY#<date>`
+//! lists the showtimes starting that day. A new showtime reads the plans of its day and the
+//! days either side (a show may run past midnight) and commits only if none changed since.
+
+use super::cinemas::{Cinema, CinemaInput};
+use super::index;
+use super::movies::{Movie, MovieInput, Price};
+use super::records::{self, Record, Stored};
+use crate::app::App;
+use crate::http::pagination::{Page, page_limit};
+use crate::http::problem::{FieldError, Problem};
+use crate::http::{Json, Path, Query, validate};
+use crate::store::{
+    self, Condition, Index, Item, Key, SortKey, StoreError, Update, Write, entity_item,
+    from_entity_item,
+};
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use garde::Validate;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use time::format_description::well_known::Rfc3339;
+use time::{Date, Duration, OffsetDateTime};
+
+#[derive(Debug, Clone, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShowtimeInput {
+    #[garde(length(min = 1, max = 40))]
+    pub movie_id: String,
+    #[garde(length(min = 1, max = 40))]
+    pub cinema_id: String,
+    /// The screen's number in the cinema.
+    #[garde(range(min = 1, max = 99))]
+    pub screen: u16,
+    /// RFC 3339, in the future.
+    #[garde(length(min = 1, max = 40))]
+    pub starts_at: String,
+    #[garde(dive)]
+    pub price: Price,
+    /// Seats on sale; at most the screen's (the default).
+    #[garde(range(min = 1, max = 1000))]
+    pub seats: Option<u16>,
+}
+
+/// What a showtime's PATCH may change (moving it is deleting and creating it again).
+#[derive(Debug, Clone, Deserialize, Validate, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ShowtimePatch {
+    #[garde(dive)]
+    pub price: Option<Price>,
+    #[garde(range(min = 1, max = 1000))]
+    pub seats: Option<u16>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Showtime {
+    id: String,
+    movie_id: String,
+    movie_title: String,
+    cinema_id: String,
+    cinema_name: String,
+    screen: u16,
+    /// RFC 3339 UTC.
+    starts_at: String,
+    ends_at: String,
+    price: Price,
+    seats: u16,
+    /// Seats held by pending orders or sold (kept by the orders feature).
+    #[serde(default)]
+    seats_taken: i64,
+    version: i64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ShowtimeView {
+    pub id: String,
+    pub movie_id: String,
+    pub movie_title: String,
+    pub cinema_id: String,
+    pub cinema_name: String,
+    pub screen: u16,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub price: Price,
+    pub seats: u16,
+    pub seats_left: i64,
+    pub version: i64,
+}
+
+impl Showtime {
+    fn view(&self) -> ShowtimeView {
+        ShowtimeView {
+            id: self.id.clone(),
+            movie_id: self.movie_id.clone(),
+            movie_title: self.movie_title.clone(),
+            cinema_id: self.cinema_id.clone(),
+            cinema_name: self.cinema_name.clone(),
+            screen: self.screen,
+            starts_at: self.starts_at.clone(),
+            ends_at: self.ends_at.clone(),
+            price: self.price.clone(),
+            seats: self.seats,
+            seats_left: (i64::from(self.seats) - self.seats_taken).max(0),
+            version: self.version,
+        }
+    }
+}
+
+pub fn key(id: &str) -> Key {
+    Key::new(format!("SHOWTIME#{id}"), "RECORD")
+}
+
+const ALL: &str = "SHOWTIMES";
+
+fn by_cinema(cinema_id: &str) -> String {
+    format!("SHOWTIMES#CINEMA#{cinema_id}")
+}
+
+fn by_movie(movie_id: &str) -> String {
+    format!("SHOWTIMES#MOVIE#{movie_id}")
+}
+
+fn plan_key(cinema_id: &str, screen: u16, day: Date) -> Key {
+    Key::new(format!("SCREEN#{cinema_id}#{screen}"), format!("DAY#{day}"))
+}
+
+fn utc(t: OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .format(&Rfc3339)
+        .unwrap_or_default()
+}
+
+fn to_item(s: &Showtime) -> Item {
+    let mut item = entity_item("showtime", &key(&s.id), s);
+    let sort = format!("{}#{}", s.starts_at, s.id);
+    for (index, pk) in [
+        (Index::Gsi1, by_cinema(&s.cinema_id)),
+        (Index::Gsi3, by_movie(&s.movie_id)),
+        (Index::Gsi4, ALL.to_string()),
+    ] {
+        item.insert(index.pk().into(), pk.into());
+        item.insert(index.sk().into(), sort.clone().into());
+    }
+    item
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// A screen's plan for one day: the showtimes starting that day, and its version.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct DayPlan {
+    #[serde(default)]
+    slots: Vec<Slot>,
+    #[serde(default)]
+    version: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Slot {
+    id: String,
+    starts_at: String,
+    ends_at: String,
+}
+
+fn plan_version_is(version: i64) -> Condition {
+    if version == 0 {
+        Condition::AttrNotExists("version".into())
+    } else {
+        Condition::eq("version", version)
+    }
+}
+
+pub async fn create(
+    State(app): State<App>,
+    Json(input): Json<ShowtimeInput>,
+) -> Result<
+    (
+        StatusCode,
+        [(header::HeaderName, String); 1],
+        axum::Json<ShowtimeView>,
+    ),
+    Problem,
+> {
+    let showtime = schedule(&app, input).await?;
+    Ok((
+        StatusCode::CREATED,
+        [(header::ETAG, format!("\"{}\"", showtime.version))],
+        axum::Json(showtime),
+    ))
+}
+
+/// Checks and stores a new showtime (what `create` does, for seeding too).
+pub async fn schedule(app: &App, input: ShowtimeInput) -> Result<ShowtimeView, Problem> {
+    validate::finish(validate::fields(&input))?;
+    let now = app.clock.now();
+    let mut errors = Vec::new();
+    let starts = OffsetDateTime::parse(&input.starts_at, &Rfc3339).ok();
+    match starts {
+        None => errors.push(invalid("starts_at", "must be an RFC 3339 time")),
+        Some(t) if t <= now => errors.push(invalid("starts_at", "must be in the future")),
+        Some(_) => {}
+    }
+    let movie = app.table.get(&index::record_key(&input.movie_id)).await?;
+    let cinema = records::load::<Cinema>(app, &input.cinema_id).await.ok();
+    let movie: Option<Stored<MovieInput>> = movie
+        .map(|item| from_entity_item(Movie::KIND, item))
+        .transpose()?;
+    if movie.is_none() {
+        errors.push(invalid(
+            "movie_id",
+            format!("no movie has the id {}", input.movie_id),
+        ));
+    }
+    let screen = match &cinema {
+        None => {
+            errors.push(invalid(
+                "cinema_id",
+                format!("no cinema has the id {}", input.cinema_id),
+            ));
+            None
+        }
+        Some(cinema) => screen_of(&cinema.fields, input.screen, &mut errors),
+    };
+    if let (Some(screen_seats), Some(seats)) = (screen, input.seats)
+        && seats > screen_seats
+    {
+        errors.push(invalid(
+            "seats",
+            format!("screen {} has {screen_seats} seats", input.screen),
+        ));
+    }
+    validate::finish(errors)?;
+    let (Some(starts), Some(movie), Some(cinema), Some(screen_seats)) =
+        (starts, movie, cinema, screen)
+    else {
+        return Err(Problem::internal());
+    };
+    let ends = starts + Duration::minutes(i64::from(movie.fields.duration_min));
+    let showtime = Showtime {
+        id: ulid::Ulid::new().to_string(),
+        movie_id: movie.id.clone(),
+        movie_title: movie.fields.title.trim().to_string(),
+        cinema_id: cinema.id.clone(),
+        cinema_name: cinema.fields.name.trim().to_string(),
+        screen: input.screen,
+        starts_at: utc(starts),
+        ends_at: utc(ends),
+        price: input.price,
+        seats: input.seats.unwrap_or(screen_seats),
+        seats_taken: 0,
+        version: 1,
+    };
+    let day = starts.to_offset(time::UtcOffset::UTC).date();
+    let days = [day.previous_day(), Some(day), day.next_day()];
+    let keys: Vec<Key> = days
+        .iter()
+        .flatten()
+        .map(|d| plan_key(&cinema.id, input.screen, *d))
+        .collect();
+    let found = app.table.batch_get(&keys).await?;
+    let plan_of = |k: &Key| -> DayPlan {
+        found
+            .iter()
+            .find(|i| Key::of(i).as_ref() == Some(k))
+            .and_then(|i| serde_json::from_value(Value::Object(i.clone())).ok())
+            .unwrap_or_default()
+    };
+    let plans: Vec<(Key, DayPlan)> = keys.iter().map(|k| (k.clone(), plan_of(k))).collect();
+    // Times of one format and offset compare as text.
+    if let Some(clash) = plans
+        .iter()
+        .flat_map(|(_, p)| &p.slots)
+        .find(|slot| slot.starts_at < showtime.ends_at && showtime.starts_at < slot.ends_at)
+    {
+        return Err(Problem::conflict(
+            "screen_busy",
+            format!(
+                "Screen {} is showing {} from {} to {}",
+                input.screen, clash.id, clash.starts_at, clash.ends_at
+            ),
+        ));
+    }
+    let mut writes = vec![
+        Write::put(to_item(&showtime)).when(Condition::NotExists),
+        // Counted on the cinema, which is not deleted while it has showtimes.
+        Write::update(
+            records::key::<Cinema>(&cinema.id),
+            Update::new().add(Cinema::IN_USE_COUNT, 1),
+        )
+        .when(Condition::Exists),
+    ];
+    let own_day = plan_key(&cinema.id, input.screen, day);
+    for (plan_key, plan) in &plans {
+        if *plan_key == own_day {
+            let mut slots = plan.slots.clone();
+            slots.push(Slot {
+                id: showtime.id.clone(),
+                starts_at: showtime.starts_at.clone(),
+                ends_at: showtime.ends_at.clone(),
+            });
+            writes.push(
+                Write::update(
+                    plan_key.clone(),
+                    Update::new()
+                        .set("slots", serde_json::to_value(&slots).unwrap_or_default())
+                        .add("version", 1),
+                )
+                .when(plan_version_is(plan.version)),
+            );
+        } else {
+            // Neighbouring days must not have changed meanwhile either.
+            writes.push(Write::check(
+                plan_key.clone(),
+                plan_version_is(plan.version),
+            ));
+        }
+    }
+    match app.table.transact(writes).await {
+        Ok(()) => Ok(showtime.view()),
+        Err(StoreError::TransactionCanceled { .. } | StoreError::Conflict) => {
+            Err(Problem::conflict(
+                "screen_busy",
+                "The screen's schedule changed meanwhile; try again",
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The seats of a cinema's screen, or an error naming the screen.
+fn screen_of(cinema: &CinemaInput, number: u16, errors: &mut Vec<FieldError>) -> Option<u16> {
+    let seats = cinema
+        .screens
+        .iter()
+        .find(|s| s.number == number)
+        .map(|s| s.seats);
+    if seats.is_none() {
+        let numbers: Vec<String> = cinema
+            .screens
+            .iter()
+            .map(|s| s.number.to_string())
+            .collect();
+        errors.push(invalid(
+            "screen",
+            format!("the cinema has screens {}", numbers.join(", ")),
+        ));
+    }
+    seats
+}
+
+async fn load(app: &App, id: &str) -> Result<(Showtime, Item), Problem> {
+    let item = app
+        .table
+        .get(&key(id))
+        .await?
+        .ok_or_else(|| Problem::not_found("No such showtime"))?;
+    Ok((from_entity_item("showtime", item.clone())?, item))
+}
+
+pub async fn get(
+    State(app): State<App>,
+    Path(id): Path<String>,
+) -> Result<axum::Json<ShowtimeView>, Problem> {
+    Ok(axum::Json(load(&app, &id).await?.0.view()))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ShowtimeQuery {
+    pub cinema: Option<String>,
+    pub movie: Option<String>,
+    /// `YYYY-MM-DD` (UTC); without it, upcoming showtimes from now.
+    pub date: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// By start time: one index query per page (a cinema's, a movie's, or all), the date a key
+/// condition; with both cinema and movie, the cinema's showtimes are read and filtered.
+pub async fn list(
+    State(app): State<App>,
+    Query(query): Query<ShowtimeQuery>,
+) -> Result<axum::Json<Page<ShowtimeView>>, Problem> {
+    let limit = page_limit(query.limit)?;
+    let date = match &query.date {
+        Some(d) => Some(
+            Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
+                .map_err(|_| Problem::validation(vec![invalid("date", "must be YYYY-MM-DD")]))?,
+        ),
+        None => None,
+    };
+    let (index, pk) = match (&query.cinema, &query.movie) {
+        (Some(cinema), _) => (Index::Gsi1, by_cinema(cinema)),
+        (None, Some(movie)) => (Index::Gsi3, by_movie(movie)),
+        (None, None) => (Index::Gsi4, ALL.to_string()),
+    };
+    let condition = match date {
+        Some(d) => SortKey::BeginsWith(d.to_string()),
+        None => SortKey::Ge(utc(app.clock.now())),
+    };
+    let page = app
+        .table
+        .query(
+            &store::Query::on(index, pk)
+                .sort_key(condition)
+                .limit(limit)
+                .after(query.cursor),
+        )
+        .await?;
+    let mut items = Vec::new();
+    for item in page.items {
+        let showtime: Showtime = from_entity_item("showtime", item)?;
+        if query.movie.as_ref().is_none_or(|m| *m == showtime.movie_id) {
+            items.push(showtime.view());
+        }
+    }
+    Ok(axum::Json(Page {
+        items,
+        next_cursor: page.next_cursor,
+    }))
+}
+
+pub async fn update(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(patch): Json<ShowtimePatch>,
+) -> Result<axum::Json<ShowtimeView>, Problem> {
+    validate::finish(validate::fields(&patch))?;
+    let (mut showtime, _) = load(&app, &id).await?;
+    if let Some(expected) = records::expected_version(&headers)?
+        && expected != showtime.version
+    {
+        return Err(records::version_mismatch(showtime.version));
+    }
+    let cinema = records::load::<Cinema>(&app, &showtime.cinema_id).await?;
+    let mut errors = Vec::new();
+    let screen_seats = screen_of(&cinema.fields, showtime.screen, &mut errors);
+    if let (Some(seats), Some(max)) = (patch.seats, screen_seats) {
+        if seats > max {
+            errors.push(invalid("seats", format!("the screen has {max} seats")));
+        }
+        if i64::from(seats) < showtime.seats_taken {
+            errors.push(invalid(
+                "seats",
+                format!("{} seats are already taken", showtime.seats_taken),
+            ));
+        }
+    }
+    validate::finish(errors)?;
+    let mut update = Update::new().set("version", showtime.version + 1);
+    let mut condition = Condition::eq("version", showtime.version);
+    if let Some(price) = patch.price {
+        update = update.set("price", json!(price));
+        showtime.price = price;
+    }
+    if let Some(seats) = patch.seats {
+        update = update.set("seats", seats);
+        // Orders hold seats with a conditional counter: never below what is taken.
+        condition = condition.and(
+            Condition::compare("seats_taken", store::Cmp::Le, i64::from(seats))
+                .or(Condition::AttrNotExists("seats_taken".into())),
+        );
+        showtime.seats = seats;
+    }
+    match app
+        .table
+        .write(Write::update(key(&id), update).when(condition))
+        .await
+    {
+        Ok(_) => {
+            showtime.version += 1;
+            Ok(axum::Json(showtime.view()))
+        }
+        Err(StoreError::ConditionFailed) => Err(Problem::conflict(
+            "concurrent_update",
+            "The showtime was changed meanwhile; read it again",
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Refused once seats are taken.
+pub async fn delete(State(app): State<App>, Path(id): Path<String>) -> Result<StatusCode, Problem> {
+    let (showtime, _) = load(&app, &id).await?;
+    let day = OffsetDateTime::parse(&showtime.starts_at, &Rfc3339)
+        .map_err(|_| Problem::internal())?
+        .date();
+    let plan_key = plan_key(&showtime.cinema_id, showtime.screen, day);
+    let plan: DayPlan = app
+        .table
+        .get(&plan_key)
+        .await?
+        .and_then(|i| serde_json::from_value(Value::Object(i)).ok())
+        .unwrap_or_default();
+    let slots: Vec<Slot> = plan.slots.into_iter().filter(|s| s.id != id).collect();
+    let untaken = Condition::AttrNotExists("seats_taken".into()).or(Condition::compare(
+        "seats_taken",
+        store::Cmp::Le,
+        0,
+    ));
+    let writes = vec![
+        Write::delete(key(&id)).when(Condition::Exists.and(untaken)),
+        Write::update(
+            plan_key,
+            Update::new()
+                .set("slots", serde_json::to_value(&slots).unwrap_or_default())
+                .add("version", 1),
+        )
+        .when(plan_version_is(plan.version)),
+        Write::update(
+            records::key::<Cinema>(&showtime.cinema_id),
+            Update::new().add(Cinema::IN_USE_COUNT, -1),
+        ),
+    ];
+    match app.table.transact(writes).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT),
+        Err(StoreError::TransactionCanceled { failed }) if failed.contains(&0) => Err(
+            Problem::conflict("seats_taken", "Tickets for this showtime are held or sold"),
+        ),
+        Err(StoreError::TransactionCanceled { .. } | StoreError::Conflict) => {
+            Err(Problem::conflict(
+                "concurrent_update",
+                "The schedule changed meanwhile; try again",
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}

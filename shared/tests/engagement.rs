@@ -1,0 +1,530 @@
+//! Reactions, ratings, favourites and comments through the full router, on both backends,
+//! with the counters checked under concurrent clicks.
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use marquee::accounts::Role;
+use marquee::catalog::{demo, index};
+use serde_json::{Value, json};
+use support::Env;
+
+async fn put(env: &Env, path: &str, token: &str, body: Option<Value>) -> (StatusCode, Value) {
+    let (status, _, body) = env.send(Method::PUT, path, Some(token), body).await;
+    (status, body)
+}
+
+async fn delete(env: &Env, path: &str, token: &str) -> (StatusCode, Value) {
+    let (status, _, body) = env.send(Method::DELETE, path, Some(token), None).await;
+    (status, body)
+}
+
+async fn movie(env: &Env, id: &str, token: Option<&str>) -> Value {
+    let (status, body) = env.get(&format!("/movies/{id}"), token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
+}
+
+/// A catalogue with no viewer history on its first movies.
+async fn catalogue(env: &Env) -> demo::Seeded {
+    demo::seed(&env.app, 6, 5).await.unwrap()
+}
+
+async fn reactions_and_ratings_move_exact_counts(env: Env) {
+    let seeded = catalogue(&env).await;
+    let id = &seeded.movies[0];
+    let (ana, _, _) = env.account("ana", Role::User).await;
+    let (ben, _, _) = env.account("ben", Role::User).await;
+    let reaction = format!("/movies/{id}/reaction");
+    let rating = format!("/movies/{id}/rating");
+
+    let (status, counts) = put(&env, &reaction, &ana, Some(json!({"value": "like"}))).await;
+    assert_eq!(status, StatusCode::OK, "{counts}");
+    assert_eq!(
+        (counts["likes"].as_i64(), counts["dislikes"].as_i64()),
+        (Some(1), Some(0))
+    );
+    // The same reaction again changes nothing; switching moves the count.
+    put(&env, &reaction, &ana, Some(json!({"value": "like"}))).await;
+    let (_, counts) = put(&env, &reaction, &ana, Some(json!({"value": "dislike"}))).await;
+    assert_eq!(
+        (counts["likes"].as_i64(), counts["dislikes"].as_i64()),
+        (Some(0), Some(1))
+    );
+    put(&env, &reaction, &ben, Some(json!({"value": "like"}))).await;
+
+    let (status, counts) = put(&env, &rating, &ana, Some(json!({"score": 8}))).await;
+    assert_eq!(status, StatusCode::OK, "{counts}");
+    let (status, body) = put(&env, &rating, &ana, Some(json!({"score": 6}))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, counts) = put(&env, &rating, &ben, Some(json!({"score": 9}))).await;
+    assert_eq!(counts["rating_count"].as_i64(), Some(2));
+    assert_eq!(counts["rating_average"].as_f64(), Some(7.5));
+
+    let detail = movie(&env, id, Some(&ana)).await;
+    assert_eq!(
+        detail["mine"],
+        json!({"reaction": "dislike", "rating": 6, "favorite": false, "purchased": false})
+    );
+    assert!(movie(&env, id, None).await.get("mine").is_none());
+    let (status, _) = env.get(&format!("/movies/{id}"), Some("not-a-token")).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (_, counts) = delete(&env, &reaction, &ana).await;
+    assert_eq!(
+        (counts["likes"].as_i64(), counts["dislikes"].as_i64()),
+        (Some(1), Some(0))
+    );
+    let (status, counts) = delete(&env, &rating, &ben).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (
+            counts["rating_count"].as_i64(),
+            counts["rating_average"].as_f64()
+        ),
+        (Some(1), Some(6.0))
+    );
+    // Clearing what is not there is fine.
+    let (status, _) = delete(&env, &rating, &ben).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Bad input.
+    for body in [
+        json!({"score": 0}),
+        json!({"score": 11}),
+        json!({"score": "ten"}),
+        json!({}),
+    ] {
+        let (status, problem) = put(&env, &rating, &ana, Some(body.clone())).await;
+        assert!(
+            status == StatusCode::UNPROCESSABLE_ENTITY || status == StatusCode::BAD_REQUEST,
+            "{body}: {status} {problem}"
+        );
+    }
+    let (status, _) = put(&env, &rating, &ana, Some(json!({"score": 11}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = put(&env, &reaction, &ana, Some(json!({"value": "love"}))).await;
+    assert!(status.is_client_error());
+    let missing = "/movies/01JD8X0000000000000000NONE";
+    let (status, _) = put(
+        &env,
+        &format!("{missing}/reaction"),
+        &ana,
+        Some(json!({"value": "like"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = put(
+        &env,
+        &format!("{missing}/rating"),
+        &ana,
+        Some(json!({"score": 5})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+async fn counters_stay_exact_under_concurrent_clicks(env: Env) {
+    let seeded = catalogue(&env).await;
+    let id = seeded.movies[0].clone();
+    let viewers = if env.aws { 8 } else { 20 };
+    let mut tokens = Vec::new();
+    for n in 0..viewers {
+        tokens.push(env.account(&format!("v{n}"), Role::User).await.0);
+    }
+    let mut tasks = Vec::new();
+    for (n, token) in tokens.iter().enumerate() {
+        // Each viewer likes (twice, at once), rates, and favourites, all concurrently.
+        for body in [json!({"value": "like"}), json!({"value": "like"})] {
+            let (api, token, id) = (env.api.clone(), token.clone(), id.clone());
+            tasks.push(tokio::spawn(async move {
+                send(
+                    &api,
+                    Method::PUT,
+                    &format!("/movies/{id}/reaction"),
+                    &token,
+                    Some(body),
+                )
+                .await
+            }));
+        }
+        let score = json!({"score": (n % 10) + 1});
+        let (api, token2, id2) = (env.api.clone(), token.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            send(
+                &api,
+                Method::PUT,
+                &format!("/movies/{id2}/rating"),
+                &token2,
+                Some(score),
+            )
+            .await
+        }));
+        let (api, token3, id3) = (env.api.clone(), token.clone(), id.clone());
+        tasks.push(tokio::spawn(async move {
+            send(
+                &api,
+                Method::PUT,
+                &format!("/me/favorites/{id3}"),
+                &token3,
+                None,
+            )
+            .await
+        }));
+    }
+    for task in tasks {
+        let status = task.await.unwrap();
+        assert!(status.is_success(), "{status}");
+    }
+    let detail = movie(&env, &id, None).await;
+    let expected_sum: usize = (0..viewers).map(|n| (n % 10) + 1).sum();
+    assert_eq!(detail["likes"].as_i64(), Some(viewers as i64));
+    assert_eq!(detail["rating_count"].as_i64(), Some(viewers as i64));
+    assert_eq!(detail["favorites"].as_i64(), Some(viewers as i64));
+    let average = expected_sum as f64 / viewers as f64;
+    assert_eq!(
+        detail["rating_average"].as_f64(),
+        Some((average * 100.0).round() / 100.0)
+    );
+}
+
+async fn send(
+    api: &axum::Router,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> StatusCode {
+    let mut request = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("authorization", format!("Bearer {token}"));
+    let body = match body {
+        Some(b) => {
+            request = request.header("content-type", "application/json");
+            axum::body::Body::from(b.to_string())
+        }
+        None => axum::body::Body::empty(),
+    };
+    support::call(api, request.body(body).unwrap()).await.0
+}
+
+async fn popularity_follows_clicks_after_the_index_sweep(env: Env) {
+    let seeded = catalogue(&env).await;
+    let (token, _, _) = env.account("pop", Role::User).await;
+    let first = |page: &Value| page["items"][0]["id"].as_str().unwrap().to_string();
+    // The least popular movie of the catalogue.
+    let (_, page) = env
+        .get("/movies?sort=popularity&order=asc&limit=1", None)
+        .await;
+    let last = first(&page);
+    let write = marquee::store::Update::new().add("purchase_count", 100_000);
+    env.app
+        .table
+        .write(index::marked(write, &last))
+        .await
+        .unwrap();
+    put(
+        &env,
+        &format!("/movies/{last}/reaction"),
+        &token,
+        Some(json!({"value": "like"})),
+    )
+    .await;
+    // Counts are exact at once; the order follows at the next sweep, not per click.
+    assert_eq!(
+        movie(&env, &last, None).await["likes"]
+            .as_i64()
+            .map(|l| l > 0),
+        Some(true)
+    );
+    let (_, page) = env.get("/movies?sort=popularity&limit=1", None).await;
+    assert_ne!(first(&page), last);
+    let report = index::project_marked(&env.app, 100).await.unwrap();
+    assert!(report.projected >= 1 && report.failed == 0, "{report:?}");
+    let (_, page) = env.get("/movies?sort=popularity&limit=1", None).await;
+    assert_eq!(first(&page), last);
+    assert_eq!(
+        page["items"][0]["likes"],
+        movie(&env, &last, None).await["likes"]
+    );
+    // Nothing left to do.
+    assert_eq!(
+        index::project_marked(&env.app, 100)
+            .await
+            .unwrap()
+            .projected,
+        0
+    );
+    assert!(seeded.movies.contains(&last));
+}
+
+async fn favourites_list_with_the_filters_and_sorts_of_the_catalogue(env: Env) {
+    let seeded = catalogue(&env).await;
+    let (token, _, _) = env.account("fav", Role::User).await;
+    let kept = &seeded.movies[..4];
+    for id in kept {
+        let (status, body) = put(&env, &format!("/me/favorites/{id}"), &token, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    }
+    // Adding again is harmless; an unknown movie is 404.
+    let (status, _) = put(&env, &format!("/me/favorites/{}", kept[0]), &token, None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = put(
+        &env,
+        "/me/favorites/01JD8X0000000000000000NONE",
+        &token,
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let mut titles: Vec<(String, String)> = Vec::new();
+    for id in kept {
+        let m = movie(&env, id, Some(&token)).await;
+        assert_eq!(m["mine"]["favorite"], true);
+        assert_eq!(m["favorites"].as_i64().map(|f| f >= 1), Some(true));
+        titles.push((index::title_value(m["title"].as_str().unwrap()), id.clone()));
+    }
+    titles.sort();
+    let expected: Vec<String> = titles.iter().map(|(_, id)| id.clone()).collect();
+    let mut got = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = env
+            .get(
+                &format!("/me/favorites?sort=title&limit=3{cursor}"),
+                Some(&token),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        got.extend(
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["id"].as_str().unwrap().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert_eq!(got, expected);
+    let (_, page) = env.get("/me/favorites?sort=-title", Some(&token)).await;
+    let reversed: Vec<String> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(reversed, expected.iter().rev().cloned().collect::<Vec<_>>());
+    let (status, problem) = env.get("/me/favorites?sort=size", Some(&token)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+
+    let (status, _) = delete(&env, &format!("/me/favorites/{}", kept[0]), &token).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = delete(&env, &format!("/me/favorites/{}", kept[0]), &token).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (_, page) = env.get("/me/favorites?limit=100", Some(&token)).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        movie(&env, &kept[0], Some(&token)).await["mine"]["favorite"],
+        false
+    );
+}
+
+async fn comments_thread_notify_and_obey_their_owners(env: Env) {
+    let seeded = catalogue(&env).await;
+    let (id, other) = (&seeded.movies[0], &seeded.movies[1]);
+    let (ana, _, ana_email) = env.account("ana", Role::User).await;
+    let (ben, _, _) = env.account("ben", Role::User).await;
+    let (moderator, _, _) = env.account("mod", Role::Moderator).await;
+    let path = format!("/movies/{id}/comments");
+
+    let (status, first) = env
+        .post(&path, Some(&ana), json!({"text": "Loved the ending."}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let first_id = first["id"].as_str().unwrap();
+    let (_, second) = env
+        .post(&path, Some(&ben), json!({"text": "Too long for me."}))
+        .await;
+    let (status, reply) = env
+        .post(
+            &path,
+            Some(&ben),
+            json!({"text": "Same <here>!", "parent_id": first_id}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    assert_eq!(
+        (reply["depth"].as_u64(), reply["thread_id"].as_str()),
+        (Some(1), Some(first_id))
+    );
+    // The author answered is told, once, and only for replies by someone else.
+    let told: Vec<_> = env
+        .emails_to(&ana_email)
+        .into_iter()
+        .filter(|(s, _)| s.contains("replied"))
+        .collect();
+    assert_eq!(told.len(), 1, "{told:?}");
+    // (Text or HTML part, as the mail service keeps it.)
+    assert!(
+        told[0].1.contains("Same") && told[0].1.contains("here"),
+        "{told:?}"
+    );
+    env.post(
+        &path,
+        Some(&ana),
+        json!({"text": "Thanks", "parent_id": reply["id"]}),
+    )
+    .await;
+    assert_eq!(
+        env.emails_to(&ana_email)
+            .iter()
+            .filter(|(s, _)| s.contains("replied"))
+            .count(),
+        1
+    );
+
+    // Threads in order, each reply under its first comment; pages of two cover them all.
+    let mut listed = Vec::new();
+    let mut cursor = String::new();
+    loop {
+        let (status, page) = env.get(&format!("{path}?limit=2{cursor}"), None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        listed.extend(page["items"].as_array().unwrap().iter().map(|c| {
+            (
+                c["text"].as_str().unwrap_or("").to_string(),
+                c["depth"].as_u64().unwrap(),
+            )
+        }));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    let texts: Vec<(&str, u64)> = listed.iter().map(|(t, d)| (t.as_str(), *d)).collect();
+    assert_eq!(
+        texts,
+        vec![
+            ("Loved the ending.", 0),
+            ("Same <here>!", 1),
+            ("Thanks", 1),
+            ("Too long for me.", 0)
+        ]
+    );
+    assert_eq!(
+        movie(&env, id, None).await["comment_count"].as_i64(),
+        Some(4)
+    );
+
+    // Bad input.
+    for body in [
+        json!({"text": ""}),
+        json!({"text": "   "}),
+        json!({"text": "x".repeat(2001)}),
+    ] {
+        let (status, problem) = env.post(&path, Some(&ana), body).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{problem}");
+        assert_eq!(support::error_fields(&problem), vec!["text"]);
+    }
+    let (status, problem) = env
+        .post(
+            &format!("/movies/{other}/comments"),
+            Some(&ana),
+            json!({"text": "hi", "parent_id": first_id}),
+        )
+        .await;
+    assert_eq!(
+        (status, support::error_fields(&problem)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["parent_id".to_string()]
+        )
+    );
+    let (status, _) = env
+        .post(
+            "/movies/01JD8X0000000000000000NONE/comments",
+            Some(&ana),
+            json!({"text": "hi"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    // Owners edit; others may not; moderators delete anything.
+    let edit = |token: &str, cid: &str| {
+        let (token, cid) = (token.to_string(), cid.to_string());
+        let env = &env;
+        async move {
+            let (status, _, body) = env
+                .send(
+                    Method::PATCH,
+                    &format!("/comments/{cid}"),
+                    Some(&token),
+                    Some(json!({"text": "Edited"})),
+                )
+                .await;
+            (status, body)
+        }
+    };
+    let (status, edited) = edit(&ana, first_id).await;
+    assert_eq!(status, StatusCode::OK, "{edited}");
+    assert_eq!(
+        (edited["text"].as_str(), edited["edited_at"].is_number()),
+        (Some("Edited"), true)
+    );
+    assert_eq!(edit(&ben, first_id).await.0, StatusCode::FORBIDDEN);
+    assert_eq!(edit(&moderator, first_id).await.0, StatusCode::FORBIDDEN);
+    let second_id = second["id"].as_str().unwrap();
+    assert_eq!(
+        delete(&env, &format!("/comments/{second_id}"), &ana)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        delete(&env, &format!("/comments/{second_id}"), &moderator)
+            .await
+            .0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        delete(&env, &format!("/comments/{first_id}"), &ana).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        delete(&env, &format!("/comments/{first_id}"), &ana).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(edit(&ana, first_id).await.0, StatusCode::NOT_FOUND);
+    let (_, page) = env.get(&format!("{path}?limit=10"), None).await;
+    let first_listed = &page["items"][0];
+    assert_eq!(
+        (
+            first_listed["deleted"].as_bool(),
+            first_listed["text"].is_null()
+        ),
+        (Some(true), true)
+    );
+    assert_eq!(page["items"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        movie(&env, id, None).await["comment_count"].as_i64(),
+        Some(2)
+    );
+    assert_eq!(
+        delete(&env, "/comments/01JD8X0000000000000000NONE", &ana)
+            .await
+            .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+support::on_both_backends!(
+    reactions_and_ratings_move_exact_counts,
+    counters_stay_exact_under_concurrent_clicks,
+    popularity_follows_clicks_after_the_index_sweep,
+    favourites_list_with_the_filters_and_sorts_of_the_catalogue,
+    comments_thread_notify_and_obey_their_owners,
+);
