@@ -651,10 +651,11 @@ pub static ROUTES: &[Route] = &[
         "/genres/{id}",
         Public,
         "catalog",
-        "One genre",
+        "One genre, with a page of its movies by title",
         |m| on(m, records::get::<catalog::genres::Genre>),
     )
     .gives(body::<catalog::genres::GenreView>())
+    .query(&["movies_limit", "movies_cursor"])
     .needs(&[TableRead]),
     route(
         "genres-create",
@@ -709,10 +710,11 @@ pub static ROUTES: &[Route] = &[
         "/actors/{id}",
         Public,
         "catalog",
-        "One actor",
+        "One actor, with a page of their movies by title",
         |m| on(m, records::get::<catalog::people::Actor>),
     )
     .gives(body::<catalog::people::PersonView>())
+    .query(&["movies_limit", "movies_cursor"])
     .needs(&[TableRead]),
     route(
         "actors-create",
@@ -767,10 +769,11 @@ pub static ROUTES: &[Route] = &[
         "/producers/{id}",
         Public,
         "catalog",
-        "One producer",
+        "One producer, with a page of their movies by title",
         |m| on(m, records::get::<catalog::people::Producer>),
     )
     .gives(body::<catalog::people::PersonView>())
+    .query(&["movies_limit", "movies_cursor"])
     .needs(&[TableRead]),
     route(
         "producers-create",
@@ -825,10 +828,11 @@ pub static ROUTES: &[Route] = &[
         "/directors/{id}",
         Public,
         "catalog",
-        "One director",
+        "One director, with a page of their movies by title",
         |m| on(m, records::get::<catalog::people::Director>),
     )
     .gives(body::<catalog::people::PersonView>())
+    .query(&["movies_limit", "movies_cursor"])
     .needs(&[TableRead]),
     route(
         "directors-create",

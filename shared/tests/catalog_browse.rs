@@ -366,7 +366,165 @@ async fn movies_list_rejects_bad_parameters(env: Env) {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
+async fn genres_and_people_page_their_movies(env: Env) {
+    let seeded = demo::seed(&env.app, 30, 5).await.unwrap();
+    let all = truth(&env, &seeded).await;
+    let actor = all[0].actors[0].clone();
+    let genre = seeded.genres[1].clone();
+    for (path, wanted) in [
+        (
+            format!("/actors/{actor}"),
+            all.iter().filter(|t| t.actors.contains(&actor)).count(),
+        ),
+        (
+            format!("/genres/{genre}"),
+            all.iter().filter(|t| t.genres.contains(&genre)).count(),
+        ),
+    ] {
+        let mut got = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let (status, body) = env
+                .get(&format!("{path}?movies_limit=2{cursor}"), None)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(body["movie_count"].as_u64(), Some(wanted as u64), "{path}");
+            got.extend(ids(&body["movies"]["items"]));
+            match body["movies"]["next_cursor"].as_str() {
+                Some(next) => cursor = format!("&movies_cursor={next}"),
+                None => break,
+            }
+        }
+        assert_eq!(got.len(), wanted, "{path}");
+        let expected = Ask::default()
+            .with("sort", "title")
+            .with(
+                if path.starts_with("/actors") {
+                    "actor"
+                } else {
+                    "genre"
+                },
+                path.rsplit('/').next().unwrap(),
+            )
+            .expected(&all);
+        assert_eq!(got, expected, "{path}");
+    }
+    let (status, body) = env
+        .get(&format!("/genres/{genre}?movies_limit=500"), None)
+        .await;
+    assert_eq!(
+        (status, support::error_fields(&body)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["movies_limit".to_string()]
+        )
+    );
+}
+
+async fn deleting_movies_cleans_the_index_and_withdraws_them_from_carts(env: Env) {
+    use marquee::accounts::Role;
+    use marquee::store::{Index, Item, Key, Update, Write};
+    let seeded = demo::seed(&env.app, 4, 9).await.unwrap();
+    let (moderator, _, moderator_email) = env.account("mod", Role::Moderator).await;
+    let (bought, carted) = (seeded.movies[0].clone(), seeded.movies[1].clone());
+    // Bought once: refused, whoever asks.
+    let write = Write::update(
+        marquee::catalog::index::record_key(&bought),
+        Update::new().add("purchase_count", 1),
+    );
+    env.app.table.write(write).await.unwrap();
+    let (status, _, problem) = env
+        .send(
+            axum::http::Method::DELETE,
+            &format!("/movies/{bought}"),
+            Some(&moderator),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("in_use"))
+    );
+
+    // Two cart lines hold the other movie, as the cart feature files them.
+    for user in ["u1", "u2"] {
+        let mut line = Item::new();
+        line.insert("PK".into(), format!("CART#{user}").into());
+        line.insert("SK".into(), format!("MOVIE#{carted}").into());
+        line.insert(
+            Index::Gsi3.pk().into(),
+            marquee::catalog::movies::in_carts_pk(&carted).into(),
+        );
+        line.insert(Index::Gsi3.sk().into(), user.into());
+        env.app.table.write(Write::put(line)).await.unwrap();
+    }
+    let title = all_titles(&env, &carted).await;
+    let (status, _, body) = env
+        .send(
+            axum::http::Method::DELETE,
+            &format!("/movies/{carted}"),
+            Some(&moderator),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    for user in ["u1", "u2"] {
+        let line = env
+            .app
+            .table
+            .get(&Key::new(format!("CART#{user}"), format!("MOVIE#{carted}")))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(line["unavailable"], true);
+    }
+    let notices: Vec<_> = env
+        .emails_to(&moderator_email)
+        .into_iter()
+        .filter(|(s, _)| s.contains("deleted"))
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert!(
+        notices[0].0.contains(&title) && notices[0].0.contains("2 carts"),
+        "{notices:?}"
+    );
+
+    // Gone from every list and search, and nothing of its index is left.
+    let (status, _) = env.get(&format!("/movies/{carted}"), None).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (_, page) = env.get("/movies?limit=100", None).await;
+    assert!(!ids(&page["items"]).contains(&carted));
+    let (_, page) = env
+        .get(&format!("/movies?q={}", urlencode(&title)), None)
+        .await;
+    assert!(!ids(&page["items"]).contains(&carted));
+    assert!(
+        env.app
+            .table
+            .get(&marquee::catalog::index::tombstone_key(&carted))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        marquee::catalog::index::project_marked(&env.app, 10)
+            .await
+            .unwrap()
+            .projected,
+        0
+    );
+}
+
+async fn all_titles(env: &Env, id: &str) -> String {
+    env.get(&format!("/movies/{id}"), None).await.1["title"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
 support::on_both_backends!(
+    genres_and_people_page_their_movies,
+    deleting_movies_cleans_the_index_and_withdraws_them_from_carts,
     movies_list_matches_the_reference_for_every_filter_and_sort,
     unfiltered_pages_read_only_what_they_show,
     movies_list_rejects_bad_parameters,

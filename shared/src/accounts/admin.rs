@@ -230,3 +230,32 @@ pub async fn ensure_admin(
     let (user, _) = super::signup::create_account(app, email, hash, Role::Admin, true).await?;
     Ok((user, AdminSetup::Created))
 }
+
+/// The addresses of the active users who hold `role` (for staff notices).
+pub async fn emails_with_role(
+    app: &App,
+    role: crate::accounts::Role,
+) -> Result<Vec<String>, Problem> {
+    let mut emails = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = app
+            .table
+            .query(
+                &crate::store::Query::on(Index::Gsi2, user::role_partition(role))
+                    .limit(100)
+                    .after(cursor),
+            )
+            .await?;
+        for item in page.items {
+            let user = User::from_item(item)?;
+            if user.active && user.role == role {
+                emails.push(user.email);
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(emails),
+        }
+    }
+}

@@ -27,6 +27,10 @@ impl Record for Genre {
     type Input = GenreInput;
     type View = GenreView;
 
+    fn shelf(id: &str) -> Option<String> {
+        Some(format!("GENRE#{id}"))
+    }
+
     fn name(input: &GenreInput) -> &str {
         &input.name
     }

@@ -132,6 +132,10 @@ impl Record for Movie {
         }
     }
 
+    async fn after_delete(app: &App, stored: &Stored<MovieInput>) -> Result<(), Problem> {
+        withdraw_from_carts(app, stored).await
+    }
+
     fn references(input: &MovieInput) -> Vec<Reference> {
         let mut refs = Vec::new();
         refs.extend(
@@ -285,4 +289,66 @@ pub async fn get(
         },
         version: stored.version,
     }))
+}
+
+/// GSI3 partition of the cart lines that hold a movie: the cart feature files its movie
+/// lines there, so a deleted movie finds them without reading any cart.
+pub fn in_carts_pk(movie_id: &str) -> String {
+    format!("IN_CARTS#{movie_id}")
+}
+
+/// Marks the cart lines of a deleted movie unavailable and tells the moderators.
+async fn withdraw_from_carts(app: &App, movie: &Stored<MovieInput>) -> Result<(), Problem> {
+    use crate::store::{Condition, Index, Query, StoreError, Update};
+    let mut lines = 0;
+    let mut cursor = None;
+    loop {
+        let page = app
+            .table
+            .query(
+                &Query::on(Index::Gsi3, in_carts_pk(&movie.id))
+                    .limit(100)
+                    .after(cursor),
+            )
+            .await?;
+        for key in page.items.iter().filter_map(Key::of) {
+            let mark = Update::new()
+                .set("unavailable", true)
+                .set("unavailable_reason", "withdrawn from the catalogue");
+            // A line that left its cart meanwhile stays gone.
+            match app
+                .table
+                .write(Write::update(key, mark).when(Condition::Exists))
+                .await
+            {
+                Ok(_) => lines += 1,
+                Err(StoreError::ConditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    if lines > 0 {
+        let context = serde_json::json!({
+            "title": movie.fields.title.trim(),
+            "movie_id": movie.id,
+            "lines": lines,
+        });
+        for email in
+            crate::accounts::admin::emails_with_role(app, crate::accounts::Role::Moderator).await?
+        {
+            // A failed notice is logged by `send`; the deletion stands.
+            let _ = crate::notifications::send(
+                app,
+                crate::notifications::Template::MovieWithdrawn,
+                &email,
+                &context,
+            )
+            .await;
+        }
+    }
+    Ok(())
 }

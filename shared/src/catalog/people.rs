@@ -108,6 +108,10 @@ macro_rules! person_kind {
             type Input = PersonInput;
             type View = PersonView;
 
+            fn shelf(id: &str) -> Option<String> {
+                Some(format!("{}#{id}", $prefix))
+            }
+
             fn name(input: &PersonInput) -> &str {
                 &input.name
             }

@@ -51,6 +51,11 @@ pub trait Record: Send + Sync + 'static {
     fn marks(_stored: &Stored<Self::Input>) -> Vec<(&'static str, String)> {
         Vec::new()
     }
+    /// The shelf of the browse index holding the movies that name this record (see
+    /// `catalog::index`), which `get` pages through.
+    fn shelf(_id: &str) -> Option<String> {
+        None
+    }
     /// Writes that go with the record's deletion, in its transaction.
     fn deletion_writes(_id: &str, _item: &Item) -> Vec<Write> {
         Vec::new()
@@ -334,12 +339,59 @@ pub async fn insert<R: Record>(app: &App, input: R::Input) -> Result<Stored<R::I
     }
 }
 
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TheirMovies {
+    /// Page size of the record's movies (default 20, at most 100).
+    pub movies_limit: Option<u32>,
+    /// The `movies.next_cursor` of the previous answer.
+    pub movies_cursor: Option<String>,
+}
+
+/// The record, and for genres and people a page of their movies by title (`movies`).
 pub async fn get<R: Record>(
     axum::extract::State(app): axum::extract::State<App>,
     Path(id): Path<String>,
+    Query(page): Query<TheirMovies>,
 ) -> Result<Response, Problem> {
     let stored = load::<R>(&app, &id).await?;
-    Ok(answer::<R>(StatusCode::OK, &stored, app.clock.now().date()))
+    let Some(facet) = R::shelf(&id) else {
+        return Ok(answer::<R>(StatusCode::OK, &stored, app.clock.now().date()));
+    };
+    let limit = page_limit(page.movies_limit).map_err(|_| {
+        Problem::validation(vec![FieldError {
+            field: "movies_limit".into(),
+            message: format!("must be 1 to {}", crate::http::pagination::MAX_LIMIT),
+        }])
+    })?;
+    let found = app
+        .table
+        .query(
+            &crate::store::Query::on(
+                super::index::Sort::Title.index(),
+                super::index::shelf_pk(&facet),
+            )
+            .limit(limit)
+            .after(page.movies_cursor),
+        )
+        .await?;
+    let movies = found
+        .items
+        .into_iter()
+        .map(|item| super::index::from_shelf_item(item).map(|s| s.card))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut body = serde_json::to_value(R::view(&stored, app.clock.now().date()))
+        .map_err(|_| Problem::internal())?;
+    body["movies"] = json!(Page {
+        items: movies,
+        next_cursor: found.next_cursor,
+    });
+    Ok((
+        StatusCode::OK,
+        [(header::ETAG, format!("\"{}\"", stored.version))],
+        axum::Json(body),
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

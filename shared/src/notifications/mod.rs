@@ -12,6 +12,7 @@ pub enum Template {
     PasswordReset,
     PasswordChanged,
     CommentReply,
+    MovieWithdrawn,
 }
 
 impl Template {
@@ -21,6 +22,7 @@ impl Template {
             Self::PasswordReset => "password_reset",
             Self::PasswordChanged => "password_changed",
             Self::CommentReply => "comment_reply",
+            Self::MovieWithdrawn => "movie_withdrawn",
         }
     }
 }
@@ -45,6 +47,9 @@ const SOURCES: &[(&str, &str)] = templates![
     "comment_reply.subject.txt",
     "comment_reply.txt",
     "comment_reply.html",
+    "movie_withdrawn.subject.txt",
+    "movie_withdrawn.txt",
+    "movie_withdrawn.html",
 ];
 
 fn environment() -> &'static Environment<'static> {

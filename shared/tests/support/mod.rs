@@ -303,7 +303,12 @@ mod env {
             if role != marquee::accounts::Role::User {
                 let write = marquee::store::Write::update(
                     marquee::accounts::user::key(&user_id),
-                    marquee::store::Update::new().set("role", role.as_str()),
+                    marquee::store::Update::new()
+                        .set("role", role.as_str())
+                        .set(
+                            marquee::store::Index::Gsi2.pk(),
+                            marquee::accounts::user::role_partition(role),
+                        ),
                 );
                 self.app.table.write(write).await.unwrap();
             }
