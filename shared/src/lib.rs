@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod app;
 pub mod auth;
+pub mod cart;
 pub mod catalog;
 pub mod clock;
 pub mod config;

@@ -184,6 +184,7 @@ impl Route {
 
 use crate::accounts::{self, Role::Admin, Role::Moderator, Role::User};
 use crate::auth;
+use crate::cart;
 use crate::catalog::{self, records};
 use crate::engagement;
 use Access::{AtLeast, Public};
@@ -633,6 +634,76 @@ pub static ROUTES: &[Route] = &[
     )
     .status(204)
     .needs(SIGNED_IN_WRITES),
+    // Cart
+    route(
+        "cart-get",
+        Get,
+        "/cart",
+        AtLeast(User),
+        "cart",
+        "Your cart, priced now, with a flag on items no longer available",
+        |m| on(m, cart::get),
+    )
+    .gives(body::<cart::CartView>())
+    .needs(SIGNED_IN),
+    route(
+        "cart-add",
+        Post,
+        "/cart/items",
+        AtLeast(User),
+        "cart",
+        "Add a movie, or tickets for a showtime (refused with the reason)",
+        |m| on(m, cart::add),
+    )
+    .status(201)
+    .takes(body::<cart::AddItem>())
+    .gives(body::<cart::CartView>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "cart-update",
+        Patch,
+        "/cart/items/{id}",
+        AtLeast(User),
+        "cart",
+        "Change how many tickets",
+        |m| on(m, cart::update),
+    )
+    .takes(body::<cart::ChangeQuantity>())
+    .gives(body::<cart::CartView>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "cart-remove",
+        Delete,
+        "/cart/items/{id}",
+        AtLeast(User),
+        "cart",
+        "Remove an item",
+        |m| on(m, cart::remove),
+    )
+    .status(204)
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "cart-clear",
+        Delete,
+        "/cart",
+        AtLeast(User),
+        "cart",
+        "Empty your cart",
+        |m| on(m, cart::clear),
+    )
+    .status(204)
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "admin-carts-get",
+        Get,
+        "/admin/users/{id}/cart",
+        AtLeast(Admin),
+        "cart",
+        "Any user's cart",
+        |m| on(m, cart::get_for_admin),
+    )
+    .gives(body::<cart::CartView>())
+    .needs(SIGNED_IN),
     // Catalogue: reference records (read: public; write: moderator)
     route(
         "genres-list",

@@ -40,16 +40,21 @@ pub struct ProfilePatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub avatar_url: Option<Option<String>>,
+    /// ISO 3166-1 alpha-2, e.g. `FR`: where movies are sold to you (some are region-locked).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub country: Option<Option<String>>,
 }
 
 impl ProfilePatch {
-    fn fields(&self) -> [(&'static str, &Option<Option<String>>); 5] {
+    fn fields(&self) -> [(&'static str, &Option<Option<String>>); 6] {
         [
             ("first_name", &self.first_name),
             ("last_name", &self.last_name),
             ("date_of_birth", &self.date_of_birth),
             ("bio", &self.bio),
             ("avatar_url", &self.avatar_url),
+            ("country", &self.country),
         ]
     }
 
@@ -69,6 +74,9 @@ impl ProfilePatch {
                     bad(field, "must be 1 to 100 characters")
                 }
                 "bio" if chars > 2000 => bad(field, "must be at most 2000 characters"),
+                "country" if chars != 2 || !value.chars().all(|c| c.is_ascii_uppercase()) => {
+                    bad(field, "must be an ISO 3166-1 alpha-2 code such as FR")
+                }
                 "avatar_url"
                     if chars > 2048
                         || !value.starts_with("https://")

@@ -87,6 +87,7 @@ pub async fn create_account(
         last_name: None,
         date_of_birth: None,
         bio: None,
+        country: None,
         avatar_url: None,
         mfa_enabled: false,
         activation_digest: None,

@@ -24,6 +24,9 @@ pub struct User {
     pub date_of_birth: Option<String>,
     #[serde(default)]
     pub bio: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[serde(default)]
+    pub country: Option<String>,
     #[serde(default)]
     pub avatar_url: Option<String>,
     #[serde(default)]
@@ -110,6 +113,7 @@ impl User {
             last_name: self.last_name.clone(),
             date_of_birth: self.date_of_birth.clone(),
             bio: self.bio.clone(),
+            country: self.country.clone(),
             avatar_url: self.avatar_url.clone(),
             mfa_enabled: self.mfa_enabled,
             created_at: rfc3339(self.created_at),
@@ -128,6 +132,9 @@ pub struct UserView {
     pub last_name: Option<String>,
     pub date_of_birth: Option<String>,
     pub bio: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[serde(default)]
+    pub country: Option<String>,
     pub avatar_url: Option<String>,
     pub mfa_enabled: bool,
     pub created_at: String,

@@ -367,6 +367,19 @@ async fn load(app: &App, id: &str) -> Result<(Showtime, Item), Problem> {
     Ok((from_entity_item("showtime", item.clone())?, item))
 }
 
+/// A showtime as shown, if it exists.
+pub async fn find(app: &App, id: &str) -> Result<Option<ShowtimeView>, Problem> {
+    match app.table.get(&key(id)).await? {
+        Some(item) => Ok(Some(view_of(item)?)),
+        None => Ok(None),
+    }
+}
+
+/// A showtime item read back as shown.
+pub fn view_of(item: Item) -> Result<ShowtimeView, StoreError> {
+    from_entity_item::<Showtime>("showtime", item).map(|s| s.view())
+}
+
 pub async fn get(
     State(app): State<App>,
     Path(id): Path<String>,
