@@ -17,6 +17,7 @@ pub mod lambda;
 pub mod mail;
 pub mod mail_jobs;
 pub mod notifications;
+pub mod orders;
 pub mod queue;
 pub mod routes;
 pub mod store;

@@ -187,6 +187,7 @@ use crate::auth;
 use crate::cart;
 use crate::catalog::{self, records};
 use crate::engagement;
+use crate::orders;
 use Access::{AtLeast, Public};
 use Method::{Delete, Get, Patch, Post, Put};
 use Need::{SendMail, SigningKey, TableRead, TableWrite};
@@ -704,6 +705,52 @@ pub static ROUTES: &[Route] = &[
     )
     .gives(body::<cart::CartView>())
     .needs(SIGNED_IN),
+    // Orders
+    route(
+        "orders-create",
+        Post,
+        "/orders",
+        AtLeast(User),
+        "orders",
+        "Order what the cart holds (Idempotency-Key header); reports items left out",
+        |m| on(m, orders::create),
+    )
+    .status(201)
+    .gives(body::<orders::Order>())
+    .needs(SIGNED_IN_WRITES),
+    route(
+        "orders-list",
+        Get,
+        "/orders",
+        AtLeast(User),
+        "orders",
+        "Your orders, newest first",
+        |m| on(m, orders::list),
+    )
+    .query(&["limit", "cursor"])
+    .needs(SIGNED_IN),
+    route(
+        "orders-get",
+        Get,
+        "/orders/{id}",
+        AtLeast(User),
+        "orders",
+        "One of your orders",
+        |m| on(m, orders::get),
+    )
+    .gives(body::<orders::Order>())
+    .needs(SIGNED_IN),
+    route(
+        "orders-cancel",
+        Post,
+        "/orders/{id}/cancel",
+        AtLeast(User),
+        "orders",
+        "Cancel a pending order; its seats are released",
+        |m| on(m, orders::cancel),
+    )
+    .gives(body::<orders::Order>())
+    .needs(SIGNED_IN_WRITES),
     // Catalogue: reference records (read: public; write: moderator)
     route(
         "genres-list",
@@ -1091,9 +1138,9 @@ pub static BACKGROUND: &[Background] = &[
     },
     Background {
         name: "expiry-worker",
-        summary: "Deletes queued items that are still expired",
+        summary: "Deletes queued items that are still expired; expires lapsed pending orders",
         trigger: Trigger::ExpiryQueue,
-        needs: &[Need::TableDelete],
+        needs: &[TableRead, TableWrite, Need::TableDelete],
         entry: "run_expiry_worker",
     },
     Background {

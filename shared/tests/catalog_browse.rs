@@ -515,6 +515,36 @@ async fn deleting_movies_cleans_the_index_and_withdraws_them_from_carts(env: Env
     );
 }
 
+async fn renaming_a_person_reindexes_their_movies(env: Env) {
+    use marquee::accounts::Role;
+    let seeded = demo::seed(&env.app, 5, 17).await.unwrap();
+    let (moderator, _, _) = env.account("mod", Role::Moderator).await;
+    let (_, movie) = env
+        .get(&format!("/movies/{}", seeded.movies[0]), None)
+        .await;
+    let actor = movie["cast"][0]["id"].as_str().unwrap().to_string();
+    let (status, _, body) = env
+        .send(
+            axum::http::Method::PATCH,
+            &format!("/actors/{actor}"),
+            Some(&moderator),
+            Some(serde_json::json!({"name": "Quillon Zebedee"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    marquee::catalog::index::project_marked(&env.app, 100)
+        .await
+        .unwrap();
+    let (_, page) = env.get("/movies?q=zebedee", None).await;
+    assert!(ids(&page["items"]).contains(&seeded.movies[0]), "{page}");
+    assert_eq!(
+        ids(&page["items"]).len(),
+        env.get(&format!("/actors/{actor}"), None).await.1["movie_count"]
+            .as_u64()
+            .unwrap() as usize
+    );
+}
+
 async fn all_titles(env: &Env, id: &str) -> String {
     env.get(&format!("/movies/{id}"), None).await.1["title"]
         .as_str()
@@ -524,6 +554,7 @@ async fn all_titles(env: &Env, id: &str) -> String {
 
 support::on_both_backends!(
     genres_and_people_page_their_movies,
+    renaming_a_person_reindexes_their_movies,
     deleting_movies_cleans_the_index_and_withdraws_them_from_carts,
     movies_list_matches_the_reference_for_every_filter_and_sort,
     unfiltered_pages_read_only_what_they_show,

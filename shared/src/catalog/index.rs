@@ -528,6 +528,34 @@ pub async fn project_marked(app: &App, max: usize) -> Result<SweepReport, StoreE
     }
 }
 
+/// Marks every movie on a shelf for the next sweep (when something they are indexed by,
+/// such as a credited name, changed). Reads the shelf a page at a time.
+pub async fn mark_shelf(app: &App, facet: &str) -> Result<usize, StoreError> {
+    let mut count = 0;
+    let mut cursor = None;
+    loop {
+        let page = app
+            .table
+            .query(&Query::partition(shelf_pk(facet)).limit(100).after(cursor))
+            .await?;
+        for item in &page.items {
+            let Some(id) = item.get("id").and_then(Value::as_str) else {
+                continue;
+            };
+            match app.table.write(marked(Update::new(), id)).await {
+                Ok(_) => count += 1,
+                // Deleted meanwhile: its projection removes it from the shelf.
+                Err(StoreError::ConditionFailed) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(count),
+        }
+    }
+}
+
 /// A shelf item read back.
 pub fn from_shelf_item(item: Item) -> Result<Shelved, StoreError> {
     from_entity_item("shelf", item)

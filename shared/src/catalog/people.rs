@@ -112,6 +112,14 @@ macro_rules! person_kind {
                 Some(format!("{}#{id}", $prefix))
             }
 
+            /// Their movies are searched by this name: a rename re-indexes them.
+            async fn after_write(app: &crate::app::App, id: &str) {
+                let facet = format!("{}#{id}", $prefix);
+                if let Err(e) = super::index::mark_shelf(app, &facet).await {
+                    tracing::warn!(person = id, error = %e, "marking their movies for re-indexing failed");
+                }
+            }
+
             fn name(input: &PersonInput) -> &str {
                 &input.name
             }

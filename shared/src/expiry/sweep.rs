@@ -73,9 +73,15 @@ pub async fn handle_batch(app: &App, bodies: &[String]) -> Vec<usize> {
             continue;
         };
         // Still expired: an item whose life was extended since the sweep is left alone.
-        let delete = Write::delete(Key::new(due.pk.clone(), due.sk.clone()))
-            .when(Condition::compare(EXPIRES_AT, Cmp::Le, now));
-        match app.table.write(delete).await {
+        let key = Key::new(due.pk.clone(), due.sk.clone());
+        // A lapsed order hold ends its order (and frees its seats) rather than vanishing.
+        let done = if crate::orders::is_hold(&key) {
+            crate::orders::expire(app, &key).await
+        } else {
+            let delete = Write::delete(key).when(Condition::compare(EXPIRES_AT, Cmp::Le, now));
+            app.table.write(delete).await.map(|_| ())
+        };
+        match done {
             Ok(_) | Err(StoreError::ConditionFailed) => {}
             Err(e) => {
                 tracing::error!(pk = %due.pk, error = %e, "expiry delete failed");
