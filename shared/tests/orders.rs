@@ -154,10 +154,7 @@ async fn orders_copy_prices_hold_seats_and_are_idempotent(env: Env) {
 
     // Owned and unavailable items are left out and reported.
     let owned = marquee::store::Write::update(
-        marquee::engagement::mine::purchase_key(
-            first["user_id"].as_str().unwrap(),
-            &movies[1],
-        ),
+        marquee::engagement::mine::purchase_key(first["user_id"].as_str().unwrap(), &movies[1]),
         marquee::store::Update::new().set("movie_id", movies[1].as_str()),
     );
     env.app.table.write(owned).await.unwrap();
@@ -219,7 +216,8 @@ async fn pending_orders_expire_and_release_their_seats(env: Env) {
 
 async fn parallel_buyers_never_oversell_and_double_submits_make_one_order(env: Env) {
     let (showtime, _) = shop(&env, 10).await;
-    let buyers = if env.aws { 20 } else { 50 };
+    // The AWS stand-in serves one request at a time: fewer buyers there, same race.
+    let buyers = if env.aws { 12 } else { 50 };
     let mut tokens = Vec::new();
     for n in 0..buyers {
         let (token, _, _) = env.account(&format!("b{n}"), Role::User).await;
