@@ -4,6 +4,11 @@
 concurrent writes: two simultaneous transactions can lose an ADD. DynamoDB itself applies
 them atomically, so the stand-in serialises requests to behave like it for our concurrency
 tests. Usage: serve_moto.py HOST PORT
+
+Moto also snapshots a table for rollback once per item of a transaction (a full deep copy
+each time); the snapshots of one call are identical, so `share_rollback_snapshots` makes one
+per table per call. Behaviour is unchanged; transactions on tables of a few thousand items
+stop costing seconds.
 """
 
 import os
@@ -17,7 +22,49 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import run_simple
 
 
+def share_rollback_snapshots() -> None:
+    import copy
+    import functools
+
+    import moto.dynamodb.models as models
+
+    backend = models.DynamoDBBackend
+    original = backend.transact_write_items
+
+    class OncePerObject:
+        """`copy` for moto's module: deep copies memoised for the length of one call."""
+
+        def __init__(self) -> None:
+            self.memo: dict[int, object] | None = None
+
+        def deepcopy(self, value, memo=None):
+            # Only whole-table snapshots are shared; items are copied as before.
+            if self.memo is None or not isinstance(value, models.Table):
+                return copy.deepcopy(value, memo)
+            key = id(value)
+            if key not in self.memo:
+                self.memo[key] = copy.deepcopy(value)
+            return self.memo[key]
+
+        def __getattr__(self, name):
+            return getattr(copy, name)
+
+    shim = OncePerObject()
+    models.copy = shim
+
+    @functools.wraps(original)
+    def transact_write_items(self, transact_items):
+        shim.memo = {}
+        try:
+            return original(self, transact_items)
+        finally:
+            shim.memo = None
+
+    backend.transact_write_items = transact_write_items
+
+
 def main() -> None:
+    share_rollback_snapshots()
     host, port = sys.argv[1], int(sys.argv[2])
     os.environ.setdefault("MOTO_PORT", str(port))
     app = DomainDispatcherApplication(create_backend_app)

@@ -635,6 +635,17 @@ pub static ROUTES: &[Route] = &[
     )
     .status(204)
     .needs(SIGNED_IN_WRITES),
+    route(
+        "purchases-list",
+        Get,
+        "/me/purchases",
+        AtLeast(User),
+        "engagement",
+        "The movies you own, in the order bought",
+        |m| on(m, engagement::mine::purchases),
+    )
+    .query(&["limit", "cursor"])
+    .needs(SIGNED_IN),
     // Cart
     route(
         "cart-get",

@@ -37,6 +37,18 @@ struct Shop {
 async fn shop(env: &Env) -> Shop {
     let seeded = demo::seed(&env.app, 4, 13).await.unwrap();
     let (moderator, _, _) = env.account("mod", Role::Moderator).await;
+    // The demo marks some movies unavailable at random: these are for sale.
+    for movie in &seeded.movies {
+        let (status, _, body) = env
+            .send(
+                Method::PATCH,
+                &format!("/movies/{movie}"),
+                Some(&moderator),
+                Some(json!({"available": true})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
     let (status, cinema) = env
         .post(
             "/cinemas",

@@ -528,3 +528,51 @@ support::on_both_backends!(
     favourites_list_with_the_filters_and_sorts_of_the_catalogue,
     comments_thread_notify_and_obey_their_owners,
 );
+
+mod purchases {
+    use super::*;
+
+    async fn purchases_list_the_movies_owned(env: Env) {
+        let seeded = catalogue(&env).await;
+        let (token, user_id, _) = env.account("owner", Role::User).await;
+        let (_, page) = env.get("/me/purchases", Some(&token)).await;
+        assert_eq!(page["items"], json!([]));
+        // As the payment flow records them; a refunded one no longer counts.
+        for (n, movie) in seeded.movies[..3].iter().enumerate() {
+            let mut grant =
+                marquee::store::Update::new().set("purchased_at", 1_700_000_000 + n as i64);
+            if n == 1 {
+                grant = grant.set("revoked", true);
+            }
+            let key = marquee::engagement::mine::purchase_key(&user_id, movie);
+            env.app
+                .table
+                .write(marquee::store::Write::update(key, grant))
+                .await
+                .unwrap();
+        }
+        let (status, page) = env.get("/me/purchases?limit=10", Some(&token)).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        let mut owned: Vec<&str> = page["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap())
+            .collect();
+        owned.sort();
+        let mut expected = vec![seeded.movies[0].as_str(), seeded.movies[2].as_str()];
+        expected.sort();
+        assert_eq!(owned, expected);
+        assert!(page["items"][0]["purchased_at"].is_number());
+        assert_eq!(
+            movie(&env, &seeded.movies[0], Some(&token)).await["mine"]["purchased"],
+            true
+        );
+        assert_eq!(
+            movie(&env, &seeded.movies[1], Some(&token)).await["mine"]["purchased"],
+            false
+        );
+    }
+
+    support::on_both_backends!(purchases_list_the_movies_owned);
+}

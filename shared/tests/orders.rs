@@ -28,6 +28,18 @@ async fn order(env: &Env, token: &str, key: Option<&str>) -> (StatusCode, Value)
 async fn shop(env: &Env, seats: u16) -> (String, Vec<String>) {
     let seeded = demo::seed(&env.app, 3, 29).await.unwrap();
     let (moderator, _, _) = env.account("mod", Role::Moderator).await;
+    // The demo marks some movies unavailable at random: these are for sale.
+    for movie in &seeded.movies {
+        let (status, _, body) = env
+            .send(
+                Method::PATCH,
+                &format!("/movies/{movie}"),
+                Some(&moderator),
+                Some(json!({"available": true})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
     let (_, cinema) = env
         .post(
             "/cinemas",

@@ -44,3 +44,63 @@ pub async fn mine(app: &App, user_id: &str, movie_id: &str) -> Result<Mine, Prob
     }
     Ok(mine)
 }
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PurchasesQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// A movie the caller owns.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Owned {
+    #[serde(flatten)]
+    pub movie: crate::catalog::index::Card,
+    /// Epoch seconds.
+    pub purchased_at: Option<i64>,
+}
+
+/// `GET /me/purchases`: the movies the caller owns (a refunded one no longer counts), in
+/// the order bought; one query and one batch read per page.
+pub async fn purchases(
+    axum::extract::State(app): axum::extract::State<App>,
+    caller: crate::http::guard::Principal,
+    crate::http::Query(query): crate::http::Query<PurchasesQuery>,
+) -> Result<axum::Json<crate::http::pagination::Page<Owned>>, Problem> {
+    let limit = crate::http::pagination::page_limit(query.limit)?;
+    let page = app
+        .table
+        .query(
+            &crate::store::Query::partition(format!("USER#{}", caller.user_id))
+                .sort_key(crate::store::SortKey::BeginsWith("PURCHASE#".into()))
+                .limit(limit)
+                .after(query.cursor),
+        )
+        .await?;
+    let owned: Vec<(String, Option<i64>)> = page
+        .items
+        .iter()
+        .filter(|item| item.get("revoked").and_then(|v| v.as_bool()) != Some(true))
+        .filter_map(|item| {
+            let sk = item.get(crate::store::schema::SK)?.as_str()?;
+            let movie = sk.strip_prefix("PURCHASE#")?.to_string();
+            Some((movie, item.get("purchased_at").and_then(|v| v.as_i64())))
+        })
+        .collect();
+    let ids: Vec<String> = owned.iter().map(|(id, _)| id.clone()).collect();
+    let mut cards = crate::catalog::index::cards(&app, &ids).await?;
+    let items = owned
+        .into_iter()
+        .filter_map(|(id, purchased_at)| {
+            Some(Owned {
+                movie: cards.remove(&id)?.card,
+                purchased_at,
+            })
+        })
+        .collect();
+    Ok(axum::Json(crate::http::pagination::Page {
+        items,
+        next_cursor: page.next_cursor,
+    }))
+}
