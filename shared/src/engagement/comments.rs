@@ -260,15 +260,7 @@ pub async fn list(
                 .after(query.cursor),
         )
         .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(|item| from_entity_item("comment", item))
-        .collect::<Result<_, _>>()?;
-    Ok(axum::Json(Page {
-        items,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(axum::Json(Page::of_entities("comment", page)?))
 }
 
 pub async fn update(

@@ -13,6 +13,23 @@ pub struct Page<T> {
     pub next_cursor: Option<String>,
 }
 
+impl<T: serde::de::DeserializeOwned> Page<T> {
+    /// A page of stored entities of one kind, as the table handed it back.
+    pub fn of_entities(
+        entity: &str,
+        page: crate::store::Page,
+    ) -> Result<Self, crate::store::StoreError> {
+        Ok(Self {
+            items: page
+                .items
+                .into_iter()
+                .map(|item| crate::store::from_entity_item(entity, item))
+                .collect::<Result<_, _>>()?,
+            next_cursor: page.next_cursor,
+        })
+    }
+}
+
 /// The page size a list asked for, or 422.
 pub fn page_limit(limit: Option<u32>) -> Result<u32, Problem> {
     match limit.unwrap_or(DEFAULT_LIMIT) {

@@ -396,15 +396,7 @@ pub async fn list(
                 .after(query.cursor),
         )
         .await?;
-    let items = page
-        .items
-        .into_iter()
-        .map(|item| from_entity_item("order", item))
-        .collect::<Result<_, _>>()?;
-    Ok(axum::Json(Page {
-        items,
-        next_cursor: page.next_cursor,
-    }))
+    Ok(axum::Json(Page::of_entities("order", page)?))
 }
 
 /// `GET /orders/{id}`.
