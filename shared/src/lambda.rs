@@ -28,40 +28,37 @@ async fn start() -> Result<App, lambda_http::Error> {
 
 /// The scheduled sweep: queues every expired item for the worker.
 pub fn run_expiry_scheduler() -> ExitCode {
-    run(async {
-        let app = start().await?;
-        lambda_runtime::run(lambda_runtime::service_fn(
-            |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
-                let app = app.clone();
-                async move {
-                    let report = crate::expiry::sweep_due(&app).await?;
-                    tracing::info!(queued = report.queued, "expiry sweep done");
-                    Ok::<_, lambda_http::Error>(report)
-                }
-            },
-        ))
-        .await
+    run_scheduled(|app| async move {
+        let report = crate::expiry::sweep_due(&app).await?;
+        tracing::info!(queued = report.queued, "expiry sweep done");
+        Ok(serde_json::to_value(report)?)
     })
 }
 
 /// The scheduled projection of changed movies into the browse and search index.
 pub fn run_catalog_indexer() -> ExitCode {
+    run_scheduled(|app| async move {
+        let report = crate::catalog::index::project_marked(&app, INDEX_SWEEP_MAX).await?;
+        tracing::info!(
+            projected = report.projected,
+            failed = report.failed,
+            "index sweep done"
+        );
+        Ok(serde_json::to_value(report)?)
+    })
+}
+
+/// A function on an EventBridge schedule: `sweep` runs once per event and reports what it did.
+fn run_scheduled<F, Fut>(sweep: F) -> ExitCode
+where
+    F: Fn(App) -> Fut,
+    Fut: Future<Output = Result<serde_json::Value, lambda_http::Error>>,
+{
     run(async {
         let app = start().await?;
+        let sweep = &sweep;
         lambda_runtime::run(lambda_runtime::service_fn(
-            |_: lambda_runtime::LambdaEvent<serde_json::Value>| {
-                let app = app.clone();
-                async move {
-                    let report =
-                        crate::catalog::index::project_marked(&app, INDEX_SWEEP_MAX).await?;
-                    tracing::info!(
-                        projected = report.projected,
-                        failed = report.failed,
-                        "index sweep done"
-                    );
-                    Ok::<_, lambda_http::Error>(report)
-                }
-            },
+            |_: lambda_runtime::LambdaEvent<serde_json::Value>| sweep(app.clone()),
         ))
         .await
     })

@@ -313,7 +313,7 @@ fn keys_value(keys: &[Key]) -> Value {
 }
 
 pub fn record_key(movie_id: &str) -> Key {
-    Key::new(format!("{}#{movie_id}", Movie::PREFIX), "RECORD")
+    records::key::<Movie>(movie_id)
 }
 
 pub fn tombstone_key(movie_id: &str) -> Key {
