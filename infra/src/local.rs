@@ -32,7 +32,11 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     if embedded {
         tokio::spawn(run_background(app.clone(), sweep_interval()));
     }
-    let router = routes::router(app, |_| true);
+    let simulated_checkout = embedded && app.config.stripe_secret_key.is_none();
+    let mut router = routes::router(app.clone(), |_| true);
+    if simulated_checkout {
+        router = router.merge(marquee::payments::simulated::router().with_state(app));
+    }
 
     println!("Marquee API: {url}");
     println!("API docs:    {url}/docs");
@@ -42,6 +46,9 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     }
     if let Some(demo) = demo {
         println!("Seeded:      {demo} (MARQUEE_DEMO=false starts empty)");
+    }
+    if simulated_checkout {
+        println!("Payments:    simulated checkout page (set MARQUEE_STRIPE_SECRET_KEY for Stripe)");
     }
     axum::serve(listener, router)
         .with_graceful_shutdown(async {
@@ -138,6 +145,12 @@ async fn run_background(app: App, every: std::time::Duration) {
         app.clone(),
         "mail",
         |app, batch| async move { marquee::mail_jobs::handle_batch(&app, &batch).await },
+    ));
+    tokio::spawn(drain(
+        queues.webhooks,
+        app.clone(),
+        "webhooks",
+        |app, batch| async move { marquee::payments::simulated::deliver_batch(&app, &batch).await },
     ));
     let mut ticks = tokio::time::interval(every);
     loop {

@@ -4,6 +4,9 @@ use crate::auth::keys::{KeyError, SigningKeys};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Backend, Config, ConfigError};
 use crate::mail::{Mailer, OutboxMailer, SesMailer};
+use crate::payments::gateway::{NotConfigured, PaymentGateway};
+use crate::payments::simulated::SimulatedGateway;
+use crate::payments::stripe::StripeGateway;
 use crate::queue::{MemoryQueue, Queue, SqsQueue};
 use crate::store::dynamo::DynamoTable;
 use crate::store::sqlite::SqliteTable;
@@ -21,6 +24,8 @@ pub struct App {
     pub mail_queue: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
     pub keys: Arc<SigningKeys>,
+    /// Checkout sessions and refunds.
+    pub payments: Arc<dyn PaymentGateway>,
     /// Set on the embedded backend: the local server drains them.
     pub local_queues: Option<LocalQueues>,
 }
@@ -30,6 +35,8 @@ pub struct App {
 pub struct LocalQueues {
     pub expiry: Arc<MemoryQueue>,
     pub mail: Arc<MemoryQueue>,
+    /// Signed provider events from the simulated gateway, for the webhook handler.
+    pub webhooks: Arc<MemoryQueue>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,20 +47,44 @@ pub enum StartError {
     Keys(#[from] KeyError),
     #[error("opening the table: {0}")]
     Table(#[from] StoreError),
+    #[error("the payment provider: {0}")]
+    Payments(#[from] crate::payments::gateway::GatewayError),
 }
 
 impl App {
-    pub async fn start(config: Config) -> Result<Self, StartError> {
+    pub async fn start(mut config: Config) -> Result<Self, StartError> {
         let keys = Arc::new(signing_keys(&config)?);
+        if config.backend == Backend::Embedded && config.stripe_webhook_secret.is_none() {
+            // The simulated provider signs with it; nothing outside this process knows it.
+            config.stripe_webhook_secret =
+                Some(format!("whsec_local_{}", crate::auth::secret::new_token()));
+        }
+        let stripe: Option<Arc<dyn PaymentGateway>> = match &config.stripe_secret_key {
+            Some(secret) => Some(Arc::new(StripeGateway::new(
+                secret,
+                config.stripe_api_base.as_deref(),
+            )?)),
+            None => None,
+        };
         let app = match config.backend {
             Backend::Embedded => {
                 let table = SqliteTable::open(&config.sqlite_path())?;
                 let queues = LocalQueues {
                     expiry: Arc::new(MemoryQueue::new()),
                     mail: Arc::new(MemoryQueue::new()),
+                    webhooks: Arc::new(MemoryQueue::new()),
                 };
+                let table: Arc<dyn Table> = Arc::new(table);
+                let payments = stripe.unwrap_or_else(|| {
+                    Arc::new(SimulatedGateway::new(
+                        table.clone(),
+                        &config,
+                        queues.webhooks.clone(),
+                    ))
+                });
                 Self {
-                    table: Arc::new(table),
+                    table,
+                    payments,
                     mailer: Arc::new(OutboxMailer::new(config.outbox_dir(), &config.mail_from)),
                     expiry_queue: queues.expiry.clone(),
                     mail_queue: queues.mail.clone(),
@@ -80,6 +111,7 @@ impl App {
                         aws_sdk_sesv2::Client::new(&aws),
                         &config.mail_from,
                     )),
+                    payments: stripe.unwrap_or_else(|| Arc::new(NotConfigured)),
                     expiry_queue: queue(&config.expiry_queue_url),
                     mail_queue: queue(&config.mail_queue_url),
                     clock: Arc::new(SystemClock),

@@ -30,6 +30,19 @@ pub struct Config {
     /// Ed25519 public key (SPKI PEM) that verifies access tokens.
     pub jwt_public_key: Option<String>,
     pub log_filter: String,
+    /// Stripe's secret API key; without it the embedded backend simulates the provider.
+    pub stripe_secret_key: Option<String>,
+    /// Another base URL for Stripe's API (a mock).
+    pub stripe_api_base: Option<String>,
+    /// The webhook endpoint's signing secret (`whsec_...`).
+    pub stripe_webhook_secret: Option<String>,
+    /// Where the provider sends the buyer after paying; `{order_id}` is replaced.
+    pub checkout_success_url: String,
+    /// Where the provider sends a buyer who turns back; `{order_id}` is replaced.
+    pub checkout_cancel_url: String,
+    /// This API's own base URL (the simulated checkout page lives there); defaults to
+    /// `public_url`.
+    pub api_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -68,6 +81,14 @@ impl Config {
             jwt_private_key: get("MARQUEE_JWT_PRIVATE_KEY"),
             jwt_public_key: get("MARQUEE_JWT_PUBLIC_KEY"),
             log_filter: get("MARQUEE_LOG").unwrap_or_else(|| "info".into()),
+            stripe_secret_key: get("MARQUEE_STRIPE_SECRET_KEY"),
+            stripe_api_base: get("MARQUEE_STRIPE_API_BASE"),
+            stripe_webhook_secret: get("MARQUEE_STRIPE_WEBHOOK_SECRET"),
+            checkout_success_url: get("MARQUEE_CHECKOUT_SUCCESS_URL")
+                .unwrap_or_else(|| "{public_url}/orders/{order_id}?checkout=success".into()),
+            checkout_cancel_url: get("MARQUEE_CHECKOUT_CANCEL_URL")
+                .unwrap_or_else(|| "{public_url}/orders/{order_id}?checkout=canceled".into()),
+            api_url: get("MARQUEE_API_URL"),
         };
         if config.backend == Backend::Aws
             && (config.expiry_queue_url.is_none() || config.mail_queue_url.is_none())
@@ -77,6 +98,18 @@ impl Config {
             ));
         }
         Ok(config)
+    }
+
+    /// A checkout return URL for one order.
+    pub fn checkout_url(&self, template: &str, order_id: &str) -> String {
+        template
+            .replace("{public_url}", &self.public_url)
+            .replace("{order_id}", order_id)
+    }
+
+    /// This API's base URL.
+    pub fn api_base_url(&self) -> &str {
+        self.api_url.as_deref().unwrap_or(&self.public_url)
     }
 
     pub fn sqlite_path(&self) -> PathBuf {

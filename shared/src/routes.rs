@@ -63,6 +63,10 @@ pub enum Need {
     QueryExpiryIndex,
     /// The private key that signs access tokens.
     SigningKey,
+    /// Stripe's secret API key (checkouts, refunds).
+    StripeKey,
+    /// The Stripe webhook endpoint's signing secret.
+    StripeWebhookSecret,
 }
 
 /// A JSON body documented in the OpenAPI document.
@@ -188,6 +192,7 @@ use crate::cart;
 use crate::catalog::{self, records};
 use crate::engagement;
 use crate::orders;
+use crate::payments;
 use Access::{AtLeast, Public};
 use Method::{Delete, Get, Patch, Post, Put};
 use Need::{SendMail, SigningKey, TableRead, TableWrite};
@@ -195,6 +200,10 @@ use Need::{SendMail, SigningKey, TableRead, TableWrite};
 /// Reads what signed-in routes all need: their session.
 const SIGNED_IN: &[Need] = &[TableRead];
 const SIGNED_IN_WRITES: &[Need] = &[TableRead, TableWrite];
+/// Signed-in writes that call Stripe.
+const PAYS: &[Need] = &[TableRead, TableWrite, Need::StripeKey];
+/// The staff lists' filters.
+const STAFF_LIST_PARAMS: &[&str] = &["user", "status", "from", "to", "limit", "cursor"];
 /// The filters, sorts and paging of movies-list (and favourites).
 const BROWSE_PARAMS: &[&str] = &[
     "genre",
@@ -761,7 +770,104 @@ pub static ROUTES: &[Route] = &[
         |m| on(m, orders::cancel),
     )
     .gives(body::<orders::Order>())
+    .needs(PAYS),
+    route(
+        "orders-checkout",
+        Post,
+        "/orders/{id}/checkout",
+        AtLeast(User),
+        "orders",
+        "Re-check prices and availability (409 with the new total; call again to accept), then open Stripe Checkout",
+        |m| on(m, orders::checkout::checkout),
+    )
+    .gives(body::<orders::checkout::CheckoutStarted>())
+    .needs(PAYS),
+    route(
+        "orders-refund-request",
+        Post,
+        "/orders/{id}/refund",
+        AtLeast(User),
+        "orders",
+        "Ask for a refund of a paid order, with a reason",
+        |m| on(m, orders::refunds::request),
+    )
+    .status(202)
+    .takes(body::<orders::refunds::RefundAsk>())
+    .gives(body::<orders::Order>())
     .needs(SIGNED_IN_WRITES),
+    route(
+        "payments-list",
+        Get,
+        "/payments",
+        AtLeast(User),
+        "orders",
+        "Your payments, newest first: date, amount, status, order",
+        |m| on(m, payments::list),
+    )
+    .query(&["limit", "cursor"])
+    .needs(SIGNED_IN),
+    route(
+        "stripe-webhook",
+        Post,
+        "/webhooks/stripe",
+        Public,
+        "orders",
+        "Stripe's events (verified by the Stripe-Signature header; each acted on once)",
+        |m| on(m, payments::webhook::receive),
+    )
+    .needs(&[
+        TableRead,
+        TableWrite,
+        SendMail,
+        Need::StripeKey,
+        Need::StripeWebhookSecret,
+    ]),
+    route(
+        "admin-orders-list",
+        Get,
+        "/admin/orders",
+        AtLeast(Moderator),
+        "orders",
+        "Every order, newest first, filtered by user, status and date range",
+        |m| on(m, orders::admin::list),
+    )
+    .query(STAFF_LIST_PARAMS)
+    .needs(SIGNED_IN),
+    route(
+        "admin-orders-refund",
+        Post,
+        "/admin/orders/{id}/refund",
+        AtLeast(Admin),
+        "orders",
+        "Approve a requested refund: Stripe refunds, and its event completes it",
+        |m| on(m, orders::refunds::approve),
+    )
+    .status(202)
+    .gives(body::<orders::Order>())
+    .needs(PAYS),
+    route(
+        "admin-payments-list",
+        Get,
+        "/admin/payments",
+        AtLeast(Moderator),
+        "orders",
+        "Every payment, newest first, filtered by user, status and date range",
+        |m| on(m, payments::admin_list),
+    )
+    .query(STAFF_LIST_PARAMS)
+    .needs(SIGNED_IN),
+    route(
+        "admin-sales",
+        Get,
+        "/admin/sales",
+        AtLeast(Moderator),
+        "orders",
+        "Revenue and units by day and by movie over a date range",
+        |m| on(m, orders::admin::sales),
+    )
+    .gives(body::<orders::admin::Sales>())
+    .query(&["from", "to"])
+    .needs(SIGNED_IN),
     // Catalogue: reference records (read: public; write: moderator)
     route(
         "genres-list",

@@ -5,11 +5,8 @@ mod support;
 
 use axum::http::{Method, StatusCode};
 use marquee::accounts::Role;
-use marquee::catalog::demo;
-use marquee::clock::Clock;
 use serde_json::{Value, json};
-use support::Env;
-use time::format_description::well_known::Rfc3339;
+use support::{Env, shop};
 
 async fn order(env: &Env, token: &str, key: Option<&str>) -> (StatusCode, Value) {
     let mut request = axum::http::Request::builder()
@@ -22,44 +19,6 @@ async fn order(env: &Env, token: &str, key: Option<&str>) -> (StatusCode, Value)
     let (status, _, body) =
         support::call(&env.api, request.body(axum::body::Body::empty()).unwrap()).await;
     (status, body)
-}
-
-/// A catalogue with one showtime of `seats` seats; its id and its movies.
-async fn shop(env: &Env, seats: u16) -> (String, Vec<String>) {
-    let seeded = demo::seed(&env.app, 3, 29).await.unwrap();
-    let (moderator, _, _) = env.account("mod", Role::Moderator).await;
-    // The demo marks some movies unavailable at random: these are for sale.
-    for movie in &seeded.movies {
-        let (status, _, body) = env
-            .send(
-                Method::PATCH,
-                &format!("/movies/{movie}"),
-                Some(&moderator),
-                Some(json!({"available": true})),
-            )
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-    }
-    let (_, cinema) = env
-        .post(
-            "/cinemas",
-            Some(&moderator),
-            json!({"name": "Rex", "address": "1 Bd", "city": "Paris", "country": "FR",
-                   "screens": [{"number": 1, "seats": 200}]}),
-        )
-        .await;
-    let starts = env.clock.now() + time::Duration::days(1);
-    let (status, showtime) = env
-        .post(
-            "/showtimes",
-            Some(&moderator),
-            json!({"movie_id": seeded.movies[0], "cinema_id": cinema["id"], "screen": 1,
-                   "starts_at": starts.format(&Rfc3339).unwrap(), "seats": seats,
-                   "price": {"amount": 900, "currency": "EUR"}}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{showtime}");
-    (showtime["id"].as_str().unwrap().to_string(), seeded.movies)
 }
 
 async fn seats_left(env: &Env, showtime: &str) -> i64 {

@@ -65,6 +65,30 @@ Parameters:
 "#,
         );
     }
+    if needs_any(Need::StripeKey) {
+        out.push_str(
+            r#"  StripeSecretKey:
+    Type: String
+    NoEcho: true
+    Description: Stripe secret API key; only functions that create checkouts or refunds receive it.
+  CheckoutSuccessUrl:
+    Type: String
+    Description: Where Stripe sends a buyer after paying; {order_id} is replaced.
+  CheckoutCancelUrl:
+    Type: String
+    Description: Where Stripe sends a buyer who turns back; {order_id} is replaced.
+"#,
+        );
+    }
+    if needs_any(Need::StripeWebhookSecret) {
+        out.push_str(
+            r#"  StripeWebhookSecret:
+    Type: String
+    NoEcho: true
+    Description: The signing secret (whsec_...) of the Stripe webhook endpoint /webhooks/stripe.
+"#,
+        );
+    }
     if needs_any(Need::SigningKey) {
         out.push_str(
             r#"  JwtPrivateKey:
@@ -264,10 +288,20 @@ fn function(out: &mut String, route: &Route) {
         route.summary
     );
     function_header(out, route.name, &description, route.memory_mb, 10);
+    let mut secrets = String::new();
     if route.needs.contains(&Need::SigningKey) {
-        out.push_str(
-            "      Environment:\n        Variables:\n          MARQUEE_JWT_PRIVATE_KEY: !Ref JwtPrivateKey\n",
+        secrets.push_str("          MARQUEE_JWT_PRIVATE_KEY: !Ref JwtPrivateKey\n");
+    }
+    if route.needs.contains(&Need::StripeKey) {
+        secrets.push_str(
+            "          MARQUEE_STRIPE_SECRET_KEY: !Ref StripeSecretKey\n          MARQUEE_CHECKOUT_SUCCESS_URL: !Ref CheckoutSuccessUrl\n          MARQUEE_CHECKOUT_CANCEL_URL: !Ref CheckoutCancelUrl\n",
         );
+    }
+    if route.needs.contains(&Need::StripeWebhookSecret) {
+        secrets.push_str("          MARQUEE_STRIPE_WEBHOOK_SECRET: !Ref StripeWebhookSecret\n");
+    }
+    if !secrets.is_empty() {
+        let _ = write!(out, "      Environment:\n        Variables:\n{secrets}");
     }
     policies(out, route.needs);
     let _ = write!(

@@ -29,8 +29,9 @@ use std::collections::HashMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// Lines one cart may hold.
-pub const MAX_LINES: usize = 50;
+/// Lines one cart may hold. Paying for an order writes two items per movie in one
+/// transaction (the purchase and the movie's counter), within DynamoDB's 100.
+pub const MAX_LINES: usize = 40;
 /// Tickets one line may hold.
 pub const MAX_TICKETS: u16 = 10;
 
@@ -149,7 +150,10 @@ fn field_error(field: &str, message: impl Into<String>) -> Problem {
 }
 
 /// Why a movie cannot be bought by this user now, if it cannot.
-fn movie_refusal(movie: &MovieInput, country: Option<&str>) -> Option<(&'static str, String)> {
+pub(crate) fn movie_refusal(
+    movie: &MovieInput,
+    country: Option<&str>,
+) -> Option<(&'static str, String)> {
     if !movie.available {
         return Some((
             "unavailable",
@@ -177,7 +181,7 @@ fn movie_refusal(movie: &MovieInput, country: Option<&str>) -> Option<(&'static 
     None
 }
 
-fn owns(item: Option<&Item>) -> bool {
+pub(crate) fn owns(item: Option<&Item>) -> bool {
     item.is_some_and(|i| i.get("revoked").and_then(Value::as_bool) != Some(true))
 }
 
@@ -369,6 +373,18 @@ pub async fn remove(
         Err(StoreError::ConditionFailed) => Err(Problem::not_found("No such item in your cart")),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Removes lines that were bought (whether or not they are still there).
+pub async fn remove_lines(app: &App, user_id: &str, line_ids: &[String]) -> Result<(), Problem> {
+    let deletes: Vec<Write> = line_ids
+        .iter()
+        .map(|id| Write::delete(line_key(user_id, id)))
+        .collect();
+    if !deletes.is_empty() {
+        app.table.batch_write(deletes).await?;
+    }
+    Ok(())
 }
 
 pub async fn clear(State(app): State<App>, caller: Principal) -> Result<StatusCode, Problem> {

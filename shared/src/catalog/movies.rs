@@ -18,7 +18,7 @@ use time::macros::format_description;
 
 pub struct Movie;
 
-#[derive(Debug, Clone, Serialize, Deserialize, Validate, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Price {
     /// Minor units (cents).

@@ -20,6 +20,9 @@ pub struct Problem {
     pub detail: Option<String>,
     pub errors: Vec<FieldError>,
     pub retry_after_secs: Option<u64>,
+    /// RFC 9457 extension members, beside the standard ones.
+    /// Boxed: problems travel in every `Result`, and most have none.
+    pub extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 /// The wire form of [`Problem`].
@@ -34,6 +37,9 @@ pub struct ProblemBody {
     pub code: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    #[serde(flatten)]
+    #[schema(ignore)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Problem {
@@ -45,7 +51,16 @@ impl Problem {
             detail: None,
             errors: Vec::new(),
             retry_after_secs: None,
+            extensions: None,
         }
+    }
+
+    /// Adds an extension member (e.g. the new total of a changed order).
+    pub fn with(mut self, name: &str, value: serde_json::Value) -> Self {
+        self.extensions
+            .get_or_insert_with(Default::default)
+            .insert(name.to_string(), value);
+        self
     }
 
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
@@ -113,6 +128,7 @@ impl Problem {
             detail: self.detail.clone(),
             code: self.code.to_string(),
             errors: self.errors.clone(),
+            extensions: self.extensions.as_deref().cloned().unwrap_or_default(),
         }
     }
 }

@@ -13,16 +13,34 @@ pub enum Template {
     PasswordChanged,
     CommentReply,
     MovieWithdrawn,
+    OrderReceipt,
+    OrderRefunded,
 }
 
 impl Template {
-    fn name(self) -> &'static str {
+    const ALL: [Self; 7] = [
+        Self::AccountActivation,
+        Self::PasswordReset,
+        Self::PasswordChanged,
+        Self::CommentReply,
+        Self::MovieWithdrawn,
+        Self::OrderReceipt,
+        Self::OrderRefunded,
+    ];
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+
+    pub fn name(self) -> &'static str {
         match self {
             Self::AccountActivation => "account_activation",
             Self::PasswordReset => "password_reset",
             Self::PasswordChanged => "password_changed",
             Self::CommentReply => "comment_reply",
             Self::MovieWithdrawn => "movie_withdrawn",
+            Self::OrderReceipt => "order_receipt",
+            Self::OrderRefunded => "order_refunded",
         }
     }
 }
@@ -50,6 +68,12 @@ const SOURCES: &[(&str, &str)] = templates![
     "movie_withdrawn.subject.txt",
     "movie_withdrawn.txt",
     "movie_withdrawn.html",
+    "order_receipt.subject.txt",
+    "order_receipt.txt",
+    "order_receipt.html",
+    "order_refunded.subject.txt",
+    "order_refunded.txt",
+    "order_refunded.html",
 ];
 
 fn environment() -> &'static Environment<'static> {

@@ -9,6 +9,12 @@
 //! [`expire`]), and for each ticket line a conditional counter on the showtime
 //! (`seats_taken` stays at most `seats`), so seats are never oversold.
 
+pub mod admin;
+pub mod checkout;
+pub mod notices;
+pub mod refunds;
+pub mod settle;
+
 use crate::app::App;
 use crate::auth::secret::digest;
 use crate::cart::{self, Kind};
@@ -57,7 +63,7 @@ impl Status {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrderLine {
     /// The cart line it came from.
     pub line_id: String,
@@ -72,7 +78,7 @@ pub struct OrderLine {
 }
 
 /// A cart line the order left out, and why.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LeftOut {
     pub line_id: String,
     pub title: String,
@@ -98,13 +104,44 @@ pub struct Order {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     #[schema(ignore)]
     pub cart: String,
+    /// The payment session open for this order, once checkout has started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkout: Option<checkout::OpenCheckout>,
+    /// Checkouts started, which keys the provider's idempotency.
+    #[serde(default)]
+    #[schema(ignore)]
+    pub checkouts: i64,
+    /// New prices or left-out items found at checkout, applied once the buyer confirms by
+    /// checking out again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repricing: Option<checkout::Repricing>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_intent: Option<String>,
+    /// Epoch seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paid_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund: Option<refunds::RefundState>,
+}
+
+/// The sparse index partition of orders in one status (admin lists filter by it).
+fn by_status(status: Status) -> String {
+    format!("ORDERS#STATUS#{}", status.as_str())
+}
+
+/// Sets an order's status and keeps its status index entry in step.
+pub(crate) fn status_update(to: Status, now: i64) -> Update {
+    Update::new()
+        .set("status", to.as_str())
+        .set(Index::Gsi5.pk(), by_status(to))
+        .set("updated_at", now)
 }
 
 pub fn key(id: &str) -> Key {
     Key::new(format!("ORDER#{id}"), "RECORD")
 }
 
-fn hold_key(id: &str) -> Key {
+pub(crate) fn hold_key(id: &str) -> Key {
     Key::new(format!("ORDER#{id}"), "HOLD")
 }
 
@@ -119,7 +156,7 @@ fn idempotency_key(user_id: &str, key: &str) -> Key {
     )
 }
 
-fn pending_key(user_id: &str, items: &str) -> Key {
+pub(crate) fn pending_key(user_id: &str, items: &str) -> Key {
     Key::new(format!("USER#{user_id}"), format!("PENDING#{items}"))
 }
 
@@ -140,6 +177,8 @@ fn order_item(order: &Order) -> Item {
     item.insert(Index::Gsi1.sk().into(), order.id.clone().into());
     item.insert(Index::Gsi4.pk().into(), "ORDERS".into());
     item.insert(Index::Gsi4.sk().into(), order.id.clone().into());
+    item.insert(Index::Gsi5.pk().into(), by_status(order.status).into());
+    item.insert(Index::Gsi5.sk().into(), order.id.clone().into());
     item
 }
 
@@ -151,7 +190,7 @@ pub async fn load(app: &App, id: &str) -> Result<Option<Order>, Problem> {
 }
 
 /// The caller's order (others' orders do not exist for them).
-async fn own(app: &App, caller: &Principal, id: &str) -> Result<Order, Problem> {
+pub(crate) async fn own(app: &App, caller: &Principal, id: &str) -> Result<Order, Problem> {
     match load(app, id).await? {
         Some(order) if order.user_id == caller.user_id => Ok(order),
         _ => Err(Problem::not_found("No such order")),
@@ -173,7 +212,7 @@ fn seat_hold(showtime_id: &str, seats: u16, quantity: u16) -> Write {
     ))
 }
 
-fn seat_release(showtime_id: &str, quantity: u16) -> Write {
+pub(crate) fn seat_release(showtime_id: &str, quantity: u16) -> Write {
     Write::update(
         showtimes::key(showtime_id),
         Update::new().add("seats_taken", -i64::from(quantity)),
@@ -280,6 +319,12 @@ pub async fn create_from_cart(
             expires_at: now + PENDING_SECS,
             updated_at: now,
             cart: items.clone(),
+            checkout: None,
+            checkouts: 0,
+            repricing: None,
+            payment_intent: None,
+            paid_at: None,
+            refund: None,
         };
         let mut hold = entity_item(
             "order_hold",
@@ -408,21 +453,40 @@ pub async fn get(
     Ok(axum::Json(own(&app, &caller, &id).await?))
 }
 
-/// Ends a pending order (canceled by its owner, or expired), releasing what it held.
-async fn end_pending(app: &App, order: &Order, to: Status) -> Result<bool, Problem> {
+/// Ends a pending order (canceled by its owner, expired, or its payment session expired),
+/// releasing what it held.
+pub(crate) async fn end_pending(
+    app: &App,
+    order: &Order,
+    to: Status,
+    extra: Vec<Write>,
+) -> Result<bool, Problem> {
+    end(app, order, to, to == Status::Expired, extra).await
+}
+
+/// Expires a pending order whatever its own clock says (its payment session lapsed).
+pub(crate) async fn end_pending_now(
+    app: &App,
+    order: &Order,
+    extra: Vec<Write>,
+) -> Result<bool, Problem> {
+    end(app, order, Status::Expired, false, extra).await
+}
+
+async fn end(
+    app: &App,
+    order: &Order,
+    to: Status,
+    only_when_due: bool,
+    extra: Vec<Write>,
+) -> Result<bool, Problem> {
     let now = app.clock.now().unix_timestamp();
     let mut guard = Condition::eq("status", Status::Pending.as_str());
-    if to == Status::Expired {
+    if only_when_due {
         guard = guard.and(Condition::compare("expires_at", Cmp::Le, now));
     }
     let mut writes = vec![
-        Write::update(
-            key(&order.id),
-            Update::new()
-                .set("status", to.as_str())
-                .set("updated_at", now),
-        )
-        .when(guard),
+        Write::update(key(&order.id), status_update(to, now)).when(guard),
         Write::delete(pending_key(&order.user_id, &order.cart)),
         Write::delete(hold_key(&order.id)),
     ];
@@ -431,6 +495,14 @@ async fn end_pending(app: &App, order: &Order, to: Status) -> Result<bool, Probl
             .as_deref()
             .map(|s| seat_release(s, l.quantity))
     }));
+    if let Some(open) = &order.checkout {
+        writes.push(crate::payments::end_pending_payment(
+            &open.payment_id,
+            crate::payments::PaymentStatus::Canceled,
+            now,
+        ));
+    }
+    writes.extend(extra);
     match app.table.transact(writes).await {
         Ok(()) => Ok(true),
         Err(StoreError::TransactionCanceled { failed }) if failed.contains(&0) => Ok(false),
@@ -438,14 +510,33 @@ async fn end_pending(app: &App, order: &Order, to: Status) -> Result<bool, Probl
     }
 }
 
-/// `POST /orders/{id}/cancel`: pending orders only.
+/// `POST /orders/{id}/cancel`: pending orders only. An open payment session is ended first
+/// at the provider, so that it can no longer be paid.
 pub async fn cancel(
     State(app): State<App>,
     caller: Principal,
     Path(id): Path<String>,
 ) -> Result<axum::Json<Order>, Problem> {
     let order = own(&app, &caller, &id).await?;
-    if order.status != Status::Pending || !end_pending(&app, &order, Status::Canceled).await? {
+    if order.status == Status::Pending
+        && let Some(open) = &order.checkout
+        && open.expires_at > app.clock.now().unix_timestamp()
+    {
+        match app.payments.expire_checkout(&open.session_id).await {
+            Ok(()) => {}
+            Err(crate::payments::gateway::GatewayError::Refused(why)) => {
+                return Err(Problem::conflict(
+                    "payment_in_progress",
+                    "The payment for this order is being completed; it cannot be canceled now",
+                )
+                .detail(why));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if order.status != Status::Pending
+        || !end_pending(&app, &order, Status::Canceled, Vec::new()).await?
+    {
         let now = load(&app, &id).await?.map_or(order.status, |o| o.status);
         return Err(Problem::conflict(
             "not_pending",
@@ -474,7 +565,7 @@ pub async fn expire(app: &App, hold: &Key) -> Result<(), StoreError> {
             if order.expires_at > app.clock.now().unix_timestamp() {
                 return Ok(());
             }
-            end_pending(app, &order, Status::Expired)
+            end_pending(app, &order, Status::Expired, Vec::new())
                 .await
                 .map_err(|p| StoreError::Backend(p.to_string()))?;
             Ok(())

@@ -122,6 +122,11 @@ pub fn get(path: &str) -> axum::http::Request<axum::body::Body> {
 
 pub use env::Env;
 
+pub mod stripe_mock;
+
+/// The webhook signing secret every test app is given.
+pub const WEBHOOK_SECRET: &str = "whsec_test_marquee";
+
 mod env {
     use super::*;
     use axum::http::{HeaderMap, Method, Request, StatusCode};
@@ -135,6 +140,8 @@ mod env {
         pub clock: Arc<ManualClock>,
         pub aws: bool,
         pub dir: tempfile::TempDir,
+        /// The Stripe stand-in this app talks to.
+        pub stripe: super::stripe_mock::StripeMock,
     }
 
     const MAIL_FROM: &str = "no-reply@marquee.test";
@@ -154,7 +161,17 @@ mod env {
 
         async fn start(aws: bool) -> Env {
             let dir = tempfile::tempdir().unwrap();
+            let stripe = super::stripe_mock::StripeMock::start().await;
             let mut vars = vec![
+                (
+                    "MARQUEE_STRIPE_SECRET_KEY".to_string(),
+                    "sk_test_marquee".to_string(),
+                ),
+                ("MARQUEE_STRIPE_API_BASE".to_string(), stripe.url.clone()),
+                (
+                    "MARQUEE_STRIPE_WEBHOOK_SECRET".to_string(),
+                    super::WEBHOOK_SECRET.to_string(),
+                ),
                 (
                     "MARQUEE_DATA_DIR".to_string(),
                     dir.path().display().to_string(),
@@ -221,6 +238,7 @@ mod env {
                 clock,
                 aws,
                 dir,
+                stripe,
             }
         }
 
@@ -251,6 +269,42 @@ mod env {
             body: Value,
         ) -> (StatusCode, Value) {
             let (status, _, body) = self.send(Method::POST, path, token, Some(body)).await;
+            (status, body)
+        }
+
+        /// Delivers a Stripe event as Stripe would: signed now with the webhook secret.
+        #[allow(dead_code)]
+        pub async fn stripe_event(
+            &self,
+            id: &str,
+            kind: &str,
+            object: Value,
+        ) -> (StatusCode, Value) {
+            let payload = serde_json::json!({
+                "id": id, "object": "event", "type": kind, "livemode": false,
+                "data": {"object": object},
+            })
+            .to_string();
+            let now = marquee::clock::Clock::now(self.clock.as_ref()).unix_timestamp();
+            let signature = marquee::payments::signature::header(
+                super::WEBHOOK_SECRET,
+                now,
+                payload.as_bytes(),
+            );
+            self.webhook(&payload, &signature).await
+        }
+
+        /// Posts a raw webhook delivery.
+        #[allow(dead_code)]
+        pub async fn webhook(&self, payload: &str, signature: &str) -> (StatusCode, Value) {
+            let request = Request::builder()
+                .method(Method::POST)
+                .uri("/webhooks/stripe")
+                .header("stripe-signature", signature)
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(payload.to_string()))
+                .unwrap();
+            let (status, _, body) = call(&self.api, request).await;
             (status, body)
         }
 
@@ -436,6 +490,44 @@ macro_rules! on_both_backends {
     };
 }
 pub(crate) use on_both_backends;
+
+/// A catalogue with one showtime of `seats` seats; its id and its movies.
+pub async fn shop(env: &Env, seats: u16) -> (String, Vec<String>) {
+    let seeded = marquee::catalog::demo::seed(&env.app, 3, 29).await.unwrap();
+    let (moderator, _, _) = env.account("mod", marquee::accounts::Role::Moderator).await;
+    // The demo marks some movies unavailable at random: these are for sale.
+    for movie in &seeded.movies {
+        let (status, _, body) = env
+            .send(
+                axum::http::Method::PATCH,
+                &format!("/movies/{movie}"),
+                Some(&moderator),
+                Some(serde_json::json!({"available": true})),
+            )
+            .await;
+        assert_eq!(status, axum::http::StatusCode::OK, "{body}");
+    }
+    let (_, cinema) = env
+        .post(
+            "/cinemas",
+            Some(&moderator),
+            serde_json::json!({"name": "Rex", "address": "1 Bd", "city": "Paris", "country": "FR",
+                   "screens": [{"number": 1, "seats": 200}]}),
+        )
+        .await;
+    let starts = marquee::clock::Clock::now(env.clock.as_ref()) + time::Duration::days(1);
+    let (status, showtime) = env
+        .post(
+            "/showtimes",
+            Some(&moderator),
+            serde_json::json!({"movie_id": seeded.movies[0], "cinema_id": cinema["id"], "screen": 1,
+                   "starts_at": starts.format(&time::format_description::well_known::Rfc3339).unwrap(), "seats": seats,
+                   "price": {"amount": 900, "currency": "EUR"}}),
+        )
+        .await;
+    assert_eq!(status, axum::http::StatusCode::CREATED, "{showtime}");
+    (showtime["id"].as_str().unwrap().to_string(), seeded.movies)
+}
 
 /// The `field` of every error in a problem body.
 pub fn error_fields(problem: &serde_json::Value) -> Vec<String> {

@@ -1,0 +1,378 @@
+//! `orders-checkout`: re-checks what a pending order costs now and hands the buyer to the
+//! payment provider's hosted page. A change of price or availability answers 409 with the
+//! new total and is remembered on the order; checking out again confirms it, and only then
+//! is the order changed. The order's status moves on only through provider events.
+
+use super::{Order, OrderLine, PENDING_SECS, Status, hold_key, key, load, own, seat_release};
+use crate::accounts::user;
+use crate::app::App;
+use crate::cart::{Kind, movie_refusal, owns};
+use crate::catalog::index;
+use crate::catalog::movies::{Movie, MovieInput, Price};
+use crate::catalog::records::{Record, Stored};
+use crate::catalog::showtimes;
+use crate::engagement::mine::purchase_key;
+use crate::expiry;
+use crate::http::Path;
+use crate::http::guard::Principal;
+use crate::http::problem::Problem;
+use crate::payments::gateway::{CheckoutLine, CheckoutRequest};
+use crate::payments::{self, Payment, PaymentStatus};
+use crate::store::{
+    Condition, Item, Key, StoreError, Update, Write, entity_item, from_entity_item,
+};
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// How long the provider's page stays payable (Stripe's shortest is 30 minutes).
+pub const SESSION_SECS: i64 = PENDING_SECS + 60;
+/// How long past its session an order waits for the provider's last events before the
+/// expiry sweep ends it.
+const GRACE_SECS: i64 = 10 * 60;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct OpenCheckout {
+    pub session_id: String,
+    pub payment_id: String,
+    pub url: String,
+    /// Epoch seconds.
+    pub expires_at: i64,
+}
+
+/// What the order would become, waiting for the buyer's confirmation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Repricing {
+    pub lines: Vec<OrderLine>,
+    pub total: Price,
+    pub dropped: Vec<super::LeftOut>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct CheckoutStarted {
+    pub order_id: String,
+    pub checkout_url: String,
+    pub total: Price,
+    /// Epoch seconds: the payment page lapses then.
+    pub expires_at: i64,
+}
+
+fn started(starts_at: &str, now: OffsetDateTime) -> bool {
+    OffsetDateTime::parse(starts_at, &Rfc3339).map_or(true, |t| t <= now)
+}
+
+/// The order's lines as they could be bought now, and those that cannot.
+async fn reprice(app: &App, order: &Order) -> Result<Repricing, Problem> {
+    let mut keys: Vec<Key> = Vec::new();
+    for line in &order.lines {
+        match (&line.kind, &line.showtime_id) {
+            (Kind::Ticket, Some(showtime)) => keys.push(showtimes::key(showtime)),
+            _ => {
+                keys.push(index::record_key(&line.movie_id));
+                keys.push(purchase_key(&order.user_id, &line.movie_id));
+            }
+        }
+    }
+    let found: HashMap<Key, Item> = app
+        .table
+        .batch_get(&keys)
+        .await?
+        .into_iter()
+        .filter_map(|item| Some((Key::of(&item)?, item)))
+        .collect();
+    let country = user::find(app, &order.user_id)
+        .await?
+        .and_then(|u| u.country);
+    let now = app.clock.now();
+    let mut lines = Vec::new();
+    let mut dropped = Vec::new();
+    for line in &order.lines {
+        let current: Result<Price, String> = match (&line.kind, &line.showtime_id) {
+            (Kind::Ticket, Some(showtime)) => {
+                match found
+                    .get(&showtimes::key(showtime))
+                    .and_then(|item| showtimes::view_of(item.clone()).ok())
+                {
+                    Some(s) if started(&s.starts_at, now) => {
+                        Err("This showtime has started".into())
+                    }
+                    Some(s) => Ok(s.price),
+                    None => Err("This showtime was canceled".into()),
+                }
+            }
+            _ => {
+                let movie: Option<Stored<MovieInput>> = found
+                    .get(&index::record_key(&line.movie_id))
+                    .and_then(|item| from_entity_item(Movie::KIND, item.clone()).ok());
+                match movie {
+                    None => Err("This movie was withdrawn".into()),
+                    Some(_) if owns(found.get(&purchase_key(&order.user_id, &line.movie_id))) => {
+                        Err("You own this movie now".into())
+                    }
+                    Some(m) => match movie_refusal(&m.fields, country.as_deref()) {
+                        Some((_, why)) => Err(why),
+                        None => Ok(m.fields.price),
+                    },
+                }
+            }
+        };
+        match current {
+            Ok(unit_price) => lines.push(OrderLine {
+                line_total: Price {
+                    amount: unit_price.amount * i64::from(line.quantity),
+                    currency: unit_price.currency.clone(),
+                },
+                unit_price,
+                ..line.clone()
+            }),
+            Err(reason) => dropped.push(super::LeftOut {
+                line_id: line.line_id.clone(),
+                title: line.title.clone(),
+                reason,
+            }),
+        }
+    }
+    let total = Price {
+        amount: lines.iter().map(|l| l.line_total.amount).sum(),
+        currency: order.total.currency.clone(),
+    };
+    Ok(Repricing {
+        lines,
+        total,
+        dropped,
+    })
+}
+
+fn changes_problem(order: &Order, repricing: &Repricing) -> Problem {
+    let mut what: Vec<String> = Vec::new();
+    for line in &repricing.lines {
+        if let Some(before) = order.lines.iter().find(|l| l.line_id == line.line_id)
+            && before.unit_price != line.unit_price
+        {
+            what.push(format!(
+                "{}: {} -> {}",
+                line.title,
+                money(&before.unit_price),
+                money(&line.unit_price)
+            ));
+        }
+    }
+    what.extend(
+        repricing
+            .dropped
+            .iter()
+            .map(|d| format!("{}: left out ({})", d.title, d.reason)),
+    );
+    Problem::conflict(
+        "order_changed",
+        "Prices or availability changed since the order was made; check out again to accept",
+    )
+    .detail(format!(
+        "New total {} (was {}). {}",
+        money(&repricing.total),
+        money(&order.total),
+        what.join("; ")
+    ))
+    .with("new_total", serde_json::json!(repricing.total))
+    .with("changes", serde_json::json!(what))
+}
+
+/// `12.50 EUR`.
+pub fn money(price: &Price) -> String {
+    format!(
+        "{}.{:02} {}",
+        price.amount / 100,
+        price.amount % 100,
+        price.currency
+    )
+}
+
+/// `POST /orders/{id}/checkout`.
+pub async fn checkout(
+    State(app): State<App>,
+    caller: Principal,
+    Path(id): Path<String>,
+) -> Result<axum::Json<CheckoutStarted>, Problem> {
+    let order = own(&app, &caller, &id).await?;
+    if order.status != Status::Pending {
+        return Err(Problem::conflict(
+            "not_pending",
+            format!(
+                "Only pending orders can be paid; this one is {}",
+                order.status.as_str()
+            ),
+        ));
+    }
+    let now = app.clock.now().unix_timestamp();
+    // A page still open is handed back as it is: its prices are the ones being paid.
+    if let Some(open) = &order.checkout
+        && open.expires_at > now + 60
+    {
+        return Ok(axum::Json(CheckoutStarted {
+            order_id: order.id.clone(),
+            checkout_url: open.url.clone(),
+            total: order.total.clone(),
+            expires_at: open.expires_at,
+        }));
+    }
+    let repricing = reprice(&app, &order).await?;
+    let unchanged = repricing.dropped.is_empty() && repricing.lines == order.lines;
+    let confirmed = order.repricing.as_ref() == Some(&repricing);
+    if !unchanged && !confirmed {
+        app.table
+            .write(
+                Write::update(
+                    key(&order.id),
+                    Update::new().set(
+                        "repricing",
+                        serde_json::to_value(&repricing).map_err(|_| Problem::internal())?,
+                    ),
+                )
+                .when(Condition::eq("status", Status::Pending.as_str())),
+            )
+            .await?;
+        return Err(changes_problem(&order, &repricing));
+    }
+    if repricing.lines.is_empty() {
+        return Err(Problem::conflict(
+            "nothing_to_pay",
+            "Nothing in this order can be bought now; cancel it",
+        ));
+    }
+    let buyer = user::find(&app, &order.user_id)
+        .await?
+        .ok_or_else(Problem::internal)?;
+    let expires_at = now + SESSION_SECS;
+    let session = app
+        .payments
+        .create_checkout(&CheckoutRequest {
+            order_id: order.id.clone(),
+            user_email: buyer.email,
+            currency: repricing.total.currency.clone(),
+            lines: repricing
+                .lines
+                .iter()
+                .map(|l| CheckoutLine {
+                    name: match l.kind {
+                        Kind::Movie => l.title.clone(),
+                        Kind::Ticket => format!("{} (ticket)", l.title),
+                    },
+                    unit_amount: l.unit_price.amount,
+                    quantity: l.quantity,
+                })
+                .collect(),
+            success_url: app
+                .config
+                .checkout_url(&app.config.checkout_success_url, &order.id),
+            cancel_url: app
+                .config
+                .checkout_url(&app.config.checkout_cancel_url, &order.id),
+            expires_at,
+            idempotency_key: format!("checkout-{}-{}", order.id, order.checkouts),
+        })
+        .await?;
+    let payment = Payment {
+        id: ulid::Ulid::new().to_string(),
+        order_id: order.id.clone(),
+        user_id: order.user_id.clone(),
+        amount: repricing.total.clone(),
+        status: PaymentStatus::Pending,
+        session_id: session.id.clone(),
+        payment_intent: None,
+        hint: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let open = OpenCheckout {
+        session_id: session.id,
+        payment_id: payment.id.clone(),
+        url: session.url,
+        expires_at,
+    };
+    let lapses_at = expires_at + GRACE_SECS;
+    let mut update = Update::new()
+        .set(
+            "checkout",
+            serde_json::to_value(&open).map_err(|_| Problem::internal())?,
+        )
+        .add("checkouts", 1)
+        .set("expires_at", lapses_at)
+        .set("updated_at", now)
+        .remove("repricing");
+    if !unchanged {
+        update = update
+            .set(
+                "lines",
+                serde_json::to_value(&repricing.lines).map_err(|_| Problem::internal())?,
+            )
+            .set(
+                "total",
+                serde_json::to_value(&repricing.total).map_err(|_| Problem::internal())?,
+            );
+    }
+    let mut hold = entity_item(
+        "order_hold",
+        &hold_key(&order.id),
+        &serde_json::json!({"order_id": order.id}),
+    );
+    expiry::stamp(&mut hold, lapses_at);
+    let mut writes = vec![
+        Write::update(key(&order.id), update).when(
+            Condition::eq("status", Status::Pending.as_str()).and(
+                Condition::eq("checkouts", order.checkouts)
+                    .or(Condition::AttrNotExists("checkouts".into())),
+            ),
+        ),
+        Write::put(hold),
+        Write::put(payments::new_payment_item(&payment)).when(Condition::NotExists),
+    ];
+    if let Some(previous) = &order.checkout {
+        writes.push(payments::end_pending_payment(
+            &previous.payment_id,
+            PaymentStatus::Canceled,
+            now,
+        ));
+    }
+    // Tickets left out give their seats back.
+    writes.extend(
+        repricing
+            .dropped
+            .iter()
+            .filter_map(|d| order.lines.iter().find(|l| l.line_id == d.line_id))
+            .filter_map(|l| Some(seat_release(l.showtime_id.as_deref()?, l.quantity))),
+    );
+    match app.table.transact(writes).await {
+        Ok(()) => {}
+        Err(StoreError::TransactionCanceled { failed }) if failed.contains(&0) => {
+            // A twin of this request stored its session first (the same one: the
+            // provider's idempotency key is the same); hand back what it stored.
+            let now_order = load(&app, &order.id).await?.ok_or_else(Problem::internal)?;
+            return match now_order.checkout {
+                Some(open) if now_order.status == Status::Pending => {
+                    Ok(axum::Json(CheckoutStarted {
+                        order_id: now_order.id,
+                        checkout_url: open.url,
+                        total: now_order.total,
+                        expires_at: open.expires_at,
+                    }))
+                }
+                _ => Err(Problem::conflict(
+                    "not_pending",
+                    format!(
+                        "Only pending orders can be paid; this one is {}",
+                        now_order.status.as_str()
+                    ),
+                )),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    }
+    Ok(axum::Json(CheckoutStarted {
+        order_id: order.id,
+        checkout_url: open.url,
+        total: repricing.total,
+        expires_at,
+    }))
+}

@@ -1,0 +1,357 @@
+//! What verified provider events do to an order. Each change is one transaction that also
+//! claims the event and checks the order's status, so a repeat, a concurrent twin or an
+//! event that arrives after the order moved on changes nothing.
+
+use super::checkout::money;
+use super::notices;
+use super::{Order, Status, hold_key, key, load, pending_key, seat_release, status_update};
+use crate::accounts::user;
+use crate::app::App;
+use crate::cart::{self, Kind};
+use crate::catalog::index;
+use crate::engagement::mine::purchase_key;
+use crate::http::problem::Problem;
+use crate::notifications::Template;
+use crate::payments::{self, PaymentStatus};
+use crate::store::{Condition, Index, Item, Key, StoreError, Update, Write, entity_item};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+
+/// Attempts when a concurrent writer touches the same items.
+const ATTEMPTS: usize = 4;
+
+/// Runs a transaction whose first write is the event claim; `Ok(true)` if it applied,
+/// `Ok(false)` if the claim or a status guard said the event is already reflected.
+async fn apply(app: &App, writes: Vec<Write>) -> Result<bool, Problem> {
+    for _ in 0..ATTEMPTS {
+        match app.table.transact(writes.clone()).await {
+            Ok(()) => return Ok(true),
+            Err(StoreError::TransactionCanceled { .. }) => return Ok(false),
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Problem::unavailable())
+}
+
+/// An event with nothing (more) to change: remembered, so a repeat is recognised.
+pub async fn record_only(app: &App, claim: Write) -> Result<(), Problem> {
+    match app.table.write(claim).await {
+        Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn receipt_context(app: &App, order: &Order) -> Value {
+    json!({
+        "order_id": order.id,
+        "lines": order.lines.iter().map(|l| json!({
+            "title": l.title,
+            "kind": l.kind,
+            "quantity": l.quantity,
+            "line_total": money(&l.line_total),
+        })).collect::<Vec<_>>(),
+        "total": money(&order.total),
+        "link": format!("{}/orders/{}", app.config.public_url, order.id),
+    })
+}
+
+/// checkout.session.completed (paid) and async_payment_succeeded: the order is paid, its
+/// movies granted, its seats kept for good, and a receipt owed.
+pub async fn paid(
+    app: &App,
+    order_id: &str,
+    session_id: &str,
+    payment_intent: &str,
+    claim: Write,
+) -> Result<(), Problem> {
+    let Some(order) = load(app, order_id).await? else {
+        tracing::warn!(order_id, "a payment for an unknown order");
+        return record_only(app, claim).await;
+    };
+    if order.status != Status::Pending {
+        if order.payment_intent.as_deref() != Some(payment_intent) {
+            // Paid after the order ended (it lapsed or was canceled at that very moment):
+            // the money goes back rather than selling seats that may be gone.
+            tracing::error!(
+                order_id,
+                payment_intent,
+                "payment for an ended order; refunding"
+            );
+            app.payments
+                .refund(&payments::gateway::RefundRequest {
+                    order_id: order.id.clone(),
+                    payment_intent: payment_intent.to_string(),
+                    amount: order.total.amount,
+                    currency: order.total.currency.clone(),
+                    idempotency_key: format!("lapsed-{}-{payment_intent}", order.id),
+                })
+                .await?;
+        }
+        return record_only(app, claim).await;
+    }
+    let Some(buyer) = user::find(app, &order.user_id).await? else {
+        return Err(Problem::internal());
+    };
+    let now = app.clock.now().unix_timestamp();
+    let movie_ids: Vec<&str> = order
+        .lines
+        .iter()
+        .filter(|l| l.kind == Kind::Movie)
+        .map(|l| l.movie_id.as_str())
+        .collect();
+    let existing = existing_movies(app, &movie_ids).await?;
+    let mut writes = vec![
+        claim.clone(),
+        Write::update(
+            key(&order.id),
+            status_update(Status::Paid, now)
+                .set("paid_at", now)
+                .set("payment_intent", payment_intent)
+                .set(Index::Gsi3.pk(), "SALES")
+                .set(Index::Gsi3.sk(), format!("{now:012}#{}", order.id)),
+        )
+        .when(Condition::eq("status", Status::Pending.as_str())),
+        Write::delete(pending_key(&order.user_id, &order.cart)),
+        Write::delete(hold_key(&order.id)),
+        Write::put(entity_item(
+            "payment_intent",
+            &payments::intent_key(payment_intent),
+            &json!({"order_id": order.id}),
+        )),
+        notices::owed(
+            &order.id,
+            "receipt",
+            Template::OrderReceipt,
+            &buyer.email,
+            receipt_context(app, &order),
+        ),
+    ];
+    if let Some(open) = order
+        .checkout
+        .as_ref()
+        .filter(|o| o.session_id == session_id)
+    {
+        writes.push(Write::update(
+            payments::key(&open.payment_id),
+            payments::status_update(PaymentStatus::Succeeded, now)
+                .set("payment_intent", payment_intent)
+                .remove("hint"),
+        ));
+    }
+    for line in order.lines.iter().filter(|l| l.kind == Kind::Movie) {
+        writes.push(Write::put(entity_item(
+            "purchase",
+            &purchase_key(&order.user_id, &line.movie_id),
+            &json!({"movie_id": line.movie_id, "order_id": order.id, "purchased_at": now}),
+        )));
+        if existing.contains(line.movie_id.as_str()) {
+            writes.push(index::marked(
+                Update::new().add("purchase_count", 1),
+                &line.movie_id,
+            ));
+        }
+    }
+    if apply(app, writes).await? {
+        tracing::info!(order_id, "order paid");
+    } else {
+        record_only(app, claim).await?;
+    }
+    // Idempotent: repeats of the event tidy the cart again.
+    let bought: Vec<String> = order.lines.iter().map(|l| l.line_id.clone()).collect();
+    cart::remove_lines(app, &order.user_id, &bought).await?;
+    Ok(())
+}
+
+async fn existing_movies(app: &App, ids: &[&str]) -> Result<HashSet<String>, Problem> {
+    let keys: Vec<Key> = ids.iter().map(|id| index::record_key(id)).collect();
+    if keys.is_empty() {
+        return Ok(HashSet::new());
+    }
+    Ok(app
+        .table
+        .batch_get(&keys)
+        .await?
+        .iter()
+        .filter_map(|item| item.get("id").and_then(Value::as_str).map(str::to_string))
+        .collect())
+}
+
+/// payment_intent.payment_failed and async_payment_failed: the payment is marked failed
+/// with what to do next; the order stays pending, so the buyer can try again.
+pub async fn payment_failed(
+    app: &App,
+    order_id: &str,
+    hint: String,
+    claim: Write,
+) -> Result<(), Problem> {
+    let Some(open) = load(app, order_id)
+        .await?
+        .filter(|o| o.status == Status::Pending)
+        .and_then(|o| o.checkout)
+    else {
+        return record_only(app, claim).await;
+    };
+    let now = app.clock.now().unix_timestamp();
+    let failed = Write::update(
+        payments::key(&open.payment_id),
+        payments::status_update(PaymentStatus::Failed, now).set("hint", hint),
+    )
+    .when(
+        Condition::eq("status", PaymentStatus::Pending.as_str())
+            .or(Condition::eq("status", PaymentStatus::Failed.as_str())),
+    );
+    if !apply(app, vec![claim.clone(), failed]).await? {
+        record_only(app, claim).await?;
+    }
+    Ok(())
+}
+
+/// checkout.session.expired: the order's current session lapsed unpaid, so the order ends
+/// and its seats go back.
+pub async fn session_expired(
+    app: &App,
+    order_id: &str,
+    session_id: &str,
+    claim: Write,
+) -> Result<(), Problem> {
+    let current = load(app, order_id).await?.filter(|o| {
+        o.status == Status::Pending
+            && o.checkout
+                .as_ref()
+                .is_some_and(|c| c.session_id == session_id)
+    });
+    let Some(order) = current else {
+        return record_only(app, claim).await;
+    };
+    // The session is the authority on this lapse: no waiting for the order's own clock.
+    let ended = super::end_pending_now(app, &order, vec![claim.clone()]).await?;
+    if !ended {
+        record_only(app, claim).await?;
+    }
+    Ok(())
+}
+
+/// charge.refunded (in full): the order is refunded, its movies no longer granted, its
+/// seats given back, and a confirmation owed. Returns the order's id.
+pub async fn refunded(
+    app: &App,
+    payment_intent: &str,
+    claim: Write,
+) -> Result<Option<String>, Problem> {
+    let order_id = app
+        .table
+        .get(&payments::intent_key(payment_intent))
+        .await?
+        .and_then(|item| {
+            item.get("order_id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+    let Some(order) = (match &order_id {
+        Some(id) => load(app, id).await?,
+        None => None,
+    }) else {
+        tracing::warn!(payment_intent, "a refund for an unknown payment");
+        record_only(app, claim).await?;
+        return Ok(None);
+    };
+    if !matches!(order.status, Status::Paid | Status::RefundRequested) {
+        record_only(app, claim).await?;
+        return Ok(Some(order.id));
+    }
+    let Some(buyer) = user::find(app, &order.user_id).await? else {
+        return Err(Problem::internal());
+    };
+    let now = app.clock.now().unix_timestamp();
+    let mut writes = vec![
+        claim.clone(),
+        Write::update(
+            key(&order.id),
+            status_update(Status::Refunded, now).set("refunded_at", now),
+        )
+        .when(
+            Condition::eq("status", Status::Paid.as_str())
+                .or(Condition::eq("status", Status::RefundRequested.as_str())),
+        ),
+        notices::owed(
+            &order.id,
+            "refund",
+            Template::OrderRefunded,
+            &buyer.email,
+            receipt_context(app, &order),
+        ),
+    ];
+    if let Some(open) = &order.checkout {
+        writes.push(Write::update(
+            payments::key(&open.payment_id),
+            payments::status_update(PaymentStatus::Refunded, now),
+        ));
+    }
+    // Only the grants this order made (a movie bought again later stays owned).
+    let grants: Vec<Key> = order
+        .lines
+        .iter()
+        .filter(|l| l.kind == Kind::Movie)
+        .map(|l| purchase_key(&order.user_id, &l.movie_id))
+        .collect();
+    let granted: Vec<Item> = if grants.is_empty() {
+        Vec::new()
+    } else {
+        app.table.batch_get(&grants).await?
+    };
+    let movie_ids: Vec<&str> = order.lines.iter().map(|l| l.movie_id.as_str()).collect();
+    let existing = existing_movies(app, &movie_ids).await?;
+    for item in granted {
+        if item.get("order_id").and_then(Value::as_str) != Some(order.id.as_str()) {
+            continue;
+        }
+        let Some(movie_id) = item.get("movie_id").and_then(Value::as_str) else {
+            continue;
+        };
+        writes.push(
+            Write::update(
+                purchase_key(&order.user_id, movie_id),
+                Update::new().set("revoked", true).set("revoked_at", now),
+            )
+            .when(Condition::eq("order_id", order.id.as_str())),
+        );
+        if existing.contains(movie_id) {
+            writes.push(index::marked(
+                Update::new().add("purchase_count", -1),
+                movie_id,
+            ));
+        }
+    }
+    let mut showtimes = Vec::new();
+    for line in order.lines.iter().filter(|l| l.kind == Kind::Ticket) {
+        if let Some(showtime) = &line.showtime_id {
+            showtimes.push((showtime.clone(), line.quantity));
+        }
+    }
+    let still_scheduled: HashSet<Key> = if showtimes.is_empty() {
+        HashSet::new()
+    } else {
+        let keys: Vec<Key> = showtimes
+            .iter()
+            .map(|(s, _)| crate::catalog::showtimes::key(s))
+            .collect();
+        app.table
+            .batch_get(&keys)
+            .await?
+            .iter()
+            .filter_map(Key::of)
+            .collect()
+    };
+    for (showtime, quantity) in showtimes {
+        if still_scheduled.contains(&crate::catalog::showtimes::key(&showtime)) {
+            writes.push(seat_release(&showtime, quantity));
+        }
+    }
+    if apply(app, writes).await? {
+        tracing::info!(order_id = %order.id, "order refunded");
+    } else {
+        record_only(app, claim).await?;
+    }
+    Ok(Some(order.id))
+}

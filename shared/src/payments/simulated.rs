@@ -1,0 +1,377 @@
+//! The provider stand-in for working offline (embedded backend, no Stripe key): a checkout
+//! "session" is a local page with Pay, Decline and Cancel buttons, and each button sends the
+//! event Stripe would send, signed with the webhook secret, to the same webhook handler.
+//! Expiring a session and refunding send theirs through an in-process queue that the local
+//! server drains into the handler, as Stripe's deliveries would arrive.
+//!
+//! Sessions: `SIMULATED_CHECKOUT#<id>` / `RECORD`.
+
+use super::gateway::{
+    CheckoutRequest, CheckoutSession, GatewayError, PaymentGateway, RefundRequest,
+};
+use super::{signature, webhook};
+use crate::app::App;
+use crate::config::Config;
+use crate::http::Path;
+use crate::http::problem::Problem;
+use crate::queue::{MemoryQueue, Queue};
+use crate::store::{Condition, Key, Table, Update, Write, entity_item, from_entity_item};
+use async_trait::async_trait;
+use axum::extract::State;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+pub struct SimulatedGateway {
+    table: Arc<dyn Table>,
+    api_url: String,
+    secret: String,
+    deliveries: Arc<MemoryQueue>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Session {
+    id: String,
+    order_id: String,
+    currency: String,
+    lines: Vec<(String, i64, u16)>,
+    total: i64,
+    success_url: String,
+    cancel_url: String,
+    expires_at: i64,
+    /// open, complete or expired.
+    status: String,
+    payment_intent: String,
+}
+
+fn session_key(id: &str) -> Key {
+    Key::new(format!("SIMULATED_CHECKOUT#{id}"), "RECORD")
+}
+
+/// A queued delivery: what Stripe would POST.
+#[derive(Serialize, Deserialize)]
+struct Delivery {
+    signature: String,
+    payload: String,
+}
+
+/// An event as Stripe shapes it.
+fn event(id: &str, kind: &str, object: Value, now: i64) -> String {
+    json!({
+        "id": id,
+        "object": "event",
+        "type": kind,
+        "created": now,
+        "livemode": false,
+        "data": {"object": object},
+    })
+    .to_string()
+}
+
+impl SimulatedGateway {
+    pub fn new(table: Arc<dyn Table>, config: &Config, deliveries: Arc<MemoryQueue>) -> Self {
+        Self {
+            table,
+            api_url: config.api_base_url().to_string(),
+            secret: config.stripe_webhook_secret.clone().unwrap_or_default(),
+            deliveries,
+        }
+    }
+
+    async fn send_later(&self, payload: String) -> Result<(), GatewayError> {
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let delivery = Delivery {
+            signature: signature::header(&self.secret, now, payload.as_bytes()),
+            payload,
+        };
+        let body = serde_json::to_string(&delivery)
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        self.deliveries
+            .send_batch(&[body])
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))
+    }
+
+    async fn session(&self, id: &str) -> Result<Option<Session>, GatewayError> {
+        match self.table.get(&session_key(id)).await {
+            Ok(Some(item)) => from_entity_item("simulated_checkout", item)
+                .map(Some)
+                .map_err(|e| GatewayError::Unavailable(e.to_string())),
+            Ok(None) => Ok(None),
+            Err(e) => Err(GatewayError::Unavailable(e.to_string())),
+        }
+    }
+}
+
+#[async_trait]
+impl PaymentGateway for SimulatedGateway {
+    async fn create_checkout(
+        &self,
+        request: &CheckoutRequest,
+    ) -> Result<CheckoutSession, GatewayError> {
+        let id = format!("cs_sim_{}", ulid::Ulid::new());
+        let session = Session {
+            id: id.clone(),
+            order_id: request.order_id.clone(),
+            currency: request.currency.clone(),
+            lines: request
+                .lines
+                .iter()
+                .map(|l| (l.name.clone(), l.unit_amount, l.quantity))
+                .collect(),
+            total: request
+                .lines
+                .iter()
+                .map(|l| l.unit_amount * i64::from(l.quantity))
+                .sum(),
+            success_url: request.success_url.clone(),
+            cancel_url: request.cancel_url.clone(),
+            expires_at: request.expires_at,
+            status: "open".into(),
+            payment_intent: format!("pi_sim_{}", ulid::Ulid::new()),
+        };
+        self.table
+            .write(Write::put(entity_item(
+                "simulated_checkout",
+                &session_key(&id),
+                &session,
+            )))
+            .await
+            .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
+        Ok(CheckoutSession {
+            url: format!("{}/checkout/simulated/{id}", self.api_url),
+            id,
+        })
+    }
+
+    async fn expire_checkout(&self, session_id: &str) -> Result<(), GatewayError> {
+        let Some(session) = self.session(session_id).await? else {
+            return Err(GatewayError::Refused("No such checkout session".into()));
+        };
+        let expired = self
+            .table
+            .write(
+                Write::update(
+                    session_key(session_id),
+                    Update::new().set("status", "expired"),
+                )
+                .when(Condition::eq("status", "open")),
+            )
+            .await;
+        match expired {
+            Ok(_) => {}
+            Err(crate::store::StoreError::ConditionFailed) if session.status == "expired" => {
+                return Ok(());
+            }
+            Err(crate::store::StoreError::ConditionFailed) => {
+                return Err(GatewayError::Refused(
+                    "Only a checkout session in status open can be expired".into(),
+                ));
+            }
+            Err(e) => return Err(GatewayError::Unavailable(e.to_string())),
+        }
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        self.send_later(event(
+            &format!("evt_sim_{session_id}_expired"),
+            "checkout.session.expired",
+            session_object(&session, "expired", "unpaid"),
+            now,
+        ))
+        .await
+    }
+
+    async fn refund(&self, request: &RefundRequest) -> Result<String, GatewayError> {
+        let refund_id = format!("re_sim_{}", request.idempotency_key);
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        self.send_later(event(
+            &format!("evt_sim_{refund_id}"),
+            "charge.refunded",
+            json!({
+                "id": format!("ch_sim_{}", request.payment_intent),
+                "object": "charge",
+                "payment_intent": request.payment_intent,
+                "amount": request.amount,
+                "amount_refunded": request.amount,
+                "currency": request.currency.to_ascii_lowercase(),
+                "refunded": true,
+                "metadata": {"order_id": request.order_id},
+            }),
+            now,
+        ))
+        .await?;
+        Ok(refund_id)
+    }
+}
+
+fn session_object(session: &Session, status: &str, payment_status: &str) -> Value {
+    json!({
+        "id": session.id,
+        "object": "checkout.session",
+        "client_reference_id": session.order_id,
+        "metadata": {"order_id": session.order_id},
+        "status": status,
+        "payment_status": payment_status,
+        "payment_intent": session.payment_intent,
+        "amount_total": session.total,
+        "currency": session.currency.to_ascii_lowercase(),
+    })
+}
+
+/// Hands queued deliveries to the webhook handler; returns the positions to retry.
+pub async fn deliver_batch(app: &App, bodies: &[String]) -> Vec<usize> {
+    let mut failed = Vec::new();
+    for (position, body) in bodies.iter().enumerate() {
+        let Ok(delivery) = serde_json::from_str::<Delivery>(body) else {
+            tracing::warn!("dropping a malformed simulated delivery");
+            continue;
+        };
+        if let Err(problem) =
+            webhook::process(app, Some(&delivery.signature), delivery.payload.as_bytes()).await
+        {
+            tracing::error!(error = %problem, "simulated webhook delivery failed");
+            failed.push(position);
+        }
+    }
+    failed
+}
+
+/// The simulated provider's pages, served by the local server beside the API.
+pub fn router() -> axum::Router<App> {
+    axum::Router::new()
+        .route("/checkout/simulated/{session}", get(page))
+        .route("/checkout/simulated/{session}/{action}", post(act))
+}
+
+const PAGE: &str = r#"<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Marquee checkout (simulated)</title>
+<style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222}
+table{width:100%;border-collapse:collapse}td{padding:.3rem 0;border-bottom:1px solid #eee}
+td.n{text-align:right}form{display:inline}button{font-size:1rem;padding:.5rem 1.2rem;margin:1rem .5rem 0 0;cursor:pointer}
+.note{background:#fff6d6;padding:.6rem .8rem;border-radius:4px}.pay{background:#1a7f37;color:#fff;border:0;border-radius:4px}</style></head>
+<body><h1>Checkout</h1>
+<p class="note">Simulated payment page: no Stripe key is configured. Each button sends the
+signed event Stripe would send to the webhook.</p>
+{% if declined %}<p class="note"><strong>Your card was declined.</strong> Try a different payment method.</p>{% endif %}
+{% if status != "open" %}<p class="note">This checkout is {{ status }}.</p>{% endif %}
+<p>Order <code>{{ order_id }}</code></p>
+<table>{% for line in lines %}<tr><td>{{ line[0] }} &times; {{ line[2] }}</td><td class="n">{{ money(line[1] * line[2]) }}</td></tr>{% endfor %}
+<tr><td><strong>Total</strong></td><td class="n"><strong>{{ money(total) }}</strong></td></tr></table>
+{% if status == "open" %}
+<form method="post" action="{{ base }}/pay"><button class="pay" type="submit">Pay {{ money(total) }}</button></form>
+<form method="post" action="{{ base }}/decline"><button type="submit">Decline</button></form>
+<form method="post" action="{{ base }}/cancel"><button type="submit">Cancel</button></form>
+{% endif %}
+</body></html>"#;
+
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    declined: Option<String>,
+}
+
+async fn load_session(app: &App, id: &str) -> Result<Session, Problem> {
+    match app.table.get(&session_key(id)).await? {
+        Some(item) => Ok(from_entity_item("simulated_checkout", item)?),
+        None => Err(Problem::not_found("No such checkout session")),
+    }
+}
+
+async fn page(
+    State(app): State<App>,
+    Path(id): Path<String>,
+    axum::extract::Query(query): axum::extract::Query<PageQuery>,
+) -> Result<Html<String>, Problem> {
+    let session = load_session(&app, &id).await?;
+    let currency = session.currency.clone();
+    let mut env = minijinja::Environment::new();
+    env.add_function("money", move |minor: i64| {
+        format!("{}.{:02} {}", minor / 100, minor % 100, currency)
+    });
+    env.add_template("checkout.html", PAGE)
+        .map_err(|_| Problem::internal())?;
+    let status =
+        if session.status == "open" && session.expires_at <= app.clock.now().unix_timestamp() {
+            "expired".to_string()
+        } else {
+            session.status.clone()
+        };
+    let html = env
+        .get_template("checkout.html")
+        .and_then(|t| {
+            t.render(minijinja::context! {
+                order_id => session.order_id,
+                lines => session.lines,
+                total => session.total,
+                status => status,
+                declined => query.declined.is_some(),
+                base => format!("/checkout/simulated/{id}"),
+            })
+        })
+        .map_err(|e| {
+            tracing::error!(error = %e, "rendering the simulated checkout failed");
+            Problem::internal()
+        })?;
+    Ok(Html(html))
+}
+
+async fn act(
+    State(app): State<App>,
+    Path((id, action)): Path<(String, String)>,
+) -> Result<Response, Problem> {
+    let session = load_session(&app, &id).await?;
+    let now = app.clock.now().unix_timestamp();
+    if session.status != "open" || session.expires_at <= now {
+        return Ok(Redirect::to(&format!("/checkout/simulated/{id}")).into_response());
+    }
+    let secret = app
+        .config
+        .stripe_webhook_secret
+        .clone()
+        .ok_or_else(Problem::internal)?;
+    let send = |payload: String| {
+        let header = signature::header(&secret, now, payload.as_bytes());
+        let app = app.clone();
+        async move { webhook::process(&app, Some(&header), payload.as_bytes()).await }
+    };
+    match action.as_str() {
+        "pay" => {
+            send(event(
+                &format!("evt_sim_{id}_completed"),
+                "checkout.session.completed",
+                session_object(&session, "complete", "paid"),
+                now,
+            ))
+            .await?;
+            app.table
+                .write(Write::update(
+                    session_key(&id),
+                    Update::new().set("status", "complete"),
+                ))
+                .await?;
+            Ok(Redirect::to(&session.success_url).into_response())
+        }
+        "decline" => {
+            send(event(
+                &format!("evt_sim_{}", ulid::Ulid::new()),
+                "payment_intent.payment_failed",
+                json!({
+                    "id": session.payment_intent,
+                    "object": "payment_intent",
+                    "metadata": {"order_id": session.order_id},
+                    "last_payment_error": {
+                        "type": "card_error",
+                        "code": "card_declined",
+                        "decline_code": "generic_decline",
+                        "message": "Your card was declined.",
+                    },
+                }),
+                now,
+            ))
+            .await?;
+            Ok(Redirect::to(&format!("/checkout/simulated/{id}?declined=1")).into_response())
+        }
+        "cancel" => Ok(Redirect::to(&session.cancel_url).into_response()),
+        _ => Err(Problem::not_found("No such action")),
+    }
+}

@@ -1,0 +1,567 @@
+//! Checkout, the Stripe webhook, refunds, payment history and the staff views, through the
+//! full router on both backends, with Stripe stood in for by an HTTP mock that checks what
+//! it receives.
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use marquee::accounts::Role;
+use serde_json::{Value, json};
+use support::{Env, shop};
+
+async fn order(env: &Env, token: &str, key: &str) -> Value {
+    let request = axum::http::Request::builder()
+        .method(Method::POST)
+        .uri("/orders")
+        .header("authorization", format!("Bearer {token}"))
+        .header("idempotency-key", key)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (status, _, body) = support::call(&env.api, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body
+}
+
+async fn checkout(env: &Env, token: &str, id: &str) -> (StatusCode, Value) {
+    env.post(&format!("/orders/{id}/checkout"), Some(token), json!({}))
+        .await
+}
+
+async fn order_now(env: &Env, token: &str, id: &str) -> Value {
+    env.get(&format!("/orders/{id}"), Some(token)).await.1
+}
+
+async fn seats_left(env: &Env, showtime: &str) -> i64 {
+    env.get(&format!("/showtimes/{showtime}"), None).await.1["seats_left"]
+        .as_i64()
+        .unwrap()
+}
+
+/// The session Stripe would send in checkout.session.* events.
+fn session_object(session_id: &str, order_id: &str, payment_status: &str, intent: &str) -> Value {
+    json!({
+        "id": session_id, "object": "checkout.session", "client_reference_id": order_id,
+        "metadata": {"order_id": order_id}, "payment_status": payment_status,
+        "status": "complete", "payment_intent": intent,
+    })
+}
+
+fn receipts(env: &Env, email: &str, subject: &str) -> usize {
+    env.emails_to(email)
+        .iter()
+        .filter(|(s, _)| s.contains(subject))
+        .count()
+}
+
+/// A buyer with a movie and two tickets in an order: (token, user id, email, order,
+/// showtime, movie).
+async fn buyer_with_order(env: &Env) -> (String, String, String, Value, String, String) {
+    let (showtime, movies) = shop(env, 20).await;
+    let (token, user_id, email) = env.account("buyer", Role::User).await;
+    env.post("/cart/items", Some(&token), json!({"movie_id": movies[1]}))
+        .await;
+    env.post(
+        "/cart/items",
+        Some(&token),
+        json!({"showtime_id": showtime, "quantity": 2}),
+    )
+    .await;
+    let placed = order(env, &token, "journey").await;
+    (token, user_id, email, placed, showtime, movies[1].clone())
+}
+
+async fn the_purchase_journey_from_checkout_to_refund(env: Env) {
+    let (token, user_id, email, placed, showtime, movie) = buyer_with_order(&env).await;
+    let id = placed["id"].as_str().unwrap();
+    let total = placed["total"]["amount"].as_i64().unwrap();
+    assert_eq!(seats_left(&env, &showtime).await, 18);
+
+    // Checkout: a Stripe Checkout Session made from the order.
+    let (status, started) = checkout(&env, &token, id).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let url = started["checkout_url"].as_str().unwrap();
+    assert!(
+        url.starts_with("https://checkout.stripe.test/c/pay/cs_test_"),
+        "{url}"
+    );
+    let session_id = url.rsplit('/').next().unwrap().to_string();
+    let sent = env.stripe.requests();
+    assert_eq!(sent.len(), 1);
+    let create = &sent[0];
+    assert_eq!(
+        (create.method.as_str(), create.path.as_str()),
+        ("POST", "/v1/checkout/sessions")
+    );
+    assert_eq!(
+        create.authorization.as_deref(),
+        Some("Bearer sk_test_marquee")
+    );
+    assert_eq!(
+        create.idempotency_key.as_deref(),
+        Some(format!("checkout-{id}-0").as_str())
+    );
+    assert_eq!(create.field("mode"), Some("payment"));
+    assert_eq!(create.field("client_reference_id"), Some(id));
+    assert_eq!(create.field("metadata[order_id]"), Some(id));
+    assert_eq!(
+        create.field("payment_intent_data[metadata][order_id]"),
+        Some(id)
+    );
+    assert_eq!(create.field("customer_email"), Some(email.as_str()));
+    assert_eq!(
+        create.field("success_url"),
+        Some(format!("https://cinema.test/orders/{id}?checkout=success").as_str())
+    );
+    assert_eq!(
+        create.field("cancel_url"),
+        Some(format!("https://cinema.test/orders/{id}?checkout=canceled").as_str())
+    );
+    let expires_at: i64 = create.field("expires_at").unwrap().parse().unwrap();
+    let now = marquee::clock::Clock::now(env.clock.as_ref()).unix_timestamp();
+    assert!(
+        (1800..=1900).contains(&(expires_at - now)),
+        "{expires_at} vs {now}"
+    );
+    let lines = placed["lines"].as_array().unwrap();
+    for (n, line) in lines.iter().enumerate() {
+        assert_eq!(
+            create.field(&format!("line_items[{n}][price_data][unit_amount]")),
+            Some(line["unit_price"]["amount"].to_string().as_str())
+        );
+        assert_eq!(
+            create.field(&format!("line_items[{n}][price_data][currency]")),
+            Some("eur")
+        );
+        assert_eq!(
+            create.field(&format!("line_items[{n}][quantity]")),
+            Some(line["quantity"].to_string().as_str())
+        );
+    }
+    // Checking out again while the page is open hands back the same page.
+    let (status, again) = checkout(&env, &token, id).await;
+    assert_eq!(
+        (status, &again["checkout_url"]),
+        (StatusCode::OK, &started["checkout_url"])
+    );
+    assert_eq!(env.stripe.requests().len(), 1);
+    // Coming back from the page changes nothing: only verified events do.
+    assert_eq!(order_now(&env, &token, id).await["status"], "pending");
+
+    // A bad signature is refused and stores nothing: the same event id works after.
+    let completed = session_object(&session_id, id, "paid", "pi_journey");
+    let payload = json!({"id": "evt_paid", "type": "checkout.session.completed",
+                         "data": {"object": completed}})
+    .to_string();
+    let (status, _) = env.webhook(&payload, "t=1,v1=00").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let now = marquee::clock::Clock::now(env.clock.as_ref()).unix_timestamp();
+    let forged = marquee::payments::signature::header("whsec_other", now, payload.as_bytes());
+    assert_eq!(
+        env.webhook(&payload, &forged).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    let stale = marquee::payments::signature::header(
+        support::WEBHOOK_SECRET,
+        now - 301,
+        payload.as_bytes(),
+    );
+    assert_eq!(
+        env.webhook(&payload, &stale).await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(order_now(&env, &token, id).await["status"], "pending");
+
+    let (status, body) = env
+        .stripe_event("evt_paid", "checkout.session.completed", completed.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let paid = order_now(&env, &token, id).await;
+    assert_eq!(paid["status"], "paid");
+    assert_eq!(paid["payment_intent"], "pi_journey");
+    assert_eq!(seats_left(&env, &showtime).await, 18);
+    let (_, owned) = env.get("/me/purchases", Some(&token)).await;
+    assert_eq!(owned["items"][0]["id"], movie.as_str(), "{owned}");
+    let (_, cart) = env.get("/cart", Some(&token)).await;
+    assert_eq!(cart["items"], json!([]), "bought items leave the cart");
+    assert_eq!(receipts(&env, &email, "receipt"), 1);
+    let (_, mail) = env
+        .emails_to(&email)
+        .into_iter()
+        .find(|(s, _)| s.contains("receipt"))
+        .unwrap();
+    assert!(mail.contains(id), "{mail}");
+    // Delivered again: nothing changes, no second receipt.
+    assert_eq!(
+        env.stripe_event("evt_paid", "checkout.session.completed", completed)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(receipts(&env, &email, "receipt"), 1);
+
+    // Payment history.
+    let (_, payments) = env.get("/payments", Some(&token)).await;
+    assert_eq!(payments["items"].as_array().unwrap().len(), 1, "{payments}");
+    assert_eq!(payments["items"][0]["status"], "succeeded");
+    assert_eq!(payments["items"][0]["order_id"], id);
+    assert_eq!(payments["items"][0]["amount"]["amount"], total);
+
+    // Refund: asked with a reason by the owner only, approved by an admin.
+    let path = format!("/orders/{id}/refund");
+    let (status, problem) = env.post(&path, Some(&token), json!({"reason": "  "})).await;
+    assert_eq!(
+        (status, support::error_fields(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["reason".to_string()])
+    );
+    let (status, _) = env.post(&path, Some(&token), json!({})).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (stranger, _, _) = env.account("stranger", Role::User).await;
+    let (status, _) = env
+        .post(&path, Some(&stranger), json!({"reason": "mine"}))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, asked) = env
+        .post(&path, Some(&token), json!({"reason": "Wrong movie"}))
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{asked}");
+    assert_eq!(asked["status"], "refund_requested");
+    assert_eq!(asked["refund"]["reason"], "Wrong movie");
+    let (status, _) = env
+        .post(&path, Some(&token), json!({"reason": "again"}))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+
+    let (admin, _, _) = env.account("admin", Role::Admin).await;
+    let approve = format!("/admin/orders/{id}/refund");
+    let (status, approved) = env.post(&approve, Some(&admin), json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{approved}");
+    assert_eq!(
+        approved["status"], "refund_requested",
+        "the event completes it"
+    );
+    let refund = env
+        .stripe
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/v1/refunds")
+        .unwrap();
+    assert_eq!(refund.field("payment_intent"), Some("pi_journey"));
+    assert_eq!(refund.field("amount"), Some(total.to_string().as_str()));
+    assert_eq!(
+        refund.idempotency_key.as_deref(),
+        Some(format!("refund-{id}").as_str())
+    );
+    // Approved twice: Stripe's idempotency gives the same refund.
+    let (_, twice) = env.post(&approve, Some(&admin), json!({})).await;
+    assert_eq!(
+        twice["refund"]["refund_id"],
+        approved["refund"]["refund_id"]
+    );
+
+    let refunded = json!({"id": "ch_1", "object": "charge", "payment_intent": "pi_journey",
+                          "amount": total, "amount_refunded": total, "refunded": true});
+    let (status, _) = env
+        .stripe_event("evt_refund", "charge.refunded", refunded.clone())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(order_now(&env, &token, id).await["status"], "refunded");
+    let (_, owned) = env.get("/me/purchases", Some(&token)).await;
+    assert_eq!(owned["items"], json!([]), "access is revoked");
+    let (_, got) = env.get(&format!("/movies/{movie}"), Some(&token)).await;
+    assert_eq!(got["mine"]["purchased"], false);
+    assert_eq!(
+        seats_left(&env, &showtime).await,
+        20,
+        "refunded tickets free their seats"
+    );
+    env.stripe_event("evt_refund", "charge.refunded", refunded)
+        .await;
+    assert_eq!(receipts(&env, &email, "refund"), 1);
+    let (_, payments) = env.get("/payments", Some(&token)).await;
+    assert_eq!(payments["items"][0]["status"], "refunded");
+
+    // Staff views.
+    let (moderator, _, _) = env.account("staff", Role::Moderator).await;
+    let (status, list) = env
+        .get(
+            &format!("/admin/orders?user={user_id}&status=refunded"),
+            Some(&moderator),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+    let (_, list) = env
+        .get(
+            &format!("/admin/orders?user={user_id}&status=paid"),
+            Some(&moderator),
+        )
+        .await;
+    assert_eq!(list["items"], json!([]));
+    let (_, list) = env
+        .get("/admin/orders?status=refunded", Some(&moderator))
+        .await;
+    assert!(
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["id"] == id)
+    );
+    let today = marquee::clock::Clock::now(env.clock.as_ref()).date();
+    let (_, list) = env
+        .get(
+            &format!("/admin/payments?user={user_id}&from={today}&to={today}"),
+            Some(&moderator),
+        )
+        .await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "{list}");
+    let yesterday = today.previous_day().unwrap();
+    let (_, list) = env
+        .get(
+            &format!("/admin/payments?user={user_id}&to={yesterday}"),
+            Some(&moderator),
+        )
+        .await;
+    assert_eq!(list["items"], json!([]));
+    for bad in [
+        "status=lost",
+        "from=yesterday",
+        &format!("from={today}&to={yesterday}"),
+    ] {
+        let (status, _) = env
+            .get(&format!("/admin/orders?{bad}"), Some(&moderator))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}");
+    }
+    let (status, sales) = env.get("/admin/sales", Some(&moderator)).await;
+    assert_eq!(status, StatusCode::OK, "{sales}");
+    assert_eq!(sales["total"]["refunded"], total, "{sales}");
+    assert_eq!(sales["total"]["revenue"], 0);
+}
+
+async fn sales_count_revenue_and_units_by_day_and_movie(env: Env) {
+    let (token, _, _, placed, _, movie) = buyer_with_order(&env).await;
+    let id = placed["id"].as_str().unwrap();
+    let (_, started) = checkout(&env, &token, id).await;
+    let session_id = started["checkout_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    env.stripe_event(
+        "evt_sale",
+        "checkout.session.completed",
+        session_object(&session_id, id, "paid", "pi_sale"),
+    )
+    .await;
+    let (moderator, _, _) = env.account("staff", Role::Moderator).await;
+    let (_, sales) = env.get("/admin/sales", Some(&moderator)).await;
+    let total = placed["total"]["amount"].as_i64().unwrap();
+    assert_eq!(sales["total"]["revenue"], total, "{sales}");
+    assert_eq!(sales["total"]["units"], 3, "one movie and two tickets");
+    assert_eq!(sales["total"]["tickets"], 2);
+    assert_eq!(sales["total"]["orders"], 1);
+    assert_eq!(sales["by_day"].as_array().unwrap().len(), 1);
+    assert_eq!(sales["by_day"][0]["revenue"], total);
+    let by_movie = sales["by_movie"].as_array().unwrap();
+    let bought = by_movie
+        .iter()
+        .find(|m| m["movie_id"] == movie.as_str())
+        .unwrap();
+    assert_eq!(bought["units"], 1);
+    let (status, _) = env
+        .get(
+            "/admin/sales?from=2020-01-01&to=2026-01-01",
+            Some(&moderator),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "over a year");
+}
+
+async fn a_changed_price_needs_confirmation_before_checkout(env: Env) {
+    let (_, movies) = shop(&env, 20).await;
+    let (token, _, _) = env.account("buyer", Role::User).await;
+    env.post("/cart/items", Some(&token), json!({"movie_id": movies[2]}))
+        .await;
+    let placed = order(&env, &token, "reprice").await;
+    let id = placed["id"].as_str().unwrap();
+    let (moderator, _, _) = env.account("mod2", Role::Moderator).await;
+    let (status, _, body) = env
+        .send(
+            Method::PATCH,
+            &format!("/movies/{}", movies[2]),
+            Some(&moderator),
+            Some(json!({"price": {"amount": 1234, "currency": "EUR"}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, problem) = checkout(&env, &token, id).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{problem}");
+    assert_eq!(problem["code"], "order_changed");
+    assert_eq!(problem["new_total"]["amount"], 1234);
+    assert!(
+        env.stripe.requests().is_empty(),
+        "no session before the buyer confirms"
+    );
+    assert_eq!(
+        order_now(&env, &token, id).await["total"],
+        placed["total"],
+        "unchanged until confirmed"
+    );
+    let (status, started) = checkout(&env, &token, id).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    assert_eq!(started["total"]["amount"], 1234);
+    assert_eq!(order_now(&env, &token, id).await["total"]["amount"], 1234);
+    let create = &env.stripe.requests()[0];
+    assert_eq!(
+        create.field("line_items[0][price_data][unit_amount]"),
+        Some("1234")
+    );
+    // Not pending: no checkout.
+    let (status, _) = env
+        .post(&format!("/orders/{id}/cancel"), Some(&token), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        env.stripe
+            .requests()
+            .iter()
+            .any(|r| r.path.ends_with("/expire")),
+        "the open session is ended at Stripe"
+    );
+    let (status, problem) = checkout(&env, &token, id).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("not_pending"))
+    );
+    let (_, payments) = env.get("/payments", Some(&token)).await;
+    assert_eq!(payments["items"][0]["status"], "canceled");
+}
+
+async fn failed_expired_late_and_unknown_events(env: Env) {
+    let (token, _, _, placed, showtime, _) = buyer_with_order(&env).await;
+    let id = placed["id"].as_str().unwrap();
+    let (_, started) = checkout(&env, &token, id).await;
+    let session_id = started["checkout_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+
+    let declined = json!({"id": "pi_late", "object": "payment_intent", "metadata": {"order_id": id},
+        "last_payment_error": {"code": "card_declined", "message": "Your card was declined."}});
+    let (status, _) = env
+        .stripe_event("evt_declined", "payment_intent.payment_failed", declined)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, payments) = env.get("/payments", Some(&token)).await;
+    assert_eq!(payments["items"][0]["status"], "failed");
+    assert_eq!(
+        payments["items"][0]["hint"],
+        "Your card was declined. Try a different payment method."
+    );
+    assert_eq!(
+        order_now(&env, &token, id).await["status"],
+        "pending",
+        "the buyer may try again"
+    );
+
+    // Unpaid completion (a delayed method): the order waits.
+    env.stripe_event(
+        "evt_unpaid",
+        "checkout.session.completed",
+        session_object(&session_id, id, "unpaid", "pi_late"),
+    )
+    .await;
+    assert_eq!(order_now(&env, &token, id).await["status"], "pending");
+    let (status, _) = env
+        .stripe_event("evt_other", "customer.created", json!({"id": "cus_1"}))
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "events of no interest are acknowledged"
+    );
+
+    let expired = json!({"id": session_id, "object": "checkout.session", "client_reference_id": id,
+                         "metadata": {"order_id": id}, "status": "expired", "payment_status": "unpaid"});
+    env.stripe_event("evt_expired", "checkout.session.expired", expired)
+        .await;
+    assert_eq!(order_now(&env, &token, id).await["status"], "expired");
+    assert_eq!(
+        seats_left(&env, &showtime).await,
+        20,
+        "the hold is released"
+    );
+    let (_, payments) = env.get("/payments", Some(&token)).await;
+    assert_eq!(payments["items"][0]["status"], "canceled");
+
+    // A payment that lands after the order ended is paid back, not sold.
+    env.stripe_event(
+        "evt_late",
+        "checkout.session.async_payment_succeeded",
+        session_object(&session_id, id, "paid", "pi_late"),
+    )
+    .await;
+    assert_eq!(order_now(&env, &token, id).await["status"], "expired");
+    let refund = env
+        .stripe
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/v1/refunds")
+        .expect("refunded");
+    assert_eq!(refund.field("payment_intent"), Some("pi_late"));
+    assert_eq!(seats_left(&env, &showtime).await, 20);
+}
+
+async fn twenty_concurrent_deliveries_change_the_order_once(env: Env) {
+    let (token, _, email, placed, _, movie) = buyer_with_order(&env).await;
+    let id = placed["id"].as_str().unwrap().to_string();
+    let (_, started) = checkout(&env, &token, &id).await;
+    let session_id = started["checkout_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let env = std::sync::Arc::new(env);
+    let deliveries = 20;
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..deliveries {
+        let env = env.clone();
+        let object = session_object(&session_id, &id, "paid", "pi_many");
+        tasks.spawn(async move {
+            env.stripe_event("evt_many", "checkout.session.completed", object)
+                .await
+                .0
+        });
+    }
+    while let Some(status) = tasks.join_next().await {
+        assert_eq!(status.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(order_now(&env, &token, &id).await["status"], "paid");
+    assert_eq!(receipts(&env, &email, "receipt"), 1, "one email");
+    let record = env
+        .app
+        .table
+        .get(&marquee::catalog::index::record_key(&movie))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record["purchase_count"], 1, "one grant counted");
+    let (_, payments) = env.get("/payments", Some(&token)).await;
+    assert_eq!(payments["items"].as_array().unwrap().len(), 1);
+}
+
+support::on_both_backends!(
+    the_purchase_journey_from_checkout_to_refund,
+    sales_count_revenue_and_units_by_day_and_movie,
+    a_changed_price_needs_confirmation_before_checkout,
+    failed_expired_late_and_unknown_events,
+    twenty_concurrent_deliveries_change_the_order_once,
+);
