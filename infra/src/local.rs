@@ -24,6 +24,8 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         // Links in emails point at this server unless a web client is configured.
         config.public_url = url.clone();
     }
+    // Offline, either backend: without a Stripe key, checkout is the simulated page.
+    config.simulated_checkout = true;
     let backend = describe_backend(&config);
     let embedded = config.backend == Backend::Embedded;
     let app = App::start(config).await?;
@@ -32,7 +34,15 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     if embedded {
         tokio::spawn(run_background(app.clone(), sweep_interval()));
     }
-    let simulated_checkout = embedded && app.config.stripe_secret_key.is_none();
+    if let Some(events) = app.simulated_events.clone() {
+        tokio::spawn(drain(
+            events,
+            app.clone(),
+            "webhooks",
+            |app, batch| async move { marquee::payments::simulated::deliver_batch(&app, &batch).await },
+        ));
+    }
+    let simulated_checkout = app.simulated_events.is_some();
     let mut router = routes::router(app.clone(), |_| true);
     if simulated_checkout {
         router = router.merge(marquee::payments::simulated::router().with_state(app));
@@ -145,12 +155,6 @@ async fn run_background(app: App, every: std::time::Duration) {
         app.clone(),
         "mail",
         |app, batch| async move { marquee::mail_jobs::handle_batch(&app, &batch).await },
-    ));
-    tokio::spawn(drain(
-        queues.webhooks,
-        app.clone(),
-        "webhooks",
-        |app, batch| async move { marquee::payments::simulated::deliver_batch(&app, &batch).await },
     ));
     let mut ticks = tokio::time::interval(every);
     loop {

@@ -85,11 +85,29 @@ impl Server {
         token: Option<&str>,
         body: Option<Value>,
     ) -> Response {
+        self.request_with(method, path, token, body, &[])
+    }
+
+    fn request_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Response {
         let host = self.url.strip_prefix("http://").unwrap();
         let mut stream = TcpStream::connect(host).unwrap();
         let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
         if let Some(token) = token {
             head.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        }
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        if method == "POST" && body.is_none() {
+            // As a browser's form post: an empty body.
+            head.push_str("Content-Length: 0\r\n");
         }
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         if !body.is_empty() {
@@ -250,6 +268,218 @@ fn journey(server: &Server, email: &str, activation_token: impl Fn(&str) -> Stri
     assert_eq!(listed.json()["items"][0]["email"], email);
 }
 
+/// A new signed-in account: its access token.
+fn signed_in(server: &Server, email: &str, activation_token: &impl Fn(&str) -> String) -> String {
+    let credentials = serde_json::json!({"email": email, "password": "Velvet-Lantern-Orbit-42"});
+    let created = server.request("POST", "/auth/register", None, Some(credentials.clone()));
+    assert_eq!(created.status, 201, "{}", created.body);
+    let token = activation_token(email);
+    let activated = server.request(
+        "POST",
+        "/auth/activate",
+        None,
+        Some(serde_json::json!({"token": token})),
+    );
+    assert_eq!(activated.status, 200, "{}", activated.body);
+    let pair = server
+        .request("POST", "/auth/login", None, Some(credentials))
+        .json();
+    pair["access_token"].as_str().unwrap().to_string()
+}
+
+fn admin_token(server: &Server) -> String {
+    let (email, password) = server.admin.clone().expect("a first admin was seeded");
+    let pair = server
+        .request(
+            "POST",
+            "/auth/login",
+            None,
+            Some(serde_json::json!({"email": email, "password": password})),
+        )
+        .json();
+    pair["access_token"].as_str().unwrap().to_string()
+}
+
+/// What a browser does: browse -> cart -> order -> checkout on the simulated page (a
+/// declined card, then Pay) -> paid and owned -> receipt -> refund asked -> approved ->
+/// the provider's refund event -> access revoked -> refund email.
+fn purchase_journey(
+    server: &Server,
+    email: &str,
+    activation_token: impl Fn(&str) -> String,
+    emails_to: impl Fn(&str) -> Vec<String>,
+) {
+    let admin = admin_token(server);
+    let created = server.request(
+        "POST",
+        "/movies",
+        Some(&admin),
+        Some(
+            serde_json::json!({"title": "The Lisbon Matinee", "release_date": "2024-05-01",
+            "duration_min": 104, "certification": "PG",
+            "price": {"amount": 1299, "currency": "EUR"}}),
+        ),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let movie = created.json()["id"].as_str().unwrap().to_string();
+    assert_eq!(server.get(&format!("/movies/{movie}")).status, 200);
+    let cinema = server.request(
+        "POST",
+        "/cinemas",
+        Some(&admin),
+        Some(
+            serde_json::json!({"name": "Rex", "address": "1 Bd", "city": "Paris",
+            "country": "FR", "screens": [{"number": 1, "seats": 80}]}),
+        ),
+    );
+    assert_eq!(cinema.status, 201, "{}", cinema.body);
+    let starts_at = (time::OffsetDateTime::now_utc() + time::Duration::days(1))
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let scheduled = server.request(
+        "POST",
+        "/showtimes",
+        Some(&admin),
+        Some(
+            serde_json::json!({"movie_id": movie, "cinema_id": cinema.json()["id"],
+            "screen": 1, "starts_at": starts_at, "seats": 80,
+            "price": {"amount": 900, "currency": "EUR"}}),
+        ),
+    );
+    assert_eq!(scheduled.status, 201, "{}", scheduled.body);
+    let showtime = scheduled.json()["id"].as_str().unwrap().to_string();
+    let buyer = signed_in(server, email, &activation_token);
+    for item in [
+        serde_json::json!({"movie_id": movie}),
+        serde_json::json!({"showtime_id": showtime, "quantity": 2}),
+    ] {
+        let added = server.request("POST", "/cart/items", Some(&buyer), Some(item));
+        assert_eq!(added.status, 201, "{}", added.body);
+    }
+    let placed = server.request_with(
+        "POST",
+        "/orders",
+        Some(&buyer),
+        None,
+        &[("Idempotency-Key", "e2e-order")],
+    );
+    assert_eq!(placed.status, 201, "{}", placed.body);
+    let order = placed.json()["id"].as_str().unwrap().to_string();
+
+    let started = server.request(
+        "POST",
+        &format!("/orders/{order}/checkout"),
+        Some(&buyer),
+        None,
+    );
+    assert_eq!(started.status, 200, "{}", started.body);
+    let url = started.json()["checkout_url"].as_str().unwrap().to_string();
+    let page_path = url
+        .strip_prefix(&server.url)
+        .expect("the page is on this server");
+    let page = server.get(page_path);
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Pay ") && page.body.contains("Decline"),
+        "{}",
+        page.body
+    );
+
+    let declined = server.request("POST", &format!("{page_path}/decline"), None, None);
+    assert_eq!(declined.status, 303);
+    assert!(declined.headers["location"].ends_with("?declined=1"));
+    assert!(
+        server
+            .get(&declined.headers["location"])
+            .body
+            .contains("Try a different payment method")
+    );
+    let payments = server
+        .request("GET", "/payments", Some(&buyer), None)
+        .json();
+    assert_eq!(payments["items"][0]["status"], "failed", "{payments}");
+
+    let paid = server.request("POST", &format!("{page_path}/pay"), None, None);
+    assert_eq!(paid.status, 303);
+    assert!(paid.headers["location"].contains(&format!("/orders/{order}?checkout=success")));
+    let got = server
+        .request("GET", &format!("/orders/{order}"), Some(&buyer), None)
+        .json();
+    assert_eq!(got["status"], "paid", "{got}");
+    let owned = server
+        .request("GET", "/me/purchases", Some(&buyer), None)
+        .json();
+    assert_eq!(owned["items"][0]["id"], movie.as_str(), "{owned}");
+    let receipts = emails_to(email);
+    assert_eq!(
+        receipts
+            .iter()
+            .filter(|m| m.contains("Thank you for your purchase"))
+            .count(),
+        1
+    );
+    // Pressing Pay again (a double click) changes nothing.
+    server.request("POST", &format!("{page_path}/pay"), None, None);
+    assert_eq!(
+        emails_to(email)
+            .iter()
+            .filter(|m| m.contains("Thank you for your purchase"))
+            .count(),
+        1
+    );
+
+    let asked = server.request(
+        "POST",
+        &format!("/orders/{order}/refund"),
+        Some(&buyer),
+        Some(serde_json::json!({"reason": "Bought the wrong one"})),
+    );
+    assert_eq!(asked.status, 202, "{}", asked.body);
+    let approved = server.request(
+        "POST",
+        &format!("/admin/orders/{order}/refund"),
+        Some(&admin),
+        None,
+    );
+    assert_eq!(approved.status, 202, "{}", approved.body);
+    let mut status = String::new();
+    for _ in 0..50 {
+        status = server
+            .request("GET", &format!("/orders/{order}"), Some(&buyer), None)
+            .json()["status"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        if status == "refunded" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(
+        status,
+        "refunded",
+        "server log: {:?}",
+        server
+            .output_lines()
+            .into_iter()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            .collect::<Vec<_>>()
+    );
+    let owned = server
+        .request("GET", "/me/purchases", Some(&buyer), None)
+        .json();
+    assert_eq!(owned["items"], serde_json::json!([]));
+    assert_eq!(
+        emails_to(email)
+            .iter()
+            .filter(|m| m.contains("Your refund has been made"))
+            .count(),
+        1
+    );
+}
+
 fn token_in(text: &str) -> String {
     let start = text.find("token=").expect("a link with a token") + "token=".len();
     text[start..]
@@ -290,6 +520,25 @@ fn local_server_on_the_embedded_backend() {
             .expect("an activation email in the outbox");
         token_in(&text)
     });
+    let outbox_mails = |to: &str| -> Vec<String> {
+        std::fs::read_dir(&outbox)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "txt"))
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .filter(|t| t.contains(&format!("To: {to}")))
+            .collect()
+    };
+    purchase_journey(
+        &server,
+        "buyer@example.com",
+        |to| {
+            let mails = outbox_mails(to);
+            token_in(mails.iter().find(|m| m.contains("token=")).unwrap())
+        },
+        outbox_mails,
+    );
 }
 
 #[test]
@@ -364,6 +613,31 @@ fn local_server_on_the_aws_stand_in() {
             .clone();
         token_in(message["body"].as_str().unwrap())
     });
+    let ses_mails = |to: &str| -> Vec<String> {
+        let body = http_get(&format!("{endpoint}/moto-api/data.json"));
+        let data: Value = serde_json::from_str(&body).unwrap();
+        data["ses"]["Message"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["destinations"]["ToAddresses"][0] == to)
+            .map(|m| m["body"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let buyer = format!("buyer.{suffix}@example.com");
+    purchase_journey(
+        &server,
+        &buyer,
+        |to| {
+            token_in(
+                ses_mails(to)
+                    .iter()
+                    .rfind(|m| m.contains("token="))
+                    .unwrap(),
+            )
+        },
+        ses_mails,
+    );
     assert!(
         !data.path().join("marquee.sqlite3").exists(),
         "the AWS backend writes nothing locally"

@@ -26,6 +26,9 @@ pub struct App {
     pub keys: Arc<SigningKeys>,
     /// Checkout sessions and refunds.
     pub payments: Arc<dyn PaymentGateway>,
+    /// With the simulated gateway: the signed events it sends, for the webhook handler
+    /// (the local server drains them).
+    pub simulated_events: Option<Arc<MemoryQueue>>,
     /// Set on the embedded backend: the local server drains them.
     pub local_queues: Option<LocalQueues>,
 }
@@ -35,8 +38,6 @@ pub struct App {
 pub struct LocalQueues {
     pub expiry: Arc<MemoryQueue>,
     pub mail: Arc<MemoryQueue>,
-    /// Signed provider events from the simulated gateway, for the webhook handler.
-    pub webhooks: Arc<MemoryQueue>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -54,11 +55,13 @@ pub enum StartError {
 impl App {
     pub async fn start(mut config: Config) -> Result<Self, StartError> {
         let keys = Arc::new(signing_keys(&config)?);
-        if config.backend == Backend::Embedded && config.stripe_webhook_secret.is_none() {
+        let simulated = config.stripe_secret_key.is_none() && config.simulated_checkout;
+        if simulated && config.stripe_webhook_secret.is_none() {
             // The simulated provider signs with it; nothing outside this process knows it.
             config.stripe_webhook_secret =
                 Some(format!("whsec_local_{}", crate::auth::secret::new_token()));
         }
+        let simulated_events = simulated.then(|| Arc::new(MemoryQueue::new()));
         let stripe: Option<Arc<dyn PaymentGateway>> = match &config.stripe_secret_key {
             Some(secret) => Some(Arc::new(StripeGateway::new(
                 secret,
@@ -66,25 +69,27 @@ impl App {
             )?)),
             None => None,
         };
+        let gateway = |table: &Arc<dyn Table>, config: &Config| -> Arc<dyn PaymentGateway> {
+            match (stripe.clone(), &simulated_events) {
+                (Some(stripe), _) => stripe,
+                (None, Some(events)) => {
+                    Arc::new(SimulatedGateway::new(table.clone(), config, events.clone()))
+                }
+                (None, None) => Arc::new(NotConfigured),
+            }
+        };
         let app = match config.backend {
             Backend::Embedded => {
                 let table = SqliteTable::open(&config.sqlite_path())?;
                 let queues = LocalQueues {
                     expiry: Arc::new(MemoryQueue::new()),
                     mail: Arc::new(MemoryQueue::new()),
-                    webhooks: Arc::new(MemoryQueue::new()),
                 };
                 let table: Arc<dyn Table> = Arc::new(table);
-                let payments = stripe.unwrap_or_else(|| {
-                    Arc::new(SimulatedGateway::new(
-                        table.clone(),
-                        &config,
-                        queues.webhooks.clone(),
-                    ))
-                });
                 Self {
+                    payments: gateway(&table, &config),
+                    simulated_events,
                     table,
-                    payments,
                     mailer: Arc::new(OutboxMailer::new(config.outbox_dir(), &config.mail_from)),
                     expiry_queue: queues.expiry.clone(),
                     mail_queue: queues.mail.clone(),
@@ -102,16 +107,18 @@ impl App {
                 let queue = |url: &Option<String>| -> Arc<dyn Queue> {
                     Arc::new(SqsQueue::new(sqs.clone(), url.clone().unwrap_or_default()))
                 };
+                let table: Arc<dyn Table> = Arc::new(DynamoTable::new(
+                    aws_sdk_dynamodb::Client::new(&aws),
+                    &config.table_name,
+                ));
                 Self {
-                    table: Arc::new(DynamoTable::new(
-                        aws_sdk_dynamodb::Client::new(&aws),
-                        &config.table_name,
-                    )),
+                    payments: gateway(&table, &config),
+                    simulated_events,
+                    table,
                     mailer: Arc::new(SesMailer::new(
                         aws_sdk_sesv2::Client::new(&aws),
                         &config.mail_from,
                     )),
-                    payments: stripe.unwrap_or_else(|| Arc::new(NotConfigured)),
                     expiry_queue: queue(&config.expiry_queue_url),
                     mail_queue: queue(&config.mail_queue_url),
                     clock: Arc::new(SystemClock),

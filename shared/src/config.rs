@@ -43,6 +43,9 @@ pub struct Config {
     /// This API's own base URL (the simulated checkout page lives there); defaults to
     /// `public_url`.
     pub api_url: Option<String>,
+    /// Without a Stripe key, serve the simulated checkout page (always on the embedded
+    /// backend; the local server turns it on for the AWS backend too).
+    pub simulated_checkout: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +68,7 @@ impl Config {
             }
         };
         let config = Self {
-            backend,
+            backend: backend.clone(),
             data_dir: get("MARQUEE_DATA_DIR")
                 .unwrap_or_else(|| ".marquee".into())
                 .into(),
@@ -89,6 +92,7 @@ impl Config {
             checkout_cancel_url: get("MARQUEE_CHECKOUT_CANCEL_URL")
                 .unwrap_or_else(|| "{public_url}/orders/{order_id}?checkout=canceled".into()),
             api_url: get("MARQUEE_API_URL"),
+            simulated_checkout: backend == Backend::Embedded,
         };
         if config.backend == Backend::Aws
             && (config.expiry_queue_url.is_none() || config.mail_queue_url.is_none())

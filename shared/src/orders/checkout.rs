@@ -75,6 +75,8 @@ async fn reprice(app: &App, order: &Order) -> Result<Repricing, Problem> {
             }
         }
     }
+    keys.sort();
+    keys.dedup();
     let found: HashMap<Key, Item> = app
         .table
         .batch_get(&keys)

@@ -164,7 +164,13 @@ pub async fn paid(
 }
 
 async fn existing_movies(app: &App, ids: &[&str]) -> Result<HashSet<String>, Problem> {
-    let keys: Vec<Key> = ids.iter().map(|id| index::record_key(id)).collect();
+    // Tickets and the movie itself may share a movie: the keys are read once each.
+    let keys: Vec<Key> = ids
+        .iter()
+        .map(|id| index::record_key(id))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     if keys.is_empty() {
         return Ok(HashSet::new());
     }
