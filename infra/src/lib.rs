@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod bench_catalog;
+pub mod bench_webhook;
 pub mod bootstrap;
 pub mod generate;
 pub mod keys;

@@ -1,0 +1,3 @@
+fn main() -> std::process::ExitCode {
+    marquee_infra::bench_webhook::main()
+}
