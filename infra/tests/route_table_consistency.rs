@@ -237,7 +237,8 @@ async fn check_background_event(trigger: Trigger, event: &str, data_dir: &Path) 
 }
 
 /// Least privilege: a function's environment and policy carry exactly what its table entry
-/// needs; the private signing key reaches only the functions that issue tokens.
+/// needs; the private signing key reaches only the functions that issue tokens, the Stripe
+/// key only those that call Stripe, the webhook secret only the webhook.
 #[test]
 fn each_function_is_granted_exactly_what_it_needs() {
     use marquee::routes::Need;
@@ -255,6 +256,7 @@ fn each_function_is_granted_exactly_what_it_needs() {
             .unwrap_or_else(|| panic!("{binary} is unknown"))
     };
     let mut issuers = BTreeSet::new();
+    let mut stripe_callers = BTreeSet::new();
     for (_, resource) in docs[0]["Resources"].as_hash().unwrap() {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
@@ -273,6 +275,21 @@ fn each_function_is_granted_exactly_what_it_needs() {
         if has_key {
             issuers.insert(binary.to_string());
         }
+        let variables = &props["Environment"]["Variables"];
+        let has_stripe_key = !variables["MARQUEE_STRIPE_SECRET_KEY"].is_badvalue();
+        assert_eq!(
+            has_stripe_key,
+            needs.contains(&Need::StripeKey),
+            "{binary}: Stripe key"
+        );
+        if has_stripe_key {
+            stripe_callers.insert(binary.to_string());
+        }
+        assert_eq!(
+            !variables["MARQUEE_STRIPE_WEBHOOK_SECRET"].is_badvalue(),
+            needs.contains(&Need::StripeWebhookSecret),
+            "{binary}: webhook secret"
+        );
         let mut actions = BTreeSet::new();
         for policy in props["Policies"]
             .as_vec()
@@ -321,5 +338,17 @@ fn each_function_is_granted_exactly_what_it_needs() {
     assert_eq!(
         issuers,
         BTreeSet::from(["auth-login".to_string(), "auth-refresh".to_string()])
+    );
+    assert_eq!(
+        stripe_callers,
+        BTreeSet::from(
+            [
+                "admin-orders-refund",
+                "orders-cancel",
+                "orders-checkout",
+                "stripe-webhook"
+            ]
+            .map(String::from)
+        )
     );
 }
