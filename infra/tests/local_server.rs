@@ -197,19 +197,7 @@ fn exercise_system_routes(server: &Server, expected_kid: Option<&str>) {
 fn journey(server: &Server, email: &str, activation_token: impl Fn(&str) -> String) {
     let password = "Velvet-Lantern-Orbit-42";
     let credentials = serde_json::json!({"email": email, "password": password});
-    let created = server.request("POST", "/auth/register", None, Some(credentials.clone()));
-    assert_eq!(created.status, 201, "{}", created.body);
-    let token = activation_token(email);
-    let activated = server.request(
-        "POST",
-        "/auth/activate",
-        None,
-        Some(serde_json::json!({"token": token})),
-    );
-    assert_eq!(activated.status, 200, "{}", activated.body);
-    let pair = server
-        .request("POST", "/auth/login", None, Some(credentials.clone()))
-        .json();
+    let pair = signed_in(server, email, &activation_token);
     let access = pair["access_token"].as_str().unwrap();
     let refresh = pair["refresh_token"].as_str().unwrap();
     let me = server.request("GET", "/me", Some(access), None);
@@ -249,27 +237,14 @@ fn journey(server: &Server, email: &str, activation_token: impl Fn(&str) -> Stri
     );
     assert_eq!(server.request("GET", "/me", Some(access), None).status, 401);
 
-    let (admin_email, admin_password) = server.admin.clone().expect("a first admin was seeded");
-    let admin = server
-        .request(
-            "POST",
-            "/auth/login",
-            None,
-            Some(serde_json::json!({"email": admin_email, "password": admin_password})),
-        )
-        .json();
-    let listed = server.request(
-        "GET",
-        "/admin/users?email=journey",
-        admin["access_token"].as_str(),
-        None,
-    );
+    let admin = admin_token(server);
+    let listed = server.request("GET", "/admin/users?email=journey", Some(&admin), None);
     assert_eq!(listed.status, 200, "{}", listed.body);
     assert_eq!(listed.json()["items"][0]["email"], email);
 }
 
-/// A new signed-in account: its access token.
-fn signed_in(server: &Server, email: &str, activation_token: &impl Fn(&str) -> String) -> String {
+/// A new account, activated and signed in: its token pair.
+fn signed_in(server: &Server, email: &str, activation_token: &impl Fn(&str) -> String) -> Value {
     let credentials = serde_json::json!({"email": email, "password": "Velvet-Lantern-Orbit-42"});
     let created = server.request("POST", "/auth/register", None, Some(credentials.clone()));
     assert_eq!(created.status, 201, "{}", created.body);
@@ -281,10 +256,9 @@ fn signed_in(server: &Server, email: &str, activation_token: &impl Fn(&str) -> S
         Some(serde_json::json!({"token": token})),
     );
     assert_eq!(activated.status, 200, "{}", activated.body);
-    let pair = server
+    server
         .request("POST", "/auth/login", None, Some(credentials))
-        .json();
-    pair["access_token"].as_str().unwrap().to_string()
+        .json()
 }
 
 fn admin_token(server: &Server) -> String {
@@ -350,7 +324,10 @@ fn purchase_journey(
     );
     assert_eq!(scheduled.status, 201, "{}", scheduled.body);
     let showtime = scheduled.json()["id"].as_str().unwrap().to_string();
-    let buyer = signed_in(server, email, &activation_token);
+    let buyer = signed_in(server, email, &activation_token)["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
     for item in [
         serde_json::json!({"movie_id": movie}),
         serde_json::json!({"showtime_id": showtime, "quantity": 2}),

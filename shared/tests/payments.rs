@@ -27,6 +27,14 @@ async fn checkout(env: &Env, token: &str, id: &str) -> (StatusCode, Value) {
         .await
 }
 
+/// Checks the order out; the Stripe session's id.
+async fn checked_out(env: &Env, token: &str, id: &str) -> String {
+    let (status, started) = checkout(env, token, id).await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let url = started["checkout_url"].as_str().unwrap();
+    url.rsplit('/').next().unwrap().to_string()
+}
+
 async fn order_now(env: &Env, token: &str, id: &str) -> Value {
     env.get(&format!("/orders/{id}"), Some(token)).await.1
 }
@@ -342,14 +350,7 @@ async fn the_purchase_journey_from_checkout_to_refund(env: Env) {
 async fn sales_count_revenue_and_units_by_day_and_movie(env: Env) {
     let (token, _, _, placed, _, movie) = buyer_with_order(&env).await;
     let id = placed["id"].as_str().unwrap();
-    let (_, started) = checkout(&env, &token, id).await;
-    let session_id = started["checkout_url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let session_id = checked_out(&env, &token, id).await;
     env.stripe_event(
         "evt_sale",
         "checkout.session.completed",
@@ -448,14 +449,7 @@ async fn a_changed_price_needs_confirmation_before_checkout(env: Env) {
 async fn failed_expired_late_and_unknown_events(env: Env) {
     let (token, _, _, placed, showtime, _) = buyer_with_order(&env).await;
     let id = placed["id"].as_str().unwrap();
-    let (_, started) = checkout(&env, &token, id).await;
-    let session_id = started["checkout_url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let session_id = checked_out(&env, &token, id).await;
 
     let declined = json!({"id": "pi_late", "object": "payment_intent", "metadata": {"order_id": id},
         "last_payment_error": {"code": "card_declined", "message": "Your card was declined."}});
@@ -526,14 +520,7 @@ async fn failed_expired_late_and_unknown_events(env: Env) {
 async fn twenty_concurrent_deliveries_change_the_order_once(env: Env) {
     let (token, _, email, placed, _, movie) = buyer_with_order(&env).await;
     let id = placed["id"].as_str().unwrap().to_string();
-    let (_, started) = checkout(&env, &token, &id).await;
-    let session_id = started["checkout_url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let session_id = checked_out(&env, &token, &id).await;
     let env = std::sync::Arc::new(env);
     let deliveries = 20;
     let mut tasks = tokio::task::JoinSet::new();

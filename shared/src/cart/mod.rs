@@ -433,15 +433,7 @@ pub async fn view(app: &App, user_id: &str) -> Result<CartView, Problem> {
             keys.push(purchase_key(user_id, &line.movie_id));
         }
     }
-    keys.sort();
-    keys.dedup();
-    let found: HashMap<Key, Item> = app
-        .table
-        .batch_get(&keys)
-        .await?
-        .into_iter()
-        .filter_map(|item| Some((Key::of(&item)?, item)))
-        .collect();
+    let found = crate::store::batch_get_by_key(app.table.as_ref(), keys).await?;
     let movie = |id: &str| -> Option<Stored<MovieInput>> {
         from_entity_item(Movie::KIND, found.get(&index::record_key(id))?.clone()).ok()
     };

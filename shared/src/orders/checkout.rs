@@ -19,11 +19,10 @@ use crate::http::problem::Problem;
 use crate::payments::gateway::{CheckoutLine, CheckoutRequest};
 use crate::payments::{self, Payment, PaymentStatus};
 use crate::store::{
-    Condition, Item, Key, StoreError, Update, Write, entity_item, from_entity_item,
+    Condition, Key, StoreError, Update, Write, batch_get_by_key, entity_item, from_entity_item,
 };
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -75,15 +74,7 @@ async fn reprice(app: &App, order: &Order) -> Result<Repricing, Problem> {
             }
         }
     }
-    keys.sort();
-    keys.dedup();
-    let found: HashMap<Key, Item> = app
-        .table
-        .batch_get(&keys)
-        .await?
-        .into_iter()
-        .filter_map(|item| Some((Key::of(&item)?, item)))
-        .collect();
+    let found = batch_get_by_key(app.table.as_ref(), keys).await?;
     let country = user::find(app, &order.user_id)
         .await?
         .and_then(|u| u.country);

@@ -13,7 +13,7 @@ use crate::engagement::mine::purchase_key;
 use crate::http::problem::Problem;
 use crate::notifications::Template;
 use crate::payments::{self, PaymentStatus};
-use crate::store::{Condition, Index, Item, Key, StoreError, Update, Write, entity_item};
+use crate::store::{Condition, Index, Key, StoreError, Update, Write, entity_item};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
@@ -164,21 +164,11 @@ pub async fn paid(
 }
 
 async fn existing_movies(app: &App, ids: &[&str]) -> Result<HashSet<String>, Problem> {
-    // Tickets and the movie itself may share a movie: the keys are read once each.
-    let keys: Vec<Key> = ids
-        .iter()
-        .map(|id| index::record_key(id))
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if keys.is_empty() {
-        return Ok(HashSet::new());
-    }
-    Ok(app
-        .table
-        .batch_get(&keys)
+    // Tickets and the movie itself may share a movie: each is read once.
+    let keys = ids.iter().map(|id| index::record_key(id)).collect();
+    Ok(crate::store::batch_get_by_key(app.table.as_ref(), keys)
         .await?
-        .iter()
+        .values()
         .filter_map(|item| item.get("id").and_then(Value::as_str).map(str::to_string))
         .collect())
 }
@@ -301,14 +291,10 @@ pub async fn refunded(
         .filter(|l| l.kind == Kind::Movie)
         .map(|l| purchase_key(&order.user_id, &l.movie_id))
         .collect();
-    let granted: Vec<Item> = if grants.is_empty() {
-        Vec::new()
-    } else {
-        app.table.batch_get(&grants).await?
-    };
+    let granted = crate::store::batch_get_by_key(app.table.as_ref(), grants).await?;
     let movie_ids: Vec<&str> = order.lines.iter().map(|l| l.movie_id.as_str()).collect();
     let existing = existing_movies(app, &movie_ids).await?;
-    for item in granted {
+    for item in granted.into_values() {
         if item.get("order_id").and_then(Value::as_str) != Some(order.id.as_str()) {
             continue;
         }
@@ -335,22 +321,16 @@ pub async fn refunded(
             showtimes.push((showtime.clone(), line.quantity));
         }
     }
-    let still_scheduled: HashSet<Key> = if showtimes.is_empty() {
-        HashSet::new()
-    } else {
-        let keys: Vec<Key> = showtimes
+    let still_scheduled = crate::store::batch_get_by_key(
+        app.table.as_ref(),
+        showtimes
             .iter()
             .map(|(s, _)| crate::catalog::showtimes::key(s))
-            .collect();
-        app.table
-            .batch_get(&keys)
-            .await?
-            .iter()
-            .filter_map(Key::of)
-            .collect()
-    };
+            .collect(),
+    )
+    .await?;
     for (showtime, quantity) in showtimes {
-        if still_scheduled.contains(&crate::catalog::showtimes::key(&showtime)) {
+        if still_scheduled.contains_key(&crate::catalog::showtimes::key(&showtime)) {
             writes.push(seat_release(&showtime, quantity));
         }
     }

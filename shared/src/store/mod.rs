@@ -324,6 +324,24 @@ fn validate_batch(writes: &[Write]) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// The items that exist among `keys`, by key (a key given twice is read once).
+pub async fn batch_get_by_key(
+    table: &dyn Table,
+    mut keys: Vec<Key>,
+) -> Result<std::collections::HashMap<Key, Item>, StoreError> {
+    keys.sort();
+    keys.dedup();
+    if keys.is_empty() {
+        return Ok(Default::default());
+    }
+    Ok(table
+        .batch_get(&keys)
+        .await?
+        .into_iter()
+        .filter_map(|item| Some((Key::of(&item)?, item)))
+        .collect())
+}
+
 /// The item of an entity: its fields (absent ones left out), its key and what it is.
 pub fn entity_item(entity: &str, key: &Key, fields: &impl serde::Serialize) -> Item {
     let mut item = match serde_json::to_value(fields) {
