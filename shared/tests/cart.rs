@@ -283,8 +283,7 @@ async fn the_cart_takes_movies_and_tickets_and_says_why_not(env: Env) {
 
 async fn quantities_live_prices_removal_and_the_admin_view(env: Env) {
     let shop = shop(&env).await;
-    let (token, user_id, _) = env.account("viewer", Role::User).await;
-    let (admin, _, _) = env.account("root", Role::Admin).await;
+    let (token, user_id, email) = env.account("viewer", Role::User).await;
     let movie = shop.movies[0].clone();
     add(&env, &token, json!({"movie_id": movie})).await;
     add(
@@ -378,6 +377,7 @@ async fn quantities_live_prices_removal_and_the_admin_view(env: Env) {
             env.clock.now()
         } + time::Duration::minutes(1),
     );
+    let token = env.sign_in(&email).await;
     let (_, cart) = env.get("/cart", Some(&token)).await;
     for id in [
         format!("movie-{movie}"),
@@ -406,16 +406,15 @@ async fn quantities_live_prices_removal_and_the_admin_view(env: Env) {
     );
 
     // Admins read anyone's cart; nobody else does.
+    let (admin, _, _) = env.account("root", Role::Admin).await;
+    let (moderator, _, _) = env.account("staff", Role::Moderator).await;
     let (status, seen) = env
         .get(&format!("/admin/users/{user_id}/cart"), Some(&admin))
         .await;
     assert_eq!(status, StatusCode::OK, "{seen}");
     assert_eq!(seen["item_count"].as_u64(), Some(2));
     let (status, _) = env
-        .get(
-            &format!("/admin/users/{user_id}/cart"),
-            Some(&shop.moderator),
-        )
+        .get(&format!("/admin/users/{user_id}/cart"), Some(&moderator))
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = env

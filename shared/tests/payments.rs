@@ -104,9 +104,14 @@ async fn the_purchase_journey_from_checkout_to_refund(env: Env) {
         create.authorization.as_deref(),
         Some("Bearer sk_test_marquee")
     );
+    let payment_id = create.field("metadata[payment_id]").unwrap().to_string();
+    assert_eq!(
+        create.field("payment_intent_data[metadata][payment_id]"),
+        Some(payment_id.as_str())
+    );
     assert_eq!(
         create.idempotency_key.as_deref(),
-        Some(format!("checkout-{id}-0").as_str())
+        Some(format!("checkout-{payment_id}").as_str())
     );
     assert_eq!(create.field("mode"), Some("payment"));
     assert_eq!(create.field("client_reference_id"), Some(id));
@@ -446,6 +451,51 @@ async fn a_changed_price_needs_confirmation_before_checkout(env: Env) {
     assert_eq!(payments["items"][0]["status"], "canceled");
 }
 
+async fn a_lapsing_page_is_replaced_and_its_expiry_ends_nothing(env: Env) {
+    let (token, _, email, placed, showtime, _) = buyer_with_order(&env).await;
+    let id = placed["id"].as_str().unwrap();
+    let first = checked_out(&env, &token, id).await;
+    // Half a minute before the page lapses, checking out makes a new page and closes the
+    // old one at Stripe.
+    env.clock.advance(time::Duration::seconds(
+        marquee::orders::checkout::SESSION_SECS - 30,
+    ));
+    let token = env.sign_in(&email).await;
+    let second = checked_out(&env, &token, id).await;
+    assert_ne!(first, second);
+    assert!(
+        env.stripe
+            .requests()
+            .iter()
+            .any(|r| r.path == format!("/v1/checkout/sessions/{first}/expire"))
+    );
+    let (_, payments) = env.get("/payments", Some(&token)).await;
+    let statuses: Vec<&str> = payments["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["pending", "canceled"], "{payments}");
+    // Stripe's expiry event for the old page, whenever it comes, ends nothing.
+    let expired = json!({"id": first, "object": "checkout.session", "client_reference_id": id,
+                         "metadata": {"order_id": id}, "status": "expired"});
+    env.stripe_event("evt_first_expired", "checkout.session.expired", expired)
+        .await;
+    assert_eq!(order_now(&env, &token, id).await["status"], "pending");
+    assert_eq!(seats_left(&env, &showtime).await, 18);
+    // The new page is paid: the order is paid once.
+    env.stripe_event(
+        "evt_second_paid",
+        "checkout.session.completed",
+        session_object(&second, id, "paid", "pi_second"),
+    )
+    .await;
+    assert_eq!(order_now(&env, &token, id).await["status"], "paid");
+    let (_, payments) = env.get("/payments", Some(&token)).await;
+    assert_eq!(payments["items"][0]["status"], "succeeded");
+}
+
 async fn failed_expired_late_and_unknown_events(env: Env) {
     let (token, _, _, placed, showtime, _) = buyer_with_order(&env).await;
     let id = placed["id"].as_str().unwrap();
@@ -514,6 +564,8 @@ async fn failed_expired_late_and_unknown_events(env: Env) {
         .find(|r| r.path == "/v1/refunds")
         .expect("refunded");
     assert_eq!(refund.field("payment_intent"), Some("pi_late"));
+    let (_, payments) = env.get("/payments", Some(&token)).await;
+    assert_eq!(payments["items"][0]["status"], "refunded", "{payments}");
     assert_eq!(seats_left(&env, &showtime).await, 20);
 }
 
@@ -554,6 +606,7 @@ support::on_both_backends!(
     the_purchase_journey_from_checkout_to_refund,
     sales_count_revenue_and_units_by_day_and_movie,
     a_changed_price_needs_confirmation_before_checkout,
+    a_lapsing_page_is_replaced_and_its_expiry_ends_nothing,
     failed_expired_late_and_unknown_events,
     twenty_concurrent_deliveries_change_the_order_once,
 );

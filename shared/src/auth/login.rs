@@ -219,7 +219,7 @@ pub async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, P
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .ok_or_else(Problem::unauthorized)?;
-    let claims = tokens::verify(&app.keys, token.trim())?;
+    let claims = tokens::verify(&app.keys, token.trim(), app.clock.now().unix_timestamp())?;
     let now = app.clock.now().unix_timestamp();
     match session::find_alive(app, &claims.sid, now).await? {
         Some(session) if session.user_id == claims.sub => Ok(Principal {

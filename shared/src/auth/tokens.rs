@@ -91,29 +91,38 @@ fn invalid_token() -> Problem {
     )
 }
 
-pub fn verify(keys: &SigningKeys, token: &str) -> Result<AccessClaims, Problem> {
+/// Seconds of clock skew allowed around `nbf` and `exp`.
+const LEEWAY_SECS: i64 = 5;
+
+/// Verifies a token at `now` (epoch seconds, from the app's clock: the one that issued it).
+pub fn verify(keys: &SigningKeys, token: &str, now: i64) -> Result<AccessClaims, Problem> {
     let mut validation = Validation::new(Algorithm::EdDSA);
     validation.set_issuer(&[ISSUER]);
     validation.set_audience(&[AUDIENCE]);
-    validation.validate_nbf = true;
-    validation.leeway = 5;
+    // Times are checked below against the app's clock, not the library's.
+    validation.validate_exp = false;
+    validation.validate_nbf = false;
     validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
     let header = jsonwebtoken::decode_header(token).map_err(|_| invalid_token())?;
     if header.kid.as_deref() != Some(keys.kid()) {
         return Err(invalid_token());
     }
     let key = DecodingKey::from_ed_der(keys.public_key());
-    jsonwebtoken::decode::<AccessClaims>(token, &key, &validation)
+    let claims = jsonwebtoken::decode::<AccessClaims>(token, &key, &validation)
         .map(|data| data.claims)
-        .map_err(|e| match e.kind() {
-            jsonwebtoken::errors::ErrorKind::ExpiredSignature => Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "token_expired",
-                "The access token has expired",
-            )
-            .detail("Refresh it with your refresh token"),
-            _ => invalid_token(),
-        })
+        .map_err(|_| invalid_token())?;
+    if claims.nbf > now + LEEWAY_SECS {
+        return Err(invalid_token());
+    }
+    if claims.exp < now - LEEWAY_SECS {
+        return Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "token_expired",
+            "The access token has expired",
+        )
+        .detail("Refresh it with your refresh token"));
+    }
+    Ok(claims)
 }
 
 #[cfg(test)]
@@ -135,7 +144,7 @@ mod tests {
     fn issued_tokens_verify_with_every_claim() {
         let (keys, _dir) = keys();
         let token = issue(&keys, "u1", Role::Moderator, "s1", now()).unwrap();
-        let claims = verify(&keys, &token).unwrap();
+        let claims = verify(&keys, &token, now()).unwrap();
         assert_eq!(
             (claims.sub.as_str(), claims.role, claims.sid.as_str()),
             ("u1", Role::Moderator, "s1")
@@ -150,14 +159,23 @@ mod tests {
     fn expired_future_and_foreign_tokens_are_refused() {
         let (keys, _dir) = keys();
         let old = issue(&keys, "u1", Role::User, "s1", now() - 3600).unwrap();
-        assert_eq!(verify(&keys, &old).unwrap_err().code, "token_expired");
+        assert_eq!(
+            verify(&keys, &old, now()).unwrap_err().code,
+            "token_expired"
+        );
         let future = issue(&keys, "u1", Role::User, "s1", now() + 3600).unwrap();
-        assert_eq!(verify(&keys, &future).unwrap_err().code, "invalid_token");
+        assert_eq!(
+            verify(&keys, &future, now()).unwrap_err().code,
+            "invalid_token"
+        );
         let (other, _dir2) = self::keys();
         let foreign = issue(&other, "u1", Role::User, "s1", now()).unwrap();
-        assert_eq!(verify(&keys, &foreign).unwrap_err().code, "invalid_token");
         assert_eq!(
-            verify(&keys, "not.a.jwt").unwrap_err().code,
+            verify(&keys, &foreign, now()).unwrap_err().code,
+            "invalid_token"
+        );
+        assert_eq!(
+            verify(&keys, "not.a.jwt", now()).unwrap_err().code,
             "invalid_token"
         );
     }
@@ -177,11 +195,11 @@ mod tests {
                 kid: Some(keys.kid().into()),
                 ..Header::new(Algorithm::HS256)
             },
-            &verify(&keys, &token).unwrap(),
+            &verify(&keys, &token, now()).unwrap(),
             &EncodingKey::from_secret(keys.public_key()),
         )
         .unwrap();
-        assert!(verify(&keys, &forged).is_err());
+        assert!(verify(&keys, &forged, now()).is_err());
         let mut claims: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
         claims["role"] = "admin".into();
@@ -191,8 +209,11 @@ mod tests {
             URL_SAFE_NO_PAD.encode(claims.to_string()),
             parts[2]
         );
-        assert_eq!(verify(&keys, &tampered).unwrap_err().code, "invalid_token");
+        assert_eq!(
+            verify(&keys, &tampered, now()).unwrap_err().code,
+            "invalid_token"
+        );
         let unsigned = format!("{header}.{}.", parts[1]);
-        assert!(verify(&keys, &unsigned).is_err());
+        assert!(verify(&keys, &unsigned, now()).is_err());
     }
 }

@@ -16,7 +16,7 @@ use crate::expiry;
 use crate::http::Path;
 use crate::http::guard::Principal;
 use crate::http::problem::Problem;
-use crate::payments::gateway::{CheckoutLine, CheckoutRequest};
+use crate::payments::gateway::{CheckoutLine, CheckoutRequest, GatewayError};
 use crate::payments::{self, Payment, PaymentStatus};
 use crate::store::{
     Condition, Key, StoreError, Update, Write, batch_get_by_key, entity_item, from_entity_item,
@@ -172,6 +172,93 @@ fn changes_problem(order: &Order, repricing: &Repricing) -> Problem {
     .with("changes", serde_json::json!(what))
 }
 
+/// One attempt at payment: the payment record's id and the session's expiry, fixed on the
+/// order before Stripe is called, so that a twin of the request sends Stripe the very same
+/// request (and, under the same idempotency key, gets the same session).
+struct Attempt {
+    payment_id: String,
+    expires_at: i64,
+}
+
+fn fresh_attempt(order: &Order, now: i64) -> Option<Attempt> {
+    match (&order.next_payment_id, order.next_payment_expires_at) {
+        // Stripe wants at least 30 minutes left; an attempt older than a minute is redone.
+        (Some(id), Some(expires_at)) if expires_at > now + SESSION_SECS - 60 => Some(Attempt {
+            payment_id: id.clone(),
+            expires_at,
+        }),
+        _ => None,
+    }
+}
+
+/// Fixes the attempt and lets go of the order's previous session (so that its expiry event
+/// no longer ends the order); a previous session not yet lapsed is closed at Stripe, so an
+/// order is never paid through two. If Stripe says it is being paid, that payment decides.
+async fn begin_attempt(app: &App, order: &Order, now: i64) -> Result<Attempt, Problem> {
+    let attempt = match fresh_attempt(order, now) {
+        Some(attempt) => attempt,
+        None => {
+            let attempt = Attempt {
+                payment_id: ulid::Ulid::new().to_string(),
+                expires_at: now + SESSION_SECS,
+            };
+            let unchanged = match &order.next_payment_id {
+                Some(old) => Condition::eq("next_payment_id", old.as_str()),
+                None => Condition::AttrNotExists("next_payment_id".into()),
+            };
+            let fixed = app
+                .table
+                .write(
+                    Write::update(
+                        key(&order.id),
+                        Update::new()
+                            .set("next_payment_id", attempt.payment_id.as_str())
+                            .set("next_payment_expires_at", attempt.expires_at)
+                            .remove("checkout"),
+                    )
+                    .when(Condition::eq("status", Status::Pending.as_str()).and(unchanged)),
+                )
+                .await;
+            match fixed {
+                Ok(_) => attempt,
+                Err(StoreError::ConditionFailed) => {
+                    // A twin fixed its attempt first: this request makes the same one.
+                    let now_order = load(app, &order.id).await?.ok_or_else(Problem::internal)?;
+                    match fresh_attempt(&now_order, now) {
+                        Some(theirs) if now_order.status == Status::Pending => theirs,
+                        _ => return Err(not_pending(&now_order)),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    if let Some(open) = order.checkout.as_ref().filter(|o| o.expires_at > now) {
+        match app.payments.expire_checkout(&open.session_id).await {
+            Ok(()) => {}
+            Err(GatewayError::Refused(why)) => {
+                return Err(Problem::conflict(
+                    "payment_in_progress",
+                    "The payment for this order is being completed",
+                )
+                .detail(why));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(attempt)
+}
+
+fn not_pending(order: &Order) -> Problem {
+    Problem::conflict(
+        "not_pending",
+        format!(
+            "Only pending orders can be paid; this one is {}",
+            order.status.as_str()
+        ),
+    )
+}
+
 /// `12.50 EUR`.
 pub fn money(price: &Price) -> String {
     format!(
@@ -190,13 +277,7 @@ pub async fn checkout(
 ) -> Result<axum::Json<CheckoutStarted>, Problem> {
     let order = own(&app, &caller, &id).await?;
     if order.status != Status::Pending {
-        return Err(Problem::conflict(
-            "not_pending",
-            format!(
-                "Only pending orders can be paid; this one is {}",
-                order.status.as_str()
-            ),
-        ));
+        return Err(not_pending(&order));
     }
     let now = app.clock.now().unix_timestamp();
     // A page still open is handed back as it is: its prices are the ones being paid.
@@ -237,11 +318,15 @@ pub async fn checkout(
     let buyer = user::find(&app, &order.user_id)
         .await?
         .ok_or_else(Problem::internal)?;
-    let expires_at = now + SESSION_SECS;
+    let Attempt {
+        payment_id,
+        expires_at,
+    } = begin_attempt(&app, &order, now).await?;
     let session = app
         .payments
         .create_checkout(&CheckoutRequest {
             order_id: order.id.clone(),
+            payment_id: payment_id.clone(),
             user_email: buyer.email,
             currency: repricing.total.currency.clone(),
             lines: repricing
@@ -263,11 +348,11 @@ pub async fn checkout(
                 .config
                 .checkout_url(&app.config.checkout_cancel_url, &order.id),
             expires_at,
-            idempotency_key: format!("checkout-{}-{}", order.id, order.checkouts),
+            idempotency_key: format!("checkout-{payment_id}"),
         })
         .await?;
     let payment = Payment {
-        id: ulid::Ulid::new().to_string(),
+        id: payment_id,
         order_id: order.id.clone(),
         user_id: order.user_id.clone(),
         amount: repricing.total.clone(),
@@ -290,7 +375,8 @@ pub async fn checkout(
             "checkout",
             serde_json::to_value(&open).map_err(|_| Problem::internal())?,
         )
-        .add("checkouts", 1)
+        .remove("next_payment_id")
+        .remove("next_payment_expires_at")
         .set("expires_at", lapses_at)
         .set("updated_at", now)
         .remove("repricing");
@@ -313,10 +399,8 @@ pub async fn checkout(
     expiry::stamp(&mut hold, lapses_at);
     let mut writes = vec![
         Write::update(key(&order.id), update).when(
-            Condition::eq("status", Status::Pending.as_str()).and(
-                Condition::eq("checkouts", order.checkouts)
-                    .or(Condition::AttrNotExists("checkouts".into())),
-            ),
+            Condition::eq("status", Status::Pending.as_str())
+                .and(Condition::eq("next_payment_id", payment.id.as_str())),
         ),
         Write::put(hold),
         Write::put(payments::new_payment_item(&payment)).when(Condition::NotExists),
@@ -351,13 +435,7 @@ pub async fn checkout(
                         expires_at: open.expires_at,
                     }))
                 }
-                _ => Err(Problem::conflict(
-                    "not_pending",
-                    format!(
-                        "Only pending orders can be paid; this one is {}",
-                        now_order.status.as_str()
-                    ),
-                )),
+                _ => Err(not_pending(&now_order)),
             };
         }
         Err(e) => return Err(e.into()),

@@ -107,10 +107,13 @@ pub struct Order {
     /// The payment session open for this order, once checkout has started.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkout: Option<checkout::OpenCheckout>,
-    /// Checkouts started, which keys the provider's idempotency.
-    #[serde(default)]
+    /// The payment attempt being started (see `checkout`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(ignore)]
-    pub checkouts: i64,
+    pub next_payment_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(ignore)]
+    pub next_payment_expires_at: Option<i64>,
     /// New prices or left-out items found at checkout, applied once the buyer confirms by
     /// checking out again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -320,7 +323,8 @@ pub async fn create_from_cart(
             updated_at: now,
             cart: items.clone(),
             checkout: None,
-            checkouts: 0,
+            next_payment_id: None,
+            next_payment_expires_at: None,
             repricing: None,
             payment_intent: None,
             paid_at: None,

@@ -61,7 +61,7 @@ fn receipt_context(app: &App, order: &Order) -> Value {
 pub async fn paid(
     app: &App,
     order_id: &str,
-    session_id: &str,
+    payment_id: Option<&str>,
     payment_intent: &str,
     claim: Write,
 ) -> Result<(), Problem> {
@@ -87,6 +87,17 @@ pub async fn paid(
                     idempotency_key: format!("lapsed-{}-{payment_intent}", order.id),
                 })
                 .await?;
+            if let Some(payment) = payment_of(app, &order, payment_id).await? {
+                let now = app.clock.now().unix_timestamp();
+                app.table
+                    .write(Write::update(
+                        payments::key(&payment),
+                        payments::status_update(PaymentStatus::Refunded, now)
+                            .set("payment_intent", payment_intent)
+                            .set("hint", "Paid after the order had ended; refunded in full"),
+                    ))
+                    .await?;
+            }
         }
         return record_only(app, claim).await;
     }
@@ -127,13 +138,9 @@ pub async fn paid(
             receipt_context(app, &order),
         ),
     ];
-    if let Some(open) = order
-        .checkout
-        .as_ref()
-        .filter(|o| o.session_id == session_id)
-    {
+    if let Some(payment) = payment_of(app, &order, payment_id).await? {
         writes.push(Write::update(
-            payments::key(&open.payment_id),
+            payments::key(&payment),
             payments::status_update(PaymentStatus::Succeeded, now)
                 .set("payment_intent", payment_intent)
                 .remove("hint"),
@@ -163,6 +170,27 @@ pub async fn paid(
     Ok(())
 }
 
+/// The payment an event names (or the order's current one), if it is on record.
+async fn payment_of(
+    app: &App,
+    order: &Order,
+    named: Option<&str>,
+) -> Result<Option<String>, Problem> {
+    let id = named
+        .map(str::to_string)
+        .or_else(|| order.checkout.as_ref().map(|c| c.payment_id.clone()));
+    match id {
+        Some(id)
+            if payments::load(app, &id)
+                .await?
+                .is_some_and(|p| p.order_id == order.id) =>
+        {
+            Ok(Some(id))
+        }
+        _ => Ok(None),
+    }
+}
+
 async fn existing_movies(app: &App, ids: &[&str]) -> Result<HashSet<String>, Problem> {
     // Tickets and the movie itself may share a movie: each is read once.
     let keys = ids.iter().map(|id| index::record_key(id)).collect();
@@ -178,19 +206,20 @@ async fn existing_movies(app: &App, ids: &[&str]) -> Result<HashSet<String>, Pro
 pub async fn payment_failed(
     app: &App,
     order_id: &str,
+    payment_id: Option<&str>,
     hint: String,
     claim: Write,
 ) -> Result<(), Problem> {
-    let Some(open) = load(app, order_id)
-        .await?
-        .filter(|o| o.status == Status::Pending)
-        .and_then(|o| o.checkout)
-    else {
+    let Some(order) = load(app, order_id).await? else {
+        return record_only(app, claim).await;
+    };
+    let Some(payment) = payment_of(app, &order, payment_id).await? else {
         return record_only(app, claim).await;
     };
     let now = app.clock.now().unix_timestamp();
+    // Only a payment still open can fail: a late failure of a retried card changes nothing.
     let failed = Write::update(
-        payments::key(&open.payment_id),
+        payments::key(&payment),
         payments::status_update(PaymentStatus::Failed, now).set("hint", hint),
     )
     .when(
@@ -203,25 +232,33 @@ pub async fn payment_failed(
     Ok(())
 }
 
-/// checkout.session.expired: the order's current session lapsed unpaid, so the order ends
-/// and its seats go back.
+/// checkout.session.expired: if it was the order's current session, the order ends and its
+/// seats go back; an earlier session's payment is only closed.
 pub async fn session_expired(
     app: &App,
     order_id: &str,
     session_id: &str,
+    payment_id: Option<&str>,
     claim: Write,
 ) -> Result<(), Problem> {
-    let current = load(app, order_id).await?.filter(|o| {
-        o.status == Status::Pending
-            && o.checkout
-                .as_ref()
-                .is_some_and(|c| c.session_id == session_id)
-    });
-    let Some(order) = current else {
+    let Some(order) = load(app, order_id).await? else {
         return record_only(app, claim).await;
     };
+    let current = order.status == Status::Pending
+        && order
+            .checkout
+            .as_ref()
+            .is_some_and(|c| c.session_id == session_id);
     // The session is the authority on this lapse: no waiting for the order's own clock.
-    let ended = super::end_pending_now(app, &order, vec![claim.clone()]).await?;
+    let ended = if current {
+        super::end_pending_now(app, &order, vec![claim.clone()]).await?
+    } else if let Some(payment) = payment_of(app, &order, payment_id).await? {
+        let now = app.clock.now().unix_timestamp();
+        let closed = payments::end_pending_payment(&payment, PaymentStatus::Canceled, now);
+        apply(app, vec![claim.clone(), closed]).await?
+    } else {
+        false
+    };
     if !ended {
         record_only(app, claim).await?;
     }

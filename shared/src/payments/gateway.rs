@@ -15,6 +15,8 @@ pub struct CheckoutLine {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CheckoutRequest {
     pub order_id: String,
+    /// Our payment record, carried in the provider's metadata so its events name it.
+    pub payment_id: String,
     pub user_email: String,
     /// ISO 4217, upper case.
     pub currency: String,

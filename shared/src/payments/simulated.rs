@@ -35,6 +35,7 @@ pub struct SimulatedGateway {
 struct Session {
     id: String,
     order_id: String,
+    payment_id: String,
     currency: String,
     lines: Vec<(String, i64, u16)>,
     total: i64,
@@ -115,6 +116,7 @@ impl PaymentGateway for SimulatedGateway {
         let session = Session {
             id: id.clone(),
             order_id: request.order_id.clone(),
+            payment_id: request.payment_id.clone(),
             currency: request.currency.clone(),
             lines: request
                 .lines
@@ -210,7 +212,7 @@ fn session_object(session: &Session, status: &str, payment_status: &str) -> Valu
         "id": session.id,
         "object": "checkout.session",
         "client_reference_id": session.order_id,
-        "metadata": {"order_id": session.order_id},
+        "metadata": {"order_id": session.order_id, "payment_id": session.payment_id},
         "status": status,
         "payment_status": payment_status,
         "payment_intent": session.payment_intent,
@@ -358,7 +360,7 @@ async fn act(
                 json!({
                     "id": session.payment_intent,
                     "object": "payment_intent",
-                    "metadata": {"order_id": session.order_id},
+                    "metadata": {"order_id": session.order_id, "payment_id": session.payment_id},
                     "last_payment_error": {
                         "type": "card_error",
                         "code": "card_declined",

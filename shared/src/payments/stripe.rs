@@ -44,6 +44,12 @@ fn order_metadata(order_id: &str) -> HashMap<String, String> {
     HashMap::from([("order_id".to_string(), order_id.to_string())])
 }
 
+fn payment_metadata(request: &CheckoutRequest) -> HashMap<String, String> {
+    let mut metadata = order_metadata(&request.order_id);
+    metadata.insert("payment_id".into(), request.payment_id.clone());
+    metadata
+}
+
 fn gateway_error(e: StripeError) -> GatewayError {
     match e {
         StripeError::Stripe(err, status) if (400..500).contains(&status) && status != 429 => {
@@ -79,12 +85,12 @@ impl PaymentGateway for StripeGateway {
             })
             .collect();
         let mut intent = CreateCheckoutSessionPaymentIntentData::new();
-        intent.metadata = Some(order_metadata(&request.order_id));
+        intent.metadata = Some(payment_metadata(request));
         let session = CreateCheckoutSession::new()
             .mode(CheckoutSessionMode::Payment)
             .line_items(lines)
             .client_reference_id(request.order_id.clone())
-            .metadata(order_metadata(&request.order_id))
+            .metadata(payment_metadata(request))
             .payment_intent_data(intent)
             .customer_email(request.user_email.clone())
             .success_url(request.success_url.clone())

@@ -97,6 +97,8 @@ async fn act(
     claim: Write,
 ) -> Result<Option<String>, Problem> {
     let session_id = text(object, &["id"]).unwrap_or_default();
+    // Our payment record, named in the metadata of the session and of its payment intent.
+    let payment_id = text(object, &["metadata", "payment_id"]);
     match (kind, order_id) {
         (
             "checkout.session.completed" | "checkout.session.async_payment_succeeded",
@@ -106,7 +108,7 @@ async fn act(
             // for async_payment_succeeded or _failed.
             if text(object, &["payment_status"]) == Some("paid") {
                 let intent = text(object, &["payment_intent"]).unwrap_or_default();
-                settle::paid(app, &order_id, session_id, intent, claim).await?;
+                settle::paid(app, &order_id, payment_id, intent, claim).await?;
             } else {
                 settle::record_only(app, claim).await?;
             }
@@ -116,6 +118,7 @@ async fn act(
             settle::payment_failed(
                 app,
                 &order_id,
+                payment_id,
                 "The payment did not go through; try a different payment method".into(),
                 claim,
             )
@@ -123,14 +126,14 @@ async fn act(
             Ok(Some(order_id))
         }
         ("checkout.session.expired", Some(order_id)) => {
-            settle::session_expired(app, &order_id, session_id, claim).await?;
+            settle::session_expired(app, &order_id, session_id, payment_id, claim).await?;
             Ok(Some(order_id))
         }
         ("payment_intent.payment_failed", Some(order_id)) => {
             let message = text(object, &["last_payment_error", "message"])
                 .unwrap_or("The payment was declined.");
             let hint = format!("{message} Try a different payment method.");
-            settle::payment_failed(app, &order_id, hint, claim).await?;
+            settle::payment_failed(app, &order_id, payment_id, hint, claim).await?;
             Ok(Some(order_id))
         }
         ("charge.refunded", _) => {

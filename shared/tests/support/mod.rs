@@ -145,6 +145,8 @@ mod env {
     }
 
     const MAIL_FROM: &str = "no-reply@marquee.test";
+    /// The password of every account [`Env::account`] makes.
+    const PASSWORD: &str = "Velvet-Lantern-Orbit-42";
 
     impl Env {
         pub async fn embedded() -> Env {
@@ -335,7 +337,6 @@ mod env {
             name: &str,
             role: marquee::accounts::Role,
         ) -> (String, String, String) {
-            const PASSWORD: &str = "Velvet-Lantern-Orbit-42";
             let email = format!(
                 "{name}.{}@example.com",
                 ulid::Ulid::new().to_string().to_lowercase()
@@ -366,6 +367,12 @@ mod env {
                 );
                 self.app.table.write(write).await.unwrap();
             }
+            (self.sign_in(&email).await, user_id, email)
+        }
+
+        /// A new access token for an account made by [`Env::account`] (after the clock
+        /// moved on, the earlier one may have expired).
+        pub async fn sign_in(&self, email: &str) -> String {
             let (status, body) = self
                 .post(
                     "/auth/login",
@@ -374,11 +381,7 @@ mod env {
                 )
                 .await;
             assert_eq!(status, StatusCode::OK, "{body}");
-            (
-                body["access_token"].as_str().unwrap().to_string(),
-                user_id,
-                email,
-            )
+            body["access_token"].as_str().unwrap().to_string()
         }
 
         /// The bodies of every email sent to `to`, oldest first.
