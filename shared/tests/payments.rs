@@ -519,6 +519,21 @@ async fn failed_expired_late_and_unknown_events(env: Env) {
         "the buyer may try again"
     );
 
+    // A delayed method that fails later says so too.
+    let async_failed = session_object(&session_id, id, "unpaid", "pi_late");
+    env.stripe_event(
+        "evt_async_failed",
+        "checkout.session.async_payment_failed",
+        async_failed,
+    )
+    .await;
+    let (_, payments) = env.get("/payments", Some(&token)).await;
+    assert_eq!(
+        payments["items"][0]["hint"],
+        "The payment did not go through; try a different payment method"
+    );
+    assert_eq!(order_now(&env, &token, id).await["status"], "pending");
+
     // Unpaid completion (a delayed method): the order waits.
     env.stripe_event(
         "evt_unpaid",

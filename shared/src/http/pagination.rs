@@ -30,6 +30,34 @@ impl<T: serde::de::DeserializeOwned> Page<T> {
     }
 }
 
+/// The paging parameters of a plain list.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// One page of the entities filed under an index partition, newest (highest key) first.
+pub async fn newest_first<T: serde::de::DeserializeOwned>(
+    table: &dyn crate::store::Table,
+    entity: &str,
+    index: crate::store::Index,
+    partition: String,
+    query: PageQuery,
+) -> Result<Page<T>, Problem> {
+    let limit = page_limit(query.limit)?;
+    let page = table
+        .query(
+            &crate::store::Query::on(index, partition)
+                .descending()
+                .limit(limit)
+                .after(query.cursor),
+        )
+        .await?;
+    Ok(Page::of_entities(entity, page)?)
+}
+
 /// The page size a list asked for, or 422.
 pub fn page_limit(limit: Option<u32>) -> Result<u32, Problem> {
     match limit.unwrap_or(DEFAULT_LIMIT) {

@@ -22,12 +22,11 @@ use crate::catalog::movies::Price;
 use crate::catalog::showtimes;
 use crate::expiry;
 use crate::http::guard::Principal;
-use crate::http::pagination::{Page, page_limit};
+use crate::http::pagination::{Page, PageQuery, newest_first};
 use crate::http::problem::Problem;
 use crate::http::{Path, Query};
 use crate::store::{
-    self, Cmp, Condition, Index, Item, Key, StoreError, Update, Write, entity_item,
-    from_entity_item,
+    Cmp, Condition, Index, Item, Key, StoreError, Update, Write, entity_item, from_entity_item,
 };
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -422,30 +421,15 @@ pub async fn create(
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct OrdersQuery {
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
 /// `GET /orders`: the caller's orders, newest first.
 pub async fn list(
     State(app): State<App>,
     caller: Principal,
-    Query(query): Query<OrdersQuery>,
+    Query(query): Query<PageQuery>,
 ) -> Result<axum::Json<Page<Order>>, Problem> {
-    let limit = page_limit(query.limit)?;
-    let page = app
-        .table
-        .query(
-            &store::Query::on(Index::Gsi1, by_user(&caller.user_id))
-                .descending()
-                .limit(limit)
-                .after(query.cursor),
-        )
-        .await?;
-    Ok(axum::Json(Page::of_entities("order", page)?))
+    let partition = by_user(&caller.user_id);
+    let page = newest_first(app.table.as_ref(), "order", Index::Gsi1, partition, query);
+    Ok(axum::Json(page.await?))
 }
 
 /// `GET /orders/{id}`.
@@ -459,13 +443,8 @@ pub async fn get(
 
 /// Ends a pending order (canceled by its owner, expired, or its payment session expired),
 /// releasing what it held.
-pub(crate) async fn end_pending(
-    app: &App,
-    order: &Order,
-    to: Status,
-    extra: Vec<Write>,
-) -> Result<bool, Problem> {
-    end(app, order, to, to == Status::Expired, extra).await
+async fn end_pending(app: &App, order: &Order, to: Status) -> Result<bool, Problem> {
+    end(app, order, to, to == Status::Expired, Vec::new()).await
 }
 
 /// Expires a pending order whatever its own clock says (its payment session lapsed).
@@ -538,9 +517,7 @@ pub async fn cancel(
             Err(e) => return Err(e.into()),
         }
     }
-    if order.status != Status::Pending
-        || !end_pending(&app, &order, Status::Canceled, Vec::new()).await?
-    {
+    if order.status != Status::Pending || !end_pending(&app, &order, Status::Canceled).await? {
         let now = load(&app, &id).await?.map_or(order.status, |o| o.status);
         return Err(Problem::conflict(
             "not_pending",
@@ -569,7 +546,7 @@ pub async fn expire(app: &App, hold: &Key) -> Result<(), StoreError> {
             if order.expires_at > app.clock.now().unix_timestamp() {
                 return Ok(());
             }
-            end_pending(app, &order, Status::Expired, Vec::new())
+            end_pending(app, &order, Status::Expired)
                 .await
                 .map_err(|p| StoreError::Backend(p.to_string()))?;
             Ok(())

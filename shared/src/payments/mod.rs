@@ -16,7 +16,7 @@ use crate::app::App;
 use crate::catalog::movies::Price;
 use crate::http::Query;
 use crate::http::guard::Principal;
-use crate::http::pagination::{Page, page_limit};
+use crate::http::pagination::{Page, PageQuery, newest_first};
 use crate::http::problem::Problem;
 use crate::staff_list::{self, Filters, Listing};
 use crate::store::{Condition, Index, Item, Key, Update, Write, entity_item};
@@ -127,30 +127,15 @@ pub async fn load(app: &App, id: &str) -> Result<Option<Payment>, Problem> {
     }
 }
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[serde(deny_unknown_fields)]
-pub struct PaymentsQuery {
-    pub limit: Option<u32>,
-    pub cursor: Option<String>,
-}
-
 /// `GET /payments`: the caller's payments, newest first.
 pub async fn list(
     State(app): State<App>,
     caller: Principal,
-    Query(query): Query<PaymentsQuery>,
+    Query(query): Query<PageQuery>,
 ) -> Result<axum::Json<Page<Payment>>, Problem> {
-    let limit = page_limit(query.limit)?;
-    let page = app
-        .table
-        .query(
-            &crate::store::Query::on(Index::Gsi1, by_user(&caller.user_id))
-                .descending()
-                .limit(limit)
-                .after(query.cursor),
-        )
-        .await?;
-    Ok(axum::Json(Page::of_entities("payment", page)?))
+    let partition = by_user(&caller.user_id);
+    let page = newest_first(app.table.as_ref(), "payment", Index::Gsi1, partition, query);
+    Ok(axum::Json(page.await?))
 }
 
 /// `GET /admin/payments`: every payment, filtered by user, status and date range.
