@@ -159,6 +159,21 @@ async fn the_purchase_journey_from_checkout_to_refund(env: Env) {
     assert_eq!(env.stripe.requests().len(), 1);
     // Coming back from the page changes nothing: only verified events do.
     assert_eq!(order_now(&env, &token, id).await["status"], "pending");
+    // Others' orders do not exist for a buyer.
+    let (stranger, _, _) = env.account("stranger", Role::User).await;
+    assert_eq!(checkout(&env, &stranger, id).await.0, StatusCode::NOT_FOUND);
+    // While Stripe completes the payment, the order cannot be canceled (Stripe refuses to
+    // expire the session, and that refusal is the answer).
+    env.stripe.complete(&session_id);
+    let (status, problem) = env
+        .post(&format!("/orders/{id}/cancel"), Some(&token), json!({}))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("payment_in_progress")),
+        "{problem}"
+    );
+    assert_eq!(order_now(&env, &token, id).await["status"], "pending");
 
     // A bad signature is refused and stores nothing: the same event id works after.
     let completed = session_object(&session_id, id, "paid", "pi_journey");
@@ -228,7 +243,6 @@ async fn the_purchase_journey_from_checkout_to_refund(env: Env) {
     );
     let (status, _) = env.post(&path, Some(&token), json!({})).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    let (stranger, _, _) = env.account("stranger", Role::User).await;
     let (status, _) = env
         .post(&path, Some(&stranger), json!({"reason": "mine"}))
         .await;
