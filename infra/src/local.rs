@@ -21,8 +21,16 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let url = format!("http://{}", listener.local_addr()?);
     if std::env::var_os("MARQUEE_PUBLIC_URL").is_none() {
-        // Links in emails point at this server unless a web client is configured.
+        // Links in emails point at this server unless a web client is configured, and the
+        // payment page sends buyers back to a page of this server.
         config.public_url = url.clone();
+        let back = format!("{url}{}", marquee::payments::simulated::RETURN_PATH);
+        if std::env::var_os("MARQUEE_CHECKOUT_SUCCESS_URL").is_none() {
+            config.checkout_success_url = format!("{back}success");
+        }
+        if std::env::var_os("MARQUEE_CHECKOUT_CANCEL_URL").is_none() {
+            config.checkout_cancel_url = format!("{back}canceled");
+        }
     }
     // Offline, either backend: without a Stripe key, checkout is the simulated page.
     config.simulated_checkout = true;

@@ -380,7 +380,16 @@ fn purchase_journey(
 
     let paid = server.request("POST", &format!("{page_path}/pay"), None, None);
     assert_eq!(paid.status, 303);
-    assert!(paid.headers["location"].contains(&format!("/orders/{order}?checkout=success")));
+    let back = paid.headers["location"].clone();
+    assert!(
+        back.ends_with(&format!(
+            "/checkout/simulated/return?order={order}&checkout=success"
+        )),
+        "{back}"
+    );
+    let thanks = server.get(back.strip_prefix(&server.url).unwrap());
+    assert_eq!(thanks.status, 200);
+    assert!(thanks.body.contains("Thank you") && thanks.body.contains(&order));
     let got = server
         .request("GET", &format!("/orders/{order}"), Some(&buyer), None)
         .json();
