@@ -510,6 +510,19 @@ async fn a_lapsing_page_is_replaced_and_its_expiry_ends_nothing(env: Env) {
     assert_eq!(payments["items"][0]["status"], "succeeded");
 }
 
+async fn a_lapsed_order_cannot_be_checked_out(env: Env) {
+    let (_, _, email, placed, _, _) = buyer_with_order(&env).await;
+    let id = placed["id"].as_str().unwrap();
+    env.clock.advance(time::Duration::minutes(31));
+    let token = env.sign_in(&email).await;
+    let (status, problem) = checkout(&env, &token, id).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("order_lapsed"))
+    );
+    assert!(env.stripe.requests().is_empty());
+}
+
 async fn failed_expired_late_and_unknown_events(env: Env) {
     let (token, _, _, placed, showtime, _) = buyer_with_order(&env).await;
     let id = placed["id"].as_str().unwrap();
@@ -636,6 +649,7 @@ support::on_both_backends!(
     sales_count_revenue_and_units_by_day_and_movie,
     a_changed_price_needs_confirmation_before_checkout,
     a_lapsing_page_is_replaced_and_its_expiry_ends_nothing,
+    a_lapsed_order_cannot_be_checked_out,
     failed_expired_late_and_unknown_events,
     twenty_concurrent_deliveries_change_the_order_once,
 );

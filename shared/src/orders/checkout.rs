@@ -280,6 +280,13 @@ pub async fn checkout(
         return Err(not_pending(&order));
     }
     let now = app.clock.now().unix_timestamp();
+    if order.expires_at <= now {
+        // Lapsed, and the expiry sweep has not reached it yet: its seats are going back.
+        return Err(Problem::conflict(
+            "order_lapsed",
+            "This order has lapsed; order again from your cart",
+        ));
+    }
     // A page still open is handed back as it is: its prices are the ones being paid.
     if let Some(open) = &order.checkout
         && open.expires_at > now + 60
