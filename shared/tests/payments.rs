@@ -510,6 +510,44 @@ async fn a_lapsing_page_is_replaced_and_its_expiry_ends_nothing(env: Env) {
     assert_eq!(payments["items"][0]["status"], "succeeded");
 }
 
+/// A mail service that is down.
+struct MailDown;
+
+#[async_trait::async_trait]
+impl marquee::mail::Mailer for MailDown {
+    async fn send(&self, _: &marquee::mail::Email) -> Result<(), marquee::mail::MailError> {
+        Err(marquee::mail::MailError("the mail service is down".into()))
+    }
+}
+
+async fn a_receipt_that_could_not_be_sent_goes_out_with_the_retry(env: Env) {
+    let (token, _, email, placed, _, _) = buyer_with_order(&env).await;
+    let id = placed["id"].as_str().unwrap();
+    let session_id = checked_out(&env, &token, id).await;
+    let payload = json!({"id": "evt_retry", "type": "checkout.session.completed",
+        "data": {"object": session_object(&session_id, id, "paid", "pi_retry")}})
+    .to_string();
+    let now = marquee::clock::Clock::now(env.clock.as_ref()).unix_timestamp();
+    let signature =
+        marquee::payments::signature::header(support::WEBHOOK_SECRET, now, payload.as_bytes());
+    let mut down = env.app.clone();
+    down.mailer = std::sync::Arc::new(MailDown);
+    let api_down = marquee::routes::router(down, |_| true);
+    let request = axum::http::Request::post("/webhooks/stripe")
+        .header("stripe-signature", &signature)
+        .body(axum::body::Body::from(payload.clone()))
+        .unwrap();
+    let (status, _, _) = support::call(&api_down, request).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "Stripe will retry");
+    assert_eq!(order_now(&env, &token, id).await["status"], "paid");
+    assert_eq!(receipts(&env, &email, "receipt"), 0);
+    // Stripe's retry of the same event: the order is not paid twice, the receipt goes out.
+    assert_eq!(env.webhook(&payload, &signature).await.0, StatusCode::OK);
+    assert_eq!(receipts(&env, &email, "receipt"), 1);
+    assert_eq!(env.webhook(&payload, &signature).await.0, StatusCode::OK);
+    assert_eq!(receipts(&env, &email, "receipt"), 1);
+}
+
 async fn a_lapsed_order_cannot_be_checked_out(env: Env) {
     let (_, _, email, placed, _, _) = buyer_with_order(&env).await;
     let id = placed["id"].as_str().unwrap();
@@ -650,6 +688,7 @@ support::on_both_backends!(
     a_changed_price_needs_confirmation_before_checkout,
     a_lapsing_page_is_replaced_and_its_expiry_ends_nothing,
     a_lapsed_order_cannot_be_checked_out,
+    a_receipt_that_could_not_be_sent_goes_out_with_the_retry,
     failed_expired_late_and_unknown_events,
     twenty_concurrent_deliveries_change_the_order_once,
 );
