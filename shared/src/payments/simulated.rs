@@ -56,7 +56,12 @@ fn session_key(id: &str) -> Key {
 struct Delivery {
     signature: String,
     payload: String,
+    #[serde(default)]
+    attempts: u32,
 }
+
+/// Deliveries tried before one is given up (Stripe tries for days; locally, seconds).
+const DELIVERY_ATTEMPTS: u32 = 5;
 
 /// An event as Stripe shapes it.
 fn event(id: &str, kind: &str, object: Value, now: i64) -> String {
@@ -86,6 +91,7 @@ impl SimulatedGateway {
         let delivery = Delivery {
             signature: signature::header(&self.secret, now, payload.as_bytes()),
             payload,
+            attempts: 0,
         };
         let body = serde_json::to_string(&delivery)
             .map_err(|e| GatewayError::Unavailable(e.to_string()))?;
@@ -221,19 +227,42 @@ fn session_object(session: &Session, status: &str, payment_status: &str) -> Valu
     })
 }
 
-/// Hands queued deliveries to the webhook handler; returns the positions to retry.
+/// How long to wait before trying a delivery that failed `attempts` times, if at all.
+fn retry_pause(attempts: u32) -> Option<std::time::Duration> {
+    (1..DELIVERY_ATTEMPTS)
+        .contains(&attempts)
+        .then(|| std::time::Duration::from_secs(1 << (attempts - 1)))
+}
+
+/// Hands queued deliveries to the webhook handler. A failed one is queued again after a
+/// growing pause, as Stripe retries (1, 2, 4, 8 s; well within the signature's tolerance);
+/// returns the positions that failed.
 pub async fn deliver_batch(app: &App, bodies: &[String]) -> Vec<usize> {
     let mut failed = Vec::new();
     for (position, body) in bodies.iter().enumerate() {
-        let Ok(delivery) = serde_json::from_str::<Delivery>(body) else {
+        let Ok(mut delivery) = serde_json::from_str::<Delivery>(body) else {
             tracing::warn!("dropping a malformed simulated delivery");
             continue;
         };
-        if let Err(problem) =
+        let Err(problem) =
             webhook::process(app, Some(&delivery.signature), delivery.payload.as_bytes()).await
-        {
-            tracing::error!(error = %problem, "simulated webhook delivery failed");
-            failed.push(position);
+        else {
+            continue;
+        };
+        failed.push(position);
+        delivery.attempts += 1;
+        tracing::error!(error = %problem, attempts = delivery.attempts, "simulated webhook delivery failed");
+        if let (Some(pause), Some(queue), Ok(again)) = (
+            retry_pause(delivery.attempts),
+            app.simulated_events.clone(),
+            serde_json::to_string(&delivery),
+        ) {
+            tokio::spawn(async move {
+                tokio::time::sleep(pause).await;
+                if let Err(e) = queue.send_batch(&[again]).await {
+                    tracing::error!(error = %e, "requeueing a simulated delivery failed");
+                }
+            });
         }
     }
     failed
@@ -415,5 +444,47 @@ async fn act(
         }
         "cancel" => Ok(Redirect::to(&session.cancel_url).into_response()),
         _ => Err(Problem::not_found("No such action")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_delivery_is_queued_again_after_a_pause() {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().display().to_string();
+        let config =
+            Config::from_lookup(|name| (name == "MARQUEE_DATA_DIR").then(|| data_dir.clone()))
+                .unwrap();
+        let app = App::start(config).await.unwrap();
+        let queue = app
+            .simulated_events
+            .clone()
+            .expect("simulated without a Stripe key");
+        let forged = Delivery {
+            signature: "t=1,v1=00".into(),
+            payload: "{}".into(),
+            attempts: 0,
+        };
+        let body = serde_json::to_string(&forged).unwrap();
+        assert_eq!(deliver_batch(&app, &[body]).await, vec![0]);
+        assert!(queue.take(10).is_empty(), "not before the pause");
+        tokio::time::sleep(std::time::Duration::from_millis(1300)).await;
+        let again = queue.take(10);
+        assert_eq!(again.len(), 1);
+        let retried: Delivery = serde_json::from_str(&again[0]).unwrap();
+        assert_eq!(retried.attempts, 1);
+    }
+
+    #[test]
+    fn retries_pause_longer_each_time_then_stop() {
+        let secs = |n| retry_pause(n).map(|d| d.as_secs());
+        assert_eq!(
+            (1..=DELIVERY_ATTEMPTS).map(secs).collect::<Vec<_>>(),
+            vec![Some(1), Some(2), Some(4), Some(8), None]
+        );
+        assert_eq!(secs(0), None);
     }
 }
