@@ -296,6 +296,16 @@ fn purchase_journey(
     );
     assert_eq!(created.status, 201, "{}", created.body);
     let movie = created.json()["id"].as_str().unwrap().to_string();
+    // Browse: the new movie is found by search and shown.
+    let found = server.get("/movies?q=lisbon%20matinee").json();
+    assert!(
+        found["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == movie.as_str()),
+        "{found}"
+    );
     assert_eq!(server.get(&format!("/movies/{movie}")).status, 200);
     let cinema = server.request(
         "POST",
