@@ -9,6 +9,11 @@ Moto also snapshots a table for rollback once per item of a transaction (a full 
 each time); the snapshots of one call are identical, so `share_rollback_snapshots` makes one
 per table per call. Behaviour is unchanged; transactions on tables of a few thousand items
 stop costing seconds.
+
+And moto keeps every model object it ever made (tables, their snapshots, items) for its
+dashboard, `/moto-api/data.json`, which the tests read for sent emails: after a few test
+files that page grew to megabytes and cost seconds a read. `untrack_dynamodb_models` leaves
+DynamoDB's objects out of that record (the API itself is unchanged).
 """
 
 import os
@@ -63,8 +68,30 @@ def share_rollback_snapshots() -> None:
     backend.transact_write_items = transact_write_items
 
 
+def untrack_dynamodb_models() -> None:
+    from moto.dynamodb.models import dynamo_type, table
+
+    class Untracked(list):
+        def append(self, _instance) -> None:
+            pass
+
+    for model in (
+        dynamo_type.Item,
+        table.SecondaryIndex,
+        table.LocalSecondaryIndex,
+        table.GlobalSecondaryIndex,
+        table.StreamRecord,
+        table.StreamShard,
+        table.Table,
+        table.RestoredTable,
+        table.RestoredPITTable,
+    ):
+        model.instances_tracked = Untracked()
+
+
 def main() -> None:
     share_rollback_snapshots()
+    untrack_dynamodb_models()
     host, port = sys.argv[1], int(sys.argv[2])
     os.environ.setdefault("MOTO_PORT", str(port))
     app = DomainDispatcherApplication(create_backend_app)

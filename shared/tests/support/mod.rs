@@ -46,6 +46,31 @@ pub async fn dynamo_table() -> Arc<dyn Table> {
     Arc::new(DynamoTable::new(client, name))
 }
 
+/// Deletes a test's table from the stand-in once the test is done, so that the stand-in
+/// (one process for the whole suite) does not hold every test's data to the end. Best
+/// effort: a failure only costs memory.
+pub fn drop_stand_in_table(name: &str) {
+    use std::io::Write;
+    let endpoint = aws_endpoint();
+    let Some(host) = endpoint.strip_prefix("http://") else {
+        return;
+    };
+    let Ok(mut stream) = std::net::TcpStream::connect(host) else {
+        return;
+    };
+    let body = serde_json::json!({ "TableName": name }).to_string();
+    let _ = write!(
+        stream,
+        "POST / HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\
+         X-Amz-Target: DynamoDB_20120810.DeleteTable\r\n\
+         Content-Type: application/x-amz-json-1.0\r\n\
+         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let _ = std::io::Read::read_to_end(&mut stream, &mut Vec::new());
+}
+
 /// A plain HTTP GET on loopback, for the stand-in's inspection endpoints.
 pub fn http_get(url: &str) -> (u16, String) {
     use std::io::{Read, Write};
@@ -147,6 +172,14 @@ mod env {
     const MAIL_FROM: &str = "no-reply@marquee.test";
     /// The password of every account [`Env::account`] makes.
     const PASSWORD: &str = "Velvet-Lantern-Orbit-42";
+
+    impl Drop for Env {
+        fn drop(&mut self) {
+            if self.aws {
+                super::drop_stand_in_table(&self.app.config.table_name);
+            }
+        }
+    }
 
     impl Env {
         pub async fn embedded() -> Env {
