@@ -9,7 +9,7 @@ use crate::http::problem::{FieldError, Problem};
 use crate::store::{Index, Query, SortKey, from_entity_item};
 use serde::Deserialize;
 use serde_json::Value;
-use time::{Date, Duration, macros::format_description};
+use time::{Date, Duration};
 
 /// Items one filtered page may read before it answers with what it found.
 const READ_BUDGET: usize = 500;
@@ -48,7 +48,7 @@ pub fn bad_status(allowed: &str) -> Problem {
 }
 
 fn date(field: &str, text: &str) -> Result<Date, Problem> {
-    Date::parse(text, format_description!("[year]-[month]-[day]")).map_err(|_| {
+    Date::parse(text, crate::clock::DATE).map_err(|_| {
         Problem::validation(vec![FieldError {
             field: field.into(),
             message: "must be a date, YYYY-MM-DD".into(),

@@ -420,6 +420,8 @@ async fn batch_get_returns_what_exists_beyond_one_call(t: Arc<dyn Table>) {
         .map(|i| Key::new("movie#b", format!("C#{i:03}")))
         .collect();
     keys.push(Key::new("movie#b", "missing"));
+    // A key given twice is read once.
+    keys.push(Key::new("movie#b", "C#007"));
     let found = t.batch_get(&keys).await.unwrap();
     assert_eq!(found.len(), 120);
     let distinct: HashSet<String> = sks(&found).into_iter().collect();

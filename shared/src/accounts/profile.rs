@@ -10,7 +10,6 @@ use crate::store::{Update, Write};
 use axum::extract::State;
 use axum::http::StatusCode;
 use serde::{Deserialize, Deserializer, Serialize};
-use time::macros::format_description;
 
 /// PATCH semantics: an absent field stays, `null` clears, a value replaces.
 fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
@@ -85,13 +84,11 @@ impl ProfilePatch {
                 {
                     bad(field, "must be an https URL of at most 2048 characters")
                 }
-                "date_of_birth" => {
-                    match time::Date::parse(value, format_description!("[year]-[month]-[day]")) {
-                        Ok(date) if date < today && date.year() >= 1900 => {}
-                        Ok(_) => bad(field, "must be a past date after 1900"),
-                        Err(_) => bad(field, "must be a date as YYYY-MM-DD"),
-                    }
-                }
+                "date_of_birth" => match time::Date::parse(value, crate::clock::DATE) {
+                    Ok(date) if date < today && date.year() >= 1900 => {}
+                    Ok(_) => bad(field, "must be a past date after 1900"),
+                    Err(_) => bad(field, "must be a date as YYYY-MM-DD"),
+                },
                 _ => {}
             }
         }

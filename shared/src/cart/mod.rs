@@ -27,7 +27,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// Lines one cart may hold. Paying for an order writes two items per movie in one
 /// transaction (the purchase and the movie's counter), within DynamoDB's 100.
@@ -191,8 +190,7 @@ fn ticket_refusal(
     quantity: u16,
     now: OffsetDateTime,
 ) -> Option<(&'static str, String)> {
-    let started = OffsetDateTime::parse(&showtime.starts_at, &Rfc3339).map_or(true, |t| t <= now);
-    if started {
+    if showtime.has_started(now) {
         return Some(("showtime_started", "This showtime has started".into()));
     }
     if showtime.seats_left < i64::from(quantity) {

@@ -14,7 +14,6 @@ use garde::Validate;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use time::Date;
-use time::macros::format_description;
 
 pub struct Movie;
 
@@ -27,6 +26,19 @@ pub struct Price {
     /// ISO 4217, e.g. `EUR`.
     #[garde(pattern(r"^[A-Z]{3}$"))]
     pub currency: String,
+}
+
+/// `12.50 EUR` (minor units shown as hundredths).
+impl std::fmt::Display for Price {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}.{:02} {}",
+            self.amount / 100,
+            self.amount % 100,
+            self.currency
+        )
+    }
 }
 
 fn yes() -> bool {
@@ -96,10 +108,7 @@ impl Record for Movie {
     }
 
     fn check(input: &MovieInput, _today: Date) -> Vec<FieldError> {
-        match Date::parse(
-            &input.release_date,
-            format_description!("[year]-[month]-[day]"),
-        ) {
+        match Date::parse(&input.release_date, crate::clock::DATE) {
             Ok(date) if date.year() >= 1888 => Vec::new(),
             _ => vec![FieldError {
                 field: "release_date".into(),

@@ -5,7 +5,6 @@ use crate::http::problem::FieldError;
 use garde::Validate;
 use serde::{Deserialize, Serialize};
 use time::Date;
-use time::macros::format_description;
 
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -41,7 +40,7 @@ pub struct PersonView {
 }
 
 fn parse_date(value: &str) -> Option<Date> {
-    Date::parse(value, format_description!("[year]-[month]-[day]")).ok()
+    Date::parse(value, crate::clock::DATE).ok()
 }
 
 /// Whole years between `born` and `today`.

@@ -92,6 +92,17 @@ pub struct ShowtimeView {
     pub version: i64,
 }
 
+impl ShowtimeView {
+    /// Whether it has begun (an unreadable start counts as begun: no tickets then).
+    pub fn has_started(&self, now: time::OffsetDateTime) -> bool {
+        time::OffsetDateTime::parse(
+            &self.starts_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .map_or(true, |t| t <= now)
+    }
+}
+
 impl Showtime {
     fn view(&self) -> ShowtimeView {
         ShowtimeView {
@@ -407,7 +418,7 @@ pub async fn list(
     let limit = page_limit(query.limit)?;
     let date = match &query.date {
         Some(d) => Some(
-            Date::parse(d, time::macros::format_description!("[year]-[month]-[day]"))
+            Date::parse(d, crate::clock::DATE)
                 .map_err(|_| Problem::validation(vec![invalid("date", "must be YYYY-MM-DD")]))?,
         ),
         None => None,

@@ -13,15 +13,6 @@ use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-const STATUSES: [Status; 6] = [
-    Status::Pending,
-    Status::Paid,
-    Status::Canceled,
-    Status::Expired,
-    Status::RefundRequested,
-    Status::Refunded,
-];
-
 /// `GET /admin/orders`.
 pub async fn list(
     State(app): State<App>,
@@ -29,16 +20,9 @@ pub async fn list(
 ) -> Result<axum::Json<Page<Order>>, Problem> {
     let status = match filters.status.as_deref() {
         None => None,
-        Some(s) => Some(
-            STATUSES
-                .into_iter()
-                .find(|st| st.as_str() == s)
-                .ok_or_else(|| {
-                    staff_list::bad_status(
-                        "pending, paid, canceled, expired, refund_requested, refunded",
-                    )
-                })?,
-        ),
+        Some(s) => Some(Status::parse(s).ok_or_else(|| {
+            staff_list::bad_status("pending, paid, canceled, expired, refund_requested, refunded")
+        })?),
     };
     let listing = Listing {
         entity: "order",
@@ -123,7 +107,7 @@ pub async fn sales(
     State(app): State<App>,
     Query(query): Query<SalesQuery>,
 ) -> Result<axum::Json<Sales>, Problem> {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    let fmt = crate::clock::DATE;
     let today = app.clock.now().date();
     let to = query
         .to

@@ -23,8 +23,6 @@ use crate::store::{
 };
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 /// How long the provider's page stays payable (Stripe's shortest is 30 minutes).
 pub const SESSION_SECS: i64 = PENDING_SECS + 60;
@@ -58,12 +56,8 @@ pub struct CheckoutStarted {
     pub expires_at: i64,
 }
 
-fn started(starts_at: &str, now: OffsetDateTime) -> bool {
-    OffsetDateTime::parse(starts_at, &Rfc3339).map_or(true, |t| t <= now)
-}
-
 /// The order's lines as they could be bought now, and those that cannot.
-async fn reprice(app: &App, order: &Order) -> Result<Repricing, Problem> {
+async fn reprice(app: &App, order: &Order, country: Option<&str>) -> Result<Repricing, Problem> {
     let mut keys: Vec<Key> = Vec::new();
     for line in &order.lines {
         match (&line.kind, &line.showtime_id) {
@@ -75,9 +69,6 @@ async fn reprice(app: &App, order: &Order) -> Result<Repricing, Problem> {
         }
     }
     let found = batch_get_by_key(app.table.as_ref(), keys).await?;
-    let country = user::find(app, &order.user_id)
-        .await?
-        .and_then(|u| u.country);
     let now = app.clock.now();
     let mut lines = Vec::new();
     let mut dropped = Vec::new();
@@ -88,9 +79,7 @@ async fn reprice(app: &App, order: &Order) -> Result<Repricing, Problem> {
                     .get(&showtimes::key(showtime))
                     .and_then(|item| showtimes::view_of(item.clone()).ok())
                 {
-                    Some(s) if started(&s.starts_at, now) => {
-                        Err("This showtime has started".into())
-                    }
+                    Some(s) if s.has_started(now) => Err("This showtime has started".into()),
                     Some(s) => Ok(s.price),
                     None => Err("This showtime was canceled".into()),
                 }
@@ -104,7 +93,7 @@ async fn reprice(app: &App, order: &Order) -> Result<Repricing, Problem> {
                     Some(_) if owns(found.get(&purchase_key(&order.user_id, &line.movie_id))) => {
                         Err("You own this movie now".into())
                     }
-                    Some(m) => match movie_refusal(&m.fields, country.as_deref()) {
+                    Some(m) => match movie_refusal(&m.fields, country) {
                         Some((_, why)) => Err(why),
                         None => Ok(m.fields.price),
                     },
@@ -146,9 +135,7 @@ fn changes_problem(order: &Order, repricing: &Repricing) -> Problem {
         {
             what.push(format!(
                 "{}: {} -> {}",
-                line.title,
-                money(&before.unit_price),
-                money(&line.unit_price)
+                line.title, before.unit_price, line.unit_price
             ));
         }
     }
@@ -164,8 +151,8 @@ fn changes_problem(order: &Order, repricing: &Repricing) -> Problem {
     )
     .detail(format!(
         "New total {} (was {}). {}",
-        money(&repricing.total),
-        money(&order.total),
+        repricing.total,
+        order.total,
         what.join("; ")
     ))
     .with("new_total", serde_json::json!(repricing.total))
@@ -259,16 +246,6 @@ fn not_pending(order: &Order) -> Problem {
     )
 }
 
-/// `12.50 EUR`.
-pub fn money(price: &Price) -> String {
-    format!(
-        "{}.{:02} {}",
-        price.amount / 100,
-        price.amount % 100,
-        price.currency
-    )
-}
-
 /// `POST /orders/{id}/checkout`.
 pub async fn checkout(
     State(app): State<App>,
@@ -298,7 +275,10 @@ pub async fn checkout(
             expires_at: open.expires_at,
         }));
     }
-    let repricing = reprice(&app, &order).await?;
+    let buyer = user::find(&app, &order.user_id)
+        .await?
+        .ok_or_else(Problem::internal)?;
+    let repricing = reprice(&app, &order, buyer.country.as_deref()).await?;
     let unchanged = repricing.dropped.is_empty() && repricing.lines == order.lines;
     let confirmed = order.repricing.as_ref() == Some(&repricing);
     if !unchanged && !confirmed {
@@ -322,9 +302,6 @@ pub async fn checkout(
             "Nothing in this order can be bought now; cancel it",
         ));
     }
-    let buyer = user::find(&app, &order.user_id)
-        .await?
-        .ok_or_else(Problem::internal)?;
     let Attempt {
         payment_id,
         expires_at,

@@ -60,6 +60,19 @@ impl Status {
             Self::Refunded => "refunded",
         }
     }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        [
+            Self::Pending,
+            Self::Paid,
+            Self::Canceled,
+            Self::Expired,
+            Self::RefundRequested,
+            Self::Refunded,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == text)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]

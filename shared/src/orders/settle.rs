@@ -2,7 +2,6 @@
 //! claims the event and checks the order's status, so a repeat, a concurrent twin or an
 //! event that arrives after the order moved on changes nothing.
 
-use super::checkout::money;
 use super::notices;
 use super::{Order, Status, hold_key, key, load, pending_key, seat_release, status_update};
 use crate::accounts::user;
@@ -20,13 +19,19 @@ use std::collections::HashSet;
 /// Attempts when a concurrent writer touches the same items.
 const ATTEMPTS: usize = 4;
 
-/// Runs a transaction whose first write is the event claim; `Ok(true)` if it applied,
-/// `Ok(false)` if the claim or a status guard said the event is already reflected.
-async fn apply(app: &App, writes: Vec<Write>) -> Result<bool, Problem> {
+/// Commits an event's changes with its claim; `Ok(true)` if they applied, `Ok(false)` if
+/// the claim or a status guard said the event is already reflected (it is then remembered
+/// on its own).
+async fn apply(app: &App, claim: Write, changes: Vec<Write>) -> Result<bool, Problem> {
+    let mut writes = vec![claim.clone()];
+    writes.extend(changes);
     for _ in 0..ATTEMPTS {
         match app.table.transact(writes.clone()).await {
             Ok(()) => return Ok(true),
-            Err(StoreError::TransactionCanceled { .. }) => return Ok(false),
+            Err(StoreError::TransactionCanceled { .. }) => {
+                record_only(app, claim).await?;
+                return Ok(false);
+            }
             Err(StoreError::Conflict) => continue,
             Err(e) => return Err(e.into()),
         }
@@ -49,9 +54,9 @@ fn receipt_context(app: &App, order: &Order) -> Value {
             "title": l.title,
             "kind": l.kind,
             "quantity": l.quantity,
-            "line_total": money(&l.line_total),
+            "line_total": l.line_total.to_string(),
         })).collect::<Vec<_>>(),
-        "total": money(&order.total),
+        "total": order.total.to_string(),
         "link": format!("{}/orders/{}", app.config.public_url, order.id),
     })
 }
@@ -105,15 +110,8 @@ pub async fn paid(
         return Err(Problem::internal());
     };
     let now = app.clock.now().unix_timestamp();
-    let movie_ids: Vec<&str> = order
-        .lines
-        .iter()
-        .filter(|l| l.kind == Kind::Movie)
-        .map(|l| l.movie_id.as_str())
-        .collect();
-    let existing = existing_movies(app, &movie_ids).await?;
+    let existing = movies_still_listed(app, &order).await?;
     let mut writes = vec![
-        claim.clone(),
         Write::update(
             key(&order.id),
             status_update(Status::Paid, now)
@@ -159,10 +157,8 @@ pub async fn paid(
             ));
         }
     }
-    if apply(app, writes).await? {
+    if apply(app, claim, writes).await? {
         tracing::info!(order_id, "order paid");
-    } else {
-        record_only(app, claim).await?;
     }
     // Idempotent: repeats of the event tidy the cart again.
     let bought: Vec<String> = order.lines.iter().map(|l| l.line_id.clone()).collect();
@@ -191,9 +187,15 @@ async fn payment_of(
     }
 }
 
-async fn existing_movies(app: &App, ids: &[&str]) -> Result<HashSet<String>, Problem> {
-    // Tickets and the movie itself may share a movie: each is read once.
-    let keys = ids.iter().map(|id| index::record_key(id)).collect();
+/// The movies the order bought that are still in the catalogue (their purchase counters
+/// can move; a deleted movie's cannot).
+async fn movies_still_listed(app: &App, order: &Order) -> Result<HashSet<String>, Problem> {
+    let keys = order
+        .lines
+        .iter()
+        .filter(|l| l.kind == Kind::Movie)
+        .map(|l| index::record_key(&l.movie_id))
+        .collect();
     Ok(crate::store::batch_get_by_key(app.table.as_ref(), keys)
         .await?
         .values()
@@ -226,9 +228,7 @@ pub async fn payment_failed(
         Condition::eq("status", PaymentStatus::Pending.as_str())
             .or(Condition::eq("status", PaymentStatus::Failed.as_str())),
     );
-    if !apply(app, vec![claim.clone(), failed]).await? {
-        record_only(app, claim).await?;
-    }
+    apply(app, claim, vec![failed]).await?;
     Ok(())
 }
 
@@ -249,17 +249,16 @@ pub async fn session_expired(
             .checkout
             .as_ref()
             .is_some_and(|c| c.session_id == session_id);
-    // The session is the authority on this lapse: no waiting for the order's own clock.
-    let ended = if current {
-        super::end_pending_now(app, &order, vec![claim.clone()]).await?
+    if current {
+        // The session is the authority on this lapse: no waiting for the order's own clock.
+        if !super::end_pending_now(app, &order, vec![claim.clone()]).await? {
+            record_only(app, claim).await?;
+        }
     } else if let Some(payment) = payment_of(app, &order, payment_id).await? {
         let now = app.clock.now().unix_timestamp();
         let closed = payments::end_pending_payment(&payment, PaymentStatus::Canceled, now);
-        apply(app, vec![claim.clone(), closed]).await?
+        apply(app, claim, vec![closed]).await?;
     } else {
-        false
-    };
-    if !ended {
         record_only(app, claim).await?;
     }
     Ok(())
@@ -298,7 +297,6 @@ pub async fn refunded(
     };
     let now = app.clock.now().unix_timestamp();
     let mut writes = vec![
-        claim.clone(),
         Write::update(
             key(&order.id),
             status_update(Status::Refunded, now).set("refunded_at", now),
@@ -329,8 +327,7 @@ pub async fn refunded(
         .map(|l| purchase_key(&order.user_id, &l.movie_id))
         .collect();
     let granted = crate::store::batch_get_by_key(app.table.as_ref(), grants).await?;
-    let movie_ids: Vec<&str> = order.lines.iter().map(|l| l.movie_id.as_str()).collect();
-    let existing = existing_movies(app, &movie_ids).await?;
+    let existing = movies_still_listed(app, &order).await?;
     for item in granted.into_values() {
         if item.get("order_id").and_then(Value::as_str) != Some(order.id.as_str()) {
             continue;
@@ -371,10 +368,8 @@ pub async fn refunded(
             writes.push(seat_release(&showtime, quantity));
         }
     }
-    if apply(app, writes).await? {
+    if apply(app, claim, writes).await? {
         tracing::info!(order_id = %order.id, "order refunded");
-    } else {
-        record_only(app, claim).await?;
     }
     Ok(Some(order.id))
 }

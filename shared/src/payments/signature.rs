@@ -32,8 +32,10 @@ fn signed_payload(timestamp: i64, payload: &[u8]) -> Vec<u8> {
 /// and tests sign with it).
 pub fn header(secret: &str, timestamp: i64, payload: &[u8]) -> String {
     let tag = hmac::sign(&key(secret), &signed_payload(timestamp, payload));
-    let hex: String = tag.as_ref().iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={timestamp},v1={hex}")
+    format!(
+        "t={timestamp},v1={}",
+        crate::auth::secret::hex(tag.as_ref())
+    )
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {

@@ -11,6 +11,7 @@ use super::gateway::{
 };
 use super::{signature, webhook};
 use crate::app::App;
+use crate::catalog::movies::Price;
 use crate::config::Config;
 use crate::http::Path;
 use crate::http::problem::Problem;
@@ -357,7 +358,11 @@ async fn page(
     let currency = session.currency.clone();
     let mut env = minijinja::Environment::new();
     env.add_function("money", move |minor: i64| {
-        format!("{}.{:02} {}", minor / 100, minor % 100, currency)
+        Price {
+            amount: minor,
+            currency: currency.clone(),
+        }
+        .to_string()
     });
     env.add_template("checkout.html", PAGE)
         .map_err(|_| Problem::internal())?;

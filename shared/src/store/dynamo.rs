@@ -258,6 +258,7 @@ impl Table for DynamoTable {
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        let keys = super::distinct_keys(keys);
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(BATCH_GET_LIMIT) {
             let mut pending: Vec<Attrs> = chunk.iter().map(key_attrs).collect();

@@ -287,7 +287,8 @@ pub const MAX_TRANSACTION_WRITES: usize = 100;
 pub trait Table: Send + Sync {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError>;
 
-    /// The items that exist among `keys`, in no particular order.
+    /// The items that exist among `keys`, each once (a key may be given twice), in no
+    /// particular order.
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError>;
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError>;
@@ -300,6 +301,14 @@ pub trait Table: Send + Sync {
     /// Unconditional puts and deletes, each applied on its own (DynamoDB's BatchWriteItem):
     /// for derived items that a repeat of the same batch rewrites identically.
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+}
+
+/// The keys of a batch read, each once (DynamoDB refuses a request that repeats one).
+fn distinct_keys(keys: &[Key]) -> Vec<Key> {
+    let mut keys = keys.to_vec();
+    keys.sort();
+    keys.dedup();
+    keys
 }
 
 /// Checks what both adapters refuse alike in a batch write.
@@ -324,16 +333,11 @@ fn validate_batch(writes: &[Write]) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// The items that exist among `keys`, by key (a key given twice is read once).
+/// The items that exist among `keys`, by key.
 pub async fn batch_get_by_key(
     table: &dyn Table,
-    mut keys: Vec<Key>,
+    keys: Vec<Key>,
 ) -> Result<std::collections::HashMap<Key, Item>, StoreError> {
-    keys.sort();
-    keys.dedup();
-    if keys.is_empty() {
-        return Ok(Default::default());
-    }
     Ok(table
         .batch_get(&keys)
         .await?

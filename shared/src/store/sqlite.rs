@@ -336,7 +336,7 @@ impl Table for SqliteTable {
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
-        let keys = keys.to_vec();
+        let keys = super::distinct_keys(keys);
         self.with(move |conn| {
             let tx = conn.transaction().map_err(backend)?;
             let mut found = Vec::with_capacity(keys.len());

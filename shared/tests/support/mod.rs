@@ -50,42 +50,46 @@ pub async fn dynamo_table() -> Arc<dyn Table> {
 /// (one process for the whole suite) does not hold every test's data to the end. Best
 /// effort: a failure only costs memory.
 pub fn drop_stand_in_table(name: &str) {
-    use std::io::Write;
-    let endpoint = aws_endpoint();
-    let Some(host) = endpoint.strip_prefix("http://") else {
-        return;
-    };
-    let Ok(mut stream) = std::net::TcpStream::connect(host) else {
-        return;
-    };
-    let body = serde_json::json!({ "TableName": name }).to_string();
-    let _ = write!(
-        stream,
-        "POST / HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\
-         X-Amz-Target: DynamoDB_20120810.DeleteTable\r\n\
-         Content-Type: application/x-amz-json-1.0\r\n\
-         Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
+    let _ = http_request(
+        "POST",
+        &format!("{}/", aws_endpoint()),
+        &[
+            ("X-Amz-Target", "DynamoDB_20120810.DeleteTable"),
+            ("Content-Type", "application/x-amz-json-1.0"),
+            (
+                "Authorization",
+                "AWS4-HMAC-SHA256 Credential=testing/20260101/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0",
+            ),
+        ],
+        &serde_json::json!({ "TableName": name }).to_string(),
     );
-    let _ = std::io::Read::read_to_end(&mut stream, &mut Vec::new());
 }
 
 /// A plain HTTP GET on loopback, for the stand-in's inspection endpoints.
 pub fn http_get(url: &str) -> (u16, String) {
+    http_request("GET", url, &[], "").expect("the stand-in answers")
+}
+
+/// A plain HTTP/1.0 request on loopback: status and body.
+fn http_request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<(u16, String)> {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").expect("an http URL");
     let (host, path) = rest
         .split_once('/')
         .map_or((rest, "/".to_string()), |(h, p)| (h, format!("/{p}")));
-    let mut stream = std::net::TcpStream::connect(host).unwrap();
-    write!(
-        stream,
-        "GET {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
+    let mut stream = std::net::TcpStream::connect(host)?;
+    let mut head = format!("{method} {path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    write!(stream, "{head}Content-Length: {}\r\n\r\n{body}", body.len())?;
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
+    stream.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw).to_string();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let status = head
@@ -93,7 +97,7 @@ pub fn http_get(url: &str) -> (u16, String) {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    (status, body.to_string())
+    Ok((status, body.to_string()))
 }
 
 /// An app on the embedded backend in a fresh data folder.
