@@ -257,6 +257,7 @@ fn each_function_is_granted_exactly_what_it_needs() {
     };
     let mut issuers = BTreeSet::new();
     let mut stripe_callers = BTreeSet::new();
+    let mut code_checkers = BTreeSet::new();
     for (_, resource) in docs[0]["Resources"].as_hash().unwrap() {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
@@ -284,6 +285,15 @@ fn each_function_is_granted_exactly_what_it_needs() {
         );
         if has_stripe_key {
             stripe_callers.insert(binary.to_string());
+        }
+        let has_data_key = !variables["MARQUEE_MFA_KEY"].is_badvalue();
+        assert_eq!(
+            has_data_key,
+            needs.contains(&Need::MfaKey),
+            "{binary}: MFA data key"
+        );
+        if has_data_key {
+            code_checkers.insert(binary.to_string());
         }
         assert_eq!(
             !variables["MARQUEE_STRIPE_WEBHOOK_SECRET"].is_badvalue(),
@@ -337,7 +347,22 @@ fn each_function_is_granted_exactly_what_it_needs() {
     }
     assert_eq!(
         issuers,
-        BTreeSet::from(["auth-login".to_string(), "auth-refresh".to_string()])
+        BTreeSet::from(["auth-login", "auth-mfa-verify", "auth-refresh"].map(String::from))
+    );
+    // Only where codes are set or checked: never where a seed is not needed.
+    assert_eq!(
+        code_checkers,
+        BTreeSet::from(
+            [
+                "auth-mfa-confirm",
+                "auth-mfa-disable",
+                "auth-mfa-recovery-codes",
+                "auth-mfa-setup",
+                "auth-mfa-verify",
+                "auth-password-change",
+            ]
+            .map(String::from)
+        )
     );
     assert_eq!(
         stripe_callers,

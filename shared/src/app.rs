@@ -1,5 +1,6 @@
 //! The application state: every port, built once per cold start and shared by handlers.
 
+use crate::auth::data_key::DataKey;
 use crate::auth::keys::{KeyError, SigningKeys};
 use crate::clock::{Clock, SystemClock};
 use crate::config::{Backend, Config, ConfigError};
@@ -24,6 +25,8 @@ pub struct App {
     pub mail_queue: Arc<dyn Queue>,
     pub clock: Arc<dyn Clock>,
     pub keys: Arc<SigningKeys>,
+    /// Seals TOTP seeds; absent in functions that neither set nor verify codes.
+    pub mfa_key: Option<Arc<DataKey>>,
     /// Checkout sessions and refunds.
     pub payments: Arc<dyn PaymentGateway>,
     /// With the simulated gateway: the signed events it sends, for the webhook handler
@@ -55,6 +58,11 @@ pub enum StartError {
 impl App {
     pub async fn start(mut config: Config) -> Result<Self, StartError> {
         let keys = Arc::new(signing_keys(&config)?);
+        let mfa_key = match (&config.mfa_key, &config.backend) {
+            (Some(text), _) => Some(Arc::new(DataKey::from_base64(text)?)),
+            (None, Backend::Embedded) => Some(Arc::new(DataKey::load_or_create(&config.data_dir)?)),
+            (None, Backend::Aws) => None,
+        };
         let simulated = config.stripe_secret_key.is_none() && config.simulated_checkout;
         if simulated && config.stripe_webhook_secret.is_none() {
             // The simulated provider signs with it; nothing outside this process knows it.
@@ -95,6 +103,7 @@ impl App {
                     mail_queue: queues.mail.clone(),
                     clock: Arc::new(SystemClock),
                     keys,
+                    mfa_key,
                     local_queues: Some(queues),
                     config: Arc::new(config),
                 }
@@ -123,6 +132,7 @@ impl App {
                     mail_queue: queue(&config.mail_queue_url),
                     clock: Arc::new(SystemClock),
                     keys,
+                    mfa_key,
                     local_queues: None,
                     config: Arc::new(config),
                 }

@@ -46,6 +46,9 @@ pub struct Config {
     /// Without a Stripe key, serve the simulated checkout page (always on the embedded
     /// backend; the local server turns it on for the AWS backend too).
     pub simulated_checkout: bool,
+    /// The data key (32 bytes, base64) that seals TOTP seeds; only functions that set or
+    /// verify codes get it. The embedded backend makes one in the data folder.
+    pub mfa_key: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +96,7 @@ impl Config {
                 .unwrap_or_else(|| "{public_url}/orders/{order_id}?checkout=canceled".into()),
             api_url: get("MARQUEE_API_URL"),
             simulated_checkout: backend == Backend::Embedded,
+            mfa_key: get("MARQUEE_MFA_KEY"),
         };
         if config.backend == Backend::Aws
             && (config.expiry_queue_url.is_none() || config.mail_queue_url.is_none())

@@ -67,6 +67,8 @@ pub enum Need {
     StripeKey,
     /// The Stripe webhook endpoint's signing secret.
     StripeWebhookSecret,
+    /// The data key that seals TOTP seeds (functions that set or verify codes).
+    MfaKey,
 }
 
 /// A JSON body documented in the OpenAPI document.
@@ -313,7 +315,7 @@ pub static ROUTES: &[Route] = &[
         |m| on(m, auth::login::login),
     )
     .takes(body::<auth::login::LoginRequest>())
-    .gives(body::<auth::tokens::TokenPair>())
+    .gives(body::<auth::login::LoginAnswer>())
     .needs(&[TableRead, TableWrite, SigningKey])
     .hashes_passwords(),
     route(
@@ -376,7 +378,7 @@ pub static ROUTES: &[Route] = &[
     )
     .status(204)
     .takes(body::<auth::recovery::ChangeRequest>())
-    .needs(&[TableRead, TableWrite, SendMail])
+    .needs(&[TableRead, TableWrite, SendMail, Need::MfaKey])
     .hashes_passwords(),
     route(
         "me-get",
@@ -424,6 +426,104 @@ pub static ROUTES: &[Route] = &[
     .status(204)
     .needs(SIGNED_IN_WRITES),
     route(
+        "auth-mfa-setup",
+        Post,
+        "/auth/mfa/totp",
+        AtLeast(User),
+        "auth",
+        "Start two-step sign-in: a new authenticator seed, pending until confirmed (the password, unless signed in within 10 minutes)",
+        |m| on(m, auth::mfa::setup),
+    )
+    .status(201)
+    .takes(body::<auth::mfa::SetupRequest>())
+    .gives(body::<auth::mfa::SetupAnswer>())
+    .needs(&[TableRead, TableWrite, Need::MfaKey])
+    .hashes_passwords(),
+    route(
+        "auth-mfa-confirm",
+        Post,
+        "/auth/mfa/totp/confirm",
+        AtLeast(User),
+        "auth",
+        "Turn two-step sign-in on with a first code; answers 10 recovery codes, shown once; ends the other sessions",
+        |m| on(m, auth::mfa::confirm),
+    )
+    .takes(body::<auth::mfa::ConfirmRequest>())
+    .gives(body::<auth::mfa::RecoveryCodes>())
+    .needs(&[TableRead, TableWrite, SendMail, Need::MfaKey]),
+    route(
+        "auth-mfa-disable",
+        Delete,
+        "/auth/mfa/totp",
+        AtLeast(User),
+        "auth",
+        "Turn two-step sign-in off (the password and a code or recovery code)",
+        |m| on(m, auth::mfa::disable),
+    )
+    .status(204)
+    .takes(body::<auth::mfa::DisableRequest>())
+    .needs(&[TableRead, TableWrite, SendMail, Need::MfaKey])
+    .hashes_passwords(),
+    route(
+        "auth-mfa-verify",
+        Post,
+        "/auth/mfa/verify",
+        Public,
+        "auth",
+        "The second step of a sign-in: the mfa_token with a code or a recovery code",
+        |m| on(m, auth::mfa::verify),
+    )
+    .takes(body::<auth::mfa::VerifyRequest>())
+    .gives(body::<auth::tokens::TokenPair>())
+    .needs(&[TableRead, TableWrite, SendMail, SigningKey, Need::MfaKey]),
+    route(
+        "auth-mfa-recovery-codes",
+        Post,
+        "/auth/mfa/recovery-codes",
+        AtLeast(User),
+        "auth",
+        "A new set of recovery codes (the password and a code); the old set dies",
+        |m| on(m, auth::mfa::regenerate),
+    )
+    .takes(body::<auth::mfa::RegenerateRequest>())
+    .gives(body::<auth::mfa::RecoveryCodes>())
+    .needs(&[TableRead, TableWrite, SendMail, Need::MfaKey])
+    .hashes_passwords(),
+    route(
+        "me-security-events",
+        Get,
+        "/me/security-events",
+        AtLeast(User),
+        "accounts",
+        "The signed-in user's security log, newest first",
+        |m| on(m, auth::security_log::mine),
+    )
+    .gives(body::<auth::security_log::SecurityEventPage>())
+    .query(&["limit", "cursor"])
+    .needs(SIGNED_IN),
+    route(
+        "page-activate",
+        Get,
+        "/activate",
+        Public,
+        "pages",
+        "The page an activation email opens: a button that activates the account",
+        |m| on(m, system::pages::activate),
+    )
+    .media("text/html")
+    .query(&["token"]),
+    route(
+        "page-reset-password",
+        Get,
+        "/reset-password",
+        Public,
+        "pages",
+        "The page a reset email opens: a form for the new password (without a token: ask for a link)",
+        |m| on(m, system::pages::reset_password),
+    )
+    .media("text/html")
+    .query(&["token"]),
+    route(
         "admin-users-list",
         Get,
         "/admin/users",
@@ -458,6 +558,29 @@ pub static ROUTES: &[Route] = &[
     .takes(body::<accounts::admin::UserUpdate>())
     .gives(body::<accounts::user::UserView>())
     .needs(SIGNED_IN_WRITES),
+    route(
+        "admin-users-mfa-reset",
+        Delete,
+        "/admin/users/{id}/mfa",
+        AtLeast(Admin),
+        "admin",
+        "Turn a user's two-step sign-in off (a lost device); ends their sessions and emails them",
+        |m| on(m, auth::mfa::admin_reset),
+    )
+    .status(204)
+    .needs(&[TableRead, TableWrite, SendMail]),
+    route(
+        "admin-users-security-events",
+        Get,
+        "/admin/users/{id}/security-events",
+        AtLeast(Admin),
+        "admin",
+        "A user's security log, newest first",
+        |m| on(m, auth::security_log::of_user),
+    )
+    .gives(body::<auth::security_log::SecurityEventPage>())
+    .query(&["limit", "cursor"])
+    .needs(SIGNED_IN),
     // Catalogue: movies (read: public; write: moderator)
     route(
         "movies-list",

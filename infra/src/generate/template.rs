@@ -89,6 +89,15 @@ Parameters:
 "#,
         );
     }
+    if needs_any(Need::MfaKey) {
+        out.push_str(
+            r#"  MfaDataKey:
+    Type: String
+    NoEcho: true
+    Description: 32 random bytes in base64 (openssl rand -base64 32) that seal TOTP seeds; only functions that set or verify codes receive it.
+"#,
+        );
+    }
     if needs_any(Need::SigningKey) {
         out.push_str(
             r#"  JwtPrivateKey:
@@ -291,6 +300,9 @@ fn function(out: &mut String, route: &Route) {
     let mut secrets = String::new();
     if route.needs.contains(&Need::SigningKey) {
         secrets.push_str("          MARQUEE_JWT_PRIVATE_KEY: !Ref JwtPrivateKey\n");
+    }
+    if route.needs.contains(&Need::MfaKey) {
+        secrets.push_str("          MARQUEE_MFA_KEY: !Ref MfaDataKey\n");
     }
     if route.needs.contains(&Need::StripeKey) {
         secrets.push_str(

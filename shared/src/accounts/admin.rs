@@ -6,7 +6,9 @@
 use super::Role;
 use super::user::{self, User, UserView};
 use crate::app::App;
+use crate::auth::security_log::{self, EventType};
 use crate::auth::{password, session};
+use crate::http::guard::{Origin, Principal};
 use crate::http::pagination::page_limit;
 use crate::http::problem::Problem;
 use crate::http::{Json, Path, Query, validate};
@@ -114,7 +116,7 @@ pub async fn get(
     let user = user::find(&app, &id)
         .await?
         .ok_or_else(|| Problem::not_found("No such user"))?;
-    Ok(axum::Json(user.view()))
+    Ok(axum::Json(user.full_view(&app).await?))
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -131,6 +133,7 @@ pub async fn change_role_or_activity(
     user: &User,
     role: Role,
     active: bool,
+    origin: &Origin,
 ) -> Result<User, Problem> {
     if role == user.role && active == user.active {
         return Ok(user.clone());
@@ -160,6 +163,30 @@ pub async fn change_role_or_activity(
         (false, true) => writes.push(admin_count_change(1)),
         _ => {}
     }
+    let now = app.clock.now().unix_timestamp();
+    if role != user.role {
+        writes.push(security_log::write(
+            &user.id,
+            EventType::RoleChanged,
+            origin,
+            format!(
+                "from {} to {} by an admin",
+                user.role.as_str(),
+                role.as_str()
+            ),
+            now,
+        ));
+    }
+    if active != user.active {
+        let what = if active { "activated" } else { "deactivated" };
+        writes.push(security_log::write(
+            &user.id,
+            EventType::ActivationChanged,
+            origin,
+            format!("{what} by an admin"),
+            now,
+        ));
+    }
     match app.table.transact(writes).await {
         Ok(()) => {}
         Err(StoreError::TransactionCanceled { failed }) if failed == [1] => {
@@ -184,6 +211,7 @@ pub async fn change_role_or_activity(
 
 pub async fn update(
     State(app): State<App>,
+    caller: Principal,
     Path(id): Path<String>,
     Json(body): Json<UserUpdate>,
 ) -> Result<axum::Json<UserView>, Problem> {
@@ -195,6 +223,7 @@ pub async fn update(
         &user,
         body.role.unwrap_or(user.role),
         body.active.unwrap_or(user.active),
+        &caller.origin,
     )
     .await?;
     Ok(axum::Json(changed.view()))
@@ -219,7 +248,8 @@ pub async fn ensure_admin(
         if existing.role == Role::Admin && existing.active {
             return Ok((existing, AdminSetup::AlreadyAdmin));
         }
-        let promoted = change_role_or_activity(app, &existing, Role::Admin, true).await?;
+        let promoted =
+            change_role_or_activity(app, &existing, Role::Admin, true, &Origin::default()).await?;
         return Ok((promoted, AdminSetup::Promoted));
     }
     validate::finish(password::check_strength("password", new_password, email))?;

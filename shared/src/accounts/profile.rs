@@ -2,6 +2,7 @@
 
 use super::user::{self, UserView, rfc3339};
 use crate::app::App;
+use crate::auth::security_log::{self, EventType};
 use crate::auth::session;
 use crate::http::guard::Principal;
 use crate::http::problem::{FieldError, Problem};
@@ -103,7 +104,7 @@ pub async fn me(
     let user = user::find(&app, &caller.user_id)
         .await?
         .ok_or_else(Problem::unauthorized)?;
-    Ok(axum::Json(user.view()))
+    Ok(axum::Json(user.full_view(&app).await?))
 }
 
 pub async fn update_me(
@@ -186,6 +187,17 @@ pub async fn revoke_session(
         // Someone else's session is as good as absent.
         Some(s) if s.user_id == caller.user_id => {
             session::revoke(&app, &id).await?;
+            security_log::record(
+                &app,
+                &caller.user_id,
+                EventType::SessionRevoked,
+                &caller.origin,
+                format!(
+                    "a session of {} ended from the session list",
+                    s.user_agent.as_deref().unwrap_or("an unknown device")
+                ),
+            )
+            .await;
             Ok(StatusCode::NO_CONTENT)
         }
         _ => Err(Problem::not_found("No such session")),

@@ -10,8 +10,10 @@ use crate::http::{Json, validate};
 use crate::mail_jobs::{self, MailJob};
 use crate::notifications::{self, Template};
 use crate::store::{Condition, Item, StoreError, Update, Write, entity_item};
+use crate::system::pages::{self, Submitted};
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use garde::Validate;
 use serde::Deserialize;
 use serde_json::json;
@@ -142,13 +144,30 @@ pub async fn register(
     Ok((StatusCode::CREATED, axum::Json(user.view())))
 }
 
+/// auth-activate, from a client (JSON) or from the activation page's form.
 pub async fn activate(
     State(app): State<App>,
-    Json(body): Json<ActivateRequest>,
-) -> Result<axum::Json<UserView>, Problem> {
+    body: Submitted<ActivateRequest, ActivateRequest>,
+) -> Response {
+    match body {
+        Submitted::Json(body) => activate_account(&app, body)
+            .await
+            .map(axum::Json)
+            .into_response(),
+        Submitted::Form(body) => {
+            let back = format!("/activate?token={}", body.token);
+            let done = activate_account(&app, body)
+                .await
+                .map(|_| "Your account is active. You can sign in now.".to_string());
+            pages::outcome("Activate your account", done, &back)
+        }
+    }
+}
+
+async fn activate_account(app: &App, body: ActivateRequest) -> Result<UserView, Problem> {
     validate::finish(validate::fields(&body))?;
     let now = app.clock.now().unix_timestamp();
-    let (user_id, digest) = one_time::holder(&app, Purpose::Activation, &body.token, now).await?;
+    let (user_id, digest) = one_time::holder(app, Purpose::Activation, &body.token, now).await?;
     let activate = Write::update(
         user::key(&user_id),
         Update::new()
@@ -168,10 +187,10 @@ pub async fn activate(
         Err(StoreError::TransactionCanceled { .. }) => return Err(one_time::invalid_token()),
         Err(e) => return Err(e.into()),
     }
-    let user = user::find(&app, &user_id)
+    let user = user::find(app, &user_id)
         .await?
         .ok_or_else(one_time::invalid_token)?;
-    Ok(axum::Json(user.view()))
+    Ok(user.view())
 }
 
 /// Always 202 with the same body and the same work, whether the account exists, is

@@ -74,6 +74,14 @@ pub fn rfc3339(epoch: i64) -> String {
 }
 
 impl User {
+    /// The view with the recovery codes left (one more read while MFA is on).
+    pub async fn full_view(&self, app: &crate::App) -> Result<UserView, Problem> {
+        Ok(UserView {
+            recovery_codes_remaining: crate::auth::mfa::recovery_codes_remaining(app, self).await?,
+            ..self.view()
+        })
+    }
+
     pub fn to_item(&self) -> Item {
         let mut item = entity_item("user", &key(&self.id), self);
         let email = normalize_email(&self.email);
@@ -116,6 +124,7 @@ impl User {
             country: self.country.clone(),
             avatar_url: self.avatar_url.clone(),
             mfa_enabled: self.mfa_enabled,
+            recovery_codes_remaining: None,
             created_at: rfc3339(self.created_at),
         }
     }
@@ -137,6 +146,9 @@ pub struct UserView {
     pub country: Option<String>,
     pub avatar_url: Option<String>,
     pub mfa_enabled: bool,
+    /// Unused recovery codes, while two-step sign-in is on (shown on single-user reads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recovery_codes_remaining: Option<u32>,
     pub created_at: String,
 }
 

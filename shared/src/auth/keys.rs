@@ -20,7 +20,7 @@ const ED25519_SPKI_PREFIX: [u8; 12] = [
 
 #[derive(Debug, thiserror::Error)]
 #[error("signing keys: {0}")]
-pub struct KeyError(String);
+pub struct KeyError(pub String);
 
 pub struct SigningKeys {
     kid: String,
@@ -111,35 +111,13 @@ impl SigningKeys {
 
     /// The local key pair in `dir`, made on first use. Safe when several processes race.
     pub fn load_or_create(dir: &Path) -> Result<Self, KeyError> {
-        let path = dir.join("jwt-ed25519.pem");
-        let io = |e: std::io::Error| KeyError(format!("{}: {e}", path.display()));
-        std::fs::create_dir_all(dir).map_err(io)?;
-        if let Ok(pem) = std::fs::read_to_string(&path) {
-            return Self::from_private_pem(&pem);
-        }
-        // PKCS#8 v1, so that OpenSSL and other tools read the file too.
-        let pkcs8 = Ed25519KeyPair::generate_pkcs8v1(&SystemRandom::new())
-            .map_err(|_| KeyError("could not generate a key".into()))?;
-        let pem = pem_encode(pkcs8.as_ref(), "PRIVATE KEY");
-        // Write to a private temporary file, then link it in place: the first process wins
-        // and every other reads the winner's key.
-        let tmp = dir.join(format!("jwt-ed25519.{}.tmp", ulid::Ulid::new()));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options.open(&tmp).map_err(io)?;
-        file.write_all(pem.as_bytes()).map_err(io)?;
-        file.sync_all().map_err(io)?;
-        let linked = std::fs::hard_link(&tmp, &path);
-        let _ = std::fs::remove_file(&tmp);
-        match linked {
-            Ok(()) => Self::from_private_pem(&pem),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                Self::from_private_pem(&std::fs::read_to_string(&path).map_err(io)?)
-            }
-            Err(e) => Err(io(e)),
-        }
+        let pem = local_secret_file(dir, "jwt-ed25519.pem", || {
+            // PKCS#8 v1, so that OpenSSL and other tools read the file too.
+            let pkcs8 = Ed25519KeyPair::generate_pkcs8v1(&SystemRandom::new())
+                .map_err(|_| KeyError("could not generate a key".into()))?;
+            Ok(pem_encode(pkcs8.as_ref(), "PRIVATE KEY"))
+        })?;
+        Self::from_private_pem(&pem)
     }
 
     pub fn kid(&self) -> &str {
@@ -173,6 +151,40 @@ impl SigningKeys {
                 use_: "sig",
             }],
         }
+    }
+}
+
+/// The contents of a private file in `dir` (mode 0600), written by `make` on first use.
+/// Several processes may race (one per function under `cargo lambda watch`): each writes
+/// a temporary file and links it in place, so the first wins and every other reads it.
+pub fn local_secret_file(
+    dir: &Path,
+    name: &str,
+    make: impl FnOnce() -> Result<String, KeyError>,
+) -> Result<String, KeyError> {
+    let path = dir.join(name);
+    let io = |e: std::io::Error| KeyError(format!("{}: {e}", path.display()));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    if let Ok(contents) = std::fs::read_to_string(&path) {
+        return Ok(contents);
+    }
+    let contents = make()?;
+    let tmp = dir.join(format!("{name}.{}.tmp", ulid::Ulid::new()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(&tmp).map_err(io)?;
+    file.write_all(contents.as_bytes()).map_err(io)?;
+    file.sync_all().map_err(io)?;
+    let linked = std::fs::hard_link(&tmp, &path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(contents),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            std::fs::read_to_string(&path).map_err(io)
+        }
+        Err(e) => Err(io(e)),
     }
 }
 

@@ -1,20 +1,22 @@
 //! Signing in and out: login with per-account throttling, refresh, logout, and the
 //! authentication of every signed-in request.
 
+use super::mfa::challenge::{self, MfaChallenge};
 use super::password;
-use super::session::{self, Origin};
+use super::security_log::{self, EventType};
+use super::session::{self, AuthMethod, Origin};
 use super::tokens::{self, TokenPair};
 use crate::accounts::user::{self, User};
 use crate::app::App;
 use crate::http::guard::Principal;
 use crate::http::problem::Problem;
 use crate::http::{Json, validate};
-use crate::store::{Update, Write, Written};
+use crate::store::{StoreError, Update, Write, Written};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use garde::Validate;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 /// Failures allowed before the account locks.
 pub const FREE_ATTEMPTS: i64 = 5;
@@ -74,21 +76,25 @@ fn locked(retry_after: i64) -> Problem {
     problem
 }
 
-pub fn origin(headers: &HeaderMap) -> Origin {
-    let text = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.chars().take(256).collect::<String>())
-    };
-    Origin {
-        user_agent: text(header::USER_AGENT.as_str()),
-        ip: text("x-forwarded-for")
-            .and_then(|v| v.split(',').next().map(|ip| ip.trim().to_string())),
+/// The account is locked after too many failures: 429 until it opens again.
+pub fn check_unlocked(user: &User, now: i64) -> Result<(), Problem> {
+    match user.locked_until.filter(|until| *until > now) {
+        Some(until) => Err(locked(until - now)),
+        None => Ok(()),
     }
 }
 
-async fn record_failure(app: &App, user: &User, now: i64) -> Result<(), Problem> {
+/// Counts one failed attempt (a wrong password or a wrong second-step code) toward the
+/// account's lockout, and records it in the security log (`kind`, and `locked_out` when
+/// this failure locks the account).
+pub async fn record_failure(
+    app: &App,
+    user: &User,
+    kind: EventType,
+    detail: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<(), Problem> {
     let written = app
         .table
         .write(Write::update(
@@ -96,6 +102,7 @@ async fn record_failure(app: &App, user: &User, now: i64) -> Result<(), Problem>
             Update::new().add("failed_logins", 1),
         ))
         .await?;
+    security_log::record(app, &user.id, kind, origin, detail.to_string()).await;
     if let Written::Updated(item) = written {
         let failures = item
             .get("failed_logins")
@@ -109,28 +116,90 @@ async fn record_failure(app: &App, user: &User, now: i64) -> Result<(), Problem>
                     Update::new().set("locked_until", now + lock),
                 ))
                 .await?;
+            security_log::record(
+                app,
+                &user.id,
+                EventType::LockedOut,
+                origin,
+                format!("for {lock} seconds after {failures} failed attempts"),
+            )
+            .await;
         }
     }
     Ok(())
 }
 
-/// Opens a session for a user whose credentials were checked, and issues its tokens.
+/// The write that clears the failure count once a sign-in completes.
+pub fn clear_failures(user: &User) -> Option<Write> {
+    (user.failed_logins != 0 || user.locked_until.is_some()).then(|| {
+        Write::update(
+            user::key(&user.id),
+            Update::new().set("failed_logins", 0).remove("locked_until"),
+        )
+    })
+}
+
+/// Opens a session for a user whose every step was checked, and issues its tokens. The
+/// session, the `sign_in` event, the cleared failure count and `also` commit together;
+/// when a condition of `also` fails, `refused` names the problem from their positions.
 pub async fn sign_in(
     app: &App,
     user: &User,
+    amr: &[AuthMethod],
     origin: &Origin,
+    also: Vec<Write>,
+    refused: impl FnOnce(&[usize]) -> Problem,
     now: i64,
 ) -> Result<TokenPair, Problem> {
-    let (session, refresh, open) = session::open(&user.id, user.role, origin, now);
-    app.table.write(open).await?;
-    tokens::pair(&app.keys, &user.id, user.role, &session.id, refresh, now)
+    let (session, refresh, open) = session::open(&user.id, user.role, amr, origin, now);
+    let how = amr
+        .iter()
+        .map(|m| m.describe())
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let mut writes = vec![
+        open,
+        security_log::write(
+            &user.id,
+            EventType::SignIn,
+            origin,
+            format!("with {how}"),
+            now,
+        ),
+    ];
+    writes.extend(clear_failures(user));
+    let offset = writes.len();
+    writes.extend(also);
+    match app.table.transact(writes).await {
+        Ok(()) => tokens::pair(&app.keys, &session, refresh, now),
+        Err(StoreError::TransactionCanceled { failed }) => {
+            let ours: Vec<usize> = failed
+                .iter()
+                .filter_map(|p| p.checked_sub(offset))
+                .collect();
+            Err(if ours.is_empty() {
+                Problem::conflict("concurrent_update", "Try signing in again")
+            } else {
+                refused(&ours)
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// What a sign-in answers: the token pair, or the second step it still needs.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum LoginAnswer {
+    Tokens(TokenPair),
+    MfaRequired(MfaChallenge),
 }
 
 pub async fn login(
     State(app): State<App>,
-    headers: HeaderMap,
+    origin: Origin,
     Json(body): Json<LoginRequest>,
-) -> Result<axum::Json<TokenPair>, Problem> {
+) -> Result<axum::Json<LoginAnswer>, Problem> {
     validate::finish(validate::fields(&body))?;
     let now = app.clock.now().unix_timestamp();
     let Some(user) = user::find_by_email(&app, &body.email).await? else {
@@ -138,11 +207,17 @@ pub async fn login(
         password::verify(&body.password, None).await;
         return Err(invalid_credentials());
     };
-    if let Some(until) = user.locked_until.filter(|until| *until > now) {
-        return Err(locked(until - now));
-    }
+    check_unlocked(&user, now)?;
     if !password::verify(&body.password, user.password_hash.as_deref()).await {
-        record_failure(&app, &user, now).await?;
+        record_failure(
+            &app,
+            &user,
+            EventType::SignInFailed,
+            "wrong password",
+            &origin,
+            now,
+        )
+        .await?;
         return Err(invalid_credentials());
     }
     if !user.active {
@@ -153,33 +228,33 @@ pub async fn login(
         )
         .detail("Activate it with the link we emailed you, or ask for a new one"));
     }
-    if user.failed_logins != 0 || user.locked_until.is_some() {
-        app.table
-            .write(Write::update(
-                user::key(&user.id),
-                Update::new().set("failed_logins", 0).remove("locked_until"),
-            ))
-            .await?;
+    if user.mfa_enabled {
+        // The failure count stays until the second step succeeds: wrong codes add to it.
+        let challenge = challenge::open(&app, &user.id, &[AuthMethod::Pwd], now).await?;
+        return Ok(axum::Json(LoginAnswer::MfaRequired(challenge)));
     }
-    let pair = sign_in(&app, &user, &origin(&headers), now).await?;
-    Ok(axum::Json(pair))
+    let pair = sign_in(
+        &app,
+        &user,
+        &[AuthMethod::Pwd],
+        &origin,
+        Vec::new(),
+        |_| Problem::internal(),
+        now,
+    )
+    .await?;
+    Ok(axum::Json(LoginAnswer::Tokens(pair)))
 }
 
 pub async fn refresh(
     State(app): State<App>,
+    origin: Origin,
     Json(body): Json<RefreshRequest>,
 ) -> Result<axum::Json<TokenPair>, Problem> {
     validate::finish(validate::fields(&body))?;
     let now = app.clock.now().unix_timestamp();
-    let (session, refresh) = session::rotate(&app, &body.refresh_token, now).await?;
-    let pair = tokens::pair(
-        &app.keys,
-        &session.user_id,
-        session.role,
-        &session.id,
-        refresh,
-        now,
-    )?;
+    let (session, refresh) = session::rotate(&app, &body.refresh_token, &origin, now).await?;
+    let pair = tokens::pair(&app.keys, &session, refresh, now)?;
     Ok(axum::Json(pair))
 }
 
@@ -200,11 +275,21 @@ pub async fn logout(
             .detail(e.to_string())
         })?
     };
-    if request.all {
-        session::revoke_all(&app, &caller.user_id, None).await?;
+    let detail = if request.all {
+        let ended = session::revoke_all(&app, &caller.user_id, None).await?;
+        format!("signed out everywhere ({ended} sessions)")
     } else {
         session::revoke(&app, &caller.session_id).await?;
-    }
+        "signed out".to_string()
+    };
+    security_log::record(
+        &app,
+        &caller.user_id,
+        EventType::SessionRevoked,
+        &caller.origin,
+        detail,
+    )
+    .await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -226,6 +311,8 @@ pub async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, P
             user_id: claims.sub,
             role: claims.role,
             session_id: claims.sid,
+            auth_time: session.auth_time(),
+            origin: Origin::of(headers),
         }),
         _ => Err(Problem::new(
             StatusCode::UNAUTHORIZED,

@@ -1,10 +1,14 @@
-//! Passwords, tokens, sessions: signing in and out, password recovery and change.
+//! Passwords, tokens, sessions: signing in and out (with a second step when MFA is on),
+//! password recovery and change, and the security log.
 
+pub mod data_key;
 pub mod keys;
 pub mod login;
+pub mod mfa;
 pub mod one_time;
 pub mod password;
 pub mod recovery;
 pub mod secret;
+pub mod security_log;
 pub mod session;
 pub mod tokens;

@@ -7,6 +7,7 @@
 //! tokens at once.
 
 use super::secret;
+use super::security_log::{self, EventType};
 use crate::accounts::Role;
 use crate::app::App;
 use crate::expiry;
@@ -39,13 +40,42 @@ pub struct Session {
     pub previous_digests: Vec<String>,
     pub user_agent: Option<String>,
     pub ip: Option<String>,
+    /// How it signed in; sessions from before MFA signed in with a password.
+    #[serde(default = "password_only")]
+    pub amr: Vec<AuthMethod>,
+    /// When it signed in; refreshes keep it. Older sessions: their creation.
+    #[serde(default)]
+    pub auth_time: Option<i64>,
 }
 
-/// Where a sign-in came from, recorded on its session.
-#[derive(Debug, Clone, Default)]
-pub struct Origin {
-    pub user_agent: Option<String>,
-    pub ip: Option<String>,
+pub use crate::http::guard::Origin;
+
+/// How a session signed in (the `amr` claim of its access tokens, RFC 8176 values where
+/// there is one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthMethod {
+    /// The account's password.
+    Pwd,
+    /// An authenticator (TOTP) code.
+    Otp,
+    /// A recovery code.
+    Recovery,
+}
+
+impl AuthMethod {
+    /// For the security log: "with a password and an authenticator code".
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Pwd => "a password",
+            Self::Otp => "an authenticator code",
+            Self::Recovery => "a recovery code",
+        }
+    }
+}
+
+fn password_only() -> Vec<AuthMethod> {
+    vec![AuthMethod::Pwd]
 }
 
 pub fn key(id: &str) -> Key {
@@ -57,6 +87,10 @@ fn user_sessions_pk(user_id: &str) -> String {
 }
 
 impl Session {
+    pub fn auth_time(&self) -> i64 {
+        self.auth_time.unwrap_or(self.created_at)
+    }
+
     pub fn expires_at(&self) -> i64 {
         self.idle_expires_at.min(self.absolute_expires_at)
     }
@@ -94,8 +128,15 @@ fn invalid_refresh() -> Problem {
     .detail("Sign in again")
 }
 
-/// The write that opens a new session, and the refresh token that goes with it.
-pub fn open(user_id: &str, role: Role, origin: &Origin, now: i64) -> (Session, String, Write) {
+/// The write that opens a new session signed in by `amr`, and the refresh token that goes
+/// with it.
+pub fn open(
+    user_id: &str,
+    role: Role,
+    amr: &[AuthMethod],
+    origin: &Origin,
+    now: i64,
+) -> (Session, String, Write) {
     let id = ulid::Ulid::new().to_string();
     let secret = secret::new_token();
     let session = Session {
@@ -110,6 +151,8 @@ pub fn open(user_id: &str, role: Role, origin: &Origin, now: i64) -> (Session, S
         previous_digests: Vec::new(),
         user_agent: origin.user_agent.clone(),
         ip: origin.ip.clone(),
+        amr: amr.to_vec(),
+        auth_time: Some(now),
     };
     let write = Write::put(session.to_item()).when(Condition::NotExists);
     (session, refresh_token(&id, &secret), write)
@@ -126,7 +169,12 @@ pub async fn find_alive(app: &App, id: &str, now: i64) -> Result<Option<Session>
 
 /// Trades a refresh token for a new one in the same session. A replaced token revokes the
 /// session.
-pub async fn rotate(app: &App, presented: &str, now: i64) -> Result<(Session, String), Problem> {
+pub async fn rotate(
+    app: &App,
+    presented: &str,
+    origin: &Origin,
+    now: i64,
+) -> Result<(Session, String), Problem> {
     let (id, secret) = presented.split_once('.').ok_or_else(invalid_refresh)?;
     let session = find_alive(app, id, now)
         .await?
@@ -134,14 +182,7 @@ pub async fn rotate(app: &App, presented: &str, now: i64) -> Result<(Session, St
     let presented_digest = secret::digest(secret);
     if presented_digest != session.refresh_digest {
         if session.previous_digests.contains(&presented_digest) {
-            revoke(app, id).await?;
-            tracing::warn!(session = %id, user = %session.user_id, "refresh token reuse: session revoked");
-            return Err(Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "refresh_token_reused",
-                "This refresh token was already used",
-            )
-            .detail("The session has been ended for safety; sign in again"));
+            return Err(revoke_after_reuse(app, &session, origin).await);
         }
         return Err(invalid_refresh());
     }
@@ -170,16 +211,44 @@ pub async fn rotate(app: &App, presented: &str, now: i64) -> Result<(Session, St
     ));
     match app.table.write(write).await {
         Ok(_) => Ok((rotated, refresh_token(id, &next_secret))),
-        Err(StoreError::ConditionFailed) => {
-            revoke(app, id).await?;
-            Err(Problem::new(
-                StatusCode::UNAUTHORIZED,
-                "refresh_token_reused",
-                "This refresh token was already used",
-            ))
-        }
+        Err(StoreError::ConditionFailed) => Err(revoke_after_reuse(app, &session, origin).await),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Someone presented a refresh token that was already traded: the token leaked, so the
+/// whole session ends and the owner's security log says so.
+async fn revoke_after_reuse(app: &App, session: &Session, origin: &Origin) -> Problem {
+    tracing::warn!(session = %session.id, user = %session.user_id, "refresh token reuse: session revoked");
+    if let Err(problem) = revoke(app, &session.id).await {
+        return problem;
+    }
+    let now = app.clock.now().unix_timestamp();
+    let events = vec![
+        security_log::write(
+            &session.user_id,
+            EventType::RefreshReuseDetected,
+            origin,
+            None,
+            now,
+        ),
+        security_log::write(
+            &session.user_id,
+            EventType::SessionRevoked,
+            origin,
+            "after refresh token reuse".to_string(),
+            now,
+        ),
+    ];
+    if let Err(e) = app.table.transact(events).await {
+        tracing::error!(user = %session.user_id, error = %e, "security events not recorded");
+    }
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "refresh_token_reused",
+        "This refresh token was already used",
+    )
+    .detail("The session has been ended for safety; sign in again")
 }
 
 pub async fn revoke(app: &App, id: &str) -> Result<(), Problem> {

@@ -2,6 +2,7 @@
 //! Verification accepts only EdDSA and checks issuer, audience, expiry and not-before.
 
 use super::keys::SigningKeys;
+use super::session::{AuthMethod, Session};
 use crate::accounts::Role;
 use crate::http::problem::Problem;
 use axum::http::StatusCode;
@@ -24,6 +25,12 @@ pub struct AccessClaims {
     pub nbf: i64,
     pub exp: i64,
     pub jti: String,
+    /// How the session signed in.
+    #[serde(default)]
+    pub amr: Vec<AuthMethod>,
+    /// When the session signed in (epoch seconds).
+    #[serde(default)]
+    pub auth_time: i64,
 }
 
 /// What sign-in, refresh and MFA verification answer.
@@ -37,27 +44,24 @@ pub struct TokenPair {
     pub expires_in: i64,
 }
 
-pub fn issue(
-    keys: &SigningKeys,
-    user_id: &str,
-    role: Role,
-    session_id: &str,
-    now: i64,
-) -> Result<String, Problem> {
+/// An access token for `session`, issued at `now`.
+pub fn issue(keys: &SigningKeys, session: &Session, now: i64) -> Result<String, Problem> {
     let Some(private) = keys.private_pkcs8() else {
         tracing::error!("this function has no signing key but tried to issue a token");
         return Err(Problem::internal());
     };
     let claims = AccessClaims {
-        sub: user_id.to_string(),
-        role,
-        sid: session_id.to_string(),
+        sub: session.user_id.clone(),
+        role: session.role,
+        sid: session.id.clone(),
         iss: ISSUER.into(),
         aud: AUDIENCE.into(),
         iat: now,
         nbf: now,
         exp: now + ACCESS_LIFETIME_SECS,
         jti: ulid::Ulid::new().to_string(),
+        amr: session.amr.clone(),
+        auth_time: session.auth_time(),
     };
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(keys.kid().to_string());
@@ -69,14 +73,12 @@ pub fn issue(
 
 pub fn pair(
     keys: &SigningKeys,
-    user_id: &str,
-    role: Role,
-    session_id: &str,
+    session: &Session,
     refresh_token: String,
     now: i64,
 ) -> Result<TokenPair, Problem> {
     Ok(TokenPair {
-        access_token: issue(keys, user_id, role, session_id, now)?,
+        access_token: issue(keys, session, now)?,
         refresh_token,
         token_type: "Bearer".into(),
         expires_in: ACCESS_LIFETIME_SECS,
@@ -140,15 +142,24 @@ mod tests {
         time::OffsetDateTime::now_utc().unix_timestamp()
     }
 
+    fn session(role: Role, amr: &[AuthMethod], at: i64) -> Session {
+        let origin = super::super::session::Origin::default();
+        super::super::session::open("u1", role, amr, &origin, at).0
+    }
+
     #[test]
     fn issued_tokens_verify_with_every_claim() {
         let (keys, _dir) = keys();
-        let token = issue(&keys, "u1", Role::Moderator, "s1", now()).unwrap();
-        let claims = verify(&keys, &token, now()).unwrap();
+        let signed_in = session(Role::Moderator, &[AuthMethod::Pwd, AuthMethod::Otp], now());
+        let token = issue(&keys, &signed_in, now() + 60).unwrap();
+        let claims = verify(&keys, &token, now() + 60).unwrap();
         assert_eq!(
             (claims.sub.as_str(), claims.role, claims.sid.as_str()),
-            ("u1", Role::Moderator, "s1")
+            ("u1", Role::Moderator, signed_in.id.as_str())
         );
+        assert_eq!(claims.amr, vec![AuthMethod::Pwd, AuthMethod::Otp]);
+        assert_eq!(claims.auth_time, signed_in.auth_time());
+        assert_eq!(claims.iat, signed_in.auth_time() + 60);
         assert_eq!(claims.exp - claims.iat, ACCESS_LIFETIME_SECS);
         let header = jsonwebtoken::decode_header(&token).unwrap();
         assert_eq!(header.alg, Algorithm::EdDSA);
@@ -158,18 +169,33 @@ mod tests {
     #[test]
     fn expired_future_and_foreign_tokens_are_refused() {
         let (keys, _dir) = keys();
-        let old = issue(&keys, "u1", Role::User, "s1", now() - 3600).unwrap();
+        let old = issue(
+            &keys,
+            &session(Role::User, &[AuthMethod::Pwd], now()),
+            now() - 3600,
+        )
+        .unwrap();
         assert_eq!(
             verify(&keys, &old, now()).unwrap_err().code,
             "token_expired"
         );
-        let future = issue(&keys, "u1", Role::User, "s1", now() + 3600).unwrap();
+        let future = issue(
+            &keys,
+            &session(Role::User, &[AuthMethod::Pwd], now()),
+            now() + 3600,
+        )
+        .unwrap();
         assert_eq!(
             verify(&keys, &future, now()).unwrap_err().code,
             "invalid_token"
         );
         let (other, _dir2) = self::keys();
-        let foreign = issue(&other, "u1", Role::User, "s1", now()).unwrap();
+        let foreign = issue(
+            &other,
+            &session(Role::User, &[AuthMethod::Pwd], now()),
+            now(),
+        )
+        .unwrap();
         assert_eq!(
             verify(&keys, &foreign, now()).unwrap_err().code,
             "invalid_token"
@@ -183,7 +209,12 @@ mod tests {
     #[test]
     fn a_token_with_another_algorithm_or_tampered_claims_is_refused() {
         let (keys, _dir) = keys();
-        let token = issue(&keys, "u1", Role::User, "s1", now()).unwrap();
+        let token = issue(
+            &keys,
+            &session(Role::User, &[AuthMethod::Pwd], now()),
+            now(),
+        )
+        .unwrap();
         let parts: Vec<&str> = token.split('.').collect();
         // Same claims, header switched to HS256 and signed with the public key as secret.
         let header = URL_SAFE_NO_PAD.encode(format!(

@@ -27,6 +27,48 @@ pub struct Principal {
     pub user_id: String,
     pub role: Role,
     pub session_id: String,
+    /// When the caller's session signed in (epoch seconds): sensitive changes ask for the
+    /// password again once it is old.
+    pub auth_time: i64,
+    /// Where this request came from (for the security log).
+    pub origin: Origin,
+}
+
+/// Where a request came from, as recorded on sessions and security events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Origin {
+    pub user_agent: Option<String>,
+    pub ip: Option<String>,
+}
+
+impl Origin {
+    /// From the request headers (API Gateway and the local server set `x-forwarded-for`
+    /// or leave it out); values are cut to 256 characters.
+    pub fn of(headers: &axum::http::HeaderMap) -> Self {
+        let text = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(256).collect::<String>())
+        };
+        Self {
+            user_agent: text(axum::http::header::USER_AGENT.as_str()),
+            ip: text("x-forwarded-for")
+                .and_then(|v| v.split(',').next().map(|ip| ip.trim().to_string())),
+        }
+    }
+}
+
+/// Public routes that record security events take the origin on its own.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Origin {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self::of(&parts.headers))
+    }
 }
 
 /// Handlers name the caller by extracting a `Principal`; the role guard has put it there.
@@ -65,6 +107,8 @@ mod tests {
             user_id: "u".into(),
             role,
             session_id: "s".into(),
+            auth_time: 0,
+            origin: Origin::default(),
         }
     }
 

@@ -38,22 +38,17 @@ pub struct PageQuery {
     pub cursor: Option<String>,
 }
 
-/// One page of the entities filed under an index partition, newest (highest key) first.
+/// One page of the entities of a partition (`of`: of the table or of an index), newest
+/// (highest key) first.
 pub async fn newest_first<T: serde::de::DeserializeOwned>(
     table: &dyn crate::store::Table,
     entity: &str,
-    index: crate::store::Index,
-    partition: String,
+    of: crate::store::Query,
     query: PageQuery,
 ) -> Result<Page<T>, Problem> {
     let limit = page_limit(query.limit)?;
     let page = table
-        .query(
-            &crate::store::Query::on(index, partition)
-                .descending()
-                .limit(limit)
-                .after(query.cursor),
-        )
+        .query(&of.descending().limit(limit).after(query.cursor))
         .await?;
     Ok(Page::of_entities(entity, page)?)
 }

@@ -15,10 +15,12 @@ pub enum Template {
     MovieWithdrawn,
     OrderReceipt,
     OrderRefunded,
+    /// A change to how the account signs in (two-step sign-in, recovery codes).
+    SecurityNotice,
 }
 
 impl Template {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 8] = [
         Self::AccountActivation,
         Self::PasswordReset,
         Self::PasswordChanged,
@@ -26,6 +28,7 @@ impl Template {
         Self::MovieWithdrawn,
         Self::OrderReceipt,
         Self::OrderRefunded,
+        Self::SecurityNotice,
     ];
 
     pub fn from_name(name: &str) -> Option<Self> {
@@ -41,6 +44,7 @@ impl Template {
             Self::MovieWithdrawn => "movie_withdrawn",
             Self::OrderReceipt => "order_receipt",
             Self::OrderRefunded => "order_refunded",
+            Self::SecurityNotice => "security_notice",
         }
     }
 }
@@ -74,6 +78,9 @@ const SOURCES: &[(&str, &str)] = templates![
     "order_refunded.subject.txt",
     "order_refunded.txt",
     "order_refunded.html",
+    "security_notice.subject.txt",
+    "security_notice.txt",
+    "security_notice.html",
 ];
 
 fn environment() -> &'static Environment<'static> {

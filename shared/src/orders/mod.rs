@@ -441,7 +441,12 @@ pub async fn list(
     Query(query): Query<PageQuery>,
 ) -> Result<axum::Json<Page<Order>>, Problem> {
     let partition = by_user(&caller.user_id);
-    let page = newest_first(app.table.as_ref(), "order", Index::Gsi1, partition, query);
+    let page = newest_first(
+        app.table.as_ref(),
+        "order",
+        crate::store::Query::on(Index::Gsi1, partition),
+        query,
+    );
     Ok(axum::Json(page.await?))
 }
 

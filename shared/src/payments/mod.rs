@@ -134,7 +134,12 @@ pub async fn list(
     Query(query): Query<PageQuery>,
 ) -> Result<axum::Json<Page<Payment>>, Problem> {
     let partition = by_user(&caller.user_id);
-    let page = newest_first(app.table.as_ref(), "payment", Index::Gsi1, partition, query);
+    let page = newest_first(
+        app.table.as_ref(),
+        "payment",
+        crate::store::Query::on(Index::Gsi1, partition),
+        query,
+    );
     Ok(axum::Json(page.await?))
 }
 

@@ -17,9 +17,11 @@ use crate::http::Path;
 use crate::http::problem::Problem;
 use crate::queue::{MemoryQueue, Queue};
 use crate::store::{Condition, Key, Table, Update, Write, entity_item, from_entity_item};
+use crate::system::pages;
 use async_trait::async_trait;
 use axum::extract::State;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -322,7 +324,7 @@ struct ReturnQuery {
 
 async fn returned(
     axum::extract::Query(query): axum::extract::Query<ReturnQuery>,
-) -> Result<Html<String>, Problem> {
+) -> Result<Response, Problem> {
     let mut env = minijinja::Environment::new();
     env.add_template("returned.html", RETURNED)
         .map_err(|_| Problem::internal())?;
@@ -333,7 +335,7 @@ async fn returned(
                 outcome => query.checkout,
             })
         })
-        .map(Html)
+        .map(|body| pages::html(StatusCode::OK, body, &[]))
         .map_err(|_| Problem::internal())
 }
 
@@ -353,7 +355,7 @@ async fn page(
     State(app): State<App>,
     Path(id): Path<String>,
     axum::extract::Query(query): axum::extract::Query<PageQuery>,
-) -> Result<Html<String>, Problem> {
+) -> Result<Response, Problem> {
     let session = load_session(&app, &id).await?;
     let currency = session.currency.clone();
     let mut env = minijinja::Environment::new();
@@ -388,7 +390,17 @@ async fn page(
             tracing::error!(error = %e, "rendering the simulated checkout failed");
             Problem::internal()
         })?;
-    Ok(Html(html))
+    // Pay and Cancel redirect to the shop's return pages (the web client, by default).
+    let shop = [
+        &app.config.checkout_success_url,
+        &app.config.checkout_cancel_url,
+    ]
+    .map(|url| app.config.checkout_url(url, ""));
+    let targets: Vec<&str> = shop
+        .iter()
+        .filter_map(|url| pages::origin_of(url))
+        .collect();
+    Ok(pages::html(StatusCode::OK, html, &targets))
 }
 
 async fn act(

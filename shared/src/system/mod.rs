@@ -1,6 +1,7 @@
 //! System routes: health, the OpenAPI document, the docs page and the JWK set.
 
 mod openapi;
+pub mod pages;
 
 pub use openapi::document;
 
@@ -8,7 +9,7 @@ use crate::app::App;
 use crate::auth::keys::JwkSet;
 use axum::extract::State;
 use axum::http::header;
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 use serde::Serialize;
 use std::sync::OnceLock;
 
@@ -40,9 +41,7 @@ pub async fn openapi() -> impl IntoResponse {
 }
 
 /// A self-contained page (no CDN, works offline) that renders `/openapi.json`.
-pub async fn docs() -> Html<&'static str> {
-    Html(include_str!("docs.html"))
-}
+pub use pages::docs;
 
 pub async fn jwks(State(app): State<App>) -> impl IntoResponse {
     let keys: JwkSet = app.keys.jwks();

@@ -261,6 +261,10 @@ mod env {
                         mail_queue.queue_url.unwrap(),
                     ),
                     ("MARQUEE_JWT_PRIVATE_KEY".to_string(), pem),
+                    (
+                        "MARQUEE_MFA_KEY".to_string(),
+                        marquee::auth::data_key::new_key_base64(),
+                    ),
                 ]);
             }
             let config = marquee::Config::from_lookup(|name| {

@@ -1,0 +1,91 @@
+//! The second step of a sign-in: a first step (the password) that succeeded for an account
+//! with MFA on answers an opaque `mfa_token` instead of tokens. Only its digest is stored,
+//! bound to the user, for 5 minutes; it is used up when a code completes the sign-in.
+
+use crate::app::App;
+use crate::auth::secret;
+use crate::auth::session::AuthMethod;
+use crate::expiry;
+use crate::http::problem::Problem;
+use crate::store::{Cmp, Condition, Key, Write, entity_item, from_entity_item};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+pub const LIFETIME_SECS: i64 = 5 * 60;
+
+/// What a sign-in that needs its second step answers.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct MfaChallenge {
+    /// Always true.
+    pub mfa_required: bool,
+    /// Send it to auth-mfa-verify with a code or a recovery code.
+    pub mfa_token: String,
+    /// Seconds the token stays valid.
+    pub expires_in: i64,
+}
+
+/// The stored half of a challenge.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Challenge {
+    pub user_id: String,
+    /// How the first step signed in.
+    pub amr: Vec<AuthMethod>,
+}
+
+fn key(digest: &str) -> Key {
+    Key::new(format!("MFA_TOKEN#{digest}"), "MFA_TOKEN")
+}
+
+pub fn invalid_token() -> Problem {
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "invalid_mfa_token",
+        "The sign-in step is invalid, already used or expired",
+    )
+    .detail("Sign in again")
+}
+
+/// Starts the second step for `user_id`.
+pub async fn open(
+    app: &App,
+    user_id: &str,
+    amr: &[AuthMethod],
+    now: i64,
+) -> Result<MfaChallenge, Problem> {
+    let token = secret::new_token();
+    let challenge = Challenge {
+        user_id: user_id.to_string(),
+        amr: amr.to_vec(),
+    };
+    let mut item = entity_item("mfa_challenge", &key(&secret::digest(&token)), &challenge);
+    expiry::stamp(&mut item, now + LIFETIME_SECS);
+    app.table
+        .write(Write::put(item).when(Condition::NotExists))
+        .await?;
+    Ok(MfaChallenge {
+        mfa_required: true,
+        mfa_token: token,
+        expires_in: LIFETIME_SECS,
+    })
+}
+
+/// The live challenge a token names, and its digest.
+pub async fn find(app: &App, token: &str, now: i64) -> Result<(Challenge, String), Problem> {
+    let digest = secret::digest(token);
+    let item = app
+        .table
+        .get(&key(&digest))
+        .await?
+        .filter(|item| !expiry::has_expired(item, now))
+        .ok_or_else(invalid_token)?;
+    Ok((from_entity_item("mfa_challenge", item)?, digest))
+}
+
+/// The write that uses the challenge up: it fails if it is gone or expired by now.
+pub fn redeem(digest: &str, now: i64) -> Write {
+    Write::delete(key(digest)).when(Condition::Exists.and(Condition::compare(
+        expiry::EXPIRES_AT,
+        Cmp::Gt,
+        now,
+    )))
+}
