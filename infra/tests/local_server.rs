@@ -119,25 +119,27 @@ impl Server {
         write!(stream, "{head}\r\n{body}").unwrap();
         let mut raw = String::new();
         stream.read_to_string(&mut raw).unwrap();
-        let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-        let mut lines = head.lines();
-        let status = lines
-            .next()
-            .unwrap()
-            .split_whitespace()
-            .nth(1)
-            .unwrap()
-            .parse()
-            .unwrap();
-        let headers = lines
-            .filter_map(|l| l.split_once(": "))
-            .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
-            .collect();
-        Response {
-            status,
-            headers,
-            body: body.to_string(),
-        }
+        parse_response(&raw)
+    }
+
+    /// A form post as a browser makes it without JavaScript.
+    fn form(&self, path: &str, fields: &[(&str, &str)]) -> Response {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={}", form_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let host = self.url.strip_prefix("http://").unwrap();
+        let mut stream = TcpStream::connect(host).unwrap();
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).unwrap();
+        parse_response(&raw)
     }
 
     /// Output lines written so far (and within a short grace period).
@@ -147,6 +149,203 @@ impl Server {
             lines.push(line);
         }
         lines
+    }
+}
+
+fn parse_response(raw: &str) -> Response {
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|l| l.split_once(": "))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.to_string()))
+        .collect();
+    Response {
+        status,
+        headers,
+        body: body.to_string(),
+    }
+}
+
+fn form_encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The value of attribute `name` on the first tag in `html` that has `marker` in it.
+fn attribute(html: &str, marker: &str, name: &str) -> String {
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("{marker} in {html}"));
+    let tag_start = html[..=at].rfind('<').unwrap();
+    let tag = &html[tag_start..tag_start + html[tag_start..].find('>').unwrap()];
+    let value_at = tag.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+    tag[value_at..value_at + tag[value_at..].find('"').unwrap()].to_string()
+}
+
+/// What a person does with the emailed links, in a browser without JavaScript: opens the
+/// activation page, presses its button (a form post), later asks for a reset link on the
+/// reset page and sets a new password with its form; then turns two-step sign-in on and
+/// signs in with a code.
+fn browser_journey(server: &Server, email: &str, mails: impl Fn(&str) -> Vec<String>) {
+    let password = "Velvet-Lantern-Orbit-42";
+    let new_password = "Copper-Meadow-Harbor-77";
+    let credentials = serde_json::json!({"email": email, "password": password});
+    let created = server.request("POST", "/auth/register", None, Some(credentials.clone()));
+    assert_eq!(created.status, 201, "{}", created.body);
+    let link = mails(email)
+        .into_iter()
+        .find(|m| m.contains("/activate?token="))
+        .expect("an activation email");
+    let path = &link[link.find("/activate?token=").unwrap()..];
+    let path: String = path.chars().take_while(|c| !c.is_whitespace()).collect();
+    let page = server.get(&path);
+    assert_eq!(page.status, 200);
+    assert_eq!(page.headers["x-frame-options"], "DENY");
+    assert!(page.headers["content-security-policy"].contains("frame-ancestors 'none'"));
+    let action = attribute(&page.body, "<form", "action");
+    let token = attribute(&page.body, "name=\"token\"", "value");
+    let inactive = server.request("POST", "/auth/login", None, Some(credentials.clone()));
+    assert_eq!(inactive.status, 403, "opening the page changed nothing");
+    let done = server.form(&action, &[("token", &token)]);
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body.contains("Your account is active"),
+        "{}",
+        done.body
+    );
+    assert!(done.headers["content-type"].starts_with("text/html"));
+
+    let forgot_page = server.get("/reset-password");
+    let action = attribute(&forgot_page.body, "<form", "action");
+    let asked = server.form(&action, &[("email", email)]);
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    let reset_link = (0..50)
+        .find_map(|_| {
+            let found = mails(email)
+                .into_iter()
+                .find(|m| m.contains("/reset-password?token="));
+            if found.is_none() {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            found
+        })
+        .expect("a reset email (the mail queue is drained in the background)");
+    let path = &reset_link[reset_link.find("/reset-password?token=").unwrap()..];
+    let path: String = path.chars().take_while(|c| !c.is_whitespace()).collect();
+    let page = server.get(&path);
+    let action = attribute(&page.body, "<form", "action");
+    let token = attribute(&page.body, "name=\"token\"", "value");
+    let refused = server.form(
+        &action,
+        &[
+            ("token", &token),
+            ("new_password", "password1"),
+            ("new_password_confirm", "password1"),
+        ],
+    );
+    assert_eq!(
+        refused.status, 422,
+        "a weak password is refused with its reasons"
+    );
+    assert!(refused.body.contains("new_password:"), "{}", refused.body);
+    let reset = server.form(
+        &action,
+        &[
+            ("token", &token),
+            ("new_password", new_password),
+            ("new_password_confirm", new_password),
+        ],
+    );
+    assert_eq!(reset.status, 200, "{}", reset.body);
+    let credentials = serde_json::json!({"email": email, "password": new_password});
+    let pair = server
+        .request("POST", "/auth/login", None, Some(credentials.clone()))
+        .json();
+    let access = pair["access_token"]
+        .as_str()
+        .expect("signed in with the new password");
+
+    // Two-step sign-in, with codes an authenticator computes from the otpauth URI.
+    let setup = server.request(
+        "POST",
+        "/auth/mfa/totp",
+        Some(access),
+        Some(serde_json::json!({})),
+    );
+    assert_eq!(setup.status, 201, "{}", setup.body);
+    let totp = totp_rs::Totp::from_url(setup.json()["otpauth_uri"].as_str().unwrap()).unwrap();
+    let now = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let confirmed = server.request(
+        "POST",
+        "/auth/mfa/totp/confirm",
+        Some(access),
+        Some(serde_json::json!({"code": totp.generate(now()).to_string()})),
+    );
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    let recovery = confirmed.json()["recovery_codes"][0]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let first = server
+        .request("POST", "/auth/login", None, Some(credentials))
+        .json();
+    assert_eq!(first["mfa_required"], true, "{first}");
+    // The code just used does not count again; a recovery code does (a real clock here).
+    let verified = server.request(
+        "POST",
+        "/auth/mfa/verify",
+        None,
+        Some(serde_json::json!({"mfa_token": first["mfa_token"], "recovery_code": recovery})),
+    );
+    assert_eq!(verified.status, 200, "{}", verified.body);
+    let access = verified.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let me = server.request("GET", "/me", Some(&access), None).json();
+    assert_eq!(
+        (
+            me["mfa_enabled"].clone(),
+            me["recovery_codes_remaining"].clone()
+        ),
+        (Value::Bool(true), Value::from(9))
+    );
+    let events = server
+        .request("GET", "/me/security-events?limit=100", Some(&access), None)
+        .json();
+    let types: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    for kind in [
+        "sign_in",
+        "recovery_code_used",
+        "mfa_enabled",
+        "password_reset",
+    ] {
+        assert!(types.contains(&kind), "{kind} in {types:?}");
     }
 }
 
@@ -373,6 +572,15 @@ fn purchase_journey(
         "{}",
         page.body
     );
+    // A payment page is never framed, cached or leaking its address.
+    assert_eq!(page.headers["x-frame-options"], "DENY");
+    assert_eq!(page.headers["cache-control"], "no-store");
+    assert_eq!(page.headers["referrer-policy"], "no-referrer");
+    let policy = &page.headers["content-security-policy"];
+    assert!(
+        policy.contains("frame-ancestors 'none'") && policy.contains("form-action 'self'"),
+        "{policy}"
+    );
 
     let declined = server.request("POST", &format!("{page_path}/decline"), None, None);
     assert_eq!(declined.status, 303);
@@ -535,6 +743,7 @@ fn local_server_on_the_embedded_backend() {
         },
         outbox_mails,
     );
+    browser_journey(&server, "browser@example.com", outbox_mails);
 }
 
 #[test]

@@ -1015,7 +1015,34 @@ async fn emailed_links_open_pages_that_change_nothing_until_posted(env: Env) {
     assert_page_headers(&headers);
 }
 
+/// Pending setups, sign-in steps and (after 90 days) security events leave through the
+/// expiry sweep; the factor itself does not expire.
+async fn pending_setups_sign_in_steps_and_old_events_are_swept(env: Env) {
+    let (access, user_id, email) = env.account("uma", Role::User).await;
+    enable(&env, &access).await;
+    let (status, _) = env.post("/auth/mfa/totp", Some(&access), json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "no second setup while MFA is on");
+    mfa_token(&env, &email).await;
+    let events = marquee::store::Query::partition(format!("USER#{user_id}#SECURITY"));
+    assert!(!env.app.table.query(&events).await.unwrap().items.is_empty());
+
+    env.clock.advance(time::Duration::days(91));
+    let queued = marquee::expiry::sweep_due(&env.app).await.unwrap().queued;
+    let bodies = match &env.app.local_queues {
+        Some(queues) => queues.expiry.take(10_000),
+        None => support::receive_all(env.app.config.expiry_queue_url.as_deref().unwrap()).await,
+    };
+    assert_eq!(bodies.len(), queued);
+    assert!(marquee::expiry::handle_batch(&env.app, &bodies).await.is_empty());
+    let dues: Vec<marquee::expiry::Due> = bodies.iter().map(|b| serde_json::from_str(b).unwrap()).collect();
+    assert!(dues.iter().any(|d| d.pk.starts_with("MFA_TOKEN#")), "the sign-in step");
+    assert!(env.app.table.query(&events).await.unwrap().items.is_empty(), "events kept 90 days");
+    let factor = marquee::auth::mfa::factor::factor_key(&user_id);
+    assert!(env.app.table.get(&factor).await.unwrap().is_some(), "the factor stays");
+}
+
 support::on_both_backends!(
+    pending_setups_sign_in_steps_and_old_events_are_swept,
     setup_confirm_sign_in_replay_recovery_regenerate_disable,
     codes_drift_one_step_and_wrong_codes_lock_the_account,
     sensitive_changes_ask_for_proof,

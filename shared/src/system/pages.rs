@@ -154,12 +154,13 @@ where
             .await
             .map(|axum::Form(form)| Self::Form(form))
             .map_err(|e| {
+                tracing::debug!(error = %e.body_text(), "a form that does not parse");
                 Problem::new(
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "validation_failed",
                     "The form has invalid fields",
                 )
-                .detail(e.body_text())
+                .detail("A field of the form is missing or not text; open the page from the email again")
             })
     }
 }
