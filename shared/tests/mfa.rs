@@ -1016,29 +1016,57 @@ async fn emailed_links_open_pages_that_change_nothing_until_posted(env: Env) {
 }
 
 /// Pending setups, sign-in steps and (after 90 days) security events leave through the
-/// expiry sweep; the factor itself does not expire.
+/// expiry sweep (which runs every few minutes); the factor itself does not expire.
 async fn pending_setups_sign_in_steps_and_old_events_are_swept(env: Env) {
+    async fn sweep(env: &Env) -> Vec<marquee::expiry::Due> {
+        marquee::expiry::sweep_due(&env.app).await.unwrap();
+        let bodies = match &env.app.local_queues {
+            Some(queues) => queues.expiry.take(10_000),
+            None => support::receive_all(env.app.config.expiry_queue_url.as_deref().unwrap()).await,
+        };
+        assert!(
+            marquee::expiry::handle_batch(&env.app, &bodies)
+                .await
+                .is_empty()
+        );
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).unwrap())
+            .collect()
+    }
     let (access, user_id, email) = env.account("uma", Role::User).await;
     enable(&env, &access).await;
-    let (status, _) = env.post("/auth/mfa/totp", Some(&access), json!({})).await;
-    assert_eq!(status, StatusCode::CONFLICT, "no second setup while MFA is on");
     mfa_token(&env, &email).await;
+    let (other, other_id, _) = env.account("vic", Role::User).await;
+    let (status, _) = env.post("/auth/mfa/totp", Some(&other), json!({})).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let pending = marquee::auth::mfa::factor::pending_key(&other_id);
+    assert!(env.app.table.get(&pending).await.unwrap().is_some());
+
+    env.clock.advance(time::Duration::minutes(16));
+    let swept = sweep(&env).await;
+    assert!(
+        swept.iter().any(|d| d.pk.starts_with("MFA_TOKEN#")),
+        "the sign-in step: {swept:?}"
+    );
+    assert!(
+        env.app.table.get(&pending).await.unwrap().is_none(),
+        "the lapsed setup"
+    );
     let events = marquee::store::Query::partition(format!("USER#{user_id}#SECURITY"));
     assert!(!env.app.table.query(&events).await.unwrap().items.is_empty());
 
-    env.clock.advance(time::Duration::days(91));
-    let queued = marquee::expiry::sweep_due(&env.app).await.unwrap().queued;
-    let bodies = match &env.app.local_queues {
-        Some(queues) => queues.expiry.take(10_000),
-        None => support::receive_all(env.app.config.expiry_queue_url.as_deref().unwrap()).await,
-    };
-    assert_eq!(bodies.len(), queued);
-    assert!(marquee::expiry::handle_batch(&env.app, &bodies).await.is_empty());
-    let dues: Vec<marquee::expiry::Due> = bodies.iter().map(|b| serde_json::from_str(b).unwrap()).collect();
-    assert!(dues.iter().any(|d| d.pk.starts_with("MFA_TOKEN#")), "the sign-in step");
-    assert!(env.app.table.query(&events).await.unwrap().items.is_empty(), "events kept 90 days");
+    env.clock.advance(time::Duration::days(90));
+    sweep(&env).await;
+    assert!(
+        env.app.table.query(&events).await.unwrap().items.is_empty(),
+        "events kept 90 days"
+    );
     let factor = marquee::auth::mfa::factor::factor_key(&user_id);
-    assert!(env.app.table.get(&factor).await.unwrap().is_some(), "the factor stays");
+    assert!(
+        env.app.table.get(&factor).await.unwrap().is_some(),
+        "the factor stays"
+    );
 }
 
 support::on_both_backends!(
