@@ -32,8 +32,14 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
             config.checkout_cancel_url = format!("{back}canceled");
         }
     }
-    // Offline, either backend: without a Stripe key, checkout is the simulated page.
+    if std::env::var_os("MARQUEE_API_URL").is_none() {
+        // This server is the API: the simulated pages and providers live here.
+        config.api_url = Some(url.clone());
+    }
+    // Offline, either backend: without a Stripe key, checkout is the simulated page, and
+    // a sign-in provider without a client id is simulated here too.
     config.simulated_checkout = true;
+    config.simulated_oauth = true;
     let backend = describe_backend(&config);
     let embedded = config.backend == Backend::Embedded;
     let app = App::start(config).await?;
@@ -51,10 +57,16 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         ));
     }
     let simulated_checkout = app.simulated_events.is_some();
-    let mut router = routes::router(app.clone(), |_| true);
+    let mut router = routes::router(app.clone(), |_| true)
+        .merge(marquee::auth::oauth::simulated::router().with_state(app.clone()));
     if simulated_checkout {
-        router = router.merge(marquee::payments::simulated::router().with_state(app));
+        router = router.merge(marquee::payments::simulated::router().with_state(app.clone()));
     }
+    let simulated_providers: Vec<&str> = marquee::auth::oauth::providers::Provider::ALL
+        .into_iter()
+        .filter(|p| app.config.oauth.client_id(*p).is_none())
+        .map(|p| p.title())
+        .collect();
 
     println!("Marquee API: {url}");
     println!("API docs:    {url}/docs");
@@ -67,6 +79,13 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     }
     if simulated_checkout {
         println!("Payments:    simulated checkout page (set MARQUEE_STRIPE_SECRET_KEY for Stripe)");
+    }
+    if !simulated_providers.is_empty() {
+        println!(
+            "Sign-in:     simulated {} at {url}/auth/oauth/<provider>?redirect_to={url}{} (set MARQUEE_GOOGLE_CLIENT_ID, MARQUEE_FACEBOOK_CLIENT_ID for the real ones)",
+            simulated_providers.join(" and "),
+            marquee::auth::oauth::simulated::SIGNED_IN_PATH,
+        );
     }
     axum::serve(listener, router)
         .with_graceful_shutdown(async {

@@ -258,6 +258,7 @@ fn each_function_is_granted_exactly_what_it_needs() {
     let mut issuers = BTreeSet::new();
     let mut stripe_callers = BTreeSet::new();
     let mut code_checkers = BTreeSet::new();
+    let mut provider_secret_holders = BTreeSet::new();
     for (_, resource) in docs[0]["Resources"].as_hash().unwrap() {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
@@ -294,6 +295,24 @@ fn each_function_is_granted_exactly_what_it_needs() {
         );
         if has_data_key {
             code_checkers.insert(binary.to_string());
+        }
+        assert_eq!(
+            !variables["MARQUEE_GOOGLE_CLIENT_ID"].is_badvalue(),
+            needs.contains(&Need::OAuthClients),
+            "{binary}: provider client ids"
+        );
+        let has_provider_secrets = !variables["MARQUEE_GOOGLE_CLIENT_SECRET"].is_badvalue();
+        assert_eq!(
+            has_provider_secrets,
+            !variables["MARQUEE_FACEBOOK_CLIENT_SECRET"].is_badvalue()
+        );
+        assert_eq!(
+            has_provider_secrets,
+            needs.contains(&Need::OAuthSecrets),
+            "{binary}: provider secrets"
+        );
+        if has_provider_secrets {
+            provider_secret_holders.insert(binary.to_string());
         }
         assert_eq!(
             !variables["MARQUEE_STRIPE_WEBHOOK_SECRET"].is_badvalue(),
@@ -347,7 +366,20 @@ fn each_function_is_granted_exactly_what_it_needs() {
     }
     assert_eq!(
         issuers,
-        BTreeSet::from(["auth-login", "auth-mfa-verify", "auth-refresh"].map(String::from))
+        BTreeSet::from(
+            [
+                "auth-login",
+                "auth-mfa-verify",
+                "auth-oauth-exchange",
+                "auth-refresh"
+            ]
+            .map(String::from)
+        )
+    );
+    assert_eq!(
+        provider_secret_holders,
+        BTreeSet::from(["auth-oauth-callback".to_string()]),
+        "only the code exchange holds the providers' secrets"
     );
     // Only where codes are set or checked: never where a seed is not needed.
     assert_eq!(

@@ -27,6 +27,8 @@ pub struct App {
     pub keys: Arc<SigningKeys>,
     /// Seals TOTP seeds; absent in functions that neither set nor verify codes.
     pub mfa_key: Option<Arc<DataKey>>,
+    /// Sign-in providers (Google, Facebook) and their cached discovery and keys.
+    pub oauth: Arc<crate::auth::oauth::providers::Providers>,
     /// Checkout sessions and refunds.
     pub payments: Arc<dyn PaymentGateway>,
     /// With the simulated gateway: the signed events it sends, for the webhook handler
@@ -104,6 +106,9 @@ impl App {
                     clock: Arc::new(SystemClock),
                     keys,
                     mfa_key,
+                    oauth: Arc::new(crate::auth::oauth::providers::Providers::from_config(
+                        &config,
+                    )),
                     local_queues: Some(queues),
                     config: Arc::new(config),
                 }
@@ -133,6 +138,9 @@ impl App {
                     clock: Arc::new(SystemClock),
                     keys,
                     mfa_key,
+                    oauth: Arc::new(crate::auth::oauth::providers::Providers::from_config(
+                        &config,
+                    )),
                     local_queues: None,
                     config: Arc::new(config),
                 }

@@ -49,7 +49,39 @@ pub struct Config {
     /// The data key (32 bytes, base64) that seals TOTP seeds; only functions that set or
     /// verify codes get it. The embedded backend makes one in the data folder.
     pub mfa_key: Option<String>,
+    /// Sign-in with Google and Facebook.
+    pub oauth: OAuthConfig,
+    /// Serve a simulated provider for each provider without a client id (the embedded
+    /// backend always; the local server on either backend).
+    pub simulated_oauth: bool,
 }
+
+#[derive(Debug, Clone)]
+pub struct OAuthConfig {
+    pub google_client_id: Option<String>,
+    pub google_client_secret: Option<String>,
+    pub google_issuer: String,
+    pub facebook_client_id: Option<String>,
+    pub facebook_client_secret: Option<String>,
+    pub facebook_authorize_url: String,
+    pub facebook_token_url: String,
+    pub facebook_graph_url: String,
+    /// Client URLs a sign-in may return to; `None`: the public URL.
+    pub allowed_redirects: Option<Vec<String>>,
+}
+
+impl OAuthConfig {
+    pub fn client_id(&self, provider: crate::auth::oauth::providers::Provider) -> Option<&str> {
+        use crate::auth::oauth::providers::Provider;
+        match provider {
+            Provider::Google => self.google_client_id.as_deref(),
+            Provider::Facebook => self.facebook_client_id.as_deref(),
+        }
+    }
+}
+
+/// The Graph API version the Facebook defaults name.
+const FACEBOOK_API: &str = "v21.0";
 
 #[derive(Debug, thiserror::Error)]
 #[error("configuration: {0}")]
@@ -97,6 +129,29 @@ impl Config {
             api_url: get("MARQUEE_API_URL"),
             simulated_checkout: backend == Backend::Embedded,
             mfa_key: get("MARQUEE_MFA_KEY"),
+            oauth: OAuthConfig {
+                google_client_id: get("MARQUEE_GOOGLE_CLIENT_ID"),
+                google_client_secret: get("MARQUEE_GOOGLE_CLIENT_SECRET"),
+                google_issuer: get("MARQUEE_GOOGLE_ISSUER")
+                    .unwrap_or_else(|| "https://accounts.google.com".into()),
+                facebook_client_id: get("MARQUEE_FACEBOOK_CLIENT_ID"),
+                facebook_client_secret: get("MARQUEE_FACEBOOK_CLIENT_SECRET"),
+                facebook_authorize_url: get("MARQUEE_FACEBOOK_AUTHORIZE_URL").unwrap_or_else(
+                    || format!("https://www.facebook.com/{FACEBOOK_API}/dialog/oauth"),
+                ),
+                facebook_token_url: get("MARQUEE_FACEBOOK_TOKEN_URL").unwrap_or_else(|| {
+                    format!("https://graph.facebook.com/{FACEBOOK_API}/oauth/access_token")
+                }),
+                facebook_graph_url: get("MARQUEE_FACEBOOK_GRAPH_URL")
+                    .unwrap_or_else(|| format!("https://graph.facebook.com/{FACEBOOK_API}")),
+                allowed_redirects: get("MARQUEE_OAUTH_REDIRECTS").map(|list| {
+                    list.split(',')
+                        .map(|url| url.trim().to_string())
+                        .filter(|url| !url.is_empty())
+                        .collect()
+                }),
+            },
+            simulated_oauth: backend == Backend::Embedded,
         };
         if config.backend == Backend::Aws
             && (config.expiry_queue_url.is_none() || config.mail_queue_url.is_none())

@@ -69,6 +69,10 @@ pub enum Need {
     StripeWebhookSecret,
     /// The data key that seals TOTP seeds (functions that set or verify codes).
     MfaKey,
+    /// The sign-in providers' client ids (public).
+    OAuthClients,
+    /// The sign-in providers' client secrets (the code exchange).
+    OAuthSecrets,
 }
 
 /// A JSON body documented in the OpenAPI document.
@@ -489,6 +493,65 @@ pub static ROUTES: &[Route] = &[
     .gives(body::<auth::mfa::RecoveryCodes>())
     .needs(&[TableRead, TableWrite, SendMail, Need::MfaKey])
     .hashes_passwords(),
+    route(
+        "auth-oauth-start",
+        Get,
+        "/auth/oauth/{provider}",
+        Public,
+        "auth",
+        "Sign in with google or facebook: a 302 to the provider (state, PKCE S256, nonce)",
+        |m| on(m, auth::oauth::start),
+    )
+    .status(302)
+    .query(&["redirect_to"])
+    .needs(&[TableWrite, Need::OAuthClients]),
+    route(
+        "auth-oauth-callback",
+        Get,
+        "/auth/oauth/{provider}/callback",
+        Public,
+        "auth",
+        "Back from the provider: signs in, links or creates the account; a 303 to redirect_to with a one-time login_code",
+        |m| on(m, auth::oauth::callback),
+    )
+    .status(303)
+    .media("text/html")
+    .query(&["state", "code", "error"])
+    .needs(&[TableRead, TableWrite, SendMail, Need::OAuthClients, Need::OAuthSecrets]),
+    route(
+        "auth-oauth-exchange",
+        Post,
+        "/auth/oauth/exchange",
+        Public,
+        "auth",
+        "Trade a login_code for the token pair, or for the second step when MFA is on",
+        |m| on(m, auth::oauth::exchange),
+    )
+    .takes(body::<auth::oauth::ExchangeRequest>())
+    .gives(body::<auth::login::LoginAnswer>())
+    .needs(&[TableRead, TableWrite, SigningKey]),
+    route(
+        "me-identities-list",
+        Get,
+        "/me/identities",
+        AtLeast(User),
+        "accounts",
+        "The sign-in providers linked to the account",
+        |m| on(m, auth::oauth::accounts::list),
+    )
+    .gives(body::<auth::oauth::accounts::IdentityList>())
+    .needs(SIGNED_IN),
+    route(
+        "me-identities-unlink",
+        Delete,
+        "/me/identities/{provider}",
+        AtLeast(User),
+        "accounts",
+        "Unlink a sign-in provider (refused when it is the last way to sign in)",
+        |m| on(m, auth::oauth::accounts::unlink),
+    )
+    .status(204)
+    .needs(SIGNED_IN_WRITES),
     route(
         "me-security-events",
         Get,

@@ -98,6 +98,42 @@ Parameters:
 "#,
         );
     }
+    if needs_any(Need::OAuthClients) {
+        out.push_str(
+            r#"  GoogleClientId:
+    Type: String
+    Default: ""
+    Description: OAuth client id of the Google Cloud project (empty turns Google sign-in off).
+  FacebookClientId:
+    Type: String
+    Default: ""
+    Description: App id of the Facebook app (empty turns Facebook sign-in off).
+  OAuthRedirects:
+    Type: String
+    Default: ""
+    Description: Comma-separated client URLs a provider sign-in may return to (empty - PublicUrl).
+  ApiBaseUrl:
+    Type: String
+    Default: ""
+    Description: This API's public base URL (a custom domain, or the ApiUrl output of a first deploy); providers return to <ApiBaseUrl>/auth/oauth/<provider>/callback.
+"#,
+        );
+    }
+    if needs_any(Need::OAuthSecrets) {
+        out.push_str(
+            r#"  GoogleClientSecret:
+    Type: String
+    Default: ""
+    NoEcho: true
+    Description: OAuth client secret of the Google client; only the callback function receives it.
+  FacebookClientSecret:
+    Type: String
+    Default: ""
+    NoEcho: true
+    Description: App secret of the Facebook app; only the callback function receives it.
+"#,
+        );
+    }
     if needs_any(Need::SigningKey) {
         out.push_str(
             r#"  JwtPrivateKey:
@@ -300,6 +336,16 @@ fn function(out: &mut String, route: &Route) {
     let mut secrets = String::new();
     if route.needs.contains(&Need::SigningKey) {
         secrets.push_str("          MARQUEE_JWT_PRIVATE_KEY: !Ref JwtPrivateKey\n");
+    }
+    if route.needs.contains(&Need::OAuthClients) {
+        secrets.push_str(
+            "          MARQUEE_GOOGLE_CLIENT_ID: !Ref GoogleClientId\n          MARQUEE_FACEBOOK_CLIENT_ID: !Ref FacebookClientId\n          MARQUEE_OAUTH_REDIRECTS: !Ref OAuthRedirects\n          MARQUEE_API_URL: !Ref ApiBaseUrl\n",
+        );
+    }
+    if route.needs.contains(&Need::OAuthSecrets) {
+        secrets.push_str(
+            "          MARQUEE_GOOGLE_CLIENT_SECRET: !Ref GoogleClientSecret\n          MARQUEE_FACEBOOK_CLIENT_SECRET: !Ref FacebookClientSecret\n",
+        );
     }
     if route.needs.contains(&Need::MfaKey) {
         secrets.push_str("          MARQUEE_MFA_KEY: !Ref MfaDataKey\n");

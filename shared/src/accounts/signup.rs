@@ -67,8 +67,20 @@ async fn send_activation(app: &App, user: &User, token: &str) -> Result<(), Stri
     .await
 }
 
+/// A new account's fields.
+pub struct NewAccount {
+    pub email: String,
+    /// `None`: an account that signs in through a provider only.
+    pub password_hash: Option<String>,
+    pub role: Role,
+    pub active: bool,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
 /// Creates an account and everything that must exist with it, in one transaction: the
-/// user, the claim on the email address, and the first activation token.
+/// user, the claim on the email address, the first activation token (for an inactive
+/// account) and the admin count.
 pub async fn create_account(
     app: &App,
     email: &str,
@@ -76,17 +88,35 @@ pub async fn create_account(
     role: Role,
     active: bool,
 ) -> Result<(User, Option<String>), Problem> {
-    let now = app.clock.now().unix_timestamp();
-    let id = ulid::Ulid::new().to_string();
-    let mut user = User {
-        id: id.clone(),
-        email: email.trim().to_string(),
+    let new = NewAccount {
+        email: email.to_string(),
+        password_hash: Some(password_hash),
         role,
         active,
-        password_hash: Some(password_hash),
-        created_at: now,
         first_name: None,
         last_name: None,
+    };
+    create_account_with(app, &ulid::Ulid::new().to_string(), new, Vec::new()).await
+}
+
+/// [`create_account`] with the id given, and `also` in the same transaction.
+pub async fn create_account_with(
+    app: &App,
+    id: &str,
+    new: NewAccount,
+    also: Vec<Write>,
+) -> Result<(User, Option<String>), Problem> {
+    let now = app.clock.now().unix_timestamp();
+    let email = new.email.trim().to_string();
+    let mut user = User {
+        id: id.to_string(),
+        email: email.clone(),
+        role: new.role,
+        active: new.active,
+        password_hash: new.password_hash,
+        created_at: now,
+        first_name: new.first_name,
+        last_name: new.last_name,
         date_of_birth: None,
         bio: None,
         country: None,
@@ -99,18 +129,19 @@ pub async fn create_account(
         failed_logins: 0,
         locked_until: None,
     };
-    let mut writes = vec![Write::put(email_owner_item(email, &id)).when(Condition::NotExists)];
+    let mut writes = vec![Write::put(email_owner_item(&email, id)).when(Condition::NotExists)];
     let mut token = None;
-    if !active {
-        let (secret, digest, write) = one_time::issue(Purpose::Activation, &id, now);
+    if !new.active {
+        let (secret, digest, write) = one_time::issue(Purpose::Activation, id, now);
         user.activation_digest = Some(digest);
         user.activation_sent_at = Some(now);
         writes.push(write);
         token = Some(secret);
     }
-    if role == Role::Admin && active {
+    if new.role == Role::Admin && new.active {
         writes.push(super::admin::admin_count_change(1));
     }
+    writes.extend(also);
     writes.insert(0, Write::put(user.to_item()).when(Condition::NotExists));
     match app.table.transact(writes).await {
         Ok(()) => Ok((user, token)),

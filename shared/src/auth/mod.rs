@@ -1,10 +1,11 @@
 //! Passwords, tokens, sessions: signing in and out (with a second step when MFA is on),
-//! password recovery and change, and the security log.
+//! password recovery and change, sign-in with Google and Facebook, and the security log.
 
 pub mod data_key;
 pub mod keys;
 pub mod login;
 pub mod mfa;
+pub mod oauth;
 pub mod one_time;
 pub mod password;
 pub mod recovery;

@@ -38,6 +38,8 @@ pub enum EventType {
     RefreshReuseDetected,
     RoleChanged,
     ActivationChanged,
+    IdentityLinked,
+    IdentityUnlinked,
 }
 
 /// One event as stored and as listed.

@@ -61,6 +61,10 @@ pub enum AuthMethod {
     Otp,
     /// A recovery code.
     Recovery,
+    /// Signed in with Google.
+    Google,
+    /// Signed in with Facebook.
+    Facebook,
 }
 
 impl AuthMethod {
@@ -70,6 +74,8 @@ impl AuthMethod {
             Self::Pwd => "a password",
             Self::Otp => "an authenticator code",
             Self::Recovery => "a recovery code",
+            Self::Google => "Google",
+            Self::Facebook => "Facebook",
         }
     }
 }

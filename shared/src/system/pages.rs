@@ -177,7 +177,8 @@ pub fn outcome(title: &str, result: Result<String, Problem>, back: &str) -> Resp
             minijinja::context! {
                 title => title,
                 ok => false,
-                message => problem.detail.clone().unwrap_or_else(|| problem.title.to_string()),
+                headline => problem.title,
+                message => problem.detail.clone().unwrap_or_default(),
                 errors => problem.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>(),
                 back => back,
             },
@@ -274,7 +275,7 @@ form.addEventListener('submit', async (event) => {
 
 const OUTCOME: &str = r#"{% extends "layout.html" %}{% block title %}{{ title }}{% endblock %}
 {% block content %}<h1>{{ title }}</h1>
-<div class="{{ 'ok' if ok else 'bad' }}" role="status"><p>{{ message }}</p>
+<div class="{{ 'ok' if ok else 'bad' }}" role="status">{% if headline %}<p><strong>{{ headline }}</strong></p>{% endif %}{% if message %}<p>{{ message }}</p>{% endif %}
 {% for error in errors %}<p>{{ error }}</p>{% endfor %}</div>
 {% if not ok %}<p><a href="{{ back }}">Try again</a></p>{% endif %}
 {% endblock %}"#;

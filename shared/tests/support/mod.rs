@@ -71,12 +71,25 @@ pub fn http_get(url: &str) -> (u16, String) {
 }
 
 /// A plain HTTP/1.0 request on loopback: status and body.
-fn http_request(
+pub fn http_request(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
     body: &str,
 ) -> std::io::Result<(u16, String)> {
+    http_exchange(method, url, headers, body).map(|(status, _, body)| (status, body))
+}
+
+/// An answer read off the wire: status, headers (names lower-cased) and body.
+pub type RawAnswer = (u16, Vec<(String, String)>, String);
+
+/// A plain HTTP/1.0 request on loopback.
+pub fn http_exchange(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<RawAnswer> {
     use std::io::{Read, Write};
     let rest = url.strip_prefix("http://").expect("an http URL");
     let (host, path) = rest
@@ -92,12 +105,17 @@ fn http_request(
     stream.read_to_end(&mut raw)?;
     let text = String::from_utf8_lossy(&raw).to_string();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|s| s.parse().ok())
         .unwrap_or(0);
-    Ok((status, body.to_string()))
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    Ok((status, headers, body.to_string()))
 }
 
 /// An app on the embedded backend in a fresh data folder.
@@ -199,6 +217,22 @@ mod env {
         }
 
         async fn start(aws: bool) -> Env {
+            Self::start_with(aws, Vec::new(), false).await
+        }
+
+        /// An app that is also served on a loopback port (`base`), with the simulated
+        /// sign-in providers, and with `vars` set: sign-in providers are called over HTTP.
+        pub async fn served(aws: bool, vars: Vec<(&str, String)>) -> Env {
+            let vars = vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            Self::start_with(aws, vars, true).await
+        }
+
+        /// The base URL the app is served on (see [`Env::served`]).
+        pub fn base(&self) -> String {
+            self.app.config.api_base_url().to_string()
+        }
+
+        async fn start_with(aws: bool, extra: Vec<(String, String)>, serve: bool) -> Env {
             let dir = tempfile::tempdir().unwrap();
             let stripe = super::stripe_mock::StripeMock::start().await;
             let mut vars = vec![
@@ -267,14 +301,34 @@ mod env {
                     ),
                 ]);
             }
-            let config = marquee::Config::from_lookup(|name| {
-                vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+            let listener = if serve {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+                vars.push((
+                    "MARQUEE_API_URL".to_string(),
+                    format!("http://{}", listener.local_addr().unwrap()),
+                ));
+                Some(listener)
+            } else {
+                None
+            };
+            vars.extend(extra);
+            let mut config = marquee::Config::from_lookup(|name| {
+                vars.iter()
+                    .rev()
+                    .find(|(k, _)| k == name)
+                    .map(|(_, v)| v.clone())
             })
             .unwrap();
+            config.simulated_oauth |= serve;
             let mut app = marquee::App::start(config).await.unwrap();
             let clock = Arc::new(ManualClock::starting_now());
             app.clock = clock.clone();
             let api = marquee::routes::router(app.clone(), |_| true);
+            if let Some(listener) = listener {
+                let served = marquee::routes::router(app.clone(), |_| true)
+                    .merge(marquee::auth::oauth::simulated::router().with_state(app.clone()));
+                tokio::spawn(async move { axum::serve(listener, served).await });
+            }
             Env {
                 app,
                 api,
@@ -419,6 +473,19 @@ mod env {
                     "/auth/login",
                     None,
                     serde_json::json!({"email": email, "password": PASSWORD}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            body["access_token"].as_str().unwrap().to_string()
+        }
+
+        /// A new access token for `email` with `password`.
+        pub async fn sign_in_as(&self, email: &str, password: &str) -> String {
+            let (status, body) = self
+                .post(
+                    "/auth/login",
+                    None,
+                    serde_json::json!({"email": email, "password": password}),
                 )
                 .await;
             assert_eq!(status, StatusCode::OK, "{body}");
