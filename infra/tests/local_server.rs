@@ -349,6 +349,76 @@ fn browser_journey(server: &Server, email: &str, mails: impl Fn(&str) -> Vec<Str
     }
 }
 
+/// Sign-in with a provider on the local server's simulated provider, as a browser without
+/// a provider account goes: our start, the provider's page and its form, our callback with
+/// the cookie, the signed-in page, whose script trades the login code (done here by hand).
+fn provider_journey(server: &Server, provider: &str, email: &str) -> Value {
+    let landing = format!("{}/oauth/simulated/signed-in", server.url);
+    let started = server.get(&format!("/auth/oauth/{provider}?redirect_to={landing}"));
+    assert_eq!(started.status, 302, "{}", started.body);
+    let cookie = started.headers["set-cookie"]
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let authorize = started.headers["location"].clone();
+    let page_path = authorize
+        .strip_prefix(&server.url)
+        .expect("the simulated provider is on this server");
+    let page = server.get(page_path);
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("name=\"email\"") && page.body.contains("method=\"post\""));
+    let mut fields: Vec<(String, String)> = page
+        .body
+        .split("<input type=\"hidden\" ")
+        .skip(1)
+        .map(|rest| {
+            let tag = &rest[..rest.find('>').unwrap()];
+            let attr = |name: &str| {
+                let at = tag.find(&format!("{name}=\"")).unwrap() + name.len() + 2;
+                tag[at..at + tag[at..].find('"').unwrap()]
+                    .replace("&#x2f;", "/")
+                    .replace("&amp;", "&")
+            };
+            (attr("name"), attr("value"))
+        })
+        .collect();
+    fields.push(("email".into(), email.into()));
+    fields.push(("name".into(), "Rosa Lind".into()));
+    fields.push(("action".into(), "allow".into()));
+    let fields: Vec<(&str, &str)> = fields
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let back = server.form(page_path, &fields);
+    assert!((300..400).contains(&back.status), "{}", back.body);
+    let callback = back.headers["location"]
+        .strip_prefix(&server.url)
+        .unwrap()
+        .to_string();
+    let returned = server.request_with("GET", &callback, None, None, &[("Cookie", &cookie)]);
+    assert_eq!(returned.status, 303, "{}", returned.body);
+    let landed = returned.headers["location"].clone();
+    assert!(landed.starts_with(&landing), "{landed}");
+    let code = landed
+        .split("login_code=")
+        .nth(1)
+        .expect("a login code")
+        .to_string();
+    let page = server.get(landed.strip_prefix(&server.url).unwrap());
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("/auth/oauth/exchange"));
+    let pair = server.request(
+        "POST",
+        "/auth/oauth/exchange",
+        None,
+        Some(serde_json::json!({"login_code": code})),
+    );
+    assert_eq!(pair.status, 200, "{}", pair.body);
+    let access = pair.json()["access_token"].as_str().unwrap().to_string();
+    server.request("GET", "/me", Some(&access), None).json()
+}
+
 struct Response {
     status: u16,
     headers: HashMap<String, String>,
@@ -744,6 +814,14 @@ fn local_server_on_the_embedded_backend() {
         outbox_mails,
     );
     browser_journey(&server, "browser@example.com", outbox_mails);
+    // Offline sign-in with "Google", then "Facebook" for the same person: one account.
+    let google = provider_journey(&server, "google", "rosa@example.com");
+    assert_eq!(
+        (google["email"].as_str(), google["first_name"].as_str()),
+        (Some("rosa@example.com"), Some("Rosa"))
+    );
+    let facebook = provider_journey(&server, "facebook", "rosa@example.com");
+    assert_eq!(facebook["id"], google["id"]);
 }
 
 #[test]

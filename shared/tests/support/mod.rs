@@ -468,15 +468,7 @@ mod env {
         /// A new access token for an account made by [`Env::account`] (after the clock
         /// moved on, the earlier one may have expired).
         pub async fn sign_in(&self, email: &str) -> String {
-            let (status, body) = self
-                .post(
-                    "/auth/login",
-                    None,
-                    serde_json::json!({"email": email, "password": PASSWORD}),
-                )
-                .await;
-            assert_eq!(status, StatusCode::OK, "{body}");
-            body["access_token"].as_str().unwrap().to_string()
+            self.sign_in_as(email, PASSWORD).await
         }
 
         /// A new access token for `email` with `password`.

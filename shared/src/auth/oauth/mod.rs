@@ -593,3 +593,46 @@ pub async fn exchange(
     .await?;
     Ok(axum::Json(LoginAnswer::Tokens(pair)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn app(api_url: &str) -> App {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().display().to_string();
+        let api = api_url.to_string();
+        let config = crate::Config::from_lookup(|name| match name {
+            "MARQUEE_DATA_DIR" => Some(data.clone()),
+            "MARQUEE_API_URL" => Some(api.clone()),
+            _ => None,
+        })
+        .unwrap();
+        App::start(config).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn the_state_cookie_is_host_only_and_secure_on_https() {
+        let secure = app("https://api.cinema.example").await;
+        let set = set_cookie(&secure, "v", 600).unwrap();
+        assert_eq!(
+            set.to_str().unwrap(),
+            "__Host-marquee_oauth=v; Path=/; Max-Age=600; HttpOnly; SameSite=Lax; Secure"
+        );
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; __Host-marquee_oauth=v; marquee_oauth=w"),
+        );
+        assert_eq!(cookie(&secure, &headers).as_deref(), Some("v"));
+        let local = app("http://127.0.0.1:3000").await;
+        assert!(
+            !set_cookie(&local, "v", 0)
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .contains("Secure")
+        );
+        assert_eq!(cookie(&local, &headers).as_deref(), Some("w"));
+    }
+}
