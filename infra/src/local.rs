@@ -41,13 +41,11 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     config.simulated_checkout = true;
     config.simulated_oauth = true;
     let backend = describe_backend(&config);
-    let embedded = config.backend == Backend::Embedded;
     let app = App::start(config).await?;
     let first_admin = seed_first_admin(&app).await?;
     let demo = seed_demo_catalogue(&app).await?;
-    if embedded {
-        tokio::spawn(run_background(app.clone(), sweep_interval()));
-    }
+    // What Lambda would run beside the API: the queue-fed workers and the schedules.
+    tokio::spawn(run_background(app.clone(), sweep_interval()));
     if let Some(events) = app.simulated_events.clone() {
         tokio::spawn(drain(
             events,
@@ -166,23 +164,85 @@ async fn drain<F, Fut>(
     }
 }
 
-/// The embedded stand-in for the scheduled sweep and the queue-fed workers.
+/// Hands each batch an SQS queue delivers to a worker's code, and deletes what it
+/// handled; what failed comes back after the visibility timeout (and, with a redrive
+/// policy, lands in the dead-letter queue), as with the deployed worker.
+async fn poll<F, Fut>(queue: marquee::queue::SqsQueue, app: App, name: &'static str, work: F)
+where
+    F: Fn(App, Vec<String>) -> Fut,
+    Fut: Future<Output = Vec<usize>>,
+{
+    // Short polls with a pause when idle: a long poll would hold a one-request-at-a-time
+    // stand-in (moto) for its whole wait. A second's delay is nothing for a dev server.
+    let idle = std::time::Duration::from_secs(1);
+    loop {
+        let received = match queue.receive(0).await {
+            Ok(received) => received,
+            Err(e) => {
+                tracing::warn!(worker = name, error = %e, "receiving from the queue failed");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if received.is_empty() {
+            tokio::time::sleep(idle).await;
+            continue;
+        }
+        let bodies: Vec<String> = received.iter().map(|m| m.body.clone()).collect();
+        let failed = work(app.clone(), bodies).await;
+        for (position, message) in received.iter().enumerate() {
+            if failed.contains(&position) {
+                continue;
+            }
+            if let Err(e) = queue.delete(&message.receipt).await {
+                tracing::warn!(worker = name, error = %e, "deleting a handled message failed");
+            }
+        }
+        if !failed.is_empty() {
+            tracing::warn!(
+                worker = name,
+                failed = failed.len(),
+                "queued work failed; it will be retried"
+            );
+        }
+    }
+}
+
+/// What Lambda runs beside the API, in-process: the expiry and mail workers fed by their
+/// queues (in-process ones on the embedded backend, SQS on the AWS backend), and the
+/// scheduled sweeps.
 async fn run_background(app: App, every: std::time::Duration) {
-    let Some(queues) = app.local_queues.clone() else {
-        return;
+    let expiry = |app: App, batch: Vec<String>| async move {
+        marquee::expiry::handle_batch(&app, &batch).await
     };
-    tokio::spawn(drain(
-        queues.expiry,
-        app.clone(),
-        "expiry",
-        |app, batch| async move { marquee::expiry::handle_batch(&app, &batch).await },
-    ));
-    tokio::spawn(drain(
-        queues.mail,
-        app.clone(),
-        "mail",
-        |app, batch| async move { marquee::mail_jobs::handle_batch(&app, &batch).await },
-    ));
+    let mail = |app: App, batch: Vec<String>| async move {
+        marquee::mail_jobs::handle_batch(&app, &batch).await
+    };
+    match app.local_queues.clone() {
+        Some(queues) => {
+            tokio::spawn(drain(queues.expiry, app.clone(), "expiry", expiry));
+            tokio::spawn(drain(queues.mail, app.clone(), "mail", mail));
+        }
+        None => {
+            let sdk = marquee::app::aws_sdk_config(&app.config).await;
+            let sqs = aws_sdk_sqs::Client::new(&sdk);
+            let queue = |url: &Option<String>| {
+                marquee::queue::SqsQueue::new(sqs.clone(), url.clone().unwrap_or_default())
+            };
+            tokio::spawn(poll(
+                queue(&app.config.expiry_queue_url),
+                app.clone(),
+                "expiry",
+                expiry,
+            ));
+            tokio::spawn(poll(
+                queue(&app.config.mail_queue_url),
+                app.clone(),
+                "mail",
+                mail,
+            ));
+        }
+    }
     let mut ticks = tokio::time::interval(every);
     loop {
         ticks.tick().await;

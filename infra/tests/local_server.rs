@@ -907,6 +907,26 @@ fn local_server_on_the_aws_stand_in() {
             .map(|m| m["body"].as_str().unwrap_or_default().to_string())
             .collect()
     };
+    // The mail worker runs in the server too: a reset link asked for through the API goes
+    // through the SQS mail queue and out through SES.
+    let journeyer = format!("journey.{suffix}@example.com");
+    let asked = server.request(
+        "POST",
+        "/auth/password/forgot",
+        None,
+        Some(serde_json::json!({"email": journeyer})),
+    );
+    assert_eq!(asked.status, 202);
+    let delivered = (0..100).any(|_| {
+        let found = ses_mails(&journeyer)
+            .iter()
+            .any(|m| m.contains("reset-password?token="));
+        if !found {
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        found
+    });
+    assert!(delivered, "the queued reset email was sent within 10 s");
     let buyer = format!("buyer.{suffix}@example.com");
     purchase_journey(
         &server,

@@ -116,7 +116,7 @@ impl App {
             Backend::Aws => {
                 // Credentials, region and any endpoint override (AWS_ENDPOINT_URL) come
                 // from the standard AWS environment.
-                let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+                let aws = aws_sdk_config(&config).await;
                 let sqs = aws_sdk_sqs::Client::new(&aws);
                 let queue = |url: &Option<String>| -> Arc<dyn Queue> {
                     Arc::new(SqsQueue::new(sqs.clone(), url.clone().unwrap_or_default()))
@@ -148,6 +148,25 @@ impl App {
         };
         Ok(app)
     }
+}
+
+/// The AWS SDK's configuration: the standard environment (credentials, region, any
+/// endpoint override), every call bounded by `aws_timeout` (its attempts by 40% of it, a
+/// connection by at most 1 s), and the standard retry mode: up to 3 attempts with jittered
+/// exponential backoff, for throttling, timeouts and transient errors.
+pub async fn aws_sdk_config(config: &Config) -> aws_config::SdkConfig {
+    let operation = config.aws_timeout;
+    let attempt = operation * 2 / 5;
+    let timeouts = aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(attempt.min(std::time::Duration::from_secs(1)))
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(operation)
+        .build();
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+        .load()
+        .await
 }
 
 /// Configured keys win; the embedded backend makes a local pair when none is configured.

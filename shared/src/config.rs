@@ -49,6 +49,11 @@ pub struct Config {
     /// The data key (32 bytes, base64) that seals TOTP seeds; only functions that set or
     /// verify codes get it. The embedded backend makes one in the data folder.
     pub mfa_key: Option<String>,
+    /// The most one AWS operation may take, its retries included (each attempt gets 40%
+    /// of it, a connection at most 1 s).
+    pub aws_timeout: std::time::Duration,
+    /// The most one request may take before it answers 503 (below the functions' timeout).
+    pub request_timeout: std::time::Duration,
     /// Sign-in with Google and Facebook.
     pub oauth: OAuthConfig,
     /// Serve a simulated provider for each provider without a client id (the embedded
@@ -77,6 +82,27 @@ impl OAuthConfig {
             Provider::Google => self.google_client_id.as_deref(),
             Provider::Facebook => self.facebook_client_id.as_deref(),
         }
+    }
+}
+
+/// An AWS operation's bound: two or three attempts fit, well inside a request's bound.
+pub const DEFAULT_AWS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+/// A request's bound: below the API functions' 10 s, so a hang still answers 503 itself.
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
+
+fn millis(
+    value: Option<String>,
+    default: std::time::Duration,
+    name: &str,
+) -> Result<std::time::Duration, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(text) => match text.parse::<u64>() {
+            Ok(ms) if ms > 0 => Ok(std::time::Duration::from_millis(ms)),
+            _ => Err(ConfigError(format!(
+                "{name} must be a positive number of milliseconds"
+            ))),
+        },
     }
 }
 
@@ -129,6 +155,16 @@ impl Config {
             api_url: get("MARQUEE_API_URL"),
             simulated_checkout: backend == Backend::Embedded,
             mfa_key: get("MARQUEE_MFA_KEY"),
+            aws_timeout: millis(
+                get("MARQUEE_AWS_TIMEOUT_MS"),
+                DEFAULT_AWS_TIMEOUT,
+                "MARQUEE_AWS_TIMEOUT_MS",
+            )?,
+            request_timeout: millis(
+                get("MARQUEE_REQUEST_TIMEOUT_MS"),
+                DEFAULT_REQUEST_TIMEOUT,
+                "MARQUEE_REQUEST_TIMEOUT_MS",
+            )?,
             oauth: OAuthConfig {
                 google_client_id: get("MARQUEE_GOOGLE_CLIENT_ID"),
                 google_client_secret: get("MARQUEE_GOOGLE_CLIENT_SECRET"),

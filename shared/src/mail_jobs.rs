@@ -20,7 +20,7 @@ pub async fn enqueue(app: &App, job: &MailJob) -> Result<(), Problem> {
     let body = serde_json::to_string(job).map_err(|_| Problem::internal())?;
     app.mail_queue.send_batch(&[body]).await.map_err(|e| {
         tracing::error!(error = %e, "queueing a mail job failed");
-        Problem::unavailable()
+        Problem::unavailable().because_of(crate::http::problem::Dependency::MailQueue)
     })
 }
 

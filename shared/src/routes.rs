@@ -1497,7 +1497,8 @@ pub fn router_for<'a>(app: App, routes: impl IntoIterator<Item = &'a Route>) -> 
         }
         api = api.route(route.path, handler);
     }
-    crate::http::serve(api, app)
+    let timeout = app.config.request_timeout;
+    crate::http::serve(api, app, timeout)
 }
 
 #[cfg(test)]

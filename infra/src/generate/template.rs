@@ -325,6 +325,12 @@ fn function_header(
     );
 }
 
+/// An API function's timeout: above a request's own bound (`DEFAULT_REQUEST_TIMEOUT`), so
+/// a slow dependency answers a 503 problem rather than a bare platform error.
+pub const API_FUNCTION_TIMEOUT_SECS: u32 = 10;
+/// A background function's timeout (a sweep or a queue batch).
+pub const BACKGROUND_FUNCTION_TIMEOUT_SECS: u32 = 30;
+
 fn function(out: &mut String, route: &Route) {
     let description = format!(
         "{} {}: {}",
@@ -332,7 +338,13 @@ fn function(out: &mut String, route: &Route) {
         route.path,
         route.summary
     );
-    function_header(out, route.name, &description, route.memory_mb, 10);
+    function_header(
+        out,
+        route.name,
+        &description,
+        route.memory_mb,
+        API_FUNCTION_TIMEOUT_SECS,
+    );
     let mut secrets = String::new();
     if route.needs.contains(&Need::SigningKey) {
         secrets.push_str("          MARQUEE_JWT_PRIVATE_KEY: !Ref JwtPrivateKey\n");
@@ -371,7 +383,13 @@ fn function(out: &mut String, route: &Route) {
 }
 
 fn background_function(out: &mut String, function: &Background) {
-    function_header(out, function.name, function.summary, 256, 30);
+    function_header(
+        out,
+        function.name,
+        function.summary,
+        256,
+        BACKGROUND_FUNCTION_TIMEOUT_SECS,
+    );
     policies(out, function.needs);
     match function.trigger {
         Trigger::Schedule(expression) => {
@@ -429,6 +447,17 @@ pub fn render() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_wait_is_bounded_below_the_function_timeout() {
+        use marquee::config::{DEFAULT_AWS_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
+        let function = std::time::Duration::from_secs(API_FUNCTION_TIMEOUT_SECS.into());
+        assert!(DEFAULT_REQUEST_TIMEOUT < function);
+        // A handler's own calls end before the request's bound does.
+        assert!(DEFAULT_AWS_TIMEOUT < DEFAULT_REQUEST_TIMEOUT);
+        assert!(marquee::payments::stripe::ATTEMPT_TIMEOUT < DEFAULT_REQUEST_TIMEOUT);
+        assert!(marquee::auth::oauth::http::CALL_TIMEOUT < DEFAULT_REQUEST_TIMEOUT);
+    }
 
     #[test]
     fn logical_ids_are_pascal_case() {

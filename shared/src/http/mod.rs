@@ -10,13 +10,16 @@ pub mod validate;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Request, StatusCode};
+use axum::middleware::Next;
 use axum::response::IntoResponse;
+use axum::response::Response;
 use problem::Problem;
+use std::time::{Duration, Instant};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
-use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tower_http::trace::TraceLayer;
 
 pub use extract::{BODY_LIMIT_BYTES, Json, Path, Query};
 
@@ -47,8 +50,88 @@ async fn wrong_method() -> Problem {
     .detail("This path exists but does not take this method")
 }
 
-/// Wraps a router of routes into the API: fallbacks, limits, ids, logs, panic safety.
-pub fn serve<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> Router {
+/// Set on a response whose request failed because a dependency did (for its log line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedDependency(pub problem::Dependency);
+
+/// Logs a request that never finished: its client went away (or the function was stopped)
+/// while it waited, so no answer and no other line would say it happened.
+struct Unfinished {
+    started: Instant,
+    request_id: String,
+    method: String,
+    path: String,
+    finished: bool,
+}
+
+impl Drop for Unfinished {
+    fn drop(&mut self) {
+        if !self.finished {
+            tracing::warn!(
+                request_id = %self.request_id,
+                method = %self.method,
+                path = %self.path,
+                latency_ms = self.started.elapsed().as_millis() as u64,
+                "request abandoned before it finished"
+            );
+        }
+    }
+}
+
+/// Bounds every request by `timeout` (503 problem with `Retry-After` when it runs out)
+/// and writes its completion line: status, latency and the dependency that failed.
+async fn bounded(timeout: Duration, request: Request<axum::body::Body>, next: Next) -> Response {
+    let mut unfinished = Unfinished {
+        started: Instant::now(),
+        request_id: request
+            .headers()
+            .get(REQUEST_ID)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("-")
+            .to_string(),
+        method: request.method().to_string(),
+        path: request.uri().path().to_string(),
+        finished: false,
+    };
+    let response = match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            let mut problem = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "timeout",
+                "The request took too long",
+            )
+            .detail("A service it needs is slow to answer; try again");
+            problem.retry_after_secs = Some(1);
+            let mut response = problem.into_response();
+            response
+                .extensions_mut()
+                .insert(FailedDependency(problem::Dependency::Deadline));
+            response
+        }
+    };
+    unfinished.finished = true;
+    let dependency = response
+        .extensions()
+        .get::<FailedDependency>()
+        .map(|d| d.0.as_str());
+    let latency_ms = unfinished.started.elapsed().as_millis() as u64;
+    let status = response.status().as_u16();
+    if response.status().is_server_error() {
+        tracing::warn!(status, latency_ms, dependency, "request finished");
+    } else {
+        tracing::info!(status, latency_ms, dependency, "request finished");
+    }
+    response
+}
+
+/// Wraps a router of routes into the API: fallbacks, limits, the request bound, ids, logs,
+/// panic safety.
+pub fn serve<S: Clone + Send + Sync + 'static>(
+    routes: Router<S>,
+    state: S,
+    request_timeout: Duration,
+) -> Router {
     routes
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
@@ -56,6 +139,9 @@ pub fn serve<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> R
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("handler panicked");
             Problem::internal().into_response()
+        }))
+        .layer(axum::middleware::from_fn(move |request, next| {
+            bounded(request_timeout, request, next)
         }))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(
@@ -73,8 +159,10 @@ pub fn serve<S: Clone + Send + Sync + 'static>(routes: Router<S>, state: S) -> R
                         path = %req.uri().path(),
                     )
                 })
+                // `bounded` writes each request's one completion line.
                 .on_request(())
-                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+                .on_response(())
+                .on_failure(()),
         )
         .layer(SetRequestIdLayer::new(REQUEST_ID, UlidRequestId))
         .with_state(state)

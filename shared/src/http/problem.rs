@@ -4,6 +4,29 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+/// What a request depends on, named in its log line when it fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dependency {
+    Table,
+    MailQueue,
+    Stripe,
+    SignInProvider,
+    /// The request's own time bound.
+    Deadline,
+}
+
+impl Dependency {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Table => "table",
+            Self::MailQueue => "mail queue",
+            Self::Stripe => "stripe",
+            Self::SignInProvider => "sign-in provider",
+            Self::Deadline => "deadline",
+        }
+    }
+}
+
 /// One invalid field of a request.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
@@ -20,6 +43,8 @@ pub struct Problem {
     pub detail: Option<String>,
     pub errors: Vec<FieldError>,
     pub retry_after_secs: Option<u64>,
+    /// The dependency whose failure this reports (for the request's log line).
+    pub dependency: Option<Dependency>,
     /// RFC 9457 extension members, beside the standard ones.
     /// Boxed: problems travel in every `Result`, and most have none.
     pub extensions: Option<Box<serde_json::Map<String, serde_json::Value>>>,
@@ -51,8 +76,15 @@ impl Problem {
             detail: None,
             errors: Vec::new(),
             retry_after_secs: None,
+            dependency: None,
             extensions: None,
         }
+    }
+
+    /// Names the dependency that failed.
+    pub fn because_of(mut self, dependency: Dependency) -> Self {
+        self.dependency = Some(dependency);
+        self
     }
 
     /// Adds an extension member (e.g. the new total of a changed order).
@@ -112,12 +144,16 @@ impl Problem {
         )
     }
 
+    /// A dependency failed for now: 503 with `Retry-After`.
     pub fn unavailable() -> Self {
-        Self::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "Temporarily unavailable, try again",
-        )
+        Self {
+            retry_after_secs: Some(1),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "Temporarily unavailable, try again",
+            )
+        }
     }
 
     pub fn body(&self) -> ProblemBody {
@@ -158,6 +194,11 @@ impl IntoResponse for Problem {
         if let Some(secs) = self.retry_after_secs {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
+        if let Some(dependency) = self.dependency {
+            response
+                .extensions_mut()
+                .insert(super::FailedDependency(dependency));
+        }
         response
     }
 }
@@ -177,9 +218,21 @@ impl From<crate::store::StoreError> for Problem {
                 "concurrent_update",
                 "Someone else changed this at the same time; try again",
             ),
+            // A guarded write the handler did not expect to fail: the record changed.
+            StoreError::ConditionFailed | StoreError::TransactionCanceled { .. } => Self::new(
+                StatusCode::CONFLICT,
+                "concurrent_update",
+                "The record changed meanwhile; reload and try again",
+            ),
+            StoreError::Unavailable(detail) => {
+                tracing::warn!(dependency = "table", error = %detail, "table unavailable");
+                Self::unavailable().because_of(Dependency::Table)
+            }
+            // Data the code cannot read, and requests the table refuses, are bugs: no
+            // retry fixes them.
             other => {
-                tracing::error!(error = %other, "table operation failed");
-                Self::unavailable()
+                tracing::error!(dependency = "table", error = %other, "table operation failed");
+                Self::internal().because_of(Dependency::Table)
             }
         }
     }
@@ -226,9 +279,29 @@ mod tests {
     }
 
     #[test]
-    fn unexpected_store_errors_do_not_leak_details() {
-        let p = Problem::from(crate::store::StoreError::Backend("secret detail".into()));
-        assert_eq!(p.status, StatusCode::SERVICE_UNAVAILABLE);
+    fn store_errors_are_503_when_a_retry_may_help_and_500_otherwise_without_details() {
+        use crate::store::StoreError;
+        let p = Problem::from(StoreError::Unavailable("secret detail".into()));
+        assert_eq!(
+            (p.status, p.retry_after_secs),
+            (StatusCode::SERVICE_UNAVAILABLE, Some(1))
+        );
         assert!(p.detail.is_none());
+        for bug in [
+            StoreError::Backend("secret detail".into()),
+            StoreError::Malformed("USER#1/PROFILE: secret".into()),
+            StoreError::Invalid("secret".into()),
+        ] {
+            let p = Problem::from(bug);
+            assert_eq!(
+                (p.status, p.code, p.retry_after_secs),
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal", None)
+            );
+            assert!(p.detail.is_none());
+        }
+        assert_eq!(
+            Problem::from(StoreError::ConditionFailed).status,
+            StatusCode::CONFLICT
+        );
     }
 }

@@ -106,7 +106,9 @@ impl From<GatewayError> for crate::http::problem::Problem {
                 "The payment provider refused the request",
             )
             .detail(why),
-            GatewayError::Unavailable(_) | GatewayError::NotConfigured(_) => Problem::unavailable(),
+            GatewayError::Unavailable(_) | GatewayError::NotConfigured(_) => {
+                Problem::unavailable().because_of(crate::http::problem::Dependency::Stripe)
+            }
         }
     }
 }

@@ -20,10 +20,14 @@ pub struct StripeGateway {
     client: Client,
 }
 
+/// One call to Stripe may take this long: with the table calls around it, a checkout or a
+/// refund stays inside a request's 8 s bound (and an idempotency key makes a retry safe).
+pub const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(4);
+
 impl StripeGateway {
     /// `api_base` points the client elsewhere than api.stripe.com (a mock, in tests).
     pub fn new(secret_key: &str, api_base: Option<&str>) -> Result<Self, GatewayError> {
-        let mut builder = ClientBuilder::new(secret_key);
+        let mut builder = ClientBuilder::new(secret_key).timeout(ATTEMPT_TIMEOUT);
         if let Some(base) = api_base {
             builder = builder.url(base);
         }

@@ -32,16 +32,30 @@ impl DynamoTable {
     }
 }
 
+/// DynamoDB's answers that mean "not now" rather than "never".
+const TRANSIENT_CODES: &[&str] = &[
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+    "LimitExceededException",
+];
+
 fn backend<E: ProvideErrorMetadata + std::fmt::Debug>(e: SdkError<E>) -> StoreError {
-    let detail = match e.as_service_error() {
-        Some(service) => format!(
-            "{}: {}",
-            service.code().unwrap_or("unknown"),
-            service.message().unwrap_or_default()
-        ),
-        None => format!("{e:?}"),
-    };
-    StoreError::Backend(detail)
+    match e.as_service_error() {
+        Some(service) => {
+            let code = service.code().unwrap_or("unknown");
+            let detail = format!("{code}: {}", service.message().unwrap_or_default());
+            if TRANSIENT_CODES.contains(&code) {
+                StoreError::Unavailable(detail)
+            } else {
+                StoreError::Backend(detail)
+            }
+        }
+        // Timeouts, connections that failed or dropped, answers that did not arrive whole.
+        None => StoreError::Unavailable(format!("{e:?}")),
+    }
 }
 
 fn to_attrs(item: &Item) -> Result<Attrs, StoreError> {
@@ -50,7 +64,7 @@ fn to_attrs(item: &Item) -> Result<Attrs, StoreError> {
 }
 
 fn from_attrs(attrs: Attrs) -> Result<Item, StoreError> {
-    serde_dynamo::from_item(attrs).map_err(|e| StoreError::Backend(e.to_string()))
+    serde_dynamo::from_item(attrs).map_err(|e| StoreError::Malformed(e.to_string()))
 }
 
 fn to_value(value: &Value) -> Result<AttributeValue, StoreError> {
@@ -292,7 +306,9 @@ impl Table for DynamoTable {
                     // Throttled: back off before asking for the rest.
                     attempt += 1;
                     if attempt > 8 {
-                        return Err(StoreError::Backend("batch get kept being throttled".into()));
+                        return Err(StoreError::Unavailable(
+                            "batch get kept being throttled".into(),
+                        ));
                     }
                     tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
                 }
@@ -494,7 +510,7 @@ impl Table for DynamoTable {
                 if !pending.is_empty() {
                     attempt += 1;
                     if attempt > 8 {
-                        return Err(StoreError::Backend(
+                        return Err(StoreError::Unavailable(
                             "batch write kept being throttled".into(),
                         ));
                     }

@@ -276,6 +276,13 @@ pub enum StoreError {
     InvalidCursor,
     #[error("invalid request to the table: {0}")]
     Invalid(String),
+    /// The table did not answer in time, was unreachable or throttled: a retry later may
+    /// succeed.
+    #[error("table unavailable: {0}")]
+    Unavailable(String),
+    /// A stored item cannot be read as what it should be: no retry fixes that.
+    #[error("malformed item: {0}")]
+    Malformed(String),
     #[error("table backend failed: {0}")]
     Backend(String),
 }
@@ -365,8 +372,13 @@ pub fn from_entity_item<T: serde::de::DeserializeOwned>(
     entity: &str,
     item: Item,
 ) -> Result<T, StoreError> {
-    serde_json::from_value(Value::Object(item))
-        .map_err(|e| StoreError::Backend(format!("malformed {entity}: {e}")))
+    let key = Key::of(&item).map(|k| format!("{}/{}", k.pk, k.sk));
+    serde_json::from_value(Value::Object(item)).map_err(|e| {
+        StoreError::Malformed(format!(
+            "{entity} {}: {e}",
+            key.as_deref().unwrap_or("(no key)")
+        ))
+    })
 }
 
 /// Checks what both adapters refuse alike before a transaction reaches the backend.

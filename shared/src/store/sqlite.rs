@@ -90,7 +90,7 @@ fn backend(e: rusqlite::Error) -> StoreError {
 fn parse_item(text: &str) -> Result<Item, StoreError> {
     match serde_json::from_str(text) {
         Ok(Value::Object(item)) => Ok(item),
-        _ => Err(StoreError::Backend(
+        _ => Err(StoreError::Malformed(
             "stored item is not a JSON object".into(),
         )),
     }

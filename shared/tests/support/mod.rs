@@ -169,6 +169,7 @@ pub fn get(path: &str) -> axum::http::Request<axum::body::Body> {
 
 pub use env::Env;
 
+pub mod hung;
 pub mod stripe_mock;
 
 /// The webhook signing secret every test app is given.

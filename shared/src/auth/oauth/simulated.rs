@@ -230,7 +230,9 @@ async fn authorize(
     axum::Form(form): axum::Form<AuthorizeForm>,
 ) -> Result<Response, Problem> {
     let provider = provider(&name)?;
-    if form.client_id != SIMULATED_CLIENT_ID || url::Url::parse(&form.redirect_uri).is_err() {
+    // Only back to this API's own callback: the stand-in is no open redirector either.
+    let callback = app.oauth.callback_url(provider);
+    if form.client_id != SIMULATED_CLIENT_ID || form.redirect_uri != callback {
         return Err(Problem::bad_request("Unknown client or redirect URI"));
     }
     let state = form.state.clone().unwrap_or_default();
