@@ -34,6 +34,18 @@ def start(binary, data):
     sys.exit("the server did not start")
 
 
+def activation_token(data, email, timeout=10.0):
+    """The token of the activation email the server's mail worker sends to `email`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for path in sorted(glob.glob(os.path.join(data, "outbox", "*.txt"))):
+            text = open(path).read()
+            if f"To: {email}\n" in text:
+                return re.search(r"token=([A-Za-z0-9_-]+)", text).group(1)
+        time.sleep(0.02)
+    sys.exit(f"no activation email to {email}")
+
+
 def call(conn, method, path, body=None, token=None):
     headers = {"Content-Type": "application/json"} if body is not None else {}
     if token:
@@ -73,8 +85,7 @@ def main():
             email = "bench@example.com"
             status, payload = call(conn, "POST", "/auth/register", {"email": email, "password": PASSWORD})
             assert status == 201, payload
-            outbox = sorted(glob.glob(os.path.join(data, "outbox", "*.txt")))
-            token = re.search(r"token=([A-Za-z0-9_-]+)", open(outbox[-1]).read()).group(1)
+            token = activation_token(data, email)
             status, payload = call(conn, "POST", "/auth/activate", {"token": token})
             assert status == 200, payload
             credentials = {"email": email, "password": PASSWORD}

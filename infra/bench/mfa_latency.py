@@ -10,19 +10,16 @@ drift is allowed). Usage: mfa_latency.py path/to/marquee-local [--accounts 50]
 """
 import argparse
 import base64
-import glob
 import hashlib
 import hmac
 import http.client
 import json
-import os
-import re
 import struct
 import tempfile
 import time
 import urllib.parse
 
-from latency import PASSWORD, call, pct, start
+from latency import PASSWORD, activation_token, call, pct, start
 
 
 def totp(secret_base32, at):
@@ -54,9 +51,7 @@ def main():
                 email = f"mfa{n}@example.com"
                 credentials = {"email": email, "password": PASSWORD}
                 ok(*call(conn, "POST", "/auth/register", credentials), 201)
-                mails = [open(p).read() for p in glob.glob(os.path.join(data, "outbox", "*.txt"))]
-                mail = next(m for m in mails if f"To: {email}\n" in m)
-                token = re.search(r"token=([A-Za-z0-9_-]+)", mail).group(1)
+                token = activation_token(data, email)
                 ok(*call(conn, "POST", "/auth/activate", {"token": token}), 200)
                 access = ok(*call(conn, "POST", "/auth/login", credentials), 200)["access_token"]
                 setup = ok(*call(conn, "POST", "/auth/mfa/totp", {}, access), 201)

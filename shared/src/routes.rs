@@ -283,7 +283,7 @@ pub static ROUTES: &[Route] = &[
     .status(201)
     .takes(body::<accounts::signup::RegisterRequest>())
     .gives(body::<accounts::user::UserView>())
-    .needs(&[TableWrite, SendMail])
+    .needs(&[TableWrite, Need::SendMailQueue])
     .hashes_passwords(),
     route(
         "auth-activate",
@@ -369,7 +369,7 @@ pub static ROUTES: &[Route] = &[
     )
     .status(204)
     .takes(body::<auth::recovery::ResetRequest>())
-    .needs(&[TableRead, TableWrite, SendMail])
+    .needs(&[TableRead, TableWrite, Need::SendMailQueue])
     .hashes_passwords(),
     route(
         "auth-password-change",
@@ -382,7 +382,7 @@ pub static ROUTES: &[Route] = &[
     )
     .status(204)
     .takes(body::<auth::recovery::ChangeRequest>())
-    .needs(&[TableRead, TableWrite, SendMail, Need::MfaKey])
+    .needs(&[TableRead, TableWrite, Need::SendMailQueue, Need::MfaKey])
     .hashes_passwords(),
     route(
         "me-get",
@@ -454,7 +454,7 @@ pub static ROUTES: &[Route] = &[
     )
     .takes(body::<auth::mfa::ConfirmRequest>())
     .gives(body::<auth::mfa::RecoveryCodes>())
-    .needs(&[TableRead, TableWrite, SendMail, Need::MfaKey]),
+    .needs(&[TableRead, TableWrite, Need::SendMailQueue, Need::MfaKey]),
     route(
         "auth-mfa-disable",
         Delete,
@@ -466,7 +466,7 @@ pub static ROUTES: &[Route] = &[
     )
     .status(204)
     .takes(body::<auth::mfa::DisableRequest>())
-    .needs(&[TableRead, TableWrite, SendMail, Need::MfaKey])
+    .needs(&[TableRead, TableWrite, Need::SendMailQueue, Need::MfaKey])
     .hashes_passwords(),
     route(
         "auth-mfa-verify",
@@ -479,7 +479,7 @@ pub static ROUTES: &[Route] = &[
     )
     .takes(body::<auth::mfa::VerifyRequest>())
     .gives(body::<auth::tokens::TokenPair>())
-    .needs(&[TableRead, TableWrite, SendMail, SigningKey, Need::MfaKey]),
+    .needs(&[TableRead, TableWrite, Need::SendMailQueue, SigningKey, Need::MfaKey]),
     route(
         "auth-mfa-recovery-codes",
         Post,
@@ -491,7 +491,7 @@ pub static ROUTES: &[Route] = &[
     )
     .takes(body::<auth::mfa::RegenerateRequest>())
     .gives(body::<auth::mfa::RecoveryCodes>())
-    .needs(&[TableRead, TableWrite, SendMail, Need::MfaKey])
+    .needs(&[TableRead, TableWrite, Need::SendMailQueue, Need::MfaKey])
     .hashes_passwords(),
     route(
         "auth-oauth-start",
@@ -517,7 +517,7 @@ pub static ROUTES: &[Route] = &[
     .status(303)
     .media("text/html")
     .query(&["state", "code", "error"])
-    .needs(&[TableRead, TableWrite, SendMail, Need::OAuthClients, Need::OAuthSecrets]),
+    .needs(&[TableRead, TableWrite, Need::SendMailQueue, Need::OAuthClients, Need::OAuthSecrets]),
     route(
         "auth-oauth-exchange",
         Post,
@@ -631,7 +631,7 @@ pub static ROUTES: &[Route] = &[
         |m| on(m, auth::mfa::admin_reset),
     )
     .status(204)
-    .needs(&[TableRead, TableWrite, SendMail]),
+    .needs(&[TableRead, TableWrite, Need::SendMailQueue]),
     route(
         "admin-users-security-events",
         Get,
@@ -702,7 +702,7 @@ pub static ROUTES: &[Route] = &[
         |m| on(m, records::delete::<catalog::movies::Movie>),
     )
     .status(204)
-    .needs(SIGNED_IN_WRITES),
+    .needs(&[TableRead, TableWrite, Need::SendMailQueue]),
     // Engagement
     route(
         "movies-reaction-set",
@@ -773,7 +773,7 @@ pub static ROUTES: &[Route] = &[
     .status(201)
     .takes(body::<engagement::comments::CommentInput>())
     .gives(body::<engagement::comments::Comment>())
-    .needs(&[TableRead, TableWrite, SendMail]),
+    .needs(&[TableRead, TableWrite, Need::SendMailQueue]),
     route(
         "comments-update",
         Patch,
@@ -1441,9 +1441,14 @@ pub static BACKGROUND: &[Background] = &[
     },
     Background {
         name: "expiry-worker",
-        summary: "Deletes queued items that are still expired; expires lapsed pending orders",
+        summary: "Deletes queued items that are still expired; expires lapsed pending orders; queues owed emails again",
         trigger: Trigger::ExpiryQueue,
-        needs: &[TableRead, TableWrite, Need::TableDelete],
+        needs: &[
+            TableRead,
+            TableWrite,
+            Need::TableDelete,
+            Need::SendMailQueue,
+        ],
         entry: "run_expiry_worker",
     },
     Background {
@@ -1455,7 +1460,7 @@ pub static BACKGROUND: &[Background] = &[
     },
     Background {
         name: "mail-worker",
-        summary: "Sends queued emails: activation resends and password reset links",
+        summary: "Sends every email: owed notices, activation and password reset links",
         trigger: Trigger::MailQueue,
         needs: &[TableRead, TableWrite, SendMail],
         entry: "run_mail_worker",

@@ -10,6 +10,7 @@ use support::hung::with_hung_table;
 
 use axum::http::StatusCode;
 use marquee::accounts::Role;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::Env;
 
@@ -82,4 +83,203 @@ async fn undecodable_data_is_a_500_not_an_invitation_to_retry(env: Env) {
     );
 }
 
-support::on_both_backends!(undecodable_data_is_a_500_not_an_invitation_to_retry);
+/// A mail service that can be made to refuse, for the embedded backend (the local outbox
+/// failing); on the AWS stand-in, SES itself refuses a sender that is not verified.
+struct Refusing {
+    inner: Arc<dyn marquee::mail::Mailer>,
+    refusing: std::sync::atomic::AtomicBool,
+}
+
+#[async_trait::async_trait]
+impl marquee::mail::Mailer for Refusing {
+    async fn send(&self, email: &marquee::mail::Email) -> Result<(), marquee::mail::MailError> {
+        if self.refusing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(marquee::mail::MailError(
+                "the outbox is not writable".into(),
+            ));
+        }
+        self.inner.send(email).await
+    }
+}
+
+/// Verifies (or un-verifies) `sender` at the stand-in's SES, which refuses to send from an
+/// unverified address.
+async fn sender_identity(sender: &str, verified: bool) {
+    let config = support::aws_config().await;
+    let ses = aws_sdk_sesv2::Client::new(&config);
+    if verified {
+        ses.create_email_identity()
+            .email_identity(sender)
+            .send()
+            .await
+            .unwrap();
+    } else {
+        // Never verified is as good.
+        let _ = ses
+            .delete_email_identity()
+            .email_identity(sender)
+            .send()
+            .await;
+    }
+}
+
+/// The mail service fails: every email a change owes survives, goes out once it works
+/// again (the queue's retry, or the sweep when the queue message was lost), and only once.
+async fn no_email_is_lost_when_the_mail_service_refuses(mut env: Env) {
+    // On the stand-in, a sender of this test's own: no other test verifies it meanwhile.
+    let sender = format!(
+        "no-reply-{}@marquee.test",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    let inner: Arc<dyn marquee::mail::Mailer> = if env.aws {
+        let config = support::aws_config().await;
+        Arc::new(marquee::mail::SesMailer::new(
+            aws_sdk_sesv2::Client::new(&config),
+            &sender,
+        ))
+    } else {
+        env.app.mailer.clone()
+    };
+    let refusing = Arc::new(Refusing {
+        inner,
+        refusing: false.into(),
+    });
+    env.app.mailer = refusing.clone();
+    env.mail_worker = false;
+    let mail_down = |down: bool| {
+        let refusing = refusing.clone();
+        let (aws, sender) = (env.aws, sender.clone());
+        async move {
+            if aws {
+                sender_identity(&sender, !down).await;
+            } else {
+                refusing
+                    .refusing
+                    .store(down, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+    };
+    let queued = |env: &Env| {
+        let aws = env.aws;
+        let local = env.app.local_queues.clone();
+        let url = env.app.config.mail_queue_url.clone();
+        async move {
+            match local {
+                Some(queues) => queues.mail.take(100),
+                None if aws => support::receive_all(url.as_deref().unwrap()).await,
+                None => Vec::new(),
+            }
+        }
+    };
+
+    mail_down(true).await;
+    let email = format!(
+        "ida.{}@example.com",
+        ulid::Ulid::new().to_string().to_lowercase()
+    );
+    let (status, _) = env
+        .post(
+            "/auth/register",
+            None,
+            serde_json::json!({"email": email, "password": "Velvet-Lantern-Orbit-42"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "the account exists whatever the mail service does"
+    );
+    let messages = queued(&env).await;
+    assert_eq!(messages.len(), 1, "the owed activation email is queued");
+    let failed = marquee::mail_jobs::handle_batch(&env.app, &messages).await;
+    assert_eq!(failed, vec![0], "the worker reports it for a retry");
+    assert!(env.emails_to(&email).is_empty());
+
+    // The queue redelivers it once the mail service is back: one email.
+    mail_down(false).await;
+    assert!(
+        marquee::mail_jobs::handle_batch(&env.app, &messages)
+            .await
+            .is_empty()
+    );
+    let token = env.token_from_email(&email, "Activate");
+    assert_eq!(env.emails_to(&email).len(), 1);
+    // A second delivery of the same message (SQS delivers at least once) sends nothing.
+    assert!(
+        marquee::mail_jobs::handle_batch(&env.app, &messages)
+            .await
+            .is_empty()
+    );
+    assert_eq!(env.emails_to(&email).len(), 1, "sent once");
+    let (status, _) = env
+        .post("/auth/activate", None, serde_json::json!({"token": token}))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+
+    // A notice whose queue message is lost: the sweep finds the owed email and queues it.
+    mail_down(true).await;
+    let access = env.sign_in(&email).await;
+    let (_, setup) = env
+        .post("/auth/mfa/totp", Some(&access), serde_json::json!({}))
+        .await;
+    let totp = totp_rs::Totp::from_url(setup["otpauth_uri"].as_str().unwrap()).unwrap();
+    let now = marquee::clock::Clock::now(env.clock.as_ref()).unix_timestamp();
+    let (status, _) = env
+        .post(
+            "/auth/mfa/totp/confirm",
+            Some(&access),
+            serde_json::json!({"code": totp.generate(now as u64).to_string()}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "MFA turns on whatever the mail service does"
+    );
+    let lost = queued(&env).await;
+    assert_eq!(lost.len(), 1);
+    mail_down(false).await;
+    env.clock.advance(time::Duration::minutes(3));
+    marquee::expiry::sweep_due(&env.app).await.unwrap();
+    let due = match &env.app.local_queues {
+        Some(queues) => queues.expiry.take(100),
+        None => support::receive_all(env.app.config.expiry_queue_url.as_deref().unwrap()).await,
+    };
+    assert!(
+        marquee::expiry::handle_batch(&env.app, &due)
+            .await
+            .is_empty()
+    );
+    let rescued = queued(&env).await;
+    assert_eq!(rescued.len(), 1, "the sweep queued the owed email again");
+    assert!(
+        marquee::mail_jobs::handle_batch(&env.app, &rescued)
+            .await
+            .is_empty()
+    );
+    let notices: Vec<String> = env
+        .emails_to(&email)
+        .into_iter()
+        .map(|(subject, _)| subject)
+        .filter(|s| s == "Two-step sign-in is on")
+        .collect();
+    assert_eq!(notices.len(), 1, "the notice went out once");
+    // The lost message turning up late sends nothing more.
+    assert!(
+        marquee::mail_jobs::handle_batch(&env.app, &lost)
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        env.emails_to(&email)
+            .iter()
+            .filter(|(s, _)| s == "Two-step sign-in is on")
+            .count(),
+        1
+    );
+}
+
+support::on_both_backends!(
+    undecodable_data_is_a_500_not_an_invitation_to_retry,
+    no_email_is_lost_when_the_mail_service_refuses,
+);

@@ -257,7 +257,7 @@ pub async fn ensure_admin(
         tracing::error!(error = %e, "password hashing failed");
         Problem::internal()
     })?;
-    let (user, _) = super::signup::create_account(app, email, hash, Role::Admin, true).await?;
+    let user = super::signup::create_account(app, email, hash, Role::Admin, true).await?;
     Ok((user, AdminSetup::Created))
 }
 

@@ -79,15 +79,15 @@ pub struct NewAccount {
 }
 
 /// Creates an account and everything that must exist with it, in one transaction: the
-/// user, the claim on the email address, the first activation token (for an inactive
-/// account) and the admin count.
+/// user, the claim on the email address, the admin count and, for an inactive account, the
+/// owed activation email (its link is made when it is sent).
 pub async fn create_account(
     app: &App,
     email: &str,
     password_hash: String,
     role: Role,
     active: bool,
-) -> Result<(User, Option<String>), Problem> {
+) -> Result<User, Problem> {
     let new = NewAccount {
         email: email.to_string(),
         password_hash: Some(password_hash),
@@ -105,10 +105,10 @@ pub async fn create_account_with(
     id: &str,
     new: NewAccount,
     also: Vec<Write>,
-) -> Result<(User, Option<String>), Problem> {
+) -> Result<User, Problem> {
     let now = app.clock.now().unix_timestamp();
     let email = new.email.trim().to_string();
-    let mut user = User {
+    let user = User {
         id: id.to_string(),
         email: email.clone(),
         role: new.role,
@@ -130,21 +130,23 @@ pub async fn create_account_with(
         locked_until: None,
     };
     let mut writes = vec![Write::put(email_owner_item(&email, id)).when(Condition::NotExists)];
-    let mut token = None;
-    if !new.active {
-        let (secret, digest, write) = one_time::issue(Purpose::Activation, id, now);
-        user.activation_digest = Some(digest);
-        user.activation_sent_at = Some(now);
-        writes.push(write);
-        token = Some(secret);
-    }
+    let activation = (!new.active).then(|| {
+        MailJob::ResendActivation {
+            email: user::normalize_email(&email),
+        }
+        .owe(now)
+    });
+    writes.extend(activation.as_ref().map(|owed| owed.write.clone()));
     if new.role == Role::Admin && new.active {
         writes.push(super::admin::admin_count_change(1));
     }
     writes.extend(also);
     writes.insert(0, Write::put(user.to_item()).when(Condition::NotExists));
     match app.table.transact(writes).await {
-        Ok(()) => Ok((user, token)),
+        Ok(()) => {
+            mail_jobs::send_owed(app, activation).await;
+            Ok(user)
+        }
         Err(StoreError::TransactionCanceled { failed }) if failed.contains(&1) => Err(
             Problem::conflict("email_taken", "An account with this email already exists"),
         ),
@@ -167,11 +169,7 @@ pub async fn register(
         tracing::error!(error = %e, "password hashing failed");
         Problem::internal()
     })?;
-    let (user, token) = create_account(&app, &body.email, hash, Role::User, false).await?;
-    if let Some(token) = token {
-        // The account exists either way; a lost email is recovered with a resend.
-        let _ = send_activation(&app, &user, &token).await;
-    }
+    let user = create_account(&app, &body.email, hash, Role::User, false).await?;
     Ok((StatusCode::CREATED, axum::Json(user.view())))
 }
 

@@ -49,9 +49,9 @@ async fn hash(password: &str) -> Result<String, Problem> {
     })
 }
 
-async fn notify_changed(app: &App, user: &User, how: &str, sessions_note: &str) {
-    let _ = notifications::send(
-        app,
+/// The email that tells the owner the password changed.
+fn changed_notice(app: &App, user: &User, how: &str, sessions_note: &str) -> MailJob {
+    MailJob::notice(
         Template::PasswordChanged,
         &user.email,
         json!({
@@ -61,7 +61,6 @@ async fn notify_changed(app: &App, user: &User, how: &str, sessions_note: &str) 
             "reset_link": format!("{}/reset-password", app.config.public_url),
         }),
     )
-    .await;
 }
 
 /// Always 202 with the same body and the same work; the mail worker sends an active
@@ -186,23 +185,29 @@ async fn reset_password(app: &App, origin: &Origin, body: ResetRequest) -> Resul
         "with an emailed link".to_string(),
         now,
     );
+    let notice = changed_notice(
+        app,
+        &user,
+        "with a reset link",
+        "Every device was signed out.",
+    )
+    .owe(now);
     match app
         .table
-        .transact(vec![one_time::redeem(&digest, now), change, event])
+        .transact(vec![
+            one_time::redeem(&digest, now),
+            change,
+            event,
+            notice.write.clone(),
+        ])
         .await
     {
         Ok(()) => {}
         Err(StoreError::TransactionCanceled { .. }) => return Err(one_time::invalid_token()),
         Err(e) => return Err(e.into()),
     }
+    mail_jobs::send_owed(app, [notice]).await;
     session::revoke_all(app, &user_id, None).await?;
-    notify_changed(
-        app,
-        &user,
-        "with a reset link",
-        "Every device was signed out.",
-    )
-    .await;
     Ok(())
 }
 
@@ -266,6 +271,14 @@ pub async fn change(
         ),
     ];
     writes.extend(spend_code);
+    let notice = changed_notice(
+        &app,
+        &user,
+        "from your account settings",
+        "Your other devices were signed out.",
+    )
+    .owe(now);
+    writes.push(notice.write.clone());
     match app.table.transact(writes).await {
         Ok(_) => {}
         Err(StoreError::TransactionCanceled { .. }) => {
@@ -276,13 +289,7 @@ pub async fn change(
         }
         Err(e) => return Err(e.into()),
     }
+    mail_jobs::send_owed(&app, [notice]).await;
     session::revoke_all(&app, &user.id, Some(&caller.session_id)).await?;
-    notify_changed(
-        &app,
-        &user,
-        "from your account settings",
-        "Your other devices were signed out.",
-    )
-    .await;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -349,12 +349,13 @@ async fn withdraw_from_carts(app: &App, movie: &Stored<MovieInput>) -> Result<()
         for email in
             crate::accounts::admin::emails_with_role(app, crate::accounts::Role::Moderator).await?
         {
-            // A failed notice is logged by `send`; the deletion stands.
-            let _ = crate::notifications::send(
+            crate::mail_jobs::owe_now(
                 app,
-                crate::notifications::Template::MovieWithdrawn,
-                &email,
-                &context,
+                crate::mail_jobs::MailJob::notice(
+                    crate::notifications::Template::MovieWithdrawn,
+                    &email,
+                    context.clone(),
+                ),
             )
             .await;
         }

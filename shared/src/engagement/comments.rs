@@ -12,7 +12,7 @@ use crate::http::guard::Principal;
 use crate::http::pagination::{Page, page_limit};
 use crate::http::problem::{FieldError, Problem};
 use crate::http::{Json, Path, Query, validate};
-use crate::notifications::{self, Template};
+use crate::notifications::Template;
 use crate::store::{
     self, Condition, Key, SortKey, StoreError, Update, Write, entity_item, from_entity_item,
 };
@@ -194,7 +194,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, axum::Json(comment)))
 }
 
-/// Emails the author of the comment answered; a failure is logged, the reply stays.
+/// Owes the author of the comment answered an email; the reply stays whatever happens.
 async fn notify_parent_author(app: &App, parent: &Comment, reply: &Comment) {
     let Ok(Some(author)) = user::find(app, &parent.author_id).await else {
         return;
@@ -214,8 +214,7 @@ async fn notify_parent_author(app: &App, parent: &Comment, reply: &Comment) {
         parent.movie_id,
         reply.id
     );
-    let _ = notifications::send(
-        app,
+    let notice = crate::mail_jobs::MailJob::notice(
         Template::CommentReply,
         &author.email,
         serde_json::json!({
@@ -224,8 +223,8 @@ async fn notify_parent_author(app: &App, parent: &Comment, reply: &Comment) {
             "reply": reply.text,
             "link": link,
         }),
-    )
-    .await;
+    );
+    crate::mail_jobs::owe_now(app, notice).await;
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

@@ -74,9 +74,12 @@ pub async fn handle_batch(app: &App, bodies: &[String]) -> Vec<usize> {
         };
         // Still expired: an item whose life was extended since the sweep is left alone.
         let key = Key::new(due.pk.clone(), due.sk.clone());
-        // A lapsed order hold ends its order (and frees its seats) rather than vanishing.
+        // A lapsed order hold ends its order (and frees its seats) rather than vanishing,
+        // and an owed email whose queue message was lost is queued again.
         let done = if crate::orders::is_hold(&key) {
             crate::orders::expire(app, &key).await
+        } else if crate::mail_jobs::is_owed(&key) {
+            crate::mail_jobs::rescue(app, &key).await
         } else {
             let delete = Write::delete(key).when(Condition::compare(EXPIRES_AT, Cmp::Le, now));
             app.table.write(delete).await.map(|_| ())

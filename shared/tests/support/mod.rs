@@ -190,6 +190,9 @@ mod env {
         pub dir: tempfile::TempDir,
         /// The Stripe stand-in this app talks to.
         pub stripe: super::stripe_mock::StripeMock,
+        /// Run the mail worker after each request (as the deployed one runs promptly), so
+        /// the emails a request owes are in the mailbox when it answers.
+        pub mail_worker: bool,
     }
 
     const MAIL_FROM: &str = "no-reply@marquee.test";
@@ -337,6 +340,7 @@ mod env {
                 aws,
                 dir,
                 stripe,
+                mail_worker: true,
             }
         }
 
@@ -357,7 +361,11 @@ mod env {
                     .body(axum::body::Body::from(body.to_string())),
                 None => request.body(axum::body::Body::empty()),
             };
-            call(&self.api, request.unwrap()).await
+            let answer = call(&self.api, request.unwrap()).await;
+            if self.mail_worker {
+                self.run_mail_jobs().await;
+            }
+            answer
         }
 
         pub async fn post(

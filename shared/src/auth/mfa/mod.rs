@@ -24,7 +24,8 @@ use crate::auth::tokens::TokenPair;
 use crate::http::guard::Principal;
 use crate::http::problem::{FieldError, Problem};
 use crate::http::{Json, Path, validate};
-use crate::notifications::{self, Template};
+use crate::mail_jobs::{self, MailJob};
+use crate::notifications::Template;
 use crate::store::{Condition, StoreError, Update, Write};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -268,11 +269,10 @@ async fn commit(app: &App, writes: Vec<Write>) -> Result<(), Problem> {
     }
 }
 
-/// The security notice emails: sent once, after the change they report; a failure is
-/// logged and does not undo the change.
-async fn notify(app: &App, user: &User, subject: &str, headline: &str, lines: &[String]) {
-    let _ = notifications::send(
-        app,
+/// A security notice email (owed with the change it reports, so it goes out once the
+/// change commits, and is retried if the mail service fails).
+fn notice(app: &App, user: &User, subject: &str, headline: &str, lines: &[String]) -> MailJob {
+    MailJob::notice(
         Template::SecurityNotice,
         &user.email,
         json!({
@@ -282,7 +282,6 @@ async fn notify(app: &App, user: &User, subject: &str, headline: &str, lines: &[
             "reset_link": format!("{}/reset-password", app.config.public_url),
         }),
     )
-    .await;
 }
 
 fn qr_svg(uri: &str) -> Result<String, Problem> {
@@ -390,7 +389,19 @@ pub async fn confirm(
     };
     let (codes, digests) = factor::new_recovery_codes();
     let enabled = Factor::new(&user.id, pending.sealed_seed, step, digests, now);
+    let told = notice(
+        &app,
+        &user,
+        "Two-step sign-in is on",
+        "Two-step sign-in was turned on for your Marquee account.",
+        &[
+            "Signing in now takes your password and a code from your authenticator app.".into(),
+            "Your other devices were signed out.".into(),
+        ],
+    )
+    .owe(now);
     let writes = vec![
+        told.write.clone(),
         Write::put(enabled.to_item()).when(Condition::NotExists),
         Write::delete(factor::pending_key(&user.id)).when(Condition::Exists),
         Write::update(user::key(&user.id), Update::new().set("mfa_enabled", true))
@@ -402,18 +413,8 @@ pub async fn confirm(
         Err(StoreError::TransactionCanceled { .. }) => return Err(no_setup()),
         Err(e) => return Err(e.into()),
     }
-    let ended = session::revoke_all(&app, &user.id, Some(&caller.session_id)).await?;
-    notify(
-        &app,
-        &user,
-        "Two-step sign-in is on",
-        "Two-step sign-in was turned on for your Marquee account.",
-        &[
-            "Signing in now takes your password and a code from your authenticator app.".into(),
-            format!("Your other devices were signed out ({ended})."),
-        ],
-    )
-    .await;
+    mail_jobs::send_owed(&app, [told]).await;
+    session::revoke_all(&app, &user.id, Some(&caller.session_id)).await?;
     Ok(axum::Json(RecoveryCodes {
         recovery_codes: codes,
     }))
@@ -465,6 +466,7 @@ pub async fn verify(
     let mut amr = challenge.amr.clone();
     let mut also = vec![challenge::redeem(&digest, now), factor.spend(&proof, None)];
     let left = factor.remaining_after(&proof);
+    let mut told = None;
     match proof {
         Proof::Code { .. } => amr.push(AuthMethod::Otp),
         Proof::Recovery { .. } => {
@@ -476,6 +478,20 @@ pub async fn verify(
                 format!("{left} left"),
                 now,
             ));
+            let owed = notice(
+                &app,
+                &user,
+                "A recovery code was used",
+                "Someone signed in to your Marquee account with one of your recovery codes.",
+                &[
+                    format!("You have {left} unused recovery codes left."),
+                    "If you lost your authenticator, make a new set of codes once you are back in."
+                        .into(),
+                ],
+            )
+            .owe(now);
+            also.push(owed.write.clone());
+            told = Some(owed);
         }
     }
     let pair = login::sign_in(
@@ -498,20 +514,7 @@ pub async fn verify(
         now,
     )
     .await?;
-    if amr.contains(&AuthMethod::Recovery) {
-        notify(
-            &app,
-            &user,
-            "A recovery code was used",
-            "Someone signed in to your Marquee account with one of your recovery codes.",
-            &[
-                format!("You have {left} unused recovery codes left."),
-                "If you lost your authenticator, make a new set of codes once you are back in."
-                    .into(),
-            ],
-        )
-        .await;
-    }
+    mail_jobs::send_owed(&app, told).await;
     Ok(axum::Json(pair))
 }
 
@@ -534,23 +537,25 @@ pub async fn disable(
         now,
     )
     .await?;
-    commit(
-        &app,
-        vec![
-            Write::delete(factor::factor_key(&user.id)).when(factor.unchanged()),
-            Write::update(user::key(&user.id), Update::new().set("mfa_enabled", false)),
-            security_log::write(&user.id, EventType::MfaDisabled, &caller.origin, None, now),
-        ],
-    )
-    .await?;
-    notify(
+    let told = notice(
         &app,
         &user,
         "Two-step sign-in is off",
         "Two-step sign-in was turned off for your Marquee account.",
         &["Signing in now takes only your password.".into()],
     )
-    .await;
+    .owe(now);
+    commit(
+        &app,
+        vec![
+            Write::delete(factor::factor_key(&user.id)).when(factor.unchanged()),
+            Write::update(user::key(&user.id), Update::new().set("mfa_enabled", false)),
+            security_log::write(&user.id, EventType::MfaDisabled, &caller.origin, None, now),
+            told.write.clone(),
+        ],
+    )
+    .await?;
+    mail_jobs::send_owed(&app, [told]).await;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -572,6 +577,14 @@ pub async fn regenerate(
     )
     .await?;
     let (codes, digests) = factor::new_recovery_codes();
+    let told = notice(
+        &app,
+        &user,
+        "New recovery codes",
+        "A new set of recovery codes was made for your Marquee account.",
+        &["The codes you had before no longer work.".into()],
+    )
+    .owe(now);
     commit(
         &app,
         vec![
@@ -583,17 +596,11 @@ pub async fn regenerate(
                 None,
                 now,
             ),
+            told.write.clone(),
         ],
     )
     .await?;
-    notify(
-        &app,
-        &user,
-        "New recovery codes",
-        "A new set of recovery codes was made for your Marquee account.",
-        &["The codes you had before no longer work.".into()],
-    )
-    .await;
+    mail_jobs::send_owed(&app, [told]).await;
     Ok(axum::Json(RecoveryCodes {
         recovery_codes: codes,
     }))
@@ -648,7 +655,18 @@ pub async fn admin_reset(
         return Err(not_enabled());
     }
     let now = app.clock.now().unix_timestamp();
+    let told = notice(
+        &app,
+        &user,
+        "Two-step sign-in was reset",
+        "An administrator turned two-step sign-in off for your Marquee account.",
+        &[
+            "Every device was signed out. Sign in with your password, then set up your authenticator again.".into(),
+        ],
+    )
+    .owe(now);
     let writes = vec![
+        told.write.clone(),
         Write::delete(factor::factor_key(&user.id)),
         Write::update(user::key(&user.id), Update::new().set("mfa_enabled", false))
             .when(Condition::eq("mfa_enabled", true)),
@@ -665,16 +683,7 @@ pub async fn admin_reset(
         Err(StoreError::TransactionCanceled { .. }) => return Err(not_enabled()),
         Err(e) => return Err(e.into()),
     }
+    mail_jobs::send_owed(&app, [told]).await;
     session::revoke_all(&app, &user.id, None).await?;
-    notify(
-        &app,
-        &user,
-        "Two-step sign-in was reset",
-        "An administrator turned two-step sign-in off for your Marquee account.",
-        &[
-            "Every device was signed out. Sign in with your password, then set up your authenticator again.".into(),
-        ],
-    )
-    .await;
     Ok(StatusCode::NO_CONTENT)
 }

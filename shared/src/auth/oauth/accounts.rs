@@ -19,7 +19,7 @@ use crate::auth::session::{self, Origin};
 use crate::http::guard::Principal;
 use crate::http::problem::Problem;
 use crate::http::{Path, Query};
-use crate::notifications::{self, Template};
+use crate::notifications::Template;
 use crate::store::{Condition, Index, Item, Key, StoreError, Update, Write, entity_item};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -170,9 +170,11 @@ pub async fn resolve(
         Some(user) if user.active => {
             check_unlocked(&user, now)?;
             let detail = format!("{}, by its verified email", provider.title());
-            let writes = identity.link(&user.id, origin, detail);
+            let mut writes = identity.link(&user.id, origin, detail);
+            let told = linked_notice(app, &user, provider).owe(now);
+            writes.push(told.write.clone());
             linked(app.table.transact(writes).await)?;
-            notify_linked(app, &user, provider).await;
+            crate::mail_jobs::send_owed(app, [told]).await;
             Ok(user)
         }
         Some(user) if user.activation_digest.is_some() => {
@@ -226,7 +228,7 @@ pub async fn resolve(
                 first_name: profile.first_name.clone(),
                 last_name: profile.last_name.clone(),
             };
-            let (user, _) = crate::accounts::signup::create_account_with(
+            let user = crate::accounts::signup::create_account_with(
                 app,
                 &id,
                 new,
@@ -238,9 +240,9 @@ pub async fn resolve(
     }
 }
 
-async fn notify_linked(app: &App, user: &User, provider: Provider) {
-    let _ = notifications::send(
-        app,
+/// The email that tells the owner a provider was linked to the account.
+fn linked_notice(app: &App, user: &User, provider: Provider) -> crate::mail_jobs::MailJob {
+    crate::mail_jobs::MailJob::notice(
         Template::SecurityNotice,
         &user.email,
         json!({
@@ -250,7 +252,6 @@ async fn notify_linked(app: &App, user: &User, provider: Provider) {
             "reset_link": format!("{}/reset-password", app.config.public_url),
         }),
     )
-    .await;
 }
 
 async fn identities_of(app: &App, user_id: &str) -> Result<Vec<Identity>, Problem> {
