@@ -252,7 +252,87 @@ async fn parallel_buyers_never_oversell_and_double_submits_make_one_order(env: E
     assert_eq!(seats_left(&env, &showtime).await, 0);
 }
 
+/// A cart that grew after an order: the same movie (or seats) never waits in two pending
+/// orders; once the first order ends, the whole cart can be ordered.
+async fn an_item_waits_in_at_most_one_pending_order(env: Env) {
+    let (showtime, movies) = shop(&env, 20).await;
+    let (token, _, _) = env.account("ines", Role::User).await;
+    env.post("/cart/items", Some(&token), json!({"movie_id": movies[0]}))
+        .await;
+    let (status, first) = order(&env, &token, Some("o1")).await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    let first_id = first["id"].as_str().unwrap();
+
+    // The cart grows; ordering it again would put movies[0] in a second pending order.
+    env.post("/cart/items", Some(&token), json!({"movie_id": movies[1]}))
+        .await;
+    env.post(
+        "/cart/items",
+        Some(&token),
+        json!({"showtime_id": showtime, "quantity": 2}),
+    )
+    .await;
+    let (status, problem) = order(&env, &token, Some("o2")).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("in_pending_order")),
+        "{problem}"
+    );
+    assert_eq!(problem["pending_order"], first_id);
+    assert!(problem["detail"].as_str().unwrap().contains(first_id));
+    assert_eq!(
+        seats_left(&env, &showtime).await,
+        20,
+        "no seats held for it"
+    );
+    let (_, list) = env.get("/orders", Some(&token)).await;
+    assert_eq!(
+        list["items"].as_array().unwrap().len(),
+        1,
+        "no second order"
+    );
+
+    // Without the overlapping movie, the rest can be ordered: the seats are held once.
+    env.send(
+        Method::DELETE,
+        &format!("/cart/items/movie-{}", movies[0]),
+        Some(&token),
+        None,
+    )
+    .await;
+    let (status, second) = order(&env, &token, Some("o3")).await;
+    assert_eq!(status, StatusCode::CREATED, "{second}");
+    assert_eq!(seats_left(&env, &showtime).await, 18);
+    // Now the tickets wait in the second order: adding the movie back and ordering again
+    // is refused for them too.
+    env.post("/cart/items", Some(&token), json!({"movie_id": movies[0]}))
+        .await;
+    let (status, problem) = order(&env, &token, Some("o4")).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("in_pending_order"))
+    );
+
+    // Once both end, the whole cart is one order.
+    for id in [first_id, second["id"].as_str().unwrap()] {
+        let (status, _, _) = env
+            .send(
+                Method::POST,
+                &format!("/orders/{id}/cancel"),
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, whole) = order(&env, &token, Some("o5")).await;
+    assert_eq!(status, StatusCode::CREATED, "{whole}");
+    assert_eq!(whole["lines"].as_array().unwrap().len(), 3);
+    assert_eq!(seats_left(&env, &showtime).await, 18);
+}
+
 support::on_both_backends!(
+    an_item_waits_in_at_most_one_pending_order,
     orders_copy_prices_hold_seats_and_are_idempotent,
     pending_orders_expire_and_release_their_seats,
     parallel_buyers_never_oversell_and_double_submits_make_one_order,

@@ -5,7 +5,8 @@
 //! (ids are ULIDs: newest first). In the order's transaction: `USER#<user>` /
 //! `IDEMPOTENCY#<key>` (the key's order, and the digest of the items it was made from),
 //! `USER#<user>` / `PENDING#<items digest>` (while pending: the same items again return this
-//! order), `ORDER#<id>` / `HOLD` (expires with the order: the expiry sweep hands it to
+//! order; other items that overlap a pending order are refused, so an item waits in at most
+//! one), `ORDER#<id>` / `HOLD` (expires with the order: the expiry sweep hands it to
 //! [`expire`]), and for each ticket line a conditional counter on the showtime
 //! (`seats_taken` stays at most `seats`), so seats are never oversold.
 
@@ -242,6 +243,38 @@ pub enum Created {
 }
 
 /// Makes an order of the caller's cart (see the module's notes for what guards it).
+/// How many of a user's newest orders are read for pending ones: a pending order lapses
+/// within the hour, so it is among the newest.
+const RECENT_ORDERS: u32 = 25;
+
+/// The user's live pending order holding any of `line_ids`, if there is one.
+async fn pending_holding(
+    app: &App,
+    user_id: &str,
+    line_ids: &[&str],
+) -> Result<Option<Order>, Problem> {
+    let now = app.clock.now().unix_timestamp();
+    let page = app
+        .table
+        .query(
+            &crate::store::Query::on(Index::Gsi1, by_user(user_id))
+                .descending()
+                .limit(RECENT_ORDERS),
+        )
+        .await?;
+    for item in page.items {
+        let order: Order = from_entity_item("order", item)?;
+        let holds = order
+            .lines
+            .iter()
+            .any(|l| line_ids.contains(&l.line_id.as_str()));
+        if order.status == Status::Pending && order.expires_at > now && holds {
+            return Ok(Some(order));
+        }
+    }
+    Ok(None)
+}
+
 pub async fn create_from_cart(
     app: &App,
     user_id: &str,
@@ -263,6 +296,30 @@ pub async fn create_from_cart(
             && let Some(order) = pending_order(app, &pending).await?
         {
             return Ok(Created::Existing(order));
+        }
+        // An item waits in at most one pending order: a cart that grew since its last
+        // order does not put the same movie or seats in a second one.
+        let line_ids: Vec<&str> = view.items.iter().map(|i| i.id.as_str()).collect();
+        if let Some(other) = pending_holding(app, user_id, &line_ids).await? {
+            // A twin of this request (the same key) may have just placed that order.
+            if let Some(claim) = app.table.get(&claim_key).await? {
+                return existing_for_key(app, &claim, &items).await;
+            }
+            let titles: Vec<&str> = other
+                .lines
+                .iter()
+                .filter(|l| line_ids.contains(&l.line_id.as_str()))
+                .map(|l| l.title.as_str())
+                .collect();
+            return Err(Problem::conflict(
+                "in_pending_order",
+                format!(
+                    "{} already waits in your pending order {}: pay for it or cancel it first",
+                    titles.join(", "),
+                    other.id
+                ),
+            )
+            .with("pending_order", serde_json::json!(other.id)));
         }
         let mut lines = Vec::new();
         let mut left_out = Vec::new();
