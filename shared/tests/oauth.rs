@@ -11,6 +11,7 @@ use axum::http::{Method, Request, StatusCode};
 use base64::Engine;
 use marquee::accounts::Role;
 use serde_json::{Value, json};
+use std::sync::Arc;
 use support::Env;
 
 const APP: &str = "https://cinema.test/app";
@@ -739,4 +740,153 @@ async fn deployed_without_a_client_id_a_provider_is_not_configured() {
             Some("provider_not_configured")
         )
     );
+}
+
+// ---- ID tokens that must be refused, from a provider that misbehaves on purpose ----
+
+/// How the misbehaving provider spoils its ID token.
+#[derive(Clone, Copy, Debug)]
+enum Spoiled {
+    WrongNonce,
+    Expired,
+    WrongAudience,
+    ForeignKey,
+    UnverifiedEmail,
+}
+
+/// An OpenID provider on a loopback port whose token endpoint answers an ID token spoiled
+/// as `how`: signed with a key it publishes (or, for `ForeignKey`, with another one).
+async fn misbehaving_provider(how: Option<Spoiled>) -> String {
+    use axum::routing::{get, post};
+    use marquee::auth::oauth::simulated::SigningKey;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let published = Arc::new(SigningKey::generate());
+    let signer = if matches!(how, Some(Spoiled::ForeignKey)) {
+        Arc::new(SigningKey::generate())
+    } else {
+        published.clone()
+    };
+    let issuer = base.clone();
+    let discovery = json!({
+        "issuer": base, "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"), "jwks_uri": format!("{base}/jwks"),
+    });
+    let jwks = json!({"keys": [published.jwk()]});
+    let router = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || async move { axum::Json(discovery) }),
+        )
+        .route("/jwks", get(move || async move { axum::Json(jwks) }))
+        .route(
+            "/token",
+            // The test hands this sign-in's nonce over as the code.
+            post(
+                move |axum::Form(form): axum::Form<std::collections::HashMap<String, String>>| {
+                    let (signer, published, issuer) =
+                        (signer.clone(), published.clone(), issuer.clone());
+                    async move {
+                        let nonce = form.get("code").cloned().unwrap_or_default();
+                        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+                        let mut claims = json!({
+                            "iss": issuer, "aud": "marquee-test-client", "sub": "spoiled-subject",
+                            "email": "spoiled@example.com", "email_verified": true,
+                            "iat": now, "exp": now + 300, "nonce": nonce,
+                        });
+                        match how {
+                            Some(Spoiled::Expired) => claims["exp"] = (now - 3600).into(),
+                            Some(Spoiled::WrongAudience) => claims["aud"] = "someone-else".into(),
+                            Some(Spoiled::UnverifiedEmail) => {
+                                claims["email_verified"] = false.into()
+                            }
+                            Some(Spoiled::WrongNonce) => {
+                                claims["nonce"] = "another sign-in's".into()
+                            }
+                            Some(Spoiled::ForeignKey) | None => {}
+                        }
+                        let token = signer.sign_as(&published.kid, &claims);
+                        axum::Json(
+                            json!({"access_token": "a", "token_type": "Bearer", "id_token": token}),
+                        )
+                    }
+                },
+            ),
+        );
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    base
+}
+
+/// Each spoiled ID token: the callback sends the person back with `error`, and nobody is
+/// signed in or created. A token spoiled in no way signs in, so each refusal is its own.
+async fn spoiled_id_tokens_are_refused(aws: bool) {
+    for how in [
+        None,
+        Some(Spoiled::WrongNonce),
+        Some(Spoiled::Expired),
+        Some(Spoiled::WrongAudience),
+        Some(Spoiled::ForeignKey),
+        Some(Spoiled::UnverifiedEmail),
+    ] {
+        let provider = misbehaving_provider(how).await;
+        let env = Env::served(
+            aws,
+            vec![
+                ("MARQUEE_OAUTH_REDIRECTS", APP.to_string()),
+                (
+                    "MARQUEE_GOOGLE_CLIENT_ID",
+                    "marquee-test-client".to_string(),
+                ),
+                ("MARQUEE_GOOGLE_CLIENT_SECRET", "secret".to_string()),
+                ("MARQUEE_GOOGLE_ISSUER", provider.clone()),
+            ],
+        )
+        .await;
+        let (authorize, cookie) = start(&env, "google", APP).await;
+        assert!(authorize.starts_with(&provider));
+        // The provider "signs the person in": straight back to our callback with a code.
+        let back = format!(
+            "{}/auth/oauth/google/callback?code={}&state={}",
+            env.base(),
+            param(&authorize, "nonce").unwrap(),
+            param(&authorize, "state").unwrap()
+        );
+        let (status, location, body) = callback(&env, &back, Some(&cookie)).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{how:?}: {body}");
+        let location = location.unwrap();
+        let Some(how) = how else {
+            assert!(
+                param(&location, "login_code").is_some(),
+                "the unspoiled token signs in: {location}"
+            );
+            continue;
+        };
+        let expected = match how {
+            Spoiled::UnverifiedEmail => "email_not_verified",
+            _ => "provider_error",
+        };
+        assert_eq!(
+            param(&location, "error").as_deref(),
+            Some(expected),
+            "{how:?}: {location}"
+        );
+        assert!(param(&location, "login_code").is_none(), "{how:?}");
+        assert!(
+            marquee::accounts::user::find_by_email(&env.app, "spoiled@example.com")
+                .await
+                .unwrap()
+                .is_none(),
+            "{how:?}: no account"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_spoiled_id_tokens_are_refused() {
+    spoiled_id_tokens_are_refused(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_spoiled_id_tokens_are_refused() {
+    spoiled_id_tokens_are_refused(true).await;
 }
