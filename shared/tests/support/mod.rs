@@ -169,6 +169,7 @@ pub fn get(path: &str) -> axum::http::Request<axum::body::Body> {
 
 pub use env::Env;
 
+pub mod faults;
 pub mod hung;
 pub mod stripe_mock;
 
@@ -229,6 +230,39 @@ mod env {
         pub async fn served(aws: bool, vars: Vec<(&str, String)>) -> Env {
             let vars = vars.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
             Self::start_with(aws, vars, true).await
+        }
+
+        /// Sends this app's AWS calls (table, mail, queues) through `proxy`; the router is
+        /// rebuilt on the changed app.
+        pub async fn through(&mut self, proxy: &super::faults::FaultProxy) {
+            let sdk = marquee::app::aws_sdk_config(&self.app.config).await;
+            let dynamo = aws_sdk_dynamodb::config::Builder::from(&sdk)
+                .endpoint_url(&proxy.url)
+                .build();
+            self.app.table = Arc::new(DynamoTable::new(
+                aws_sdk_dynamodb::Client::from_conf(dynamo),
+                &self.app.config.table_name,
+            ));
+            let ses = aws_sdk_sesv2::config::Builder::from(&sdk)
+                .endpoint_url(&proxy.url)
+                .build();
+            self.app.mailer = Arc::new(marquee::mail::SesMailer::new(
+                aws_sdk_sesv2::Client::from_conf(ses),
+                &self.app.config.mail_from,
+            ));
+            let sqs = aws_sdk_sqs::config::Builder::from(&sdk)
+                .endpoint_url(&proxy.url)
+                .build();
+            let sqs = aws_sdk_sqs::Client::from_conf(sqs);
+            let queue = |url: &Option<String>| -> Arc<dyn marquee::queue::Queue> {
+                Arc::new(marquee::queue::SqsQueue::new(
+                    sqs.clone(),
+                    url.clone().unwrap_or_default(),
+                ))
+            };
+            self.app.mail_queue = queue(&self.app.config.mail_queue_url);
+            self.app.expiry_queue = queue(&self.app.config.expiry_queue_url);
+            self.api = marquee::routes::router(self.app.clone(), |_| true);
         }
 
         /// The base URL the app is served on (see [`Env::served`]).

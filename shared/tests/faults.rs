@@ -1,0 +1,265 @@
+//! Fault injection on the AWS adapters: a proxy between them and the stand-in spoils one
+//! operation at a time (throttling, internal errors, hangs, dropped connections, SES
+//! throttling). Each write path must leave all-or-nothing state, answer a clear 503 within
+//! its bound, converge when retried (same key, same result), and lose or double no email.
+
+mod support;
+
+use axum::http::{Method, StatusCode};
+use marquee::accounts::Role;
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use support::Env;
+use support::faults::{Fault, FaultProxy};
+
+const PASSWORD: &str = "Velvet-Lantern-Orbit-42";
+
+/// An app on the stand-in whose AWS calls pass the proxy; each call bounded by 0.8 s.
+async fn behind_a_proxy() -> (Env, FaultProxy) {
+    let mut env = Env::served(true, vec![("MARQUEE_AWS_TIMEOUT_MS", "800".to_string())]).await;
+    let proxy = FaultProxy::start(&support::aws_endpoint()).await;
+    env.through(&proxy).await;
+    (env, proxy)
+}
+
+fn unique_email(name: &str) -> String {
+    format!(
+        "{name}.{}@example.com",
+        ulid::Ulid::new().to_string().to_lowercase()
+    )
+}
+
+async fn register(env: &Env, email: &str) -> (StatusCode, Value, Duration) {
+    let started = Instant::now();
+    let (status, body) = env
+        .post(
+            "/auth/register",
+            None,
+            json!({"email": email, "password": PASSWORD}),
+        )
+        .await;
+    (status, body, started.elapsed())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_up_is_all_or_nothing_under_every_fault_and_converges_on_retry() {
+    let (mut env, proxy) = behind_a_proxy().await;
+
+    // One throttled attempt: the SDK's own retry absorbs it.
+    proxy.inject("TransactWriteItems", Fault::Throttling, 1);
+    let email = unique_email("once");
+    let (status, body, _) = register(&env, &email).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(proxy.spoiled("TransactWriteItems"), 1);
+    assert_eq!(env.emails_to(&email).len(), 1, "one activation email");
+
+    // Faults that outlast the retries: a clear 503, nothing written, then a retry works.
+    for fault in [
+        Fault::ThroughputExceeded,
+        Fault::InternalServerError,
+        Fault::Hang,
+        Fault::Drop,
+    ] {
+        proxy.clear();
+        proxy.inject("TransactWriteItems", fault.clone(), 100);
+        let email = unique_email("fault");
+        let (status, body, took) = register(&env, &email).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")),
+            "{fault:?}: {body}"
+        );
+        assert!(
+            took < Duration::from_secs(5),
+            "{fault:?}: ended within the bound, took {took:?}"
+        );
+        proxy.clear();
+        assert!(
+            marquee::accounts::user::find_by_email(&env.app, &email)
+                .await
+                .unwrap()
+                .is_none(),
+            "{fault:?}: no account"
+        );
+        assert!(env.emails_to(&email).is_empty(), "{fault:?}: no email");
+        let (status, body, _) = register(&env, &email).await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "{fault:?}: the retry converges: {body}"
+        );
+        assert_eq!(env.emails_to(&email).len(), 1, "{fault:?}: one email");
+    }
+
+    // SES throttles: once is absorbed by the SDK's retry; longer, the mail worker's retry
+    // (the queue redelivering) sends it once SES takes mail again, and only once.
+    env.mail_worker = false;
+    let mail_queue = env.app.config.mail_queue_url.clone().unwrap();
+    proxy.inject("outbound-emails", Fault::SesThrottling, 1);
+    let email = unique_email("ses-once");
+    register(&env, &email).await;
+    let messages = support::receive_all(&mail_queue).await;
+    assert!(
+        marquee::mail_jobs::handle_batch(&env.app, &messages)
+            .await
+            .is_empty()
+    );
+    assert_eq!(env.emails_to(&email).len(), 1);
+    proxy.inject("outbound-emails", Fault::SesThrottling, 100);
+    let email = unique_email("ses-long");
+    let (status, _, _) = register(&env, &email).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let messages = support::receive_all(&mail_queue).await;
+    assert_eq!(
+        marquee::mail_jobs::handle_batch(&env.app, &messages).await,
+        vec![0]
+    );
+    assert!(env.emails_to(&email).is_empty());
+    proxy.clear();
+    assert!(
+        marquee::mail_jobs::handle_batch(&env.app, &messages)
+            .await
+            .is_empty()
+    );
+    assert!(
+        marquee::mail_jobs::handle_batch(&env.app, &messages)
+            .await
+            .is_empty()
+    );
+    assert_eq!(env.emails_to(&email).len(), 1, "sent on the retry, once");
+    assert!(proxy.spoiled("outbound-emails") >= 2);
+}
+
+async fn place(env: &Env, token: &str, key: &str) -> (StatusCode, Value) {
+    let request = axum::http::Request::post("/orders")
+        .header("authorization", format!("Bearer {token}"))
+        .header("idempotency-key", key)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let (status, _, body) = support::call(&env.api, request).await;
+    (status, body)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_is_whole_or_absent_under_faults_and_its_key_converges() {
+    let (env, proxy) = behind_a_proxy().await;
+    let (showtime, movies) = support::shop(&env, 20).await;
+    let (token, _, _) = env.account("olga", Role::User).await;
+    env.post("/cart/items", Some(&token), json!({"movie_id": movies[0]}))
+        .await;
+    env.post(
+        "/cart/items",
+        Some(&token),
+        json!({"showtime_id": showtime, "quantity": 3}),
+    )
+    .await;
+    let seats = |env: &Env| {
+        let showtime = showtime.clone();
+        let api = env.api.clone();
+        async move {
+            let (_, _, body) =
+                support::call(&api, support::get(&format!("/showtimes/{showtime}"))).await;
+            body["seats_left"].as_i64().unwrap()
+        }
+    };
+    for fault in [Fault::InternalServerError, Fault::Hang, Fault::Drop] {
+        proxy.inject("TransactWriteItems", fault.clone(), 100);
+        let started = Instant::now();
+        let (status, body) = place(&env, &token, "k-1").await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{fault:?}: {body}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{fault:?}");
+        proxy.clear();
+        let (_, list) = env.get("/orders", Some(&token)).await;
+        assert_eq!(list["items"], json!([]), "{fault:?}: no order");
+        assert_eq!(seats(&env).await, 20, "{fault:?}: no seats held");
+    }
+    let (status, first) = place(&env, &token, "k-1").await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
+    assert_eq!(seats(&env).await, 17);
+    // A response lost on the way back (the client retries with its key): the same order.
+    let (status, again) = place(&env, &token, "k-1").await;
+    assert_eq!((status, &again["id"]), (StatusCode::OK, &first["id"]));
+    assert_eq!(seats(&env).await, 17, "held once");
+    let (status, _, _) = env
+        .send(
+            Method::POST,
+            &format!("/orders/{}/cancel", first["id"].as_str().unwrap()),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+/// Settling a payment while the table fails: each delivery that fails answers 5xx and
+/// changes nothing, so Stripe delivers again; the first that gets through pays the order
+/// once and sends one receipt, and later ones change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_settlement_converges_through_redeliveries() {
+    let (env, proxy) = behind_a_proxy().await;
+    let (showtime, movies) = support::shop(&env, 20).await;
+    let (token, _, email) = env.account("pavel", Role::User).await;
+    env.post("/cart/items", Some(&token), json!({"movie_id": movies[0]}))
+        .await;
+    env.post(
+        "/cart/items",
+        Some(&token),
+        json!({"showtime_id": showtime, "quantity": 2}),
+    )
+    .await;
+    let (status, placed) = place(&env, &token, "pay-1").await;
+    assert_eq!(status, StatusCode::CREATED, "{placed}");
+    let id = placed["id"].as_str().unwrap().to_string();
+    let (status, started) = env
+        .post(&format!("/orders/{id}/checkout"), Some(&token), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{started}");
+    let session = started["checkout_url"]
+        .as_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_string();
+    let completed = json!({
+        "id": session, "object": "checkout.session", "client_reference_id": id,
+        "metadata": {"order_id": id}, "payment_status": "paid",
+        "status": "complete", "payment_intent": "pi_faults",
+    });
+    let receipts = |env: &Env| {
+        env.emails_to(&email)
+            .iter()
+            .filter(|(s, _)| s.contains("receipt"))
+            .count()
+    };
+    for fault in [Fault::InternalServerError, Fault::Hang, Fault::Drop] {
+        proxy.inject("TransactWriteItems", fault.clone(), 100);
+        let (status, body) = env
+            .stripe_event(
+                "evt_faults",
+                "checkout.session.completed",
+                completed.clone(),
+            )
+            .await;
+        assert!(status.is_server_error(), "{fault:?}: {status} {body}");
+        proxy.clear();
+        let (_, now) = env.get(&format!("/orders/{id}"), Some(&token)).await;
+        assert_eq!(now["status"], "pending", "{fault:?}: nothing settled");
+        assert_eq!(receipts(&env), 0, "{fault:?}: no receipt");
+    }
+    for _ in 0..2 {
+        let (status, body) = env
+            .stripe_event(
+                "evt_faults",
+                "checkout.session.completed",
+                completed.clone(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let (_, paid) = env.get(&format!("/orders/{id}"), Some(&token)).await;
+    assert_eq!(paid["status"], "paid");
+    assert_eq!(receipts(&env), 1, "one receipt");
+    let (_, owned) = env.get("/me/purchases", Some(&token)).await;
+    assert_eq!(owned["items"].as_array().unwrap().len(), 1);
+}
