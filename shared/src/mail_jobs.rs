@@ -16,7 +16,7 @@ use crate::app::App;
 use crate::expiry;
 use crate::http::problem::{Dependency, Problem};
 use crate::notifications::{self, Template};
-use crate::store::{Cmp, Condition, Key, StoreError, Update, Write, entity_item};
+use crate::store::{Condition, Key, StoreError, Update, Write, entity_item, lease};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -140,18 +140,7 @@ async fn run_owed(app: &App, id: &str) -> Result<(), String> {
         return Ok(()); // already sent
     };
     let now = app.clock.now().unix_timestamp();
-    let lease = Write::update(
-        key.clone(),
-        Update::new().set("lease_until", now + LEASE_SECS),
-    )
-    .when(Condition::Exists.and(
-        Condition::AttrNotExists("lease_until".into()).or(Condition::compare(
-            "lease_until",
-            Cmp::Lt,
-            now,
-        )),
-    ));
-    match app.table.write(lease).await {
+    match app.table.write(lease(key.clone(), now, LEASE_SECS)).await {
         Ok(_) => {}
         Err(StoreError::ConditionFailed) => return Ok(()), // another run has it
         Err(e) => return Err(e.to_string()),

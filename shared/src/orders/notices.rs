@@ -6,7 +6,7 @@
 use crate::app::App;
 use crate::http::problem::Problem;
 use crate::notifications::{self, Template};
-use crate::store::{Cmp, Condition, Key, Query, SortKey, StoreError, Update, Write, entity_item};
+use crate::store::{Key, Query, SortKey, StoreError, Update, Write, entity_item, lease};
 use serde_json::Value;
 
 /// How long a sender may take before another may try.
@@ -42,18 +42,7 @@ pub async fn deliver(app: &App, order_id: &str) -> Result<(), Problem> {
     for item in owed.items {
         let Some(key) = Key::of(&item) else { continue };
         let now = app.clock.now().unix_timestamp();
-        let lease = Write::update(
-            key.clone(),
-            Update::new().set("lease_until", now + LEASE_SECS),
-        )
-        .when(Condition::Exists.and(
-            Condition::AttrNotExists("lease_until".into()).or(Condition::compare(
-                "lease_until",
-                Cmp::Lt,
-                now,
-            )),
-        ));
-        match app.table.write(lease).await {
+        match app.table.write(lease(key.clone(), now, LEASE_SECS)).await {
             Ok(_) => {}
             Err(StoreError::ConditionFailed) => continue,
             Err(e) => return Err(e.into()),

@@ -381,6 +381,19 @@ pub fn from_entity_item<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// The write that leases an item to one worker for `secs` (`lease_until`): it fails while
+/// another worker's lease is live, and the lease lapses by itself if that worker dies.
+/// Release it by removing `lease_until`.
+pub fn lease(key: Key, now: i64, secs: i64) -> Write {
+    Write::update(key, Update::new().set("lease_until", now + secs)).when(Condition::Exists.and(
+        Condition::AttrNotExists("lease_until".into()).or(Condition::compare(
+            "lease_until",
+            Cmp::Lt,
+            now,
+        )),
+    ))
+}
+
 /// Checks what both adapters refuse alike before a transaction reaches the backend.
 fn validate_transaction(writes: &[Write]) -> Result<(), StoreError> {
     if writes.is_empty() || writes.len() > MAX_TRANSACTION_WRITES {
