@@ -295,6 +295,13 @@ mod env {
                     "MARQUEE_PUBLIC_URL".to_string(),
                     "https://cinema.test".to_string(),
                 ),
+                // The stand-in serves one request at a time to every test at once: bounds
+                // for a loaded stand-in. The resilience and fault tests set short ones.
+                ("MARQUEE_AWS_TIMEOUT_MS".to_string(), "15000".to_string()),
+                (
+                    "MARQUEE_REQUEST_TIMEOUT_MS".to_string(),
+                    "30000".to_string(),
+                ),
             ];
             if aws {
                 let config = aws_config().await;
