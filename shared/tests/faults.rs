@@ -265,3 +265,66 @@ async fn webhook_settlement_converges_through_redeliveries() {
     let (_, owned) = env.get("/me/purchases", Some(&token)).await;
     assert_eq!(owned["items"].as_array().unwrap().len(), 1);
 }
+
+/// Checkout while Stripe fails (server errors, a hang, a dropped connection): a clear 503
+/// within the bound, nothing stored for the failed call, and the next checkout opens one
+/// Stripe session, which a further checkout reuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn checkout_under_stripe_faults_stores_nothing_and_converges() {
+    let mut env = Env::served(true, Vec::new()).await;
+    let stripe = FaultProxy::start(&env.stripe.url).await;
+    env.app.payments = std::sync::Arc::new(
+        marquee::payments::stripe::StripeGateway::new("sk_test_marquee", Some(&stripe.url))
+            .unwrap(),
+    );
+    env.api = marquee::routes::router(env.app.clone(), |_| true);
+    let (_, movies) = support::shop(&env, 20).await;
+    let (token, _, _) = env.account("quinn", Role::User).await;
+    env.post("/cart/items", Some(&token), json!({"movie_id": movies[0]}))
+        .await;
+    let (status, placed) = place(&env, &token, "stripe-1").await;
+    assert_eq!(status, StatusCode::CREATED, "{placed}");
+    let id = placed["id"].as_str().unwrap().to_string();
+    let creations = |env: &Env| {
+        env.stripe
+            .requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.path == "/v1/checkout/sessions")
+            .count()
+    };
+    for fault in [Fault::StripeServerError, Fault::Hang, Fault::Drop] {
+        stripe.inject("sessions", fault.clone(), 100);
+        let started = Instant::now();
+        let (status, body) = env
+            .post(&format!("/orders/{id}/checkout"), Some(&token), json!({}))
+            .await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{fault:?}: {body}");
+        assert!(
+            started.elapsed() < Duration::from_secs(8),
+            "{fault:?}: {:?}",
+            started.elapsed()
+        );
+        stripe.clear();
+        let (_, order) = env.get(&format!("/orders/{id}"), Some(&token)).await;
+        assert_eq!(order["status"], "pending", "{fault:?}");
+        assert!(
+            order["checkout"].is_null(),
+            "{fault:?}: no session kept: {order}"
+        );
+        assert_eq!(creations(&env), 0, "{fault:?}: nothing reached Stripe");
+    }
+    let (status, opened) = env
+        .post(&format!("/orders/{id}/checkout"), Some(&token), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{opened}");
+    let (status, again) = env
+        .post(&format!("/orders/{id}/checkout"), Some(&token), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(
+        again["checkout_url"], opened["checkout_url"],
+        "the open page is reused"
+    );
+    assert_eq!(creations(&env), 1, "one Stripe session");
+    assert_eq!(stripe.spoiled("sessions"), 3);
+}

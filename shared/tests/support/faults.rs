@@ -2,8 +2,9 @@
 //! except those of an operation it was told to spoil, for which it waits, hangs, drops the
 //! connection, or answers an error as the service does (DynamoDB's throttling and internal
 //! errors, SES throttling). Operations are named as the services name them: the
-//! `X-Amz-Target` of DynamoDB and SQS (`TransactWriteItems`, `SendMessageBatch`), the path
-//! of SES v2 (`outbound-emails`).
+//! `X-Amz-Target` of DynamoDB and SQS (`TransactWriteItems`, `SendMessageBatch`), the last
+//! path segment otherwise (SES v2 `outbound-emails`, Stripe `sessions`, `refunds`). In
+//! front of the Stripe mock it spoils Stripe's calls the same way.
 
 use axum::body::Body;
 use axum::extract::Request;
@@ -26,6 +27,8 @@ pub enum Fault {
     InternalServerError,
     /// SES v2's `TooManyRequestsException` (429).
     SesThrottling,
+    /// Stripe's `api_error` (500).
+    StripeServerError,
 }
 
 struct Rule {
@@ -160,6 +163,17 @@ impl FaultProxy {
                         "InternalServerError",
                         "com.amazonaws.dynamodb.v20120810#InternalServerError",
                     ));
+                }
+                Fault::StripeServerError => {
+                    let body = serde_json::json!({"error": {"type": "api_error",
+                        "message": "Something went wrong on Stripe's end."}})
+                    .to_string();
+                    return Ok((
+                        axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        [("content-type", "application/json")],
+                        body,
+                    )
+                        .into_response());
                 }
                 Fault::SesThrottling => {
                     return Ok(aws_error(
