@@ -132,6 +132,28 @@ async fn sign_up_is_all_or_nothing_under_every_fault_and_converges_on_retry() {
     assert!(proxy.spoiled("outbound-emails") >= 2);
 }
 
+/// A buyer with a movie (and, with `seats`, that many tickets) in the cart: (access token,
+/// email, the showtime, the catalogue's movies).
+async fn buyer_with_cart(
+    env: &Env,
+    name: &str,
+    seats: Option<u8>,
+) -> (String, String, String, Vec<String>) {
+    let (showtime, movies) = support::shop(env, 20).await;
+    let (token, _, email) = env.account(name, Role::User).await;
+    env.post("/cart/items", Some(&token), json!({"movie_id": movies[0]}))
+        .await;
+    if let Some(quantity) = seats {
+        env.post(
+            "/cart/items",
+            Some(&token),
+            json!({"showtime_id": showtime, "quantity": quantity}),
+        )
+        .await;
+    }
+    (token, email, showtime, movies)
+}
+
 async fn place(env: &Env, token: &str, key: &str) -> (StatusCode, Value) {
     let request = axum::http::Request::post("/orders")
         .header("authorization", format!("Bearer {token}"))
@@ -145,16 +167,7 @@ async fn place(env: &Env, token: &str, key: &str) -> (StatusCode, Value) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_order_is_whole_or_absent_under_faults_and_its_key_converges() {
     let (env, proxy) = behind_a_proxy().await;
-    let (showtime, movies) = support::shop(&env, 20).await;
-    let (token, _, _) = env.account("olga", Role::User).await;
-    env.post("/cart/items", Some(&token), json!({"movie_id": movies[0]}))
-        .await;
-    env.post(
-        "/cart/items",
-        Some(&token),
-        json!({"showtime_id": showtime, "quantity": 3}),
-    )
-    .await;
+    let (token, _, showtime, _) = buyer_with_cart(&env, "olga", Some(3)).await;
     let seats = |env: &Env| {
         let showtime = showtime.clone();
         let api = env.api.clone();
@@ -199,16 +212,7 @@ async fn an_order_is_whole_or_absent_under_faults_and_its_key_converges() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn webhook_settlement_converges_through_redeliveries() {
     let (env, proxy) = behind_a_proxy().await;
-    let (showtime, movies) = support::shop(&env, 20).await;
-    let (token, _, email) = env.account("pavel", Role::User).await;
-    env.post("/cart/items", Some(&token), json!({"movie_id": movies[0]}))
-        .await;
-    env.post(
-        "/cart/items",
-        Some(&token),
-        json!({"showtime_id": showtime, "quantity": 2}),
-    )
-    .await;
+    let (token, email, _, _) = buyer_with_cart(&env, "pavel", Some(2)).await;
     let (status, placed) = place(&env, &token, "pay-1").await;
     assert_eq!(status, StatusCode::CREATED, "{placed}");
     let id = placed["id"].as_str().unwrap().to_string();
@@ -278,10 +282,7 @@ async fn checkout_under_stripe_faults_stores_nothing_and_converges() {
             .unwrap(),
     );
     env.api = marquee::routes::router(env.app.clone(), |_| true);
-    let (_, movies) = support::shop(&env, 20).await;
-    let (token, _, _) = env.account("quinn", Role::User).await;
-    env.post("/cart/items", Some(&token), json!({"movie_id": movies[0]}))
-        .await;
+    let (token, _, _, _) = buyer_with_cart(&env, "quinn", None).await;
     let (status, placed) = place(&env, &token, "stripe-1").await;
     assert_eq!(status, StatusCode::CREATED, "{placed}");
     let id = placed["id"].as_str().unwrap().to_string();

@@ -168,9 +168,5 @@ pub async fn holder(
 
 /// The write that uses the token up: it fails if the token is gone or expired by now.
 pub fn redeem(digest: &str, now: i64) -> Write {
-    Write::delete(key(digest)).when(Condition::Exists.and(Condition::compare(
-        expiry::EXPIRES_AT,
-        Cmp::Gt,
-        now,
-    )))
+    expiry::use_up(key(digest), now)
 }

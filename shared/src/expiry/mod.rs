@@ -51,6 +51,26 @@ pub fn has_expired(item: &Item, now: i64) -> bool {
         .is_some_and(|at| at <= now)
 }
 
+/// The write that uses up a single-use expiring item (an emailed link, a sign-in step, a
+/// provider sign-in's state or login code): it fails if the item is gone or expired by now.
+pub fn use_up(key: crate::store::Key, now: i64) -> crate::store::Write {
+    use crate::store::{Cmp, Condition};
+    crate::store::Write::delete(key).when(Condition::Exists.and(Condition::compare(
+        EXPIRES_AT,
+        Cmp::Gt,
+        now,
+    )))
+}
+
+/// The item at `key` if it exists and has not expired by now (the TTL deletes lazily).
+pub async fn get_live(
+    table: &dyn crate::store::Table,
+    key: &crate::store::Key,
+    now: i64,
+) -> Result<Option<Item>, crate::store::StoreError> {
+    Ok(table.get(key).await?.filter(|item| !has_expired(item, now)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use crate::auth::secret;
 use crate::auth::session::AuthMethod;
 use crate::expiry;
 use crate::http::problem::Problem;
-use crate::store::{Cmp, Condition, Key, Write, entity_item, from_entity_item};
+use crate::store::{Condition, Key, Write, entity_item, from_entity_item};
 use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
@@ -72,20 +72,13 @@ pub async fn open(
 /// The live challenge a token names, and its digest.
 pub async fn find(app: &App, token: &str, now: i64) -> Result<(Challenge, String), Problem> {
     let digest = secret::digest(token);
-    let item = app
-        .table
-        .get(&key(&digest))
+    let item = expiry::get_live(app.table.as_ref(), &key(&digest), now)
         .await?
-        .filter(|item| !expiry::has_expired(item, now))
         .ok_or_else(invalid_token)?;
     Ok((from_entity_item("mfa_challenge", item)?, digest))
 }
 
 /// The write that uses the challenge up: it fails if it is gone or expired by now.
 pub fn redeem(digest: &str, now: i64) -> Write {
-    Write::delete(key(digest)).when(Condition::Exists.and(Condition::compare(
-        expiry::EXPIRES_AT,
-        Cmp::Gt,
-        now,
-    )))
+    expiry::use_up(key(digest), now)
 }

@@ -363,11 +363,8 @@ pub async fn confirm(
             "No two-step sign-in is being set up (or the setup expired after 15 minutes); start again",
         )
     };
-    let item = app
-        .table
-        .get(&factor::pending_key(&user.id))
+    let item = crate::expiry::get_live(app.table.as_ref(), &factor::pending_key(&user.id), now)
         .await?
-        .filter(|item| !crate::expiry::has_expired(item, now))
         .ok_or_else(no_setup)?;
     let pending: Pending = crate::store::from_entity_item("mfa_pending", item)?;
     let seed = factor::open_seed(key, &user.id, &pending.sealed_seed)?;

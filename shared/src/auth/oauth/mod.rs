@@ -24,7 +24,7 @@ use crate::auth::session::{AuthMethod, Origin};
 use crate::expiry;
 use crate::http::problem::Problem;
 use crate::http::{Json, Path, Query, validate};
-use crate::store::{Cmp, Condition, Key, Write, entity_item, from_entity_item};
+use crate::store::{Condition, Key, Write, entity_item, from_entity_item};
 use crate::system::pages;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -88,15 +88,6 @@ fn state_key(digest: &str) -> Key {
 
 fn login_code_key(digest: &str) -> Key {
     Key::new(format!("LOGIN_CODE#{digest}"), "LOGIN_CODE")
-}
-
-/// The write that uses a single-use record up: it fails if it is gone or expired by now.
-fn redeem(key: Key, now: i64) -> Write {
-    Write::delete(key).when(Condition::Exists.and(Condition::compare(
-        expiry::EXPIRES_AT,
-        Cmp::Gt,
-        now,
-    )))
 }
 
 fn unknown_provider() -> Problem {
@@ -335,11 +326,8 @@ async fn take_started(
     now: i64,
 ) -> Result<Started, Problem> {
     let digest = secret::digest(state.ok_or_else(bad_state)?);
-    let item = app
-        .table
-        .get(&state_key(&digest))
+    let item = expiry::get_live(app.table.as_ref(), &state_key(&digest), now)
         .await?
-        .filter(|item| !expiry::has_expired(item, now))
         .ok_or_else(bad_state)?;
     let started: Started = from_entity_item("oauth_state", item)?;
     let same_browser = cookie(app, headers).is_some_and(|c| secret::digest(&c) == started.browser);
@@ -351,7 +339,11 @@ async fn take_started(
         )
         .detail("Start signing in again from the app"));
     }
-    match app.table.write(redeem(state_key(&digest), now)).await {
+    match app
+        .table
+        .write(expiry::use_up(state_key(&digest), now))
+        .await
+    {
         Ok(_) => Ok(started),
         Err(crate::store::StoreError::ConditionFailed) => Err(bad_state()),
         Err(e) => Err(e.into()),
@@ -545,11 +537,8 @@ pub async fn exchange(
     validate::finish(validate::fields(&body))?;
     let now = app.clock.now().unix_timestamp();
     let key = login_code_key(&secret::digest(&body.login_code));
-    let item = app
-        .table
-        .get(&key)
+    let item = expiry::get_live(app.table.as_ref(), &key, now)
         .await?
-        .filter(|item| !expiry::has_expired(item, now))
         .ok_or_else(invalid_login_code)?;
     #[derive(Deserialize)]
     struct Code {
@@ -573,7 +562,7 @@ pub async fn exchange(
         Provider::Facebook => AuthMethod::Facebook,
     }];
     if user.mfa_enabled {
-        match app.table.write(redeem(key, now)).await {
+        match app.table.write(expiry::use_up(key, now)).await {
             Ok(_) => {}
             Err(crate::store::StoreError::ConditionFailed) => return Err(invalid_login_code()),
             Err(e) => return Err(e.into()),
@@ -586,7 +575,7 @@ pub async fn exchange(
         &user,
         &amr,
         &origin,
-        vec![redeem(key, now)],
+        vec![expiry::use_up(key, now)],
         |_| invalid_login_code(),
         now,
     )

@@ -93,9 +93,13 @@ struct Memory {
     tokens: HashMap<String, Grant>,
 }
 
-fn memory() -> &'static Mutex<Memory> {
+/// The simulated providers' codes and tokens (a poisoned lock still holds good data).
+fn memory() -> std::sync::MutexGuard<'static, Memory> {
     static MEMORY: OnceLock<Mutex<Memory>> = OnceLock::new();
-    MEMORY.get_or_init(Default::default)
+    MEMORY
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
 }
 
 fn key() -> &'static SigningKey {
@@ -262,11 +266,7 @@ async fn authorize(
         redirect_uri: form.redirect_uri.clone(),
         expires_at: app.clock.now().unix_timestamp() + 120,
     };
-    memory()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .codes
-        .insert(code.clone(), grant);
+    memory().codes.insert(code.clone(), grant);
     let back = with_params(&form.redirect_uri, &[("code", &code), ("state", &state)]);
     Ok(Redirect::to(&back).into_response())
 }
@@ -318,11 +318,7 @@ async fn token(
         return Ok(token_error("invalid_client"));
     }
     let now = app.clock.now().unix_timestamp();
-    let grant = memory()
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .codes
-        .remove(&form.code);
+    let grant = memory().codes.remove(&form.code);
     let Some(grant) = grant.filter(|g| {
         form.grant_type == "authorization_code"
             && g.provider == provider
@@ -359,11 +355,7 @@ async fn token(
                 .into();
         }
         Provider::Facebook => {
-            memory()
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .tokens
-                .insert(access_token, grant);
+            memory().tokens.insert(access_token, grant);
         }
     }
     Ok(axum::Json(answer).into_response())
@@ -374,14 +366,7 @@ async fn me(headers: HeaderMap) -> Response {
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
-    let grant = token.and_then(|t| {
-        memory()
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .tokens
-            .get(t)
-            .cloned()
-    });
+    let grant = token.and_then(|t| memory().tokens.get(t).cloned());
     match grant {
         Some(grant) => axum::Json(json!({
             "id": subject(&grant.email).trim_start_matches("sim-"),
