@@ -206,14 +206,11 @@ async fn an_order_is_whole_or_absent_under_faults_and_its_key_converges() {
     assert_eq!(status, StatusCode::OK);
 }
 
-/// Settling a payment while the table fails: each delivery that fails answers 5xx and
-/// changes nothing, so Stripe delivers again; the first that gets through pays the order
-/// once and sends one receipt, and later ones change nothing.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn webhook_settlement_converges_through_redeliveries() {
-    let (env, proxy) = behind_a_proxy().await;
-    let (token, email, _, _) = buyer_with_cart(&env, "pavel", Some(2)).await;
-    let (status, placed) = place(&env, &token, "pay-1").await;
+/// A buyer whose order (a movie, two tickets) has its checkout open: (access token, email,
+/// order id, the `checkout.session.completed` event that pays it).
+async fn in_checkout(env: &Env, name: &str) -> (String, String, String, Value) {
+    let (token, email, _, _) = buyer_with_cart(env, name, Some(2)).await;
+    let (status, placed) = place(env, &token, &format!("{name}-order")).await;
     assert_eq!(status, StatusCode::CREATED, "{placed}");
     let id = placed["id"].as_str().unwrap().to_string();
     let (status, started) = env
@@ -230,14 +227,27 @@ async fn webhook_settlement_converges_through_redeliveries() {
     let completed = json!({
         "id": session, "object": "checkout.session", "client_reference_id": id,
         "metadata": {"order_id": id}, "payment_status": "paid",
-        "status": "complete", "payment_intent": "pi_faults",
+        "status": "complete", "payment_intent": format!("pi_{name}"),
     });
-    let receipts = |env: &Env| {
-        env.emails_to(&email)
-            .iter()
-            .filter(|(s, _)| s.contains("receipt"))
-            .count()
-    };
+    (token, email, id, completed)
+}
+
+/// How many emails to `to` have `about` in their subject.
+fn mails_about(env: &Env, to: &str, about: &str) -> usize {
+    env.emails_to(to)
+        .iter()
+        .filter(|(subject, _)| subject.contains(about))
+        .count()
+}
+
+/// Settling a payment while the table fails: each delivery that fails answers 5xx and
+/// changes nothing, so Stripe delivers again; the first that gets through pays the order
+/// once and sends one receipt, and later ones change nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_settlement_converges_through_redeliveries() {
+    let (env, proxy) = behind_a_proxy().await;
+    let (token, email, id, completed) = in_checkout(&env, "pavel").await;
+    let receipts = |env: &Env| mails_about(env, &email, "receipt");
     for fault in [Fault::InternalServerError, Fault::Hang, Fault::Drop] {
         proxy.inject("TransactWriteItems", fault.clone(), 100);
         let (status, body) = env
@@ -276,12 +286,7 @@ async fn webhook_settlement_converges_through_redeliveries() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkout_under_stripe_faults_stores_nothing_and_converges() {
     let mut env = Env::served(true, Vec::new()).await;
-    let stripe = FaultProxy::start(&env.stripe.url).await;
-    env.app.payments = std::sync::Arc::new(
-        marquee::payments::stripe::StripeGateway::new("sk_test_marquee", Some(&stripe.url))
-            .unwrap(),
-    );
-    env.api = marquee::routes::router(env.app.clone(), |_| true);
+    let stripe = env.stripe_through().await;
     let (token, _, _, _) = buyer_with_cart(&env, "quinn", None).await;
     let (status, placed) = place(&env, &token, "stripe-1").await;
     assert_eq!(status, StatusCode::CREATED, "{placed}");
@@ -328,4 +333,161 @@ async fn checkout_under_stripe_faults_stores_nothing_and_converges() {
     );
     assert_eq!(creations(&env), 1, "one Stripe session");
     assert_eq!(stripe.spoiled("sessions"), 3);
+}
+
+/// Approving a refund while Stripe or the table fails: each failed approval is a clear 503
+/// within the bound that leaves the order asking; a refund Stripe made but whose answer was
+/// lost, or that could not be noted, is found again by the retry (one idempotency key per
+/// order), so the buyer is refunded exactly once and told once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refund_approval_under_faults_refunds_once() {
+    let (mut env, table) = behind_a_proxy().await;
+    let stripe = env.stripe_through().await;
+    let (token, email, id, completed) = in_checkout(&env, "rosa").await;
+    let (status, body) = env
+        .stripe_event("evt_rosa_paid", "checkout.session.completed", completed)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, asked) = env
+        .post(
+            &format!("/orders/{id}/refund"),
+            Some(&token),
+            json!({"reason": "Bought twice"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{asked}");
+    let (admin, _, _) = env.account("refunder", Role::Admin).await;
+    let approve = format!("/admin/orders/{id}/refund");
+    let cases = [
+        ("stripe", Fault::StripeServerError),
+        ("stripe", Fault::Hang),
+        ("stripe", Fault::Drop),
+        ("stripe", Fault::LoseAnswer),
+        ("table", Fault::InternalServerError),
+        ("table", Fault::Hang),
+    ];
+    for (at, fault) in cases {
+        match at {
+            "stripe" => stripe.inject("refunds", fault.clone(), 100),
+            _ => table.inject("UpdateItem", fault.clone(), 100),
+        }
+        let started = Instant::now();
+        let (status, body) = env.post(&approve, Some(&admin), json!({})).await;
+        let took = started.elapsed();
+        stripe.clear();
+        table.clear();
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")),
+            "{at} {fault:?}: {body}"
+        );
+        assert!(
+            took < Duration::from_secs(8),
+            "{at} {fault:?}: took {took:?}"
+        );
+        let now = order_of(&env, &token, &id).await;
+        assert_eq!(now["status"], "refund_requested", "{at} {fault:?}: {now}");
+        assert!(
+            now["refund"]["refund_id"].is_null(),
+            "{at} {fault:?}: not noted: {now}"
+        );
+    }
+    // Stripe took the refund when its answer was lost; the table fault came after.
+    assert_eq!(env.stripe.refunds().len(), 1, "one refund made so far");
+
+    let (status, approved) = env.post(&approve, Some(&admin), json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{approved}");
+    let refunds = env.stripe.refunds();
+    assert_eq!(refunds.len(), 1, "the retries found the same refund");
+    assert_eq!(approved["refund"]["refund_id"], refunds[0]["id"]);
+
+    let charge = json!({"id": "ch_rosa", "object": "charge", "payment_intent": "pi_rosa",
+                        "amount": approved["total"]["amount"],
+                        "amount_refunded": approved["total"]["amount"], "refunded": true});
+    for _ in 0..2 {
+        let (status, body) = env
+            .stripe_event("evt_rosa_refund", "charge.refunded", charge.clone())
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    assert_eq!(order_of(&env, &token, &id).await["status"], "refunded");
+    assert_eq!(mails_about(&env, &email, "refund"), 1, "told once");
+}
+
+async fn order_of(env: &Env, token: &str, id: &str) -> Value {
+    env.get(&format!("/orders/{id}"), Some(token)).await.1
+}
+
+/// The likes on a movie's card in the catalogue's first page (`None`: not listed).
+async fn shelved_likes(env: &Env, movie: &str) -> Option<i64> {
+    let (_, page) = env.get("/movies?limit=100", None).await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|card| card["id"] == movie)
+        .map(|card| card["likes"].as_i64().unwrap())
+}
+
+/// The catalogue's projection sweep while the table fails: the sweep ends within the bound
+/// and reports the movie as failed, the shelves keep their previous state and the movie
+/// stays marked; the next sweep (no lease left to wait out) brings the shelves in line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_projection_sweep_fails_whole_and_the_next_one_converges() {
+    use marquee::catalog::index;
+    let (env, proxy) = behind_a_proxy().await;
+    let seeded = marquee::catalog::demo::seed(&env.app, 2, 8).await.unwrap();
+    let movie = seeded.movies[0].clone();
+    let (token, _, _) = env.account("liker", Role::User).await;
+    let (status, _, body) = env
+        .send(
+            Method::PUT,
+            &format!("/movies/{movie}/reaction"),
+            Some(&token),
+            Some(json!({"value": "like"})),
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    assert_eq!(
+        shelved_likes(&env, &movie).await,
+        Some(0),
+        "the shelf waits for the sweep"
+    );
+
+    for (operation, fault) in [
+        ("BatchWriteItem", Fault::InternalServerError),
+        ("BatchWriteItem", Fault::Hang),
+        ("BatchWriteItem", Fault::Drop),
+        ("BatchGetItem", Fault::ThroughputExceeded),
+    ] {
+        proxy.inject(operation, fault.clone(), 100);
+        let started = Instant::now();
+        let report = index::project_marked(&env.app, 100).await;
+        let took = started.elapsed();
+        proxy.clear();
+        let report = report.unwrap();
+        assert_eq!(
+            (report.projected, report.failed),
+            (0, 1),
+            "{operation} {fault:?}: {report:?}"
+        );
+        assert!(
+            took < Duration::from_secs(10),
+            "{operation} {fault:?}: took {took:?}"
+        );
+        assert_eq!(
+            shelved_likes(&env, &movie).await,
+            Some(0),
+            "{operation} {fault:?}: shelves as before"
+        );
+    }
+    let report = index::project_marked(&env.app, 100).await.unwrap();
+    assert_eq!((report.projected, report.failed), (1, 0), "{report:?}");
+    assert_eq!(shelved_likes(&env, &movie).await, Some(1));
+    let again = index::project_marked(&env.app, 100).await.unwrap();
+    assert_eq!(
+        (again.projected, again.failed),
+        (0, 0),
+        "nothing left marked"
+    );
 }

@@ -403,9 +403,10 @@ pub async fn project(app: &App, movie_id: &str) -> Result<(), StoreError> {
             return remove_deleted(app, movie_id, written).await;
         };
         let now_ms = (app.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
+        let lease_until = now_ms + LEASE_MS;
         let lease = Write::update(
             key.clone(),
-            Update::new().set("indexing_until", now_ms + LEASE_MS),
+            Update::new().set("indexing_until", lease_until),
         )
         .when(Condition::Exists.and(
             Condition::AttrNotExists("indexing_until".into()).or(Condition::compare(
@@ -420,33 +421,19 @@ pub async fn project(app: &App, movie_id: &str) -> Result<(), StoreError> {
             Err(e) => return Err(e),
         }
         let movie: Stored<MovieInput> = from_entity_item(Movie::KIND, record.clone())?;
-        let counters = Counters::read(&record);
-        let names = people_names(app, &movie.fields).await?;
-        let items = index_items(&movie, &shelve(&movie, &counters, &names));
-        let desired: Vec<Key> = items.iter().filter_map(Key::of).collect();
-        let mut writes: Vec<Write> = items.into_iter().map(Write::put).collect();
-        let stale: Vec<Key> = keys_attr(&record, "indexed")
-            .into_iter()
-            .chain(written.iter().cloned())
-            .filter(|k| !desired.contains(k))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        writes.extend(stale.into_iter().map(Write::delete));
-        write_all(app, writes).await?;
-        written.extend(desired.iter().cloned());
-
-        let finish = Write::update(
-            key.clone(),
-            Update::new()
-                .set("indexed", keys_value(&desired))
-                .remove("indexing_until"),
-        )
-        .when(Condition::Exists);
-        match app.table.write(finish).await {
-            Ok(_) => {}
-            Err(StoreError::ConditionFailed) => continue,
-            Err(e) => return Err(e),
+        match write_index(app, &movie, &record, &mut written).await {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                // Free the movie at once, so the next sweep retries it instead of waiting
+                // out the lease.
+                let release = Write::update(key.clone(), Update::new().remove("indexing_until"))
+                    .when(Condition::eq("indexing_until", lease_until));
+                if let Err(release_error) = app.table.write(release).await {
+                    tracing::warn!(movie = movie_id, error = %release_error, "releasing a projection lease failed");
+                }
+                return Err(e);
+            }
         }
         let unchanged = Condition::eq("version", movie.version).and(match record.get("revision") {
             Some(revision) => Condition::eq("revision", revision.clone()),
@@ -466,6 +453,44 @@ pub async fn project(app: &App, movie_id: &str) -> Result<(), StoreError> {
         }
     }
     Ok(())
+}
+
+/// Writes a movie's index items, deletes those that no longer apply and records the keys
+/// on the movie (releasing the lease). `false` when the movie went meanwhile.
+async fn write_index(
+    app: &App,
+    movie: &Stored<MovieInput>,
+    record: &Item,
+    written: &mut BTreeSet<Key>,
+) -> Result<bool, StoreError> {
+    let counters = Counters::read(record);
+    let names = people_names(app, &movie.fields).await?;
+    let items = index_items(movie, &shelve(movie, &counters, &names));
+    let desired: Vec<Key> = items.iter().filter_map(Key::of).collect();
+    let mut writes: Vec<Write> = items.into_iter().map(Write::put).collect();
+    let stale: Vec<Key> = keys_attr(record, "indexed")
+        .into_iter()
+        .chain(written.iter().cloned())
+        .filter(|k| !desired.contains(k))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    writes.extend(stale.into_iter().map(Write::delete));
+    write_all(app, writes).await?;
+    written.extend(desired.iter().cloned());
+
+    let finish = Write::update(
+        record_key(&movie.id),
+        Update::new()
+            .set("indexed", keys_value(&desired))
+            .remove("indexing_until"),
+    )
+    .when(Condition::Exists);
+    match app.table.write(finish).await {
+        Ok(_) => Ok(true),
+        Err(StoreError::ConditionFailed) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 async fn remove_deleted(

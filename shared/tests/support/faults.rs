@@ -19,6 +19,9 @@ pub enum Fault {
     Hang,
     /// Closes the connection without an answer.
     Drop,
+    /// Forwards the request, then closes the connection instead of passing the answer
+    /// back: the call took effect, the caller cannot know.
+    LoseAnswer,
     /// DynamoDB's `ThrottlingException` (400).
     Throttling,
     /// DynamoDB's `ProvisionedThroughputExceededException` (400).
@@ -143,6 +146,7 @@ impl FaultProxy {
                 Fault::Delay(by) => tokio::time::sleep(*by).await,
                 Fault::Hang => std::future::pending::<()>().await,
                 Fault::Drop => return Err(std::io::Error::other("dropped")),
+                Fault::LoseAnswer => {}
                 Fault::Throttling => {
                     return Ok(aws_error(
                         400,
@@ -194,6 +198,9 @@ impl FaultProxy {
             .to_bytes();
         let forwarded = axum::http::Request::from_parts(parts, Body::from(bytes));
         match client.request(forwarded).await {
+            Ok(_) if matches!(fault, Some(Fault::LoseAnswer)) => {
+                Err(std::io::Error::other("answer lost"))
+            }
             Ok(answer) => Ok(answer.map(Body::new)),
             Err(e) => Err(std::io::Error::other(e.to_string())),
         }

@@ -265,6 +265,18 @@ mod env {
             self.api = marquee::routes::router(self.app.clone(), |_| true);
         }
 
+        /// Sends this app's Stripe calls through `proxy` (started in front of the Stripe
+        /// mock); the router is rebuilt on the changed app.
+        pub async fn stripe_through(&mut self) -> super::faults::FaultProxy {
+            let proxy = super::faults::FaultProxy::start(&self.stripe.url).await;
+            self.app.payments = Arc::new(
+                marquee::payments::stripe::StripeGateway::new("sk_test_marquee", Some(&proxy.url))
+                    .unwrap(),
+            );
+            self.api = marquee::routes::router(self.app.clone(), |_| true);
+            proxy
+        }
+
         /// The base URL the app is served on (see [`Env::served`]).
         pub fn base(&self) -> String {
             self.app.config.api_base_url().to_string()

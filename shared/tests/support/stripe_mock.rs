@@ -32,6 +32,8 @@ struct MockState {
     requests: Vec<Recorded>,
     answers: HashMap<String, Value>,
     sessions: HashMap<String, Value>,
+    /// Every refund made (a repeated idempotency key makes none).
+    refunds: Vec<Value>,
 }
 
 #[derive(Clone)]
@@ -156,7 +158,7 @@ async fn answer(
                     .find(|(key, _)| key == k)
                     .map(|(_, v)| v.clone())
             };
-            json!({
+            let refund = json!({
                 "id": format!("re_test_{n}"),
                 "object": "refund",
                 "amount": get("amount").and_then(|a| a.parse::<i64>().ok()).unwrap_or(0),
@@ -165,7 +167,9 @@ async fn answer(
                 "payment_intent": get("payment_intent"),
                 "status": "succeeded",
                 "metadata": {"order_id": get("metadata[order_id]")},
-            })
+            });
+            state.refunds.push(refund.clone());
+            refund
         }
         _ => return error(StatusCode::NOT_FOUND, "Unrecognized request URL"),
     };
@@ -175,8 +179,13 @@ async fn answer(
     (StatusCode::OK, reply.to_string())
 }
 
-/// Marks a mock session complete, as paying on Stripe's page would.
 impl StripeMock {
+    /// The refunds made so far.
+    pub fn refunds(&self) -> Vec<Value> {
+        self.state.lock().unwrap().refunds.clone()
+    }
+
+    /// Marks a mock session complete, as paying on Stripe's page would.
     pub fn complete(&self, session_id: &str) {
         if let Some(s) = self.state.lock().unwrap().sessions.get_mut(session_id) {
             s["status"] = json!("complete");
