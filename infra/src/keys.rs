@@ -1,6 +1,7 @@
 //! `marquee-keys DIR`: makes (or reuses) the Ed25519 key pair that signs access tokens in
-//! DIR, writes its public half beside it and prints it. For a deployment:
-//! `JwtPrivateKey` is `DIR/jwt-ed25519.pem`, `JwtPublicKey` is `DIR/jwt-ed25519.pub.pem`.
+//! DIR, writes its public half beside it and prints it; also makes (or reuses) the data
+//! key that seals TOTP seeds. For a deployment: `JwtPrivateKey` is `DIR/jwt-ed25519.pem`,
+//! `JwtPublicKey` is `DIR/jwt-ed25519.pub.pem`, `MfaDataKey` is `DIR/mfa-data-key`.
 
 use marquee::auth::keys::SigningKeys;
 use std::path::PathBuf;
@@ -18,6 +19,10 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Err(e) = marquee::auth::data_key::DataKey::load_or_create(&dir) {
+        eprintln!("marquee-keys: {e}");
+        return ExitCode::FAILURE;
+    }
     let public = keys.public_pem();
     if let Err(e) = std::fs::write(dir.join("jwt-ed25519.pub.pem"), &public) {
         eprintln!("marquee-keys: {e}");

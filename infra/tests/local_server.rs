@@ -852,52 +852,66 @@ fn local_server_on_the_aws_stand_in() {
     );
     let suffix = ulid::Ulid::new().to_string().to_lowercase();
     let table = format!("e2e-{suffix}");
-    let created = Command::new(env!("CARGO_BIN_EXE_marquee-table"))
-        .env("MARQUEE_TABLE", &table)
-        .output()
-        .unwrap();
+    let sender = format!("no-reply-{suffix}@marquee.test");
+    let bootstrap = || {
+        Command::new(env!("CARGO_BIN_EXE_marquee-table"))
+            .args(["--queues", "--verify-sender"])
+            .env("MARQUEE_TABLE", &table)
+            .env("MARQUEE_MAIL_FROM", format!("Marquee <{sender}>"))
+            .output()
+            .unwrap()
+    };
+    let created = bootstrap();
+    let progress = String::from_utf8_lossy(&created.stderr);
+    assert!(created.status.success(), "{progress}");
     assert!(
-        created.status.success(),
-        "{}",
-        String::from_utf8_lossy(&created.stderr)
+        progress.contains(&format!("table {table} created")),
+        "{progress}"
     );
-    assert!(String::from_utf8_lossy(&created.stdout).contains("created"));
-    let again = Command::new(env!("CARGO_BIN_EXE_marquee-table"))
-        .env("MARQUEE_TABLE", &table)
-        .output()
-        .unwrap();
-    assert!(again.status.success());
-    assert!(String::from_utf8_lossy(&again.stdout).contains("already exists"));
-
-    let (expiry_queue, mail_queue) = tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        let sqs = aws_sdk_sqs::Client::new(&aws);
-        let mut urls = Vec::new();
-        for name in [table.clone(), format!("{table}-mail")] {
-            let out = sqs.create_queue().queue_name(name).send().await.unwrap();
-            urls.push(out.queue_url.unwrap());
-        }
-        (urls[0].clone(), urls[1].clone())
-    });
+    assert!(
+        progress.contains(&format!("sender {sender} registered")),
+        "{progress}"
+    );
+    // Only `export NAME='url'` lines reach stdout, for a shell to eval.
+    let exports: HashMap<String, String> = String::from_utf8_lossy(&created.stdout)
+        .lines()
+        .map(|line| {
+            let (name, value) = line
+                .strip_prefix("export ")
+                .and_then(|rest| rest.split_once('='))
+                .unwrap_or_else(|| panic!("not an export line: {line}"));
+            (name.to_string(), value.trim_matches('\'').to_string())
+        })
+        .collect();
+    let again = bootstrap();
+    let progress = String::from_utf8_lossy(&again.stderr);
+    assert!(again.status.success(), "{progress}");
+    assert!(progress.contains("already exists"), "{progress}");
+    // SES answers AlreadyExists for a known identity; the stand-in registers it again.
+    assert!(progress.contains(&format!("sender {sender}")), "{progress}");
+    assert_eq!(
+        String::from_utf8_lossy(&again.stdout)
+            .lines()
+            .collect::<Vec<_>>()
+            .len(),
+        2,
+        "the same two queues"
+    );
     let keys_dir = tempfile::tempdir().unwrap();
     let keys = marquee::auth::keys::SigningKeys::load_or_create(keys_dir.path()).unwrap();
     let private_key = std::fs::read_to_string(keys_dir.path().join("jwt-ed25519.pem")).unwrap();
-    let sender = format!("no-reply-{suffix}@marquee.test");
-    tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let aws = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        aws_sdk_sesv2::Client::new(&aws)
-            .create_email_identity()
-            .email_identity(&sender)
-            .send()
-            .await
-            .unwrap();
-    });
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(&[
         ("MARQUEE_BACKEND", "aws".into()),
         ("MARQUEE_TABLE", table),
-        ("MARQUEE_EXPIRY_QUEUE_URL", expiry_queue),
-        ("MARQUEE_MAIL_QUEUE_URL", mail_queue),
+        (
+            "MARQUEE_EXPIRY_QUEUE_URL",
+            exports["MARQUEE_EXPIRY_QUEUE_URL"].clone(),
+        ),
+        (
+            "MARQUEE_MAIL_QUEUE_URL",
+            exports["MARQUEE_MAIL_QUEUE_URL"].clone(),
+        ),
         ("MARQUEE_JWT_PRIVATE_KEY", private_key),
         ("MARQUEE_MAIL_FROM", sender),
         ("MARQUEE_DATA_DIR", data.path().display().to_string()),

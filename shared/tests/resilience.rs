@@ -126,6 +126,19 @@ async fn sender_identity(sender: &str, verified: bool) {
 /// The mail service fails: every email a change owes survives, goes out once it works
 /// again (the queue's retry, or the sweep when the queue message was lost), and only once.
 async fn no_email_is_lost_when_the_mail_service_refuses(mut env: Env) {
+    // A comment to answer later, while the mail service refuses.
+    let seeded = marquee::catalog::demo::seed(&env.app, 1, 7).await.unwrap();
+    let movie = &seeded.movies[0];
+    let (author, _, author_email) = env.account("author", Role::User).await;
+    let comments = format!("/movies/{movie}/comments");
+    let (status, first) = env
+        .post(
+            &comments,
+            Some(&author),
+            serde_json::json!({"text": "Loved it"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{first}");
     // On the stand-in, a sender of this test's own: no other test verifies it meanwhile.
     let sender = format!(
         "no-reply-{}@marquee.test",
@@ -277,6 +290,43 @@ async fn no_email_is_lost_when_the_mail_service_refuses(mut env: Env) {
             .count(),
         1
     );
+
+    // A reply while the mail service refuses: the reply stands, its email is owed with it
+    // and goes out once the service is back.
+    mail_down(true).await;
+    let (status, reply) = env
+        .post(
+            &comments,
+            Some(&access),
+            serde_json::json!({"text": "Me too", "parent_id": first["id"]}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{reply}");
+    let messages = queued(&env).await;
+    assert_eq!(messages.len(), 1, "the owed reply email is queued");
+    assert_eq!(
+        marquee::mail_jobs::handle_batch(&env.app, &messages).await,
+        vec![0]
+    );
+    mail_down(false).await;
+    assert!(
+        marquee::mail_jobs::handle_batch(&env.app, &messages)
+            .await
+            .is_empty()
+    );
+    let replies = |env: &Env| {
+        env.emails_to(&author_email)
+            .iter()
+            .filter(|(s, _)| s.contains("replied to your comment"))
+            .count()
+    };
+    assert_eq!(replies(&env), 1, "the reply email went out once");
+    assert!(
+        marquee::mail_jobs::handle_batch(&env.app, &messages)
+            .await
+            .is_empty()
+    );
+    assert_eq!(replies(&env), 1);
 }
 
 support::on_both_backends!(

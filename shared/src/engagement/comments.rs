@@ -165,7 +165,15 @@ pub async fn create(
         &pointer_key(&id),
         &serde_json::json!({"movie_id": movie_id, "thread_id": thread_id}),
     );
-    let writes = vec![
+    // The email to the author answered is owed in the same transaction as the reply.
+    let owed = match &parent {
+        Some(parent) if parent.author_id != caller.user_id => {
+            reply_notice(&app, parent, &comment).await?
+        }
+        _ => None,
+    }
+    .map(|notice| notice.owe(comment.created_at));
+    let mut writes = vec![
         Write::update(
             index::record_key(&movie_id),
             Update::new().add("comment_count", 1),
@@ -179,6 +187,7 @@ pub async fn create(
         .when(Condition::NotExists),
         Write::put(pointer).when(Condition::NotExists),
     ];
+    writes.extend(owed.iter().map(|o| o.write.clone()));
     match app.table.transact(writes).await {
         Ok(()) => {}
         Err(StoreError::TransactionCanceled { failed }) if failed.contains(&0) => {
@@ -186,28 +195,34 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     }
-    if let Some(parent) = parent
-        && parent.author_id != caller.user_id
-    {
-        notify_parent_author(&app, &parent, &comment).await;
-    }
+    crate::mail_jobs::send_owed(&app, owed).await;
     Ok((StatusCode::CREATED, axum::Json(comment)))
 }
 
-/// Owes the author of the comment answered an email; the reply stays whatever happens.
-async fn notify_parent_author(app: &App, parent: &Comment, reply: &Comment) {
-    let Ok(Some(author)) = user::find(app, &parent.author_id).await else {
-        return;
+/// The email that tells the author of the comment answered about the reply (none when
+/// that account is gone).
+async fn reply_notice(
+    app: &App,
+    parent: &Comment,
+    reply: &Comment,
+) -> Result<Option<crate::mail_jobs::MailJob>, Problem> {
+    let Some(author) = user::find(app, &parent.author_id).await? else {
+        return Ok(None);
     };
-    let title = match app.table.get(&index::record_key(&parent.movie_id)).await {
-        Ok(Some(item)) => item
-            .get("fields")
-            .and_then(|f| f.get("title"))
-            .and_then(|t| t.as_str())
-            .unwrap_or("a movie")
-            .to_string(),
-        _ => "a movie".to_string(),
-    };
+    let title = app
+        .table
+        .get(&index::record_key(&parent.movie_id))
+        .await?
+        .and_then(|item| {
+            Some(
+                item.get("fields")?
+                    .get("title")?
+                    .as_str()?
+                    .trim()
+                    .to_string(),
+            )
+        })
+        .unwrap_or_else(|| "a movie".to_string());
     let link = format!(
         "{}/movies/{}#comment-{}",
         app.config.public_url.trim_end_matches('/'),
@@ -224,7 +239,7 @@ async fn notify_parent_author(app: &App, parent: &Comment, reply: &Comment) {
             "link": link,
         }),
     );
-    crate::mail_jobs::owe_now(app, notice).await;
+    Ok(Some(notice))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
