@@ -24,6 +24,14 @@ async fn behind_a_proxy() -> (Env, FaultProxy) {
     (env, proxy)
 }
 
+/// One row of the fault matrix, printed for the record (`-- --nocapture`).
+fn matrix_row(path: &str, fault: &Fault, outcome: impl std::fmt::Display, took: Duration) {
+    eprintln!(
+        "fault matrix | {path} | {fault:?} | {outcome} | {} ms",
+        took.as_millis()
+    );
+}
+
 fn unique_email(name: &str) -> String {
     format!(
         "{name}.{}@example.com",
@@ -55,6 +63,27 @@ async fn sign_up_is_all_or_nothing_under_every_fault_and_converges_on_retry() {
     assert_eq!(proxy.spoiled("TransactWriteItems"), 1);
     assert_eq!(env.emails_to(&email).len(), 1, "one activation email");
 
+    // A latency spike within the attempt's bound (0.8 s here) is only slower.
+    proxy.inject(
+        "TransactWriteItems",
+        Fault::Delay(Duration::from_millis(400)),
+        1,
+    );
+    let email = unique_email("slow");
+    let (status, body, took) = register(&env, &email).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    matrix_row(
+        "sign-up",
+        &Fault::Delay(Duration::from_millis(400)),
+        status,
+        took,
+    );
+    assert!(
+        took >= Duration::from_millis(400),
+        "the spike was served: {took:?}"
+    );
+    assert_eq!(env.emails_to(&email).len(), 1, "one activation email");
+
     // Faults that outlast the retries: a clear 503, nothing written, then a retry works.
     for fault in [
         Fault::ThroughputExceeded,
@@ -66,6 +95,7 @@ async fn sign_up_is_all_or_nothing_under_every_fault_and_converges_on_retry() {
         proxy.inject("TransactWriteItems", fault.clone(), 100);
         let email = unique_email("fault");
         let (status, body, took) = register(&env, &email).await;
+        matrix_row("sign-up", &fault, status, took);
         assert_eq!(
             (status, body["code"].as_str()),
             (StatusCode::SERVICE_UNAVAILABLE, Some("unavailable")),
@@ -181,6 +211,7 @@ async fn an_order_is_whole_or_absent_under_faults_and_its_key_converges() {
         proxy.inject("TransactWriteItems", fault.clone(), 100);
         let started = Instant::now();
         let (status, body) = place(&env, &token, "k-1").await;
+        matrix_row("order", &fault, status, started.elapsed());
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{fault:?}: {body}");
         assert!(started.elapsed() < Duration::from_secs(8), "{fault:?}");
         proxy.clear();
@@ -250,6 +281,7 @@ async fn webhook_settlement_converges_through_redeliveries() {
     let receipts = |env: &Env| mails_about(env, &email, "receipt");
     for fault in [Fault::InternalServerError, Fault::Hang, Fault::Drop] {
         proxy.inject("TransactWriteItems", fault.clone(), 100);
+        let started = Instant::now();
         let (status, body) = env
             .stripe_event(
                 "evt_faults",
@@ -257,6 +289,7 @@ async fn webhook_settlement_converges_through_redeliveries() {
                 completed.clone(),
             )
             .await;
+        matrix_row("webhook settlement", &fault, status, started.elapsed());
         assert!(status.is_server_error(), "{fault:?}: {status} {body}");
         proxy.clear();
         let (_, now) = env.get(&format!("/orders/{id}"), Some(&token)).await;
@@ -304,6 +337,7 @@ async fn checkout_under_stripe_faults_stores_nothing_and_converges() {
         let (status, body) = env
             .post(&format!("/orders/{id}/checkout"), Some(&token), json!({}))
             .await;
+        matrix_row("checkout (Stripe)", &fault, status, started.elapsed());
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{fault:?}: {body}");
         assert!(
             started.elapsed() < Duration::from_secs(8),
@@ -374,6 +408,7 @@ async fn refund_approval_under_faults_refunds_once() {
         let started = Instant::now();
         let (status, body) = env.post(&approve, Some(&admin), json!({})).await;
         let took = started.elapsed();
+        matrix_row(&format!("refund approval ({at})"), &fault, status, took);
         stripe.clear();
         table.clear();
         assert_eq!(
@@ -466,6 +501,12 @@ async fn the_projection_sweep_fails_whole_and_the_next_one_converges() {
         let took = started.elapsed();
         proxy.clear();
         let report = report.unwrap();
+        matrix_row(
+            &format!("projection sweep ({operation})"),
+            &fault,
+            format!("{report:?}"),
+            took,
+        );
         assert_eq!(
             (report.projected, report.failed),
             (0, 1),
