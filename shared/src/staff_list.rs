@@ -41,7 +41,7 @@ pub struct Listing {
 }
 
 pub fn bad_status(allowed: &str) -> Problem {
-    Problem::validation(vec![FieldError {
+    Problem::invalid_query(vec![FieldError {
         field: "status".into(),
         message: format!("must be one of {allowed}"),
     }])
@@ -49,7 +49,7 @@ pub fn bad_status(allowed: &str) -> Problem {
 
 fn date(field: &str, text: &str) -> Result<Date, Problem> {
     Date::parse(text, crate::clock::DATE).map_err(|_| {
-        Problem::validation(vec![FieldError {
+        Problem::invalid_query(vec![FieldError {
             field: field.into(),
             message: "must be a date, YYYY-MM-DD".into(),
         }])
@@ -74,7 +74,7 @@ pub fn range_ms(from: Option<&str>, to: Option<&str>) -> Result<(u64, u64), Prob
         None => i64::MAX / 2,
     };
     if start > end {
-        return Err(Problem::validation(vec![FieldError {
+        return Err(Problem::invalid_query(vec![FieldError {
             field: "to".into(),
             message: "must not be before from".into(),
         }]));

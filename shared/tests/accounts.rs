@@ -533,14 +533,28 @@ async fn admins_manage_users_but_never_the_last_admin(env: Env) {
         .await;
     assert_eq!(second["items"].as_array().unwrap().len(), 1);
     assert!(second["next_cursor"].is_null());
-    assert_eq!(
-        env.get("/admin/users?limit=500", Some(&root)).await.0,
-        StatusCode::UNPROCESSABLE_ENTITY
-    );
-    assert_eq!(
-        env.get("/admin/users?role=emperor", Some(&root)).await.0,
-        StatusCode::BAD_REQUEST
-    );
+    // A value out of range and one that does not parse: the same status and code.
+    for (query, field, message) in [
+        ("limit=500", "limit", "must be 1 to 100"),
+        (
+            "role=emperor",
+            "role",
+            "must be one of: user, moderator, admin",
+        ),
+        ("limit=ten", "limit", "must be a whole number"),
+    ] {
+        let (status, problem) = env.get(&format!("/admin/users?{query}"), Some(&root)).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (StatusCode::BAD_REQUEST, Some("invalid_query")),
+            "{query}: {problem}"
+        );
+        assert_eq!(
+            problem["errors"],
+            serde_json::json!([{"field": field, "message": message}]),
+            "{query}"
+        );
+    }
 
     let jon_id = jon_view["id"].as_str().unwrap();
     let (status, got) = env

@@ -141,7 +141,8 @@ fn id_filter(value: Option<String>, name: &str, errors: &mut Vec<FieldError>) ->
     value
 }
 
-/// Checks and normalises the query of a list: 422 naming every bad parameter.
+/// Checks and normalises the query of a list: 400 `invalid_query` naming every bad
+/// parameter.
 pub fn parse(query: BrowseQuery) -> Result<(Filters, Plan), Problem> {
     let mut errors = Vec::new();
     let limit = page_limit(query.limit);
@@ -219,7 +220,7 @@ pub fn parse(query: BrowseQuery) -> Result<(Filters, Plan), Problem> {
             false
         }
     };
-    validate::finish(errors)?;
+    validate::finish_query(errors)?;
     let sort = sort.unwrap_or(Sort::Popularity);
     let after = query
         .cursor

@@ -359,7 +359,7 @@ pub async fn get<R: Record>(
         return Ok(answer::<R>(StatusCode::OK, &stored, app.clock.now().date()));
     };
     let limit = page_limit(page.movies_limit).map_err(|_| {
-        Problem::validation(vec![FieldError {
+        Problem::invalid_query(vec![FieldError {
             field: "movies_limit".into(),
             message: format!("must be 1 to {}", crate::http::pagination::MAX_LIMIT),
         }])
@@ -438,7 +438,11 @@ fn merge(target: &mut Value, patch: &Value) {
         (Value::Object(target), Value::Object(patch)) => {
             for (k, v) in patch {
                 if v.is_null() {
-                    target.remove(k);
+                    // A null for a member the record does not have stays, so that reading
+                    // the result refuses it when no such field exists.
+                    if target.remove(k).is_none() {
+                        target.insert(k.clone(), Value::Null);
+                    }
                 } else {
                     merge(target.entry(k.clone()).or_insert(Value::Null), v);
                 }
@@ -454,12 +458,6 @@ pub async fn update<R: Record>(
     headers: HeaderMap,
     Json(patch): Json<Value>,
 ) -> Result<Response, Problem> {
-    if !patch.is_object() {
-        return Err(Problem::validation(vec![FieldError {
-            field: "body".into(),
-            message: "must be a JSON object of the fields to change".into(),
-        }]));
-    }
     let expected = expected_version(&headers)?;
     let current = load::<R>(&app, &id).await?;
     if expected.is_some_and(|v| v != current.version) {
@@ -467,13 +465,13 @@ pub async fn update<R: Record>(
     }
     let mut fields = serde_json::to_value(&current.fields).map_err(|_| Problem::internal())?;
     merge(&mut fields, &patch);
-    let input: R::Input = serde_json::from_value(fields).map_err(|e| {
-        Problem::validation(vec![FieldError {
-            field: "body".into(),
-            message: e.to_string(),
-        }])
-    })?;
+    let input: R::Input = crate::http::body::read(fields).map_err(Problem::validation)?;
     let now = app.clock.now();
+    // A patch that changes nothing writes nothing: the record keeps its version, so other
+    // clients' If-Match stays good.
+    if serde_json::to_value(&input).ok() == serde_json::to_value(&current.fields).ok() {
+        return Ok(answer::<R>(StatusCode::OK, &current, now.date()));
+    }
     checked::<R>(&input, now.date())?;
     let updated = Stored {
         fields: input,
@@ -575,6 +573,10 @@ mod tests {
             &json!({"bio": null, "nested": {"b": null, "c": 3}, "name": "Bo"}),
         );
         assert_eq!(target, json!({"name": "Bo", "nested": {"a": 1, "c": 3}}));
+        // A null for a member that is not there is kept, for the reader to refuse.
+        let mut target = json!({"name": "Ana"});
+        merge(&mut target, &json!({"unknown": null}));
+        assert_eq!(target, json!({"name": "Ana", "unknown": null}));
         let mut list = json!({"screens": [1, 2]});
         merge(&mut list, &json!({"screens": [3]}));
         assert_eq!(list, json!({"screens": [3]}));

@@ -419,7 +419,7 @@ pub async fn list(
     let date = match &query.date {
         Some(d) => Some(
             Date::parse(d, crate::clock::DATE)
-                .map_err(|_| Problem::validation(vec![invalid("date", "must be YYYY-MM-DD")]))?,
+                .map_err(|_| Problem::invalid_query(vec![invalid("date", "must be YYYY-MM-DD")]))?,
         ),
         None => None,
     };
@@ -482,13 +482,19 @@ pub async fn update(
         }
     }
     validate::finish(errors)?;
+    // What stays as it is is not written; a patch that changes nothing keeps the version.
+    let price = patch.price.filter(|p| *p != showtime.price);
+    let seats = patch.seats.filter(|s| *s != showtime.seats);
+    if price.is_none() && seats.is_none() {
+        return Ok(axum::Json(showtime.view()));
+    }
     let mut update = Update::new().set("version", showtime.version + 1);
     let mut condition = Condition::eq("version", showtime.version);
-    if let Some(price) = patch.price {
+    if let Some(price) = price {
         update = update.set("price", json!(price));
         showtime.price = price;
     }
-    if let Some(seats) = patch.seats {
+    if let Some(seats) = seats {
         update = update.set("seats", seats);
         // Orders hold seats with a conditional counter: never below what is taken.
         condition = condition.and(

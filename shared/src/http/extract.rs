@@ -1,8 +1,8 @@
 //! Request extractors whose rejections are problem+json, so a malformed body, a wrong
 //! content type, an oversized body or a bad path/query answer like every other error.
 
-use super::problem::{FieldError, Problem};
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use super::problem::Problem;
+use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
@@ -11,7 +11,8 @@ use serde::de::DeserializeOwned;
 /// The largest request body any route accepts.
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
 
-/// A JSON request body.
+/// A JSON request body: an object (see [`super::body`]), sent as `application/json` or
+/// another `+json` type such as `application/merge-patch+json`.
 #[derive(Debug)]
 pub struct Json<T>(pub T);
 
@@ -19,49 +20,60 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = Problem;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Problem> {
-        axum::Json::<T>::from_request(req, state)
+        if !is_json(req.headers()) {
+            return Err(Problem::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Send the body as application/json",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map(|axum::Json(value)| Json(value))
-            .map_err(json_problem)
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    Problem::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        "The body is too large",
+                    )
+                    .detail(format!("At most {BODY_LIMIT_BYTES} bytes are accepted"))
+                } else {
+                    Problem::bad_request("The body could not be read")
+                }
+            })?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|e| {
+            let what = if e.is_eof() {
+                "The body ends before its JSON does"
+            } else {
+                "The body is not valid JSON"
+            };
+            Problem::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                "The body is not valid JSON",
+            )
+            .detail(format!("{what} (line {}, column {})", e.line(), e.column()))
+        })?;
+        super::body::read(value)
+            .map(Json)
+            .map_err(Problem::validation)
     }
 }
 
-fn json_problem(rejection: JsonRejection) -> Problem {
-    match rejection {
-        JsonRejection::JsonDataError(e) => {
-            // axum reports `path: message`; the path names the field.
-            let text = e.body_text();
-            let text = text
-                .strip_prefix("Failed to deserialize the JSON body into the target type: ")
-                .unwrap_or(&text);
-            let (field, message) = match text.split_once(": ") {
-                Some((field, message)) if !field.contains(' ') => (field, message),
-                _ => ("body", text),
-            };
-            Problem::validation(vec![FieldError {
-                field: field.to_string(),
-                message: message.to_string(),
-            }])
-        }
-        JsonRejection::JsonSyntaxError(e) => Problem::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
-            "The body is not valid JSON",
-        )
-        .detail(e.body_text()),
-        JsonRejection::MissingJsonContentType(_) => Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "Send the body as application/json",
-        ),
-        other if other.status() == StatusCode::PAYLOAD_TOO_LARGE => Problem::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "The body is too large",
-        )
-        .detail(format!("At most {BODY_LIMIT_BYTES} bytes are accepted")),
-        other => Problem::bad_request(other.body_text()),
-    }
+/// `application/json`, or a type with the `+json` suffix.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(mime) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = mime.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
 }
 
 /// Path parameters.
@@ -86,24 +98,28 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
     }
 }
 
-/// Query-string parameters.
+/// Query-string parameters. Every refusal, of a value that does not parse or of one the
+/// route finds out of range, is 400 `invalid_query` naming the parameter
+/// ([`Problem::invalid_query`]).
 #[derive(Debug)]
 pub struct Query<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
     type Rejection = Problem;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
-        axum::extract::Query::<T>::from_request_parts(parts, state)
-            .await
-            .map(|axum::extract::Query(value)| Query(value))
-            .map_err(|e: QueryRejection| {
-                Problem::new(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_query",
-                    "Invalid query parameter",
-                )
-                .detail(e.body_text())
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Problem> {
+        let query = parts.uri.query().unwrap_or_default();
+        let pairs = form_urlencoded::parse(query.as_bytes());
+        serde_path_to_error::deserialize(serde_urlencoded::Deserializer::new(pairs))
+            .map(Query)
+            .map_err(|e| {
+                let path = e.path().to_string();
+                let mut error = super::body::in_our_words(&path, &e.inner().to_string());
+                if error.field == "body" {
+                    error.field = "query".into();
+                }
+                error.message = error.message.replace("known field", "known parameter");
+                Problem::invalid_query(vec![error])
             })
     }
 }

@@ -1,6 +1,7 @@
 //! What every route shares: problem+json errors, extractors, the role guard, request ids,
 //! structured logs, the body limit and the fallbacks for unknown routes and methods.
 
+pub mod body;
 pub mod extract;
 pub mod guard;
 pub mod pagination;

@@ -57,7 +57,7 @@ pub async fn newest_first<T: serde::de::DeserializeOwned>(
 pub fn page_limit(limit: Option<u32>) -> Result<u32, Problem> {
     match limit.unwrap_or(DEFAULT_LIMIT) {
         n @ 1..=MAX_LIMIT => Ok(n),
-        _ => Err(Problem::validation(vec![FieldError {
+        _ => Err(Problem::invalid_query(vec![FieldError {
             field: "limit".into(),
             message: format!("must be 1 to {MAX_LIMIT}"),
         }])),
@@ -73,9 +73,10 @@ mod tests {
     fn limits_are_bounded() {
         assert_eq!(page_limit(None).unwrap(), DEFAULT_LIMIT);
         assert_eq!(page_limit(Some(100)).unwrap(), 100);
+        let refused = page_limit(Some(0)).unwrap_err();
         assert_eq!(
-            page_limit(Some(0)).unwrap_err().status,
-            StatusCode::UNPROCESSABLE_ENTITY
+            (refused.status, refused.code),
+            (StatusCode::BAD_REQUEST, "invalid_query")
         );
         assert!(page_limit(Some(101)).is_err());
     }

@@ -124,14 +124,27 @@ impl Problem {
         Self::new(StatusCode::CONFLICT, code, "Conflict").detail(detail)
     }
 
-    /// 422 listing every bad field.
+    /// 422 listing every bad field, each once.
     pub fn validation(errors: Vec<FieldError>) -> Self {
         Self {
-            errors,
+            errors: super::validate::once_per_field(errors),
             ..Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation_failed",
                 "The request has invalid fields",
+            )
+        }
+    }
+
+    /// 400 `invalid_query`: the query parameters named in `errors` are refused, whether
+    /// they did not parse or are out of range.
+    pub fn invalid_query(errors: Vec<FieldError>) -> Self {
+        Self {
+            errors: super::validate::once_per_field(errors),
+            ..Self::new(
+                StatusCode::BAD_REQUEST,
+                "invalid_query",
+                "The query has invalid parameters",
             )
         }
     }
@@ -208,11 +221,11 @@ impl From<crate::store::StoreError> for Problem {
     fn from(e: crate::store::StoreError) -> Self {
         use crate::store::StoreError;
         match e {
-            StoreError::InvalidCursor => Self::new(
-                StatusCode::BAD_REQUEST,
-                "invalid_cursor",
-                "The page cursor is not valid for this list",
-            ),
+            StoreError::InvalidCursor => Self::invalid_query(vec![FieldError {
+                field: "cursor".into(),
+                message: "is not a cursor of this list (pass next_cursor as it was answered)"
+                    .into(),
+            }]),
             StoreError::Conflict => Self::new(
                 StatusCode::CONFLICT,
                 "concurrent_update",

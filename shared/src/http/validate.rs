@@ -10,9 +10,29 @@ pub fn fields<T: garde::Validate<Context = ()>>(value: &T) -> Vec<FieldError> {
             .iter()
             .map(|(path, error)| FieldError {
                 field: path.to_string(),
-                message: error.message().to_string(),
+                message: in_our_words(error.message()),
             })
             .collect(),
+    }
+}
+
+/// garde's rule messages as the product says them.
+fn in_our_words(message: &str) -> String {
+    let number = |rest: &str| rest.trim().to_string();
+    if let Some(n) = message.strip_prefix("length is lower than ") {
+        format!("must be at least {} characters long", number(n))
+    } else if let Some(n) = message.strip_prefix("length is greater than ") {
+        format!("must be at most {} characters long", number(n))
+    } else if let Some(n) = message.strip_prefix("lower than ") {
+        format!("must be {} or more", number(n))
+    } else if let Some(n) = message.strip_prefix("greater than ") {
+        format!("must be {} or less", number(n))
+    } else if message.starts_with("not a valid email") {
+        "must be an email address".into()
+    } else if message.starts_with("does not match pattern") {
+        "is not in the allowed form".into()
+    } else {
+        message.to_string()
     }
 }
 
@@ -22,5 +42,63 @@ pub fn finish(errors: Vec<FieldError>) -> Result<(), Problem> {
         Ok(())
     } else {
         Err(Problem::validation(errors))
+    }
+}
+
+/// 400 `invalid_query` listing `errors` about query parameters, when there are any.
+pub fn finish_query(errors: Vec<FieldError>) -> Result<(), Problem> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Problem::invalid_query(errors))
+    }
+}
+
+/// One error per field, in the order the fields were first named; what is wrong with a
+/// field that breaks several rules is said in one message.
+pub fn once_per_field(errors: Vec<FieldError>) -> Vec<FieldError> {
+    let mut merged: Vec<FieldError> = Vec::new();
+    for error in errors {
+        match merged.iter_mut().find(|e| e.field == error.field) {
+            Some(seen) if !seen.message.contains(&error.message) => {
+                seen.message = format!("{}; {}", seen.message, error.message);
+            }
+            Some(_) => {}
+            None => merged.push(error),
+        }
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(field: &str, message: &str) -> FieldError {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn each_field_is_named_once() {
+        let merged = once_per_field(vec![
+            error("name", "length is lower than 1"),
+            error("year", "must be a year"),
+            error("name", "must not be blank"),
+            error("name", "must not be blank"),
+        ]);
+        let pairs: Vec<(&str, &str)> = merged
+            .iter()
+            .map(|e| (e.field.as_str(), e.message.as_str()))
+            .collect();
+        assert_eq!(
+            pairs,
+            vec![
+                ("name", "length is lower than 1; must not be blank"),
+                ("year", "must be a year")
+            ]
+        );
     }
 }

@@ -124,7 +124,7 @@ pub async fn sales(
     });
     let (start_ms, _) = range_ms(Some(&from), Some(&to))?;
     if (end_ms - start_ms) / 86_400_000 >= MAX_DAYS as u64 {
-        return Err(Problem::validation(vec![FieldError {
+        return Err(Problem::invalid_query(vec![FieldError {
             field: "from".into(),
             message: format!("a report covers at most {MAX_DAYS} days"),
         }]));
