@@ -615,11 +615,11 @@ pub static ROUTES: &[Route] = &[
         "/admin/users/{id}",
         AtLeast(Admin),
         "admin",
-        "Change a user's role or activity; ends their sessions",
+        "Change a user's role or activity; a role change or a deactivation ends their sessions (the answer says so)",
         |m| on(m, accounts::admin::update),
     )
     .takes(body::<accounts::admin::UserUpdate>())
-    .gives(body::<accounts::user::UserView>())
+    .gives(body::<accounts::admin::UserUpdated>())
     .needs(SIGNED_IN_WRITES),
     route(
         "admin-users-mfa-reset",

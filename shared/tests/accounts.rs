@@ -574,22 +574,24 @@ async fn admins_manage_users_but_never_the_last_admin(env: Env) {
     // Promoting ivy ends her sessions; she signs in again as a moderator.
     let (_, me) = env.get("/me", Some(&ivy_token)).await;
     let ivy_id = me["id"].as_str().unwrap().to_string();
-    let (status, _, body) = env
-        .send(
-            Method::PATCH,
-            &format!("/admin/users/{ivy_id}"),
-            Some(&root),
-            Some(json!({"role": "moderator"})),
-        )
-        .await;
+    let (status, body) = patch_user(&env, &root, &ivy_id, json!({"role": "moderator"})).await;
     assert_eq!(
         (status, body["role"].as_str()),
         (StatusCode::OK, Some("moderator"))
     );
     assert_eq!(
+        (&body["sessions_ended"], &body["sessions_ended_count"]),
+        (&json!(true), &json!(1)),
+        "the answer says her sessions ended: {body}"
+    );
+    assert_eq!(
         env.get("/me", Some(&ivy_token)).await.0,
         StatusCode::UNAUTHORIZED
     );
+    // The same role again changes nothing and ends nothing.
+    let (status, body) = patch_user(&env, &root, &ivy_id, json!({"role": "moderator"})).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["sessions_ended"], false, "{body}");
     let (ivy_token, _) = sign_in(&env, &ivy, PASSWORD).await;
     assert_eq!(
         env.get("/admin/users", Some(&ivy_token)).await.0,
@@ -597,15 +599,9 @@ async fn admins_manage_users_but_never_the_last_admin(env: Env) {
     );
 
     // Deactivation ends sessions; the password then meets 403.
-    let (status, _, _) = env
-        .send(
-            Method::PATCH,
-            &format!("/admin/users/{ivy_id}"),
-            Some(&root),
-            Some(json!({"active": false})),
-        )
-        .await;
+    let (status, body) = patch_user(&env, &root, &ivy_id, json!({"active": false})).await;
     assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["sessions_ended"], true, "{body}");
     assert_eq!(
         env.get("/me", Some(&ivy_token)).await.0,
         StatusCode::UNAUTHORIZED
@@ -915,4 +911,17 @@ async fn resend_and_forgot_do_the_same_work_for_every_address() {
         .post("/auth/password/forgot", None, json!({"email": ""}))
         .await;
     assert_eq!(bad.0, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// `PATCH /admin/users/{id}` as `admin`.
+async fn patch_user(env: &Env, admin: &str, id: &str, change: Value) -> (StatusCode, Value) {
+    let (status, _, body) = env
+        .send(
+            Method::PATCH,
+            &format!("/admin/users/{id}"),
+            Some(admin),
+            Some(change),
+        )
+        .await;
+    (status, body)
 }

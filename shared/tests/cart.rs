@@ -171,6 +171,10 @@ async fn the_cart_takes_movies_and_tickets_and_says_why_not(env: Env) {
         (status, problem["code"].as_str()),
         (StatusCode::CONFLICT, Some("too_few_seats"))
     );
+    assert!(
+        problem["seats_left"].as_i64().is_some_and(|n| n < 5),
+        "how many are left: {problem}"
+    );
     let owned = &shop.movies[1];
     let purchase = Write::update(
         marquee::engagement::mine::purchase_key(&user_id, owned),
@@ -318,6 +322,10 @@ async fn quantities_live_prices_removal_and_the_admin_view(env: Env) {
     assert_eq!(
         (status, problem["code"].as_str()),
         (StatusCode::CONFLICT, Some("too_few_seats"))
+    );
+    assert!(
+        problem["seats_left"].as_i64().is_some_and(|n| n < 5),
+        "how many are left: {problem}"
     );
     let (status, _) = send(
         &env,

@@ -127,16 +127,17 @@ pub struct UserUpdate {
 }
 
 /// Changes role and activity together, keeping the listing indexes and the admin count
-/// in step; sessions end when the role changes or the account is deactivated.
+/// in step; sessions end when the role changes or the account is deactivated. Answers the
+/// changed user and how many of their sessions ended.
 pub async fn change_role_or_activity(
     app: &App,
     user: &User,
     role: Role,
     active: bool,
     origin: &Origin,
-) -> Result<User, Problem> {
+) -> Result<(User, usize), Problem> {
     if role == user.role && active == user.active {
-        return Ok(user.clone());
+        return Ok((user.clone(), 0));
     }
     let was_admin = user.role == Role::Admin && user.active;
     let is_admin = role == Role::Admin && active;
@@ -203,10 +204,25 @@ pub async fn change_role_or_activity(
         }
         Err(e) => return Err(e.into()),
     }
-    if role != user.role || !active {
-        session::revoke_all(app, &user.id, None).await?;
-    }
-    Ok(changed)
+    let ended = if role != user.role || !active {
+        session::revoke_all(app, &user.id, None).await?
+    } else {
+        0
+    };
+    Ok((changed, ended))
+}
+
+/// `admin-users-update`'s answer: the user as changed, and whether their sessions ended
+/// (a role change or a deactivation signs them out everywhere; their next request needs a
+/// new sign-in, which carries the new role).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct UserUpdated {
+    #[serde(flatten)]
+    pub user: UserView,
+    /// True when this change ended the user's sessions.
+    pub sessions_ended: bool,
+    /// How many sessions ended.
+    pub sessions_ended_count: usize,
 }
 
 pub async fn update(
@@ -214,19 +230,21 @@ pub async fn update(
     caller: Principal,
     Path(id): Path<String>,
     Json(body): Json<UserUpdate>,
-) -> Result<axum::Json<UserView>, Problem> {
+) -> Result<axum::Json<UserUpdated>, Problem> {
     let user = user::find(&app, &id)
         .await?
         .ok_or_else(|| Problem::not_found("No such user"))?;
-    let changed = change_role_or_activity(
-        &app,
-        &user,
-        body.role.unwrap_or(user.role),
-        body.active.unwrap_or(user.active),
-        &caller.origin,
-    )
-    .await?;
-    Ok(axum::Json(changed.view()))
+    let role = body.role.unwrap_or(user.role);
+    let active = body.active.unwrap_or(user.active);
+    let (changed, ended) =
+        change_role_or_activity(&app, &user, role, active, &caller.origin).await?;
+    // A role change or a deactivation ends them.
+    let ends_sessions = role != user.role || (user.active && !active);
+    Ok(axum::Json(UserUpdated {
+        user: changed.view(),
+        sessions_ended: ends_sessions,
+        sessions_ended_count: ended,
+    }))
 }
 
 /// What [`ensure_admin`] did.
@@ -249,7 +267,9 @@ pub async fn ensure_admin(
             return Ok((existing, AdminSetup::AlreadyAdmin));
         }
         let promoted =
-            change_role_or_activity(app, &existing, Role::Admin, true, &Origin::default()).await?;
+            change_role_or_activity(app, &existing, Role::Admin, true, &Origin::default())
+                .await?
+                .0;
         return Ok((promoted, AdminSetup::Promoted));
     }
     validate::finish(password::check_strength("password", new_password, email))?;

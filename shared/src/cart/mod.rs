@@ -91,6 +91,13 @@ pub struct LineView {
     /// Whether it can be ordered now; `unavailable_reason` says why not.
     pub available: bool,
     pub unavailable_reason: Option<String>,
+    /// The same, as a code to branch on: the code adding this line now would be refused
+    /// with (`too_few_seats`, `showtime_started`, `unavailable`, `region_locked`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable_code: Option<String>,
+    /// Tickets: the seats left at the showtime now.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seats_left: Option<i64>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -141,6 +148,17 @@ fn refused(code: &'static str, detail: impl Into<String>) -> Problem {
     Problem::conflict(code, detail)
 }
 
+fn ticket_refused(
+    code: &'static str,
+    detail: String,
+    showtime: &showtimes::ShowtimeView,
+) -> Problem {
+    match code {
+        "too_few_seats" => too_few_seats(showtime.seats_left),
+        _ => refused(code, detail),
+    }
+}
+
 fn field_error(field: &str, message: impl Into<String>) -> Problem {
     Problem::validation(vec![FieldError {
         field: field.into(),
@@ -184,6 +202,21 @@ pub(crate) fn owns(item: Option<&Item>) -> bool {
     item.is_some_and(|i| i.get("revoked").and_then(Value::as_bool) != Some(true))
 }
 
+/// What a buyer is told when fewer seats are left than asked for.
+pub fn too_few_seats_detail(seats_left: i64) -> String {
+    match seats_left {
+        0 => "No seats are left".into(),
+        1 => "Only 1 seat is left".into(),
+        n => format!("Only {n} seats are left"),
+    }
+}
+
+/// 409 `too_few_seats`, with `seats_left` for the client to offer what remains.
+pub fn too_few_seats(seats_left: i64) -> Problem {
+    Problem::conflict("too_few_seats", too_few_seats_detail(seats_left))
+        .with("seats_left", serde_json::json!(seats_left))
+}
+
 /// Why tickets for a showtime cannot be had now, if they cannot.
 fn ticket_refusal(
     showtime: &showtimes::ShowtimeView,
@@ -194,10 +227,7 @@ fn ticket_refusal(
         return Some(("showtime_started", "This showtime has started".into()));
     }
     if showtime.seats_left < i64::from(quantity) {
-        return Some((
-            "too_few_seats",
-            format!("Only {} seats are left", showtime.seats_left),
-        ));
+        return Some(("too_few_seats", too_few_seats_detail(showtime.seats_left)));
     }
     None
 }
@@ -304,7 +334,7 @@ pub async fn add(
                 )
             })?;
             if let Some((code, why)) = ticket_refusal(&showtime, quantity, now) {
-                return Err(refused(code, why));
+                return Err(ticket_refused(code, why, &showtime));
             }
             let line = Line {
                 id: format!("tickets-{showtime_id}"),
@@ -349,7 +379,7 @@ pub async fn update(
         .await?
         .ok_or_else(|| refused("unavailable", "This showtime was canceled"))?;
     if let Some((code, why)) = ticket_refusal(&showtime, input.quantity, app.clock.now()) {
-        return Err(refused(code, why));
+        return Err(ticket_refused(code, why, &showtime));
     }
     let write = Write::update(key, store::Update::new().set("quantity", input.quantity))
         .when(Condition::Exists);
@@ -471,18 +501,24 @@ pub async fn view(app: &App, user_id: &str) -> Result<CartView, Problem> {
         let (unit_price, refusal) = match (line.kind, &stored, &showtime) {
             (Kind::Movie, Some(m), _) => {
                 let owned = owns(found.get(&purchase_key(user_id, &line.movie_id)));
-                let refusal = movie_refusal(&m.fields, country.as_deref())
-                    .map(|(_, why)| why)
-                    .or_else(|| owned.then(|| "You own this movie now".to_string()));
+                let refusal = movie_refusal(&m.fields, country.as_deref()).or_else(|| {
+                    owned.then(|| ("already_owned", "You own this movie now".to_string()))
+                });
                 (Some(m.fields.price.clone()), refusal)
             }
-            (Kind::Movie, None, _) => (None, Some("This movie was withdrawn".to_string())),
-            (Kind::Ticket, _, Some(s)) => (
-                Some(s.price.clone()),
-                ticket_refusal(s, line.quantity, now).map(|(_, why)| why),
+            (Kind::Movie, None, _) => (
+                None,
+                Some(("unavailable", "This movie was withdrawn".to_string())),
             ),
-            (Kind::Ticket, _, None) => (None, Some("This showtime was canceled".to_string())),
+            (Kind::Ticket, _, Some(s)) => {
+                (Some(s.price.clone()), ticket_refusal(s, line.quantity, now))
+            }
+            (Kind::Ticket, _, None) => (
+                None,
+                Some(("unavailable", "This showtime was canceled".to_string())),
+            ),
         };
+        let (unavailable_code, refusal) = refusal.unzip();
         let line_total = unit_price.as_ref().map(|p| Price {
             amount: p.amount * i64::from(line.quantity),
             currency: p.currency.clone(),
@@ -530,6 +566,8 @@ pub async fn view(app: &App, user_id: &str) -> Result<CartView, Problem> {
             line_total,
             available: refusal.is_none(),
             unavailable_reason: refusal,
+            unavailable_code: unavailable_code.map(str::to_string),
+            seats_left: showtime.as_ref().map(|s| s.seats_left),
         });
     }
     let item_count = items.len();

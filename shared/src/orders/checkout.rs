@@ -73,15 +73,17 @@ async fn reprice(app: &App, order: &Order, country: Option<&str>) -> Result<Repr
     let mut lines = Vec::new();
     let mut dropped = Vec::new();
     for line in &order.lines {
-        let current: Result<Price, String> = match (&line.kind, &line.showtime_id) {
+        let current: Result<Price, (&str, String)> = match (&line.kind, &line.showtime_id) {
             (Kind::Ticket, Some(showtime)) => {
                 match found
                     .get(&showtimes::key(showtime))
                     .and_then(|item| showtimes::view_of(item.clone()).ok())
                 {
-                    Some(s) if s.has_started(now) => Err("This showtime has started".into()),
+                    Some(s) if s.has_started(now) => {
+                        Err(("showtime_started", "This showtime has started".into()))
+                    }
                     Some(s) => Ok(s.price),
-                    None => Err("This showtime was canceled".into()),
+                    None => Err(("unavailable", "This showtime was canceled".into())),
                 }
             }
             _ => {
@@ -89,12 +91,12 @@ async fn reprice(app: &App, order: &Order, country: Option<&str>) -> Result<Repr
                     .get(&index::record_key(&line.movie_id))
                     .and_then(|item| from_entity_item(Movie::KIND, item.clone()).ok());
                 match movie {
-                    None => Err("This movie was withdrawn".into()),
+                    None => Err(("unavailable", "This movie was withdrawn".into())),
                     Some(_) if owns(found.get(&purchase_key(&order.user_id, &line.movie_id))) => {
-                        Err("You own this movie now".into())
+                        Err(("already_owned", "You own this movie now".into()))
                     }
                     Some(m) => match movie_refusal(&m.fields, country) {
-                        Some((_, why)) => Err(why),
+                        Some(refusal) => Err(refusal),
                         None => Ok(m.fields.price),
                     },
                 }
@@ -109,10 +111,12 @@ async fn reprice(app: &App, order: &Order, country: Option<&str>) -> Result<Repr
                 unit_price,
                 ..line.clone()
             }),
-            Err(reason) => dropped.push(super::LeftOut {
+            Err((code, reason)) => dropped.push(super::LeftOut {
                 line_id: line.line_id.clone(),
                 title: line.title.clone(),
                 reason,
+                code: code.to_string(),
+                seats_left: None,
             }),
         }
     }

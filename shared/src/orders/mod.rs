@@ -96,6 +96,18 @@ pub struct LeftOut {
     pub line_id: String,
     pub title: String,
     pub reason: String,
+    /// Why, as the code adding the line to a cart now would be refused with
+    /// (`too_few_seats` for tickets sold meanwhile, also when another buyer took the last
+    /// seats while this order was placed).
+    #[serde(default = "unavailable")]
+    pub code: String,
+    /// Tickets: the seats left at the showtime.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seats_left: Option<i64>,
+}
+
+fn unavailable() -> String {
+    "unavailable".into()
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -325,10 +337,25 @@ pub async fn create_from_cart(
         let mut left_out = Vec::new();
         let mut holds = Vec::new();
         for item in view.items {
-            let reason = if sold_out.contains(&item.id) {
-                Some("Sold out while you were ordering".to_string())
+            // Seats another buyer took while this order was placed are refused as adding
+            // them to the cart now would be.
+            let raced = sold_out.contains(&item.id);
+            let seats_left = if raced {
+                item.seats_left
+                    .map(|left| left.min(i64::from(item.quantity) - 1))
             } else {
-                item.unavailable_reason.clone()
+                item.seats_left
+            };
+            let (reason, code) = if raced {
+                (
+                    Some(crate::cart::too_few_seats_detail(seats_left.unwrap_or(0))),
+                    Some("too_few_seats".to_string()),
+                )
+            } else {
+                (
+                    item.unavailable_reason.clone(),
+                    item.unavailable_code.clone(),
+                )
             };
             let (Some(unit_price), Some(line_total), None) = (
                 item.unit_price.clone(),
@@ -339,6 +366,8 @@ pub async fn create_from_cart(
                     line_id: item.id.clone(),
                     title: item.title.clone(),
                     reason: reason.unwrap_or_else(|| "Not available".into()),
+                    code: code.unwrap_or_else(unavailable),
+                    seats_left: seats_left.filter(|_| item.kind == Kind::Ticket),
                 });
                 continue;
             };
@@ -363,17 +392,7 @@ pub async fn create_from_cart(
             });
         }
         if lines.is_empty() {
-            return Err(Problem::conflict(
-                "nothing_to_order",
-                "Nothing in your cart can be ordered now",
-            )
-            .detail(
-                left_out
-                    .iter()
-                    .map(|l| format!("{}: {}", l.title, l.reason))
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ));
+            return Err(nothing_to_order(&left_out));
         }
         let now = app.clock.now().unix_timestamp();
         let currency = lines[0].line_total.currency.clone();
@@ -443,6 +462,33 @@ pub async fn create_from_cart(
         "busy",
         "Many buyers at once; try again in a moment",
     ))
+}
+
+/// Why no order was placed: tickets alone, with too few seats left, answer as adding them
+/// would (`too_few_seats`, with `seats_left` when one showtime is concerned); otherwise
+/// `nothing_to_order`. Either way `left_out` says what each line lacks.
+fn nothing_to_order(left_out: &[LeftOut]) -> Problem {
+    let problem = match left_out {
+        [only] if only.code == "too_few_seats" => {
+            crate::cart::too_few_seats(only.seats_left.unwrap_or(0))
+        }
+        all if !all.is_empty() && all.iter().all(|l| l.code == "too_few_seats") => {
+            Problem::conflict("too_few_seats", "Too few seats are left for your tickets")
+        }
+        _ => Problem::conflict(
+            "nothing_to_order",
+            "Nothing in your cart can be ordered now",
+        ),
+    };
+    problem
+        .detail(
+            left_out
+                .iter()
+                .map(|l| format!("{}: {}", l.title, l.reason))
+                .collect::<Vec<_>>()
+                .join("; "),
+        )
+        .with("left_out", serde_json::json!(left_out))
 }
 
 async fn existing_for_key(app: &App, claim: &Item, items: &str) -> Result<Created, Problem> {
