@@ -54,6 +54,9 @@ pub struct Config {
     pub aws_timeout: std::time::Duration,
     /// The most one request may take before it answers 503 (below the functions' timeout).
     pub request_timeout: std::time::Duration,
+    /// Origins whose browser scripts may call the API (`MARQUEE_CORS_ORIGINS`, comma
+    /// separated; default: the web client's, `public_url`'s origin).
+    pub cors_origins: Vec<String>,
     /// Sign-in with Google and Facebook.
     pub oauth: OAuthConfig,
     /// Serve a simulated provider for each provider without a client id (the embedded
@@ -128,7 +131,7 @@ impl Config {
                 )));
             }
         };
-        let config = Self {
+        let mut config = Self {
             backend: backend.clone(),
             data_dir: get("MARQUEE_DATA_DIR")
                 .unwrap_or_else(|| ".marquee".into())
@@ -165,6 +168,7 @@ impl Config {
                 DEFAULT_REQUEST_TIMEOUT,
                 "MARQUEE_REQUEST_TIMEOUT_MS",
             )?,
+            cors_origins: Vec::new(),
             oauth: OAuthConfig {
                 google_client_id: get("MARQUEE_GOOGLE_CLIENT_ID"),
                 google_client_secret: get("MARQUEE_GOOGLE_CLIENT_SECRET"),
@@ -188,6 +192,27 @@ impl Config {
                 }),
             },
             simulated_oauth: backend == Backend::Embedded,
+        };
+        config.cors_origins = match get("MARQUEE_CORS_ORIGINS") {
+            Some(list) => {
+                let mut origins = Vec::new();
+                for listed in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                    match crate::http::cors::origin_of(listed) {
+                        Some(origin) if origin == listed.trim_end_matches('/') => {
+                            origins.push(origin)
+                        }
+                        _ => {
+                            return Err(ConfigError(format!(
+                                "MARQUEE_CORS_ORIGINS: {listed} is not an origin (scheme://host[:port])"
+                            )));
+                        }
+                    }
+                }
+                origins
+            }
+            None => crate::http::cors::origin_of(&config.public_url)
+                .into_iter()
+                .collect(),
         };
         if config.backend == Backend::Aws
             && (config.expiry_queue_url.is_none() || config.mail_queue_url.is_none())
@@ -239,6 +264,27 @@ mod tests {
         assert_eq!(c.backend, Backend::Embedded);
         assert_eq!(c.sqlite_path(), PathBuf::from(".marquee/marquee.sqlite3"));
         assert_eq!(c.public_url, "http://127.0.0.1:3000");
+    }
+
+    #[test]
+    fn cors_origins_default_to_the_web_client_and_must_be_origins() {
+        let c = config(&[("MARQUEE_PUBLIC_URL", "https://cinema.example/app/")]).unwrap();
+        assert_eq!(c.cors_origins, vec!["https://cinema.example".to_string()]);
+        let c = config(&[(
+            "MARQUEE_CORS_ORIGINS",
+            "https://a.example, http://localhost:5173",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            vec![
+                "https://a.example".to_string(),
+                "http://localhost:5173".to_string()
+            ]
+        );
+        for bad in ["https://a.example/path", "*", "a.example"] {
+            assert!(config(&[("MARQUEE_CORS_ORIGINS", bad)]).is_err(), "{bad}");
+        }
     }
 
     #[test]

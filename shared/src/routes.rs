@@ -1503,7 +1503,8 @@ pub fn router_for<'a>(app: App, routes: impl IntoIterator<Item = &'a Route>) -> 
         api = api.route(route.path, handler);
     }
     let timeout = app.config.request_timeout;
-    crate::http::serve(api, app, timeout)
+    let cors = crate::http::cors::layer(&app.config.cors_origins);
+    crate::http::serve(api, app, timeout).layer(cors)
 }
 
 #[cfg(test)]

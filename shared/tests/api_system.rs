@@ -302,3 +302,87 @@ async fn a_panicking_handler_answers_a_problem_without_internals() {
     assert_eq!(body["code"], "internal");
     assert!(!body.to_string().contains("handler bug"));
 }
+
+/// A preflight and a call as a browser on `origin` makes them.
+async fn from_origin(
+    api: &axum::Router,
+    origin: &str,
+) -> (axum::http::HeaderMap, axum::http::HeaderMap) {
+    let preflight = Request::builder()
+        .method("OPTIONS")
+        .uri("/movies")
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type, idempotency-key",
+        )
+        .body(Body::empty())
+        .unwrap();
+    let (status, preflight, _) = call(api, preflight).await;
+    assert!(status.is_success(), "a preflight is answered: {status}");
+    let request = Request::builder()
+        .uri("/movies")
+        .header("origin", origin)
+        .body(Body::empty())
+        .unwrap();
+    let (status, answer, _) = call(api, request).await;
+    assert_eq!(status, StatusCode::OK);
+    (preflight, answer)
+}
+
+#[tokio::test]
+async fn browsers_on_the_web_client_origin_may_call_and_others_may_not() {
+    let t = embedded_app().await;
+    let mut config = (*t.app.config).clone();
+    config.cors_origins = vec!["https://cinema.example".into()];
+    let mut app = t.app.clone();
+    app.config = std::sync::Arc::new(config);
+    let api = routes::router(app, |_| true);
+    let text = |headers: &axum::http::HeaderMap, name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase()
+    };
+
+    let (preflight, answer) = from_origin(&api, "https://cinema.example").await;
+    assert_eq!(
+        text(&preflight, "access-control-allow-origin"),
+        "https://cinema.example"
+    );
+    for method in marquee::http::cors::METHODS {
+        assert!(
+            text(&preflight, "access-control-allow-methods").contains(&method.to_ascii_lowercase()),
+            "{method}"
+        );
+    }
+    for header in [
+        "authorization",
+        "content-type",
+        "idempotency-key",
+        "if-match",
+    ] {
+        assert!(
+            text(&preflight, "access-control-allow-headers").contains(header),
+            "{header}"
+        );
+    }
+    assert_eq!(text(&preflight, "access-control-max-age"), "600");
+    assert_eq!(
+        text(&answer, "access-control-allow-origin"),
+        "https://cinema.example"
+    );
+    for header in ["etag", "retry-after", "x-request-id"] {
+        assert!(
+            text(&answer, "access-control-expose-headers").contains(header),
+            "{header}"
+        );
+    }
+
+    // Another origin gets no permission: the browser refuses to hand the answer over.
+    let (preflight, answer) = from_origin(&api, "https://elsewhere.example").await;
+    assert!(preflight.get("access-control-allow-origin").is_none());
+    assert!(answer.get("access-control-allow-origin").is_none());
+}

@@ -55,6 +55,10 @@ Parameters:
     Type: Number
     Default: 200
     Description: Burst of requests the HTTP API accepts.
+  CorsAllowedOrigins:
+    Type: CommaDelimitedList
+    Default: ""
+    Description: Origins (scheme://host[:port]) whose browser scripts may call the API; empty - the origin of PublicUrl.
 "#,
     );
     if needs_any(Need::SendMail) {
@@ -207,14 +211,47 @@ fn table(out: &mut String) {
     }
 }
 
-const API_AND_QUEUES: &str = r#"
+const CONDITIONS: &str = r#"
+Conditions:
+  CorsOriginsGiven: !Not [!Equals [!Join ["", !Ref CorsAllowedOrigins], ""]]
+"#;
+
+/// The HTTP API, with the CORS policy the router applies locally (`marquee::http::cors`).
+fn http_api(out: &mut String) {
+    use marquee::http::cors;
+    let list = |items: &[&str]| items.join(", ");
+    let _ = write!(
+        out,
+        r#"
   HttpApi:
     Type: AWS::Serverless::HttpApi
     Properties:
       DefaultRouteSettings:
         ThrottlingRateLimit: !Ref ThrottlingRateLimit
         ThrottlingBurstLimit: !Ref ThrottlingBurstLimit
+      CorsConfiguration:
+        AllowOrigins: !If
+          - CorsOriginsGiven
+          - !Ref CorsAllowedOrigins
+          # PublicUrl's origin: its scheme, "//", and its host up to the first "/".
+          - - !Join
+              - ""
+              - - !Select [0, !Split ["//", !Ref PublicUrl]]
+                - "//"
+                - !Select [0, !Split ["/", !Select [1, !Split ["//", !Ref PublicUrl]]]]
+        AllowMethods: [{}]
+        AllowHeaders: [{}]
+        ExposeHeaders: [{}]
+        MaxAge: {}
+"#,
+        list(cors::METHODS),
+        list(cors::ALLOWED_HEADERS),
+        list(cors::EXPOSED_HEADERS),
+        cors::MAX_AGE_SECS
+    );
+}
 
+const QUEUES: &str = r#"
   ExpiryQueue:
     Type: AWS::SQS::Queue
     Properties:
@@ -430,9 +467,11 @@ Outputs:
 pub fn render() -> String {
     let mut out = String::from(HEADER);
     parameters(&mut out);
+    out.push_str(CONDITIONS);
     out.push_str(GLOBALS);
     out.push_str("\nResources:");
-    out.push_str(API_AND_QUEUES);
+    http_api(&mut out);
+    out.push_str(QUEUES);
     table(&mut out);
     for route in ROUTES {
         function(&mut out, route);

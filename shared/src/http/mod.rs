@@ -2,6 +2,7 @@
 //! structured logs, the body limit and the fallbacks for unknown routes and methods.
 
 pub mod body;
+pub mod cors;
 pub mod extract;
 pub mod guard;
 pub mod pagination;
