@@ -85,8 +85,15 @@ pub struct Body {
 pub const fn body<T: ToSchema>() -> Option<Body> {
     Some(Body {
         name: T::name,
-        register: ComponentsBuilder::schema_from::<T>,
+        register: register_with_nested::<T>,
     })
+}
+
+/// `T`'s schema and every schema it refers to, however deep (a body's fields' types).
+pub fn register_with_nested<T: ToSchema>(components: ComponentsBuilder) -> ComponentsBuilder {
+    let mut nested = Vec::new();
+    T::schemas(&mut nested);
+    components.schema_from::<T>().schemas_from_iter(nested)
 }
 
 #[derive(Clone, Copy)]

@@ -4,9 +4,10 @@ use crate::http::guard::Access;
 use crate::http::problem::{PROBLEM_JSON, ProblemBody};
 use crate::routes::{Body, ROUTES, Route};
 use utoipa::ToSchema;
+use utoipa::openapi::header::{Header, HeaderBuilder};
 use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityRequirement, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, Content, InfoBuilder, OpenApi, OpenApiBuilder, PathItem, PathsBuilder, Ref,
@@ -14,6 +15,7 @@ use utoipa::openapi::{
 };
 
 const BEARER: &str = "bearer";
+const REQUEST_ID: &str = "x-request-id";
 
 fn http_method(route: &Route) -> HttpMethod {
     use crate::routes::Method;
@@ -30,11 +32,175 @@ fn json_of(body: &Body) -> Content {
     Content::new(Some(Ref::from_schema_name((body.name)())))
 }
 
-fn problem(description: &str) -> ResponseBuilder {
-    ResponseBuilder::new().description(description).content(
-        PROBLEM_JSON,
-        Content::new(Some(Ref::from_schema_name(ProblemBody::name()))),
+fn string_header(description: &str) -> Header {
+    HeaderBuilder::new()
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+        .description(Some(description))
+        .build()
+}
+
+fn request_id_header() -> Header {
+    string_header(
+        "This request's id (a ULID, or the one the caller sent); every log line carries it",
     )
+}
+
+fn problem(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new()
+        .description(description)
+        .header(REQUEST_ID, request_id_header())
+        .content(
+            PROBLEM_JSON,
+            Content::new(Some(Ref::from_schema_name(ProblemBody::name()))),
+        )
+}
+
+/// A problem that asks the caller to wait (`Retry-After`, in seconds).
+fn retry_later(description: &str) -> ResponseBuilder {
+    problem(description).header(
+        "Retry-After",
+        HeaderBuilder::new()
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0)),
+            ))
+            .description(Some("Seconds to wait before trying again"))
+            .build(),
+    )
+}
+
+fn header_parameter(name: &str, required: bool, description: &str) -> ParameterBuilder {
+    ParameterBuilder::new()
+        .name(name)
+        .parameter_in(ParameterIn::Header)
+        .required(if required {
+            Required::True
+        } else {
+            Required::False
+        })
+        .description(Some(description))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
+}
+
+fn text(max: usize) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(max))
+}
+
+fn whole(min: i64, max: Option<i64>) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::Integer)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+        .minimum(Some(min as f64))
+        .maximum(max.map(|m| m as f64))
+}
+
+fn one_of(values: &[&str]) -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(values.iter().copied()))
+}
+
+fn date() -> ObjectBuilder {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+}
+
+/// The type, bounds and meaning of a query parameter, by its name (the names mean the same
+/// on every route that takes them); `None` for a name nobody typed, which the tests refuse.
+fn query_parameter(name: &str, route: &Route) -> Option<(ObjectBuilder, &'static str)> {
+    use crate::http::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
+    let limit =
+        || whole(1, Some(i64::from(MAX_LIMIT))).default(Some(serde_json::json!(DEFAULT_LIMIT)));
+    Some(match name {
+        "limit" => (limit(), "Items per page"),
+        "movies_limit" => (limit(), "Movies per page"),
+        "cursor" | "movies_cursor" => (
+            text(2000),
+            "The `next_cursor` of the previous page, as it was answered",
+        ),
+        "q" => (text(200), "Words to search for (at most 8)"),
+        "genre" | "actor" | "director" | "producer" | "cinema" | "movie" | "user" => {
+            (text(40), "An id to filter by")
+        }
+        "year_from" | "year_to" => (whole(1888, Some(9999)), "A release year"),
+        "price_min" | "price_max" => (whole(0, None), "A price in cents"),
+        "rating_min" => (
+            ObjectBuilder::new()
+                .schema_type(Type::Number)
+                .minimum(Some(0.0))
+                .maximum(Some(10.0)),
+            "The lowest average rating, 0 to 10",
+        ),
+        "certification" => (text(10), "A certification, e.g. `PG-13`"),
+        "sort" => (
+            one_of(&[
+                "title",
+                "-title",
+                "price",
+                "-price",
+                "release_date",
+                "-release_date",
+                "rating",
+                "-rating",
+                "popularity",
+                "-popularity",
+            ])
+            .default(Some(serde_json::json!("popularity"))),
+            "The order of the list; `-` before it descends",
+        ),
+        "order" => (
+            one_of(&["asc", "desc"]),
+            "Ascending or descending (must agree with a `-` in `sort`)",
+        ),
+        "date" => (date(), "A day, `YYYY-MM-DD`"),
+        "from" | "to" => (date(), "A day, `YYYY-MM-DD` (UTC), inclusive"),
+        "status" if route.name == "admin-orders-list" => (
+            one_of(&[
+                "pending",
+                "paid",
+                "canceled",
+                "expired",
+                "refund_requested",
+                "refunded",
+            ]),
+            "Only orders in this status",
+        ),
+        "status" if route.name == "admin-payments-list" => (
+            one_of(&["pending", "succeeded", "failed", "canceled", "refunded"]),
+            "Only payments in this status",
+        ),
+        "role" => (
+            one_of(&["user", "moderator", "admin"]),
+            "Only users with this role",
+        ),
+        "active" => (
+            ObjectBuilder::new().schema_type(Type::Boolean),
+            "Only active (or inactive) users",
+        ),
+        "email" => (text(254), "An email prefix, case-insensitive"),
+        "token" => (text(200), "The token from the emailed link"),
+        "redirect_to" => (
+            text(2048).format(Some(SchemaFormat::Custom("uri".into()))),
+            "The client URL to return to (one of the allowed ones)",
+        ),
+        "state" | "code" => (text(2048), "From the provider's redirect"),
+        "error" => (
+            text(200),
+            "The provider's error, when the person turned back",
+        ),
+        _ => return None,
+    })
+}
+
+/// Catalogue records answer their version as an ETag, and a PATCH may name it in
+/// `If-Match`.
+fn versioned(route: &Route) -> bool {
+    route.tag == "catalog" && !route.params().is_empty()
 }
 
 fn operation(route: &Route) -> utoipa::openapi::path::Operation {
@@ -54,33 +220,92 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
         );
     }
     for param in route.query {
+        let (schema, description) = query_parameter(param, route)
+            .unwrap_or_else(|| panic!("query parameter {param} of {} has no type", route.name));
         op = op.parameter(
             ParameterBuilder::new()
                 .name(*param)
                 .parameter_in(ParameterIn::Query)
                 .required(Required::False)
-                .schema(Some(ObjectBuilder::new().schema_type(Type::String))),
+                .description(Some(description))
+                .schema(Some(schema)),
         );
     }
-    if let Some(body) = &route.request {
-        op = op.request_body(Some(
-            RequestBodyBuilder::new()
-                .required(Some(Required::True))
-                .content("application/json", json_of(body))
-                .build(),
+    let writes = route.method != crate::routes::Method::Get;
+    if route.name == "orders-create" {
+        op = op.parameter(header_parameter(
+            "Idempotency-Key",
+            true,
+            "1 to 255 characters; the same key answers the same order",
         ));
-        op = op.response("422", problem("Invalid fields, each listed in `errors`"));
     }
-    let mut ok = ResponseBuilder::new().description("Success");
+    if route.name == "stripe-webhook" {
+        op = op.parameter(header_parameter(
+            "Stripe-Signature",
+            true,
+            "Stripe's signature of the payload (`t=...,v1=...`)",
+        ));
+    }
+    if versioned(route) && route.method == crate::routes::Method::Patch {
+        op = op
+            .parameter(header_parameter(
+                "If-Match",
+                false,
+                "The version the change is based on (the ETag of a read)",
+            ))
+            .response("412", problem("`If-Match` names an older version"));
+    }
+    if let Some(body) = &route.request {
+        let mut request = RequestBodyBuilder::new()
+            .required(Some(Required::True))
+            .content("application/json", json_of(body));
+        if route.method == crate::routes::Method::Patch {
+            request = request.content("application/merge-patch+json", json_of(body));
+        }
+        op = op
+            .request_body(Some(request.build()))
+            .response("413", problem("The body is over 64 KiB"))
+            .response("415", problem("The body is not JSON"))
+            .response("422", problem("Invalid fields, each listed in `errors`"));
+    }
+    let mut ok = ResponseBuilder::new()
+        .description("Success")
+        .header(REQUEST_ID, request_id_header());
+    if versioned(route) && route.method != crate::routes::Method::Delete {
+        ok = ok.header("ETag", string_header("The record's version, quoted"));
+    }
     if let Some(body) = &route.response {
         ok = ok.content(route.media, json_of(body));
     } else if route.media != "application/json" {
         ok = ok.content(route.media, Content::new(None::<Ref>));
     }
+    let ok = ok.build();
+    if route.name == "orders-create" {
+        op = op.response("200", ok.clone());
+    }
     op = op
         .response(route.status.to_string(), ok)
-        .response("400", problem("Malformed request"))
-        .response("500", problem("Unexpected failure"));
+        .response(
+            "400",
+            problem("Malformed request, or a query parameter refused"),
+        )
+        .response("500", problem("Unexpected failure; retrying will not help"))
+        .response(
+            "503",
+            retry_later("A dependency failed for now, or the request took too long"),
+        );
+    if !route.params().is_empty() {
+        op = op.response("404", problem("No such record"));
+    }
+    if writes {
+        op = op.response(
+            "409",
+            problem("The record's state forbids it now (see `code`)"),
+        );
+    }
+    if route.tag == "auth" && writes {
+        op = op.response("429", retry_later("Too many attempts; the account waits"));
+    }
     if route.access != Access::Public {
         op = op
             .security(SecurityRequirement::new(BEARER, Vec::<String>::new()))
@@ -92,17 +317,17 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
 
 pub fn document() -> OpenApi {
     let mut paths = PathsBuilder::new();
-    let mut components = ComponentsBuilder::new()
-        .schema_from::<ProblemBody>()
-        .security_scheme(
-            BEARER,
-            SecurityScheme::Http(
-                Http::builder()
-                    .scheme(HttpAuthScheme::Bearer)
-                    .bearer_format("JWT")
-                    .build(),
-            ),
-        );
+    let mut components =
+        crate::routes::register_with_nested::<ProblemBody>(ComponentsBuilder::new())
+            .security_scheme(
+                BEARER,
+                SecurityScheme::Http(
+                    Http::builder()
+                        .scheme(HttpAuthScheme::Bearer)
+                        .bearer_format("JWT")
+                        .build(),
+                ),
+            );
     for route in ROUTES {
         paths = paths.path(
             route.path,
