@@ -45,6 +45,19 @@ fn request_id_header() -> Header {
     )
 }
 
+/// The problem answers of a route: problem+json, or for the pages a browser opens, the
+/// page that says what went wrong.
+fn problem_of(route: &Route, description: &str) -> ResponseBuilder {
+    if route.media.starts_with("text/html") {
+        ResponseBuilder::new()
+            .description(description)
+            .header(REQUEST_ID, request_id_header())
+            .content(route.media, Content::new(None::<Ref>))
+    } else {
+        problem(description)
+    }
+}
+
 fn problem(description: &str) -> ResponseBuilder {
     ResponseBuilder::new()
         .description(description)
@@ -56,8 +69,8 @@ fn problem(description: &str) -> ResponseBuilder {
 }
 
 /// A problem that asks the caller to wait (`Retry-After`, in seconds).
-fn retry_later(description: &str) -> ResponseBuilder {
-    problem(description).header(
+fn retry_later_of(route: &Route, description: &str) -> ResponseBuilder {
+    problem_of(route, description).header(
         "Retry-After",
         HeaderBuilder::new()
             .schema(Some(
@@ -123,7 +136,16 @@ fn query_parameter(name: &str, route: &Route) -> Option<(ObjectBuilder, &'static
             text(2000),
             "The `next_cursor` of the previous page, as it was answered",
         ),
-        "q" => (text(200), "Words to search for (at most 8)"),
+        "q" if route.name == "movies-list" || route.name == "favorites-list" => (
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(200)),
+            "Words to search for (at most 8)",
+        ),
+        "q" => (
+            ObjectBuilder::new().schema_type(Type::String),
+            "A name prefix to search for",
+        ),
         "genre" | "actor" | "director" | "producer" | "cinema" | "movie" | "user" => {
             (text(40), "An id to filter by")
         }
@@ -183,14 +205,20 @@ fn query_parameter(name: &str, route: &Route) -> Option<(ObjectBuilder, &'static
             "Only active (or inactive) users",
         ),
         "email" => (text(254), "An email prefix, case-insensitive"),
-        "token" => (text(200), "The token from the emailed link"),
+        "token" => (
+            ObjectBuilder::new().schema_type(Type::String),
+            "The token from the emailed link (the page says when it is wrong or used)",
+        ),
         "redirect_to" => (
             text(2048).format(Some(SchemaFormat::Custom("uri".into()))),
             "The client URL to return to (one of the allowed ones)",
         ),
-        "state" | "code" => (text(2048), "From the provider's redirect"),
+        "state" | "code" => (
+            ObjectBuilder::new().schema_type(Type::String),
+            "From the provider's redirect",
+        ),
         "error" => (
-            text(200),
+            ObjectBuilder::new().schema_type(Type::String),
             "The provider's error, when the person turned back",
         ),
         _ => return None,
@@ -253,7 +281,10 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
                 false,
                 "The version the change is based on (the ETag of a read)",
             ))
-            .response("412", problem("`If-Match` names an older version"));
+            .response(
+                "412",
+                problem_of(route, "`If-Match` names an older version"),
+            );
     }
     if let Some(body) = &route.request {
         let mut request = RequestBodyBuilder::new()
@@ -264,9 +295,12 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
         }
         op = op
             .request_body(Some(request.build()))
-            .response("413", problem("The body is over 64 KiB"))
-            .response("415", problem("The body is not JSON"))
-            .response("422", problem("Invalid fields, each listed in `errors`"));
+            .response("413", problem_of(route, "The body is over 64 KiB"))
+            .response("415", problem_of(route, "The body is not JSON"))
+            .response(
+                "422",
+                problem_of(route, "Invalid fields, each listed in `errors`"),
+            );
     }
     let mut ok = ResponseBuilder::new()
         .description("Success")
@@ -287,30 +321,51 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
         .response(route.status.to_string(), ok)
         .response(
             "400",
-            problem("Malformed request, or a query parameter refused"),
+            problem_of(route, "Malformed request, or a query parameter refused"),
         )
-        .response("500", problem("Unexpected failure; retrying will not help"))
+        .response(
+            "500",
+            problem_of(route, "Unexpected failure; retrying will not help"),
+        )
         .response(
             "503",
-            retry_later("A dependency failed for now, or the request took too long"),
+            retry_later_of(
+                route,
+                "A dependency failed for now, or the request took too long",
+            ),
         );
     if !route.params().is_empty() {
-        op = op.response("404", problem("No such record"));
+        op = op.response("404", problem_of(route, "No such record"));
     }
     if writes {
         op = op.response(
             "409",
-            problem("The record's state forbids it now (see `code`)"),
+            problem_of(route, "The record's state forbids it now (see `code`)"),
         );
     }
     if route.tag == "auth" && writes {
-        op = op.response("429", retry_later("Too many attempts; the account waits"));
+        op = op.response(
+            "429",
+            retry_later_of(route, "Too many attempts; the account waits"),
+        );
+    }
+    if route.tag == "auth" && route.access == Access::Public && writes {
+        op = op.response(
+            "401",
+            problem_of(
+                route,
+                "The credentials, token or code are wrong, used or expired",
+            ),
+        );
     }
     if route.access != Access::Public {
         op = op
             .security(SecurityRequirement::new(BEARER, Vec::<String>::new()))
-            .response("401", problem("Not signed in, or the session has ended"))
-            .response("403", problem("The caller's role is too low"));
+            .response(
+                "401",
+                problem_of(route, "Not signed in, or the session has ended"),
+            )
+            .response("403", problem_of(route, "The caller's role is too low"));
     }
     op.build()
 }
@@ -347,6 +402,42 @@ pub fn document() -> OpenApi {
                 )),
         )
         .paths(paths)
-        .components(Some(components.build()))
+        .components(Some({
+            let mut components = components.build();
+            open_closed_parts(&mut components);
+            components
+        }))
         .build()
+}
+
+/// A schema that closes its object (`additionalProperties: false`, from
+/// `deny_unknown_fields` on a request type) cannot be a part of an `allOf` that adds
+/// members: no answer could match both. Where a view extends such a type, the part is
+/// copied open.
+fn open_closed_parts(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
+    let closed: std::collections::BTreeMap<String, Schema> = components
+        .schemas
+        .iter()
+        .filter_map(|(name, schema)| match schema {
+            RefOr::T(Schema::Object(object)) if object.additional_properties.is_some() => {
+                let mut open = object.clone();
+                open.additional_properties = None;
+                Some((format!("#/components/schemas/{name}"), Schema::Object(open)))
+            }
+            _ => None,
+        })
+        .collect();
+    for schema in components.schemas.values_mut() {
+        if let RefOr::T(Schema::AllOf(all_of)) = schema {
+            for part in &mut all_of.items {
+                if let RefOr::Ref(reference) = part
+                    && let Some(open) = closed.get(&reference.ref_location)
+                {
+                    *part = RefOr::T(open.clone());
+                }
+            }
+        }
+    }
 }
