@@ -661,6 +661,7 @@ pub static ROUTES: &[Route] = &[
         "Browse and search movies: filters, sorts and cursors combine",
         |m| on(m, catalog::browse::list),
     )
+    .gives(body::<crate::http::pagination::Page<catalog::index::Card>>())
     .query(BROWSE_PARAMS)
     .needs(&[TableRead]),
     route(
@@ -766,6 +767,7 @@ pub static ROUTES: &[Route] = &[
         "Comments by thread, replies under the comment they answer",
         |m| on(m, engagement::comments::list),
     )
+    .gives(body::<crate::http::pagination::Page<engagement::comments::Comment>>())
     .query(&["limit", "cursor"])
     .needs(&[TableRead]),
     route(
@@ -813,6 +815,7 @@ pub static ROUTES: &[Route] = &[
         "Your favourites, with the filters and sorts of movies-list",
         |m| on(m, engagement::favorites::list),
     )
+    .gives(body::<crate::http::pagination::Page<catalog::index::Card>>())
     .query(BROWSE_PARAMS)
     .needs(SIGNED_IN),
     route(
@@ -846,6 +849,7 @@ pub static ROUTES: &[Route] = &[
         "The movies you own, in the order bought",
         |m| on(m, engagement::mine::purchases),
     )
+    .gives(body::<crate::http::pagination::Page<engagement::mine::Owned>>())
     .query(&["limit", "cursor"])
     .needs(SIGNED_IN),
     // Cart
@@ -940,6 +944,7 @@ pub static ROUTES: &[Route] = &[
         "Your orders, newest first",
         |m| on(m, orders::list),
     )
+    .gives(body::<crate::http::pagination::Page<orders::Order>>())
     .query(&["limit", "cursor"])
     .needs(SIGNED_IN),
     route(
@@ -997,6 +1002,7 @@ pub static ROUTES: &[Route] = &[
         "Your payments, newest first: date, amount, status, order",
         |m| on(m, payments::list),
     )
+    .gives(body::<crate::http::pagination::Page<payments::Payment>>())
     .query(&["limit", "cursor"])
     .needs(SIGNED_IN),
     route(
@@ -1024,6 +1030,7 @@ pub static ROUTES: &[Route] = &[
         "Every order, newest first, filtered by user, status and date range",
         |m| on(m, orders::admin::list),
     )
+    .gives(body::<crate::http::pagination::Page<orders::Order>>())
     .query(STAFF_LIST_PARAMS)
     .needs(SIGNED_IN),
     route(
@@ -1047,6 +1054,7 @@ pub static ROUTES: &[Route] = &[
         "Every payment, newest first, filtered by user, status and date range",
         |m| on(m, payments::admin_list),
     )
+    .gives(body::<crate::http::pagination::Page<payments::Payment>>())
     .query(STAFF_LIST_PARAMS)
     .needs(SIGNED_IN),
     route(
@@ -1071,6 +1079,7 @@ pub static ROUTES: &[Route] = &[
         "Genres by name, with movie counts",
         |m| on(m, records::list::<catalog::genres::Genre>),
     )
+    .gives(body::<crate::http::pagination::Page<catalog::genres::GenreView>>())
     .query(&["q", "limit", "cursor"])
     .needs(&[TableRead]),
     route(
@@ -1130,6 +1139,7 @@ pub static ROUTES: &[Route] = &[
         "Actors by name",
         |m| on(m, records::list::<catalog::people::Actor>),
     )
+    .gives(body::<crate::http::pagination::Page<catalog::people::PersonView>>())
     .query(&["q", "limit", "cursor"])
     .needs(&[TableRead]),
     route(
@@ -1189,6 +1199,7 @@ pub static ROUTES: &[Route] = &[
         "Producers by name",
         |m| on(m, records::list::<catalog::people::Producer>),
     )
+    .gives(body::<crate::http::pagination::Page<catalog::people::PersonView>>())
     .query(&["q", "limit", "cursor"])
     .needs(&[TableRead]),
     route(
@@ -1248,6 +1259,7 @@ pub static ROUTES: &[Route] = &[
         "Directors by name",
         |m| on(m, records::list::<catalog::people::Director>),
     )
+    .gives(body::<crate::http::pagination::Page<catalog::people::PersonView>>())
     .query(&["q", "limit", "cursor"])
     .needs(&[TableRead]),
     route(
@@ -1307,6 +1319,7 @@ pub static ROUTES: &[Route] = &[
         "Cinemas by name",
         |m| on(m, records::list::<catalog::cinemas::Cinema>),
     )
+    .gives(body::<crate::http::pagination::Page<catalog::cinemas::CinemaView>>())
     .query(&["q", "limit", "cursor"])
     .needs(&[TableRead]),
     route(
@@ -1365,6 +1378,7 @@ pub static ROUTES: &[Route] = &[
         "Showtimes by start, of a cinema, a movie or a day (default: upcoming)",
         |m| on(m, catalog::showtimes::list),
     )
+    .gives(body::<crate::http::pagination::Page<catalog::showtimes::ShowtimeView>>())
     .query(&["cinema", "movie", "date", "limit", "cursor"])
     .needs(&[TableRead]),
     route(

@@ -146,9 +146,11 @@ fn query_parameter(name: &str, route: &Route) -> Option<(ObjectBuilder, &'static
             ObjectBuilder::new().schema_type(Type::String),
             "A name prefix to search for",
         ),
-        "genre" | "actor" | "director" | "producer" | "cinema" | "movie" | "user" => {
-            (text(40), "An id to filter by")
-        }
+        "genre" | "actor" | "director" | "producer" => (text(40), "An id to filter by"),
+        "cinema" | "movie" | "user" => (
+            ObjectBuilder::new().schema_type(Type::String),
+            "An id to filter by",
+        ),
         "year_from" | "year_to" => (whole(1888, Some(9999)), "A release year"),
         "price_min" | "price_max" => (whole(0, None), "A price in cents"),
         "rating_min" => (
