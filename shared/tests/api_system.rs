@@ -112,6 +112,59 @@ async fn openapi_documents_every_route_of_the_table() {
     let mut dangling = Vec::new();
     dangling_refs(&doc, &doc, &mut dangling);
     assert_eq!(dangling, Vec::<String>::new(), "references to nothing");
+    // Catalogue PATCH bodies are merge patches: nothing required, optional members nullable,
+    // both JSON media types.
+    let patch = &doc["paths"]["/genres/{id}"]["patch"]["requestBody"]["content"];
+    for media in ["application/json", "application/merge-patch+json"] {
+        assert_eq!(
+            patch[media]["schema"]["$ref"], "#/components/schemas/GenreInputPatch",
+            "{media}"
+        );
+    }
+    let person = &doc["components"]["schemas"]["PersonInputPatch"];
+    assert!(
+        person["required"].as_array().is_none_or(|r| r.is_empty()),
+        "{person}"
+    );
+    assert_eq!(
+        person["properties"]["bio"]["anyOf"][1]["type"], "null",
+        "{person}"
+    );
+    assert_eq!(person["additionalProperties"], false);
+    // Lists document their pages; headers in and out are declared.
+    let movies = &doc["paths"]["/movies"]["get"];
+    assert_eq!(
+        movies["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/CardPage"
+    );
+    let limit = movies["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "limit")
+        .unwrap();
+    assert_eq!(
+        (
+            &limit["schema"]["type"],
+            &limit["schema"]["maximum"],
+            &limit["schema"]["default"]
+        ),
+        (&json!("integer"), &json!(100), &json!(20))
+    );
+    let order = &doc["paths"]["/orders"]["post"];
+    assert!(
+        order["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "Idempotency-Key"
+                && p["in"] == "header"
+                && p["required"] == true)
+    );
+    assert!(order["responses"]["503"]["headers"]["Retry-After"].is_object());
+    assert!(doc["paths"]["/genres/{id}"]["get"]["responses"]["200"]["headers"]["ETag"].is_object());
+    assert!(doc["paths"]["/genres/{id}"]["get"]["responses"]["404"].is_object());
+
     // No allOf that no answer could match: a closed part beside members of another part.
     for (name, schema) in doc["components"]["schemas"].as_object().unwrap() {
         for part in schema["allOf"].as_array().into_iter().flatten() {

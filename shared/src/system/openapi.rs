@@ -289,11 +289,16 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
             );
     }
     if let Some(body) = &route.request {
+        let content = if merge_patch(route) {
+            Content::new(Some(Ref::from_schema_name(patch_name(&(body.name)()))))
+        } else {
+            json_of(body)
+        };
         let mut request = RequestBodyBuilder::new()
             .required(Some(Required::True))
-            .content("application/json", json_of(body));
+            .content("application/json", content.clone());
         if route.method == crate::routes::Method::Patch {
-            request = request.content("application/merge-patch+json", json_of(body));
+            request = request.content("application/merge-patch+json", content);
         }
         op = op
             .request_body(Some(request.build()))
@@ -372,6 +377,49 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
     op.build()
 }
 
+/// Catalogue records change by JSON merge patch (RFC 7396) of their create body.
+fn merge_patch(route: &Route) -> bool {
+    versioned(route)
+        && route.method == crate::routes::Method::Patch
+        && route.name != "showtimes-update"
+}
+
+fn patch_name(input: &str) -> String {
+    format!("{input}Patch")
+}
+
+/// The merge-patch form of a create body: every member optional; `null` clears the
+/// optional ones (the required ones cannot be cleared); unknown members still refused.
+fn merge_patch_schemas(components: &mut utoipa::openapi::Components) {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{AnyOfBuilder, Schema};
+    for route in ROUTES.iter().filter(|r| merge_patch(r)) {
+        let Some(body) = &route.request else { continue };
+        let name = (body.name)().to_string();
+        let Some(RefOr::T(Schema::Object(input))) = components.schemas.get(&name) else {
+            continue;
+        };
+        let mut patch = input.clone();
+        for (member, schema) in patch.properties.iter_mut() {
+            if !input.required.contains(member) {
+                *schema = RefOr::T(Schema::AnyOf(
+                    AnyOfBuilder::new()
+                        .item(schema.clone())
+                        .item(ObjectBuilder::new().schema_type(Type::Null))
+                        .build(),
+                ));
+            }
+        }
+        patch.required.clear();
+        patch.description = Some(format!(
+            "A JSON merge patch of {name}: only the members sent change; null clears an optional one"
+        ));
+        components
+            .schemas
+            .insert(patch_name(&name), RefOr::T(Schema::Object(patch)));
+    }
+}
+
 pub fn document() -> OpenApi {
     let mut paths = PathsBuilder::new();
     let mut components =
@@ -407,6 +455,7 @@ pub fn document() -> OpenApi {
         .components(Some({
             let mut components = components.build();
             open_closed_parts(&mut components);
+            merge_patch_schemas(&mut components);
             components
         }))
         .build()
