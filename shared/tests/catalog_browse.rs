@@ -552,6 +552,75 @@ async fn renaming_a_person_reindexes_their_movies(env: Env) {
     );
 }
 
+/// Cards name their genres, directors and first actors, as the movie page does, and a
+/// renamed genre or actor is renamed on the cards at the next sweep.
+async fn cards_name_genres_directors_and_cast(env: Env) {
+    use marquee::accounts::Role;
+    use marquee::catalog::index::CAST_ON_CARD;
+    let seeded = demo::seed(&env.app, 8, 23).await.unwrap();
+    let (_, page) = env.get("/movies?limit=100", None).await;
+    let cards = page["items"].as_array().unwrap();
+    assert_eq!(cards.len(), seeded.movies.len());
+    for card in cards {
+        let (_, movie) = env
+            .get(&format!("/movies/{}", card["id"].as_str().unwrap()), None)
+            .await;
+        assert_eq!(card["genres"], movie["genres"], "{card}");
+        assert_eq!(card["directors"], movie["directors"], "{card}");
+        let cast: Vec<Value> = movie["cast"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .take(CAST_ON_CARD)
+            .cloned()
+            .collect();
+        assert_eq!(card["cast"], Value::Array(cast), "{card}");
+    }
+    assert!(
+        cards
+            .iter()
+            .any(|c| !c["genres"].as_array().unwrap().is_empty())
+            && cards
+                .iter()
+                .any(|c| !c["cast"].as_array().unwrap().is_empty()),
+        "the demo credits genres and actors"
+    );
+
+    let (moderator, _, _) = env.account("renamer", Role::Moderator).await;
+    let movie = cards
+        .iter()
+        .find(|c| !c["genres"].as_array().unwrap().is_empty())
+        .unwrap();
+    let genre = movie["genres"][0]["id"].as_str().unwrap().to_string();
+    let (status, _, body) = env
+        .send(
+            axum::http::Method::PATCH,
+            &format!("/genres/{genre}"),
+            Some(&moderator),
+            Some(serde_json::json!({"name": "Kammerspiel"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    marquee::catalog::index::project_marked(&env.app, 100)
+        .await
+        .unwrap();
+    let (_, page) = env
+        .get(&format!("/movies?genre={genre}&limit=100"), None)
+        .await;
+    let renamed = page["items"].as_array().unwrap();
+    assert!(!renamed.is_empty());
+    for card in renamed {
+        let names: Vec<&str> = card["genres"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["id"] == genre.as_str())
+            .map(|g| g["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, vec!["Kammerspiel"], "{card}");
+    }
+}
+
 async fn all_titles(env: &Env, id: &str) -> String {
     env.get(&format!("/movies/{id}"), None).await.1["title"]
         .as_str()
@@ -560,6 +629,7 @@ async fn all_titles(env: &Env, id: &str) -> String {
 }
 
 support::on_both_backends!(
+    cards_name_genres_directors_and_cast,
     genres_and_people_page_their_movies,
     renaming_a_person_reindexes_their_movies,
     deleting_movies_cleans_the_index_and_withdraws_them_from_carts,

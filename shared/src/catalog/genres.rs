@@ -35,6 +35,13 @@ impl Record for Genre {
         &input.name
     }
 
+    /// Cards show genre names: a rename re-indexes the genre's movies.
+    async fn after_write(app: &crate::app::App, id: &str) {
+        if let Err(e) = super::index::mark_shelf(app, &format!("GENRE#{id}")).await {
+            tracing::warn!(genre = id, error = %e, "marking its movies for re-indexing failed");
+        }
+    }
+
     fn view(stored: &Stored<GenreInput>, _today: time::Date) -> GenreView {
         GenreView {
             id: stored.id.clone(),

@@ -17,7 +17,8 @@
 //! projections of one movie from interleaving. A deleted movie leaves a tombstone holding
 //! those keys until the projection has removed them.
 
-use super::movies::{Movie, MovieInput, Price};
+use super::genres::Genre;
+use super::movies::{Movie, MovieInput, Named, Price};
 use super::people::{Actor, Director, Producer};
 use super::records::{self, Record, Stored};
 use super::text;
@@ -93,6 +94,15 @@ pub struct Card {
     pub actor_ids: Vec<String>,
     pub director_ids: Vec<String>,
     pub producer_ids: Vec<String>,
+    /// The genres, named, so a list can show them without reading them.
+    #[serde(default)]
+    pub genres: Vec<Named>,
+    /// The directors, named.
+    #[serde(default)]
+    pub directors: Vec<Named>,
+    /// The first actors credited (at most [`CAST_ON_CARD`]), named.
+    #[serde(default)]
+    pub cast: Vec<Named>,
     pub likes: i64,
     pub dislikes: i64,
     pub rating_average: Option<f64>,
@@ -108,6 +118,49 @@ pub struct Shelved {
     /// Hundredths of the average rating, 0 when unrated.
     pub rating_key: i64,
     pub words: Vec<String>,
+}
+
+/// How many actors a card names.
+pub const CAST_ON_CARD: usize = 5;
+
+/// The names of what a movie credits (genres and people), read once per projection.
+#[derive(Debug, Default)]
+pub struct Credits {
+    names: HashMap<Key, String>,
+}
+
+impl Credits {
+    fn named<R: Record>(&self, ids: &[String]) -> Vec<Named> {
+        ids.iter()
+            .filter_map(|id| {
+                Some(Named {
+                    id: id.clone(),
+                    name: self.names.get(&records::key::<R>(id))?.clone(),
+                })
+            })
+            .collect()
+    }
+
+    /// The people's names, which search matches.
+    fn people(&self, movie: &MovieInput) -> Vec<String> {
+        let keys = movie
+            .actor_ids
+            .iter()
+            .map(|id| records::key::<Actor>(id))
+            .chain(
+                movie
+                    .director_ids
+                    .iter()
+                    .map(|id| records::key::<Director>(id)),
+            )
+            .chain(
+                movie
+                    .producer_ids
+                    .iter()
+                    .map(|id| records::key::<Producer>(id)),
+            );
+        keys.filter_map(|k| self.names.get(&k).cloned()).collect()
+    }
 }
 
 /// The orders a shelf can be read in, one index each.
@@ -241,9 +294,10 @@ fn term_key(word: &str, movie_id: &str) -> Key {
 }
 
 /// The shelved form of a movie, with the names of the people it credits.
-pub fn shelve(movie: &Stored<MovieInput>, counters: &Counters, people: &[String]) -> Shelved {
+pub fn shelve(movie: &Stored<MovieInput>, counters: &Counters, credits: &Credits) -> Shelved {
     let f = &movie.fields;
     let mut words = BTreeSet::new();
+    let people = credits.people(f);
     for text_part in [f.title.as_str(), f.description.as_str()]
         .into_iter()
         .chain(people.iter().map(String::as_str))
@@ -263,6 +317,9 @@ pub fn shelve(movie: &Stored<MovieInput>, counters: &Counters, people: &[String]
             actor_ids: f.actor_ids.clone(),
             director_ids: f.director_ids.clone(),
             producer_ids: f.producer_ids.clone(),
+            genres: credits.named::<Genre>(&f.genre_ids),
+            directors: credits.named::<Director>(&f.director_ids),
+            cast: credits.named::<Actor>(&f.actor_ids[..f.actor_ids.len().min(CAST_ON_CARD)]),
             likes: counters.likes,
             dislikes: counters.dislikes,
             rating_average: counters.rating_average(),
@@ -363,12 +420,13 @@ async fn delete_keys(app: &App, keys: impl IntoIterator<Item = Key>) -> Result<(
     write_all(app, keys.into_iter().map(Write::delete).collect()).await
 }
 
-/// The names of the people a movie credits, for the word index.
-async fn people_names(app: &App, movie: &MovieInput) -> Result<Vec<String>, StoreError> {
+/// The names of the genres and people a movie credits, in one batch read.
+async fn credits(app: &App, movie: &MovieInput) -> Result<Credits, StoreError> {
     let keys: Vec<Key> = movie
-        .actor_ids
+        .genre_ids
         .iter()
-        .map(|id| records::key::<Actor>(id))
+        .map(|id| records::key::<Genre>(id))
+        .chain(movie.actor_ids.iter().map(|id| records::key::<Actor>(id)))
         .chain(
             movie
                 .director_ids
@@ -382,13 +440,18 @@ async fn people_names(app: &App, movie: &MovieInput) -> Result<Vec<String>, Stor
                 .map(|id| records::key::<Producer>(id)),
         )
         .collect();
-    Ok(app
-        .table
-        .batch_get(&keys)
-        .await?
-        .iter()
-        .filter_map(|item| Some(item.get("fields")?.get("name")?.as_str()?.to_string()))
-        .collect())
+    let mut credits = Credits::default();
+    for item in app.table.batch_get(&keys).await? {
+        if let (Some(key), Some(name)) = (
+            Key::of(&item),
+            item.get("fields")
+                .and_then(|f| f.get("name"))
+                .and_then(Value::as_str),
+        ) {
+            credits.names.insert(key, name.trim().to_string());
+        }
+    }
+    Ok(credits)
 }
 
 /// Brings a movie's index in line with its record (or removes it, once deleted).
@@ -464,8 +527,8 @@ async fn write_index(
     written: &mut BTreeSet<Key>,
 ) -> Result<bool, StoreError> {
     let counters = Counters::read(record);
-    let names = people_names(app, &movie.fields).await?;
-    let items = index_items(movie, &shelve(movie, &counters, &names));
+    let credits = credits(app, &movie.fields).await?;
+    let items = index_items(movie, &shelve(movie, &counters, &credits));
     let desired: Vec<Key> = items.iter().filter_map(Key::of).collect();
     let mut writes: Vec<Write> = items.into_iter().map(Write::put).collect();
     let stale: Vec<Key> = keys_attr(record, "indexed")

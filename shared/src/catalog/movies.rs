@@ -176,7 +176,7 @@ impl Record for Movie {
 }
 
 /// A record a movie names, with its name.
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Named {
     pub id: String,
     pub name: String,
