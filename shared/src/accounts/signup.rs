@@ -20,8 +20,10 @@ use serde_json::json;
 
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ana@example.com", "password": "Velvet-Lantern-Orbit-42"}))]
 pub struct RegisterRequest {
     #[garde(email, length(max = 254))]
+    #[schema(max_length = 254, format = "email")]
     pub email: String,
     #[garde(skip)]
     pub password: String,
@@ -31,6 +33,7 @@ pub struct RegisterRequest {
 #[serde(deny_unknown_fields)]
 pub struct ActivateRequest {
     #[garde(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub token: String,
 }
 
@@ -38,6 +41,7 @@ pub struct ActivateRequest {
 #[serde(deny_unknown_fields)]
 pub struct EmailRequest {
     #[garde(length(min = 1, max = 254))]
+    #[schema(min_length = 1, max_length = 254)]
     pub email: String,
 }
 

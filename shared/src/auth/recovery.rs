@@ -25,6 +25,7 @@ use serde_json::json;
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
     #[garde(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub token: String,
     #[garde(skip)]
     pub new_password: String,
@@ -34,6 +35,7 @@ pub struct ResetRequest {
 #[serde(deny_unknown_fields)]
 pub struct ChangeRequest {
     #[garde(length(min = 1, max = 1024))]
+    #[schema(min_length = 1, max_length = 1024)]
     pub current_password: String,
     #[garde(skip)]
     pub new_password: String,

@@ -57,12 +57,15 @@ pub struct Line {
 pub struct AddItem {
     /// A movie to buy, or...
     #[garde(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40)]
     pub movie_id: Option<String>,
     /// ...tickets for a showtime, with `quantity`.
     #[garde(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40)]
     pub showtime_id: Option<String>,
     /// 1 to 10 tickets.
     #[garde(range(min = 1, max = 10))]
+    #[schema(minimum = 1, maximum = 10)]
     pub quantity: Option<u16>,
 }
 
@@ -70,6 +73,7 @@ pub struct AddItem {
 #[serde(deny_unknown_fields)]
 pub struct ChangeQuantity {
     #[garde(range(min = 1, max = 10))]
+    #[schema(minimum = 1, maximum = 10)]
     pub quantity: u16,
 }
 

@@ -10,8 +10,10 @@ pub struct Cinema;
 #[serde(deny_unknown_fields)]
 pub struct Screen {
     #[garde(range(min = 1, max = 99))]
+    #[schema(minimum = 1, maximum = 99)]
     pub number: u16,
     #[garde(range(min = 1, max = 1000))]
+    #[schema(minimum = 1, maximum = 1000)]
     pub seats: u16,
 }
 
@@ -19,15 +21,20 @@ pub struct Screen {
 #[serde(deny_unknown_fields)]
 pub struct CinemaInput {
     #[garde(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[garde(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub address: String,
     #[garde(length(min = 1, max = 100))]
+    #[schema(min_length = 1, max_length = 100)]
     pub city: String,
     /// ISO 3166-1 alpha-2, e.g. `FR`.
     #[garde(length(min = 2, max = 2), pattern(r"^[A-Z]{2}$"))]
+    #[schema(min_length = 2, max_length = 2, pattern = r"^[A-Z]{2}$")]
     pub country: String,
     #[garde(length(min = 1, max = 50), dive)]
+    #[schema(min_items = 1, max_items = 50)]
     pub screens: Vec<Screen>,
 }
 

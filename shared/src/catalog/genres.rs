@@ -6,8 +6,10 @@ pub struct Genre;
 
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Film noir"}))]
 pub struct GenreInput {
     #[garde(length(min = 1, max = 50))]
+    #[schema(min_length = 1, max_length = 50)]
     pub name: String,
 }
 

@@ -22,9 +22,11 @@ pub struct Movie;
 pub struct Price {
     /// Minor units (cents).
     #[garde(range(min = 0, max = 1_000_000))]
+    #[schema(minimum = 0, maximum = 1_000_000)]
     pub amount: i64,
     /// ISO 4217, e.g. `EUR`.
     #[garde(pattern(r"^[A-Z]{3}$"))]
+    #[schema(pattern = r"^[A-Z]{3}$")]
     pub currency: String,
 }
 
@@ -47,19 +49,27 @@ fn yes() -> bool {
 
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"title": "Vertigo", "description": "A detective, a fall, a second chance.",
+    "release_date": "1958-05-09", "duration_min": 128, "certification": "PG",
+    "price": {"amount": 399, "currency": "EUR"}}))]
 pub struct MovieInput {
     #[garde(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     #[serde(default)]
     #[garde(length(max = 5000))]
+    #[schema(max_length = 5000)]
     pub description: String,
     /// `YYYY-MM-DD`.
     #[garde(skip)]
+    #[schema(format = Date)]
     pub release_date: String,
     #[garde(range(min = 1, max = 1000))]
+    #[schema(minimum = 1, maximum = 1000)]
     pub duration_min: u16,
     /// E.g. `PG-13`, `12A`.
     #[garde(length(min = 1, max = 10))]
+    #[schema(min_length = 1, max_length = 10)]
     pub certification: String,
     #[garde(dive)]
     pub price: Price,
@@ -67,15 +77,19 @@ pub struct MovieInput {
     // (the record, 45 counts up and 45 down).
     #[serde(default)]
     #[garde(length(max = 5), inner(length(min = 1, max = 40)))]
+    #[schema(max_items = 5)]
     pub genre_ids: Vec<String>,
     #[serde(default)]
     #[garde(length(max = 30), inner(length(min = 1, max = 40)))]
+    #[schema(max_items = 30)]
     pub actor_ids: Vec<String>,
     #[serde(default)]
     #[garde(length(max = 5), inner(length(min = 1, max = 40)))]
+    #[schema(max_items = 5)]
     pub producer_ids: Vec<String>,
     #[serde(default)]
     #[garde(length(max = 5), inner(length(min = 1, max = 40)))]
+    #[schema(max_items = 5)]
     pub director_ids: Vec<String>,
     /// Whether it can be bought now.
     #[serde(default = "yes")]
@@ -84,6 +98,7 @@ pub struct MovieInput {
     /// ISO 3166-1 alpha-2 codes where it may be sold; empty means everywhere.
     #[serde(default)]
     #[garde(length(max = 250), inner(pattern(r"^[A-Z]{2}$")))]
+    #[schema(max_items = 250)]
     pub regions: Vec<String>,
 }
 

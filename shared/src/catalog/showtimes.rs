@@ -31,19 +31,24 @@ use time::{Date, Duration, OffsetDateTime};
 #[serde(deny_unknown_fields)]
 pub struct ShowtimeInput {
     #[garde(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40)]
     pub movie_id: String,
     #[garde(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40)]
     pub cinema_id: String,
     /// The screen's number in the cinema.
     #[garde(range(min = 1, max = 99))]
+    #[schema(minimum = 1, maximum = 99)]
     pub screen: u16,
     /// RFC 3339, in the future.
     #[garde(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40, format = DateTime)]
     pub starts_at: String,
     #[garde(dive)]
     pub price: Price,
     /// Seats on sale; at most the screen's (the default).
     #[garde(range(min = 1, max = 1000))]
+    #[schema(minimum = 1, maximum = 1000)]
     pub seats: Option<u16>,
 }
 
@@ -54,6 +59,7 @@ pub struct ShowtimePatch {
     #[garde(dive)]
     pub price: Option<Price>,
     #[garde(range(min = 1, max = 1000))]
+    #[schema(minimum = 1, maximum = 1000)]
     pub seats: Option<u16>,
 }
 

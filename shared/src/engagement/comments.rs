@@ -25,9 +25,11 @@ use serde::{Deserialize, Serialize};
 #[serde(deny_unknown_fields)]
 pub struct CommentInput {
     #[garde(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub text: String,
     /// The comment this one answers.
     #[garde(length(min = 1, max = 40))]
+    #[schema(min_length = 1, max_length = 40)]
     pub parent_id: Option<String>,
 }
 
@@ -35,6 +37,7 @@ pub struct CommentInput {
 #[serde(deny_unknown_fields)]
 pub struct CommentEdit {
     #[garde(length(min = 1, max = 2000))]
+    #[schema(min_length = 1, max_length = 2000)]
     pub text: String,
 }
 

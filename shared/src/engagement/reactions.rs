@@ -59,6 +59,7 @@ pub struct ReactionInput {
 pub struct RatingInput {
     /// 1 to 10.
     #[garde(range(min = 1, max = 10))]
+    #[schema(minimum = 1, maximum = 10)]
     pub score: i64,
 }
 

@@ -34,6 +34,7 @@ pub struct RefundState {
 pub struct RefundAsk {
     /// Why (1 to 1000 characters).
     #[garde(length(chars, min = 1, max = 1000))]
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 

@@ -96,10 +96,10 @@ fn header_parameter(name: &str, required: bool, description: &str) -> ParameterB
         .schema(Some(ObjectBuilder::new().schema_type(Type::String)))
 }
 
+/// Text of at most `max` characters (longer is refused).
 fn text(max: usize) -> ObjectBuilder {
     ObjectBuilder::new()
         .schema_type(Type::String)
-        .min_length(Some(1))
         .max_length(Some(max))
 }
 
@@ -146,7 +146,9 @@ fn query_parameter(name: &str, route: &Route) -> Option<(ObjectBuilder, &'static
             ObjectBuilder::new().schema_type(Type::String),
             "A name prefix to search for",
         ),
-        "genre" | "actor" | "director" | "producer" => (text(40), "An id to filter by"),
+        "genre" | "actor" | "director" | "producer" => {
+            (text(40).min_length(Some(1)), "An id to filter by")
+        }
         "cinema" | "movie" | "user" => (
             ObjectBuilder::new().schema_type(Type::String),
             "An id to filter by",
@@ -160,7 +162,12 @@ fn query_parameter(name: &str, route: &Route) -> Option<(ObjectBuilder, &'static
                 .maximum(Some(10.0)),
             "The lowest average rating, 0 to 10",
         ),
-        "certification" => (text(10), "A certification, e.g. `PG-13`"),
+        "certification" => (
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(10)),
+            "A certification, e.g. `PG-13` (empty: any)",
+        ),
         "sort" => (
             one_of(&[
                 "title",
@@ -206,7 +213,10 @@ fn query_parameter(name: &str, route: &Route) -> Option<(ObjectBuilder, &'static
             ObjectBuilder::new().schema_type(Type::Boolean),
             "Only active (or inactive) users",
         ),
-        "email" => (text(254), "An email prefix, case-insensitive"),
+        "email" => (
+            ObjectBuilder::new().schema_type(Type::String),
+            "An email prefix, case-insensitive (empty: any)",
+        ),
         "token" => (
             ObjectBuilder::new().schema_type(Type::String),
             "The token from the emailed link (the page says when it is wrong or used)",
@@ -357,13 +367,21 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
         );
     }
     if route.tag == "auth" && route.access == Access::Public && writes {
-        op = op.response(
-            "401",
-            problem_of(
-                route,
-                "The credentials, token or code are wrong, used or expired",
-            ),
-        );
+        op = op
+            .response(
+                "401",
+                problem_of(
+                    route,
+                    "The credentials, token or code are wrong, used or expired",
+                ),
+            )
+            .response(
+                "403",
+                problem_of(
+                    route,
+                    "The account is not activated yet, or was deactivated",
+                ),
+            );
     }
     if route.access != Access::Public {
         op = op

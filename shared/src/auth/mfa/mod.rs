@@ -62,6 +62,7 @@ pub struct SetupAnswer {
 pub struct ConfirmRequest {
     /// The 6-digit code the authenticator shows now.
     #[garde(length(min = 1, max = 16))]
+    #[schema(min_length = 1, max_length = 16)]
     pub code: String,
 }
 
@@ -75,6 +76,7 @@ pub struct RecoveryCodes {
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
     #[garde(length(min = 1, max = 200))]
+    #[schema(min_length = 1, max_length = 200)]
     pub mfa_token: String,
     /// A code from the authenticator; or else `recovery_code`.
     #[garde(inner(length(min = 1, max = 16)))]
@@ -102,6 +104,7 @@ pub struct RegenerateRequest {
     pub password: Option<String>,
     /// A code from the authenticator.
     #[garde(length(min = 1, max = 16))]
+    #[schema(min_length = 1, max_length = 16)]
     pub code: String,
 }
 
