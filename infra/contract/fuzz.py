@@ -21,8 +21,9 @@ import urllib.request
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = "20261201"
 PASSWORD = "Velvet-Lantern-Orbit-42"
-# Routes that end the caller's own session or credentials: fuzzed, they would sign the
-# run out halfway (they keep their own tests).
+# Routes that end the caller's own session or credentials: fuzzed among the others, they
+# would sign those runs out halfway, so they get a last run of their own, as an admin of
+# their own whose session may end.
 SELF_ENDING = [
     "auth-logout",
     "me-sessions-revoke",
@@ -76,8 +77,8 @@ def start(binary, data_dir):
     return server, base, admin
 
 
-def user_token(base, data_dir):
-    email = f"fuzz.{int(time.time())}@example.com"
+def user_token(base, data_dir, name="fuzz"):
+    email = f"{name}.{int(time.time() * 1000)}@example.com"
     call(base, "POST", "/auth/register", {"email": email, "password": PASSWORD})
     token = None
     for _ in range(50):
@@ -111,7 +112,19 @@ def main():
                 ],
             ),
         ]
+        # The last caller: a second admin, promoted by the first, for the routes that end
+        # their caller's session.
+        throwaway = user_token(base, data_dir, "throwaway")
+        me = call(base, "GET", "/me", token=throwaway)
+        call(base, "PATCH", f"/admin/users/{me['id']}", {"role": "admin"}, token=callers[2][1])
+        callers.append(("an admin whose session may end", None))
         for name, token in callers:
+            only = None
+            if token is None and name != "anonymous":
+                token = call(
+                    base, "POST", "/auth/login", {"email": me["email"], "password": PASSWORD}
+                )["access_token"]
+                only = SELF_ENDING
             command = [
                 schemathesis,
                 "--config-file",
@@ -130,11 +143,12 @@ def main():
                 "1",
             ]
             for operation in SELF_ENDING:
-                command += ["--exclude-operation-id", operation]
+                command += ["--include-operation-id" if only else "--exclude-operation-id", operation]
             if token:
                 command += ["-H", f"Authorization: Bearer {token}"]
             started = time.monotonic()
-            run = subprocess.run(command, capture_output=True, text=True)
+            # In the run's own folder: schemathesis keeps a cache where it runs.
+            run = subprocess.run(command, capture_output=True, text=True, cwd=data_dir)
             summary = re.search(r"(\d+) generated", run.stdout)
             sent = summary.group(1) if summary else "?"
             print(f"fuzz: as {name}: {sent} test cases, exit {run.returncode}, "
