@@ -143,22 +143,7 @@ impl Credits {
 
     /// The people's names, which search matches.
     fn people(&self, movie: &MovieInput) -> Vec<String> {
-        let keys = movie
-            .actor_ids
-            .iter()
-            .map(|id| records::key::<Actor>(id))
-            .chain(
-                movie
-                    .director_ids
-                    .iter()
-                    .map(|id| records::key::<Director>(id)),
-            )
-            .chain(
-                movie
-                    .producer_ids
-                    .iter()
-                    .map(|id| records::key::<Producer>(id)),
-            );
+        let keys = people_keys(movie);
         keys.filter_map(|k| self.names.get(&k).cloned()).collect()
     }
 }
@@ -420,25 +405,27 @@ async fn delete_keys(app: &App, keys: impl IntoIterator<Item = Key>) -> Result<(
     write_all(app, keys.into_iter().map(Write::delete).collect()).await
 }
 
+/// The records of the people a movie credits: actors, directors, producers.
+fn people_keys(movie: &MovieInput) -> impl Iterator<Item = Key> + '_ {
+    let actors = movie.actor_ids.iter().map(|id| records::key::<Actor>(id));
+    let directors = movie
+        .director_ids
+        .iter()
+        .map(|id| records::key::<Director>(id));
+    let producers = movie
+        .producer_ids
+        .iter()
+        .map(|id| records::key::<Producer>(id));
+    actors.chain(directors).chain(producers)
+}
+
 /// The names of the genres and people a movie credits, in one batch read.
 async fn credits(app: &App, movie: &MovieInput) -> Result<Credits, StoreError> {
     let keys: Vec<Key> = movie
         .genre_ids
         .iter()
         .map(|id| records::key::<Genre>(id))
-        .chain(movie.actor_ids.iter().map(|id| records::key::<Actor>(id)))
-        .chain(
-            movie
-                .director_ids
-                .iter()
-                .map(|id| records::key::<Director>(id)),
-        )
-        .chain(
-            movie
-                .producer_ids
-                .iter()
-                .map(|id| records::key::<Producer>(id)),
-        )
+        .chain(people_keys(movie))
         .collect();
     let mut credits = Credits::default();
     for item in app.table.batch_get(&keys).await? {
