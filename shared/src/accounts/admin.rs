@@ -128,16 +128,16 @@ pub struct UserUpdate {
 
 /// Changes role and activity together, keeping the listing indexes and the admin count
 /// in step; sessions end when the role changes or the account is deactivated. Answers the
-/// changed user and how many of their sessions ended.
+/// changed user and, when the change ended their sessions, how many there were.
 pub async fn change_role_or_activity(
     app: &App,
     user: &User,
     role: Role,
     active: bool,
     origin: &Origin,
-) -> Result<(User, usize), Problem> {
+) -> Result<(User, Option<usize>), Problem> {
     if role == user.role && active == user.active {
-        return Ok((user.clone(), 0));
+        return Ok((user.clone(), None));
     }
     let was_admin = user.role == Role::Admin && user.active;
     let is_admin = role == Role::Admin && active;
@@ -205,9 +205,9 @@ pub async fn change_role_or_activity(
         Err(e) => return Err(e.into()),
     }
     let ended = if role != user.role || !active {
-        session::revoke_all(app, &user.id, None).await?
+        Some(session::revoke_all(app, &user.id, None).await?)
     } else {
-        0
+        None
     };
     Ok((changed, ended))
 }
@@ -238,12 +238,10 @@ pub async fn update(
     let active = body.active.unwrap_or(user.active);
     let (changed, ended) =
         change_role_or_activity(&app, &user, role, active, &caller.origin).await?;
-    // A role change or a deactivation ends them.
-    let ends_sessions = role != user.role || (user.active && !active);
     Ok(axum::Json(UserUpdated {
         user: changed.view(),
-        sessions_ended: ends_sessions,
-        sessions_ended_count: ended,
+        sessions_ended: ended.is_some(),
+        sessions_ended_count: ended.unwrap_or(0),
     }))
 }
 
