@@ -3,7 +3,8 @@
 on loopback and measures init time (process start to its first /next), first-invoke
 duration (event handed over to response posted) and peak RSS, median of N runs.
 
-Usage: coldstart.py --event EVENT.json [--runs 15] [--env K=V ...] NAME=BINARY [NAME=BINARY ...]
+Usage: coldstart.py --event EVENT.json [--runs 15] [--env K=V ...] NAME=BINARY[,EVENT.json] ...
+(a function given its own event gets that one instead of --event's)
 """
 import argparse
 import http.server
@@ -89,8 +90,8 @@ def peak_rss_kib(pid):
     return None
 
 
-def run_once(stub, binary, env):
-    stub.reset(stub_event)
+def run_once(stub, binary, env, event):
+    stub.reset(event)
     started = time.perf_counter()
     proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     finished = stub.done.wait(timeout=30)
@@ -118,15 +119,12 @@ def zipped_size(binary):
 
 
 def main():
-    global stub_event
     parser = argparse.ArgumentParser()
     parser.add_argument("--event", required=True)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--env", action="append", default=[])
     parser.add_argument("functions", nargs="+")
     args = parser.parse_args()
-    with open(args.event, "rb") as f:
-        stub_event = f.read()
 
     stub = Stub(("127.0.0.1", 0), Handler)
     threading.Thread(target=stub.serve_forever, daemon=True).start()
@@ -144,8 +142,10 @@ def main():
     print(f"{'function':<14}{'init ms':>10}{'1st invoke ms':>15}{'peak RSS MiB':>14}{'binary MiB':>12}{'zip MiB':>9}")
     for spec in args.functions:
         name, binary = spec.split("=", 1)
-        run_once(stub, binary, env)  # warm the page cache; not counted
-        runs = [run_once(stub, binary, env) for _ in range(args.runs)]
+        binary, _, event_path = binary.partition(",")
+        event = open(event_path or args.event, "rb").read()
+        run_once(stub, binary, env, event)  # warm the page cache; not counted
+        runs = [run_once(stub, binary, env, event) for _ in range(args.runs)]
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         print(f"{name:<14}{med['init_ms']:>10.2f}{med['first_invoke_ms']:>15.2f}"
               f"{med['peak_rss_mib']:>14.1f}{os.path.getsize(binary) / 2**20:>12.1f}"

@@ -46,7 +46,9 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     let demo = seed_demo_catalogue(&app).await?;
     // What Lambda would run beside the API: the queue-fed workers and the schedules.
     tokio::spawn(run_background(app.clone(), sweep_interval()));
-    if let Some(events) = app.simulated_events.clone() {
+    let deliveries = marquee::payments::simulated::deliveries(&app);
+    let simulated_checkout = deliveries.is_some();
+    if let Some(events) = deliveries {
         tokio::spawn(drain(
             events,
             app.clone(),
@@ -54,7 +56,6 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
             |app, batch| async move { marquee::payments::simulated::deliver_batch(&app, &batch).await },
         ));
     }
-    let simulated_checkout = app.simulated_events.is_some();
     let mut router = routes::router(app.clone(), |_| true)
         .merge(marquee::auth::oauth::simulated::router().with_state(app.clone()));
     if simulated_checkout {
@@ -62,7 +63,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     }
     let simulated_providers: Vec<&str> = marquee::auth::oauth::providers::Provider::ALL
         .into_iter()
-        .filter(|p| app.config.oauth.client_id(*p).is_none())
+        .filter(|p| p.client_id(&app.config.oauth).is_none())
         .map(|p| p.title())
         .collect();
 

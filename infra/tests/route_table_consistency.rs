@@ -2,7 +2,7 @@
 //! events <-> `cargo lambda watch` router: one to one, and each sample event answered by
 //! its own function.
 
-use marquee::routes::{self, BACKGROUND, ROUTES, Trigger};
+use marquee::routes::{self, BACKGROUND, Need, ROUTES, Trigger};
 use marquee_infra::generate;
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -27,6 +27,15 @@ fn root() -> std::path::PathBuf {
     generate::workspace_root()
 }
 
+/// A SAM function's binary: the folder its code is deployed from, where one
+/// `cargo lambda build` leaves that binary's `bootstrap`.
+fn binary_of(resource: &yaml_rust2::Yaml) -> Option<&str> {
+    resource["Properties"]["CodeUri"]
+        .as_str()?
+        .strip_prefix("target/lambda/")?
+        .strip_suffix('/')
+}
+
 #[test]
 fn generated_files_are_up_to_date() {
     let diffs = generate::differences(&root());
@@ -48,9 +57,7 @@ fn every_route_has_exactly_one_sam_function_with_its_http_api_event() {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
         }
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .expect("each function names its binary");
+        let binary = binary_of(resource).expect("each function names its binary");
         let events = resource["Properties"]["Events"].as_hash().expect("events");
         assert_eq!(events.len(), 1, "{binary} has one event");
         let (_, event) = events.iter().next().unwrap();
@@ -95,6 +102,41 @@ fn every_function_name() -> BTreeSet<String> {
         .collect()
 }
 
+/// A route's binary names its slice's constant (so it links only that route) and serves it.
+fn route_entry(name: &str) -> Vec<String> {
+    let slice = routes::SLICES
+        .iter()
+        .find(|slice| slice.routes.iter().any(|r| r.name == name))
+        .unwrap_or_else(|| panic!("{name} is in no slice"));
+    vec![
+        format!(
+            "use {}::{} as ROUTE;",
+            slice.module,
+            routes::constant_name(name)
+        ),
+        "marquee::lambda::serve(ROUTE, ".to_string(),
+    ]
+}
+
+/// The adapters a function adds beyond the table, and whether its needs call for each.
+fn adapters_of(name: &str) -> Vec<(&'static str, bool)> {
+    let needs = routes::find(name)
+        .map(|r| r.needs)
+        .or_else(|| BACKGROUND.iter().find(|b| b.name == name).map(|b| b.needs))
+        .unwrap();
+    match routes::find(name) {
+        Some(_) => vec![
+            (".with_ses_mailer()", needs.contains(&Need::SendMail)),
+            (
+                ".with_sqs_queues()",
+                needs.contains(&Need::SendMailQueue) || needs.contains(&Need::SendExpiryQueue),
+            ),
+        ],
+        // The background entries wire their own (see `marquee::lambda`).
+        None => Vec::new(),
+    }
+}
+
 #[test]
 fn every_route_has_exactly_one_thin_binary() {
     let dir = root().join("functions/src/bin");
@@ -103,15 +145,25 @@ fn every_route_has_exactly_one_thin_binary() {
         let path = entry.unwrap().path();
         let name = path.file_stem().unwrap().to_str().unwrap().to_string();
         let source = std::fs::read_to_string(&path).unwrap();
-        let entry = match BACKGROUND.iter().find(|b| b.name == name) {
-            Some(function) => format!("marquee::lambda::{}()", function.entry),
-            None => format!("marquee::lambda::serve_route(\"{name}\")"),
+        let entries = match BACKGROUND.iter().find(|b| b.name == name) {
+            Some(function) => vec![format!("marquee::lambda::{}()", function.entry)],
+            None => route_entry(&name),
         };
-        assert!(
-            source.contains(&entry),
-            "{} must call {entry}",
-            path.display()
-        );
+        for entry in entries {
+            assert!(
+                source.contains(&entry),
+                "{} must hold {entry}",
+                path.display()
+            );
+        }
+        for (adapter, wanted) in adapters_of(&name) {
+            assert_eq!(
+                source.contains(adapter),
+                wanted,
+                "{}: {adapter} exactly when its needs call for it",
+                path.display()
+            );
+        }
         names.insert(name);
     }
     assert_eq!(names, every_function_name());
@@ -241,7 +293,6 @@ async fn check_background_event(trigger: Trigger, event: &str, data_dir: &Path) 
 /// key only those that call Stripe, the webhook secret only the webhook.
 #[test]
 fn each_function_is_granted_exactly_what_it_needs() {
-    use marquee::routes::Need;
     let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
     let docs = YamlLoader::load_from_str(&text).unwrap();
     let needs_of = |binary: &str| -> &'static [Need] {
@@ -263,9 +314,7 @@ fn each_function_is_granted_exactly_what_it_needs() {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
         }
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"]
-            .as_str()
-            .unwrap();
+        let binary = binary_of(resource).unwrap();
         let needs = needs_of(binary);
         let props = &resource["Properties"];
         let has_key = !props["Environment"]["Variables"]["MARQUEE_JWT_PRIVATE_KEY"].is_badvalue();

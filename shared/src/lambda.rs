@@ -1,34 +1,33 @@
-//! Lambda entry points. Each function binary's `main` calls one of these plain functions,
-//! which own the runtime: the async body is compiled once here, not once per binary.
+//! Lambda entry points. Each function binary's `main` names its route (or its background
+//! job) and the adapters it adds, and calls one of these plain functions, which own the
+//! runtime: the async body is compiled once here, not once per binary. A binary links only
+//! what its route reaches.
 
-use crate::app::App;
-use crate::config::Config;
-use crate::routes;
+use crate::routes::{self, Route};
 use lambda_http::lambda_runtime;
+use marquee_core::app::App;
+use marquee_core::config::Config;
 use std::process::ExitCode;
 
-/// Serves one route of the table as an API Gateway (HTTP API) Lambda function.
-pub fn serve_route(name: &'static str) -> ExitCode {
-    let Some(route) = routes::find(name) else {
-        eprintln!("no route named {name} in the route table");
-        return ExitCode::FAILURE;
-    };
+/// Serves one route of the table as an API Gateway (HTTP API) Lambda function. `wire`
+/// adds the adapters the route needs beyond the table (generated from its needs).
+pub fn serve(route: Route, wire: fn(App) -> App) -> ExitCode {
     run(async move {
-        let app = start().await?;
-        let router = routes::router(app, |r| r.name == route.name);
+        let app = wire(open().await?);
+        let router = routes::router_for(app, std::iter::once(&route));
         lambda_http::run(router).await
     })
 }
 
-async fn start() -> Result<App, lambda_http::Error> {
+async fn open() -> Result<App, lambda_http::Error> {
     let config = Config::from_env()?;
-    crate::telemetry::init(&config.log_filter);
-    Ok(App::start(config).await?)
+    marquee_core::telemetry::init(&config.log_filter);
+    Ok(App::open(config).await?)
 }
 
 /// The scheduled sweep: queues every expired item for the worker.
 pub fn run_expiry_scheduler() -> ExitCode {
-    run_scheduled(|app| async move {
+    run_scheduled(App::with_sqs_queues, |app| async move {
         let report = crate::expiry::sweep_due(&app).await?;
         tracing::info!(queued = report.queued, "expiry sweep done");
         Ok(serde_json::to_value(report)?)
@@ -37,7 +36,7 @@ pub fn run_expiry_scheduler() -> ExitCode {
 
 /// The scheduled projection of changed movies into the browse and search index.
 pub fn run_catalog_indexer() -> ExitCode {
-    run_scheduled(|app| async move {
+    run_scheduled(std::convert::identity, |app| async move {
         let report = crate::catalog::index::project_marked(&app, INDEX_SWEEP_MAX).await?;
         tracing::info!(
             projected = report.projected,
@@ -49,13 +48,13 @@ pub fn run_catalog_indexer() -> ExitCode {
 }
 
 /// A function on an EventBridge schedule: `sweep` runs once per event and reports what it did.
-fn run_scheduled<F, Fut>(sweep: F) -> ExitCode
+fn run_scheduled<F, Fut>(wire: fn(App) -> App, sweep: F) -> ExitCode
 where
     F: Fn(App) -> Fut,
     Fut: Future<Output = Result<serde_json::Value, lambda_http::Error>>,
 {
     run(async {
-        let app = start().await?;
+        let app = wire(open().await?);
         let sweep = &sweep;
         lambda_runtime::run(lambda_runtime::service_fn(
             |_: lambda_runtime::LambdaEvent<serde_json::Value>| sweep(app.clone()),
@@ -69,27 +68,29 @@ pub const INDEX_SWEEP_MAX: usize = 2000;
 
 /// The worker fed by the expiry queue.
 pub fn run_expiry_worker() -> ExitCode {
-    run_queue_worker(|app, bodies| async move { crate::expiry::handle_batch(&app, &bodies).await })
+    run_queue_worker(App::with_sqs_queues, |app, bodies| async move {
+        crate::expiry::handle_batch(&app, &bodies).await
+    })
 }
 
 /// The worker fed by the mail queue.
 pub fn run_mail_worker() -> ExitCode {
-    run_queue_worker(
-        |app, bodies| async move { crate::mail_jobs::handle_batch(&app, &bodies).await },
-    )
+    run_queue_worker(App::with_ses_mailer, |app, bodies| async move {
+        crate::mail_jobs::handle_batch(&app, &bodies).await
+    })
 }
 
 /// An SQS-fed function: `handle` gets the message bodies and names the positions that
 /// failed; those are reported for retry, and the queue's redrive policy moves repeat
 /// failures to its dead-letter queue.
-fn run_queue_worker<F, Fut>(handle: F) -> ExitCode
+fn run_queue_worker<F, Fut>(wire: fn(App) -> App, handle: F) -> ExitCode
 where
     F: Fn(App, Vec<String>) -> Fut,
     Fut: Future<Output = Vec<usize>>,
 {
     use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
     run(async {
-        let app = start().await?;
+        let app = wire(open().await?);
         let handle = &handle;
         lambda_runtime::run(lambda_runtime::service_fn(
             |event: lambda_runtime::LambdaEvent<SqsEvent>| {

@@ -1,30 +1,18 @@
-//! Marquee: the online cinema's domain, its HTTP handlers and its storage adapters.
+//! Marquee assembled: the route table joined from the feature crates' slices, the system
+//! routes (health, the OpenAPI document, the docs page, the JWK set) and the Lambda entry
+//! points. The local server, the generators and the tests use the product through here.
 //!
-//! Features own their code (`accounts`, `auth`, …); cross-cutting pieces are the ports
-//! (`store`, `mail`, `queue`), the HTTP layer (`http`) and the route table (`routes`).
+//! The crates, each depending only on those before it: `marquee-core`, `marquee-accounts`,
+//! `marquee-catalog`, `marquee-commerce`, then this one.
 
-pub mod accounts;
-pub mod app;
-pub mod auth;
-pub mod cart;
-pub mod catalog;
-pub mod clock;
-pub mod config;
-pub mod engagement;
-pub mod expiry;
-pub mod http;
 pub mod lambda;
-pub mod mail;
-pub mod mail_jobs;
-pub mod notifications;
-pub mod orders;
-pub mod payments;
-pub mod queue;
 pub mod routes;
-pub mod staff_list;
-pub mod store;
 pub mod system;
-pub mod telemetry;
 
-pub use app::App;
-pub use config::Config;
+pub use marquee_accounts::{accounts, auth, mail_jobs, notifications};
+pub use marquee_catalog::{catalog, engagement};
+pub use marquee_commerce::{cart, expiry, orders, payments, staff_list};
+pub use marquee_core::{
+    App, Config, app, clock, config, data_key, http, keys, mail, pages, queue, role, route, secret,
+    store, telemetry,
+};

@@ -817,7 +817,7 @@ async fn authorisation_matrix() {
         (Some(Role::Moderator), Some(&moderator)),
         (Some(Role::Admin), Some(&root)),
     ];
-    for route in marquee::routes::ROUTES {
+    for route in marquee::routes::ROUTES.iter() {
         // Logout would end the caller's session; it is covered by the journey.
         if route.name == "auth-logout" {
             continue;

@@ -92,7 +92,7 @@ async fn openapi_documents_every_route_of_the_table() {
         ROUTES.len(),
         "every route documented exactly once"
     );
-    for route in ROUTES {
+    for route in ROUTES.iter() {
         let op = &doc["paths"][route.path][route.method.as_str().to_lowercase()];
         assert_eq!(
             op["operationId"], route.name,

@@ -156,7 +156,6 @@ Globals:
     Architectures:
       - arm64
     Handler: bootstrap
-    CodeUri: .
     Environment:
       Variables:
         MARQUEE_BACKEND: aws
@@ -349,18 +348,20 @@ fn function_header(
         "
   {id}:
     Type: AWS::Serverless::Function
-    Metadata:
-      BuildMethod: rust-cargolambda
-      BuildProperties:
-        Binary: {name}
     Properties:
+      CodeUri: {artifacts}/{name}/
       Description: \"{description}\"
       MemorySize: {memory_mb}
       Timeout: {timeout_secs}
 ",
         id = logical_id(name),
+        artifacts = ARTIFACTS,
     );
 }
+
+/// Where one `cargo lambda build` leaves every function's `bootstrap`, one folder each;
+/// `sam deploy` zips and uploads each function's folder as it is.
+pub const ARTIFACTS: &str = "target/lambda";
 
 /// An API function's timeout: above a request's own bound (`DEFAULT_REQUEST_TIMEOUT`), so
 /// a slow dependency answers a 503 problem rather than a bare platform error.
@@ -473,7 +474,7 @@ pub fn render() -> String {
     http_api(&mut out);
     out.push_str(QUEUES);
     table(&mut out);
-    for route in ROUTES {
+    for route in ROUTES.iter() {
         function(&mut out, route);
     }
     for background in BACKGROUND {

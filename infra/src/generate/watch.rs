@@ -9,7 +9,7 @@ const END: &str = "# END cargo lambda watch router";
 
 pub fn block() -> String {
     let mut by_path: BTreeMap<&str, Vec<(&str, &str)>> = BTreeMap::new();
-    for route in ROUTES {
+    for route in ROUTES.iter() {
         by_path
             .entry(route.path)
             .or_default()

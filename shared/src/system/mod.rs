@@ -1,15 +1,16 @@
 //! System routes: health, the OpenAPI document, the docs page and the JWK set.
 
 mod openapi;
-pub mod pages;
+
+pub use marquee_core::pages;
 
 pub use openapi::document;
 
-use crate::app::App;
-use crate::auth::keys::JwkSet;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use marquee_core::app::App;
+use marquee_core::keys::JwkSet;
 use serde::Serialize;
 use std::sync::OnceLock;
 
@@ -40,8 +41,15 @@ pub async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], json.as_str())
 }
 
-/// A self-contained page (no CDN, works offline) that renders `/openapi.json`.
-pub use pages::docs;
+/// A self-contained page (no CDN, works offline) that renders `/openapi.json`, with the
+/// same headers as every page.
+pub async fn docs() -> axum::response::Response {
+    pages::html(
+        axum::http::StatusCode::OK,
+        include_str!("docs.html").to_string(),
+        &[],
+    )
+}
 
 pub async fn jwks(State(app): State<App>) -> impl IntoResponse {
     let keys: JwkSet = app.keys.jwks();

@@ -451,7 +451,7 @@ pub fn document() -> OpenApi {
                         .build(),
                 ),
             );
-    for route in ROUTES {
+    for route in ROUTES.iter() {
         paths = paths.path(
             route.path,
             PathItem::new(http_method(route), operation(route)),

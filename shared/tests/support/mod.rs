@@ -269,9 +269,15 @@ mod env {
         /// mock); the router is rebuilt on the changed app.
         pub async fn stripe_through(&mut self) -> super::faults::FaultProxy {
             let proxy = super::faults::FaultProxy::start(&self.stripe.url).await;
-            self.app.payments = Arc::new(
-                marquee::payments::stripe::StripeGateway::new("sk_test_marquee", Some(&proxy.url))
+            marquee::payments::gateway::wire(
+                &self.app,
+                Arc::new(
+                    marquee::payments::stripe::StripeGateway::new(
+                        "sk_test_marquee",
+                        Some(&proxy.url),
+                    )
                     .unwrap(),
+                ),
             );
             self.api = marquee::routes::router(self.app.clone(), |_| true);
             proxy

@@ -1,0 +1,15 @@
+//! Accounts and auth: sign-up and activation, profiles and roles, sign-in with passwords,
+//! MFA and Google or Facebook, sessions, recovery, the security log, the mail worker's
+//! account emails, and the router that puts every route behind its role guard.
+//!
+//! Depends on the core only; the catalogue and commerce build on it.
+
+pub mod accounts;
+pub mod auth;
+pub mod mail_jobs;
+pub mod notifications;
+pub mod routes;
+
+pub use marquee_core::{
+    App, Config, app, clock, config, expiry, http, mail, pages, queue, route, store,
+};

@@ -1,0 +1,15 @@
+//! Commerce: the cart, orders and their holds on seats, Stripe Checkout, the webhook,
+//! refunds, the staff's sales views, and the sweep of expired items.
+//!
+//! Depends on the core, accounts and the catalogue; nothing depends on it but the assembly.
+
+pub mod cart;
+pub mod expiry;
+pub mod orders;
+pub mod payments;
+pub mod routes;
+pub mod staff_list;
+
+pub use marquee_accounts::{accounts, auth, mail_jobs, notifications};
+pub use marquee_catalog::{catalog, engagement};
+pub use marquee_core::{App, Config, app, clock, config, http, mail, pages, queue, route, store};

@@ -1,0 +1,375 @@
+//! What verified provider events do to an order. Each change is one transaction that also
+//! claims the event and checks the order's status, so a repeat, a concurrent twin or an
+//! event that arrives after the order moved on changes nothing.
+
+use super::notices;
+use super::{Order, Status, hold_key, key, load, pending_key, seat_release, status_update};
+use crate::accounts::user;
+use crate::app::App;
+use crate::cart::{self, Kind};
+use crate::catalog::index;
+use crate::engagement::mine::purchase_key;
+use crate::http::problem::Problem;
+use crate::notifications::Template;
+use crate::payments::{self, PaymentStatus};
+use crate::store::{Condition, Index, Key, StoreError, Update, Write, entity_item};
+use serde_json::{Value, json};
+use std::collections::HashSet;
+
+/// Attempts when a concurrent writer touches the same items.
+const ATTEMPTS: usize = 4;
+
+/// Commits an event's changes with its claim; `Ok(true)` if they applied, `Ok(false)` if
+/// the claim or a status guard said the event is already reflected (it is then remembered
+/// on its own).
+async fn apply(app: &App, claim: Write, changes: Vec<Write>) -> Result<bool, Problem> {
+    let mut writes = vec![claim.clone()];
+    writes.extend(changes);
+    for _ in 0..ATTEMPTS {
+        match app.table.transact(writes.clone()).await {
+            Ok(()) => return Ok(true),
+            Err(StoreError::TransactionCanceled { .. }) => {
+                record_only(app, claim).await?;
+                return Ok(false);
+            }
+            Err(StoreError::Conflict) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(Problem::unavailable())
+}
+
+/// An event with nothing (more) to change: remembered, so a repeat is recognised.
+pub async fn record_only(app: &App, claim: Write) -> Result<(), Problem> {
+    match app.table.write(claim).await {
+        Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn receipt_context(app: &App, order: &Order) -> Value {
+    json!({
+        "order_id": order.id,
+        "lines": order.lines.iter().map(|l| json!({
+            "title": l.title,
+            "kind": l.kind,
+            "quantity": l.quantity,
+            "line_total": l.line_total.to_string(),
+        })).collect::<Vec<_>>(),
+        "total": order.total.to_string(),
+        "link": format!("{}/orders/{}", app.config.public_url, order.id),
+    })
+}
+
+/// checkout.session.completed (paid) and async_payment_succeeded: the order is paid, its
+/// movies granted, its seats kept for good, and a receipt owed.
+pub async fn paid(
+    app: &App,
+    order_id: &str,
+    payment_id: Option<&str>,
+    payment_intent: &str,
+    claim: Write,
+) -> Result<(), Problem> {
+    let Some(order) = load(app, order_id).await? else {
+        tracing::warn!(order_id, "a payment for an unknown order");
+        return record_only(app, claim).await;
+    };
+    if order.status != Status::Pending {
+        if order.payment_intent.as_deref() != Some(payment_intent) {
+            // Paid after the order ended (it lapsed or was canceled at that very moment):
+            // the money goes back rather than selling seats that may be gone.
+            tracing::error!(
+                order_id,
+                payment_intent,
+                "payment for an ended order; refunding"
+            );
+            payments::gateway::of(app)
+                .refund(&payments::gateway::RefundRequest {
+                    order_id: order.id.clone(),
+                    payment_intent: payment_intent.to_string(),
+                    amount: order.total.amount,
+                    currency: order.total.currency.clone(),
+                    idempotency_key: format!("lapsed-{}-{payment_intent}", order.id),
+                })
+                .await?;
+            if let Some(payment) = payment_of(app, &order, payment_id).await? {
+                let now = app.clock.now().unix_timestamp();
+                app.table
+                    .write(Write::update(
+                        payments::key(&payment),
+                        payments::status_update(PaymentStatus::Refunded, now)
+                            .set("payment_intent", payment_intent)
+                            .set("hint", "Paid after the order had ended; refunded in full"),
+                    ))
+                    .await?;
+            }
+        }
+        return record_only(app, claim).await;
+    }
+    let Some(buyer) = user::find(app, &order.user_id).await? else {
+        return Err(Problem::internal());
+    };
+    let now = app.clock.now().unix_timestamp();
+    let existing = movies_still_listed(app, &order).await?;
+    let mut writes = vec![
+        Write::update(
+            key(&order.id),
+            status_update(Status::Paid, now)
+                .set("paid_at", now)
+                .set("payment_intent", payment_intent)
+                .set(Index::Gsi3.pk(), "SALES")
+                .set(Index::Gsi3.sk(), format!("{now:012}#{}", order.id)),
+        )
+        .when(Condition::eq("status", Status::Pending.as_str())),
+        Write::delete(pending_key(&order.user_id, &order.cart)),
+        Write::delete(hold_key(&order.id)),
+        Write::put(entity_item(
+            "payment_intent",
+            &payments::intent_key(payment_intent),
+            &json!({"order_id": order.id}),
+        )),
+        notices::owed(
+            &order.id,
+            "receipt",
+            Template::OrderReceipt,
+            &buyer.email,
+            receipt_context(app, &order),
+        ),
+    ];
+    if let Some(payment) = payment_of(app, &order, payment_id).await? {
+        writes.push(Write::update(
+            payments::key(&payment),
+            payments::status_update(PaymentStatus::Succeeded, now)
+                .set("payment_intent", payment_intent)
+                .remove("hint"),
+        ));
+    }
+    for line in order.lines.iter().filter(|l| l.kind == Kind::Movie) {
+        writes.push(Write::put(entity_item(
+            "purchase",
+            &purchase_key(&order.user_id, &line.movie_id),
+            &json!({"movie_id": line.movie_id, "order_id": order.id, "purchased_at": now}),
+        )));
+        if existing.contains(line.movie_id.as_str()) {
+            writes.push(index::marked(
+                Update::new().add("purchase_count", 1),
+                &line.movie_id,
+            ));
+        }
+    }
+    if apply(app, claim, writes).await? {
+        tracing::info!(order_id, "order paid");
+    }
+    // Idempotent: repeats of the event tidy the cart again.
+    let bought: Vec<String> = order.lines.iter().map(|l| l.line_id.clone()).collect();
+    cart::remove_lines(app, &order.user_id, &bought).await?;
+    Ok(())
+}
+
+/// The payment an event names (or the order's current one), if it is on record.
+async fn payment_of(
+    app: &App,
+    order: &Order,
+    named: Option<&str>,
+) -> Result<Option<String>, Problem> {
+    let id = named
+        .map(str::to_string)
+        .or_else(|| order.checkout.as_ref().map(|c| c.payment_id.clone()));
+    match id {
+        Some(id)
+            if payments::load(app, &id)
+                .await?
+                .is_some_and(|p| p.order_id == order.id) =>
+        {
+            Ok(Some(id))
+        }
+        _ => Ok(None),
+    }
+}
+
+/// The movies the order bought that are still in the catalogue (their purchase counters
+/// can move; a deleted movie's cannot).
+async fn movies_still_listed(app: &App, order: &Order) -> Result<HashSet<String>, Problem> {
+    let keys = order
+        .lines
+        .iter()
+        .filter(|l| l.kind == Kind::Movie)
+        .map(|l| index::record_key(&l.movie_id))
+        .collect();
+    Ok(crate::store::batch_get_by_key(app.table.as_ref(), keys)
+        .await?
+        .values()
+        .filter_map(|item| item.get("id").and_then(Value::as_str).map(str::to_string))
+        .collect())
+}
+
+/// payment_intent.payment_failed and async_payment_failed: the payment is marked failed
+/// with what to do next; the order stays pending, so the buyer can try again.
+pub async fn payment_failed(
+    app: &App,
+    order_id: &str,
+    payment_id: Option<&str>,
+    hint: String,
+    claim: Write,
+) -> Result<(), Problem> {
+    let Some(order) = load(app, order_id).await? else {
+        return record_only(app, claim).await;
+    };
+    let Some(payment) = payment_of(app, &order, payment_id).await? else {
+        return record_only(app, claim).await;
+    };
+    let now = app.clock.now().unix_timestamp();
+    // Only a payment still open can fail: a late failure of a retried card changes nothing.
+    let failed = Write::update(
+        payments::key(&payment),
+        payments::status_update(PaymentStatus::Failed, now).set("hint", hint),
+    )
+    .when(
+        Condition::eq("status", PaymentStatus::Pending.as_str())
+            .or(Condition::eq("status", PaymentStatus::Failed.as_str())),
+    );
+    apply(app, claim, vec![failed]).await?;
+    Ok(())
+}
+
+/// checkout.session.expired: if it was the order's current session, the order ends and its
+/// seats go back; an earlier session's payment is only closed.
+pub async fn session_expired(
+    app: &App,
+    order_id: &str,
+    session_id: &str,
+    payment_id: Option<&str>,
+    claim: Write,
+) -> Result<(), Problem> {
+    let Some(order) = load(app, order_id).await? else {
+        return record_only(app, claim).await;
+    };
+    let current = order.status == Status::Pending
+        && order
+            .checkout
+            .as_ref()
+            .is_some_and(|c| c.session_id == session_id);
+    if current {
+        // The session is the authority on this lapse: no waiting for the order's own clock.
+        if !super::end_pending_now(app, &order, vec![claim.clone()]).await? {
+            record_only(app, claim).await?;
+        }
+    } else if let Some(payment) = payment_of(app, &order, payment_id).await? {
+        let now = app.clock.now().unix_timestamp();
+        let closed = payments::end_pending_payment(&payment, PaymentStatus::Canceled, now);
+        apply(app, claim, vec![closed]).await?;
+    } else {
+        record_only(app, claim).await?;
+    }
+    Ok(())
+}
+
+/// charge.refunded (in full): the order is refunded, its movies no longer granted, its
+/// seats given back, and a confirmation owed. Returns the order's id.
+pub async fn refunded(
+    app: &App,
+    payment_intent: &str,
+    claim: Write,
+) -> Result<Option<String>, Problem> {
+    let order_id = app
+        .table
+        .get(&payments::intent_key(payment_intent))
+        .await?
+        .and_then(|item| {
+            item.get("order_id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
+    let Some(order) = (match &order_id {
+        Some(id) => load(app, id).await?,
+        None => None,
+    }) else {
+        tracing::warn!(payment_intent, "a refund for an unknown payment");
+        record_only(app, claim).await?;
+        return Ok(None);
+    };
+    if !matches!(order.status, Status::Paid | Status::RefundRequested) {
+        record_only(app, claim).await?;
+        return Ok(Some(order.id));
+    }
+    let Some(buyer) = user::find(app, &order.user_id).await? else {
+        return Err(Problem::internal());
+    };
+    let now = app.clock.now().unix_timestamp();
+    let mut writes = vec![
+        Write::update(
+            key(&order.id),
+            status_update(Status::Refunded, now).set("refunded_at", now),
+        )
+        .when(
+            Condition::eq("status", Status::Paid.as_str())
+                .or(Condition::eq("status", Status::RefundRequested.as_str())),
+        ),
+        notices::owed(
+            &order.id,
+            "refund",
+            Template::OrderRefunded,
+            &buyer.email,
+            receipt_context(app, &order),
+        ),
+    ];
+    if let Some(open) = &order.checkout {
+        writes.push(Write::update(
+            payments::key(&open.payment_id),
+            payments::status_update(PaymentStatus::Refunded, now),
+        ));
+    }
+    // Only the grants this order made (a movie bought again later stays owned).
+    let grants: Vec<Key> = order
+        .lines
+        .iter()
+        .filter(|l| l.kind == Kind::Movie)
+        .map(|l| purchase_key(&order.user_id, &l.movie_id))
+        .collect();
+    let granted = crate::store::batch_get_by_key(app.table.as_ref(), grants).await?;
+    let existing = movies_still_listed(app, &order).await?;
+    for item in granted.into_values() {
+        if item.get("order_id").and_then(Value::as_str) != Some(order.id.as_str()) {
+            continue;
+        }
+        let Some(movie_id) = item.get("movie_id").and_then(Value::as_str) else {
+            continue;
+        };
+        writes.push(
+            Write::update(
+                purchase_key(&order.user_id, movie_id),
+                Update::new().set("revoked", true).set("revoked_at", now),
+            )
+            .when(Condition::eq("order_id", order.id.as_str())),
+        );
+        if existing.contains(movie_id) {
+            writes.push(index::marked(
+                Update::new().add("purchase_count", -1),
+                movie_id,
+            ));
+        }
+    }
+    let mut showtimes = Vec::new();
+    for line in order.lines.iter().filter(|l| l.kind == Kind::Ticket) {
+        if let Some(showtime) = &line.showtime_id {
+            showtimes.push((showtime.clone(), line.quantity));
+        }
+    }
+    let still_scheduled = crate::store::batch_get_by_key(
+        app.table.as_ref(),
+        showtimes
+            .iter()
+            .map(|(s, _)| crate::catalog::showtimes::key(s))
+            .collect(),
+    )
+    .await?;
+    for (showtime, quantity) in showtimes {
+        if still_scheduled.contains_key(&crate::catalog::showtimes::key(&showtime)) {
+            writes.push(seat_release(&showtime, quantity));
+        }
+    }
+    if apply(app, claim, writes).await? {
+        tracing::info!(order_id = %order.id, "order refunded");
+    }
+    Ok(Some(order.id))
+}

@@ -1,0 +1,306 @@
+//! Configuration from the environment, read once per cold start. Every variable, its
+//! default and its meaning are listed in README.md ("Configuration").
+
+use std::path::PathBuf;
+
+/// Where the ports are served from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file, outbox folder, in-process queue: no setup, no account.
+    Embedded,
+    /// DynamoDB, SES v2 and SQS (real AWS, or a stand-in through `AWS_ENDPOINT_URL`).
+    Aws,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub backend: Backend,
+    /// Embedded backend state: `marquee.sqlite3`, `outbox/`, the local signing key.
+    pub data_dir: PathBuf,
+    pub table_name: String,
+    /// The SQS queue that feeds the expiry worker.
+    pub expiry_queue_url: Option<String>,
+    /// The SQS queue that feeds the mail worker.
+    pub mail_queue_url: Option<String>,
+    pub mail_from: String,
+    /// Base URL of the web client, for links in emails.
+    pub public_url: String,
+    /// Ed25519 private key (PKCS#8 PEM), only for functions that issue tokens.
+    pub jwt_private_key: Option<String>,
+    /// Ed25519 public key (SPKI PEM) that verifies access tokens.
+    pub jwt_public_key: Option<String>,
+    pub log_filter: String,
+    /// Stripe's secret API key; without it the embedded backend simulates the provider.
+    pub stripe_secret_key: Option<String>,
+    /// Another base URL for Stripe's API (a mock).
+    pub stripe_api_base: Option<String>,
+    /// The webhook endpoint's signing secret (`whsec_...`).
+    pub stripe_webhook_secret: Option<String>,
+    /// Where the provider sends the buyer after paying; `{order_id}` is replaced.
+    pub checkout_success_url: String,
+    /// Where the provider sends a buyer who turns back; `{order_id}` is replaced.
+    pub checkout_cancel_url: String,
+    /// This API's own base URL (the simulated checkout page lives there); defaults to
+    /// `public_url`.
+    pub api_url: Option<String>,
+    /// Without a Stripe key, serve the simulated checkout page (always on the embedded
+    /// backend; the local server turns it on for the AWS backend too).
+    pub simulated_checkout: bool,
+    /// The data key (32 bytes, base64) that seals TOTP seeds; only functions that set or
+    /// verify codes get it. The embedded backend makes one in the data folder.
+    pub mfa_key: Option<String>,
+    /// The most one AWS operation may take, its retries included (each attempt gets 40%
+    /// of it, a connection at most 1 s).
+    pub aws_timeout: std::time::Duration,
+    /// The most one request may take before it answers 503 (below the functions' timeout).
+    pub request_timeout: std::time::Duration,
+    /// Origins whose browser scripts may call the API (`MARQUEE_CORS_ORIGINS`, comma
+    /// separated; default: the web client's, `public_url`'s origin).
+    pub cors_origins: Vec<String>,
+    /// Sign-in with Google and Facebook.
+    pub oauth: OAuthConfig,
+    /// Serve a simulated provider for each provider without a client id (the embedded
+    /// backend always; the local server on either backend).
+    pub simulated_oauth: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct OAuthConfig {
+    pub google_client_id: Option<String>,
+    pub google_client_secret: Option<String>,
+    pub google_issuer: String,
+    pub facebook_client_id: Option<String>,
+    pub facebook_client_secret: Option<String>,
+    pub facebook_authorize_url: String,
+    pub facebook_token_url: String,
+    pub facebook_graph_url: String,
+    /// Client URLs a sign-in may return to; `None`: the public URL.
+    pub allowed_redirects: Option<Vec<String>>,
+}
+
+/// An AWS operation's bound: two or three attempts fit, well inside a request's bound.
+pub const DEFAULT_AWS_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+/// A request's bound: below the API functions' 10 s, so a hang still answers 503 itself.
+pub const DEFAULT_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(8);
+
+fn millis(
+    value: Option<String>,
+    default: std::time::Duration,
+    name: &str,
+) -> Result<std::time::Duration, ConfigError> {
+    match value {
+        None => Ok(default),
+        Some(text) => match text.parse::<u64>() {
+            Ok(ms) if ms > 0 => Ok(std::time::Duration::from_millis(ms)),
+            _ => Err(ConfigError(format!(
+                "{name} must be a positive number of milliseconds"
+            ))),
+        },
+    }
+}
+
+/// The Graph API version the Facebook defaults name.
+const FACEBOOK_API: &str = "v21.0";
+
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {0}")]
+pub struct ConfigError(pub String);
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.is_empty()))
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let backend = match get("MARQUEE_BACKEND").as_deref() {
+            None | Some("embedded") => Backend::Embedded,
+            Some("aws") => Backend::Aws,
+            Some(other) => {
+                return Err(ConfigError(format!(
+                    "MARQUEE_BACKEND must be `embedded` or `aws`, not `{other}`"
+                )));
+            }
+        };
+        let mut config = Self {
+            backend: backend.clone(),
+            data_dir: get("MARQUEE_DATA_DIR")
+                .unwrap_or_else(|| ".marquee".into())
+                .into(),
+            table_name: get("MARQUEE_TABLE").unwrap_or_else(|| "marquee".into()),
+            expiry_queue_url: get("MARQUEE_EXPIRY_QUEUE_URL"),
+            mail_queue_url: get("MARQUEE_MAIL_QUEUE_URL"),
+            mail_from: get("MARQUEE_MAIL_FROM")
+                .unwrap_or_else(|| "Marquee <no-reply@marquee.local>".into()),
+            public_url: get("MARQUEE_PUBLIC_URL")
+                .unwrap_or_else(|| "http://127.0.0.1:3000".into())
+                .trim_end_matches('/')
+                .to_string(),
+            jwt_private_key: get("MARQUEE_JWT_PRIVATE_KEY"),
+            jwt_public_key: get("MARQUEE_JWT_PUBLIC_KEY"),
+            log_filter: get("MARQUEE_LOG").unwrap_or_else(|| "info".into()),
+            stripe_secret_key: get("MARQUEE_STRIPE_SECRET_KEY"),
+            stripe_api_base: get("MARQUEE_STRIPE_API_BASE"),
+            stripe_webhook_secret: get("MARQUEE_STRIPE_WEBHOOK_SECRET"),
+            checkout_success_url: get("MARQUEE_CHECKOUT_SUCCESS_URL")
+                .unwrap_or_else(|| "{public_url}/orders/{order_id}?checkout=success".into()),
+            checkout_cancel_url: get("MARQUEE_CHECKOUT_CANCEL_URL")
+                .unwrap_or_else(|| "{public_url}/orders/{order_id}?checkout=canceled".into()),
+            api_url: get("MARQUEE_API_URL"),
+            simulated_checkout: backend == Backend::Embedded,
+            mfa_key: get("MARQUEE_MFA_KEY"),
+            aws_timeout: millis(
+                get("MARQUEE_AWS_TIMEOUT_MS"),
+                DEFAULT_AWS_TIMEOUT,
+                "MARQUEE_AWS_TIMEOUT_MS",
+            )?,
+            request_timeout: millis(
+                get("MARQUEE_REQUEST_TIMEOUT_MS"),
+                DEFAULT_REQUEST_TIMEOUT,
+                "MARQUEE_REQUEST_TIMEOUT_MS",
+            )?,
+            cors_origins: Vec::new(),
+            oauth: OAuthConfig {
+                google_client_id: get("MARQUEE_GOOGLE_CLIENT_ID"),
+                google_client_secret: get("MARQUEE_GOOGLE_CLIENT_SECRET"),
+                google_issuer: get("MARQUEE_GOOGLE_ISSUER")
+                    .unwrap_or_else(|| "https://accounts.google.com".into()),
+                facebook_client_id: get("MARQUEE_FACEBOOK_CLIENT_ID"),
+                facebook_client_secret: get("MARQUEE_FACEBOOK_CLIENT_SECRET"),
+                facebook_authorize_url: get("MARQUEE_FACEBOOK_AUTHORIZE_URL").unwrap_or_else(
+                    || format!("https://www.facebook.com/{FACEBOOK_API}/dialog/oauth"),
+                ),
+                facebook_token_url: get("MARQUEE_FACEBOOK_TOKEN_URL").unwrap_or_else(|| {
+                    format!("https://graph.facebook.com/{FACEBOOK_API}/oauth/access_token")
+                }),
+                facebook_graph_url: get("MARQUEE_FACEBOOK_GRAPH_URL")
+                    .unwrap_or_else(|| format!("https://graph.facebook.com/{FACEBOOK_API}")),
+                allowed_redirects: get("MARQUEE_OAUTH_REDIRECTS").map(|list| {
+                    list.split(',')
+                        .map(|url| url.trim().to_string())
+                        .filter(|url| !url.is_empty())
+                        .collect()
+                }),
+            },
+            simulated_oauth: backend == Backend::Embedded,
+        };
+        config.cors_origins = match get("MARQUEE_CORS_ORIGINS") {
+            Some(list) => {
+                let mut origins = Vec::new();
+                for listed in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                    match crate::http::cors::origin_of(listed) {
+                        Some(origin) if origin == listed.trim_end_matches('/') => {
+                            origins.push(origin)
+                        }
+                        _ => {
+                            return Err(ConfigError(format!(
+                                "MARQUEE_CORS_ORIGINS: {listed} is not an origin (scheme://host[:port])"
+                            )));
+                        }
+                    }
+                }
+                origins
+            }
+            None => crate::http::cors::origin_of(&config.public_url)
+                .into_iter()
+                .collect(),
+        };
+        if config.backend == Backend::Aws
+            && (config.expiry_queue_url.is_none() || config.mail_queue_url.is_none())
+        {
+            return Err(ConfigError(
+                "MARQUEE_EXPIRY_QUEUE_URL and MARQUEE_MAIL_QUEUE_URL are required with MARQUEE_BACKEND=aws".into(),
+            ));
+        }
+        Ok(config)
+    }
+
+    /// A checkout return URL for one order.
+    pub fn checkout_url(&self, template: &str, order_id: &str) -> String {
+        template
+            .replace("{public_url}", &self.public_url)
+            .replace("{order_id}", order_id)
+    }
+
+    /// This API's base URL.
+    pub fn api_base_url(&self) -> &str {
+        self.api_url.as_deref().unwrap_or(&self.public_url)
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("marquee.sqlite3")
+    }
+
+    pub fn outbox_dir(&self) -> PathBuf {
+        self.data_dir.join("outbox")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| vars.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_need_no_setup() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.backend, Backend::Embedded);
+        assert_eq!(c.sqlite_path(), PathBuf::from(".marquee/marquee.sqlite3"));
+        assert_eq!(c.public_url, "http://127.0.0.1:3000");
+    }
+
+    #[test]
+    fn cors_origins_default_to_the_web_client_and_must_be_origins() {
+        let c = config(&[("MARQUEE_PUBLIC_URL", "https://cinema.example/app/")]).unwrap();
+        assert_eq!(c.cors_origins, vec!["https://cinema.example".to_string()]);
+        let c = config(&[(
+            "MARQUEE_CORS_ORIGINS",
+            "https://a.example, http://localhost:5173",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.cors_origins,
+            vec![
+                "https://a.example".to_string(),
+                "http://localhost:5173".to_string()
+            ]
+        );
+        for bad in ["https://a.example/path", "*", "a.example"] {
+            assert!(config(&[("MARQUEE_CORS_ORIGINS", bad)]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn aws_backend_requires_a_queue_and_rejects_unknown_backends() {
+        assert!(config(&[("MARQUEE_BACKEND", "aws")]).is_err());
+        assert!(
+            config(&[
+                ("MARQUEE_BACKEND", "aws"),
+                ("MARQUEE_EXPIRY_QUEUE_URL", "http://q")
+            ])
+            .is_err()
+        );
+        let c = config(&[
+            ("MARQUEE_BACKEND", "aws"),
+            ("MARQUEE_EXPIRY_QUEUE_URL", "http://q"),
+            ("MARQUEE_MAIL_QUEUE_URL", "http://m"),
+        ])
+        .unwrap();
+        assert_eq!(c.backend, Backend::Aws);
+        let err = config(&[("MARQUEE_BACKEND", "mongo")]).unwrap_err();
+        assert!(err.to_string().contains("mongo"));
+    }
+
+    #[test]
+    fn public_url_loses_its_trailing_slash() {
+        let c = config(&[("MARQUEE_PUBLIC_URL", "https://marquee.example/")]).unwrap();
+        assert_eq!(c.public_url, "https://marquee.example");
+    }
+}

@@ -1,0 +1,220 @@
+//! What a route of the table is: each feature crate declares its slice of routes with
+//! these types, and the assembly (`marquee::routes`) joins the slices. The local server's
+//! router, each Lambda binary, the SAM functions and their events, the `cargo lambda watch`
+//! router, the OpenAPI document and the authorisation checks are derived from the table.
+
+use crate::app::App;
+use crate::http::guard::Access;
+use axum::routing::{MethodFilter, MethodRouter};
+use std::borrow::Cow;
+use utoipa::ToSchema;
+use utoipa::openapi::ComponentsBuilder;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Get => "GET",
+            Self::Post => "POST",
+            Self::Put => "PUT",
+            Self::Patch => "PATCH",
+            Self::Delete => "DELETE",
+        }
+    }
+
+    pub fn filter(self) -> MethodFilter {
+        match self {
+            Self::Get => MethodFilter::GET,
+            Self::Post => MethodFilter::POST,
+            Self::Put => MethodFilter::PUT,
+            Self::Patch => MethodFilter::PATCH,
+            Self::Delete => MethodFilter::DELETE,
+        }
+    }
+}
+
+/// What a route's function may touch in AWS; its IAM policy grants exactly these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Need {
+    TableRead,
+    TableWrite,
+    SendMail,
+    /// Queue due items for the expiry worker.
+    SendExpiryQueue,
+    /// Queue mail jobs for the mail worker.
+    SendMailQueue,
+    /// Conditional deletes only (the expiry worker).
+    TableDelete,
+    /// Queries on the EXPIRY index only (the expiry scheduler).
+    QueryExpiryIndex,
+    /// The private key that signs access tokens.
+    SigningKey,
+    /// Stripe's secret API key (checkouts, refunds).
+    StripeKey,
+    /// The Stripe webhook endpoint's signing secret.
+    StripeWebhookSecret,
+    /// The data key that seals TOTP seeds (functions that set or verify codes).
+    MfaKey,
+    /// The sign-in providers' client ids (public).
+    OAuthClients,
+    /// The sign-in providers' client secrets (the code exchange).
+    OAuthSecrets,
+}
+
+/// A JSON body documented in the OpenAPI document.
+#[derive(Clone, Copy)]
+pub struct Body {
+    pub name: fn() -> Cow<'static, str>,
+    pub register: fn(ComponentsBuilder) -> ComponentsBuilder,
+}
+
+pub const fn body<T: ToSchema>() -> Option<Body> {
+    Some(Body {
+        name: T::name,
+        register: register_with_nested::<T>,
+    })
+}
+
+/// `T`'s schema and every schema it refers to, however deep (a body's fields' types).
+pub fn register_with_nested<T: ToSchema>(components: ComponentsBuilder) -> ComponentsBuilder {
+    let mut nested = Vec::new();
+    T::schemas(&mut nested);
+    components.schema_from::<T>().schemas_from_iter(nested)
+}
+
+#[derive(Clone, Copy)]
+pub struct Route {
+    /// Also the Lambda binary and SAM function name.
+    pub name: &'static str,
+    pub method: Method,
+    /// API Gateway syntax: `/movies/{id}`.
+    pub path: &'static str,
+    pub access: Access,
+    /// The feature the route belongs to (an OpenAPI tag).
+    pub tag: &'static str,
+    pub summary: &'static str,
+    /// The status of a successful answer.
+    pub status: u16,
+    /// The media type of a successful answer.
+    pub media: &'static str,
+    pub request: Option<Body>,
+    pub response: Option<Body>,
+    /// Optional query parameters.
+    pub query: &'static [&'static str],
+    pub needs: &'static [Need],
+    /// Lambda memory; CPU grows with it, which password hashing needs.
+    pub memory_mb: u32,
+    pub handler: fn(MethodFilter) -> MethodRouter<App>,
+}
+
+impl Route {
+    /// Path parameter names, in order.
+    pub fn params(&self) -> Vec<&'static str> {
+        self.path
+            .split('/')
+            .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+            .collect()
+    }
+}
+
+pub const JSON: &str = "application/json";
+
+/// A route with the usual defaults: 200, JSON, no body documented, no AWS needs.
+pub const fn route(
+    name: &'static str,
+    method: Method,
+    path: &'static str,
+    access: Access,
+    tag: &'static str,
+    summary: &'static str,
+    handler: fn(MethodFilter) -> MethodRouter<App>,
+) -> Route {
+    Route {
+        name,
+        method,
+        path,
+        access,
+        tag,
+        summary,
+        status: 200,
+        media: JSON,
+        request: None,
+        response: None,
+        query: &[],
+        needs: &[],
+        memory_mb: 256,
+        handler,
+    }
+}
+
+impl Route {
+    pub const fn status(mut self, status: u16) -> Self {
+        self.status = status;
+        self
+    }
+
+    pub const fn media(mut self, media: &'static str) -> Self {
+        self.media = media;
+        self
+    }
+
+    pub const fn takes(mut self, request: Option<Body>) -> Self {
+        self.request = request;
+        self
+    }
+
+    pub const fn gives(mut self, response: Option<Body>) -> Self {
+        self.response = response;
+        self
+    }
+
+    pub const fn query(mut self, query: &'static [&'static str]) -> Self {
+        self.query = query;
+        self
+    }
+
+    pub const fn needs(mut self, needs: &'static [Need]) -> Self {
+        self.needs = needs;
+        self
+    }
+
+    /// For routes that hash passwords (argon2id, 19 MiB, CPU-bound).
+    pub const fn hashes_passwords(mut self) -> Self {
+        self.memory_mb = 1024;
+        self
+    }
+}
+
+/// Reads what signed-in routes all need: their session.
+pub const SIGNED_IN: &[Need] = &[Need::TableRead];
+pub const SIGNED_IN_WRITES: &[Need] = &[Need::TableRead, Need::TableWrite];
+
+/// What starts a background function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    /// An EventBridge schedule expression.
+    Schedule(&'static str),
+    /// Messages on the expiry queue.
+    ExpiryQueue,
+    /// Messages on the mail queue.
+    MailQueue,
+}
+
+/// A function that no HTTP route reaches.
+#[derive(Debug, Clone, Copy)]
+pub struct Background {
+    pub name: &'static str,
+    pub summary: &'static str,
+    pub trigger: Trigger,
+    pub needs: &'static [Need],
+    /// The function in `crate::lambda` its binary calls.
+    pub entry: &'static str,
+}
