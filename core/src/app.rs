@@ -72,7 +72,25 @@ impl App {
 
     /// What every function needs: the table, the keys and the clock. On the AWS backend
     /// the mailer and the queues refuse until a function that uses them adds them.
-    pub async fn open(mut config: Config) -> Result<Self, StartError> {
+    pub async fn open(config: Config) -> Result<Self, StartError> {
+        let aws = match config.backend {
+            Backend::Aws => Some(aws_sdk_config(&config).await),
+            Backend::Embedded => None,
+        };
+        Self::open_with(config, aws)
+    }
+
+    /// [`App::open`] inside Lambda: the AWS SDK configured from Lambda's variables only
+    /// ([`lambda_sdk_config`]).
+    pub fn open_in_lambda(config: Config) -> Result<Self, StartError> {
+        let aws = (config.backend == Backend::Aws).then(|| lambda_sdk_config(&config));
+        Self::open_with(config, aws)
+    }
+
+    fn open_with(
+        mut config: Config,
+        aws: Option<aws_config::SdkConfig>,
+    ) -> Result<Self, StartError> {
         #[cfg(not(feature = "embedded"))]
         if config.backend == Backend::Embedded {
             return Err(no_embedded_store().into());
@@ -122,9 +140,7 @@ impl App {
             #[cfg(not(feature = "embedded"))]
             Backend::Embedded => return Err(no_embedded_store().into()),
             Backend::Aws => {
-                // Credentials, region and any endpoint override (AWS_ENDPOINT_URL) come
-                // from the standard AWS environment.
-                let aws = aws_sdk_config(&config).await;
+                let aws = aws.unwrap_or_else(|| lambda_sdk_config(&config));
                 Self {
                     table: Arc::new(DynamoTable::new(
                         aws_sdk_dynamodb::Client::new(&aws),
@@ -225,23 +241,52 @@ impl Queue for Unwired {
     }
 }
 
-/// The AWS SDK's configuration: the standard environment (credentials, region, any
-/// endpoint override), every call bounded by `aws_timeout` (its attempts by 40% of it, a
-/// connection by at most 1 s), and the standard retry mode: up to 3 attempts with jittered
-/// exponential backoff, for throttling, timeouts and transient errors.
+/// The AWS SDK's configuration: the standard environment and its provider chains
+/// (credentials from variables, profiles, SSO, web identity or instance metadata; the
+/// region; any endpoint override), every call bounded by `aws_timeout` (its attempts by
+/// 40% of it, a connection by at most 1 s), and the standard retry mode: up to 3 attempts
+/// with jittered exponential backoff, for throttling, timeouts and transient errors.
 pub async fn aws_sdk_config(config: &Config) -> aws_config::SdkConfig {
-    let operation = config.aws_timeout;
-    let attempt = operation * 2 / 5;
-    let timeouts = aws_config::timeout::TimeoutConfig::builder()
-        .connect_timeout(attempt.min(std::time::Duration::from_secs(1)))
-        .operation_attempt_timeout(attempt)
-        .operation_timeout(operation)
-        .build();
     aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(timeouts)
+        .timeout_config(aws_timeouts(config))
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
         .load()
         .await
+}
+
+/// The same configuration as [`aws_sdk_config`], from the variables Lambda sets and
+/// nothing else: credentials from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and
+/// `AWS_SESSION_TOKEN`, the region from `AWS_REGION`, an endpoint override from
+/// `AWS_ENDPOINT_URL`. A function needs no other source, and the provider chains it skips
+/// (profiles, SSO, STS, instance metadata) were most of every function's binary.
+pub fn lambda_sdk_config(config: &Config) -> aws_config::SdkConfig {
+    let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
+    let mut sdk = aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(
+            std::env::var("AWS_REGION")
+                .ok()
+                .map(aws_config::Region::new),
+        )
+        .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
+            credentials,
+        ))
+        .timeout_config(aws_timeouts(config))
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3));
+    if let Ok(url) = std::env::var("AWS_ENDPOINT_URL") {
+        sdk = sdk.endpoint_url(url);
+    }
+    sdk.build()
+}
+
+fn aws_timeouts(config: &Config) -> aws_config::timeout::TimeoutConfig {
+    let operation = config.aws_timeout;
+    let attempt = operation * 2 / 5;
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(attempt.min(std::time::Duration::from_secs(1)))
+        .operation_attempt_timeout(attempt)
+        .operation_timeout(operation)
+        .build()
 }
 
 /// Deployed functions are built without SQLite.

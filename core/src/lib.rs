@@ -12,6 +12,7 @@ pub mod expiry;
 pub mod http;
 pub mod keys;
 pub mod mail;
+pub mod outbound;
 pub mod pages;
 pub mod queue;
 pub mod role;

@@ -15,7 +15,7 @@ ensure_venv() {
 
 # cargo-lambda and the SAM CLI, on PATH.
 deploy_tools() {
-  ensure_venv "$PWD/.venv-deploy" "$PWD/infra/python/requirements-deploy.txt"
+  ensure_venv "$PWD/.venv-deploy" "$PWD/infra/python/requirements-dev.txt"
   export PATH="$PWD/.venv-deploy/bin:$PATH" SAM_CLI_TELEMETRY=0
 }
 

@@ -22,7 +22,7 @@ pub fn serve(route: Route, wire: fn(App) -> App) -> ExitCode {
 async fn open() -> Result<App, lambda_http::Error> {
     let config = Config::from_env()?;
     marquee_core::telemetry::init(&config.log_filter);
-    Ok(App::open(config).await?)
+    Ok(App::open_in_lambda(config)?)
 }
 
 /// The scheduled sweep: queues every expired item for the worker.

@@ -106,3 +106,67 @@ async fn sqs_reports_a_missing_queue() {
     );
     assert!(queue.send_batch(&["x".to_string()]).await.is_err());
 }
+
+/// Inside Lambda the SDK is configured from Lambda's variables only (no provider chains):
+/// the credentials, region and endpoint override the test script sets reach each service.
+#[tokio::test]
+async fn the_lambda_configuration_reaches_every_service_from_its_variables() {
+    use marquee::store::{Key, Table, Write, entity_item};
+    support::aws_endpoint();
+    // The SDK's configuration takes only the AWS bound from ours.
+    let config = marquee::Config::from_lookup(|_| None).unwrap();
+    let sdk = marquee::app::lambda_sdk_config(&config);
+    assert_eq!(
+        sdk.region().map(|r| r.as_ref().to_string()),
+        std::env::var("AWS_REGION").ok()
+    );
+
+    let dynamo = aws_sdk_dynamodb::Client::new(&sdk);
+    let name = support::unique("lambda-config");
+    marquee::store::dynamo::create_table(&dynamo, &name)
+        .await
+        .unwrap();
+    let table = marquee::store::dynamo::DynamoTable::new(dynamo, &name);
+    let key = Key::new("LAMBDA#1", "RECORD");
+    table
+        .write(Write::put(entity_item("probe", &key, &json!({"n": 1}))))
+        .await
+        .unwrap();
+    assert!(table.get(&key).await.unwrap().is_some());
+    support::drop_stand_in_table(&name);
+
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let url = sqs
+        .create_queue()
+        .queue_name(support::unique("lambda-config"))
+        .send()
+        .await
+        .unwrap()
+        .queue_url
+        .unwrap();
+    SqsQueue::new(sqs.clone(), url.clone())
+        .send_batch(&["probe".to_string()])
+        .await
+        .unwrap();
+    let received = sqs.receive_message().queue_url(&url).send().await.unwrap();
+    assert_eq!(received.messages().len(), 1);
+
+    let ses = aws_sdk_sesv2::Client::new(&sdk);
+    let sender = format!("{}@marquee.test", support::unique("sender"));
+    ses.create_email_identity()
+        .email_identity(&sender)
+        .send()
+        .await
+        .unwrap();
+    let to = format!("{}@example.com", support::unique("viewer"));
+    let email = render(
+        Template::AccountActivation,
+        &to,
+        json!({"link": "http://127.0.0.1:3000/activate?token=t", "email": to, "valid_hours": 24}),
+    )
+    .unwrap();
+    SesMailer::new(ses, format!("Marquee <{sender}>"))
+        .send(&email)
+        .await
+        .unwrap();
+}

@@ -628,7 +628,89 @@ async fn all_titles(env: &Env, id: &str) -> String {
         .to_string()
 }
 
+/// A projection writes only what changed: a like rewrites the movie's shelf items and no
+/// word entry, the like shows on every shelf; an unchanged movie costs only its record's
+/// writes; new words add their entries and rewrite nothing else.
+async fn projections_write_only_what_changed(env: Env) {
+    use marquee::catalog::index;
+    use marquee::store::{Update, Write};
+    use std::sync::atomic::Ordering;
+    let seeded = demo::seed(&env.app, 3, 29).await.unwrap();
+    let movie = seeded.movies[0].clone();
+    let counting = Arc::new(CountingTable::new(env.app.table.clone()));
+    let mut app = env.app.clone();
+    app.table = counting.clone();
+    let projected = || async {
+        counting.counts.writes.swap(0, Ordering::Relaxed);
+        index::project(&app, &movie).await.unwrap();
+        counting.counts.writes.swap(0, Ordering::Relaxed)
+    };
+    let record = env
+        .app
+        .table
+        .get(&index::record_key(&movie))
+        .await
+        .unwrap()
+        .unwrap();
+    let indexed = record["indexed"].as_array().unwrap().clone();
+    let shelves = indexed
+        .iter()
+        .filter(|e| e[0].as_str().unwrap().starts_with("SHELF#"))
+        .count() as u64;
+    let words = indexed.len() as u64 - shelves;
+    assert!(
+        shelves >= 3 && words >= 10,
+        "{shelves} shelves, {words} words"
+    );
+    // The record's own writes: the lease, then the keys with the mark taken off.
+    let record_writes = 2;
+
+    app.table
+        .write(index::marked(Update::new(), &movie))
+        .await
+        .unwrap();
+    assert_eq!(projected().await, record_writes, "nothing changed");
+
+    app.table
+        .write(index::marked(Update::new().add("likes", 1), &movie))
+        .await
+        .unwrap();
+    assert_eq!(projected().await, shelves + record_writes, "a like");
+    let likes = record.get("likes").and_then(Value::as_i64).unwrap_or(0) + 1;
+    for entry in &indexed {
+        let key = marquee::store::Key::new(entry[0].as_str().unwrap(), entry[1].as_str().unwrap());
+        let item = env.app.table.get(&key).await.unwrap().unwrap();
+        if key.pk.starts_with("SHELF#") {
+            assert_eq!(item["likes"], likes, "{key:?}");
+        }
+    }
+
+    let mut edited = env
+        .app
+        .table
+        .get(&index::record_key(&movie))
+        .await
+        .unwrap()
+        .unwrap();
+    let description = edited["fields"]["description"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    edited["fields"]["description"] = format!("{description} Zanzibarian quokkas.").into();
+    edited["version"] = (edited["version"].as_i64().unwrap() + 1).into();
+    for (attr, value) in index::mark(&movie) {
+        edited.insert(attr.into(), value.into());
+    }
+    env.app.table.write(Write::put(edited)).await.unwrap();
+    // Two new words, and the shelves (their cards carry nothing of the description, but
+    // their words do).
+    assert_eq!(projected().await, 2 + shelves + record_writes, "new words");
+    let (_, page) = env.get("/movies?q=quokkas", None).await;
+    assert_eq!(ids(&page["items"]), vec![movie.clone()]);
+}
+
 support::on_both_backends!(
+    projections_write_only_what_changed,
     cards_name_genres_directors_and_cast,
     genres_and_people_page_their_movies,
     renaming_a_person_reindexes_their_movies,

@@ -12,9 +12,11 @@
 //! Every change to a movie (an edit, a like, a rating, a purchase) marks its record on
 //! GSI2 (`MOVIES_TO_INDEX`); edits project at once, engagement waits for the scheduled
 //! [`project_marked`] sweep, so a hundred likes in a minute rewrite the shelves once.
-//! The record keeps the keys it is indexed under (`indexed`), so the next projection
-//! deletes exactly what no longer applies; a short lease on the record keeps two
-//! projections of one movie from interleaving. A deleted movie leaves a tombstone holding
+//! The record keeps the keys it is indexed under, each with a digest of the item written
+//! there (`indexed`), so the next projection deletes exactly what no longer applies and
+//! writes only the items whose content changed: a like rewrites the movie's shelf items
+//! (their counts and popularity keys) and no word item. A short lease on the record keeps
+//! two projections of one movie from interleaving. A deleted movie leaves a tombstone holding
 //! those keys until the projection has removed them.
 
 use super::genres::Genre;
@@ -354,6 +356,40 @@ fn keys_value(keys: &[Key]) -> Value {
         .collect()
 }
 
+/// The digest of each item a projection wrote, by key (`[pk, sk, digest]` in `indexed`;
+/// an entry written before digests were kept has none, so its item is written again).
+fn indexed_digests(item: &Item) -> HashMap<Key, String> {
+    item.get("indexed")
+        .and_then(Value::as_array)
+        .map(|entries| {
+            entries
+                .iter()
+                .filter_map(|e| {
+                    let key = Key::new(e.get(0)?.as_str()?, e.get(1)?.as_str()?);
+                    Some((key, e.get(2)?.as_str()?.to_string()))
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What an index item holds, in 16 hex digits: equal digests, equal items.
+fn digest(item: &Item) -> String {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(Value::Object(item.clone()).to_string().as_bytes());
+    hash[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// How a projection left the record.
+enum Finished {
+    /// Indexed, and taken off the to-index list: nothing changed meanwhile.
+    Unmarked,
+    /// Indexed as it was read, but it changed meanwhile: project it again.
+    Changed,
+    /// The movie went meanwhile.
+    Gone,
+}
+
 pub fn record_key(movie_id: &str) -> Key {
     records::key::<Movie>(movie_id)
 }
@@ -472,8 +508,8 @@ pub async fn project(app: &App, movie_id: &str) -> Result<(), StoreError> {
         }
         let movie: Stored<MovieInput> = from_entity_item(Movie::KIND, record.clone())?;
         match write_index(app, &movie, &record, &mut written).await {
-            Ok(true) => {}
-            Ok(false) => continue,
+            Ok(Finished::Unmarked) => return Ok(()),
+            Ok(Finished::Changed | Finished::Gone) => continue,
             Err(e) => {
                 // Free the movie at once, so the next sweep retries it instead of waiting
                 // out the lease.
@@ -485,60 +521,72 @@ pub async fn project(app: &App, movie_id: &str) -> Result<(), StoreError> {
                 return Err(e);
             }
         }
-        let unchanged = Condition::eq("version", movie.version).and(match record.get("revision") {
-            Some(revision) => Condition::eq("revision", revision.clone()),
-            None => Condition::AttrNotExists("revision".into()),
-        });
-        let unmark = Write::update(
-            key.clone(),
-            Update::new()
-                .remove(Index::Gsi2.pk())
-                .remove(Index::Gsi2.sk()),
-        )
-        .when(unchanged);
-        match app.table.write(unmark).await {
-            Ok(_) => return Ok(()),
-            Err(StoreError::ConditionFailed) => continue,
-            Err(e) => return Err(e),
-        }
     }
     Ok(())
 }
 
-/// Writes a movie's index items, deletes those that no longer apply and records the keys
-/// on the movie (releasing the lease). `false` when the movie went meanwhile.
+/// Writes the movie's index items whose content changed, deletes those that no longer
+/// apply, and records the keys and digests on the movie, releasing the lease and, when
+/// nothing changed meanwhile, taking it off the to-index list in the same write.
 async fn write_index(
     app: &App,
     movie: &Stored<MovieInput>,
     record: &Item,
     written: &mut BTreeSet<Key>,
-) -> Result<bool, StoreError> {
+) -> Result<Finished, StoreError> {
     let counters = Counters::read(record);
     let credits = credits(app, &movie.fields).await?;
     let items = index_items(movie, &shelve(movie, &counters, &credits));
-    let desired: Vec<Key> = items.iter().filter_map(Key::of).collect();
-    let mut writes: Vec<Write> = items.into_iter().map(Write::put).collect();
-    let stale: Vec<Key> = keys_attr(record, "indexed")
+    let previous = indexed_digests(record);
+    let mut entries = Vec::with_capacity(items.len());
+    let mut desired = BTreeSet::new();
+    let mut writes = Vec::new();
+    for item in items {
+        let Some(key) = Key::of(&item) else { continue };
+        let digest = digest(&item);
+        entries.push(serde_json::json!([key.pk, key.sk, digest]));
+        if previous.get(&key) != Some(&digest) {
+            writes.push(Write::put(item));
+        }
+        desired.insert(key);
+    }
+    let stale: BTreeSet<Key> = keys_attr(record, "indexed")
         .into_iter()
         .chain(written.iter().cloned())
         .filter(|k| !desired.contains(k))
-        .collect::<BTreeSet<_>>()
-        .into_iter()
         .collect();
     writes.extend(stale.into_iter().map(Write::delete));
     write_all(app, writes).await?;
-    written.extend(desired.iter().cloned());
+    written.extend(desired);
 
-    let finish = Write::update(
-        record_key(&movie.id),
-        Update::new()
-            .set("indexed", keys_value(&desired))
-            .remove("indexing_until"),
-    )
-    .when(Condition::Exists);
-    match app.table.write(finish).await {
-        Ok(_) => Ok(true),
-        Err(StoreError::ConditionFailed) => Ok(false),
+    let key = record_key(&movie.id);
+    let indexed = Update::new()
+        .set("indexed", Value::Array(entries))
+        .remove("indexing_until");
+    let unchanged = Condition::eq("version", movie.version).and(match record.get("revision") {
+        Some(revision) => Condition::eq("revision", revision.clone()),
+        None => Condition::AttrNotExists("revision".into()),
+    });
+    let done = indexed
+        .clone()
+        .remove(Index::Gsi2.pk())
+        .remove(Index::Gsi2.sk());
+    match app
+        .table
+        .write(Write::update(key.clone(), done).when(Condition::Exists.and(unchanged)))
+        .await
+    {
+        Ok(_) => return Ok(Finished::Unmarked),
+        Err(StoreError::ConditionFailed) => {}
+        Err(e) => return Err(e),
+    }
+    match app
+        .table
+        .write(Write::update(key, indexed).when(Condition::Exists))
+        .await
+    {
+        Ok(_) => Ok(Finished::Changed),
+        Err(StoreError::ConditionFailed) => Ok(Finished::Gone),
         Err(e) => Err(e),
     }
 }

@@ -1,5 +1,8 @@
 //! The embedded `Table` adapter: one SQLite file in WAL mode, so that several processes
-//! (the local server, `cargo lambda watch`'s one process per function) can share it.
+//! (the local server, `cargo lambda watch`'s one process per function) can share it, and
+//! so that reads go on beside a write: one connection writes, a few others only read, and
+//! each read sees the last commit. Every call runs on the blocking thread pool, never on
+//! the async runtime's workers.
 //! Index keys are generated columns over the item's JSON, with partial indexes, so an item
 //! sits in an index exactly when it has both of that index's keys, as in DynamoDB.
 
@@ -8,14 +11,63 @@ use super::{
     cursor, schema, validate_single, validate_transaction,
 };
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params, types::Value as Sql};
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, TransactionBehavior, params, types::Value as Sql,
+};
 use serde_json::Value;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 pub struct SqliteTable {
-    conn: Arc<Mutex<Connection>>,
+    /// The one connection that writes: SQLite lets one writer in at a time anyway, and
+    /// writers queue here rather than spin on the file lock.
+    writer: Arc<Mutex<Connection>>,
+    /// Connections that only read, lent one per call.
+    readers: Arc<Readers>,
+}
+
+/// How many reads run at once (each on its own connection and blocking thread).
+const READERS: usize = 4;
+/// How long a call waits for another process's lock on the file before it gives up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+struct Readers {
+    idle: Mutex<Vec<Connection>>,
+    returned: Condvar,
+}
+
+impl Readers {
+    /// A connection, waiting for one to come back when all are lent.
+    fn lend(&self) -> Lent<'_> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(conn) = idle.pop() {
+                return Lent {
+                    readers: self,
+                    conn: Some(conn),
+                };
+            }
+            idle = self.returned.wait(idle).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+}
+
+/// A lent reader, given back when dropped (after a panic too).
+struct Lent<'a> {
+    readers: &'a Readers,
+    conn: Option<Connection>,
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            let mut idle = self.readers.idle.lock().unwrap_or_else(|e| e.into_inner());
+            idle.push(conn);
+            drop(idle);
+            self.readers.returned.notify_one();
+        }
+    }
 }
 
 fn column(index: Index, key: &str) -> String {
@@ -212,26 +264,58 @@ impl SqliteTable {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(e.to_string()))?;
         }
         let conn = Connection::open(path).map_err(backend)?;
-        conn.busy_timeout(Duration::from_secs(10))
-            .map_err(backend)?;
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
             .map_err(backend)?;
         conn.execute_batch(&schema_sql()).map_err(backend)?;
         add_missing_index_columns(&conn)?;
         conn.execute_batch(&indexes_sql()).map_err(backend)?;
+        let mut readers = Vec::with_capacity(READERS);
+        for _ in 0..READERS {
+            let reader = Connection::open_with_flags(
+                path,
+                OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(backend)?;
+            reader.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
+            readers.push(reader);
+        }
         Ok(Self {
-            conn: Arc::new(Mutex::new(conn)),
+            writer: Arc::new(Mutex::new(conn)),
+            readers: Arc::new(Readers {
+                idle: Mutex::new(readers),
+                returned: Condvar::new(),
+            }),
         })
     }
 
-    async fn with<T: Send + 'static>(
+    /// Runs `f` on the writer, on the blocking thread pool.
+    async fn write_with<T: Send + 'static>(
         &self,
         f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let conn = self.conn.clone();
+        let conn = self.writer.clone();
         tokio::task::spawn_blocking(move || {
             let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             f(&mut guard)
+        })
+        .await
+        .map_err(|e| StoreError::Backend(e.to_string()))?
+    }
+
+    /// Runs `f` on a reader, on the blocking thread pool.
+    async fn read_with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let readers = self.readers.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut lent = readers.lend();
+            let conn = lent
+                .conn
+                .as_mut()
+                .expect("a lent reader holds its connection");
+            f(conn)
         })
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?
@@ -332,12 +416,13 @@ fn run_query(conn: &Connection, query: &Query) -> Result<Page, StoreError> {
 impl Table for SqliteTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         let key = key.clone();
-        self.with(move |conn| load(conn, &key)).await
+        self.read_with(move |conn| load(conn, &key)).await
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
         let keys = super::distinct_keys(keys);
-        self.with(move |conn| {
+        // One read transaction: every item from the same commit.
+        self.read_with(move |conn| {
             let tx = conn.transaction().map_err(backend)?;
             let mut found = Vec::with_capacity(keys.len());
             for key in &keys {
@@ -351,12 +436,12 @@ impl Table for SqliteTable {
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         query.validate()?;
         let query = query.clone();
-        self.with(move |conn| run_query(conn, &query)).await
+        self.read_with(move |conn| run_query(conn, &query)).await
     }
 
     async fn write(&self, write: Write) -> Result<Written, StoreError> {
         validate_single(&write)?;
-        self.with(move |conn| {
+        self.write_with(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(backend)?;
@@ -373,7 +458,7 @@ impl Table for SqliteTable {
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         validate_transaction(&writes)?;
-        self.with(move |conn| {
+        self.write_with(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(backend)?;
@@ -399,7 +484,7 @@ impl Table for SqliteTable {
 
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         super::validate_batch(&writes)?;
-        self.with(move |conn| {
+        self.write_with(move |conn| {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(backend)?;
@@ -410,5 +495,118 @@ impl Table for SqliteTable {
             tx.commit().map_err(backend)
         })
         .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{Update, entity_item};
+    use std::time::Duration;
+
+    fn table() -> (SqliteTable, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let table = SqliteTable::open(&dir.path().join("t.sqlite3")).unwrap();
+        (table, dir)
+    }
+
+    fn put(key: &Key, n: i64) -> Write {
+        Write::put(entity_item("probe", key, &serde_json::json!({ "n": n })))
+    }
+
+    /// Another process holds the file's write lock: a write through the table waits for
+    /// it, and reads go on beside the waiting write, from the last commit.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_go_on_while_a_write_waits_for_the_file() {
+        let (table, dir) = table();
+        let table = Arc::new(table);
+        let key = Key::new("PROBE#1", "RECORD");
+        table.write(put(&key, 1)).await.unwrap();
+
+        let other = Connection::open(dir.path().join("t.sqlite3")).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let writing = tokio::spawn({
+            let (table, key) = (table.clone(), key.clone());
+            async move { table.write(put(&key, 2)).await }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!writing.is_finished(), "the write waits for the other lock");
+        let read = tokio::time::timeout(Duration::from_secs(2), table.get(&key))
+            .await
+            .expect("a read does not queue behind the waiting write")
+            .unwrap()
+            .unwrap();
+        assert_eq!(read["n"], 1, "the last commit");
+        let listed = tokio::time::timeout(
+            Duration::from_secs(2),
+            table.query(&Query::partition("PROBE#1")),
+        )
+        .await
+        .expect("a query does not queue either")
+        .unwrap();
+        assert_eq!(listed.items.len(), 1);
+
+        other.execute_batch("ROLLBACK").unwrap();
+        writing.await.unwrap().unwrap();
+        assert_eq!(table.get(&key).await.unwrap().unwrap()["n"], 2);
+    }
+
+    /// Transactions move units between two items while readers read both: each read sees
+    /// a whole transaction (the total never changes) and none fails.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn reads_beside_writes_see_whole_transactions() {
+        let (table, _dir) = table();
+        let table = Arc::new(table);
+        let (a, b) = (
+            Key::new("ACCOUNT#A", "RECORD"),
+            Key::new("ACCOUNT#B", "RECORD"),
+        );
+        table
+            .transact(vec![put(&a, 500), put(&b, 500)])
+            .await
+            .unwrap();
+        let transfers = 200;
+        let writer = tokio::spawn({
+            let (table, a, b) = (table.clone(), a.clone(), b.clone());
+            async move {
+                for _ in 0..transfers {
+                    table
+                        .transact(vec![
+                            Write::update(a.clone(), Update::new().add("moved", -1)),
+                            Write::update(b.clone(), Update::new().add("moved", 1)),
+                        ])
+                        .await
+                        .unwrap();
+                }
+            }
+        });
+        let mut readers = Vec::new();
+        for _ in 0..READERS {
+            let (table, a, b) = (table.clone(), a.clone(), b.clone());
+            readers.push(tokio::spawn(async move {
+                let mut reads = 0;
+                loop {
+                    let items = table.batch_get(&[a.clone(), b.clone()]).await.unwrap();
+                    assert_eq!(items.len(), 2);
+                    let moved: i64 = items
+                        .iter()
+                        .map(|i| i.get("moved").and_then(Value::as_i64).unwrap_or(0))
+                        .sum();
+                    assert_eq!(moved, 0, "a read saw half a transaction");
+                    reads += 1;
+                    let done = items
+                        .iter()
+                        .any(|i| i.get("moved") == Some(&transfers.into()));
+                    if done {
+                        return reads;
+                    }
+                    tokio::task::yield_now().await;
+                }
+            }));
+        }
+        writer.await.unwrap();
+        for reader in readers {
+            assert!(reader.await.unwrap() >= 1);
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! `marquee-gen`: derives from the route table every file that must agree with it: one
-//! thin Lambda binary per route, one sample event per function, the SAM template, and the
-//! `cargo lambda watch` router in Cargo.toml. `marquee-gen --check` (and a test) fail when
+//! thin Lambda binary per route, one sample event per function, the SAM template, the
+//! OpenAPI document, and the `cargo lambda watch` router in Cargo.toml. `marquee-gen --check` (and a test) fail when
 //! any of them is out of date.
 
 mod events;
@@ -89,6 +89,10 @@ pub fn artifacts() -> Vec<Artifact> {
         contents: template::render(),
     });
     files.push(Artifact {
+        path: PathBuf::from("shared/src/system/openapi.json"),
+        contents: marquee::system::document_json(),
+    });
+    files.push(Artifact {
         path: PathBuf::from("functions/Cargo.toml"),
         contents: functions_manifest(),
     });
@@ -121,7 +125,12 @@ fn functions_manifest() -> String {
          marquee = { workspace = true, default-features = false }\n\
          marquee-accounts.workspace = true\n\
          marquee-catalog.workspace = true\n\
-         marquee-commerce.workspace = true\n",
+         marquee-commerce.workspace = true\n\
+         \n\
+         [features]\n\
+         # The embedded store, for `cargo lambda watch` on a workstation: \
+         `-F marquee-functions/embedded`.\n\
+         embedded = [\"marquee/embedded\"]\n",
     );
     for name in names {
         out.push_str(&format!(

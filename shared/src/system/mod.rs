@@ -12,7 +12,6 @@ use axum::response::IntoResponse;
 use marquee_core::app::App;
 use marquee_core::keys::JwkSet;
 use serde::Serialize;
-use std::sync::OnceLock;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Health {
@@ -33,12 +32,24 @@ pub async fn health(State(app): State<App>) -> axum::Json<Health> {
     })
 }
 
+/// The OpenAPI document, as `marquee-gen` wrote it from the route table (`openapi.json`
+/// beside this file; a test fails when it is out of date). Built ahead, the `openapi`
+/// function serves it without holding the handlers and schemas it describes.
 pub async fn openapi() -> impl IntoResponse {
-    static JSON: OnceLock<String> = OnceLock::new();
-    let json = JSON.get_or_init(|| {
-        serde_json::to_string(&document()).expect("the OpenAPI document serialises")
-    });
-    ([(header::CONTENT_TYPE, "application/json")], json.as_str())
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        DOCUMENT.trim_end(),
+    )
+}
+
+/// The generated document: [`document`] serialised.
+pub const DOCUMENT: &str = include_str!("openapi.json");
+
+/// The document as `marquee-gen` writes it.
+pub fn document_json() -> String {
+    let mut json = serde_json::to_string(&document()).expect("the OpenAPI document serialises");
+    json.push('\n');
+    json
 }
 
 /// A self-contained page (no CDN, works offline) that renders `/openapi.json`, with the

@@ -1,108 +1,27 @@
-//! The HTTP client that talks to sign-in providers (token exchange, discovery, keys, the
-//! Graph API): hyper on rustls with aws-lc-rs and the webpki roots, the TLS stack the AWS
-//! SDK and Stripe already use. Every call is bounded: a provider that hangs costs at most
-//! `CONNECT_TIMEOUT` to connect and `CALL_TIMEOUT` in all, well inside a function's 10 s.
+//! The sign-in providers' transport (token exchange, discovery, keys, the Graph API): the
+//! core's bounded outbound client, as the OAuth 2 client's.
 
-use http_body_util::{BodyExt, Full};
-use hyper::body::Bytes;
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
-use oauth2::http;
-use std::time::Duration;
+use std::ops::Deref;
 
-pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-pub const CALL_TIMEOUT: Duration = Duration::from_secs(4);
-/// The largest answer read from a provider (discovery documents and key sets are small).
-const MAX_BODY: usize = 256 * 1024;
+pub use marquee_core::outbound::{CALL_TIMEOUT, CONNECT_TIMEOUT, HttpError};
 
-#[derive(Debug, thiserror::Error)]
-pub enum HttpError {
-    #[error("the provider did not answer within {0:?}")]
-    Timeout(Duration),
-    #[error("calling the provider failed: {0}")]
-    Transport(String),
-    #[error("the provider answered {0}")]
-    Status(u16),
-    #[error("the provider's answer is not what was expected: {0}")]
-    Body(String),
-}
-
-pub struct HttpClient {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
-}
-
-impl Default for HttpClient {
-    fn default() -> Self {
-        Self::new()
-    }
-}
+#[derive(Default)]
+pub struct HttpClient(marquee_core::outbound::HttpClient);
 
 impl HttpClient {
     pub fn new() -> Self {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        // Plain http too: the simulated provider and the tests' provider run on loopback.
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_webpki_roots()
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        Self {
-            client: Client::builder(TokioExecutor::new()).build(connector),
-        }
-    }
-
-    /// Sends one request and reads the whole answer, whatever its status.
-    pub async fn send(
-        &self,
-        request: http::Request<Vec<u8>>,
-    ) -> Result<http::Response<Vec<u8>>, HttpError> {
-        let (parts, body) = request.into_parts();
-        let request = http::Request::from_parts(parts, Full::new(Bytes::from(body)));
-        let call = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| HttpError::Transport(e.to_string()))?;
-            let (parts, body) = response.into_parts();
-            let bytes = http_body_util::Limited::new(body, MAX_BODY)
-                .collect()
-                .await
-                .map_err(|e| HttpError::Transport(e.to_string()))?
-                .to_bytes();
-            Ok(http::Response::from_parts(parts, bytes.to_vec()))
-        };
-        tokio::time::timeout(CALL_TIMEOUT, call)
-            .await
-            .map_err(|_| HttpError::Timeout(CALL_TIMEOUT))?
-    }
-
-    /// GETs a JSON document (with a bearer token, for the Graph API).
-    pub async fn get_json<T: serde::de::DeserializeOwned>(
-        &self,
-        url: &str,
-        bearer: Option<&str>,
-    ) -> Result<T, HttpError> {
-        let mut request = http::Request::get(url).header(http::header::ACCEPT, "application/json");
-        if let Some(token) = bearer {
-            request = request.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let request = request
-            .body(Vec::new())
-            .map_err(|e| HttpError::Transport(e.to_string()))?;
-        let response = self.send(request).await?;
-        if !response.status().is_success() {
-            return Err(HttpError::Status(response.status().as_u16()));
-        }
-        serde_json::from_slice(response.body()).map_err(|e| HttpError::Body(e.to_string()))
+        Self::default()
     }
 }
 
-/// The OAuth 2 client's transport.
+impl Deref for HttpClient {
+    type Target = marquee_core::outbound::HttpClient;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
 impl<'c> oauth2::AsyncHttpClient<'c> for HttpClient {
     type Error = HttpError;
     type Future = std::pin::Pin<
@@ -110,6 +29,6 @@ impl<'c> oauth2::AsyncHttpClient<'c> for HttpClient {
     >;
 
     fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
-        Box::pin(self.send(request))
+        Box::pin(self.0.send(request))
     }
 }
