@@ -83,10 +83,10 @@ impl App {
     /// [`App::open`] inside Lambda: the AWS SDK configured from Lambda's variables only
     /// ([`lambda_sdk_config`]).
     pub fn open_in_lambda(config: Config) -> Result<Self, StartError> {
-        let aws = (config.backend == Backend::Aws).then(|| lambda_sdk_config(&config));
-        Self::open_with(config, aws)
+        Self::open_with(config, None)
     }
 
+    /// `aws`: the SDK's configuration on the AWS backend; `None` reads Lambda's variables.
     fn open_with(
         mut config: Config,
         aws: Option<aws_config::SdkConfig>,
@@ -249,7 +249,7 @@ impl Queue for Unwired {
 pub async fn aws_sdk_config(config: &Config) -> aws_config::SdkConfig {
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .timeout_config(aws_timeouts(config))
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+        .retry_config(aws_retries())
         .load()
         .await
 }
@@ -272,11 +272,16 @@ pub fn lambda_sdk_config(config: &Config) -> aws_config::SdkConfig {
             credentials,
         ))
         .timeout_config(aws_timeouts(config))
-        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3));
+        .retry_config(aws_retries());
     if let Ok(url) = std::env::var("AWS_ENDPOINT_URL") {
         sdk = sdk.endpoint_url(url);
     }
     sdk.build()
+}
+
+/// Up to 3 attempts, with jittered exponential backoff between them.
+fn aws_retries() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard().with_max_attempts(3)
 }
 
 fn aws_timeouts(config: &Config) -> aws_config::timeout::TimeoutConfig {

@@ -193,6 +193,23 @@ impl Route {
     }
 }
 
+/// The adapters a function adds to the app beyond the table, from its needs: SES where it
+/// sends mail, SQS where it queues. Its generated `main` calls exactly these `App` methods,
+/// so its binary links no other client.
+pub fn wiring(needs: &[Need]) -> Vec<&'static str> {
+    let mut calls = Vec::new();
+    if needs.contains(&Need::SendMail) {
+        calls.push("with_ses_mailer");
+    }
+    if needs.contains(&Need::SendMailQueue) || needs.contains(&Need::SendExpiryQueue) {
+        calls.push("with_sqs_queues");
+    }
+    calls
+}
+
+/// Every adapter [`wiring`] may name.
+pub const ADAPTERS: [&str; 2] = ["with_ses_mailer", "with_sqs_queues"];
+
 /// Reads what signed-in routes all need: their session.
 pub const SIGNED_IN: &[Need] = &[Need::TableRead];
 pub const SIGNED_IN_WRITES: &[Need] = &[Need::TableRead, Need::TableWrite];

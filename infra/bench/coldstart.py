@@ -13,10 +13,10 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
-import zipfile
+
+from sizes import zipped
 
 RUNTIME = "/2018-06-01/runtime/invocation/"
 
@@ -110,14 +110,6 @@ def run_once(stub, binary, env, event):
     }
 
 
-def zipped_size(binary):
-    with tempfile.TemporaryDirectory() as tmp:
-        path = os.path.join(tmp, "function.zip")
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
-            z.write(binary, "bootstrap")
-        return os.path.getsize(path)
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--event", required=True)
@@ -149,7 +141,7 @@ def main():
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         print(f"{name:<14}{med['init_ms']:>10.2f}{med['first_invoke_ms']:>15.2f}"
               f"{med['peak_rss_mib']:>14.1f}{os.path.getsize(binary) / 2**20:>12.1f}"
-              f"{zipped_size(binary) / 2**20:>9.1f}")
+              f"{zipped(binary) / 2**20:>9.1f}")
     print(f"(median of {args.runs} runs each, stub Runtime API on loopback)")
 
 

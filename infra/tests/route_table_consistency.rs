@@ -118,23 +118,17 @@ fn route_entry(name: &str) -> Vec<String> {
     ]
 }
 
-/// The adapters a function adds beyond the table, and whether its needs call for each.
-fn adapters_of(name: &str) -> Vec<(&'static str, bool)> {
+/// Each adapter a function may add, and whether its needs call for it.
+fn adapters_of(name: &str) -> Vec<(String, bool)> {
     let needs = routes::find(name)
         .map(|r| r.needs)
         .or_else(|| BACKGROUND.iter().find(|b| b.name == name).map(|b| b.needs))
         .unwrap();
-    match routes::find(name) {
-        Some(_) => vec![
-            (".with_ses_mailer()", needs.contains(&Need::SendMail)),
-            (
-                ".with_sqs_queues()",
-                needs.contains(&Need::SendMailQueue) || needs.contains(&Need::SendExpiryQueue),
-            ),
-        ],
-        // The background entries wire their own (see `marquee::lambda`).
-        None => Vec::new(),
-    }
+    let wired = routes::wiring(needs);
+    routes::ADAPTERS
+        .iter()
+        .map(|adapter| (format!(".{adapter}()"), wired.contains(adapter)))
+        .collect()
 }
 
 #[test]
@@ -146,7 +140,7 @@ fn every_route_has_exactly_one_thin_binary() {
         let name = path.file_stem().unwrap().to_str().unwrap().to_string();
         let source = std::fs::read_to_string(&path).unwrap();
         let entries = match BACKGROUND.iter().find(|b| b.name == name) {
-            Some(function) => vec![format!("marquee::lambda::{}()", function.entry)],
+            Some(function) => vec![format!("marquee::lambda::{}(|app| app", function.entry)],
             None => route_entry(&name),
         };
         for entry in entries {
@@ -158,7 +152,7 @@ fn every_route_has_exactly_one_thin_binary() {
         }
         for (adapter, wanted) in adapters_of(&name) {
             assert_eq!(
-                source.contains(adapter),
+                source.contains(&adapter),
                 wanted,
                 "{}: {adapter} exactly when its needs call for it",
                 path.display()

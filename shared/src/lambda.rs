@@ -26,8 +26,8 @@ async fn open() -> Result<App, lambda_http::Error> {
 }
 
 /// The scheduled sweep: queues every expired item for the worker.
-pub fn run_expiry_scheduler() -> ExitCode {
-    run_scheduled(App::with_sqs_queues, |app| async move {
+pub fn run_expiry_scheduler(wire: fn(App) -> App) -> ExitCode {
+    run_scheduled(wire, |app| async move {
         let report = crate::expiry::sweep_due(&app).await?;
         tracing::info!(queued = report.queued, "expiry sweep done");
         Ok(serde_json::to_value(report)?)
@@ -35,8 +35,8 @@ pub fn run_expiry_scheduler() -> ExitCode {
 }
 
 /// The scheduled projection of changed movies into the browse and search index.
-pub fn run_catalog_indexer() -> ExitCode {
-    run_scheduled(std::convert::identity, |app| async move {
+pub fn run_catalog_indexer(wire: fn(App) -> App) -> ExitCode {
+    run_scheduled(wire, |app| async move {
         let report = crate::catalog::index::project_marked(&app, INDEX_SWEEP_MAX).await?;
         tracing::info!(
             projected = report.projected,
@@ -67,15 +67,15 @@ where
 pub const INDEX_SWEEP_MAX: usize = 2000;
 
 /// The worker fed by the expiry queue.
-pub fn run_expiry_worker() -> ExitCode {
-    run_queue_worker(App::with_sqs_queues, |app, bodies| async move {
+pub fn run_expiry_worker(wire: fn(App) -> App) -> ExitCode {
+    run_queue_worker(wire, |app, bodies| async move {
         crate::expiry::handle_batch(&app, &bodies).await
     })
 }
 
 /// The worker fed by the mail queue.
-pub fn run_mail_worker() -> ExitCode {
-    run_queue_worker(App::with_ses_mailer, |app, bodies| async move {
+pub fn run_mail_worker(wire: fn(App) -> App) -> ExitCode {
+    run_queue_worker(wire, |app, bodies| async move {
         crate::mail_jobs::handle_batch(&app, &bodies).await
     })
 }

@@ -339,26 +339,16 @@ fn index_items(movie: &Stored<MovieInput>, shelved: &Shelved) -> Vec<Item> {
     items
 }
 
-fn keys_attr(item: &Item, attr: &str) -> Vec<Key> {
-    item.get(attr)
-        .and_then(Value::as_array)
-        .map(|keys| {
-            keys.iter()
-                .filter_map(|k| Some(Key::new(k.get(0)?.as_str()?, k.get(1)?.as_str()?)))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 fn keys_value(keys: &[Key]) -> Value {
     keys.iter()
         .map(|k| serde_json::json!([k.pk, k.sk]))
         .collect()
 }
 
-/// The digest of each item a projection wrote, by key (`[pk, sk, digest]` in `indexed`;
-/// an entry written before digests were kept has none, so its item is written again).
-fn indexed_digests(item: &Item) -> HashMap<Key, String> {
+/// The keys a projection wrote, each with the digest of the item it wrote there
+/// (`[pk, sk, digest]` in `indexed`; an entry written before digests were kept, or a
+/// tombstone's, has none, so its item is written again).
+fn indexed(item: &Item) -> HashMap<Key, Option<String>> {
     item.get("indexed")
         .and_then(Value::as_array)
         .map(|entries| {
@@ -366,7 +356,7 @@ fn indexed_digests(item: &Item) -> HashMap<Key, String> {
                 .iter()
                 .filter_map(|e| {
                     let key = Key::new(e.get(0)?.as_str()?, e.get(1)?.as_str()?);
-                    Some((key, e.get(2)?.as_str()?.to_string()))
+                    Some((key, e.get(2).and_then(Value::as_str).map(str::to_string)))
                 })
                 .collect()
         })
@@ -376,8 +366,11 @@ fn indexed_digests(item: &Item) -> HashMap<Key, String> {
 /// What an index item holds, in 16 hex digits: equal digests, equal items.
 fn digest(item: &Item) -> String {
     use sha2::{Digest, Sha256};
-    let hash = Sha256::digest(Value::Object(item.clone()).to_string().as_bytes());
-    hash[..8].iter().map(|b| format!("{b:02x}")).collect()
+    let text = serde_json::to_vec(item).expect("an item serialises");
+    Sha256::digest(text)[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// How a projection left the record.
@@ -423,7 +416,10 @@ pub fn tombstone(movie_id: &str, record: &Item) -> Write {
         &tombstone_key(movie_id),
         &serde_json::json!({ "id": movie_id }),
     );
-    item.insert("indexed".into(), keys_value(&keys_attr(record, "indexed")));
+    item.insert(
+        "indexed".into(),
+        keys_value(&indexed(record).into_keys().collect::<Vec<_>>()),
+    );
     for (attr, value) in mark(movie_id) {
         item.insert(attr.into(), value.into());
     }
@@ -537,21 +533,21 @@ async fn write_index(
     let counters = Counters::read(record);
     let credits = credits(app, &movie.fields).await?;
     let items = index_items(movie, &shelve(movie, &counters, &credits));
-    let previous = indexed_digests(record);
+    let previous = indexed(record);
     let mut entries = Vec::with_capacity(items.len());
     let mut desired = BTreeSet::new();
     let mut writes = Vec::new();
     for item in items {
         let Some(key) = Key::of(&item) else { continue };
         let digest = digest(&item);
-        entries.push(serde_json::json!([key.pk, key.sk, digest]));
-        if previous.get(&key) != Some(&digest) {
+        if previous.get(&key).and_then(Option::as_deref) != Some(digest.as_str()) {
             writes.push(Write::put(item));
         }
+        entries.push(serde_json::json!([key.pk, key.sk, digest]));
         desired.insert(key);
     }
-    let stale: BTreeSet<Key> = keys_attr(record, "indexed")
-        .into_iter()
+    let stale: BTreeSet<Key> = previous
+        .into_keys()
         .chain(written.iter().cloned())
         .filter(|k| !desired.contains(k))
         .collect();
@@ -598,7 +594,7 @@ async fn remove_deleted(
 ) -> Result<(), StoreError> {
     let tombstone = app.table.get(&tombstone_key(movie_id)).await?;
     if let Some(tombstone) = &tombstone {
-        keys.extend(keys_attr(tombstone, "indexed"));
+        keys.extend(indexed(tombstone).into_keys());
     }
     delete_keys(app, keys).await?;
     if tombstone.is_some() {
