@@ -1,6 +1,6 @@
 //! Genres, people and cinemas through the full router, on both backends.
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use marquee::accounts::admin::ensure_admin;

@@ -3,7 +3,7 @@
 //! throttling). Each write path must leave all-or-nothing state, answer a clear 503 within
 //! its bound, converge when retried (same key, same result), and lose or double no email.
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use marquee::accounts::Role;

@@ -1,7 +1,7 @@
 //! Orders through the full router, on both backends: made from the cart with prices
 //! copied, idempotent, seats held atomically (never oversold), canceled and expired.
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use marquee::accounts::Role;

@@ -1,7 +1,7 @@
 //! The `Table` contract: the same test bodies run against the SQLite adapter and against
 //! DynamoDB (the local AWS stand-in), so the embedded backend behaves like production.
 
-mod support;
+use crate::support;
 
 use marquee::store::{
     Cmp, Condition, Index, Item, Key, Query, SortKey, StoreError, Table, Update, Write, Written,

@@ -1,6 +1,6 @@
 //! System routes and the HTTP layer every route shares, through the full router.
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

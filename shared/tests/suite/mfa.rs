@@ -3,7 +3,7 @@
 //! SQS (the local AWS stand-in). Codes are made from the otpauth URI the API answers, by
 //! the authenticator's algorithm, at the times the test's clock says.
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, Request, StatusCode};
 use base64::Engine;

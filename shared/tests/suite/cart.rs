@@ -1,7 +1,7 @@
 //! The cart through the full router, on both backends: what may go in and why not,
 //! quantities, live prices and availability, removal, and the admin's view.
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use marquee::accounts::Role;

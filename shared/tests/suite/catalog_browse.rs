@@ -1,7 +1,7 @@
 //! movies-list against a brute-force reference over a seeded catalogue, on both backends:
 //! every filter and sort, combined, paged with cursors, and what each page costs.
 
-mod support;
+use crate::support;
 
 use axum::http::StatusCode;
 use marquee::catalog::browse::{CANDIDATE_LIMIT, READ_BUDGET};

@@ -2,7 +2,7 @@
 //! unknown members whatever their value, patches that change nothing, control characters,
 //! one answer for every query error, and field errors in the product's words, each once.
 
-mod support;
+use crate::support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};

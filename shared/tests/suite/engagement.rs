@@ -1,7 +1,7 @@
 //! Reactions, ratings, favourites and comments through the full router, on both backends,
 //! with the counters checked under concurrent clicks.
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use marquee::accounts::Role;

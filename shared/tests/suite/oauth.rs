@@ -5,7 +5,7 @@
 //! their token endpoints over HTTP) and, for Google's discovery, keys and ID tokens, an
 //! independent OpenID provider the test script starts (`oidc-provider-mock`).
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, Request, StatusCode};
 use base64::Engine;

@@ -2,7 +2,7 @@
 //! deletes what is still expired. On the embedded backend (in-process queue) and on
 //! DynamoDB with SQS (the local AWS stand-in).
 
-mod support;
+use crate::support;
 
 use marquee::expiry::{self, Due};
 use marquee::store::{Item, Key, Write};

@@ -1,7 +1,7 @@
 //! Accounts and auth through the full router, on the embedded backend and on DynamoDB,
 //! SES and SQS (the local AWS stand-in).
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use marquee::accounts::admin::ensure_admin;

@@ -1,7 +1,7 @@
 //! Showtimes through the full router, on both backends: fitting the cinema, never
 //! overlapping on a screen (even when created at once), listed by cinema, movie and day.
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use marquee::accounts::Role;

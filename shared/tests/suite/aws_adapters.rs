@@ -1,6 +1,6 @@
 //! The SES v2 and SQS adapters against the local AWS stand-in.
 
-mod support;
+use crate::support;
 
 use marquee::mail::{Mailer, SesMailer};
 use marquee::notifications::{Template, render};

@@ -2,7 +2,7 @@
 //! full router on both backends, with Stripe stood in for by an HTTP mock that checks what
 //! it receives.
 
-mod support;
+use crate::support;
 
 use axum::http::{Method, StatusCode};
 use marquee::accounts::Role;

@@ -4,7 +4,7 @@
 //! is a 500, not an invitation to retry; every request writes its completion line, also
 //! when it times out or its client goes away.
 
-mod support;
+use crate::support;
 
 use support::hung::with_hung_table;
 
