@@ -21,9 +21,11 @@ import time
 PASSWORD = "Velvet-Lantern-Orbit-42"
 
 
-def start(binary, data):
+def start(binary, data, **settings):
+    """Starts the server on a free port (no demo data unless `settings` ask for it)."""
     env = dict(os.environ, MARQUEE_LISTEN="127.0.0.1:0", MARQUEE_DATA_DIR=data,
                MARQUEE_LOG="warn", MARQUEE_SEED_ADMIN="false", MARQUEE_DEMO="false")
+    env.update(settings)
     env.pop("MARQUEE_BACKEND", None)
     proc = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE, text=True)
     for line in proc.stdout:

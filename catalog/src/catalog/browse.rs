@@ -16,17 +16,18 @@
 //! a cursor: fewer items, never more cost. A cursor is the sort key of the last item
 //! examined, so it continues exactly, whichever path the next page takes.
 
-use super::index::{self, Card, Shelved, Sort, TIE, shelf_pk};
+use super::index::{self, Shelved, Sort, TIE, shelf_pk};
 use crate::app::App;
 use crate::http::pagination::{Page, page_limit};
 use crate::http::problem::{FieldError, Problem};
 use crate::http::{Query, validate};
-use crate::store::{self, SortKey, StoreError};
+use crate::store::{self, Item, Key, SortKey, StoreError};
 use axum::extract::State;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// Shelf items one page may examine when filters discard some.
 pub const READ_BUDGET: u32 = 200;
@@ -354,7 +355,11 @@ impl Filters {
 }
 
 /// One page of the catalogue.
-pub async fn browse(app: &App, filters: &Filters, plan: &Plan) -> Result<Page<Card>, Problem> {
+pub async fn browse(
+    app: &App,
+    filters: &Filters,
+    plan: &Plan,
+) -> Result<Page<Box<RawValue>>, Problem> {
     if let Some(word) = filters.search_word() {
         let found = app
             .table
@@ -384,7 +389,7 @@ pub async fn from_candidates(
     filters: &Filters,
     plan: &Plan,
     ids: &[String],
-) -> Result<Page<Card>, Problem> {
+) -> Result<Page<Box<RawValue>>, Problem> {
     let mut keyed: Vec<(String, Shelved)> = index::cards(app, ids)
         .await?
         .into_values()
@@ -406,13 +411,17 @@ pub async fn from_candidates(
         .then(|| keyed.last().map(|(key, _)| encode_cursor(plan, key)))
         .flatten();
     Ok(Page {
-        items: keyed.into_iter().map(|(_, s)| s.card).collect(),
+        items: keyed.into_iter().map(|(_, s)| s.card_json).collect(),
         next_cursor,
     })
 }
 
 /// A page read in order from one shelf, filtered, within [`READ_BUDGET`].
-async fn from_shelf(app: &App, filters: &Filters, plan: &Plan) -> Result<Page<Card>, Problem> {
+async fn from_shelf(
+    app: &App,
+    filters: &Filters,
+    plan: &Plan,
+) -> Result<Page<Box<RawValue>>, Problem> {
     let sort_attr = plan.sort.index().sk();
     let (mut low, mut high) = filters.range(plan.sort);
     if let Some(after) = &plan.after {
@@ -436,7 +445,8 @@ async fn from_shelf(app: &App, filters: &Filters, plan: &Plan) -> Result<Page<Ca
         (None, Some(h)) => Some(SortKey::Le(h)),
         (None, None) => None,
     };
-    let chunk = if filters.filters_beyond(plan.sort) {
+    let filtered = filters.filters_beyond(plan.sort);
+    let chunk = if filtered {
         READ_BUDGET.min(100)
     } else {
         // One more than the page, so a full last page is known to be the last.
@@ -447,13 +457,21 @@ async fn from_shelf(app: &App, filters: &Filters, plan: &Plan) -> Result<Page<Ca
     if plan.descending {
         query = query.descending();
     }
+    // Every item read is shown unless filters remain; search words are read only to
+    // match a search.
+    if !filtered {
+        query = query.attributes(index::CARD_ONLY);
+    } else if filters.terms.is_empty() {
+        query = query.attributes(index::CARD_AND_RATING);
+    }
+    let projected = query.attributes.is_some();
     let mut items = Vec::new();
     let mut read = 0u32;
     let mut last_examined: Option<String> = None;
     loop {
         let page = app.table.query(&query).await?;
         let mut rest = page.items.into_iter();
-        for item in rest.by_ref() {
+        for mut item in rest.by_ref() {
             let key = item
                 .get(sort_attr)
                 .and_then(Value::as_str)
@@ -471,10 +489,19 @@ async fn from_shelf(app: &App, filters: &Filters, plan: &Plan) -> Result<Page<Ca
                 });
             }
             read += 1;
-            let shelved = index::from_shelf_item(item)?;
-            if filters.matches(&shelved) {
-                items.push(shelved.card);
-            }
+            let card = if filtered {
+                if projected && !item.contains_key(index::CARD) {
+                    item = whole(app, item).await?;
+                }
+                let shelved = index::from_shelf_item(item)?;
+                filters.matches(&shelved).then_some(shelved.card_json)
+            } else {
+                match index::shelf_card(&mut item) {
+                    Some(card) => Some(card?),
+                    None => Some(index::from_shelf_item(whole(app, item).await?)?.card_json),
+                }
+            };
+            items.extend(card);
             last_examined = Some(key);
         }
         let exhausted = page.next_cursor.is_none();
@@ -497,11 +524,18 @@ async fn from_shelf(app: &App, filters: &Filters, plan: &Plan) -> Result<Page<Ca
     }
 }
 
+/// A shelf item read again whole: a projected read of an item written before cards were
+/// kept serialised holds only its keys.
+async fn whole(app: &App, item: Item) -> Result<Item, Problem> {
+    let key = Key::of(&item).ok_or_else(Problem::internal)?;
+    Ok(app.table.get(&key).await?.unwrap_or(item))
+}
+
 /// `GET /movies`.
 pub async fn list(
     State(app): State<App>,
     Query(query): Query<BrowseQuery>,
-) -> Result<axum::Json<Page<Card>>, Problem> {
+) -> Result<axum::Json<Page<Box<RawValue>>>, Problem> {
     let (filters, plan) = parse(query)?;
     Ok(axum::Json(browse(&app, &filters, &plan).await?))
 }

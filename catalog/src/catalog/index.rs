@@ -31,6 +31,7 @@ use crate::store::{
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use std::collections::{BTreeSet, HashMap};
 
 /// GSI2 partition of movies whose index is behind their record.
@@ -112,15 +113,46 @@ pub struct Card {
     pub popularity: i64,
 }
 
-/// A shelf item: the card and the folded words a search term is matched against.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A movie as its shelf items hold it: the card and the folded words a search term is
+/// matched against.
+#[derive(Debug, Clone)]
 pub struct Shelved {
-    #[serde(flatten)]
     pub card: Card,
+    /// The card as list pages send it: serialised once, when the movie is projected, and
+    /// copied into every page as it is.
+    pub card_json: Box<RawValue>,
     /// Hundredths of the average rating, 0 when unrated.
     pub rating_key: i64,
     pub words: Vec<String>,
 }
+
+/// A shelf item's own attributes, besides its keys.
+#[derive(Serialize, Deserialize)]
+struct ShelfFields {
+    /// [`Shelved::card_json`].
+    card: String,
+    rating_key: i64,
+    #[serde(default)]
+    words: Vec<String>,
+}
+
+/// A shelf item as written before the card was kept serialised: the card's fields at the
+/// top level. Read until the movie is projected again.
+#[derive(Deserialize)]
+struct FlatShelf {
+    #[serde(flatten)]
+    card: Card,
+    rating_key: i64,
+    #[serde(default)]
+    words: Vec<String>,
+}
+
+/// The attribute that holds a shelf item's serialised card.
+pub const CARD: &str = "card";
+/// What a page reads of a shelf item when nothing but the order decides what it shows.
+pub const CARD_ONLY: &[&str] = &[CARD];
+/// What a page reads of a shelf item to filter it without search words.
+pub const CARD_AND_RATING: &[&str] = &[CARD, "rating_key"];
 
 /// How many actors a card names.
 pub const CAST_ON_CARD: usize = 5;
@@ -291,28 +323,31 @@ pub fn shelve(movie: &Stored<MovieInput>, counters: &Counters, credits: &Credits
     {
         words.extend(text::words(text_part));
     }
+    let card = Card {
+        id: movie.id.clone(),
+        title: f.title.trim().to_string(),
+        release_date: f.release_date.clone(),
+        duration_min: f.duration_min,
+        certification: f.certification.trim().to_uppercase(),
+        price: f.price.clone(),
+        available: f.available,
+        genre_ids: f.genre_ids.clone(),
+        actor_ids: f.actor_ids.clone(),
+        director_ids: f.director_ids.clone(),
+        producer_ids: f.producer_ids.clone(),
+        genres: credits.named::<Genre>(&f.genre_ids),
+        directors: credits.named::<Director>(&f.director_ids),
+        cast: credits.named::<Actor>(&f.actor_ids[..f.actor_ids.len().min(CAST_ON_CARD)]),
+        likes: counters.likes,
+        dislikes: counters.dislikes,
+        rating_average: counters.rating_average(),
+        rating_count: counters.rating_count,
+        popularity: counters.popularity(),
+    };
     Shelved {
-        card: Card {
-            id: movie.id.clone(),
-            title: f.title.trim().to_string(),
-            release_date: f.release_date.clone(),
-            duration_min: f.duration_min,
-            certification: f.certification.trim().to_uppercase(),
-            price: f.price.clone(),
-            available: f.available,
-            genre_ids: f.genre_ids.clone(),
-            actor_ids: f.actor_ids.clone(),
-            director_ids: f.director_ids.clone(),
-            producer_ids: f.producer_ids.clone(),
-            genres: credits.named::<Genre>(&f.genre_ids),
-            directors: credits.named::<Director>(&f.director_ids),
-            cast: credits.named::<Actor>(&f.actor_ids[..f.actor_ids.len().min(CAST_ON_CARD)]),
-            likes: counters.likes,
-            dislikes: counters.dislikes,
-            rating_average: counters.rating_average(),
-            rating_count: counters.rating_count,
-            popularity: counters.popularity(),
-        },
+        card_json: serde_json::value::to_raw_value(&card)
+            .expect("a card serialises: it is plain data"),
+        card,
         rating_key: counters.rating_hundredths().unwrap_or(0),
         words: words.into_iter().collect(),
     }
@@ -322,7 +357,12 @@ pub fn shelve(movie: &Stored<MovieInput>, counters: &Counters, credits: &Credits
 fn index_items(movie: &Stored<MovieInput>, shelved: &Shelved) -> Vec<Item> {
     let mut items = Vec::new();
     for facet in facets(&movie.fields) {
-        let mut item = entity_item("shelf", &shelf_key(&facet, &movie.id), shelved);
+        let fields = ShelfFields {
+            card: shelved.card_json.get().to_string(),
+            rating_key: shelved.rating_key,
+            words: shelved.words.clone(),
+        };
+        let mut item = entity_item("shelf", &shelf_key(&facet, &movie.id), &fields);
         for sort in Sort::ALL {
             item.insert(sort.index().pk().into(), shelf_pk(&facet).into());
             item.insert(sort.index().sk().into(), shelved.sort_key(sort).into());
@@ -655,10 +695,19 @@ pub async fn mark_shelf(app: &App, facet: &str) -> Result<usize, StoreError> {
     loop {
         let page = app
             .table
-            .query(&Query::partition(shelf_pk(facet)).limit(100).after(cursor))
+            .query(
+                &Query::partition(shelf_pk(facet))
+                    .limit(100)
+                    .after(cursor)
+                    .attributes(&[]),
+            )
             .await?;
         for item in &page.items {
-            let Some(id) = item.get("id").and_then(Value::as_str) else {
+            let Some(id) = item
+                .get(crate::store::schema::SK)
+                .and_then(Value::as_str)
+                .and_then(|sk| sk.strip_prefix("MOVIE#"))
+            else {
                 continue;
             };
             match app.table.write(marked(Update::new(), id)).await {
@@ -675,9 +724,44 @@ pub async fn mark_shelf(app: &App, facet: &str) -> Result<usize, StoreError> {
     }
 }
 
-/// A shelf item read back.
+/// A shelf item read whole, or with at least [`CARD_AND_RATING`] (and `words` where a
+/// search matches them).
 pub fn from_shelf_item(item: Item) -> Result<Shelved, StoreError> {
-    from_entity_item("shelf", item)
+    if !item.contains_key(CARD) {
+        let flat: FlatShelf = from_entity_item("shelf", item)?;
+        return Ok(Shelved {
+            card_json: serde_json::value::to_raw_value(&flat.card)
+                .map_err(|e| StoreError::Malformed(format!("shelf card: {e}")))?,
+            card: flat.card,
+            rating_key: flat.rating_key,
+            words: flat.words,
+        });
+    }
+    let key = Key::of(&item);
+    let fields: ShelfFields = from_entity_item("shelf", item)?;
+    let malformed = |e: serde_json::Error| {
+        let at = key.as_ref().map(|k| format!("{}/{}", k.pk, k.sk));
+        StoreError::Malformed(format!("shelf card {}: {e}", at.unwrap_or_default()))
+    };
+    let card_json = RawValue::from_string(fields.card).map_err(malformed)?;
+    Ok(Shelved {
+        card: serde_json::from_str(card_json.get()).map_err(malformed)?,
+        card_json,
+        rating_key: fields.rating_key,
+        words: fields.words,
+    })
+}
+
+/// The serialised card of a shelf item read with [`CARD_ONLY`]; `None` for an item
+/// written before cards were kept serialised (read it whole with [`from_shelf_item`]).
+pub fn shelf_card(item: &mut Item) -> Option<Result<Box<RawValue>, StoreError>> {
+    match item.remove(CARD)? {
+        Value::String(card) => Some(
+            RawValue::from_string(card)
+                .map_err(|e| StoreError::Malformed(format!("shelf card: {e}"))),
+        ),
+        _ => Some(Err(StoreError::Malformed("shelf card is not text".into()))),
+    }
 }
 
 /// The movie id a term item points at.

@@ -3,7 +3,7 @@
 use super::{ATTEMPTS, Outcome, busy, commit, no_movie};
 use crate::app::App;
 use crate::catalog::browse::{self, BrowseQuery};
-use crate::catalog::index::{self, Card};
+use crate::catalog::index;
 use crate::http::guard::Principal;
 use crate::http::pagination::Page;
 use crate::http::problem::Problem;
@@ -134,7 +134,7 @@ pub async fn list(
     State(app): State<App>,
     caller: Principal,
     Query(query): Query<BrowseQuery>,
-) -> Result<axum::Json<Page<Card>>, Problem> {
+) -> Result<axum::Json<Page<Box<serde_json::value::RawValue>>>, Problem> {
     let (filters, plan) = browse::parse(query)?;
     let ids = favorite_ids(&app, &caller.user_id).await?;
     Ok(axum::Json(

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 pub type Position = std::collections::BTreeMap<&'static str, String>;
 
 /// The attributes that position an item in the table or in `index`.
-fn position_attrs(index: Option<Index>) -> Vec<&'static str> {
+pub(super) fn position_attrs(index: Option<Index>) -> Vec<&'static str> {
     let mut attrs = vec![schema::PK, schema::SK];
     if let Some(index) = index {
         attrs.push(index.pk());

@@ -333,6 +333,13 @@ impl Table for DynamoTable {
         if let Some(cond) = &query.sk {
             key_condition.push_str(&format!(" AND {}", expr.sort_key(sk_attr, cond)));
         }
+        let projection = query.projected().map(|names| {
+            names
+                .iter()
+                .map(|n| expr.name(n))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
         let mut exclusive_start: Option<Attrs> = start.map(|position| {
             position
                 .into_iter()
@@ -349,6 +356,7 @@ impl Table for DynamoTable {
                 .table_name(&self.table)
                 .set_index_name(query.index.map(|i| i.name().to_string()))
                 .key_condition_expression(&key_condition)
+                .set_projection_expression(projection.clone())
                 .set_expression_attribute_names(expr.names())
                 .set_expression_attribute_values(expr.values())
                 .scan_index_forward(query.forward)

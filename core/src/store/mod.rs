@@ -196,6 +196,10 @@ pub struct Query {
     pub forward: bool,
     pub limit: u32,
     pub cursor: Option<String>,
+    /// Only these attributes of each item, with the keys a cursor needs (DynamoDB's
+    /// `ProjectionExpression`); `None` reads whole items. Read units are those of the whole
+    /// items either way: what it saves is transfer and decoding.
+    pub attributes: Option<&'static [&'static str]>,
 }
 
 /// The most items one query returns; DynamoDB pages by size anyway.
@@ -210,6 +214,7 @@ impl Query {
             forward: true,
             limit: 100,
             cursor: None,
+            attributes: None,
         }
     }
 
@@ -238,6 +243,23 @@ impl Query {
     pub fn after(mut self, cursor: Option<String>) -> Self {
         self.cursor = cursor;
         self
+    }
+
+    pub fn attributes(mut self, names: &'static [&'static str]) -> Self {
+        self.attributes = Some(names);
+        self
+    }
+
+    /// The attributes a projected query reads: those asked for and the item's position.
+    fn projected(&self) -> Option<Vec<&'static str>> {
+        let names = self.attributes?;
+        let mut all = cursor::position_attrs(self.index);
+        for name in names {
+            if !all.contains(name) {
+                all.push(name);
+            }
+        }
+        Some(all)
     }
 
     /// The cursor that continues this query after `item`, one of its results: for callers

@@ -681,7 +681,8 @@ async fn projections_write_only_what_changed(env: Env) {
         let key = marquee::store::Key::new(entry[0].as_str().unwrap(), entry[1].as_str().unwrap());
         let item = env.app.table.get(&key).await.unwrap().unwrap();
         if key.pk.starts_with("SHELF#") {
-            assert_eq!(item["likes"], likes, "{key:?}");
+            let card: Value = serde_json::from_str(item["card"].as_str().unwrap()).unwrap();
+            assert_eq!(card["likes"], likes, "{key:?}");
         }
     }
 
@@ -709,7 +710,66 @@ async fn projections_write_only_what_changed(env: Env) {
     assert_eq!(ids(&page["items"]), vec![movie.clone()]);
 }
 
+/// Shelf items written before cards were kept serialised (the card's fields at the top
+/// level) read as before on every path, until the next projection rewrites them.
+async fn shelf_items_in_the_flat_layout_still_read(env: Env) {
+    use marquee::catalog::index;
+    use marquee::store::{Key, Write};
+    let seeded = demo::seed(&env.app, 6, 31).await.unwrap();
+    let paths = [
+        "/movies?limit=100",
+        "/movies?sort=title&year_from=1900&limit=100",
+        "/movies?q=a&limit=100",
+        "/movies?q=courage&sort=price&limit=100",
+    ];
+    let mut before = Vec::new();
+    for path in paths {
+        let (status, page) = env.get(path, None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(!page["items"].as_array().unwrap().is_empty(), "{path}");
+        before.push(page);
+    }
+    // What the earlier layout left: flat items, and the digests of those on the record.
+    let mut shelf_keys = Vec::new();
+    for movie in &seeded.movies {
+        let key = index::record_key(movie);
+        let mut record = env.app.table.get(&key).await.unwrap().unwrap();
+        for entry in record["indexed"].as_array_mut().unwrap() {
+            let key = Key::new(entry[0].as_str().unwrap(), entry[1].as_str().unwrap());
+            if key.pk.starts_with("SHELF#") {
+                shelf_keys.push(key);
+                entry[2] = "digest of the flat item".into();
+            }
+        }
+        env.app.table.write(Write::put(record)).await.unwrap();
+    }
+    for key in &shelf_keys {
+        let mut item = env.app.table.get(key).await.unwrap().unwrap();
+        let card = item.remove("card").unwrap();
+        let Value::Object(fields) = serde_json::from_str(card.as_str().unwrap()).unwrap() else {
+            panic!("a card is an object");
+        };
+        item.extend(fields.into_iter().filter(|(_, v)| !v.is_null()));
+        env.app.table.write(Write::put(item)).await.unwrap();
+    }
+    for (path, expected) in paths.iter().zip(&before) {
+        let (status, page) = env.get(path, None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(&page, expected, "{path}");
+    }
+    index::project(&env.app, &seeded.movies[0]).await.unwrap();
+    let shelf = env
+        .app
+        .table
+        .get(&index::shelf_key("ALL", &seeded.movies[0]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(shelf["card"].is_string(), "{shelf:?}");
+}
+
 support::on_both_backends!(
+    shelf_items_in_the_flat_layout_still_read,
     projections_write_only_what_changed,
     cards_name_genres_directors_and_cast,
     genres_and_people_page_their_movies,
