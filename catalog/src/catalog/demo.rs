@@ -290,7 +290,8 @@ pub async fn seed(app: &App, movies: usize, seed: u64) -> Result<Seeded, Problem
             available: rng.u8(..20) != 0,
             regions: Vec::new(),
         };
-        let id = insert::<Movie>(app, input).await?;
+        // Created unprojected: with its viewer history added, it is projected once.
+        let id = records::insert_unprojected::<Movie>(app, input).await?.id;
         // Some viewer history, so that popularity and ratings have something to order.
         if n % 3 != 0 {
             let ratings = rng.u8(1..=40);
@@ -302,8 +303,8 @@ pub async fn seed(app: &App, movies: usize, seed: u64) -> Result<Seeded, Problem
                 .add("rating_count", i64::from(ratings))
                 .add("rating_sum", rating_sum);
             app.table.write(index::marked(history, &id)).await?;
-            index::project(app, &id).await?;
         }
+        index::project(app, &id).await?;
         out.movies.push(id);
     }
     Ok(out)

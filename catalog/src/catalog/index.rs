@@ -59,8 +59,18 @@ pub struct Counters {
 }
 
 impl Counters {
+    /// The counters on a movie record (read in place: a record is larger than its counts).
     pub fn read(item: &Item) -> Self {
-        serde_json::from_value(Value::Object(item.clone())).unwrap_or_default()
+        let count = |name: &str| item.get(name).and_then(Value::as_i64).unwrap_or(0);
+        Self {
+            likes: count("likes"),
+            dislikes: count("dislikes"),
+            rating_sum: count("rating_sum"),
+            rating_count: count("rating_count"),
+            favorites: count("favorites"),
+            purchase_count: count("purchase_count"),
+            comment_count: count("comment_count"),
+        }
     }
 
     /// Popularity: what viewers did with the movie, purchases weighing most.

@@ -303,6 +303,17 @@ pub async fn create<R: Record>(
 
 /// Checks and stores a new record (what `create` does, for seeding and other features).
 pub async fn insert<R: Record>(app: &App, input: R::Input) -> Result<Stored<R::Input>, Problem> {
+    let stored = insert_unprojected::<R>(app, input).await?;
+    R::after_write(app, &stored.id).await;
+    Ok(stored)
+}
+
+/// [`insert`] without what follows the write (a movie's projection): for the demo seeder,
+/// which adds a movie's viewer history before projecting it once.
+pub async fn insert_unprojected<R: Record>(
+    app: &App,
+    input: R::Input,
+) -> Result<Stored<R::Input>, Problem> {
     let now = app.clock.now();
     checked::<R>(&input, now.date())?;
     let stored = Stored {
@@ -325,10 +336,7 @@ pub async fn insert<R: Record>(app: &App, input: R::Input) -> Result<Stored<R::I
     let first_reference = writes.len();
     writes.extend(references.iter().map(|r| count_change(r, 1)));
     match app.table.transact(writes).await {
-        Ok(()) => {
-            R::after_write(app, &stored.id).await;
-            Ok(stored)
-        }
+        Ok(()) => Ok(stored),
         Err(StoreError::TransactionCanceled { failed }) => Err(cancellation::<R>(
             &failed,
             R::UNIQUE_NAMES,

@@ -182,11 +182,8 @@ fn store(conn: &Connection, item: &Item) -> Result<(), StoreError> {
     let key = Key::of(item).ok_or_else(|| StoreError::Invalid("item without a key".into()))?;
     conn.prepare_cached("INSERT OR REPLACE INTO items (pk, sk, item) VALUES (?1, ?2, ?3)")
         .and_then(|mut s| {
-            s.execute(params![
-                key.pk,
-                key.sk,
-                Value::Object(item.clone()).to_string()
-            ])
+            let text = serde_json::to_string(item).expect("a JSON map serialises");
+            s.execute(params![key.pk, key.sk, text])
         })
         .map_err(backend)?;
     Ok(())
@@ -545,9 +542,12 @@ impl Table for SqliteTable {
             let tx = conn
                 .transaction_with_behavior(TransactionBehavior::Immediate)
                 .map_err(backend)?;
+            // Unconditional puts and deletes (validated above): nothing to read first.
             for write in &writes {
-                let current = load(&tx, &write.key()?)?;
-                perform(&tx, write, current)?;
+                match write {
+                    Write::Put { item, .. } => store(&tx, item)?,
+                    other => remove(&tx, &other.key()?)?,
+                }
             }
             tx.commit().map_err(backend)
         })
