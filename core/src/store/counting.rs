@@ -3,8 +3,27 @@
 
 use super::{Item, Key, Page, Query, StoreError, Table, Write, Written};
 use async_trait::async_trait;
-use std::sync::Arc;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Capacity units, as DynamoDB reports them consumed.
+#[derive(Debug, Default, Clone, Copy, PartialEq)]
+pub struct Units {
+    pub read: f64,
+    pub write: f64,
+}
+
+/// The units consumed on the table itself and on each index (by index name). Only the
+/// DynamoDB adapter reports units: it asks for them when it is [metered]; the embedded
+/// store has none.
+///
+/// [metered]: super::dynamo::DynamoTable::metered
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Consumed {
+    pub table: Units,
+    pub indexes: BTreeMap<String, Units>,
+}
 
 #[derive(Debug, Default)]
 pub struct Counts {
@@ -14,6 +33,8 @@ pub struct Counts {
     pub reads: AtomicU64,
     /// Writes, counting each write of a transaction.
     pub writes: AtomicU64,
+    /// Capacity units, where the table reports them.
+    pub consumed: Mutex<Consumed>,
 }
 
 impl Counts {
@@ -23,6 +44,22 @@ impl Counts {
             self.items_read.swap(0, Ordering::Relaxed),
             self.reads.swap(0, Ordering::Relaxed),
         )
+    }
+
+    /// The units consumed since the last take, and resets them.
+    pub fn take_consumed(&self) -> Consumed {
+        std::mem::take(&mut *self.consumed.lock().unwrap_or_else(|p| p.into_inner()))
+    }
+
+    /// Adds units consumed on the table (`index` `None`) or on an index.
+    pub fn consume(&self, index: Option<&str>, units: Units) {
+        let mut consumed = self.consumed.lock().unwrap_or_else(|p| p.into_inner());
+        let at = match index {
+            None => &mut consumed.table,
+            Some(name) => consumed.indexes.entry(name.to_string()).or_default(),
+        };
+        at.read += units.read;
+        at.write += units.write;
     }
 
     fn read(&self, items: usize) {
@@ -38,10 +75,12 @@ pub struct CountingTable {
 
 impl CountingTable {
     pub fn new(inner: Arc<dyn Table>) -> Self {
-        Self {
-            inner,
-            counts: Arc::default(),
-        }
+        Self::with_counts(inner, Arc::default())
+    }
+
+    /// Counts into `counts`, which a metered DynamoDB adapter also adds its units to.
+    pub fn with_counts(inner: Arc<dyn Table>, counts: Arc<Counts>) -> Self {
+        Self { inner, counts }
     }
 }
 

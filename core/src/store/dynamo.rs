@@ -1,5 +1,6 @@
 //! The production `Table` adapter over `aws-sdk-dynamodb`.
 
+use super::counting::{Counts, Units};
 use super::{
     Condition, Index, Item, Key, Page, Query, SortKey, StoreError, Table, Update, Write, Written,
     cursor, schema, validate_single, validate_transaction,
@@ -13,14 +14,25 @@ use aws_sdk_dynamodb::types::{
     Put, PutRequest, ReturnValue, ScalarAttributeType, TimeToLiveSpecification, TransactWriteItem,
     WriteRequest,
 };
+use aws_sdk_dynamodb::types::{ConsumedCapacity, ReturnConsumedCapacity};
 use serde_json::Value;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 type Attrs = HashMap<String, AttributeValue>;
 
 pub struct DynamoTable {
     client: Client,
     table: String,
+    /// Where consumed capacity goes, when asked for (benchmarks and tests).
+    meter: Option<Arc<Counts>>,
+}
+
+/// What a call consumed: read or write units.
+#[derive(Clone, Copy)]
+enum Spent {
+    Reading,
+    Writing,
 }
 
 impl DynamoTable {
@@ -28,6 +40,48 @@ impl DynamoTable {
         Self {
             client,
             table: table.into(),
+            meter: None,
+        }
+    }
+
+    /// Asks DynamoDB, on every call, for the capacity it consumed on the table and on each
+    /// index (`ReturnConsumedCapacity: INDEXES`), and adds it to `counts`.
+    pub fn metered(mut self, counts: Arc<Counts>) -> Self {
+        self.meter = Some(counts);
+        self
+    }
+
+    fn capacity_wanted(&self) -> Option<ReturnConsumedCapacity> {
+        self.meter.as_ref().map(|_| ReturnConsumedCapacity::Indexes)
+    }
+
+    fn note(&self, spent: Spent, consumed: &[ConsumedCapacity]) {
+        let Some(counts) = &self.meter else { return };
+        let units = |capacity: Option<f64>| {
+            let n = capacity.unwrap_or(0.0);
+            match spent {
+                Spent::Reading => Units {
+                    read: n,
+                    write: 0.0,
+                },
+                Spent::Writing => Units {
+                    read: 0.0,
+                    write: n,
+                },
+            }
+        };
+        for c in consumed {
+            // With INDEXES, `Table` is the table's own share and the total includes the
+            // indexes; without it, the total is all there is.
+            let own = c
+                .table
+                .as_ref()
+                .map_or(c.capacity_units, |t| t.capacity_units);
+            counts.consume(None, units(own));
+            let indexes = c.global_secondary_indexes.iter().flatten();
+            for (name, capacity) in indexes.chain(c.local_secondary_indexes.iter().flatten()) {
+                counts.consume(Some(name), units(capacity.capacity_units));
+            }
         }
     }
 }
@@ -265,9 +319,11 @@ impl Table for DynamoTable {
             .table_name(&self.table)
             .set_key(Some(key_attrs(key)))
             .consistent_read(true)
+            .set_return_consumed_capacity(self.capacity_wanted())
             .send()
             .await
             .map_err(backend)?;
+        self.note(Spent::Reading, out.consumed_capacity.as_slice());
         out.item.map(from_attrs).transpose()
     }
 
@@ -287,9 +343,14 @@ impl Table for DynamoTable {
                     .client
                     .batch_get_item()
                     .request_items(&self.table, request)
+                    .set_return_consumed_capacity(self.capacity_wanted())
                     .send()
                     .await
                     .map_err(backend)?;
+                self.note(
+                    Spent::Reading,
+                    out.consumed_capacity.as_deref().unwrap_or_default(),
+                );
                 for attrs in out
                     .responses
                     .and_then(|mut r| r.remove(&self.table))
@@ -362,9 +423,11 @@ impl Table for DynamoTable {
                 .scan_index_forward(query.forward)
                 .limit((wanted - items.len()) as i32)
                 .set_exclusive_start_key(exclusive_start.take())
+                .set_return_consumed_capacity(self.capacity_wanted())
                 .send()
                 .await
                 .map_err(backend)?;
+            self.note(Spent::Reading, out.consumed_capacity.as_slice());
             for attrs in out.items.unwrap_or_default() {
                 items.push(from_attrs(attrs)?);
             }
@@ -396,10 +459,14 @@ impl Table for DynamoTable {
                     .set_condition_expression(condition)
                     .set_expression_attribute_names(expr.names())
                     .set_expression_attribute_values(expr.values())
+                    .set_return_consumed_capacity(self.capacity_wanted())
                     .send()
                     .await;
                 match result {
-                    Ok(_) => Ok(Written::Done),
+                    Ok(out) => {
+                        self.note(Spent::Writing, out.consumed_capacity.as_slice());
+                        Ok(Written::Done)
+                    }
                     Err(e) if is_condition_failure(&e) => Err(StoreError::ConditionFailed),
                     Err(e) => Err(backend(e)),
                 }
@@ -416,12 +483,16 @@ impl Table for DynamoTable {
                     .set_expression_attribute_names(expr.names())
                     .set_expression_attribute_values(expr.values())
                     .return_values(ReturnValue::AllNew)
+                    .set_return_consumed_capacity(self.capacity_wanted())
                     .send()
                     .await;
                 match result {
-                    Ok(out) => Ok(Written::Updated(from_attrs(
-                        out.attributes.unwrap_or_default(),
-                    )?)),
+                    Ok(out) => {
+                        self.note(Spent::Writing, out.consumed_capacity.as_slice());
+                        Ok(Written::Updated(from_attrs(
+                            out.attributes.unwrap_or_default(),
+                        )?))
+                    }
                     Err(e) if is_condition_failure(&e) => Err(StoreError::ConditionFailed),
                     Err(e) => Err(backend(e)),
                 }
@@ -436,15 +507,17 @@ impl Table for DynamoTable {
                     .set_expression_attribute_names(expr.names())
                     .set_expression_attribute_values(expr.values())
                     .return_values(ReturnValue::AllOld)
+                    .set_return_consumed_capacity(self.capacity_wanted())
                     .send()
                     .await;
                 match result {
-                    Ok(out) => Ok(Written::Deleted(
+                    Ok(out) => Ok(Written::Deleted({
+                        self.note(Spent::Writing, out.consumed_capacity.as_slice());
                         out.attributes
                             .filter(|a| !a.is_empty())
                             .map(from_attrs)
-                            .transpose()?,
-                    )),
+                            .transpose()?
+                    })),
                     Err(e) if is_condition_failure(&e) => Err(StoreError::ConditionFailed),
                     Err(e) => Err(backend(e)),
                 }
@@ -463,9 +536,19 @@ impl Table for DynamoTable {
             .client
             .transact_write_items()
             .set_transact_items(Some(items))
+            .set_return_consumed_capacity(self.capacity_wanted())
             .send()
             .await;
-        let Err(e) = result else { return Ok(()) };
+        let e = match result {
+            Ok(out) => {
+                self.note(
+                    Spent::Writing,
+                    out.consumed_capacity.as_deref().unwrap_or_default(),
+                );
+                return Ok(());
+            }
+            Err(e) => e,
+        };
         use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
         if let Some(TransactWriteItemsError::TransactionCanceledException(canceled)) =
             e.as_service_error()
@@ -508,9 +591,14 @@ impl Table for DynamoTable {
                     .client
                     .batch_write_item()
                     .request_items(&self.table, std::mem::take(&mut pending))
+                    .set_return_consumed_capacity(self.capacity_wanted())
                     .send()
                     .await
                     .map_err(backend)?;
+                self.note(
+                    Spent::Writing,
+                    out.consumed_capacity.as_deref().unwrap_or_default(),
+                );
                 pending = out
                     .unprocessed_items
                     .and_then(|mut u| u.remove(&self.table))

@@ -1,4 +1,5 @@
-//! The SES v2 and SQS adapters against the local AWS stand-in.
+//! The SES v2 and SQS adapters against the local AWS stand-in, and the DynamoDB adapter's
+//! capacity meter.
 
 use crate::support;
 
@@ -169,4 +170,57 @@ async fn the_lambda_configuration_reaches_every_service_from_its_variables() {
         .send(&email)
         .await
         .unwrap();
+}
+
+/// A metered DynamoDB adapter asks each call for the capacity it consumed, and adds it up:
+/// read units for reads, write units for writes, an index's share under its name. The
+/// stand-in's figures are placeholders (it does not size items), and it reports nothing for
+/// UpdateItem and TransactWriteItems, so only the calls it reports are checked here.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_metered_table_adds_up_the_capacity_each_call_consumed() {
+    use marquee::store::counting::{CountingTable, Counts};
+    use marquee::store::dynamo::{DynamoTable, create_table};
+    use marquee::store::{Index, Key, Query, Table, Write};
+    use std::sync::Arc;
+    let config = support::aws_config().await;
+    let client = aws_sdk_dynamodb::Client::new(&config);
+    let name = support::unique("metered");
+    create_table(&client, &name).await.unwrap();
+    let counts = Arc::new(Counts::default());
+    let dynamo = DynamoTable::new(client, name.clone()).metered(counts.clone());
+    let table = CountingTable::with_counts(Arc::new(dynamo), counts.clone());
+    let key = Key::new("MOVIE#1", "RECORD");
+    let item = json!({"PK": "MOVIE#1", "SK": "RECORD", "GSI1PK": "SHELF", "GSI1SK": "a"});
+
+    table
+        .write(Write::put(item.as_object().unwrap().clone()))
+        .await
+        .unwrap();
+    let put = counts.take_consumed();
+    assert!(put.table.write > 0.0 && put.table.read == 0.0, "{put:?}");
+
+    table.get(&key).await.unwrap().unwrap();
+    let got = counts.take_consumed();
+    assert!(got.table.read > 0.0 && got.table.write == 0.0, "{got:?}");
+
+    let page = table.query(&Query::on(Index::Gsi1, "SHELF")).await.unwrap();
+    assert_eq!(page.items.len(), 1);
+    let queried = counts.take_consumed();
+    let on_index = queried.indexes.get(Index::Gsi1.name()).copied();
+    assert!(
+        on_index.is_some_and(|u| u.read > 0.0 && u.write == 0.0),
+        "{queried:?}"
+    );
+
+    table.batch_get(std::slice::from_ref(&key)).await.unwrap();
+    let batch_read = counts.take_consumed();
+    assert!(batch_read.table.read > 0.0, "{batch_read:?}");
+
+    table.batch_write(vec![Write::delete(key)]).await.unwrap();
+    let batch_written = counts.take_consumed();
+    assert!(
+        batch_written.table.write > 0.0 && batch_written.table.read == 0.0,
+        "{batch_written:?}"
+    );
+    support::drop_stand_in_table(&name);
 }
