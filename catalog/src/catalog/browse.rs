@@ -489,16 +489,16 @@ async fn from_shelf(
                 });
             }
             read += 1;
+            if projected && !item.contains_key(index::CARD) {
+                item = whole(app, item).await?;
+            }
             let card = if filtered {
-                if projected && !item.contains_key(index::CARD) {
-                    item = whole(app, item).await?;
-                }
                 let shelved = index::from_shelf_item(item)?;
                 filters.matches(&shelved).then_some(shelved.card_json)
             } else {
                 match index::shelf_card(&mut item) {
                     Some(card) => Some(card?),
-                    None => Some(index::from_shelf_item(whole(app, item).await?)?.card_json),
+                    None => Some(index::from_shelf_item(item)?.card_json),
                 }
             };
             items.extend(card);

@@ -294,6 +294,13 @@ pub fn shelf_key(facet: &str, movie_id: &str) -> Key {
     Key::new(shelf_pk(facet), format!("MOVIE#{movie_id}"))
 }
 
+/// The movie a shelf item is of, from its sort key (see [`shelf_key`]).
+fn shelved_movie(item: &Item) -> Option<&str> {
+    item.get(crate::store::schema::SK)?
+        .as_str()?
+        .strip_prefix("MOVIE#")
+}
+
 /// The facets a movie is shelved under.
 fn facets(movie: &MovieInput) -> Vec<String> {
     let mut facets = vec!["ALL".to_string(), cert_facet(&movie.certification)];
@@ -366,12 +373,12 @@ pub fn shelve(movie: &Stored<MovieInput>, counters: &Counters, credits: &Credits
 /// Every index item of a movie.
 fn index_items(movie: &Stored<MovieInput>, shelved: &Shelved) -> Vec<Item> {
     let mut items = Vec::new();
+    let fields = ShelfFields {
+        card: shelved.card_json.get().to_string(),
+        rating_key: shelved.rating_key,
+        words: shelved.words.clone(),
+    };
     for facet in facets(&movie.fields) {
-        let fields = ShelfFields {
-            card: shelved.card_json.get().to_string(),
-            rating_key: shelved.rating_key,
-            words: shelved.words.clone(),
-        };
         let mut item = entity_item("shelf", &shelf_key(&facet, &movie.id), &fields);
         for sort in Sort::ALL {
             item.insert(sort.index().pk().into(), shelf_pk(&facet).into());
@@ -713,11 +720,7 @@ pub async fn mark_shelf(app: &App, facet: &str) -> Result<usize, StoreError> {
             )
             .await?;
         for item in &page.items {
-            let Some(id) = item
-                .get(crate::store::schema::SK)
-                .and_then(Value::as_str)
-                .and_then(|sk| sk.strip_prefix("MOVIE#"))
-            else {
+            let Some(id) = shelved_movie(item) else {
                 continue;
             };
             match app.table.write(marked(Update::new(), id)).await {
@@ -740,22 +743,16 @@ pub fn from_shelf_item(item: Item) -> Result<Shelved, StoreError> {
     if !item.contains_key(CARD) {
         let flat: FlatShelf = from_entity_item("shelf", item)?;
         return Ok(Shelved {
-            card_json: serde_json::value::to_raw_value(&flat.card)
-                .map_err(|e| StoreError::Malformed(format!("shelf card: {e}")))?,
+            card_json: serde_json::value::to_raw_value(&flat.card).map_err(malformed_card)?,
             card: flat.card,
             rating_key: flat.rating_key,
             words: flat.words,
         });
     }
-    let key = Key::of(&item);
     let fields: ShelfFields = from_entity_item("shelf", item)?;
-    let malformed = |e: serde_json::Error| {
-        let at = key.as_ref().map(|k| format!("{}/{}", k.pk, k.sk));
-        StoreError::Malformed(format!("shelf card {}: {e}", at.unwrap_or_default()))
-    };
-    let card_json = RawValue::from_string(fields.card).map_err(malformed)?;
+    let card_json = card_text(fields.card)?;
     Ok(Shelved {
-        card: serde_json::from_str(card_json.get()).map_err(malformed)?,
+        card: serde_json::from_str(card_json.get()).map_err(malformed_card)?,
         card_json,
         rating_key: fields.rating_key,
         words: fields.words,
@@ -765,13 +762,18 @@ pub fn from_shelf_item(item: Item) -> Result<Shelved, StoreError> {
 /// The serialised card of a shelf item read with [`CARD_ONLY`]; `None` for an item
 /// written before cards were kept serialised (read it whole with [`from_shelf_item`]).
 pub fn shelf_card(item: &mut Item) -> Option<Result<Box<RawValue>, StoreError>> {
-    match item.remove(CARD)? {
-        Value::String(card) => Some(
-            RawValue::from_string(card)
-                .map_err(|e| StoreError::Malformed(format!("shelf card: {e}"))),
-        ),
-        _ => Some(Err(StoreError::Malformed("shelf card is not text".into()))),
-    }
+    Some(match item.remove(CARD)? {
+        Value::String(card) => card_text(card),
+        _ => Err(StoreError::Malformed("shelf card is not text".into())),
+    })
+}
+
+fn card_text(card: String) -> Result<Box<RawValue>, StoreError> {
+    RawValue::from_string(card).map_err(malformed_card)
+}
+
+fn malformed_card(e: serde_json::Error) -> StoreError {
+    StoreError::Malformed(format!("shelf card: {e}"))
 }
 
 /// The movie id a term item points at.

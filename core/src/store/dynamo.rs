@@ -78,6 +78,7 @@ impl DynamoTable {
                 .as_ref()
                 .map_or(c.capacity_units, |t| t.capacity_units);
             counts.consume(None, units(own));
+            // Local indexes too: the table has none, but moto reports its GSIs there.
             let indexes = c.global_secondary_indexes.iter().flatten();
             for (name, capacity) in indexes.chain(c.local_secondary_indexes.iter().flatten()) {
                 counts.consume(Some(name), units(capacity.capacity_units));
@@ -511,13 +512,11 @@ impl Table for DynamoTable {
                     .send()
                     .await;
                 match result {
-                    Ok(out) => Ok(Written::Deleted({
+                    Ok(out) => {
                         self.note(Spent::Writing, out.consumed_capacity.as_slice());
-                        out.attributes
-                            .filter(|a| !a.is_empty())
-                            .map(from_attrs)
-                            .transpose()?
-                    })),
+                        let old = out.attributes.filter(|a| !a.is_empty());
+                        Ok(Written::Deleted(old.map(from_attrs).transpose()?))
+                    }
                     Err(e) if is_condition_failure(&e) => Err(StoreError::ConditionFailed),
                     Err(e) => Err(backend(e)),
                 }
