@@ -8,8 +8,8 @@ use crate::auth::login::authenticate;
 use crate::http::guard::Access::{self, AtLeast, Public};
 use crate::http::guard::authorize;
 use crate::route::Method::{Delete, Get, Patch, Post};
-use crate::route::Need::{self, SigningKey, TableRead, TableWrite};
-use crate::route::{Route, SIGNED_IN, SIGNED_IN_WRITES, body, route};
+use crate::route::Need;
+use crate::route::{Route, body, route};
 use axum::Router;
 use axum::extract::State;
 use axum::response::IntoResponse;
@@ -27,7 +27,7 @@ pub const AUTH_REGISTER: Route = route(
 .status(201)
 .takes(body::<accounts::signup::RegisterRequest>())
 .gives(body::<accounts::user::UserView>())
-.needs(&[TableWrite, Need::SendMailQueue])
+.needs(&[Need::PutItem, Need::SendMailQueue])
 .hashes_passwords();
 
 pub const AUTH_ACTIVATE: Route = route(
@@ -41,7 +41,7 @@ pub const AUTH_ACTIVATE: Route = route(
 )
 .takes(body::<accounts::signup::ActivateRequest>())
 .gives(body::<accounts::user::UserView>())
-.needs(&[TableRead, TableWrite]);
+.needs(&[Need::GetItem, Need::UpdateItem, Need::DeleteItem]);
 
 pub const AUTH_ACTIVATION_RESEND: Route = route(
     "auth-activation-resend",
@@ -67,7 +67,12 @@ pub const AUTH_LOGIN: Route = route(
 )
 .takes(body::<auth::login::LoginRequest>())
 .gives(body::<auth::login::LoginAnswer>())
-.needs(&[TableRead, TableWrite, SigningKey])
+.needs(&[
+    Need::GetItem,
+    Need::PutItem,
+    Need::UpdateItem,
+    Need::SigningKey,
+])
 .hashes_passwords();
 
 pub const AUTH_REFRESH: Route = route(
@@ -81,7 +86,13 @@ pub const AUTH_REFRESH: Route = route(
 )
 .takes(body::<auth::login::RefreshRequest>())
 .gives(body::<auth::tokens::TokenPair>())
-.needs(&[TableRead, TableWrite, SigningKey]);
+.needs(&[
+    Need::GetItem,
+    Need::PutItem,
+    Need::UpdateItem,
+    Need::DeleteItem,
+    Need::SigningKey,
+]);
 
 pub const AUTH_LOGOUT: Route = route(
     "auth-logout",
@@ -94,7 +105,7 @@ pub const AUTH_LOGOUT: Route = route(
 )
 .status(204)
 .takes(body::<auth::login::LogoutRequest>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::Query, Need::PutItem, Need::DeleteItem]);
 
 pub const AUTH_PASSWORD_FORGOT: Route = route(
     "auth-password-forgot",
@@ -120,7 +131,14 @@ pub const AUTH_PASSWORD_RESET: Route = route(
 )
 .status(204)
 .takes(body::<auth::recovery::ResetRequest>())
-.needs(&[TableRead, TableWrite, Need::SendMailQueue])
+.needs(&[
+    Need::GetItem,
+    Need::Query,
+    Need::PutItem,
+    Need::UpdateItem,
+    Need::DeleteItem,
+    Need::SendMailQueue,
+])
 .hashes_passwords();
 
 pub const AUTH_PASSWORD_CHANGE: Route = route(
@@ -134,7 +152,15 @@ pub const AUTH_PASSWORD_CHANGE: Route = route(
 )
 .status(204)
 .takes(body::<auth::recovery::ChangeRequest>())
-.needs(&[TableRead, TableWrite, Need::SendMailQueue, Need::MfaKey])
+.needs(&[
+    Need::GetItem,
+    Need::Query,
+    Need::PutItem,
+    Need::UpdateItem,
+    Need::DeleteItem,
+    Need::SendMailQueue,
+    Need::MfaKey,
+])
 .hashes_passwords();
 
 pub const ME_GET: Route = route(
@@ -147,7 +173,7 @@ pub const ME_GET: Route = route(
     |m| on(m, accounts::profile::me),
 )
 .gives(body::<accounts::user::UserView>())
-.needs(SIGNED_IN);
+.needs(&[Need::GetItem]);
 
 pub const ME_UPDATE: Route = route(
     "me-update",
@@ -160,7 +186,7 @@ pub const ME_UPDATE: Route = route(
 )
 .takes(body::<accounts::profile::ProfilePatch>())
 .gives(body::<accounts::user::UserView>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::UpdateItem]);
 
 pub const ME_SESSIONS_LIST: Route = route(
     "me-sessions-list",
@@ -172,7 +198,7 @@ pub const ME_SESSIONS_LIST: Route = route(
     |m| on(m, accounts::profile::sessions),
 )
 .gives(body::<accounts::profile::SessionList>())
-.needs(SIGNED_IN);
+.needs(&[Need::GetItem, Need::Query]);
 
 pub const ME_SESSIONS_REVOKE: Route = route(
     "me-sessions-revoke",
@@ -184,7 +210,7 @@ pub const ME_SESSIONS_REVOKE: Route = route(
     |m| on(m, accounts::profile::revoke_session),
 )
 .status(204)
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::PutItem, Need::DeleteItem]);
 
 pub const AUTH_MFA_SETUP: Route = route(
     "auth-mfa-setup",
@@ -198,7 +224,7 @@ pub const AUTH_MFA_SETUP: Route = route(
 .status(201)
 .takes(body::<auth::mfa::SetupRequest>())
 .gives(body::<auth::mfa::SetupAnswer>())
-.needs(&[TableRead, TableWrite, Need::MfaKey])
+.needs(&[Need::GetItem, Need::PutItem, Need::MfaKey])
 .hashes_passwords();
 
 pub const AUTH_MFA_CONFIRM: Route = route(
@@ -212,7 +238,7 @@ pub const AUTH_MFA_CONFIRM: Route = route(
 )
 .takes(body::<auth::mfa::ConfirmRequest>())
 .gives(body::<auth::mfa::RecoveryCodes>())
-.needs(&[TableRead, TableWrite, Need::SendMailQueue, Need::MfaKey]);
+.needs(&[Need::GetItem, Need::Query, Need::PutItem, Need::UpdateItem, Need::DeleteItem, Need::SendMailQueue, Need::MfaKey]);
 
 pub const AUTH_MFA_DISABLE: Route = route(
     "auth-mfa-disable",
@@ -225,7 +251,14 @@ pub const AUTH_MFA_DISABLE: Route = route(
 )
 .status(204)
 .takes(body::<auth::mfa::DisableRequest>())
-.needs(&[TableRead, TableWrite, Need::SendMailQueue, Need::MfaKey])
+.needs(&[
+    Need::GetItem,
+    Need::PutItem,
+    Need::UpdateItem,
+    Need::DeleteItem,
+    Need::SendMailQueue,
+    Need::MfaKey,
+])
 .hashes_passwords();
 
 pub const AUTH_MFA_VERIFY: Route = route(
@@ -240,10 +273,12 @@ pub const AUTH_MFA_VERIFY: Route = route(
 .takes(body::<auth::mfa::VerifyRequest>())
 .gives(body::<auth::tokens::TokenPair>())
 .needs(&[
-    TableRead,
-    TableWrite,
+    Need::GetItem,
+    Need::PutItem,
+    Need::UpdateItem,
+    Need::DeleteItem,
     Need::SendMailQueue,
-    SigningKey,
+    Need::SigningKey,
     Need::MfaKey,
 ]);
 
@@ -258,7 +293,13 @@ pub const AUTH_MFA_RECOVERY_CODES: Route = route(
 )
 .takes(body::<auth::mfa::RegenerateRequest>())
 .gives(body::<auth::mfa::RecoveryCodes>())
-.needs(&[TableRead, TableWrite, Need::SendMailQueue, Need::MfaKey])
+.needs(&[
+    Need::GetItem,
+    Need::PutItem,
+    Need::UpdateItem,
+    Need::SendMailQueue,
+    Need::MfaKey,
+])
 .hashes_passwords();
 
 pub const AUTH_OAUTH_START: Route = route(
@@ -272,7 +313,7 @@ pub const AUTH_OAUTH_START: Route = route(
 )
 .status(302)
 .query(&["redirect_to"])
-.needs(&[TableWrite, Need::OAuthClients]);
+.needs(&[Need::PutItem, Need::OAuthClients]);
 
 pub const AUTH_OAUTH_CALLBACK: Route = route(
     "auth-oauth-callback",
@@ -286,7 +327,7 @@ pub const AUTH_OAUTH_CALLBACK: Route = route(
 .status(303)
 .media("text/html")
 .query(&["state", "code", "error"])
-.needs(&[TableRead, TableWrite, Need::SendMailQueue, Need::OAuthClients, Need::OAuthSecrets]);
+.needs(&[Need::GetItem, Need::Query, Need::PutItem, Need::UpdateItem, Need::DeleteItem, Need::SendMailQueue, Need::OAuthClients, Need::OAuthSecrets]);
 
 pub const AUTH_OAUTH_EXCHANGE: Route = route(
     "auth-oauth-exchange",
@@ -299,7 +340,12 @@ pub const AUTH_OAUTH_EXCHANGE: Route = route(
 )
 .takes(body::<auth::oauth::ExchangeRequest>())
 .gives(body::<auth::login::LoginAnswer>())
-.needs(&[TableRead, TableWrite, SigningKey]);
+.needs(&[
+    Need::GetItem,
+    Need::PutItem,
+    Need::DeleteItem,
+    Need::SigningKey,
+]);
 
 pub const ME_IDENTITIES_LIST: Route = route(
     "me-identities-list",
@@ -311,7 +357,7 @@ pub const ME_IDENTITIES_LIST: Route = route(
     |m| on(m, auth::oauth::accounts::list),
 )
 .gives(body::<auth::oauth::accounts::IdentityList>())
-.needs(SIGNED_IN);
+.needs(&[Need::GetItem, Need::Query]);
 
 pub const ME_IDENTITIES_UNLINK: Route = route(
     "me-identities-unlink",
@@ -323,7 +369,7 @@ pub const ME_IDENTITIES_UNLINK: Route = route(
     |m| on(m, auth::oauth::accounts::unlink),
 )
 .status(204)
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::Query, Need::PutItem, Need::DeleteItem]);
 
 pub const ME_SECURITY_EVENTS: Route = route(
     "me-security-events",
@@ -336,7 +382,7 @@ pub const ME_SECURITY_EVENTS: Route = route(
 )
 .gives(body::<auth::security_log::SecurityEventPage>())
 .query(&["limit", "cursor"])
-.needs(SIGNED_IN);
+.needs(&[Need::GetItem, Need::Query]);
 
 pub const PAGE_ACTIVATE: Route = route(
     "page-activate",
@@ -373,7 +419,7 @@ pub const ADMIN_USERS_LIST: Route = route(
 )
 .query(&["role", "active", "email", "limit", "cursor"])
 .gives(body::<accounts::admin::UserPage>())
-.needs(SIGNED_IN);
+.needs(&[Need::GetItem, Need::Query]);
 
 pub const ADMIN_USERS_GET: Route = route(
     "admin-users-get",
@@ -385,7 +431,7 @@ pub const ADMIN_USERS_GET: Route = route(
     |m| on(m, accounts::admin::get),
 )
 .gives(body::<accounts::user::UserView>())
-.needs(SIGNED_IN);
+.needs(&[Need::GetItem]);
 
 pub const ADMIN_USERS_UPDATE: Route = route(
     "admin-users-update",
@@ -398,7 +444,7 @@ pub const ADMIN_USERS_UPDATE: Route = route(
 )
 .takes(body::<accounts::admin::UserUpdate>())
 .gives(body::<accounts::admin::UserUpdated>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::Query, Need::PutItem, Need::UpdateItem, Need::DeleteItem]);
 
 pub const ADMIN_USERS_MFA_RESET: Route = route(
     "admin-users-mfa-reset",
@@ -410,7 +456,14 @@ pub const ADMIN_USERS_MFA_RESET: Route = route(
     |m| on(m, auth::mfa::admin_reset),
 )
 .status(204)
-.needs(&[TableRead, TableWrite, Need::SendMailQueue]);
+.needs(&[
+    Need::GetItem,
+    Need::Query,
+    Need::PutItem,
+    Need::UpdateItem,
+    Need::DeleteItem,
+    Need::SendMailQueue,
+]);
 
 pub const ADMIN_USERS_SECURITY_EVENTS: Route = route(
     "admin-users-security-events",
@@ -423,7 +476,7 @@ pub const ADMIN_USERS_SECURITY_EVENTS: Route = route(
 )
 .gives(body::<auth::security_log::SecurityEventPage>())
 .query(&["limit", "cursor"])
-.needs(SIGNED_IN);
+.needs(&[Need::GetItem, Need::Query]);
 
 pub static ROUTES: &[Route] = &[
     AUTH_REGISTER,
@@ -461,6 +514,7 @@ pub static ROUTES: &[Route] = &[
 
 /// The API router over any routes, each behind the role guard its table entry names.
 pub fn router_for<'a>(app: App, routes: impl IntoIterator<Item = &'a Route>) -> Router {
+    let app = crate::usage::observe(app);
     let mut api = Router::new();
     for route in routes {
         let mut handler = (route.handler)(route.method.filter());
@@ -480,6 +534,15 @@ pub fn router_for<'a>(app: App, routes: impl IntoIterator<Item = &'a Route>) -> 
                     }
                     req.extensions_mut().insert(caller);
                     next.run(req).await
+                },
+            ));
+        }
+        if crate::usage::recording() {
+            // Outside the access check, whose session reads are the function's too.
+            let name = route.name;
+            handler = handler.layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    crate::usage::as_function(name, next.run(req))
                 },
             ));
         }

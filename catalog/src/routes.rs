@@ -7,8 +7,8 @@ use crate::engagement;
 use crate::http::guard::Access::{AtLeast, Public};
 use crate::http::pagination::Page;
 use crate::route::Method::{Delete, Get, Patch, Post, Put};
-use crate::route::Need::{self, TableRead, TableWrite};
-use crate::route::{Route, SIGNED_IN, SIGNED_IN_WRITES, body, route};
+use crate::route::Need;
+use crate::route::{Route, body, route};
 use axum::routing::on;
 
 /// The filters, sorts and paging of movies-list (and favourites).
@@ -41,7 +41,7 @@ pub const MOVIES_LIST: Route = route(
 )
 .gives(body::<Page<catalog::index::Card>>())
 .query(BROWSE_PARAMS)
-.needs(&[TableRead]);
+.needs(&[Need::GetItem, Need::BatchGetItem, Need::Query]);
 
 pub const MOVIES_GET: Route = route(
     "movies-get",
@@ -53,7 +53,7 @@ pub const MOVIES_GET: Route = route(
     |m| on(m, catalog::movies::get),
 )
 .gives(body::<catalog::movies::MovieDetail>())
-.needs(&[TableRead]);
+.needs(&[Need::GetItem, Need::BatchGetItem]);
 
 pub const MOVIES_CREATE: Route = route(
     "movies-create",
@@ -67,7 +67,13 @@ pub const MOVIES_CREATE: Route = route(
 .status(201)
 .takes(body::<catalog::movies::MovieInput>())
 .gives(body::<catalog::movies::MovieView>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[
+    Need::GetItem,
+    Need::BatchGetItem,
+    Need::PutItem,
+    Need::UpdateItem,
+    Need::BatchWriteItem,
+]);
 
 pub const MOVIES_UPDATE: Route = route(
     "movies-update",
@@ -80,7 +86,12 @@ pub const MOVIES_UPDATE: Route = route(
 )
 .takes(body::<catalog::movies::MovieInput>())
 .gives(body::<catalog::movies::MovieView>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[
+    Need::GetItem,
+    Need::BatchGetItem,
+    Need::UpdateItem,
+    Need::BatchWriteItem,
+]);
 
 pub const MOVIES_DELETE: Route = route(
     "movies-delete",
@@ -92,7 +103,15 @@ pub const MOVIES_DELETE: Route = route(
     |m| on(m, records::delete::<catalog::movies::Movie>),
 )
 .status(204)
-.needs(&[TableRead, TableWrite, Need::SendMailQueue]);
+.needs(&[
+    Need::GetItem,
+    Need::Query,
+    Need::PutItem,
+    Need::UpdateItem,
+    Need::DeleteItem,
+    Need::BatchWriteItem,
+    Need::SendMailQueue,
+]);
 
 pub const MOVIES_REACTION_SET: Route = route(
     "movies-reaction-set",
@@ -105,7 +124,7 @@ pub const MOVIES_REACTION_SET: Route = route(
 )
 .takes(body::<engagement::reactions::ReactionInput>())
 .gives(body::<catalog::movies::MovieCounts>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::PutItem, Need::UpdateItem]);
 
 pub const MOVIES_REACTION_CLEAR: Route = route(
     "movies-reaction-clear",
@@ -117,7 +136,7 @@ pub const MOVIES_REACTION_CLEAR: Route = route(
     |m| on(m, engagement::reactions::clear_reaction),
 )
 .gives(body::<catalog::movies::MovieCounts>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::UpdateItem, Need::DeleteItem]);
 
 pub const MOVIES_RATING_SET: Route = route(
     "movies-rating-set",
@@ -130,7 +149,7 @@ pub const MOVIES_RATING_SET: Route = route(
 )
 .takes(body::<engagement::reactions::RatingInput>())
 .gives(body::<catalog::movies::MovieCounts>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::PutItem, Need::UpdateItem]);
 
 pub const MOVIES_RATING_CLEAR: Route = route(
     "movies-rating-clear",
@@ -142,7 +161,7 @@ pub const MOVIES_RATING_CLEAR: Route = route(
     |m| on(m, engagement::reactions::clear_rating),
 )
 .gives(body::<catalog::movies::MovieCounts>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::UpdateItem, Need::DeleteItem]);
 
 pub const COMMENTS_LIST: Route = route(
     "comments-list",
@@ -155,7 +174,7 @@ pub const COMMENTS_LIST: Route = route(
 )
 .gives(body::<Page<engagement::comments::Comment>>())
 .query(&["limit", "cursor"])
-.needs(&[TableRead]);
+.needs(&[Need::GetItem, Need::Query]);
 
 pub const COMMENTS_CREATE: Route = route(
     "comments-create",
@@ -169,7 +188,12 @@ pub const COMMENTS_CREATE: Route = route(
 .status(201)
 .takes(body::<engagement::comments::CommentInput>())
 .gives(body::<engagement::comments::Comment>())
-.needs(&[TableRead, TableWrite, Need::SendMailQueue]);
+.needs(&[
+    Need::GetItem,
+    Need::PutItem,
+    Need::UpdateItem,
+    Need::SendMailQueue,
+]);
 
 pub const COMMENTS_UPDATE: Route = route(
     "comments-update",
@@ -182,7 +206,7 @@ pub const COMMENTS_UPDATE: Route = route(
 )
 .takes(body::<engagement::comments::CommentEdit>())
 .gives(body::<engagement::comments::Comment>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::UpdateItem]);
 
 pub const COMMENTS_DELETE: Route = route(
     "comments-delete",
@@ -194,7 +218,7 @@ pub const COMMENTS_DELETE: Route = route(
     |m| on(m, engagement::comments::delete),
 )
 .status(204)
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::UpdateItem]);
 
 pub const FAVORITES_LIST: Route = route(
     "favorites-list",
@@ -207,7 +231,7 @@ pub const FAVORITES_LIST: Route = route(
 )
 .gives(body::<Page<catalog::index::Card>>())
 .query(BROWSE_PARAMS)
-.needs(SIGNED_IN);
+.needs(&[Need::GetItem, Need::BatchGetItem, Need::Query]);
 
 pub const FAVORITES_ADD: Route = route(
     "favorites-add",
@@ -219,7 +243,7 @@ pub const FAVORITES_ADD: Route = route(
     |m| on(m, engagement::favorites::add),
 )
 .status(204)
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::PutItem, Need::UpdateItem]);
 
 pub const FAVORITES_REMOVE: Route = route(
     "favorites-remove",
@@ -231,7 +255,7 @@ pub const FAVORITES_REMOVE: Route = route(
     |m| on(m, engagement::favorites::remove),
 )
 .status(204)
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::UpdateItem, Need::DeleteItem]);
 
 pub const PURCHASES_LIST: Route = route(
     "purchases-list",
@@ -244,7 +268,7 @@ pub const PURCHASES_LIST: Route = route(
 )
 .gives(body::<Page<engagement::mine::Owned>>())
 .query(&["limit", "cursor"])
-.needs(SIGNED_IN);
+.needs(&[Need::GetItem, Need::BatchGetItem, Need::Query]);
 
 pub const GENRES_LIST: Route = route(
     "genres-list",
@@ -257,7 +281,7 @@ pub const GENRES_LIST: Route = route(
 )
 .gives(body::<Page<catalog::genres::GenreView>>())
 .query(&["q", "limit", "cursor"])
-.needs(&[TableRead]);
+.needs(&[Need::Query]);
 
 pub const GENRES_GET: Route = route(
     "genres-get",
@@ -270,7 +294,7 @@ pub const GENRES_GET: Route = route(
 )
 .gives(body::<catalog::genres::GenreView>())
 .query(&["movies_limit", "movies_cursor"])
-.needs(&[TableRead]);
+.needs(&[Need::GetItem, Need::Query]);
 
 pub const GENRES_CREATE: Route = route(
     "genres-create",
@@ -284,7 +308,7 @@ pub const GENRES_CREATE: Route = route(
 .status(201)
 .takes(body::<catalog::genres::GenreInput>())
 .gives(body::<catalog::genres::GenreView>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::Query, Need::PutItem]);
 
 pub const GENRES_UPDATE: Route = route(
     "genres-update",
@@ -297,7 +321,13 @@ pub const GENRES_UPDATE: Route = route(
 )
 .takes(body::<catalog::genres::GenreInput>())
 .gives(body::<catalog::genres::GenreView>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[
+    Need::GetItem,
+    Need::Query,
+    Need::PutItem,
+    Need::UpdateItem,
+    Need::DeleteItem,
+]);
 
 pub const GENRES_DELETE: Route = route(
     "genres-delete",
@@ -309,7 +339,7 @@ pub const GENRES_DELETE: Route = route(
     |m| on(m, records::delete::<catalog::genres::Genre>),
 )
 .status(204)
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::Query, Need::DeleteItem]);
 
 pub const ACTORS_LIST: Route = route(
     "actors-list",
@@ -322,7 +352,7 @@ pub const ACTORS_LIST: Route = route(
 )
 .gives(body::<Page<catalog::people::PersonView>>())
 .query(&["q", "limit", "cursor"])
-.needs(&[TableRead]);
+.needs(&[Need::Query]);
 
 pub const ACTORS_GET: Route = route(
     "actors-get",
@@ -335,7 +365,7 @@ pub const ACTORS_GET: Route = route(
 )
 .gives(body::<catalog::people::PersonView>())
 .query(&["movies_limit", "movies_cursor"])
-.needs(&[TableRead]);
+.needs(&[Need::GetItem, Need::Query]);
 
 pub const ACTORS_CREATE: Route = route(
     "actors-create",
@@ -349,7 +379,7 @@ pub const ACTORS_CREATE: Route = route(
 .status(201)
 .takes(body::<catalog::people::PersonInput>())
 .gives(body::<catalog::people::PersonView>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::Query, Need::PutItem]);
 
 pub const ACTORS_UPDATE: Route = route(
     "actors-update",
@@ -362,7 +392,7 @@ pub const ACTORS_UPDATE: Route = route(
 )
 .takes(body::<catalog::people::PersonInput>())
 .gives(body::<catalog::people::PersonView>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::Query, Need::UpdateItem]);
 
 pub const ACTORS_DELETE: Route = route(
     "actors-delete",
@@ -374,7 +404,7 @@ pub const ACTORS_DELETE: Route = route(
     |m| on(m, records::delete::<catalog::people::Actor>),
 )
 .status(204)
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::Query, Need::DeleteItem]);
 
 pub const PRODUCERS_LIST: Route = route(
     "producers-list",
@@ -387,7 +417,7 @@ pub const PRODUCERS_LIST: Route = route(
 )
 .gives(body::<Page<catalog::people::PersonView>>())
 .query(&["q", "limit", "cursor"])
-.needs(&[TableRead]);
+.needs(&[Need::Query]);
 
 pub const PRODUCERS_GET: Route = route(
     "producers-get",
@@ -400,7 +430,7 @@ pub const PRODUCERS_GET: Route = route(
 )
 .gives(body::<catalog::people::PersonView>())
 .query(&["movies_limit", "movies_cursor"])
-.needs(&[TableRead]);
+.needs(&[Need::GetItem, Need::Query]);
 
 pub const PRODUCERS_CREATE: Route = route(
     "producers-create",
@@ -414,7 +444,7 @@ pub const PRODUCERS_CREATE: Route = route(
 .status(201)
 .takes(body::<catalog::people::PersonInput>())
 .gives(body::<catalog::people::PersonView>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::Query, Need::PutItem]);
 
 pub const PRODUCERS_UPDATE: Route = route(
     "producers-update",
@@ -427,7 +457,7 @@ pub const PRODUCERS_UPDATE: Route = route(
 )
 .takes(body::<catalog::people::PersonInput>())
 .gives(body::<catalog::people::PersonView>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem]);
 
 pub const PRODUCERS_DELETE: Route = route(
     "producers-delete",
@@ -439,7 +469,7 @@ pub const PRODUCERS_DELETE: Route = route(
     |m| on(m, records::delete::<catalog::people::Producer>),
 )
 .status(204)
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::Query, Need::DeleteItem]);
 
 pub const DIRECTORS_LIST: Route = route(
     "directors-list",
@@ -452,7 +482,7 @@ pub const DIRECTORS_LIST: Route = route(
 )
 .gives(body::<Page<catalog::people::PersonView>>())
 .query(&["q", "limit", "cursor"])
-.needs(&[TableRead]);
+.needs(&[Need::Query]);
 
 pub const DIRECTORS_GET: Route = route(
     "directors-get",
@@ -465,7 +495,7 @@ pub const DIRECTORS_GET: Route = route(
 )
 .gives(body::<catalog::people::PersonView>())
 .query(&["movies_limit", "movies_cursor"])
-.needs(&[TableRead]);
+.needs(&[Need::GetItem, Need::Query]);
 
 pub const DIRECTORS_CREATE: Route = route(
     "directors-create",
@@ -479,7 +509,7 @@ pub const DIRECTORS_CREATE: Route = route(
 .status(201)
 .takes(body::<catalog::people::PersonInput>())
 .gives(body::<catalog::people::PersonView>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::Query, Need::PutItem]);
 
 pub const DIRECTORS_UPDATE: Route = route(
     "directors-update",
@@ -492,7 +522,7 @@ pub const DIRECTORS_UPDATE: Route = route(
 )
 .takes(body::<catalog::people::PersonInput>())
 .gives(body::<catalog::people::PersonView>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem]);
 
 pub const DIRECTORS_DELETE: Route = route(
     "directors-delete",
@@ -504,7 +534,7 @@ pub const DIRECTORS_DELETE: Route = route(
     |m| on(m, records::delete::<catalog::people::Director>),
 )
 .status(204)
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::Query, Need::DeleteItem]);
 
 pub const CINEMAS_LIST: Route = route(
     "cinemas-list",
@@ -517,7 +547,7 @@ pub const CINEMAS_LIST: Route = route(
 )
 .gives(body::<Page<catalog::cinemas::CinemaView>>())
 .query(&["q", "limit", "cursor"])
-.needs(&[TableRead]);
+.needs(&[Need::Query]);
 
 pub const CINEMAS_GET: Route = route(
     "cinemas-get",
@@ -529,7 +559,7 @@ pub const CINEMAS_GET: Route = route(
     |m| on(m, records::get::<catalog::cinemas::Cinema>),
 )
 .gives(body::<catalog::cinemas::CinemaView>())
-.needs(&[TableRead]);
+.needs(&[Need::GetItem]);
 
 pub const CINEMAS_CREATE: Route = route(
     "cinemas-create",
@@ -543,7 +573,7 @@ pub const CINEMAS_CREATE: Route = route(
 .status(201)
 .takes(body::<catalog::cinemas::CinemaInput>())
 .gives(body::<catalog::cinemas::CinemaView>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::PutItem]);
 
 pub const CINEMAS_UPDATE: Route = route(
     "cinemas-update",
@@ -556,7 +586,7 @@ pub const CINEMAS_UPDATE: Route = route(
 )
 .takes(body::<catalog::cinemas::CinemaInput>())
 .gives(body::<catalog::cinemas::CinemaView>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::UpdateItem]);
 
 pub const CINEMAS_DELETE: Route = route(
     "cinemas-delete",
@@ -568,7 +598,7 @@ pub const CINEMAS_DELETE: Route = route(
     |m| on(m, records::delete::<catalog::cinemas::Cinema>),
 )
 .status(204)
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::DeleteItem]);
 
 pub const SHOWTIMES_LIST: Route = route(
     "showtimes-list",
@@ -581,7 +611,7 @@ pub const SHOWTIMES_LIST: Route = route(
 )
 .gives(body::<Page<catalog::showtimes::ShowtimeView>>())
 .query(&["cinema", "movie", "date", "limit", "cursor"])
-.needs(&[TableRead]);
+.needs(&[Need::Query]);
 
 pub const SHOWTIMES_GET: Route = route(
     "showtimes-get",
@@ -593,7 +623,7 @@ pub const SHOWTIMES_GET: Route = route(
     |m| on(m, catalog::showtimes::get),
 )
 .gives(body::<catalog::showtimes::ShowtimeView>())
-.needs(&[TableRead]);
+.needs(&[Need::GetItem]);
 
 pub const SHOWTIMES_CREATE: Route = route(
     "showtimes-create",
@@ -607,7 +637,13 @@ pub const SHOWTIMES_CREATE: Route = route(
 .status(201)
 .takes(body::<catalog::showtimes::ShowtimeInput>())
 .gives(body::<catalog::showtimes::ShowtimeView>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[
+    Need::GetItem,
+    Need::BatchGetItem,
+    Need::PutItem,
+    Need::UpdateItem,
+    Need::ConditionCheckItem,
+]);
 
 pub const SHOWTIMES_UPDATE: Route = route(
     "showtimes-update",
@@ -620,7 +656,7 @@ pub const SHOWTIMES_UPDATE: Route = route(
 )
 .takes(body::<catalog::showtimes::ShowtimePatch>())
 .gives(body::<catalog::showtimes::ShowtimeView>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::UpdateItem]);
 
 pub const SHOWTIMES_DELETE: Route = route(
     "showtimes-delete",
@@ -632,7 +668,7 @@ pub const SHOWTIMES_DELETE: Route = route(
     |m| on(m, catalog::showtimes::delete),
 )
 .status(204)
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::UpdateItem, Need::DeleteItem]);
 
 pub static ROUTES: &[Route] = &[
     MOVIES_LIST,

@@ -8,12 +8,11 @@ use crate::http::pagination::Page;
 use crate::orders;
 use crate::payments;
 use crate::route::Method::{Delete, Get, Patch, Post};
-use crate::route::Need::{self, SendMail, TableRead, TableWrite};
-use crate::route::{Route, SIGNED_IN, SIGNED_IN_WRITES, body, route};
+use crate::route::Need;
+use crate::route::{Route, body, route};
 use axum::routing::on;
 
 /// Signed-in writes that call Stripe.
-const PAYS: &[Need] = &[TableRead, TableWrite, Need::StripeKey];
 /// The staff lists' filters.
 const STAFF_LIST_PARAMS: &[&str] = &["user", "status", "from", "to", "limit", "cursor"];
 
@@ -27,7 +26,7 @@ pub const CART_GET: Route = route(
     |m| on(m, cart::get),
 )
 .gives(body::<cart::CartView>())
-.needs(SIGNED_IN);
+.needs(&[Need::GetItem, Need::BatchGetItem, Need::Query]);
 
 pub const CART_ADD: Route = route(
     "cart-add",
@@ -41,7 +40,12 @@ pub const CART_ADD: Route = route(
 .status(201)
 .takes(body::<cart::AddItem>())
 .gives(body::<cart::CartView>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[
+    Need::GetItem,
+    Need::BatchGetItem,
+    Need::Query,
+    Need::PutItem,
+]);
 
 pub const CART_UPDATE: Route = route(
     "cart-update",
@@ -54,7 +58,12 @@ pub const CART_UPDATE: Route = route(
 )
 .takes(body::<cart::ChangeQuantity>())
 .gives(body::<cart::CartView>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[
+    Need::GetItem,
+    Need::BatchGetItem,
+    Need::Query,
+    Need::UpdateItem,
+]);
 
 pub const CART_REMOVE: Route = route(
     "cart-remove",
@@ -66,7 +75,7 @@ pub const CART_REMOVE: Route = route(
     |m| on(m, cart::remove),
 )
 .status(204)
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::DeleteItem]);
 
 pub const CART_CLEAR: Route = route(
     "cart-clear",
@@ -78,7 +87,7 @@ pub const CART_CLEAR: Route = route(
     |m| on(m, cart::clear),
 )
 .status(204)
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::Query, Need::BatchWriteItem]);
 
 pub const ADMIN_CARTS_GET: Route = route(
     "admin-carts-get",
@@ -90,7 +99,7 @@ pub const ADMIN_CARTS_GET: Route = route(
     |m| on(m, cart::get_for_admin),
 )
 .gives(body::<cart::CartView>())
-.needs(SIGNED_IN);
+.needs(&[Need::GetItem, Need::BatchGetItem, Need::Query]);
 
 pub const ORDERS_CREATE: Route = route(
     "orders-create",
@@ -103,7 +112,13 @@ pub const ORDERS_CREATE: Route = route(
 )
 .status(201)
 .gives(body::<orders::Order>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[
+    Need::GetItem,
+    Need::BatchGetItem,
+    Need::Query,
+    Need::PutItem,
+    Need::UpdateItem,
+]);
 
 pub const ORDERS_LIST: Route = route(
     "orders-list",
@@ -116,7 +131,7 @@ pub const ORDERS_LIST: Route = route(
 )
 .gives(body::<Page<orders::Order>>())
 .query(&["limit", "cursor"])
-.needs(SIGNED_IN);
+.needs(&[Need::GetItem, Need::Query]);
 
 pub const ORDERS_GET: Route = route(
     "orders-get",
@@ -128,7 +143,7 @@ pub const ORDERS_GET: Route = route(
     |m| on(m, orders::get),
 )
 .gives(body::<orders::Order>())
-.needs(SIGNED_IN);
+.needs(&[Need::GetItem]);
 
 pub const ORDERS_CANCEL: Route = route(
     "orders-cancel",
@@ -140,7 +155,12 @@ pub const ORDERS_CANCEL: Route = route(
     |m| on(m, orders::cancel),
 )
 .gives(body::<orders::Order>())
-.needs(PAYS);
+.needs(&[
+    Need::GetItem,
+    Need::UpdateItem,
+    Need::DeleteItem,
+    Need::StripeKey,
+]);
 
 pub const ORDERS_CHECKOUT: Route = route(
     "orders-checkout",
@@ -152,7 +172,7 @@ pub const ORDERS_CHECKOUT: Route = route(
     |m| on(m, orders::checkout::checkout),
 )
 .gives(body::<orders::checkout::CheckoutStarted>())
-.needs(PAYS);
+.needs(&[Need::GetItem, Need::BatchGetItem, Need::PutItem, Need::UpdateItem, Need::StripeKey]);
 
 pub const ORDERS_REFUND_REQUEST: Route = route(
     "orders-refund-request",
@@ -166,7 +186,7 @@ pub const ORDERS_REFUND_REQUEST: Route = route(
 .status(202)
 .takes(body::<orders::refunds::RefundAsk>())
 .gives(body::<orders::Order>())
-.needs(SIGNED_IN_WRITES);
+.needs(&[Need::GetItem, Need::UpdateItem]);
 
 pub const PAYMENTS_LIST: Route = route(
     "payments-list",
@@ -179,7 +199,7 @@ pub const PAYMENTS_LIST: Route = route(
 )
 .gives(body::<Page<payments::Payment>>())
 .query(&["limit", "cursor"])
-.needs(SIGNED_IN);
+.needs(&[Need::GetItem, Need::Query]);
 
 pub const STRIPE_WEBHOOK: Route = route(
     "stripe-webhook",
@@ -191,9 +211,14 @@ pub const STRIPE_WEBHOOK: Route = route(
     |m| on(m, payments::webhook::receive),
 )
 .needs(&[
-    TableRead,
-    TableWrite,
-    SendMail,
+    Need::GetItem,
+    Need::BatchGetItem,
+    Need::Query,
+    Need::PutItem,
+    Need::UpdateItem,
+    Need::DeleteItem,
+    Need::BatchWriteItem,
+    Need::SendMail,
     Need::StripeKey,
     Need::StripeWebhookSecret,
 ]);
@@ -209,7 +234,7 @@ pub const ADMIN_ORDERS_LIST: Route = route(
 )
 .gives(body::<Page<orders::Order>>())
 .query(STAFF_LIST_PARAMS)
-.needs(SIGNED_IN);
+.needs(&[Need::GetItem, Need::Query]);
 
 pub const ADMIN_ORDERS_REFUND: Route = route(
     "admin-orders-refund",
@@ -222,7 +247,7 @@ pub const ADMIN_ORDERS_REFUND: Route = route(
 )
 .status(202)
 .gives(body::<orders::Order>())
-.needs(PAYS);
+.needs(&[Need::GetItem, Need::UpdateItem, Need::StripeKey]);
 
 pub const ADMIN_PAYMENTS_LIST: Route = route(
     "admin-payments-list",
@@ -235,7 +260,7 @@ pub const ADMIN_PAYMENTS_LIST: Route = route(
 )
 .gives(body::<Page<payments::Payment>>())
 .query(STAFF_LIST_PARAMS)
-.needs(SIGNED_IN);
+.needs(&[Need::GetItem, Need::Query]);
 
 pub const ADMIN_SALES: Route = route(
     "admin-sales",
@@ -248,7 +273,7 @@ pub const ADMIN_SALES: Route = route(
 )
 .gives(body::<orders::admin::Sales>())
 .query(&["from", "to"])
-.needs(SIGNED_IN);
+.needs(&[Need::GetItem, Need::Query]);
 
 pub static ROUTES: &[Route] = &[
     CART_GET,

@@ -20,6 +20,7 @@ pub mod route;
 pub mod secret;
 pub mod store;
 pub mod telemetry;
+pub mod usage;
 
 pub use app::App;
 pub use config::Config;

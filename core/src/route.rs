@@ -41,18 +41,26 @@ impl Method {
     }
 }
 
-/// What a route's function may touch in AWS; its IAM policy grants exactly these.
+/// What a route's function may touch in AWS; its IAM policy grants exactly these. The
+/// DynamoDB actions are the ones its code performs: a test records what every function
+/// does across the test runs and fails when a policy grants more or less (`marquee_core::usage`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Need {
-    TableRead,
-    TableWrite,
+    GetItem,
+    BatchGetItem,
+    /// On the table and its indexes.
+    Query,
+    PutItem,
+    UpdateItem,
+    DeleteItem,
+    /// A condition on another item of a transaction.
+    ConditionCheckItem,
+    BatchWriteItem,
     SendMail,
     /// Queue due items for the expiry worker.
     SendExpiryQueue,
     /// Queue mail jobs for the mail worker.
     SendMailQueue,
-    /// Conditional deletes only (the expiry worker).
-    TableDelete,
     /// Queries on the EXPIRY index only (the expiry scheduler).
     QueryExpiryIndex,
     /// The private key that signs access tokens.
@@ -67,6 +75,23 @@ pub enum Need {
     OAuthClients,
     /// The sign-in providers' client secrets (the code exchange).
     OAuthSecrets,
+}
+
+impl Need {
+    /// The DynamoDB action this need grants, if it is one.
+    pub fn table_action(self) -> Option<&'static str> {
+        Some(match self {
+            Self::GetItem => "dynamodb:GetItem",
+            Self::BatchGetItem => "dynamodb:BatchGetItem",
+            Self::Query => "dynamodb:Query",
+            Self::PutItem => "dynamodb:PutItem",
+            Self::UpdateItem => "dynamodb:UpdateItem",
+            Self::DeleteItem => "dynamodb:DeleteItem",
+            Self::ConditionCheckItem => "dynamodb:ConditionCheckItem",
+            Self::BatchWriteItem => "dynamodb:BatchWriteItem",
+            _ => return None,
+        })
+    }
 }
 
 /// A JSON body documented in the OpenAPI document.
@@ -209,10 +234,6 @@ pub fn wiring(needs: &[Need]) -> Vec<&'static str> {
 
 /// Every adapter [`wiring`] may name.
 pub const ADAPTERS: [&str; 2] = ["with_ses_mailer", "with_sqs_queues"];
-
-/// Reads what signed-in routes all need: their session.
-pub const SIGNED_IN: &[Need] = &[Need::TableRead];
-pub const SIGNED_IN_WRITES: &[Need] = &[Need::TableRead, Need::TableWrite];
 
 /// What starts a background function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -14,7 +14,8 @@ import puppeteer from 'puppeteer-core';
 const binary = process.argv[2];
 if (!binary) throw new Error('usage: docs_try_it.mjs PATH/TO/marquee-local');
 const dataDir = mkdtempSync(join(tmpdir(), 'marquee-docs-'));
-const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('MARQUEE_') && !k.startsWith('AWS_')));
+// A clean configuration, but what the server does is still logged for the IAM check.
+const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k === 'MARQUEE_USAGE_LOG' || (!k.startsWith('MARQUEE_') && !k.startsWith('AWS_'))));
 const server = spawn(binary, [], {
   env: { ...env, MARQUEE_LISTEN: '127.0.0.1:0', MARQUEE_DATA_DIR: dataDir, MARQUEE_DEMO_MOVIES: '12', MARQUEE_LOG: 'warn' },
   stdio: ['ignore', 'pipe', 'ignore'],

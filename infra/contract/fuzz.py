@@ -53,7 +53,12 @@ def call(base, method, path, body=None, token=None):
 
 
 def start(binary, data_dir):
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MARQUEE_"))}
+    # A clean configuration, but what the server does is still logged for the IAM check.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("AWS_", "MARQUEE_")) or k == "MARQUEE_USAGE_LOG"
+    }
     env.update(
         MARQUEE_LISTEN="127.0.0.1:0",
         MARQUEE_DATA_DIR=data_dir,

@@ -214,10 +214,10 @@ where
 /// scheduled sweeps.
 async fn run_background(app: App, every: std::time::Duration) {
     let expiry = |app: App, batch: Vec<String>| async move {
-        marquee::expiry::handle_batch(&app, &batch).await
+        marquee::background::expiry_worker(&app, &batch).await
     };
     let mail = |app: App, batch: Vec<String>| async move {
-        marquee::mail_jobs::handle_batch(&app, &batch).await
+        marquee::background::mail_worker(&app, &batch).await
     };
     match app.local_queues.clone() {
         Some(queues) => {
@@ -247,15 +247,14 @@ async fn run_background(app: App, every: std::time::Duration) {
     let mut ticks = tokio::time::interval(every);
     loop {
         ticks.tick().await;
-        match marquee::expiry::sweep_due(&app).await {
+        match marquee::background::expiry_scheduler(&app).await {
             Ok(report) if report.queued > 0 => {
                 tracing::info!(queued = report.queued, "expiry sweep")
             }
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "expiry sweep failed"),
         }
-        match marquee::catalog::index::project_marked(&app, marquee::lambda::INDEX_SWEEP_MAX).await
-        {
+        match marquee::background::catalog_indexer(&app, marquee::lambda::INDEX_SWEEP_MAX).await {
             Ok(report) if report.projected > 0 => {
                 tracing::info!(projected = report.projected, "index sweep")
             }

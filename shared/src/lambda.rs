@@ -28,7 +28,7 @@ async fn open() -> Result<App, lambda_http::Error> {
 /// The scheduled sweep: queues every expired item for the worker.
 pub fn run_expiry_scheduler(wire: fn(App) -> App) -> ExitCode {
     run_scheduled(wire, |app| async move {
-        let report = crate::expiry::sweep_due(&app).await?;
+        let report = crate::background::expiry_scheduler(&app).await?;
         tracing::info!(queued = report.queued, "expiry sweep done");
         Ok(serde_json::to_value(report)?)
     })
@@ -37,7 +37,7 @@ pub fn run_expiry_scheduler(wire: fn(App) -> App) -> ExitCode {
 /// The scheduled projection of changed movies into the browse and search index.
 pub fn run_catalog_indexer(wire: fn(App) -> App) -> ExitCode {
     run_scheduled(wire, |app| async move {
-        let report = crate::catalog::index::project_marked(&app, INDEX_SWEEP_MAX).await?;
+        let report = crate::background::catalog_indexer(&app, INDEX_SWEEP_MAX).await?;
         tracing::info!(
             projected = report.projected,
             failed = report.failed,
@@ -69,14 +69,14 @@ pub const INDEX_SWEEP_MAX: usize = 2000;
 /// The worker fed by the expiry queue.
 pub fn run_expiry_worker(wire: fn(App) -> App) -> ExitCode {
     run_queue_worker(wire, |app, bodies| async move {
-        crate::expiry::handle_batch(&app, &bodies).await
+        crate::background::expiry_worker(&app, &bodies).await
     })
 }
 
 /// The worker fed by the mail queue.
 pub fn run_mail_worker(wire: fn(App) -> App) -> ExitCode {
     run_queue_worker(wire, |app, bodies| async move {
-        crate::mail_jobs::handle_batch(&app, &bodies).await
+        crate::background::mail_worker(&app, &bodies).await
     })
 }
 

@@ -5,6 +5,7 @@
 //! The crates, each depending only on those before it: `marquee-core`, `marquee-accounts`,
 //! `marquee-catalog`, `marquee-commerce`, then this one.
 
+pub mod background;
 pub mod lambda;
 pub mod routes;
 pub mod system;
@@ -14,5 +15,5 @@ pub use marquee_catalog::{catalog, engagement};
 pub use marquee_commerce::{cart, expiry, orders, payments, staff_list};
 pub use marquee_core::{
     App, Config, app, clock, config, data_key, http, keys, mail, pages, queue, role, route, secret,
-    store, telemetry,
+    store, telemetry, usage,
 };

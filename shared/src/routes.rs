@@ -8,7 +8,6 @@ pub use marquee_core::route::*;
 
 use crate::system;
 use Method::Get;
-use Need::{SendMail, TableRead, TableWrite};
 use axum::Router;
 use axum::routing::on;
 use marquee_core::app::App;
@@ -115,9 +114,9 @@ pub static BACKGROUND: &[Background] = &[
         summary: "Deletes queued items that are still expired; expires lapsed pending orders; queues owed emails again",
         trigger: Trigger::ExpiryQueue,
         needs: &[
-            TableRead,
-            TableWrite,
-            Need::TableDelete,
+            Need::GetItem,
+            Need::UpdateItem,
+            Need::DeleteItem,
             Need::SendMailQueue,
         ],
         entry: "run_expiry_worker",
@@ -126,14 +125,26 @@ pub static BACKGROUND: &[Background] = &[
         name: "catalog-indexer",
         summary: "Brings the browse and search index of changed movies up to date",
         trigger: Trigger::Schedule("rate(1 minute)"),
-        needs: &[TableRead, TableWrite],
+        needs: &[
+            Need::GetItem,
+            Need::BatchGetItem,
+            Need::Query,
+            Need::UpdateItem,
+            Need::BatchWriteItem,
+        ],
         entry: "run_catalog_indexer",
     },
     Background {
         name: "mail-worker",
         summary: "Sends every email: owed notices, activation and password reset links",
         trigger: Trigger::MailQueue,
-        needs: &[TableRead, TableWrite, SendMail],
+        needs: &[
+            Need::GetItem,
+            Need::PutItem,
+            Need::UpdateItem,
+            Need::DeleteItem,
+            Need::SendMail,
+        ],
         entry: "run_mail_worker",
     },
 ];

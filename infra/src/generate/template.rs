@@ -284,16 +284,26 @@ const QUEUES: &str = r#"
 
 fn policy_statements(needs: &[Need]) -> Vec<String> {
     let mut statements = Vec::new();
-    let table_resources = "              Resource:\n                - !GetAtt Table.Arn\n                - !Sub \"${Table.Arn}/index/*\"";
-    if needs.contains(&Need::TableRead) {
+    // Item actions name the table; a query may read the table or any of its indexes.
+    let item_actions: Vec<&str> = needs
+        .iter()
+        .filter(|need| **need != Need::Query)
+        .filter_map(|need| need.table_action())
+        .collect();
+    if !item_actions.is_empty() {
         statements.push(format!(
-            "            - Effect: Allow\n              Action:\n                - dynamodb:GetItem\n                - dynamodb:BatchGetItem\n                - dynamodb:Query\n{table_resources}"
+            "            - Effect: Allow\n              Action:\n{}\n              Resource: !GetAtt Table.Arn",
+            item_actions
+                .iter()
+                .map(|action| format!("                - {action}"))
+                .collect::<Vec<_>>()
+                .join("\n")
         ));
     }
-    if needs.contains(&Need::TableWrite) {
-        statements.push(format!(
-            "            - Effect: Allow\n              Action:\n                - dynamodb:PutItem\n                - dynamodb:UpdateItem\n                - dynamodb:DeleteItem\n                - dynamodb:ConditionCheckItem\n{table_resources}"
-        ));
+    if needs.contains(&Need::Query) {
+        statements.push(
+            "            - Effect: Allow\n              Action:\n                - dynamodb:Query\n              Resource:\n                - !GetAtt Table.Arn\n                - !Sub \"${Table.Arn}/index/*\"".into(),
+        );
     }
     if needs.contains(&Need::SendMail) {
         statements.push(
@@ -309,11 +319,6 @@ fn policy_statements(needs: &[Need]) -> Vec<String> {
                 "            - Effect: Allow\n              Action:\n                - sqs:SendMessage\n              Resource: !GetAtt {queue}.Arn"
             ));
         }
-    }
-    if needs.contains(&Need::TableDelete) {
-        statements.push(
-            "            - Effect: Allow\n              Action:\n                - dynamodb:DeleteItem\n              Resource: !GetAtt Table.Arn".into(),
-        );
     }
     if needs.contains(&Need::QueryExpiryIndex) {
         statements.push(format!(

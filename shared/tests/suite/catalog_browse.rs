@@ -514,7 +514,7 @@ async fn deleting_movies_cleans_the_index_and_withdraws_them_from_carts(env: Env
             .is_none()
     );
     assert_eq!(
-        marquee::catalog::index::project_marked(&env.app, 10)
+        marquee::background::catalog_indexer(&env.app, 10)
             .await
             .unwrap()
             .projected,
@@ -539,7 +539,7 @@ async fn renaming_a_person_reindexes_their_movies(env: Env) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    marquee::catalog::index::project_marked(&env.app, 100)
+    marquee::background::catalog_indexer(&env.app, 100)
         .await
         .unwrap();
     let (_, page) = env.get("/movies?q=zebedee", None).await;
@@ -601,7 +601,7 @@ async fn cards_name_genres_directors_and_cast(env: Env) {
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    marquee::catalog::index::project_marked(&env.app, 100)
+    marquee::background::catalog_indexer(&env.app, 100)
         .await
         .unwrap();
     let (_, page) = env

@@ -498,7 +498,33 @@ async fn movies_count_their_references_exactly(env: Env) {
     );
 }
 
+/// Each kind of person has its own function: each one's page lists the person's movies,
+/// and each one deletes a person no movie names.
+async fn every_kind_of_person_is_shown_with_movies_and_deleted_when_unused(env: Env) {
+    let token = moderator(&env).await;
+    for (path, body) in [
+        ("/actors", json!({"name": "Ines Dal"})),
+        ("/directors", json!({"name": "Oskar Lind"})),
+        (
+            "/producers",
+            json!({"name": "Rae Moss", "company": "Moss Films"}),
+        ),
+    ] {
+        let (status, created) = create(&env, &token, path, body).await;
+        assert_eq!(status, StatusCode::CREATED, "{path}: {created}");
+        let person = format!("{path}/{}", id_of(&created));
+        let (status, page) = env.get(&person, None).await;
+        assert_eq!(status, StatusCode::OK, "{person}: {page}");
+        assert_eq!(page["movies"]["items"], json!([]), "{person}");
+        let (status, _, body) = env.send(Method::DELETE, &person, Some(&token), None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{person}: {body}");
+        let (status, _) = env.get(&person, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{person} is gone");
+    }
+}
+
 support::on_both_backends!(
+    every_kind_of_person_is_shown_with_movies_and_deleted_when_unused,
     genres_are_unique_listed_by_name_and_versioned,
     people_validate_derive_age_and_patch,
     cinemas_validate_their_screens,

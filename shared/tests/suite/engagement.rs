@@ -240,7 +240,9 @@ async fn popularity_follows_clicks_after_the_index_sweep(env: Env) {
     );
     let (_, page) = env.get("/movies?sort=popularity&limit=1", None).await;
     assert_ne!(first(&page), last);
-    let report = index::project_marked(&env.app, 100).await.unwrap();
+    let report = marquee::background::catalog_indexer(&env.app, 100)
+        .await
+        .unwrap();
     assert!(report.projected >= 1 && report.failed == 0, "{report:?}");
     let (_, page) = env.get("/movies?sort=popularity&limit=1", None).await;
     assert_eq!(first(&page), last);
@@ -250,7 +252,7 @@ async fn popularity_follows_clicks_after_the_index_sweep(env: Env) {
     );
     // Nothing left to do.
     assert_eq!(
-        index::project_marked(&env.app, 100)
+        marquee::background::catalog_indexer(&env.app, 100)
             .await
             .unwrap()
             .projected,

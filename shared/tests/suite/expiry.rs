@@ -43,7 +43,9 @@ async fn due_items_are_swept_and_live_ones_kept(env: Env) {
         .await
         .unwrap();
 
-    let report = expiry::sweep_due(&env.app).await.unwrap();
+    let report = marquee::background::expiry_scheduler(&env.app)
+        .await
+        .unwrap();
     assert_eq!(report.queued, 2);
     let queued = drain_queue(&env).await;
     let mut keys: Vec<Due> = queued
@@ -63,7 +65,7 @@ async fn due_items_are_swept_and_live_ones_kept(env: Env) {
         .unwrap();
     let mut batch = queued.clone();
     batch.push("not json".into());
-    let failed = expiry::handle_batch(&env.app, &batch).await;
+    let failed = marquee::background::expiry_worker(&env.app, &batch).await;
     assert!(failed.is_empty(), "nothing to retry: {failed:?}");
     assert!(table.get(&Key::new("A", "META")).await.unwrap().is_some());
     assert!(table.get(&Key::new("B", "META")).await.unwrap().is_none());
@@ -71,7 +73,11 @@ async fn due_items_are_swept_and_live_ones_kept(env: Env) {
     assert!(table.get(&Key::new("D", "META")).await.unwrap().is_some());
 
     // Delivered twice (SQS is at-least-once): still fine.
-    assert!(expiry::handle_batch(&env.app, &queued).await.is_empty());
+    assert!(
+        marquee::background::expiry_worker(&env.app, &queued)
+            .await
+            .is_empty()
+    );
 }
 
 async fn expired_sessions_and_tokens_are_swept(env: Env) {
@@ -89,10 +95,16 @@ async fn expired_sessions_and_tokens_are_swept(env: Env) {
     assert!(env.app.table.get(&token_key).await.unwrap().is_some());
 
     env.clock.advance(time::Duration::hours(25));
-    let report = expiry::sweep_due(&env.app).await.unwrap();
+    let report = marquee::background::expiry_scheduler(&env.app)
+        .await
+        .unwrap();
     assert_eq!(report.queued, 1, "the activation token");
     let queued = drain_queue(&env).await;
-    assert!(expiry::handle_batch(&env.app, &queued).await.is_empty());
+    assert!(
+        marquee::background::expiry_worker(&env.app, &queued)
+            .await
+            .is_empty()
+    );
     assert!(env.app.table.get(&token_key).await.unwrap().is_none());
 }
 

@@ -132,7 +132,7 @@ async fn sign_up_is_all_or_nothing_under_every_fault_and_converges_on_retry() {
     register(&env, &email).await;
     let messages = support::receive_all(&mail_queue).await;
     assert!(
-        marquee::mail_jobs::handle_batch(&env.app, &messages)
+        marquee::background::mail_worker(&env.app, &messages)
             .await
             .is_empty()
     );
@@ -143,18 +143,18 @@ async fn sign_up_is_all_or_nothing_under_every_fault_and_converges_on_retry() {
     assert_eq!(status, StatusCode::CREATED);
     let messages = support::receive_all(&mail_queue).await;
     assert_eq!(
-        marquee::mail_jobs::handle_batch(&env.app, &messages).await,
+        marquee::background::mail_worker(&env.app, &messages).await,
         vec![0]
     );
     assert!(env.emails_to(&email).is_empty());
     proxy.clear();
     assert!(
-        marquee::mail_jobs::handle_batch(&env.app, &messages)
+        marquee::background::mail_worker(&env.app, &messages)
             .await
             .is_empty()
     );
     assert!(
-        marquee::mail_jobs::handle_batch(&env.app, &messages)
+        marquee::background::mail_worker(&env.app, &messages)
             .await
             .is_empty()
     );
@@ -469,7 +469,6 @@ async fn shelved_likes(env: &Env, movie: &str) -> Option<i64> {
 /// stays marked; the next sweep (no lease left to wait out) brings the shelves in line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_projection_sweep_fails_whole_and_the_next_one_converges() {
-    use marquee::catalog::index;
     let (env, proxy) = behind_a_proxy().await;
     let seeded = marquee::catalog::demo::seed(&env.app, 2, 8).await.unwrap();
     let movie = seeded.movies[0].clone();
@@ -497,7 +496,7 @@ async fn the_projection_sweep_fails_whole_and_the_next_one_converges() {
     ] {
         proxy.inject(operation, fault.clone(), 100);
         let started = Instant::now();
-        let report = index::project_marked(&env.app, 100).await;
+        let report = marquee::background::catalog_indexer(&env.app, 100).await;
         let took = started.elapsed();
         proxy.clear();
         let report = report.unwrap();
@@ -522,10 +521,14 @@ async fn the_projection_sweep_fails_whole_and_the_next_one_converges() {
             "{operation} {fault:?}: shelves as before"
         );
     }
-    let report = index::project_marked(&env.app, 100).await.unwrap();
+    let report = marquee::background::catalog_indexer(&env.app, 100)
+        .await
+        .unwrap();
     assert_eq!((report.projected, report.failed), (1, 0), "{report:?}");
     assert_eq!(shelved_likes(&env, &movie).await, Some(1));
-    let again = index::project_marked(&env.app, 100).await.unwrap();
+    let again = marquee::background::catalog_indexer(&env.app, 100)
+        .await
+        .unwrap();
     assert_eq!(
         (again.projected, again.failed),
         (0, 0),

@@ -13,6 +13,7 @@ mod cart;
 mod catalog_browse;
 mod catalog_records;
 mod catalog_showtimes;
+mod cost;
 mod engagement;
 mod expiry;
 mod faults;

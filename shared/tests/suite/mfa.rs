@@ -1019,13 +1019,15 @@ async fn emailed_links_open_pages_that_change_nothing_until_posted(env: Env) {
 /// expiry sweep (which runs every few minutes); the factor itself does not expire.
 async fn pending_setups_sign_in_steps_and_old_events_are_swept(env: Env) {
     async fn sweep(env: &Env) -> Vec<marquee::expiry::Due> {
-        marquee::expiry::sweep_due(&env.app).await.unwrap();
+        marquee::background::expiry_scheduler(&env.app)
+            .await
+            .unwrap();
         let bodies = match &env.app.local_queues {
             Some(queues) => queues.expiry.take(10_000),
             None => support::receive_all(env.app.config.expiry_queue_url.as_deref().unwrap()).await,
         };
         assert!(
-            marquee::expiry::handle_batch(&env.app, &bodies)
+            marquee::background::expiry_worker(&env.app, &bodies)
                 .await
                 .is_empty()
         );

@@ -161,14 +161,16 @@ async fn pending_orders_expire_and_release_their_seats(env: Env) {
     assert_eq!(status, StatusCode::CREATED, "{placed}");
     assert_eq!(seats_left(&env, &showtime).await, 1);
     env.clock.advance(time::Duration::minutes(31));
-    marquee::expiry::sweep_due(&env.app).await.unwrap();
+    marquee::background::expiry_scheduler(&env.app)
+        .await
+        .unwrap();
     let queued = match &env.app.local_queues {
         Some(queues) => queues.expiry.take(1000),
         None => support::receive_all(env.app.config.expiry_queue_url.as_deref().unwrap()).await,
     };
     assert!(!queued.is_empty());
     assert!(
-        marquee::expiry::handle_batch(&env.app, &queued)
+        marquee::background::expiry_worker(&env.app, &queued)
             .await
             .is_empty()
     );
@@ -178,7 +180,7 @@ async fn pending_orders_expire_and_release_their_seats(env: Env) {
     assert_eq!(seats_left(&env, &showtime).await, 5);
     // Handling the same message again changes nothing.
     assert!(
-        marquee::expiry::handle_batch(&env.app, &queued)
+        marquee::background::expiry_worker(&env.app, &queued)
             .await
             .is_empty()
     );

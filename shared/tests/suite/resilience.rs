@@ -204,14 +204,14 @@ async fn no_email_is_lost_when_the_mail_service_refuses(mut env: Env) {
     );
     let messages = queued(&env).await;
     assert_eq!(messages.len(), 1, "the owed activation email is queued");
-    let failed = marquee::mail_jobs::handle_batch(&env.app, &messages).await;
+    let failed = marquee::background::mail_worker(&env.app, &messages).await;
     assert_eq!(failed, vec![0], "the worker reports it for a retry");
     assert!(env.emails_to(&email).is_empty());
 
     // The queue redelivers it once the mail service is back: one email.
     mail_down(false).await;
     assert!(
-        marquee::mail_jobs::handle_batch(&env.app, &messages)
+        marquee::background::mail_worker(&env.app, &messages)
             .await
             .is_empty()
     );
@@ -219,7 +219,7 @@ async fn no_email_is_lost_when_the_mail_service_refuses(mut env: Env) {
     assert_eq!(env.emails_to(&email).len(), 1);
     // A second delivery of the same message (SQS delivers at least once) sends nothing.
     assert!(
-        marquee::mail_jobs::handle_batch(&env.app, &messages)
+        marquee::background::mail_worker(&env.app, &messages)
             .await
             .is_empty()
     );
@@ -253,20 +253,22 @@ async fn no_email_is_lost_when_the_mail_service_refuses(mut env: Env) {
     assert_eq!(lost.len(), 1);
     mail_down(false).await;
     env.clock.advance(time::Duration::minutes(3));
-    marquee::expiry::sweep_due(&env.app).await.unwrap();
+    marquee::background::expiry_scheduler(&env.app)
+        .await
+        .unwrap();
     let due = match &env.app.local_queues {
         Some(queues) => queues.expiry.take(100),
         None => support::receive_all(env.app.config.expiry_queue_url.as_deref().unwrap()).await,
     };
     assert!(
-        marquee::expiry::handle_batch(&env.app, &due)
+        marquee::background::expiry_worker(&env.app, &due)
             .await
             .is_empty()
     );
     let rescued = queued(&env).await;
     assert_eq!(rescued.len(), 1, "the sweep queued the owed email again");
     assert!(
-        marquee::mail_jobs::handle_batch(&env.app, &rescued)
+        marquee::background::mail_worker(&env.app, &rescued)
             .await
             .is_empty()
     );
@@ -279,7 +281,7 @@ async fn no_email_is_lost_when_the_mail_service_refuses(mut env: Env) {
     assert_eq!(notices.len(), 1, "the notice went out once");
     // The lost message turning up late sends nothing more.
     assert!(
-        marquee::mail_jobs::handle_batch(&env.app, &lost)
+        marquee::background::mail_worker(&env.app, &lost)
             .await
             .is_empty()
     );
@@ -305,12 +307,12 @@ async fn no_email_is_lost_when_the_mail_service_refuses(mut env: Env) {
     let messages = queued(&env).await;
     assert_eq!(messages.len(), 1, "the owed reply email is queued");
     assert_eq!(
-        marquee::mail_jobs::handle_batch(&env.app, &messages).await,
+        marquee::background::mail_worker(&env.app, &messages).await,
         vec![0]
     );
     mail_down(false).await;
     assert!(
-        marquee::mail_jobs::handle_batch(&env.app, &messages)
+        marquee::background::mail_worker(&env.app, &messages)
             .await
             .is_empty()
     );
@@ -322,7 +324,7 @@ async fn no_email_is_lost_when_the_mail_service_refuses(mut env: Env) {
     };
     assert_eq!(replies(&env), 1, "the reply email went out once");
     assert!(
-        marquee::mail_jobs::handle_batch(&env.app, &messages)
+        marquee::background::mail_worker(&env.app, &messages)
             .await
             .is_empty()
     );

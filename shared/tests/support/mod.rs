@@ -488,7 +488,7 @@ mod env {
                     receive_all(&url).await
                 }
             };
-            let failed = marquee::mail_jobs::handle_batch(&self.app, &bodies).await;
+            let failed = marquee::background::mail_worker(&self.app, &bodies).await;
             assert!(failed.is_empty(), "mail jobs failed: {failed:?}");
             bodies.len()
         }
@@ -664,7 +664,14 @@ pub(crate) use on_both_backends;
 
 /// A catalogue with one showtime of `seats` seats; its id and its movies.
 pub async fn shop(env: &Env, seats: u16) -> (String, Vec<String>) {
-    let seeded = marquee::catalog::demo::seed(&env.app, 3, 29).await.unwrap();
+    shop_of(env, seats, 3).await
+}
+
+/// [`shop`] with `movies` movies, all for sale.
+pub async fn shop_of(env: &Env, seats: u16, movies: usize) -> (String, Vec<String>) {
+    let seeded = marquee::catalog::demo::seed(&env.app, movies, 29)
+        .await
+        .unwrap();
     let (moderator, _, _) = env.account("mod", marquee::accounts::Role::Moderator).await;
     // The demo marks some movies unavailable at random: these are for sale.
     for movie in &seeded.movies {

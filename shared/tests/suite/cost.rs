@@ -1,0 +1,735 @@
+//! The cost benchmark, run by `infra/bench/cost` (ignored in test runs: it asserts only
+//! that each journey step succeeds, and prints a table). It drives the main journeys on
+//! DynamoDB (the moto stand-in) and gives, per route: table calls, read and write request
+//! units on the table and on each index, and the on-demand price of a million requests,
+//! DynamoDB and Lambda.
+//!
+//! moto reports placeholder units, so the units here are computed from the items each
+//! call reads and writes, by DynamoDB's published sizing rules (see [`SizedTable`]).
+
+use crate::support::{self, Env, receive_all};
+use axum::http::{Method, Request, StatusCode};
+use marquee::routes::{BACKGROUND, ROUTES};
+use marquee::store::counting::{Consumed, Counts, Units};
+use marquee::store::{Index, Item, Key, Page, Query, StoreError, Table, Write, Written};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// us-east-1, on-demand, Standard table class, and Lambda on arm64, in US dollars: the
+/// published prices after DynamoDB's November 2024 on-demand reduction, as known on
+/// 2026-12-01 (this machine cannot reach the pricing pages; check them before relying on
+/// the totals).
+const PRICE_PER_MILLION_RRU: f64 = 0.125;
+const PRICE_PER_MILLION_WRU: f64 = 0.625;
+const LAMBDA_PRICE_PER_GB_SECOND: f64 = 0.000_013_333_4;
+const LAMBDA_PRICE_PER_MILLION_REQUESTS: f64 = 0.20;
+/// Lambda gives a function one full vCPU at 1,769 MB, and CPU in proportion below that.
+const FULL_VCPU_MB: f64 = 1769.0;
+/// The model's round trip to DynamoDB, SQS or SES from Lambda in the same region (an
+/// assumption: moto's round trips here are not DynamoDB's).
+const ASSUMED_ROUND_TRIP_MS: f64 = 4.0;
+
+/// DynamoDB's item size: each attribute's name and value, in bytes.
+fn item_size(item: &Item) -> u64 {
+    item.iter()
+        .map(|(name, value)| name.len() as u64 + value_size(value))
+        .sum()
+}
+
+fn value_size(value: &Value) -> u64 {
+    match value {
+        Value::String(s) => s.len() as u64,
+        // About one byte per two significant digits, plus one.
+        Value::Number(n) => {
+            let digits = n
+                .to_string()
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>();
+            let significant = digits.trim_start_matches('0').trim_end_matches('0').len();
+            (significant.max(1) as u64).div_ceil(2) + 1
+        }
+        Value::Bool(_) | Value::Null => 1,
+        // Three bytes of overhead, one per element.
+        Value::Array(items) => 3 + items.iter().map(|v| 1 + value_size(v)).sum::<u64>(),
+        Value::Object(map) => {
+            3 + map
+                .iter()
+                .map(|(k, v)| k.len() as u64 + 1 + value_size(v))
+                .sum::<u64>()
+        }
+    }
+}
+
+/// Reads are billed per 4 KB (a whole query's items summed), half for an eventually
+/// consistent read; writes per 1 KB of the larger of the item before and after.
+fn read_units(bytes: u64, consistent: bool) -> f64 {
+    let units = bytes.max(1).div_ceil(4096) as f64;
+    if consistent { units } else { units / 2.0 }
+}
+
+fn write_units(bytes: u64) -> f64 {
+    bytes.max(1).div_ceil(1024) as f64
+}
+
+fn in_index(item: &Item, index: Index) -> Option<(&Value, &Value)> {
+    Some((item.get(index.pk())?, item.get(index.sk())?))
+}
+
+/// A [`Table`] that adds, for every call, the units DynamoDB would bill for it to
+/// `counts`: it reads the items a write touches before and after it (uncounted), and the
+/// whole items behind a projected query. The indexes project all attributes, so an index
+/// entry is the size of its item; an update that moves an item's index keys writes the
+/// index twice (the old entry removed, the new one put). A transaction bills each of its
+/// items twice on the table.
+struct SizedTable {
+    inner: Arc<dyn Table>,
+    counts: Arc<Counts>,
+    calls: AtomicU64,
+    /// CPU spent on its own reads and sizing, which the route's CPU time leaves out.
+    overhead_cpu_ms: std::sync::Mutex<f64>,
+}
+
+impl SizedTable {
+    /// Runs `work`, the table's own bookkeeping, keeping its CPU time apart.
+    async fn aside<T>(&self, work: impl Future<Output = T>) -> T {
+        let start = cpu_ms();
+        let out = work.await;
+        *self.overhead_cpu_ms.lock().unwrap() += cpu_ms() - start;
+        out
+    }
+
+    fn write_key(write: &Write) -> Key {
+        match write {
+            Write::Put { item, .. } => Key::of(item).expect("items carry their key"),
+            Write::Update { key, .. } | Write::Delete { key, .. } | Write::Check { key, .. } => {
+                key.clone()
+            }
+        }
+    }
+
+    async fn before(&self, writes: &[Write]) -> Vec<Option<Item>> {
+        self.aside(async {
+            let mut items = Vec::with_capacity(writes.len());
+            for write in writes {
+                items.push(self.inner.get(&Self::write_key(write)).await.unwrap());
+            }
+            items
+        })
+        .await
+    }
+
+    /// Bills the writes done (`applied`) or refused (only the table, at the old size).
+    async fn bill(&self, writes: &[Write], before: Vec<Option<Item>>, applied: bool, factor: f64) {
+        self.aside(self.bill_now(writes, before, applied, factor))
+            .await
+    }
+
+    async fn bill_now(
+        &self,
+        writes: &[Write],
+        before: Vec<Option<Item>>,
+        applied: bool,
+        factor: f64,
+    ) {
+        for (write, old) in writes.iter().zip(before) {
+            let old_size = old.as_ref().map(item_size).unwrap_or(0);
+            if !applied || matches!(write, Write::Check { .. }) {
+                self.counts.consume(
+                    None,
+                    Units {
+                        read: 0.0,
+                        write: factor * write_units(old_size),
+                    },
+                );
+                continue;
+            }
+            let new = self.inner.get(&Self::write_key(write)).await.unwrap();
+            let new_size = new.as_ref().map(item_size).unwrap_or(0);
+            self.counts.consume(
+                None,
+                Units {
+                    read: 0.0,
+                    write: factor * write_units(old_size.max(new_size)),
+                },
+            );
+            for index in Index::ALL {
+                let was = old.as_ref().and_then(|i| in_index(i, index));
+                let is = new.as_ref().and_then(|i| in_index(i, index));
+                let units = match (was, is) {
+                    (Some(a), Some(b)) if a != b => write_units(old_size) + write_units(new_size),
+                    (Some(_), Some(_)) if old == new => 0.0,
+                    (Some(_), Some(_)) | (None, Some(_)) => write_units(new_size),
+                    (Some(_), None) => write_units(old_size),
+                    (None, None) => 0.0,
+                };
+                if units > 0.0 {
+                    self.counts.consume(
+                        Some(index.name()),
+                        Units {
+                            read: 0.0,
+                            write: units,
+                        },
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Table for SizedTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let item = self.inner.get(key).await?;
+        let size = item.as_ref().map(item_size).unwrap_or(0);
+        // The adapter reads strongly consistently.
+        self.counts.consume(
+            None,
+            Units {
+                read: read_units(size, true),
+                write: 0.0,
+            },
+        );
+        Ok(item)
+    }
+
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        if !keys.is_empty() {
+            self.calls.fetch_add(1, Ordering::Relaxed);
+        }
+        let items = self.inner.batch_get(keys).await?;
+        // Each key is billed apart, strongly consistent; a missing one at the minimum.
+        let found: f64 = items.iter().map(|i| read_units(item_size(i), true)).sum();
+        let missing = keys.len().saturating_sub(items.len()) as f64;
+        self.counts.consume(
+            None,
+            Units {
+                read: found + missing,
+                write: 0.0,
+            },
+        );
+        Ok(items)
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page, StoreError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let page = self.inner.query(query).await?;
+        // A projection saves transfer, not units: whole items are billed.
+        let bytes = self
+            .aside(async {
+                if query.attributes.is_some() {
+                    let keys: Vec<Key> = page.items.iter().filter_map(Key::of).collect();
+                    let whole = self.inner.batch_get(&keys).await?;
+                    Ok::<u64, StoreError>(whole.iter().map(item_size).sum())
+                } else {
+                    Ok(page.items.iter().map(item_size).sum())
+                }
+            })
+            .await?;
+        self.counts.consume(
+            query.index.map(Index::name),
+            Units {
+                read: read_units(bytes, false),
+                write: 0.0,
+            },
+        );
+        Ok(page)
+    }
+
+    async fn write(&self, write: Write) -> Result<Written, StoreError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let writes = [write];
+        let before = self.before(&writes).await;
+        let [write] = writes;
+        let copy = write.clone();
+        let result = self.inner.write(write).await;
+        self.bill(&[copy], before, result.is_ok(), 1.0).await;
+        result
+    }
+
+    async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let before = self.before(&writes).await;
+        let copy = writes.clone();
+        let result = self.inner.transact(writes).await;
+        self.bill(&copy, before, result.is_ok(), 2.0).await;
+        result
+    }
+
+    async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        if writes.is_empty() {
+            return self.inner.batch_write(writes).await;
+        }
+        // One call per 25 writes.
+        self.calls
+            .fetch_add(writes.len().div_ceil(25) as u64, Ordering::Relaxed);
+        let before = self.before(&writes).await;
+        let copy = writes.clone();
+        let result = self.inner.batch_write(writes).await;
+        self.bill(&copy, before, result.is_ok(), 1.0).await;
+        result
+    }
+}
+
+/// What one route cost over the times the journeys called it.
+#[derive(Default)]
+struct RouteCost {
+    requests: u64,
+    calls: u64,
+    consumed: Consumed,
+    cpu_ms: f64,
+    wall_ms: f64,
+}
+
+struct Bench {
+    env: Env,
+    sized: Arc<SizedTable>,
+    costs: BTreeMap<&'static str, RouteCost>,
+}
+
+/// The CPU time this process has used, all threads (the stand-ins of Stripe and the
+/// sign-in provider run in it too, but are idle in the steps measured; moto is apart).
+fn cpu_ms() -> f64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes only into the timespec it is given.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) };
+    now.tv_sec as f64 * 1e3 + now.tv_nsec as f64 / 1e6
+}
+
+/// The route that answers `method path`.
+fn route_of(method: &Method, path: &str) -> &'static str {
+    let path = path.split('?').next().unwrap();
+    let segments: Vec<&str> = path.split('/').collect();
+    ROUTES
+        .iter()
+        .find(|r| {
+            let pattern: Vec<&str> = r.path.split('/').collect();
+            r.method.as_str() == method.as_str()
+                && pattern.len() == segments.len()
+                && pattern
+                    .iter()
+                    .zip(&segments)
+                    .all(|(p, s)| p == s || p.starts_with('{'))
+        })
+        .unwrap_or_else(|| panic!("no route answers {method} {path}"))
+        .name
+}
+
+impl Bench {
+    async fn start() -> Self {
+        let mut env = Env::aws().await;
+        let sized = Arc::new(SizedTable {
+            inner: env.app.table.clone(),
+            counts: Arc::default(),
+            calls: AtomicU64::new(0),
+            overhead_cpu_ms: Default::default(),
+        });
+        env.app.table = sized.clone();
+        env.api = marquee::routes::router(env.app.clone(), |_| true);
+        Self {
+            env,
+            sized,
+            costs: BTreeMap::new(),
+        }
+    }
+
+    async fn measure<F: Future>(&mut self, route: &'static str, work: F) -> F::Output {
+        self.sized.counts.take_consumed();
+        self.sized.calls.swap(0, Ordering::Relaxed);
+        *self.sized.overhead_cpu_ms.lock().unwrap() = 0.0;
+        let (cpu, wall) = (cpu_ms(), Instant::now());
+        let out = work.await;
+        let cost = self.costs.entry(route).or_default();
+        cost.cpu_ms += cpu_ms() - cpu - *self.sized.overhead_cpu_ms.lock().unwrap();
+        cost.wall_ms += wall.elapsed().as_secs_f64() * 1e3;
+        cost.requests += 1;
+        cost.calls += self.sized.calls.swap(0, Ordering::Relaxed);
+        let consumed = self.sized.counts.take_consumed();
+        cost.consumed.table.read += consumed.table.read;
+        cost.consumed.table.write += consumed.table.write;
+        for (index, units) in consumed.indexes {
+            let at = cost.consumed.indexes.entry(index).or_default();
+            at.read += units.read;
+            at.write += units.write;
+        }
+        out
+    }
+
+    /// One request, which must succeed; its answer.
+    async fn call(
+        &mut self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Value {
+        let mut request = Request::builder().method(method.clone()).uri(path);
+        if let Some(token) = token {
+            request = request.header("authorization", format!("Bearer {token}"));
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let request = match body {
+            Some(body) => request
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(body.to_string())),
+            None => request.body(axum::body::Body::empty()),
+        }
+        .unwrap();
+        let api = self.env.api.clone();
+        let (status, _, answer) = self
+            .measure(route_of(&method, path), support::call(&api, request))
+            .await;
+        assert!(status.is_success(), "{method} {path}: {status} {answer}");
+        answer
+    }
+
+    async fn get(&mut self, path: &str, token: Option<&str>) -> Value {
+        self.call(Method::GET, path, token, None, &[]).await
+    }
+
+    async fn post(&mut self, path: &str, token: Option<&str>, body: Value) -> Value {
+        self.call(Method::POST, path, token, Some(body), &[]).await
+    }
+
+    /// Stripe's `checkout.session.completed` for `session`, signed as Stripe signs it.
+    async fn stripe_event(&mut self, id: &str, session: Value) {
+        let payload = json!({
+            "id": id, "object": "event", "type": "checkout.session.completed",
+            "livemode": false, "data": {"object": session},
+        })
+        .to_string();
+        let now = marquee::clock::Clock::now(self.env.clock.as_ref()).unix_timestamp();
+        let signature =
+            marquee::payments::signature::header(support::WEBHOOK_SECRET, now, payload.as_bytes());
+        let request = Request::builder()
+            .method(Method::POST)
+            .uri("/webhooks/stripe")
+            .header("stripe-signature", signature)
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(payload))
+            .unwrap();
+        let api = self.env.api.clone();
+        let (status, _, body) = self
+            .measure("stripe-webhook", support::call(&api, request))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    /// The mail worker on what the mail queue holds.
+    async fn mail_worker(&mut self) {
+        let url = self.env.app.config.mail_queue_url.clone().unwrap();
+        let bodies = receive_all(&url).await;
+        if bodies.is_empty() {
+            return;
+        }
+        let app = self.env.app.clone();
+        let failed = self
+            .measure(
+                marquee::background::MAIL_WORKER,
+                marquee::background::mail_worker(&app, &bodies),
+            )
+            .await;
+        assert!(failed.is_empty(), "mail jobs failed: {failed:?}");
+    }
+
+    async fn indexer(&mut self) -> u64 {
+        let app = self.env.app.clone();
+        let report = self
+            .measure(
+                marquee::background::CATALOG_INDEXER,
+                marquee::background::catalog_indexer(&app, 100),
+            )
+            .await
+            .unwrap();
+        report.projected as u64
+    }
+
+    fn memory_of(name: &str) -> u32 {
+        ROUTES
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.memory_mb)
+            .or_else(|| BACKGROUND.iter().find(|b| b.name == name).map(|_| 256))
+            .unwrap()
+    }
+
+    fn table(&self) -> String {
+        let mut out = String::from(
+            "| route | memory MB | requests | table calls | RRU table | RRU by index | WRU table | WRU by index | CPU ms here | Lambda ms (model) | DynamoDB $/1M | Lambda $/1M |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        );
+        for (route, cost) in &self.costs {
+            let n = cost.requests as f64;
+            let per = |x: f64| x / n;
+            // Units per index, "GSI1 2, GSI3 1" (0 when none).
+            let by_index = |units: fn(&Units) -> f64| {
+                let named: Vec<String> = cost
+                    .consumed
+                    .indexes
+                    .iter()
+                    .filter(|(_, u)| units(u) > 0.0)
+                    .map(|(name, u)| format!("{name} {}", round(per(units(u)))))
+                    .collect();
+                if named.is_empty() {
+                    "0".to_string()
+                } else {
+                    named.join(", ")
+                }
+            };
+            // (0.0 + : an empty f64 sum is -0.)
+            let index_reads: f64 =
+                0.0 + cost.consumed.indexes.values().map(|u| u.read).sum::<f64>();
+            let index_write_total: f64 =
+                0.0 + cost.consumed.indexes.values().map(|u| u.write).sum::<f64>();
+            let rru = per(cost.consumed.table.read + index_reads);
+            let wru = per(cost.consumed.table.write + index_write_total);
+            let memory = Self::memory_of(route);
+            let calls = per(cost.calls as f64);
+            let cpu = per(cost.cpu_ms);
+            let lambda_ms = lambda_ms(cpu, calls, memory);
+            let dynamo = rru * PRICE_PER_MILLION_RRU + wru * PRICE_PER_MILLION_WRU;
+            let lambda = LAMBDA_PRICE_PER_MILLION_REQUESTS
+                + f64::from(memory) / 1024.0 * lambda_ms / 1e3 * 1e6 * LAMBDA_PRICE_PER_GB_SECOND;
+            out.push_str(&format!(
+                "| `{route}` | {memory} | {} | {} | {} | {} | {} | {} | {:.2} | {} | {:.3} | {:.3} |\n",
+                cost.requests,
+                round(calls),
+                round(per(cost.consumed.table.read)),
+                by_index(|u| u.read),
+                round(per(cost.consumed.table.write)),
+                by_index(|u| u.write),
+                cpu,
+                lambda_ms,
+                dynamo,
+                lambda,
+            ));
+        }
+        out
+    }
+
+    /// For each function, the memory size that bills least under the model.
+    fn cheapest_memory(&self) -> String {
+        let mut out = String::from(
+            "| route | configured MB | Lambda $/1M at 128 / 256 / 512 / 1024 MB | cheapest |\n|---|---|---|---|\n",
+        );
+        for (route, cost) in &self.costs {
+            let n = cost.requests as f64;
+            let (cpu, calls) = (cost.cpu_ms / n, cost.calls as f64 / n);
+            let prices: Vec<(u32, f64)> = [128u32, 256, 512, 1024]
+                .into_iter()
+                .map(|mb| {
+                    let ms = lambda_ms(cpu, calls, mb);
+                    (
+                        mb,
+                        LAMBDA_PRICE_PER_MILLION_REQUESTS
+                            + f64::from(mb) / 1024.0 * ms / 1e3 * 1e6 * LAMBDA_PRICE_PER_GB_SECOND,
+                    )
+                })
+                .collect();
+            let cheapest = prices.iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap().0;
+            out.push_str(&format!(
+                "| `{route}` | {} | {} | {cheapest} |\n",
+                Self::memory_of(route),
+                prices
+                    .iter()
+                    .map(|(_, p)| format!("{p:.2}"))
+                    .collect::<Vec<_>>()
+                    .join(" / "),
+            ));
+        }
+        out
+    }
+}
+
+/// Billed duration under the model: this machine's CPU time scaled to the function's
+/// share of a vCPU, plus a round trip per AWS call, rounded up to Lambda's 1 ms.
+fn lambda_ms(cpu_ms: f64, calls: f64, memory_mb: u32) -> f64 {
+    let share = (f64::from(memory_mb) / FULL_VCPU_MB).min(1.0);
+    (cpu_ms / share + calls * ASSUMED_ROUND_TRIP_MS).ceil()
+}
+
+fn round(x: f64) -> String {
+    let text = format!("{x:.1}");
+    text.strip_suffix(".0").unwrap_or(&text).to_string()
+}
+
+async fn order(bench: &mut Bench, token: &str, key: &str) -> Value {
+    bench
+        .call(
+            Method::POST,
+            "/orders",
+            Some(token),
+            None,
+            &[("idempotency-key", key)],
+        )
+        .await
+}
+
+#[tokio::test]
+#[ignore = "a benchmark: infra/bench/cost runs it on the moto stand-in"]
+async fn cost_per_route_on_dynamodb() {
+    const VIEWERS: usize = 5;
+    let mut bench = Bench::start().await;
+    let (showtime, movies) = support::shop_of(&bench.env, 200, 40).await;
+    let genres = bench.get("/genres", None).await;
+    bench.costs.clear();
+    bench.env.run_mail_jobs().await;
+    // From here the mail worker is measured as its own function.
+    bench.env.mail_worker = false;
+    bench.costs.clear();
+
+    let genre = genres["items"][0]["id"].as_str().unwrap().to_string();
+    let mut tokens = Vec::new();
+    for viewer in 0..VIEWERS {
+        // Sign-up, activation and sign-in.
+        let email = format!("viewer{viewer}.{}@example.com", ulid::Ulid::new());
+        let password = "Velvet-Lantern-Orbit-42";
+        bench
+            .post(
+                "/auth/register",
+                None,
+                json!({"email": email, "password": password}),
+            )
+            .await;
+        bench.mail_worker().await;
+        let token = bench.env.token_from_email(&email, "Activate");
+        bench
+            .post("/auth/activate", None, json!({"token": token}))
+            .await;
+        let pair = bench
+            .post(
+                "/auth/login",
+                None,
+                json!({"email": email, "password": password}),
+            )
+            .await;
+        let access = pair["access_token"].as_str().unwrap().to_string();
+        let refreshed = bench
+            .post(
+                "/auth/refresh",
+                None,
+                json!({"refresh_token": pair["refresh_token"]}),
+            )
+            .await;
+        assert!(refreshed["access_token"].is_string());
+        bench.get("/me", Some(&access)).await;
+
+        // Browsing: the first page, a sorted page, a genre, a search, the next page.
+        let first = bench.get("/movies", None).await;
+        bench.get("/movies?sort=title", None).await;
+        bench.get(&format!("/movies?genre={genre}"), None).await;
+        bench.get("/movies?q=night", None).await;
+        if let Some(cursor) = first["next_cursor"].as_str() {
+            bench.get(&format!("/movies?cursor={cursor}"), None).await;
+        }
+        let movie = &movies[viewer % movies.len()];
+        bench.get(&format!("/movies/{movie}"), None).await;
+        bench.get(&format!("/movies/{movie}/comments"), None).await;
+
+        // Engagement, projected by the indexer's next sweep.
+        bench
+            .call(
+                Method::PUT,
+                &format!("/movies/{movie}/reaction"),
+                Some(&access),
+                Some(json!({"value": "like"})),
+                &[],
+            )
+            .await;
+        bench
+            .call(
+                Method::PUT,
+                &format!("/movies/{movie}/rating"),
+                Some(&access),
+                Some(json!({"score": 8})),
+                &[],
+            )
+            .await;
+        bench
+            .call(
+                Method::PUT,
+                &format!("/me/favorites/{movie}"),
+                Some(&access),
+                None,
+                &[],
+            )
+            .await;
+        tokens.push((access, movie.clone()));
+    }
+    let mut projected = bench.indexer().await;
+
+    // Cart, order, checkout and Stripe's webhook.
+    for (viewer, (access, movie)) in tokens.iter().enumerate() {
+        bench
+            .post("/cart/items", Some(access), json!({"movie_id": movie}))
+            .await;
+        bench
+            .post(
+                "/cart/items",
+                Some(access),
+                json!({"showtime_id": showtime, "quantity": 2}),
+            )
+            .await;
+        bench.get("/cart", Some(access)).await;
+        let placed = order(&mut bench, access, &format!("order-{viewer}")).await;
+        let id = placed["id"].as_str().unwrap().to_string();
+        let started = bench
+            .post(&format!("/orders/{id}/checkout"), Some(access), json!({}))
+            .await;
+        let session = started["checkout_url"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let intent = format!("pi_{viewer}");
+        let object = json!({
+            "id": session, "object": "checkout.session", "client_reference_id": id,
+            "metadata": {"order_id": id}, "payment_status": "paid",
+            "status": "complete", "payment_intent": intent,
+        });
+        bench.stripe_event(&format!("evt_{viewer}"), object).await;
+        bench.get(&format!("/orders/{id}"), Some(access)).await;
+        bench.get("/orders", Some(access)).await;
+        bench.get("/me/purchases", Some(access)).await;
+        bench.mail_worker().await;
+    }
+    // The sweep after purchases counted on the shelves.
+    projected += bench.indexer().await;
+    let app = bench.env.app.clone();
+    bench
+        .measure(
+            marquee::background::EXPIRY_SCHEDULER,
+            marquee::background::expiry_scheduler(&app),
+        )
+        .await
+        .unwrap();
+
+    let sweeps = &bench.costs[marquee::background::CATALOG_INDEXER];
+    println!(
+        "\ncatalog-indexer: {projected} movies projected in {} sweeps, {} WRU per movie (table and indexes)",
+        sweeps.requests,
+        round(
+            (sweeps.consumed.table.write
+                + sweeps
+                    .consumed
+                    .indexes
+                    .values()
+                    .map(|u| u.write)
+                    .sum::<f64>())
+                / projected as f64
+        )
+    );
+    println!("\n{}", bench.table());
+    println!("{}", bench.cheapest_memory());
+}
