@@ -126,6 +126,18 @@ impl Table for ObservedTable {
         self.0.batch_get(keys).await
     }
 
+    async fn get_eventual(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        note("dynamodb:GetItem");
+        self.0.get_eventual(key).await
+    }
+
+    async fn batch_get_eventual(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        if !keys.is_empty() {
+            note("dynamodb:BatchGetItem");
+        }
+        self.0.batch_get_eventual(keys).await
+    }
+
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         note("dynamodb:Query");
         self.0.query(query).await

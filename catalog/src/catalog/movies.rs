@@ -258,7 +258,8 @@ pub async fn get(
     } else {
         None
     };
-    let Some(item) = app.table.get(&index::record_key(&id)).await? else {
+    // A page of what is there: a read that may lag a write by a second costs half.
+    let Some(item) = app.table.get_eventual(&index::record_key(&id)).await? else {
         return Err(Problem::not_found("No such movie"));
     };
     let counters = index::Counters::read(&item);
@@ -267,7 +268,7 @@ pub async fn get(
     let keys: Vec<Key> = refs.iter().map(|r| r.key.clone()).collect();
     let names: HashMap<Key, String> = app
         .table
-        .batch_get(&keys)
+        .batch_get_eventual(&keys)
         .await?
         .into_iter()
         .filter_map(|item| {

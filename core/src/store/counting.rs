@@ -98,6 +98,18 @@ impl Table for CountingTable {
         Ok(items)
     }
 
+    async fn get_eventual(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let item = self.inner.get_eventual(key).await?;
+        self.counts.read(usize::from(item.is_some()));
+        Ok(item)
+    }
+
+    async fn batch_get_eventual(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        let items = self.inner.batch_get_eventual(keys).await?;
+        self.counts.read(items.len());
+        Ok(items)
+    }
+
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         let page = self.inner.query(query).await?;
         self.counts.read(page.items.len());

@@ -311,15 +311,14 @@ fn is_condition_failure<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
 /// The most keys one BatchGetItem call takes.
 const BATCH_GET_LIMIT: usize = 100;
 
-#[async_trait]
-impl Table for DynamoTable {
-    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+impl DynamoTable {
+    async fn get_item(&self, key: &Key, consistent: bool) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
             .get_item()
             .table_name(&self.table)
             .set_key(Some(key_attrs(key)))
-            .consistent_read(true)
+            .consistent_read(consistent)
             .set_return_consumed_capacity(self.capacity_wanted())
             .send()
             .await
@@ -328,7 +327,11 @@ impl Table for DynamoTable {
         out.item.map(from_attrs).transpose()
     }
 
-    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+    async fn batch_get_items(
+        &self,
+        keys: &[Key],
+        consistent: bool,
+    ) -> Result<Vec<Item>, StoreError> {
         let keys = super::distinct_keys(keys);
         let mut found = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(BATCH_GET_LIMIT) {
@@ -337,7 +340,7 @@ impl Table for DynamoTable {
             while !pending.is_empty() {
                 let request = KeysAndAttributes::builder()
                     .set_keys(Some(std::mem::take(&mut pending)))
-                    .consistent_read(true)
+                    .consistent_read(consistent)
                     .build()
                     .map_err(|e| StoreError::Invalid(e.to_string()))?;
                 let out = self
@@ -377,6 +380,25 @@ impl Table for DynamoTable {
             }
         }
         Ok(found)
+    }
+}
+
+#[async_trait]
+impl Table for DynamoTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.get_item(key, true).await
+    }
+
+    async fn get_eventual(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.get_item(key, false).await
+    }
+
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        self.batch_get_items(keys, true).await
+    }
+
+    async fn batch_get_eventual(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        self.batch_get_items(keys, false).await
     }
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {

@@ -321,6 +321,18 @@ pub trait Table: Send + Sync {
     /// particular order.
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError>;
 
+    /// [`Table::get`] that may miss writes of the last second or so: DynamoDB's eventually
+    /// consistent read, at half the read units of the strongly consistent `get`. For pages
+    /// that show what is there, never for a read that a write or a check depends on.
+    async fn get_eventual(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        self.get(key).await
+    }
+
+    /// [`Table::batch_get`], eventually consistent like [`Table::get_eventual`].
+    async fn batch_get_eventual(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        self.batch_get(keys).await
+    }
+
     async fn query(&self, query: &Query) -> Result<Page, StoreError>;
 
     async fn write(&self, write: Write) -> Result<Written, StoreError>;

@@ -224,3 +224,53 @@ async fn a_metered_table_adds_up_the_capacity_each_call_consumed() {
     );
     support::drop_stand_in_table(&name);
 }
+
+/// Reads that may lag ask DynamoDB for eventually consistent reads (half the units); the
+/// others stay strongly consistent. Seen in the requests themselves, through the proxy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_eventual_reads_drop_strong_consistency() {
+    use marquee::store::dynamo::{DynamoTable, create_table};
+    use marquee::store::{Key, Table, Write};
+    let proxy = support::faults::FaultProxy::start(&support::aws_endpoint()).await;
+    let config = support::aws_config().await;
+    let name = support::unique("consistency");
+    create_table(&aws_sdk_dynamodb::Client::new(&config), &name)
+        .await
+        .unwrap();
+    let through = aws_sdk_dynamodb::config::Builder::from(&config)
+        .endpoint_url(&proxy.url)
+        .build();
+    let table = DynamoTable::new(aws_sdk_dynamodb::Client::from_conf(through), name.clone());
+    let key = Key::new("MOVIE#1", "RECORD");
+    let item = json!({"PK": "MOVIE#1", "SK": "RECORD", "title": "Out of the Past"});
+    table
+        .write(Write::put(item.as_object().unwrap().clone()))
+        .await
+        .unwrap();
+
+    let keys = std::slice::from_ref(&key);
+    assert_eq!(
+        table.get(&key).await.unwrap().unwrap()["title"],
+        "Out of the Past"
+    );
+    assert_eq!(
+        table.get_eventual(&key).await.unwrap().unwrap()["title"],
+        "Out of the Past"
+    );
+    assert_eq!(table.batch_get(keys).await.unwrap().len(), 1);
+    assert_eq!(table.batch_get_eventual(keys).await.unwrap().len(), 1);
+
+    let gets: Vec<Value> = proxy
+        .forwarded("GetItem")
+        .into_iter()
+        .map(|body| body["ConsistentRead"].clone())
+        .collect();
+    assert_eq!(gets, [json!(true), json!(false)]);
+    let batch_gets: Vec<Value> = proxy
+        .forwarded("BatchGetItem")
+        .into_iter()
+        .map(|body| body["RequestItems"][&name]["ConsistentRead"].clone())
+        .collect();
+    assert_eq!(batch_gets, [json!(true), json!(false)]);
+    support::drop_stand_in_table(&name);
+}

@@ -111,6 +111,38 @@ impl SizedTable {
         }
     }
 
+    fn bill_get(&self, item: Option<&Item>, consistent: bool) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let size = item.map(item_size).unwrap_or(0);
+        self.counts.consume(
+            None,
+            Units {
+                read: read_units(size, consistent),
+                write: 0.0,
+            },
+        );
+    }
+
+    /// Each key is billed apart; a missing one at the minimum.
+    fn bill_batch_get(&self, keys: &[Key], items: &[Item], consistent: bool) {
+        if keys.is_empty() {
+            return;
+        }
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        let found: f64 = items
+            .iter()
+            .map(|i| read_units(item_size(i), consistent))
+            .sum();
+        let missing = keys.len().saturating_sub(items.len()) as f64 * read_units(0, consistent);
+        self.counts.consume(
+            None,
+            Units {
+                read: found + missing,
+                write: 0.0,
+            },
+        );
+    }
+
     async fn before(&self, writes: &[Write]) -> Vec<Option<Item>> {
         self.aside(async {
             let mut items = Vec::with_capacity(writes.len());
@@ -183,35 +215,26 @@ impl SizedTable {
 #[async_trait::async_trait]
 impl Table for SizedTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
         let item = self.inner.get(key).await?;
-        let size = item.as_ref().map(item_size).unwrap_or(0);
-        // The adapter reads strongly consistently.
-        self.counts.consume(
-            None,
-            Units {
-                read: read_units(size, true),
-                write: 0.0,
-            },
-        );
+        self.bill_get(item.as_ref(), true);
+        Ok(item)
+    }
+
+    async fn get_eventual(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let item = self.inner.get_eventual(key).await?;
+        self.bill_get(item.as_ref(), false);
         Ok(item)
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
-        if !keys.is_empty() {
-            self.calls.fetch_add(1, Ordering::Relaxed);
-        }
         let items = self.inner.batch_get(keys).await?;
-        // Each key is billed apart, strongly consistent; a missing one at the minimum.
-        let found: f64 = items.iter().map(|i| read_units(item_size(i), true)).sum();
-        let missing = keys.len().saturating_sub(items.len()) as f64;
-        self.counts.consume(
-            None,
-            Units {
-                read: found + missing,
-                write: 0.0,
-            },
-        );
+        self.bill_batch_get(keys, &items, true);
+        Ok(items)
+    }
+
+    async fn batch_get_eventual(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        let items = self.inner.batch_get_eventual(keys).await?;
+        self.bill_batch_get(keys, &items, false);
         Ok(items)
     }
 

@@ -46,6 +46,8 @@ pub struct FaultProxy {
     rules: Arc<Mutex<Vec<Rule>>>,
     /// How many requests of each operation were spoiled.
     spoiled: Arc<Mutex<Vec<String>>>,
+    /// The body of every request passed on, with its operation.
+    forwarded: Arc<Mutex<Vec<(String, axum::body::Bytes)>>>,
 }
 
 fn operation_of(request: &Request) -> String {
@@ -89,6 +91,7 @@ impl FaultProxy {
             url: format!("http://{}", listener.local_addr().unwrap()),
             rules: Arc::default(),
             spoiled: Arc::default(),
+            forwarded: Arc::default(),
         };
         let client: hyper_util::client::legacy::Client<_, Body> =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
@@ -196,6 +199,10 @@ impl FaultProxy {
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))?
             .to_bytes();
+        self.forwarded
+            .lock()
+            .unwrap()
+            .push((operation, bytes.clone()));
         let forwarded = axum::http::Request::from_parts(parts, Body::from(bytes));
         match client.request(forwarded).await {
             Ok(_) if matches!(fault, Some(Fault::LoseAnswer)) => {
@@ -217,6 +224,18 @@ impl FaultProxy {
 
     pub fn clear(&self) {
         self.rules.lock().unwrap().clear();
+    }
+
+    /// The JSON bodies of the requests of `operation` passed on so far, oldest first.
+    #[allow(dead_code)]
+    pub fn forwarded(&self, operation: &str) -> Vec<serde_json::Value> {
+        self.forwarded
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(o, _)| o == operation)
+            .map(|(_, body)| serde_json::from_slice(body).expect("a JSON request body"))
+            .collect()
     }
 
     /// How many requests of `operation` were spoiled so far.
