@@ -308,10 +308,15 @@ struct RouteCost {
     wall_ms: f64,
 }
 
-struct Bench {
-    env: Env,
+/// Each route's costs, from the table's counts around each call of it.
+struct Meter {
     sized: Arc<SizedTable>,
     costs: BTreeMap<&'static str, RouteCost>,
+}
+
+struct Bench {
+    env: Env,
+    meter: Meter,
 }
 
 /// The CPU time this process has used, all threads (the stand-ins of Stripe and the
@@ -345,24 +350,7 @@ fn route_of(method: &Method, path: &str) -> &'static str {
         .name
 }
 
-impl Bench {
-    async fn start() -> Self {
-        let mut env = Env::aws().await;
-        let sized = Arc::new(SizedTable {
-            inner: env.app.table.clone(),
-            counts: Arc::default(),
-            calls: AtomicU64::new(0),
-            overhead_cpu_ms: Default::default(),
-        });
-        env.app.table = sized.clone();
-        env.api = marquee::routes::router(env.app.clone(), |_| true);
-        Self {
-            env,
-            sized,
-            costs: BTreeMap::new(),
-        }
-    }
-
+impl Meter {
     async fn measure<F: Future>(&mut self, route: &'static str, work: F) -> F::Output {
         self.sized.counts.take_consumed();
         self.sized.calls.swap(0, Ordering::Relaxed);
@@ -383,6 +371,27 @@ impl Bench {
             at.write += units.write;
         }
         out
+    }
+}
+
+impl Bench {
+    async fn start() -> Self {
+        let mut env = Env::aws().await;
+        let sized = Arc::new(SizedTable {
+            inner: env.app.table.clone(),
+            counts: Arc::default(),
+            calls: AtomicU64::new(0),
+            overhead_cpu_ms: Default::default(),
+        });
+        env.app.table = sized.clone();
+        env.api = marquee::routes::router(env.app.clone(), |_| true);
+        Self {
+            env,
+            meter: Meter {
+                sized,
+                costs: BTreeMap::new(),
+            },
+        }
     }
 
     /// One request, which must succeed; its answer.
@@ -408,9 +417,12 @@ impl Bench {
             None => request.body(axum::body::Body::empty()),
         }
         .unwrap();
-        let api = self.env.api.clone();
         let (status, _, answer) = self
-            .measure(route_of(&method, path), support::call(&api, request))
+            .meter
+            .measure(
+                route_of(&method, path),
+                support::call(&self.env.api, request),
+            )
             .await;
         assert!(status.is_success(), "{method} {path}: {status} {answer}");
         answer
@@ -424,30 +436,6 @@ impl Bench {
         self.call(Method::POST, path, token, Some(body), &[]).await
     }
 
-    /// Stripe's `checkout.session.completed` for `session`, signed as Stripe signs it.
-    async fn stripe_event(&mut self, id: &str, session: Value) {
-        let payload = json!({
-            "id": id, "object": "event", "type": "checkout.session.completed",
-            "livemode": false, "data": {"object": session},
-        })
-        .to_string();
-        let now = marquee::clock::Clock::now(self.env.clock.as_ref()).unix_timestamp();
-        let signature =
-            marquee::payments::signature::header(support::WEBHOOK_SECRET, now, payload.as_bytes());
-        let request = Request::builder()
-            .method(Method::POST)
-            .uri("/webhooks/stripe")
-            .header("stripe-signature", signature)
-            .header("content-type", "application/json")
-            .body(axum::body::Body::from(payload))
-            .unwrap();
-        let api = self.env.api.clone();
-        let (status, _, body) = self
-            .measure("stripe-webhook", support::call(&api, request))
-            .await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-    }
-
     /// The mail worker on what the mail queue holds.
     async fn mail_worker(&mut self) {
         let url = self.env.app.config.mail_queue_url.clone().unwrap();
@@ -455,22 +443,22 @@ impl Bench {
         if bodies.is_empty() {
             return;
         }
-        let app = self.env.app.clone();
         let failed = self
+            .meter
             .measure(
                 marquee::background::MAIL_WORKER,
-                marquee::background::mail_worker(&app, &bodies),
+                marquee::background::mail_worker(&self.env.app, &bodies),
             )
             .await;
         assert!(failed.is_empty(), "mail jobs failed: {failed:?}");
     }
 
     async fn indexer(&mut self) -> u64 {
-        let app = self.env.app.clone();
         let report = self
+            .meter
             .measure(
                 marquee::background::CATALOG_INDEXER,
-                marquee::background::catalog_indexer(&app, 100),
+                marquee::background::catalog_indexer(&self.env.app, 100),
             )
             .await
             .unwrap();
@@ -490,7 +478,7 @@ impl Bench {
         let mut out = String::from(
             "| route | memory MB | requests | table calls | RRU table | RRU by index | WRU table | WRU by index | CPU ms here | Lambda ms (model) | DynamoDB $/1M | Lambda $/1M |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         );
-        for (route, cost) in &self.costs {
+        for (route, cost) in &self.meter.costs {
             let n = cost.requests as f64;
             let per = |x: f64| x / n;
             // Units per index, "GSI1 2, GSI3 1" (0 when none).
@@ -544,7 +532,7 @@ impl Bench {
         let mut out = String::from(
             "| route | configured MB | Lambda $/1M at 128 / 256 / 512 / 1024 MB | cheapest |\n|---|---|---|---|\n",
         );
-        for (route, cost) in &self.costs {
+        for (route, cost) in &self.meter.costs {
             let n = cost.requests as f64;
             let (cpu, calls) = (cost.cpu_ms / n, cost.calls as f64 / n);
             let prices: Vec<(u32, f64)> = [128u32, 256, 512, 1024]
@@ -607,7 +595,7 @@ async fn cost_per_route_on_dynamodb() {
     bench.env.run_mail_jobs().await;
     // From here the mail worker is measured as its own function.
     bench.env.mail_worker = false;
-    bench.costs.clear();
+    bench.meter.costs.clear();
 
     let genre = genres["items"][0]["id"].as_str().unwrap().to_string();
     let mut tokens = Vec::new();
@@ -714,13 +702,19 @@ async fn cost_per_route_on_dynamodb() {
             .next()
             .unwrap()
             .to_string();
-        let intent = format!("pi_{viewer}");
-        let object = json!({
-            "id": session, "object": "checkout.session", "client_reference_id": id,
-            "metadata": {"order_id": id}, "payment_status": "paid",
-            "status": "complete", "payment_intent": intent,
-        });
-        bench.stripe_event(&format!("evt_{viewer}"), object).await;
+        let paid = support::session_object(&session, &id, "paid", &format!("pi_{viewer}"));
+        let (status, body) = bench
+            .meter
+            .measure(
+                "stripe-webhook",
+                bench.env.stripe_event(
+                    &format!("evt_{viewer}"),
+                    "checkout.session.completed",
+                    paid,
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
         bench.get(&format!("/orders/{id}"), Some(access)).await;
         bench.get("/orders", Some(access)).await;
         bench.get("/me/purchases", Some(access)).await;
@@ -728,16 +722,16 @@ async fn cost_per_route_on_dynamodb() {
     }
     // The sweep after purchases counted on the shelves.
     projected += bench.indexer().await;
-    let app = bench.env.app.clone();
     bench
+        .meter
         .measure(
             marquee::background::EXPIRY_SCHEDULER,
-            marquee::background::expiry_scheduler(&app),
+            marquee::background::expiry_scheduler(&bench.env.app),
         )
         .await
         .unwrap();
 
-    let sweeps = &bench.costs[marquee::background::CATALOG_INDEXER];
+    let sweeps = &bench.meter.costs[marquee::background::CATALOG_INDEXER];
     println!(
         "\ncatalog-indexer: {projected} movies projected in {} sweeps, {} WRU per movie (table and indexes)",
         sweeps.requests,

@@ -255,11 +255,7 @@ async fn in_checkout(env: &Env, name: &str) -> (String, String, String, Value) {
         .next()
         .unwrap()
         .to_string();
-    let completed = json!({
-        "id": session, "object": "checkout.session", "client_reference_id": id,
-        "metadata": {"order_id": id}, "payment_status": "paid",
-        "status": "complete", "payment_intent": format!("pi_{name}"),
-    });
+    let completed = support::session_object(&session, &id, "paid", &format!("pi_{name}"));
     (token, email, id, completed)
 }
 

@@ -7,7 +7,7 @@ use crate::support;
 use axum::http::{Method, StatusCode};
 use marquee::accounts::Role;
 use serde_json::{Value, json};
-use support::{Env, shop};
+use support::{Env, session_object, shop};
 
 async fn order(env: &Env, token: &str, key: &str) -> Value {
     let request = axum::http::Request::builder()
@@ -43,15 +43,6 @@ async fn seats_left(env: &Env, showtime: &str) -> i64 {
     env.get(&format!("/showtimes/{showtime}"), None).await.1["seats_left"]
         .as_i64()
         .unwrap()
-}
-
-/// The session Stripe would send in checkout.session.* events.
-fn session_object(session_id: &str, order_id: &str, payment_status: &str, intent: &str) -> Value {
-    json!({
-        "id": session_id, "object": "checkout.session", "client_reference_id": order_id,
-        "metadata": {"order_id": order_id}, "payment_status": payment_status,
-        "status": "complete", "payment_intent": intent,
-    })
 }
 
 fn receipts(env: &Env, email: &str, subject: &str) -> usize {

@@ -707,6 +707,21 @@ pub async fn shop_of(env: &Env, seats: u16, movies: usize) -> (String, Vec<Strin
     (showtime["id"].as_str().unwrap().to_string(), seeded.movies)
 }
 
+/// The session Stripe would send in checkout.session.* events.
+#[allow(dead_code)]
+pub fn session_object(
+    session_id: &str,
+    order_id: &str,
+    payment_status: &str,
+    intent: &str,
+) -> serde_json::Value {
+    serde_json::json!({
+        "id": session_id, "object": "checkout.session", "client_reference_id": order_id,
+        "metadata": {"order_id": order_id}, "payment_status": payment_status,
+        "status": "complete", "payment_intent": intent,
+    })
+}
+
 /// The `field` of every error in a problem body.
 pub fn error_fields(problem: &serde_json::Value) -> Vec<String> {
     problem["errors"]
