@@ -8,7 +8,7 @@
 //! call reads and writes, by DynamoDB's published sizing rules (see [`SizedTable`]).
 
 use crate::support::{self, Env, receive_all};
-use axum::http::{Method, Request, StatusCode};
+use axum::http::{Method, StatusCode};
 use marquee::routes::{BACKGROUND, ROUTES};
 use marquee::store::counting::{Consumed, Counts, Units};
 use marquee::store::{Index, Item, Key, Page, Query, StoreError, Table, Write, Written};
@@ -403,20 +403,7 @@ impl Bench {
         body: Option<Value>,
         headers: &[(&str, &str)],
     ) -> Value {
-        let mut request = Request::builder().method(method.clone()).uri(path);
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        let request = match body {
-            Some(body) => request
-                .header("content-type", "application/json")
-                .body(axum::body::Body::from(body.to_string())),
-            None => request.body(axum::body::Body::empty()),
-        }
-        .unwrap();
+        let request = support::request(method.clone(), path, token, body, headers);
         let (status, _, answer) = self
             .meter
             .measure(
@@ -695,13 +682,7 @@ async fn cost_per_route_on_dynamodb() {
         let started = bench
             .post(&format!("/orders/{id}/checkout"), Some(access), json!({}))
             .await;
-        let session = started["checkout_url"]
-            .as_str()
-            .unwrap()
-            .rsplit('/')
-            .next()
-            .unwrap()
-            .to_string();
+        let session = support::checkout_session_id(&started);
         let paid = support::session_object(&session, &id, "paid", &format!("pi_{viewer}"));
         let (status, body) = bench
             .meter

@@ -248,13 +248,7 @@ async fn in_checkout(env: &Env, name: &str) -> (String, String, String, Value) {
         .post(&format!("/orders/{id}/checkout"), Some(&token), json!({}))
         .await;
     assert_eq!(status, StatusCode::OK, "{started}");
-    let session = started["checkout_url"]
-        .as_str()
-        .unwrap()
-        .rsplit('/')
-        .next()
-        .unwrap()
-        .to_string();
+    let session = support::checkout_session_id(&started);
     let completed = support::session_object(&session, &id, "paid", &format!("pi_{name}"));
     (token, email, id, completed)
 }

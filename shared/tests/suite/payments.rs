@@ -31,8 +31,7 @@ async fn checkout(env: &Env, token: &str, id: &str) -> (StatusCode, Value) {
 async fn checked_out(env: &Env, token: &str, id: &str) -> String {
     let (status, started) = checkout(env, token, id).await;
     assert_eq!(status, StatusCode::OK, "{started}");
-    let url = started["checkout_url"].as_str().unwrap();
-    url.rsplit('/').next().unwrap().to_string()
+    support::checkout_session_id(&started)
 }
 
 async fn order_now(env: &Env, token: &str, id: &str) -> Value {

@@ -410,17 +410,7 @@ mod env {
             token: Option<&str>,
             body: Option<Value>,
         ) -> (StatusCode, HeaderMap, Value) {
-            let mut request = Request::builder().method(method).uri(path);
-            if let Some(token) = token {
-                request = request.header("authorization", format!("Bearer {token}"));
-            }
-            let request = match body {
-                Some(body) => request
-                    .header("content-type", "application/json")
-                    .body(axum::body::Body::from(body.to_string())),
-                None => request.body(axum::body::Body::empty()),
-            };
-            let answer = call(&self.api, request.unwrap()).await;
+            let answer = call(&self.api, super::request(method, path, token, body, &[])).await;
             if self.mail_worker {
                 self.run_mail_jobs().await;
             }
@@ -705,6 +695,37 @@ pub async fn shop_of(env: &Env, seats: u16, movies: usize) -> (String, Vec<Strin
         .await;
     assert_eq!(status, axum::http::StatusCode::CREATED, "{showtime}");
     (showtime["id"].as_str().unwrap().to_string(), seeded.movies)
+}
+
+/// The Stripe Checkout Session's id, the last segment of a checkout answer's `checkout_url`.
+#[allow(dead_code)]
+pub fn checkout_session_id(started: &serde_json::Value) -> String {
+    let url = started["checkout_url"].as_str().expect("a checkout_url");
+    url.rsplit('/').next().unwrap().to_string()
+}
+
+/// A JSON request as a client sends it: a bearer token, extra headers, a body.
+pub fn request(
+    method: axum::http::Method,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+    headers: &[(&str, &str)],
+) -> axum::http::Request<axum::body::Body> {
+    let mut request = axum::http::Request::builder().method(method).uri(path);
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    match body {
+        Some(body) => request
+            .header("content-type", "application/json")
+            .body(axum::body::Body::from(body.to_string())),
+        None => request.body(axum::body::Body::empty()),
+    }
+    .unwrap()
 }
 
 /// The session Stripe would send in checkout.session.* events.
