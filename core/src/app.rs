@@ -74,7 +74,7 @@ impl App {
     /// the mailer and the queues refuse until a function that uses them adds them.
     pub async fn open(config: Config) -> Result<Self, StartError> {
         let aws = match config.backend {
-            Backend::Aws => Some(aws_sdk_config(&config).await),
+            Backend::Aws => Some(aws_sdk_config(&config).await?),
             Backend::Embedded => None,
         };
         Self::open_with(config, aws)
@@ -140,7 +140,10 @@ impl App {
             #[cfg(not(feature = "embedded"))]
             Backend::Embedded => return Err(no_embedded_store().into()),
             Backend::Aws => {
-                let aws = aws.unwrap_or_else(|| lambda_sdk_config(&config));
+                let aws = match aws {
+                    Some(aws) => aws,
+                    None => lambda_sdk_config(&config)?,
+                };
                 Self {
                     table: Arc::new(DynamoTable::new(
                         aws_sdk_dynamodb::Client::new(&aws),
@@ -245,13 +248,17 @@ impl Queue for Unwired {
 /// (credentials from variables, profiles, SSO, web identity or instance metadata; the
 /// region; any endpoint override), every call bounded by `aws_timeout` (its attempts by
 /// 40% of it, a connection by at most 1 s), and the standard retry mode: up to 3 attempts
-/// with jittered exponential backoff, for throttling, timeouts and transient errors.
-pub async fn aws_sdk_config(config: &Config) -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
+/// with jittered exponential backoff, for throttling, timeouts and transient errors. TLS
+/// trusts Amazon's roots ([`crate::aws_tls`]).
+pub async fn aws_sdk_config(config: &Config) -> Result<aws_config::SdkConfig, ConfigError> {
+    Ok(aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .http_client(crate::aws_tls::https_client(
+            config.aws_ca_bundle.as_deref(),
+        )?)
         .timeout_config(aws_timeouts(config))
         .retry_config(aws_retries())
         .load()
-        .await
+        .await)
 }
 
 /// The same configuration as [`aws_sdk_config`], from the variables Lambda sets and
@@ -259,7 +266,7 @@ pub async fn aws_sdk_config(config: &Config) -> aws_config::SdkConfig {
 /// `AWS_SESSION_TOKEN`, the region from `AWS_REGION`, an endpoint override from
 /// `AWS_ENDPOINT_URL`. A function needs no other source, and the provider chains it skips
 /// (profiles, SSO, STS, instance metadata) were most of every function's binary.
-pub fn lambda_sdk_config(config: &Config) -> aws_config::SdkConfig {
+pub fn lambda_sdk_config(config: &Config) -> Result<aws_config::SdkConfig, ConfigError> {
     let credentials = aws_config::environment::EnvironmentVariableCredentialsProvider::new();
     let mut sdk = aws_config::SdkConfig::builder()
         .behavior_version(aws_config::BehaviorVersion::latest())
@@ -271,12 +278,15 @@ pub fn lambda_sdk_config(config: &Config) -> aws_config::SdkConfig {
         .credentials_provider(aws_sdk_dynamodb::config::SharedCredentialsProvider::new(
             credentials,
         ))
+        .http_client(crate::aws_tls::https_client(
+            config.aws_ca_bundle.as_deref(),
+        )?)
         .timeout_config(aws_timeouts(config))
         .retry_config(aws_retries());
     if let Ok(url) = std::env::var("AWS_ENDPOINT_URL") {
         sdk = sdk.endpoint_url(url);
     }
-    sdk.build()
+    Ok(sdk.build())
 }
 
 /// Up to 3 attempts, with jittered exponential backoff between them.

@@ -52,6 +52,9 @@ pub struct Config {
     /// The most one AWS operation may take, its retries included (each attempt gets 40%
     /// of it, a connection at most 1 s).
     pub aws_timeout: std::time::Duration,
+    /// A PEM bundle the AWS calls trust instead of Amazon's roots (`AWS_CA_BUNDLE`, as the
+    /// AWS CLI reads it).
+    pub aws_ca_bundle: Option<PathBuf>,
     /// The most one request may take before it answers 503 (below the functions' timeout).
     pub request_timeout: std::time::Duration,
     /// Origins whose browser scripts may call the API (`MARQUEE_CORS_ORIGINS`, comma
@@ -153,6 +156,7 @@ impl Config {
                 DEFAULT_AWS_TIMEOUT,
                 "MARQUEE_AWS_TIMEOUT_MS",
             )?,
+            aws_ca_bundle: get("AWS_CA_BUNDLE").map(PathBuf::from),
             request_timeout: millis(
                 get("MARQUEE_REQUEST_TIMEOUT_MS"),
                 DEFAULT_REQUEST_TIMEOUT,
@@ -254,6 +258,16 @@ mod tests {
         assert_eq!(c.backend, Backend::Embedded);
         assert_eq!(c.sqlite_path(), PathBuf::from(".marquee/marquee.sqlite3"));
         assert_eq!(c.public_url, "http://127.0.0.1:3000");
+        assert_eq!(c.aws_ca_bundle, None);
+    }
+
+    #[test]
+    fn aws_ca_bundle_names_the_bundle_aws_calls_trust() {
+        let c = config(&[("AWS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")]).unwrap();
+        assert_eq!(
+            c.aws_ca_bundle,
+            Some(PathBuf::from("/etc/ssl/certs/ca-certificates.crt"))
+        );
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! Nothing here names a feature; the feature crates depend on it, never the reverse.
 
 pub mod app;
+pub mod aws_tls;
 pub mod clock;
 pub mod config;
 pub mod data_key;

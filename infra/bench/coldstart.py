@@ -3,8 +3,9 @@
 on loopback and measures init time (process start to its first /next), first-invoke
 duration (event handed over to response posted) and peak RSS, median of N runs.
 
-Usage: coldstart.py --event EVENT.json [--runs 15] [--env K=V ...] NAME=BINARY[,EVENT.json] ...
-(a function given its own event gets that one instead of --event's)
+Usage: coldstart.py --event EVENT.json [--runs 15] [--env K=V ...] NAME=BINARY[,EVENT.json][,K=V ...] ...
+(a function given its own event gets that one instead of --event's; its K=V are set for it
+alone, over --env's)
 """
 import argparse
 import http.server
@@ -131,18 +132,42 @@ def main():
     })
     env.update(dict(kv.split("=", 1) for kv in args.env))
 
-    print(f"{'function':<14}{'init ms':>10}{'1st invoke ms':>15}{'peak RSS MiB':>14}{'binary MiB':>12}{'zip MiB':>9}")
+    functions = []
     for spec in args.functions:
-        name, binary = spec.split("=", 1)
-        binary, _, event_path = binary.partition(",")
-        event = open(event_path or args.event, "rb").read()
-        run_once(stub, binary, env, event)  # warm the page cache; not counted
-        runs = [run_once(stub, binary, env, event) for _ in range(args.runs)]
-        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
-        print(f"{name:<14}{med['init_ms']:>10.2f}{med['first_invoke_ms']:>15.2f}"
-              f"{med['peak_rss_mib']:>14.1f}{os.path.getsize(binary) / 2**20:>12.1f}"
-              f"{zipped(binary) / 2**20:>9.1f}")
-    print(f"(median of {args.runs} runs each, stub Runtime API on loopback)")
+        name, rest = spec.split("=", 1)
+        binary, *extras = rest.split(",")
+        own_env = dict(env)
+        own_env.update(dict(kv.split("=", 1) for kv in extras if "=" in kv))
+        event_path = next((e for e in extras if "=" not in e), args.event)
+        functions.append((name, binary, own_env, open(event_path, "rb").read()))
+        run_once(stub, binary, own_env, functions[-1][3])  # warm the page cache; not counted
+
+    # Two orders, as they differ here. In rounds (every function once per round), a slower
+    # spell of the machine weighs on all of them alike, and no run finds its own previous
+    # run still in the CPU's caches. One function after another, a small binary's runs
+    # follow each other warm.
+    for order in ("in rounds", "one function after another"):
+        runs = {name: [] for name, *_ in functions}
+        if order == "in rounds":
+            for _ in range(args.runs):
+                for name, binary, own_env, event in functions:
+                    runs[name].append(run_once(stub, binary, own_env, event))
+        else:
+            for name, binary, own_env, event in functions:
+                runs[name] = [run_once(stub, binary, own_env, event) for _ in range(args.runs)]
+        report(order, functions, runs, args.runs)
+
+
+def report(order, functions, runs, count):
+    baseline = statistics.median(r["init_ms"] for r in runs[functions[0][0]])
+    print(f"{'function':<24}{'init ms':>10}{'x first':>9}{'1st invoke ms':>15}{'peak RSS MiB':>14}"
+          f"{'binary MiB':>12}{'zip MiB':>9}")
+    for name, binary, _, _ in functions:
+        med = {k: statistics.median(r[k] for r in runs[name]) for k in runs[name][0]}
+        print(f"{name:<24}{med['init_ms']:>10.2f}{med['init_ms'] / baseline:>9.2f}"
+              f"{med['first_invoke_ms']:>15.2f}{med['peak_rss_mib']:>14.1f}"
+              f"{os.path.getsize(binary) / 2**20:>12.1f}{zipped(binary) / 2**20:>9.1f}")
+    print(f"(median of {count} runs each, {order}; stub Runtime API on loopback)\n")
 
 
 if __name__ == "__main__":

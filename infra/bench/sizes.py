@@ -6,9 +6,10 @@ that each binary holds an adapter exactly when template.yaml grants its function
 service (Stripe's key, ses:SendEmail, sqs:SendMessage), never SQLite, and the OpenAPI
 document only in `openapi`; exits 1 when either is missed.
 
-An adapter is recognised by a string only its code carries: Stripe's API host, the SES v2
-and SQS operation names the SDK sends, SQLite's file header, and a description only the
-OpenAPI document's builder writes.
+An adapter is recognised by a string only its code carries: Stripe's API host, the names of
+the SES v2 and SQS client crates (in their code's source locations; the IAM action names the
+usage recorder writes are in every function), SQLite's file header, and a description only
+the OpenAPI document's builder writes.
 
 Usage: sizes.py [--layout release|lambda] [--readme README.md] TARGET_DIR
   release: TARGET_DIR/<name> (cargo build --release);
@@ -44,8 +45,8 @@ def crate_of(name):
 # Adapter: (the bytes its code carries, how template.yaml shows a function uses it).
 MARKERS = {
     "stripe": (b"api.stripe.com", "MARQUEE_STRIPE_SECRET_KEY:"),
-    "ses": (b"SendEmail", "- ses:SendEmail"),
-    "sqs": (b"SendMessageBatch", "- sqs:SendMessage"),
+    "ses": (b"aws-sdk-sesv2", "- ses:SendEmail"),
+    "sqs": (b"aws-sdk-sqs", "- sqs:SendMessage"),
     "sqlite": (b"SQLite format 3", None),
     "openapi": (b"Seconds to wait before trying again", None),
 }

@@ -219,13 +219,14 @@ async fn run_background(app: App, every: std::time::Duration) {
     let mail = |app: App, batch: Vec<String>| async move {
         marquee::background::mail_worker(&app, &batch).await
     };
-    match app.local_queues.clone() {
-        Some(queues) => {
+    match (app.local_queues.clone(), app.aws.clone()) {
+        (Some(queues), _) => {
             tokio::spawn(drain(queues.expiry, app.clone(), "expiry", expiry));
             tokio::spawn(drain(queues.mail, app.clone(), "mail", mail));
         }
-        None => {
-            let sdk = marquee::app::aws_sdk_config(&app.config).await;
+        // Neither: an app has its in-process queues or its AWS configuration.
+        (None, None) => {}
+        (None, Some(sdk)) => {
             let sqs = aws_sdk_sqs::Client::new(&sdk);
             let queue = |url: &Option<String>| {
                 marquee::queue::SqsQueue::new(sqs.clone(), url.clone().unwrap_or_default())

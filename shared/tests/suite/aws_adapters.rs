@@ -116,7 +116,7 @@ async fn the_lambda_configuration_reaches_every_service_from_its_variables() {
     support::aws_endpoint();
     // The SDK's configuration takes only the AWS bound from ours.
     let config = marquee::Config::from_lookup(|_| None).unwrap();
-    let sdk = marquee::app::lambda_sdk_config(&config);
+    let sdk = marquee::app::lambda_sdk_config(&config).unwrap();
     assert_eq!(
         sdk.region().map(|r| r.as_ref().to_string()),
         std::env::var("AWS_REGION").ok()

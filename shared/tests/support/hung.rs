@@ -38,7 +38,7 @@ pub async fn with_hung_table(vars: &[(&str, &str)]) -> (marquee::App, axum::Rout
         all.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
     })
     .unwrap();
-    let sdk = marquee::app::aws_sdk_config(&config).await;
+    let sdk = marquee::app::aws_sdk_config(&config).await.unwrap();
     let hung = aws_sdk_dynamodb::config::Builder::from(&sdk)
         .endpoint_url(black_hole().await)
         .build();

@@ -235,7 +235,9 @@ mod env {
         /// Sends this app's AWS calls (table, mail, queues) through `proxy`; the router is
         /// rebuilt on the changed app.
         pub async fn through(&mut self, proxy: &super::faults::FaultProxy) {
-            let sdk = marquee::app::aws_sdk_config(&self.app.config).await;
+            let sdk = marquee::app::aws_sdk_config(&self.app.config)
+                .await
+                .unwrap();
             let dynamo = aws_sdk_dynamodb::config::Builder::from(&sdk)
                 .endpoint_url(&proxy.url)
                 .build();
