@@ -25,7 +25,7 @@ use webpki::anchor_from_trusted_cert;
 
 /// Amazon Root CA 1 to 4 and Starfield Services Root Certificate Authority - G2, as
 /// Mozilla's root program carries them.
-pub const AMAZON_ROOTS: &str = include_str!("../certs/amazon-roots.pem");
+const AMAZON_ROOTS: &str = include_str!("../certs/amazon-roots.pem");
 
 /// The client for the SDK's configuration: Amazon's roots, or the bundle at `bundle`.
 pub fn https_client(bundle: Option<&Path>) -> Result<SharedHttpClient, ConfigError> {
