@@ -155,16 +155,22 @@ def main():
         else:
             for name, binary, own_env, event in functions:
                 runs[name] = [run_once(stub, binary, own_env, event) for _ in range(args.runs)]
-        report(order, functions, runs, args.runs)
+        report(order, functions, runs, args.runs, paired=order == "in rounds")
 
 
-def report(order, functions, runs, count):
-    baseline = statistics.median(r["init_ms"] for r in runs[functions[0][0]])
-    print(f"{'function':<24}{'init ms':>10}{'x first':>9}{'1st invoke ms':>15}{'peak RSS MiB':>14}"
-          f"{'binary MiB':>12}{'zip MiB':>9}")
+def report(order, functions, runs, count, paired):
+    """`x first` is the ratio of medians. In rounds, `x paired` is the median of each round's
+    own ratio to the first row, taken seconds apart, so the machine's slower and faster
+    spells fall on both sides of it."""
+    first = runs[functions[0][0]]
+    baseline = statistics.median(r["init_ms"] for r in first)
+    print(f"{'function':<24}{'init ms':>10}{'x first':>9}{'x paired':>10}{'1st invoke ms':>15}"
+          f"{'peak RSS MiB':>14}{'binary MiB':>12}{'zip MiB':>9}")
     for name, binary, _, _ in functions:
         med = {k: statistics.median(r[k] for r in runs[name]) for k in runs[name][0]}
-        print(f"{name:<24}{med['init_ms']:>10.2f}{med['init_ms'] / baseline:>9.2f}"
+        ratio = (f"{statistics.median(r['init_ms'] / f['init_ms'] for r, f in zip(runs[name], first)):>10.2f}"
+                 if paired else f"{'':>10}")
+        print(f"{name:<24}{med['init_ms']:>10.2f}{med['init_ms'] / baseline:>9.2f}{ratio}"
               f"{med['first_invoke_ms']:>15.2f}{med['peak_rss_mib']:>14.1f}"
               f"{os.path.getsize(binary) / 2**20:>12.1f}{zipped(binary) / 2**20:>9.1f}")
     print(f"(median of {count} runs each, {order}; stub Runtime API on loopback)\n")
