@@ -3,7 +3,8 @@
 on loopback and measures init time (process start to its first /next), first-invoke
 duration (event handed over to response posted) and peak RSS, median of N runs.
 
-Usage: coldstart.py --event EVENT.json [--runs 15] [--env K=V ...] NAME=BINARY[,EVENT.json][,K=V ...] ...
+Usage: coldstart.py --event EVENT.json [--runs 15] [--env K=V ...] [--goal NAME ...]
+                    NAME=BINARY[,EVENT.json][,K=V ...] ...
 (a function given its own event gets that one instead of --event's; its K=V are set for it
 alone, over --env's)
 """
@@ -116,6 +117,9 @@ def main():
     parser.add_argument("--event", required=True)
     parser.add_argument("--runs", type=int, default=15)
     parser.add_argument("--env", action="append", default=[])
+    parser.add_argument("--goal", action="append", default=[],
+                        help="a row the goal applies to (init <= 1.5x the first row, "
+                             "peak RSS <= 20 MiB), checked on the rounds")
     parser.add_argument("functions", nargs="+")
     args = parser.parse_args()
 
@@ -142,20 +146,42 @@ def main():
         functions.append((name, binary, own_env, open(event_path, "rb").read()))
         run_once(stub, binary, own_env, functions[-1][3])  # warm the page cache; not counted
 
-    # Two orders, as they differ here. In rounds (every function once per round), a slower
-    # spell of the machine weighs on all of them alike, and no run finds its own previous
-    # run still in the CPU's caches. One function after another, a small binary's runs
-    # follow each other warm.
-    for order in ("in rounds", "one function after another"):
-        runs = {name: [] for name, *_ in functions}
-        if order == "in rounds":
-            for _ in range(args.runs):
-                for name, binary, own_env, event in functions:
-                    runs[name].append(run_once(stub, binary, own_env, event))
-        else:
-            for name, binary, own_env, event in functions:
-                runs[name] = [run_once(stub, binary, own_env, event) for _ in range(args.runs)]
-        report(order, functions, runs, args.runs, paired=order == "in rounds")
+    # In rounds (every function once per round), a slower spell of the machine weighs on
+    # all of them alike, and no run finds its own previous run still in the CPU's caches:
+    # that is the order the goal is checked in. One function after another is printed for
+    # comparison: there a spell falls on one function's runs only.
+    rounds = {name: [] for name, *_ in functions}
+    unknown = [name for name in args.goal if name not in rounds]
+    if unknown:
+        sys.exit(f"--goal names no function: {', '.join(unknown)}")
+    for _ in range(args.runs):
+        for name, binary, own_env, event in functions:
+            rounds[name].append(run_once(stub, binary, own_env, event))
+    report("in rounds", functions, rounds, args.runs, paired=True)
+    verdicts = [check_goal(name, rounds[name], rounds[functions[0][0]]) for name in args.goal]
+    for line in verdicts:
+        print(line)
+    if verdicts:
+        print()
+    apart = {name: [run_once(stub, binary, own_env, event) for _ in range(args.runs)]
+             for name, binary, own_env, event in functions}
+    report("one function after another, for comparison", functions, apart, args.runs,
+           paired=False)
+
+
+RATIO_GOAL = 1.5
+RSS_GOAL_MIB = 20
+
+
+def check_goal(name, runs, first):
+    """Met when both ratios (of medians, and paired) and the median peak RSS are in bounds."""
+    ratio = max(statistics.median(r["init_ms"] for r in runs)
+                / statistics.median(f["init_ms"] for f in first),
+                statistics.median(r["init_ms"] / f["init_ms"] for r, f in zip(runs, first)))
+    rss = statistics.median(r["peak_rss_mib"] for r in runs)
+    met = ratio <= RATIO_GOAL and rss <= RSS_GOAL_MIB
+    return (f"goal for {name} (init <= {RATIO_GOAL}x the first row, peak RSS <= "
+            f"{RSS_GOAL_MIB} MiB): {'met' if met else 'MISSED'} ({ratio:.2f}x, {rss:.1f} MiB)")
 
 
 def report(order, functions, runs, count, paired):

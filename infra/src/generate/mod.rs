@@ -127,12 +127,6 @@ fn functions_manifest() -> String {
          marquee-accounts.workspace = true\n\
          marquee-catalog.workspace = true\n\
          marquee-commerce.workspace = true\n\
-         # Deployed functions log at `info` and above: debug and trace lines, most of them in\n\
-         # the HTTP and AWS crates, are compiled out, with their metadata (4.8k of the 29k\n\
-         # relocations a function applies as it starts) and 0.4 MiB of code. Debug builds\n\
-         # (`cargo lambda watch`, the tests) keep every level.\n\
-         log = { workspace = true, features = [\"release_max_level_info\"] }\n\
-         tracing = { workspace = true, features = [\"release_max_level_info\"] }\n\
          \n\
          [features]\n\
          # The embedded store, for `cargo lambda watch` on a workstation: \
