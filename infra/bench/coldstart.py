@@ -173,11 +173,20 @@ RATIO_GOAL = 1.5
 RSS_GOAL_MIB = 20
 
 
+def median_ratio(runs, first):
+    return (statistics.median(r["init_ms"] for r in runs)
+            / statistics.median(f["init_ms"] for f in first))
+
+
+def paired_ratio(runs, first):
+    """The median of each round's own ratio: runs taken seconds apart, so the machine's
+    slower and faster spells fall on both sides of it."""
+    return statistics.median(r["init_ms"] / f["init_ms"] for r, f in zip(runs, first))
+
+
 def check_goal(name, runs, first):
     """Met when both ratios (of medians, and paired) and the median peak RSS are in bounds."""
-    ratio = max(statistics.median(r["init_ms"] for r in runs)
-                / statistics.median(f["init_ms"] for f in first),
-                statistics.median(r["init_ms"] / f["init_ms"] for r, f in zip(runs, first)))
+    ratio = max(median_ratio(runs, first), paired_ratio(runs, first))
     rss = statistics.median(r["peak_rss_mib"] for r in runs)
     met = ratio <= RATIO_GOAL and rss <= RSS_GOAL_MIB
     return (f"goal for {name} (init <= {RATIO_GOAL}x the first row, peak RSS <= "
@@ -185,18 +194,14 @@ def check_goal(name, runs, first):
 
 
 def report(order, functions, runs, count, paired):
-    """`x first` is the ratio of medians. In rounds, `x paired` is the median of each round's
-    own ratio to the first row, taken seconds apart, so the machine's slower and faster
-    spells fall on both sides of it."""
+    """`x first` is the ratio of medians; `x paired` (in rounds) is `paired_ratio`."""
     first = runs[functions[0][0]]
-    baseline = statistics.median(r["init_ms"] for r in first)
     print(f"{'function':<24}{'init ms':>10}{'x first':>9}{'x paired':>10}{'1st invoke ms':>15}"
           f"{'peak RSS MiB':>14}{'binary MiB':>12}{'zip MiB':>9}")
     for name, binary, _, _ in functions:
         med = {k: statistics.median(r[k] for r in runs[name]) for k in runs[name][0]}
-        ratio = (f"{statistics.median(r['init_ms'] / f['init_ms'] for r, f in zip(runs[name], first)):>10.2f}"
-                 if paired else f"{'':>10}")
-        print(f"{name:<24}{med['init_ms']:>10.2f}{med['init_ms'] / baseline:>9.2f}{ratio}"
+        pair = f"{paired_ratio(runs[name], first):>10.2f}" if paired else f"{'':>10}"
+        print(f"{name:<24}{med['init_ms']:>10.2f}{median_ratio(runs[name], first):>9.2f}{pair}"
               f"{med['first_invoke_ms']:>15.2f}{med['peak_rss_mib']:>14.1f}"
               f"{os.path.getsize(binary) / 2**20:>12.1f}{zipped(binary) / 2**20:>9.1f}")
     print(f"(median of {count} runs each, {order}; stub Runtime API on loopback)\n")
