@@ -23,8 +23,14 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "job", rename_all = "snake_case")]
 pub enum MailJob {
-    /// A new activation link, if the account exists and is still inactive.
+    /// A sign-up's activation link (it keeps the password chosen at sign-up), if the
+    /// account is still unproved.
+    ActivateSignup { user_id: String },
+    /// A new activation link that asks for a new password, if the account exists and is
+    /// still unproved (a turned-off account is told why no link comes).
     ResendActivation { email: String },
+    /// A sign-up with an address that has a proved account: its owner is told.
+    SignupAttempt { email: String },
     /// A password reset link, if the account exists and is active.
     PasswordReset { email: String },
     /// An email rendered from `template` for `to`.
@@ -175,8 +181,14 @@ async fn run_owed(app: &App, id: &str) -> Result<(), String> {
 
 async fn run(app: &App, job: &MailJob) -> Result<(), String> {
     match job {
+        MailJob::ActivateSignup { user_id } => {
+            crate::accounts::signup::send_signup_activation(app, user_id).await
+        }
         MailJob::ResendActivation { email } => {
             crate::accounts::signup::send_activation_again(app, email).await
+        }
+        MailJob::SignupAttempt { email } => {
+            crate::accounts::signup::notify_signup_attempt(app, email).await
         }
         MailJob::PasswordReset { email } => {
             crate::auth::recovery::send_reset_link(app, email).await

@@ -6,7 +6,7 @@ use crate::app::App;
 use crate::auth;
 use crate::auth::login::authenticate;
 use crate::http::guard::Access::{self, AtLeast, Public};
-use crate::http::guard::authorize;
+use crate::http::guard::{Origin, authorize};
 use crate::route::Method::{Delete, Get, Patch, Post};
 use crate::route::Need;
 use crate::route::{Route, body, route};
@@ -27,7 +27,13 @@ pub const AUTH_REGISTER: Route = route(
 .status(201)
 .takes(body::<accounts::signup::RegisterRequest>())
 .gives(body::<accounts::user::UserView>())
-.needs(&[Need::PutItem, Need::SendMailQueue])
+.needs(&[
+    Need::GetItem,
+    Need::PutItem,
+    Need::UpdateItem,
+    Need::DeleteItem,
+    Need::SendMailQueue,
+])
 .hashes_passwords();
 
 pub const AUTH_ACTIVATE: Route = route(
@@ -105,7 +111,13 @@ pub const AUTH_LOGOUT: Route = route(
 )
 .status(204)
 .takes(body::<auth::login::LogoutRequest>())
-.needs(&[Need::GetItem, Need::Query, Need::PutItem, Need::DeleteItem]);
+.needs(&[
+    Need::GetItem,
+    Need::Query,
+    Need::PutItem,
+    Need::UpdateItem,
+    Need::DeleteItem,
+]);
 
 pub const AUTH_PASSWORD_FORGOT: Route = route(
     "auth-password-forgot",
@@ -224,7 +236,7 @@ pub const AUTH_MFA_SETUP: Route = route(
 .status(201)
 .takes(body::<auth::mfa::SetupRequest>())
 .gives(body::<auth::mfa::SetupAnswer>())
-.needs(&[Need::GetItem, Need::PutItem, Need::MfaKey])
+.needs(&[Need::GetItem, Need::PutItem, Need::UpdateItem, Need::MfaKey])
 .hashes_passwords();
 
 pub const AUTH_MFA_CONFIRM: Route = route(
@@ -253,6 +265,7 @@ pub const AUTH_MFA_DISABLE: Route = route(
 .takes(body::<auth::mfa::DisableRequest>())
 .needs(&[
     Need::GetItem,
+    Need::Query,
     Need::PutItem,
     Need::UpdateItem,
     Need::DeleteItem,
@@ -327,7 +340,7 @@ pub const AUTH_OAUTH_CALLBACK: Route = route(
 .status(303)
 .media("text/html")
 .query(&["state", "code", "error"])
-.needs(&[Need::GetItem, Need::Query, Need::PutItem, Need::UpdateItem, Need::DeleteItem, Need::SendMailQueue, Need::OAuthClients, Need::OAuthSecrets]);
+.needs(&[Need::GetItem, Need::PutItem, Need::UpdateItem, Need::DeleteItem, Need::SendMailQueue, Need::OAuthClients, Need::OAuthSecrets]);
 
 pub const AUTH_OAUTH_EXCHANGE: Route = route(
     "auth-oauth-exchange",
@@ -343,6 +356,7 @@ pub const AUTH_OAUTH_EXCHANGE: Route = route(
 .needs(&[
     Need::GetItem,
     Need::PutItem,
+    Need::UpdateItem,
     Need::DeleteItem,
     Need::SigningKey,
 ]);
@@ -525,7 +539,8 @@ pub fn router_for<'a>(app: App, routes: impl IntoIterator<Item = &'a Route>) -> 
                 move |State(app): State<App>,
                       mut req: axum::extract::Request,
                       next: axum::middleware::Next| async move {
-                    let caller = match authenticate(&app, req.headers()).await {
+                    let origin = Origin::of(req.headers(), req.extensions());
+                    let caller = match authenticate(&app, req.headers(), &origin).await {
                         Ok(caller) => caller,
                         Err(problem) => return problem.into_response(),
                     };
@@ -540,9 +555,15 @@ pub fn router_for<'a>(app: App, routes: impl IntoIterator<Item = &'a Route>) -> 
         if crate::usage::recording() {
             // Outside the access check, whose session reads are the function's too.
             let name = route.name;
+            let backend = app.config.backend.clone();
             handler = handler.layer(axum::middleware::from_fn(
                 move |req: axum::extract::Request, next: axum::middleware::Next| {
-                    crate::usage::as_function(name, next.run(req))
+                    let backend = backend.clone();
+                    crate::usage::as_function(name, async move {
+                        let response = next.run(req).await;
+                        crate::usage::answered(&backend, response.status());
+                        response
+                    })
                 },
             ));
         }

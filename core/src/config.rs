@@ -12,7 +12,9 @@ pub enum Backend {
     Aws,
 }
 
-#[derive(Debug, Clone)]
+/// `Debug` shows every setting but the secrets (see [`redacted`]): a configuration that
+/// reaches a log line or a panic message leaks nothing.
+#[derive(Clone)]
 pub struct Config {
     pub backend: Backend,
     /// Embedded backend state: `marquee.sqlite3`, `outbox/`, the local signing key.
@@ -67,7 +69,7 @@ pub struct Config {
     pub simulated_oauth: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct OAuthConfig {
     pub google_client_id: Option<String>,
     pub google_client_secret: Option<String>,
@@ -79,6 +81,76 @@ pub struct OAuthConfig {
     pub facebook_graph_url: String,
     /// Client URLs a sign-in may return to; `None`: the public URL.
     pub allowed_redirects: Option<Vec<String>>,
+}
+
+/// How a secret setting shows in `Debug`: whether it is set, never its value.
+fn redacted(secret: &Option<String>) -> &'static str {
+    match secret {
+        Some(_) => "Some(<redacted>)",
+        None => "None",
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("backend", &self.backend)
+            .field("data_dir", &self.data_dir)
+            .field("table_name", &self.table_name)
+            .field("expiry_queue_url", &self.expiry_queue_url)
+            .field("mail_queue_url", &self.mail_queue_url)
+            .field("mail_from", &self.mail_from)
+            .field("public_url", &self.public_url)
+            .field(
+                "jwt_private_key",
+                &format_args!("{}", redacted(&self.jwt_private_key)),
+            )
+            .field("jwt_public_key", &self.jwt_public_key)
+            .field("log_filter", &self.log_filter)
+            .field(
+                "stripe_secret_key",
+                &format_args!("{}", redacted(&self.stripe_secret_key)),
+            )
+            .field("stripe_api_base", &self.stripe_api_base)
+            .field(
+                "stripe_webhook_secret",
+                &format_args!("{}", redacted(&self.stripe_webhook_secret)),
+            )
+            .field("checkout_success_url", &self.checkout_success_url)
+            .field("checkout_cancel_url", &self.checkout_cancel_url)
+            .field("api_url", &self.api_url)
+            .field("simulated_checkout", &self.simulated_checkout)
+            .field("mfa_key", &format_args!("{}", redacted(&self.mfa_key)))
+            .field("aws_timeout", &self.aws_timeout)
+            .field("aws_ca_bundle", &self.aws_ca_bundle)
+            .field("request_timeout", &self.request_timeout)
+            .field("cors_origins", &self.cors_origins)
+            .field("oauth", &self.oauth)
+            .field("simulated_oauth", &self.simulated_oauth)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for OAuthConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthConfig")
+            .field("google_client_id", &self.google_client_id)
+            .field(
+                "google_client_secret",
+                &format_args!("{}", redacted(&self.google_client_secret)),
+            )
+            .field("google_issuer", &self.google_issuer)
+            .field("facebook_client_id", &self.facebook_client_id)
+            .field(
+                "facebook_client_secret",
+                &format_args!("{}", redacted(&self.facebook_client_secret)),
+            )
+            .field("facebook_authorize_url", &self.facebook_authorize_url)
+            .field("facebook_token_url", &self.facebook_token_url)
+            .field("facebook_graph_url", &self.facebook_graph_url)
+            .field("allowed_redirects", &self.allowed_redirects)
+            .finish()
+    }
 }
 
 /// An AWS operation's bound: two or three attempts fit, well inside a request's bound.
@@ -242,6 +314,33 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_shows_no_secret() {
+        let secrets = [
+            ("MARQUEE_JWT_PRIVATE_KEY", "jwt-private-SECRET"),
+            ("MARQUEE_STRIPE_SECRET_KEY", "sk_live_SECRET"),
+            ("MARQUEE_STRIPE_WEBHOOK_SECRET", "whsec_SECRET"),
+            ("MARQUEE_MFA_KEY", "mfa-key-SECRET"),
+            ("MARQUEE_GOOGLE_CLIENT_SECRET", "google-SECRET"),
+            ("MARQUEE_FACEBOOK_CLIENT_SECRET", "facebook-SECRET"),
+        ];
+        let config = Config::from_lookup(|name| {
+            secrets
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+                .or_else(|| (name == "MARQUEE_GOOGLE_CLIENT_ID").then(|| "google-id".into()))
+        })
+        .unwrap();
+        let shown = format!("{config:?} {config:#?}");
+        assert!(!shown.contains("SECRET"), "{shown}");
+        assert!(
+            shown.contains("stripe_secret_key: Some(<redacted>)"),
+            "{shown}"
+        );
+        assert!(shown.contains("google-id"), "{shown}");
+    }
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {

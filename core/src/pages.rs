@@ -104,13 +104,20 @@ fn page(template: &str, context: minijinja::Value) -> Response {
 #[derive(Debug, Deserialize)]
 pub struct TokenQuery {
     pub token: Option<String>,
+    /// Set on activation links sent on request: the page asks for the account's password.
+    #[serde(default)]
+    pub choose_password: Option<String>,
 }
 
-/// page-activate: a button that posts the emailed token to auth-activate.
+/// page-activate: a button that posts the emailed token to auth-activate (with the new
+/// password, on a link that asks for one).
 pub async fn activate(axum::extract::Query(query): axum::extract::Query<TokenQuery>) -> Response {
     page(
         ACTIVATE,
-        minijinja::context! { token => query.token.filter(|t| !t.is_empty()) },
+        minijinja::context! {
+            token => query.token.filter(|t| !t.is_empty()),
+            choose_password => query.choose_password.is_some(),
+        },
     )
 }
 
@@ -206,19 +213,38 @@ const ACTIVATE: &str = r#"{% extends "layout.html" %}{% block title %}Activate y
 {% block content %}<h1>Activate your account</h1>
 {% if token %}<form id="form" method="post" action="/auth/activate">
 <input type="hidden" name="token" value="{{ token }}">
-<p>Press the button to activate your Marquee account.</p>
+{% if choose_password %}<p>Choose the password of your Marquee account, then activate it.</p>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="new-password" required minlength="10">
+<label for="password_confirm">The same again</label>
+<input id="password_confirm" name="password_confirm" type="password" autocomplete="new-password" required minlength="10">
+{% else %}<p>Press the button to activate your Marquee account.</p>{% endif %}
 <button type="submit">Activate my account</button></form>
-<p id="result" class="hidden" role="status"></p>
+<div id="result" class="hidden" role="status"></div>
 <script>
 const form = document.getElementById('form'), result = document.getElementById('result');
 form.addEventListener('submit', async (event) => {
   event.preventDefault();
+  const fields = Object.fromEntries(new FormData(form));
+  result.replaceChildren();
+  const line = (text) => { const p = document.createElement('p'); p.textContent = text; result.append(p); };
+  if ('password_confirm' in fields) {
+    if (fields.password !== fields.password_confirm) {
+      result.className = 'bad'; line('The two passwords differ.'); return;
+    }
+    delete fields.password_confirm;
+  }
   const answer = await fetch(form.action, {method: 'POST', headers: {'content-type': 'application/json'},
-    body: JSON.stringify({token: form.token.value})});
+    body: JSON.stringify(fields)});
   const body = await answer.json().catch(() => ({}));
   result.className = answer.ok ? 'ok' : 'bad';
-  result.textContent = answer.ok ? 'Your account is active. You can sign in now.' : (body.detail || body.title || 'Something went wrong');
-  if (answer.ok) form.className = 'hidden';
+  if (answer.ok) {
+    line('Your account is active. You can sign in now.');
+    form.className = 'hidden';
+  } else {
+    line(body.detail || body.title || 'Something went wrong');
+    for (const error of body.errors || []) line(error.message);
+  }
 });
 </script>
 {% else %}<p class="bad">This link has no activation token. Open the link from your email again, or ask for a new one.</p>{% endif %}

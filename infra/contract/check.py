@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 def start(binary: str, data_dir: str) -> tuple[subprocess.Popen, str]:
     env = dict(os.environ)
     for name in list(env):
-        if name.startswith(("AWS_", "MARQUEE_")):
+        if name.startswith(("AWS_", "MARQUEE_")) and name != "MARQUEE_USAGE_LOG":
             del env[name]
     env.update(MARQUEE_LISTEN="127.0.0.1:0", MARQUEE_DATA_DIR=data_dir, MARQUEE_DEMO="false")
     server = subprocess.Popen(

@@ -159,7 +159,7 @@ def main():
     env = dict(os.environ)
     # The recipe sets its own AWS settings; none of the caller's may leak in.
     for name in list(env):
-        if name.startswith(("AWS_", "MARQUEE_")):
+        if name.startswith(("AWS_", "MARQUEE_")) and name != "MARQUEE_USAGE_LOG":
             del env[name]
     env.update(
         MARQUEE_LISTEN=f"127.0.0.1:{api_port}",

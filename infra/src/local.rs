@@ -86,12 +86,30 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
             marquee::auth::oauth::simulated::SIGNED_IN_PATH,
         );
     }
-    axum::serve(listener, router)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    let router = router.layer(axum::middleware::map_request(peer_address));
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     Ok(())
+}
+
+/// The security log's client address: the connection's peer, never a header.
+async fn peer_address(mut request: axum::extract::Request) -> axum::extract::Request {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|info| info.0.ip().to_string());
+    if let Some(ip) = peer {
+        request
+            .extensions_mut()
+            .insert(marquee::http::guard::ClientIp(ip));
+    }
+    request
 }
 
 const FIRST_ADMIN: &str = "admin@marquee.local";

@@ -409,11 +409,14 @@ fn provider_journey(server: &Server, provider: &str, email: &str) -> Value {
     let page = server.get(landed.strip_prefix(&server.url).unwrap());
     assert_eq!(page.status, 200);
     assert!(page.body.contains("/auth/oauth/exchange"));
-    let pair = server.request(
+    // The browser that started the sign-in trades the code (the page's script does, with
+    // the cookie the browser holds).
+    let pair = server.request_with(
         "POST",
         "/auth/oauth/exchange",
         None,
         Some(serde_json::json!({"login_code": code})),
+        &[("Cookie", &cookie)],
     );
     assert_eq!(pair.status, 200, "{}", pair.body);
     let access = pair.json()["access_token"].as_str().unwrap().to_string();

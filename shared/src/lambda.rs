@@ -14,9 +14,27 @@ use std::process::ExitCode;
 pub fn serve(route: Route, wire: fn(App) -> App) -> ExitCode {
     run(async move {
         let app = wire(open().await?);
-        let router = routes::router_for(app, std::iter::once(&route));
+        let router = routes::router_for(app, std::iter::once(&route))
+            .layer(axum::middleware::map_request(client_ip_from_context));
         lambda_http::run(router).await
     })
+}
+
+/// The caller's address as API Gateway saw the connection (`requestContext.http.sourceIp`),
+/// for the security log; never a header the client wrote.
+pub async fn client_ip_from_context(mut request: axum::extract::Request) -> axum::extract::Request {
+    use lambda_http::RequestExt;
+    use lambda_http::request::RequestContext;
+    let ip = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
+        _ => None,
+    };
+    if let Some(ip) = ip {
+        request
+            .extensions_mut()
+            .insert(marquee_core::http::guard::ClientIp(ip));
+    }
+    request
 }
 
 async fn open() -> Result<App, lambda_http::Error> {
@@ -139,5 +157,27 @@ where
             eprintln!("{e}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_client_address_is_api_gateway_s_source_ip_never_a_header() {
+        let mut event: serde_json::Value =
+            serde_json::from_str(include_str!("../../events/health.json")).unwrap();
+        event["headers"]["x-forwarded-for"] = "198.51.100.66".into();
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let (parts, body) = request.into_parts();
+        let request =
+            axum::extract::Request::from_parts(parts, axum::body::Body::from(body.to_vec()));
+        let request = client_ip_from_context(request).await;
+        let ip = request
+            .extensions()
+            .get::<marquee_core::http::guard::ClientIp>()
+            .map(|ip| ip.0.as_str());
+        assert_eq!(ip, Some("203.0.113.7"));
     }
 }

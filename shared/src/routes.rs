@@ -130,6 +130,7 @@ pub static BACKGROUND: &[Background] = &[
             Need::BatchGetItem,
             Need::Query,
             Need::UpdateItem,
+            Need::DeleteItem,
             Need::BatchWriteItem,
         ],
         entry: "run_catalog_indexer",

@@ -7,7 +7,7 @@ use super::Role;
 use super::user::{self, User, UserView};
 use crate::app::App;
 use crate::auth::security_log::{self, EventType};
-use crate::auth::{password, session};
+use crate::auth::{one_time, password, session};
 use crate::http::guard::{Origin, Principal};
 use crate::http::pagination::page_limit;
 use crate::http::problem::Problem;
@@ -136,24 +136,48 @@ pub async fn change_role_or_activity(
     active: bool,
     origin: &Origin,
 ) -> Result<(User, Option<usize>), Problem> {
-    if role == user.role && active == user.active {
+    if role == user.role && active == user.active && active != user.deactivated {
         return Ok((user.clone(), None));
     }
     let was_admin = user.role == Role::Admin && user.active;
     let is_admin = role == Role::Admin && active;
+    let deactivating = !active && (user.active || !user.deactivated);
     let changed = User {
         role,
         active,
+        // An admin's "inactive" is a deactivation: no emailed link brings the account back.
+        deactivated: !active,
+        activation_digest: user.activation_digest.clone().filter(|_| active),
+        reset_digest: user.reset_digest.clone().filter(|_| active),
         ..user.clone()
     };
     let mut update = Update::new()
         .set("role", role.as_str())
-        .set("active", active);
+        .set("active", active)
+        .set("deactivated", !active);
     for (attr, value) in changed.index_attributes(&user::normalize_email(&user.email)) {
         update = update.set(attr, value);
     }
     if active {
         update = update.remove(Index::Gsi3.pk()).remove(Index::Gsi3.sk());
+    }
+    let mut dead_links = Vec::new();
+    if deactivating {
+        // Links already emailed die with the deactivation.
+        update = update
+            .remove("activation_digest")
+            .remove("activation_sent_at")
+            .remove("reset_digest")
+            .remove("reset_sent_at");
+        dead_links.extend(
+            [&user.activation_digest, &user.reset_digest]
+                .into_iter()
+                .flatten()
+                .map(|digest| Write::delete(one_time::key(digest))),
+        );
+    }
+    if role != user.role || !active {
+        update = session::end_all(update);
     }
     let mut writes =
         vec![Write::update(user::key(&user.id), update).when(
@@ -164,6 +188,7 @@ pub async fn change_role_or_activity(
         (false, true) => writes.push(admin_count_change(1)),
         _ => {}
     }
+    writes.extend(dead_links);
     let now = app.clock.now().unix_timestamp();
     if role != user.role {
         writes.push(security_log::write(
@@ -254,7 +279,9 @@ pub enum AdminSetup {
 }
 
 /// Creates an active admin with this email and password, or promotes (and activates) the
-/// existing account, whose password stays as it is.
+/// existing account. An account whose email was never proved (a sign-up not yet activated)
+/// gets `new_password`: whoever registered it may not own the address. A proved account
+/// keeps its own password.
 pub async fn ensure_admin(
     app: &App,
     email: &str,
@@ -264,19 +291,42 @@ pub async fn ensure_admin(
         if existing.role == Role::Admin && existing.active {
             return Ok((existing, AdminSetup::AlreadyAdmin));
         }
+        let existing = if existing.is_unproved() {
+            let hash = strong_hash(email, new_password).await?;
+            super::signup::take_over_unproved(app, &existing, Some(hash)).await?
+        } else {
+            existing
+        };
         let promoted =
             change_role_or_activity(app, &existing, Role::Admin, true, &Origin::default())
                 .await?
                 .0;
         return Ok((promoted, AdminSetup::Promoted));
     }
-    validate::finish(password::check_strength("password", new_password, email))?;
-    let hash = password::hash(new_password).await.map_err(|e| {
-        tracing::error!(error = %e, "password hashing failed");
-        Problem::internal()
-    })?;
+    let hash = strong_hash(email, new_password).await?;
     let user = super::signup::create_account(app, email, hash, Role::Admin, true).await?;
     Ok((user, AdminSetup::Created))
+}
+
+async fn strong_hash(email: &str, new_password: &str) -> Result<String, Problem> {
+    validate::finish(password::check_strength("password", new_password, email))?;
+    password::hash(new_password).await.map_err(|e| {
+        tracing::error!(error = %e, "password hashing failed");
+        Problem::internal()
+    })
+}
+
+/// Counts the active admins by reading every admin (a repair for the counter, which every
+/// change keeps in step in its own transaction), and stores the count.
+pub async fn recount_admins(app: &App) -> Result<i64, Problem> {
+    let active = emails_with_role(app, Role::Admin).await?.len() as i64;
+    app.table
+        .write(Write::update(
+            admin_count_key(),
+            Update::new().set(ACTIVE_ADMINS, active),
+        ))
+        .await?;
+    Ok(active)
 }
 
 /// The addresses of the active users who hold `role` (for staff notices).

@@ -156,10 +156,14 @@ pub async fn sessions(
     caller: Principal,
 ) -> Result<axum::Json<SessionList>, Problem> {
     let now = app.clock.now().unix_timestamp();
+    let user = super::user::find(&app, &caller.user_id)
+        .await?
+        .ok_or_else(Problem::unauthorized)?;
+    // Sessions of an earlier epoch are over even while their items wait to be tidied.
     let items = session::list(&app, &caller.user_id)
         .await?
         .into_iter()
-        .filter(|s| s.is_alive(now))
+        .filter(|s| session::holds(s, &user, now))
         .rev()
         .map(|s| SessionView {
             current: s.id == caller.session_id,

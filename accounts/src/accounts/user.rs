@@ -13,6 +13,10 @@ pub struct User {
     pub email: String,
     pub role: Role,
     pub active: bool,
+    /// Turned off by an admin (not merely never activated): no link, reset or provider
+    /// sign-in brings it back; only an admin does.
+    #[serde(default)]
+    pub deactivated: bool,
     pub password_hash: Option<String>,
     pub created_at: i64,
     #[serde(default)]
@@ -36,6 +40,11 @@ pub struct User {
     pub activation_digest: Option<String>,
     #[serde(default)]
     pub activation_sent_at: Option<i64>,
+    /// The live activation link went out for the sign-up itself, so activating keeps the
+    /// password chosen at sign-up. A link sent on request asks for a new one instead:
+    /// whoever asked may not be who chose that password.
+    #[serde(default)]
+    pub activation_from_signup: bool,
     #[serde(default)]
     pub reset_digest: Option<String>,
     #[serde(default)]
@@ -44,6 +53,11 @@ pub struct User {
     pub failed_logins: i64,
     #[serde(default)]
     pub locked_until: Option<i64>,
+    /// Sessions opened at another epoch are over: every change that must end sessions
+    /// (a password reset or change, an MFA change, a role change, a deactivation) moves it
+    /// in the same write as the change, and every use of a session compares.
+    #[serde(default)]
+    pub session_epoch: i64,
 }
 
 pub fn normalize_email(email: &str) -> String {
@@ -82,6 +96,11 @@ impl User {
         })
     }
 
+    /// A sign-up whose email was never proved: not active, and not turned off by an admin.
+    pub fn is_unproved(&self) -> bool {
+        !self.active && !self.deactivated
+    }
+
     pub fn to_item(&self) -> Item {
         let mut item = entity_item("user", &key(&self.id), self);
         let email = normalize_email(&self.email);
@@ -117,6 +136,7 @@ impl User {
             email: self.email.clone(),
             role: self.role,
             active: self.active,
+            deactivated: self.deactivated,
             first_name: self.first_name.clone(),
             last_name: self.last_name.clone(),
             date_of_birth: self.date_of_birth.clone(),
@@ -137,6 +157,9 @@ pub struct UserView {
     pub email: String,
     pub role: Role,
     pub active: bool,
+    /// Turned off by an admin; only an admin turns it on again.
+    #[serde(default)]
+    pub deactivated: bool,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub date_of_birth: Option<String>,

@@ -11,7 +11,7 @@ use crate::app::App;
 use crate::http::guard::Principal;
 use crate::http::problem::Problem;
 use crate::http::{Json, validate};
-use crate::store::{StoreError, Update, Write, Written};
+use crate::store::{Cmp, Condition, StoreError, Update, Write};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
@@ -88,64 +88,127 @@ pub fn check_unlocked(user: &User, now: i64) -> Result<(), Problem> {
     }
 }
 
-/// Counts one failed attempt (a wrong password or a wrong second-step code) toward the
-/// account's lockout, and records it in the security log (`kind`, and `locked_out` when
-/// this failure locks the account).
-pub async fn record_failure(
-    app: &App,
-    user: &User,
-    kind: EventType,
-    detail: &str,
-    origin: &Origin,
-    now: i64,
-) -> Result<(), Problem> {
-    let written = app
-        .table
-        .write(Write::update(
-            user::key(&user.id),
-            Update::new().add("failed_logins", 1),
-        ))
-        .await?;
-    security_log::record(app, &user.id, kind, origin, detail.to_string()).await;
-    if let Written::Updated(item) = written {
-        let failures = item
-            .get("failed_logins")
-            .and_then(|v| v.as_i64())
-            .unwrap_or(0);
-        let lock = lock_secs(failures);
-        if lock > 0 {
-            app.table
-                .write(Write::update(
-                    user::key(&user.id),
-                    Update::new().set("locked_until", now + lock),
-                ))
-                .await?;
+/// How often a reservation is tried again when parallel guesses moved the count first.
+const RESERVE_TRIES: usize = 8;
+
+/// One guess at a secret that only the account's owner should know (the password, an
+/// authenticator or recovery code), counted toward the lockout *before* it is checked:
+/// the count moves by a write guarded on the count read, so parallel guesses are counted
+/// one after another and the one that reaches the limit locks the account for all the
+/// others. A right guess gives its count back ([`Attempt::succeeded`]), or the completed
+/// sign-in clears the count; a wrong one stays counted ([`Attempt::failed`]).
+#[must_use = "an attempt is either failed or succeeded"]
+pub struct Attempt {
+    user_id: String,
+    /// The lock this reservation set, when it was the one that reached the limit.
+    lock_set: Option<i64>,
+    failures: i64,
+}
+
+impl Attempt {
+    /// Reserves one guess for `user`; 429 while the account is locked.
+    pub async fn reserve(app: &App, user: &User, now: i64) -> Result<Self, Problem> {
+        let (mut failures, mut locked_until) = (user.failed_logins, user.locked_until);
+        for _ in 0..RESERVE_TRIES {
+            if let Some(until) = locked_until.filter(|until| *until > now) {
+                return Err(locked(until - now));
+            }
+            let next = failures + 1;
+            let lock = lock_secs(next);
+            let lock_set = (lock > 0).then_some(now + lock);
+            let mut update = Update::new().set("failed_logins", next);
+            if let Some(until) = lock_set {
+                update = update.set("locked_until", until);
+            }
+            let counted = if failures == 0 {
+                Condition::AttrNotExists("failed_logins".into())
+                    .or(Condition::eq("failed_logins", 0))
+            } else {
+                Condition::eq("failed_logins", failures)
+            };
+            let write =
+                Write::update(user::key(&user.id), update).when(Condition::Exists.and(counted));
+            match app.table.write(write).await {
+                Ok(_) => {
+                    return Ok(Self {
+                        user_id: user.id.clone(),
+                        lock_set,
+                        failures: next,
+                    });
+                }
+                Err(StoreError::ConditionFailed) => {
+                    let now_user = user::find(app, &user.id)
+                        .await?
+                        .ok_or_else(invalid_credentials)?;
+                    (failures, locked_until) = (now_user.failed_logins, now_user.locked_until);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        // So many guesses at once that this one never got counted: refused like a lock.
+        Err(locked(1))
+    }
+
+    /// The guess was wrong: it stays counted, and the security log records it (`kind`),
+    /// and the lockout when this guess reached it.
+    pub async fn failed(self, app: &App, kind: EventType, detail: &str, origin: &Origin) {
+        security_log::record(app, &self.user_id, kind, origin, detail.to_string()).await;
+        if let Some(until) = self.lock_set {
+            let lock = until - app.clock.now().unix_timestamp();
             security_log::record(
                 app,
-                &user.id,
+                &self.user_id,
                 EventType::LockedOut,
                 origin,
-                format!("for {lock} seconds after {failures} failed attempts"),
+                format!(
+                    "for {} seconds after {} failed attempts",
+                    lock.max(0),
+                    self.failures
+                ),
             )
             .await;
         }
     }
-    Ok(())
+
+    /// The guess was right: its count goes back, and a lock it set is lifted.
+    pub async fn succeeded(self, app: &App) -> Result<(), Problem> {
+        let give_back = Update::new().add("failed_logins", -1);
+        let positive = Condition::compare("failed_logins", Cmp::Gt, 0);
+        if let Some(until) = self.lock_set {
+            let ours = Write::update(
+                user::key(&self.user_id),
+                give_back.clone().remove("locked_until"),
+            )
+            .when(positive.clone().and(Condition::eq("locked_until", until)));
+            match app.table.write(ours).await {
+                Ok(_) => return Ok(()),
+                Err(StoreError::ConditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        match app
+            .table
+            .write(Write::update(user::key(&self.user_id), give_back).when(positive))
+            .await
+        {
+            // Already cleared by a sign-in meanwhile.
+            Ok(_) | Err(StoreError::ConditionFailed) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
-/// The write that clears the failure count once a sign-in completes.
-pub fn clear_failures(user: &User) -> Option<Write> {
-    (user.failed_logins != 0 || user.locked_until.is_some()).then(|| {
-        Write::update(
-            user::key(&user.id),
-            Update::new().set("failed_logins", 0).remove("locked_until"),
-        )
-    })
+/// The part of a change of the user's item that clears the failure count: a sign-in or a
+/// password change that proved the owner.
+pub fn cleared_failures(change: Update) -> Update {
+    change.set("failed_logins", 0).remove("locked_until")
 }
 
 /// Opens a session for a user whose every step was checked, and issues its tokens. The
-/// session, the `sign_in` event, the cleared failure count and `also` commit together;
-/// when a condition of `also` fails, `refused` names the problem from their positions.
+/// session, the `sign_in` event, the cleared failure count and `also` commit together,
+/// and only while the account is still active at the session epoch read (so a session
+/// cannot be opened across a change that ends sessions); when a condition of `also`
+/// fails, `refused` names the problem from their positions.
 pub async fn sign_in(
     app: &App,
     user: &User,
@@ -155,13 +218,17 @@ pub async fn sign_in(
     refused: impl FnOnce(&[usize]) -> Problem,
     now: i64,
 ) -> Result<TokenPair, Problem> {
-    let (session, refresh, open) = session::open(&user.id, user.role, amr, origin, now);
+    let (session, refresh, open) =
+        session::open(&user.id, user.role, user.session_epoch, amr, origin, now);
     let how = amr
         .iter()
         .map(|m| m.describe())
         .collect::<Vec<_>>()
         .join(" and ");
-    let mut writes = vec![
+    let still_current = Condition::eq("active", true)
+        .and(Condition::eq("role", user.role.as_str()))
+        .and(session::epoch_is(user.session_epoch));
+    let writes_before_also = vec![
         open,
         security_log::write(
             &user.id,
@@ -170,13 +237,17 @@ pub async fn sign_in(
             format!("with {how}"),
             now,
         ),
+        Write::update(user::key(&user.id), cleared_failures(Update::new())).when(still_current),
     ];
-    writes.extend(clear_failures(user));
-    let offset = writes.len();
+    let offset = writes_before_also.len();
+    let mut writes = writes_before_also;
     writes.extend(also);
     match app.table.transact(writes).await {
         Ok(()) => tokens::pair(&app.keys, &session, refresh, now),
         Err(StoreError::TransactionCanceled { failed }) => {
+            if failed.contains(&2) {
+                return Err(changed_meanwhile());
+            }
             let ours: Vec<usize> = failed
                 .iter()
                 .filter_map(|p| p.checked_sub(offset))
@@ -188,6 +259,37 @@ pub async fn sign_in(
             })
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// The account changed while signing in (its password, two-step sign-in, role or
+/// activity): what was checked no longer holds.
+pub fn changed_meanwhile() -> Problem {
+    Problem::conflict(
+        "account_changed",
+        "The account changed while signing in; sign in again",
+    )
+}
+
+/// Why an account that proved itself still cannot sign in: never activated, or turned off
+/// by an admin (said only to whoever proved they hold the account, as sign-in does).
+pub fn inactive(user: &User) -> Problem {
+    if user.deactivated {
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "account_deactivated",
+            "This account was deactivated",
+        )
+        .detail(
+            "An administrator turned this account off; contact support to have it turned on again",
+        )
+    } else {
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "account_inactive",
+            "This account is not active",
+        )
+        .detail("Activate it with the link we emailed you, or ask for a new one")
     }
 }
 
@@ -211,30 +313,21 @@ pub async fn login(
         password::verify(&body.password, None).await;
         return Err(invalid_credentials());
     };
-    check_unlocked(&user, now)?;
+    let attempt = Attempt::reserve(&app, &user, now).await?;
     if !password::verify(&body.password, user.password_hash.as_deref()).await {
-        record_failure(
-            &app,
-            &user,
-            EventType::SignInFailed,
-            "wrong password",
-            &origin,
-            now,
-        )
-        .await?;
+        attempt
+            .failed(&app, EventType::SignInFailed, "wrong password", &origin)
+            .await;
         return Err(invalid_credentials());
     }
+    attempt.succeeded(&app).await?;
     if !user.active {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "account_inactive",
-            "This account is not active",
-        )
-        .detail("Activate it with the link we emailed you, or ask for a new one"));
+        return Err(inactive(&user));
     }
     if user.mfa_enabled {
         // The failure count stays until the second step succeeds: wrong codes add to it.
-        let challenge = challenge::open(&app, &user.id, &[AuthMethod::Pwd], now).await?;
+        let challenge =
+            challenge::open(&app, &user.id, &[AuthMethod::Pwd], user.session_epoch, now).await?;
         return Ok(axum::Json(LoginAnswer::MfaRequired(challenge)));
     }
     let pair = sign_in(
@@ -280,6 +373,12 @@ pub async fn logout(
         })?
     };
     let detail = if request.all {
+        app.table
+            .write(
+                Write::update(user::key(&caller.user_id), session::end_all(Update::new()))
+                    .when(crate::store::Condition::Exists),
+            )
+            .await?;
         let ended = session::revoke_all(&app, &caller.user_id, None).await?;
         format!("signed out everywhere ({ended} sessions)")
     } else {
@@ -298,8 +397,13 @@ pub async fn logout(
 }
 
 /// The caller of a request with a bearer token: the token must verify and its session must
-/// still be alive (logout, password changes and deactivation end sessions).
-pub async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, Problem> {
+/// still hold (logout, password changes, MFA and role changes and deactivation end
+/// sessions; see `session`).
+pub async fn authenticate(
+    app: &App,
+    headers: &HeaderMap,
+    origin: &Origin,
+) -> Result<Principal, Problem> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -310,13 +414,13 @@ pub async fn authenticate(app: &App, headers: &HeaderMap) -> Result<Principal, P
         .ok_or_else(Problem::unauthorized)?;
     let claims = tokens::verify(&app.keys, token.trim(), app.clock.now().unix_timestamp())?;
     let now = app.clock.now().unix_timestamp();
-    match session::find_alive(app, &claims.sid, now).await? {
-        Some(session) if session.user_id == claims.sub => Ok(Principal {
+    match session::find_current(app, &claims.sid, &claims.sub, now).await? {
+        Some((session, user)) if user.role == claims.role => Ok(Principal {
             user_id: claims.sub,
             role: claims.role,
             session_id: claims.sid,
             auth_time: session.auth_time(),
-            origin: Origin::of(headers),
+            origin: origin.clone(),
         }),
         _ => Err(Problem::new(
             StatusCode::UNAUTHORIZED,

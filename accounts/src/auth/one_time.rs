@@ -64,13 +64,15 @@ impl Purpose {
 pub const EMAIL_INTERVAL_SECS: i64 = 60;
 
 /// Replaces the user's live link of this purpose with a new one and emails it (`email`
-/// sends the new token). Skipped when the last one went out less than a minute ago or the
-/// account is not in the state the link is for. An error means "retry": the once-a-minute
+/// sends the new token); `marks` go on the user with the link's digest. Skipped when the
+/// last one went out less than a minute ago or the account is not in the state the link
+/// is for (a turned-off account is in neither). An error means "retry": the once-a-minute
 /// stamp is taken back so the retry can send.
 pub async fn send_fresh_link<F, Fut>(
     app: &App,
     user: &User,
     purpose: Purpose,
+    marks: Update,
     email: F,
 ) -> Result<(), String>
 where
@@ -85,15 +87,19 @@ where
         Cmp::Le,
         now - EMAIL_INTERVAL_SECS,
     ));
+    let not_deactivated =
+        Condition::AttrNotExists("deactivated".into()).or(Condition::eq("deactivated", false));
     let mut writes = vec![
         put_token,
         Write::update(
             user::key(&user.id),
-            Update::new()
-                .set(purpose.digest_attr(), digest)
-                .set(sent_at, now),
+            marks.set(purpose.digest_attr(), digest).set(sent_at, now),
         )
-        .when(Condition::eq("active", purpose.for_active_accounts()).and(not_too_soon)),
+        .when(
+            Condition::eq("active", purpose.for_active_accounts())
+                .and(not_deactivated)
+                .and(not_too_soon),
+        ),
     ];
     // The new link replaces the old one.
     if let Some(old) = purpose.live_digest(user) {

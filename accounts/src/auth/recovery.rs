@@ -3,7 +3,7 @@
 use super::one_time::{self, Purpose};
 use super::security_log::{self, EventType};
 use super::session::Origin;
-use super::{mfa, password, session};
+use super::{login, mfa, password, session};
 use crate::accounts::signup::EmailRequest;
 use crate::accounts::user::{self, User};
 use crate::app::App;
@@ -106,10 +106,14 @@ pub async fn send_reset_link(app: &App, email: &str) -> Result<(), String> {
     let found = user::find_by_email(app, email)
         .await
         .map_err(|p| p.to_string())?;
-    let Some(user) = found.filter(|u| u.active) else {
-        return Ok(());
+    let user = match found {
+        Some(user) if user.active => user,
+        Some(user) if user.deactivated => {
+            return crate::accounts::signup::notify_deactivated(app, &user).await;
+        }
+        _ => return Ok(()),
     };
-    one_time::send_fresh_link(app, &user, Purpose::PasswordReset, |token| {
+    one_time::send_fresh_link(app, &user, Purpose::PasswordReset, Update::new(), |token| {
         notifications::send(
             app,
             Template::PasswordReset,
@@ -172,14 +176,14 @@ async fn reset_password(app: &App, origin: &Origin, body: ResetRequest) -> Resul
     let hash = hash(&body.new_password).await?;
     let change = Write::update(
         user::key(&user_id),
-        Update::new()
-            .set("password_hash", hash)
-            .set("failed_logins", 0)
-            .remove("locked_until")
-            .remove("reset_digest")
-            .remove("reset_sent_at"),
+        session::end_all(login::cleared_failures(
+            Update::new()
+                .set("password_hash", hash)
+                .remove("reset_digest")
+                .remove("reset_sent_at"),
+        )),
     )
-    .when(Condition::eq("reset_digest", digest.clone()));
+    .when(Condition::eq("reset_digest", digest.clone()).and(Condition::eq("active", true)));
     let event = security_log::write(
         &user_id,
         EventType::PasswordReset,
@@ -228,12 +232,6 @@ pub async fn change(
         &body.new_password,
         &user.email,
     ));
-    if !password::verify(&body.current_password, user.password_hash.as_deref()).await {
-        errors.push(FieldError {
-            field: "current_password".into(),
-            message: "is not your current password".into(),
-        });
-    }
     if body.new_password == body.current_password {
         errors.push(FieldError {
             field: "new_password".into(),
@@ -241,29 +239,59 @@ pub async fn change(
         });
     }
     let now = app.clock.now().unix_timestamp();
-    let spend_code = if errors.is_empty() {
-        match mfa::step_up_for_password_change(&app, &user, &caller, body.code.as_deref(), now)
-            .await?
-        {
+    // The current password (and code) are a guess like a sign-in's: counted before checked.
+    let attempt = login::Attempt::reserve(&app, &user, now).await?;
+    let mut wrong = Vec::new();
+    if !password::verify(&body.current_password, user.password_hash.as_deref()).await {
+        wrong.push(FieldError {
+            field: "current_password".into(),
+            message: "is not your current password".into(),
+        });
+    }
+    let spend_code = if wrong.is_empty() {
+        match mfa::step_up_for_password_change(&app, &user, body.code.as_deref(), now).await? {
             Ok(spend) => spend,
             Err(bad) => {
-                errors.push(bad);
+                wrong.push(bad);
                 None
             }
         }
     } else {
         None
     };
-    validate::finish(errors)?;
+    if !wrong.is_empty() {
+        let kind = if wrong[0].field == "current_password" {
+            EventType::PasswordCheckFailed
+        } else {
+            EventType::MfaFailed
+        };
+        attempt
+            .failed(&app, kind, "changing the password", &caller.origin)
+            .await;
+        errors.extend(wrong);
+        return Err(Problem::validation(errors));
+    }
+    if !errors.is_empty() {
+        // The proof was right; only the new password is refused.
+        attempt.succeeded(&app).await?;
+        return Err(Problem::validation(errors));
+    }
+    // The change below clears the count the attempt reserved.
+    drop(attempt);
     let hash = hash(&body.new_password).await?;
     let previous = user.password_hash.clone().unwrap_or_default();
+    // The change ends the other sessions.
+    let (changed, keep) = session::end_all_but(
+        &user,
+        login::cleared_failures(Update::new().set("password_hash", hash)),
+        &caller.session_id,
+    );
     // Guarded against a concurrent change: the hash we checked must still be the one stored.
     let mut writes = vec![
-        Write::update(
-            user::key(&user.id),
-            Update::new().set("password_hash", hash),
-        )
-        .when(Condition::eq("password_hash", previous)),
+        Write::update(user::key(&user.id), changed).when(
+            Condition::eq("password_hash", previous).and(session::epoch_is(user.session_epoch)),
+        ),
+        keep,
         security_log::write(
             &user.id,
             EventType::PasswordChanged,

@@ -25,6 +25,8 @@ pub const RETENTION_SECS: i64 = 90 * 86_400;
 pub enum EventType {
     SignIn,
     SignInFailed,
+    /// A wrong password confirming a change while signed in (it counts toward the lockout).
+    PasswordCheckFailed,
     LockedOut,
     MfaFailed,
     MfaEnabled,
@@ -40,6 +42,9 @@ pub enum EventType {
     ActivationChanged,
     IdentityLinked,
     IdentityUnlinked,
+    /// A payment for one of the account's orders that did not match it (another checkout,
+    /// another amount or currency): the order stayed unpaid and the money went back.
+    PaymentRejected,
 }
 
 /// One event as stored and as listed.

@@ -5,10 +5,16 @@
 //! token: the whole session is revoked. Access tokens name their session, and every
 //! authenticated request checks it is still alive, so revoking a session stops its access
 //! tokens at once.
+//!
+//! Ending every session of a user does not depend on finding them: each session keeps the
+//! user's session epoch from when it opened, and a change that ends sessions moves the
+//! user's epoch in the same write as the change itself. A session whose epoch is not the
+//! user's is over, whether or not its item was deleted yet (deleting them is tidying).
 
 use super::secret;
 use super::security_log::{self, EventType};
 use crate::accounts::Role;
+use crate::accounts::user::{self, User};
 use crate::app::App;
 use crate::expiry;
 use crate::http::problem::Problem;
@@ -46,6 +52,9 @@ pub struct Session {
     /// When it signed in; refreshes keep it. Older sessions: their creation.
     #[serde(default)]
     pub auth_time: Option<i64>,
+    /// The user's session epoch when it opened (see the module's notes).
+    #[serde(default)]
+    pub epoch: i64,
 }
 
 pub use crate::http::guard::Origin;
@@ -134,11 +143,41 @@ fn invalid_refresh() -> Problem {
     .detail("Sign in again")
 }
 
+const EPOCH: &str = "session_epoch";
+
+/// The condition that a user's session epoch is still `epoch` (an absent one is 0).
+pub fn epoch_is(epoch: i64) -> Condition {
+    let same = Condition::eq(EPOCH, epoch);
+    if epoch == 0 {
+        Condition::AttrNotExists(EPOCH.into()).or(same)
+    } else {
+        same
+    }
+}
+
+/// Adds to a change of the user's item what ends every session they have.
+pub fn end_all(change: Update) -> Update {
+    change.add(EPOCH, 1)
+}
+
+/// Adds to a change of `user`'s item what ends every session but `keep`: the epoch moves
+/// on from the one read (the change must then be guarded by [`epoch_is`] on it), and the
+/// write returned moves `keep` along.
+pub fn end_all_but(user: &User, change: Update, keep: &str) -> (Update, Write) {
+    let next = user.session_epoch + 1;
+    (
+        change.set(EPOCH, next),
+        Write::update(key(keep), Update::new().set("epoch", next)).when(Condition::Exists),
+    )
+}
+
 /// The write that opens a new session signed in by `amr`, and the refresh token that goes
-/// with it.
+/// with it. `epoch` is the user's session epoch as read; the caller's transaction checks
+/// it is still the user's.
 pub fn open(
     user_id: &str,
     role: Role,
+    epoch: i64,
     amr: &[AuthMethod],
     origin: &Origin,
     now: i64,
@@ -159,6 +198,7 @@ pub fn open(
         ip: origin.ip.clone(),
         amr: amr.to_vec(),
         auth_time: Some(now),
+        epoch,
     };
     let write = Write::put(session.to_item()).when(Condition::NotExists);
     (session, refresh_token(&id, &secret), write)
@@ -173,6 +213,32 @@ pub async fn find_alive(app: &App, id: &str, now: i64) -> Result<Option<Session>
     Ok(session.is_alive(now).then_some(session))
 }
 
+/// Whether `session` still holds for `user`: theirs, alive, of the user's current epoch,
+/// and the account active.
+pub fn holds(session: &Session, user: &User, now: i64) -> bool {
+    session.user_id == user.id
+        && session.is_alive(now)
+        && session.epoch == user.session_epoch
+        && user.active
+}
+
+/// The session `id` of `user_id` and its user, when the session still holds (both read at
+/// once).
+pub async fn find_current(
+    app: &App,
+    id: &str,
+    user_id: &str,
+    now: i64,
+) -> Result<Option<(Session, User)>, Problem> {
+    let session_key = key(id);
+    let (session, user) = tokio::join!(app.table.get(&session_key), user::find(app, user_id));
+    let (Some(session), Some(user)) = (session?, user?) else {
+        return Ok(None);
+    };
+    let session = Session::from_item(session)?;
+    Ok(holds(&session, &user, now).then_some((session, user)))
+}
+
 /// Trades a refresh token for a new one in the same session. A replaced token revokes the
 /// session.
 pub async fn rotate(
@@ -185,6 +251,12 @@ pub async fn rotate(
     let session = find_alive(app, id, now)
         .await?
         .ok_or_else(invalid_refresh)?;
+    let user = user::find(app, &session.user_id).await?;
+    if !user.is_some_and(|user| holds(&session, &user, now)) {
+        // Ended by a change of the account: the item is only tidied away.
+        revoke(app, id).await?;
+        return Err(invalid_refresh());
+    }
     let presented_digest = secret::digest(secret);
     if presented_digest != session.refresh_digest {
         if session.previous_digests.contains(&presented_digest) {
@@ -262,7 +334,7 @@ pub async fn revoke(app: &App, id: &str) -> Result<(), Problem> {
     Ok(())
 }
 
-/// Every session of a user (alive or not yet swept), oldest first.
+/// Every session item of a user (alive or not, ended or not yet swept), oldest first.
 pub async fn list(app: &App, user_id: &str) -> Result<Vec<Session>, Problem> {
     let mut sessions = Vec::new();
     let mut cursor = None;

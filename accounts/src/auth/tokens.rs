@@ -144,7 +144,7 @@ mod tests {
 
     fn session(role: Role, amr: &[AuthMethod], at: i64) -> Session {
         let origin = super::super::session::Origin::default();
-        super::super::session::open("u1", role, amr, &origin, at).0
+        super::super::session::open("u1", role, 0, amr, &origin, at).0
     }
 
     #[test]

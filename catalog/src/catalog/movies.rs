@@ -250,11 +250,12 @@ impl From<&index::Counters> for MovieCounts {
 pub async fn get(
     State(app): State<App>,
     Path(id): Path<String>,
+    origin: crate::http::guard::Origin,
     headers: axum::http::HeaderMap,
 ) -> Result<axum::Json<MovieDetail>, Problem> {
     // Public, but a caller who sends a token gets their own marks (and a bad token is 401).
     let caller = if headers.contains_key(axum::http::header::AUTHORIZATION) {
-        Some(crate::auth::login::authenticate(&app, &headers).await?)
+        Some(crate::auth::login::authenticate(&app, &headers, &origin).await?)
     } else {
         None
     };

@@ -216,6 +216,9 @@ pub async fn create(
     ))
 }
 
+/// How far ahead a showtime may be scheduled (a cinema's programme, not a calendar's end).
+pub const MAX_DAYS_AHEAD: i64 = 2 * 366;
+
 /// Checks and stores a new showtime (what `create` does, for seeding too).
 pub async fn schedule(app: &App, input: ShowtimeInput) -> Result<ShowtimeView, Problem> {
     validate::finish(validate::fields(&input))?;
@@ -225,6 +228,10 @@ pub async fn schedule(app: &App, input: ShowtimeInput) -> Result<ShowtimeView, P
     match starts {
         None => errors.push(invalid("starts_at", "must be an RFC 3339 time")),
         Some(t) if t <= now => errors.push(invalid("starts_at", "must be in the future")),
+        Some(t) if t > now + Duration::days(MAX_DAYS_AHEAD) => errors.push(invalid(
+            "starts_at",
+            format!("must be within {MAX_DAYS_AHEAD} days from now"),
+        )),
         Some(_) => {}
     }
     let movie = app.table.get(&index::record_key(&input.movie_id)).await?;
@@ -438,27 +445,42 @@ pub async fn list(
         Some(d) => SortKey::BeginsWith(d.to_string()),
         None => SortKey::Ge(utc(app.clock.now())),
     };
-    let page = app
-        .table
-        .query(
-            &store::Query::on(index, pk)
-                .sort_key(condition)
-                .limit(limit)
-                .after(query.cursor),
-        )
-        .await?;
+    // A cinema's schedule filtered to one movie reads on until the page is full (or
+    // enough was examined), each read sized to what is still missing, so the cursor always
+    // follows the last showtime examined.
     let mut items = Vec::new();
-    for item in page.items {
-        let showtime: Showtime = from_entity_item("showtime", item)?;
-        if query.movie.as_ref().is_none_or(|m| *m == showtime.movie_id) {
-            items.push(showtime.view());
+    let mut cursor = query.cursor;
+    let mut examined = 0;
+    loop {
+        let page = app
+            .table
+            .query(
+                &store::Query::on(index, pk.clone())
+                    .sort_key(condition.clone())
+                    .limit(limit - items.len() as u32)
+                    .after(cursor.take()),
+            )
+            .await?;
+        examined += page.items.len();
+        for item in page.items {
+            let showtime: Showtime = from_entity_item("showtime", item)?;
+            if query.movie.as_ref().is_none_or(|m| *m == showtime.movie_id) {
+                items.push(showtime.view());
+            }
+        }
+        cursor = page.next_cursor;
+        if cursor.is_none() || items.len() as u32 >= limit || examined >= MAX_EXAMINED {
+            break;
         }
     }
     Ok(axum::Json(Page {
         items,
-        next_cursor: page.next_cursor,
+        next_cursor: cursor,
     }))
 }
+
+/// The most schedule entries one filtered page reads, so a page stays bounded.
+const MAX_EXAMINED: usize = 1000;
 
 pub async fn update(
     State(app): State<App>,

@@ -29,6 +29,10 @@ pub const SESSION_SECS: i64 = PENDING_SECS + 60;
 /// How long past its session an order waits for the provider's last events before the
 /// expiry sweep ends it.
 const GRACE_SECS: i64 = 10 * 60;
+/// The longest an order may hold its seats and prices, whatever happens: no payment page
+/// may stay open past its creation plus this, so checking out again and again cannot keep
+/// seats from everyone else.
+pub const MAX_HOLD_SECS: i64 = 2 * 3600;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OpenCheckout {
@@ -281,6 +285,13 @@ pub async fn checkout(
             total: order.total.clone(),
             expires_at: open.expires_at,
         }));
+    }
+    if now + SESSION_SECS > order.created_at + MAX_HOLD_SECS {
+        return Err(Problem::conflict(
+            "hold_ended",
+            "This order has held its items as long as an order may",
+        )
+        .detail("Cancel it and order again from your cart"));
     }
     let buyer = user::find(&app, &order.user_id)
         .await?

@@ -61,19 +61,55 @@ fn receipt_context(app: &App, order: &Order) -> Value {
     })
 }
 
+/// What a paid checkout session says was paid, as the event has it.
+pub struct PaidSession<'a> {
+    pub session_id: &'a str,
+    /// Our payment record, from the session's metadata.
+    pub payment_id: Option<&'a str>,
+    pub payment_intent: &'a str,
+    /// Minor units.
+    pub amount_total: Option<i64>,
+    pub currency: Option<&'a str>,
+}
+
 /// checkout.session.completed (paid) and async_payment_succeeded: the order is paid, its
-/// movies granted, its seats kept for good, and a receipt owed.
+/// movies granted, its seats kept for good, and a receipt owed. Only a payment of the
+/// session stored for one of the order's payments, for exactly the order's total, pays it
+/// (the order id in an event is only a hint: other Stripe products let a buyer choose
+/// `client_reference_id`); any other is rejected and its money sent back.
 pub async fn paid(
     app: &App,
     order_id: &str,
-    payment_id: Option<&str>,
-    payment_intent: &str,
+    paid: &PaidSession<'_>,
     claim: Write,
 ) -> Result<(), Problem> {
+    let payment_intent = paid.payment_intent;
     let Some(order) = load(app, order_id).await? else {
-        tracing::warn!(order_id, "a payment for an unknown order");
-        return record_only(app, claim).await;
+        return reject(app, None, paid, "it names no order of ours", claim).await;
     };
+    let Some(payment) = payment_of_session(app, &order, paid).await? else {
+        return reject(
+            app,
+            Some(&order),
+            paid,
+            "its checkout session is not one this order opened",
+            claim,
+        )
+        .await;
+    };
+    let currency_matches = paid
+        .currency
+        .is_some_and(|c| c.eq_ignore_ascii_case(&order.total.currency));
+    if paid.amount_total != Some(order.total.amount) || !currency_matches {
+        return reject(
+            app,
+            Some(&order),
+            paid,
+            "its amount or currency is not the order's total",
+            claim,
+        )
+        .await;
+    }
     if order.status != Status::Pending {
         if order.payment_intent.as_deref() != Some(payment_intent) {
             // Paid after the order ended (it lapsed or was canceled at that very moment):
@@ -92,17 +128,15 @@ pub async fn paid(
                     idempotency_key: format!("lapsed-{}-{payment_intent}", order.id),
                 })
                 .await?;
-            if let Some(payment) = payment_of(app, &order, payment_id).await? {
-                let now = app.clock.now().unix_timestamp();
-                app.table
-                    .write(Write::update(
-                        payments::key(&payment),
-                        payments::status_update(PaymentStatus::Refunded, now)
-                            .set("payment_intent", payment_intent)
-                            .set("hint", "Paid after the order had ended; refunded in full"),
-                    ))
-                    .await?;
-            }
+            let now = app.clock.now().unix_timestamp();
+            app.table
+                .write(Write::update(
+                    payments::key(&payment.id),
+                    payments::status_update(PaymentStatus::Refunded, now)
+                        .set("payment_intent", payment_intent)
+                        .set("hint", "Paid after the order had ended; refunded in full"),
+                ))
+                .await?;
         }
         return record_only(app, claim).await;
     }
@@ -136,14 +170,12 @@ pub async fn paid(
             receipt_context(app, &order),
         ),
     ];
-    if let Some(payment) = payment_of(app, &order, payment_id).await? {
-        writes.push(Write::update(
-            payments::key(&payment),
-            payments::status_update(PaymentStatus::Succeeded, now)
-                .set("payment_intent", payment_intent)
-                .remove("hint"),
-        ));
-    }
+    writes.push(Write::update(
+        payments::key(&payment.id),
+        payments::status_update(PaymentStatus::Succeeded, now)
+            .set("payment_intent", payment_intent)
+            .remove("hint"),
+    ));
     for line in order.lines.iter().filter(|l| l.kind == Kind::Movie) {
         writes.push(Write::put(entity_item(
             "purchase",
@@ -164,6 +196,76 @@ pub async fn paid(
     let bought: Vec<String> = order.lines.iter().map(|l| l.line_id.clone()).collect();
     cart::remove_lines(app, &order.user_id, &bought).await?;
     Ok(())
+}
+
+/// The order's payment record whose checkout session is the event's: the one the event
+/// names (or the order's current one), when it belongs to the order and was opened for
+/// that very session.
+async fn payment_of_session(
+    app: &App,
+    order: &Order,
+    paid: &PaidSession<'_>,
+) -> Result<Option<payments::Payment>, Problem> {
+    let id = paid
+        .payment_id
+        .map(str::to_string)
+        .or_else(|| order.checkout.as_ref().map(|c| c.payment_id.clone()));
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    Ok(payments::load(app, &id)
+        .await?
+        .filter(|p| p.order_id == order.id && p.session_id == paid.session_id))
+}
+
+/// A paid session that does not pay an order of ours: nothing is sold, the event is
+/// remembered, the order's owner sees it in their security log, operators in the log,
+/// and money that moved goes back in full.
+async fn reject(
+    app: &App,
+    order: Option<&Order>,
+    paid: &PaidSession<'_>,
+    why: &str,
+    claim: Write,
+) -> Result<(), Problem> {
+    let order_id = order.map(|o| o.id.as_str()).unwrap_or("none");
+    tracing::error!(
+        security_event = "payment_rejected",
+        order_id,
+        session = paid.session_id,
+        payment_intent = paid.payment_intent,
+        amount_total = paid.amount_total,
+        currency = paid.currency,
+        "a payment that does not match its order was rejected: {why}"
+    );
+    if let Some(order) = order {
+        crate::auth::security_log::record(
+            app,
+            &order.user_id,
+            crate::auth::security_log::EventType::PaymentRejected,
+            &Default::default(),
+            format!(
+                "a payment naming order {} was not accepted ({why}); its money is sent back",
+                order.id
+            ),
+        )
+        .await;
+    }
+    if let (Some(amount), Some(currency)) = (paid.amount_total, paid.currency)
+        && amount > 0
+        && !paid.payment_intent.is_empty()
+    {
+        payments::gateway::of(app)
+            .refund(&payments::gateway::RefundRequest {
+                order_id: order_id.to_string(),
+                payment_intent: paid.payment_intent.to_string(),
+                amount,
+                currency: currency.to_ascii_uppercase(),
+                idempotency_key: format!("rejected-{}", paid.payment_intent),
+            })
+            .await?;
+    }
+    record_only(app, claim).await
 }
 
 /// The payment an event names (or the order's current one), if it is on record.

@@ -38,16 +38,6 @@ pub fn header(secret: &str, timestamp: i64, payload: &[u8]) -> String {
     )
 }
 
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
 pub fn verify(secret: &str, header: &str, payload: &[u8], now: i64) -> Result<(), SignatureError> {
     let mut timestamp = None;
     let mut candidates = Vec::new();
@@ -56,7 +46,7 @@ pub fn verify(secret: &str, header: &str, payload: &[u8], now: i64) -> Result<()
             Some(("t", t)) => {
                 timestamp = Some(t.parse::<i64>().map_err(|_| SignatureError::Malformed)?)
             }
-            Some(("v1", sig)) => candidates.extend(unhex(sig)),
+            Some(("v1", sig)) => candidates.extend(crate::auth::secret::unhex(sig)),
             _ => {}
         }
     }

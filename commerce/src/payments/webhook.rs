@@ -107,8 +107,14 @@ async fn act(
             // A delayed method (a bank debit) completes the session unpaid; the order waits
             // for async_payment_succeeded or _failed.
             if text(object, &["payment_status"]) == Some("paid") {
-                let intent = text(object, &["payment_intent"]).unwrap_or_default();
-                settle::paid(app, &order_id, payment_id, intent, claim).await?;
+                let paid = settle::PaidSession {
+                    session_id,
+                    payment_id,
+                    payment_intent: text(object, &["payment_intent"]).unwrap_or_default(),
+                    amount_total: object.get("amount_total").and_then(Value::as_i64),
+                    currency: text(object, &["currency"]),
+                };
+                settle::paid(app, &order_id, &paid, claim).await?;
             } else {
                 settle::record_only(app, claim).await?;
             }

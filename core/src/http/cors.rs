@@ -29,6 +29,9 @@ pub fn origin_of(url: &str) -> Option<String> {
 }
 
 /// The layer for `origins` (exact matches; no wildcard, since requests carry tokens).
+/// Credentials are allowed for them: a provider sign-in's login code is traded with the
+/// cookie of the browser that started it (`credentials: 'include'` from a client of the
+/// same site).
 pub fn layer(origins: &[String]) -> CorsLayer {
     let allowed: Vec<HeaderValue> = origins
         .iter()
@@ -54,6 +57,7 @@ pub fn layer(origins: &[String]) -> CorsLayer {
                 .map(|h| HeaderName::from_static(h))
                 .collect::<Vec<_>>(),
         )
+        .allow_credentials(true)
         .max_age(Duration::from_secs(MAX_AGE_SECS))
 }
 

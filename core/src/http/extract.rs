@@ -76,6 +76,11 @@ fn is_json(headers: &axum::http::HeaderMap) -> bool {
         && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
 }
 
+/// The longest path parameter that can name anything (ids are 26-character ULIDs): a
+/// longer one is an id of nothing, answered 404 before any key is built from it (the
+/// table refuses keys past its size limit, and that refusal is not the caller's answer).
+pub const MAX_PATH_PARAM_LEN: usize = 128;
+
 /// Path parameters.
 #[derive(Debug)]
 pub struct Path<T>(pub T);
@@ -84,6 +89,13 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Path<T>
     type Rejection = Problem;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        if let Ok(raw) = axum::extract::RawPathParams::from_request_parts(parts, state).await
+            && raw
+                .iter()
+                .any(|(_, value)| value.len() > MAX_PATH_PARAM_LEN)
+        {
+            return Err(Problem::not_found("No such item"));
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| Path(value))

@@ -41,20 +41,24 @@ pub struct Origin {
     pub ip: Option<String>,
 }
 
+/// The address the request came from, as the platform saw the connection: API Gateway's
+/// `sourceIp` in the request context (the Lambda glue sets it), or the local server's
+/// peer address. Headers such as `X-Forwarded-For` are never trusted for it: a client
+/// writes them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientIp(pub String);
+
 impl Origin {
-    /// From the request headers (API Gateway and the local server set `x-forwarded-for`
-    /// or leave it out); values are cut to 256 characters.
-    pub fn of(headers: &axum::http::HeaderMap) -> Self {
-        let text = |name: &str| {
-            headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(|v| v.chars().take(256).collect::<String>())
-        };
+    /// From the request: its `User-Agent` and the [`ClientIp`] the platform set; values are
+    /// cut to 256 characters.
+    pub fn of(headers: &axum::http::HeaderMap, extensions: &axum::http::Extensions) -> Self {
+        let cut = |v: &str| v.chars().take(256).collect::<String>();
         Self {
-            user_agent: text(axum::http::header::USER_AGENT.as_str()),
-            ip: text("x-forwarded-for")
-                .and_then(|v| v.split(',').next().map(|ip| ip.trim().to_string())),
+            user_agent: headers
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(cut),
+            ip: extensions.get::<ClientIp>().map(|ip| cut(&ip.0)),
         }
     }
 }
@@ -67,7 +71,7 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Origin {
         parts: &mut axum::http::request::Parts,
         _: &S,
     ) -> Result<Self, Self::Rejection> {
-        Ok(Self::of(&parts.headers))
+        Ok(Self::of(&parts.headers, &parts.extensions))
     }
 }
 

@@ -241,6 +241,7 @@ fn http_api(out: &mut String) {
         AllowMethods: [{}]
         AllowHeaders: [{}]
         ExposeHeaders: [{}]
+        AllowCredentials: true
         MaxAge: {}
 "#,
         list(cors::METHODS),

@@ -10,7 +10,7 @@ use marquee::http::{BODY_LIMIT_BYTES, Json};
 use marquee::routes::{self, Method, ROUTES, Route};
 use serde::Deserialize;
 use serde_json::json;
-use support::{call, embedded_app, get};
+use support::{Env, call, embedded_app, get};
 
 fn is_ulid(s: &str) -> bool {
     s.len() == 26 && ulid::Ulid::from_string(s).is_ok()
@@ -479,3 +479,68 @@ async fn browsers_on_the_web_client_origin_may_call_and_others_may_not() {
     assert!(preflight.get("access-control-allow-origin").is_none());
     assert!(answer.get("access-control-allow-origin").is_none());
 }
+
+/// Deployed functions that were given no MFA data key or no Stripe key say which service
+/// is not set up (503), rather than failing some other way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_their_keys_two_step_sign_in_and_payments_answer_503() {
+    let env = support::Env::served(
+        true,
+        vec![
+            ("MARQUEE_MFA_KEY", String::new()),
+            ("MARQUEE_STRIPE_SECRET_KEY", String::new()),
+            ("MARQUEE_STRIPE_WEBHOOK_SECRET", String::new()),
+        ],
+    )
+    .await;
+    let (_, movies) = support::shop(&env, 5).await;
+    let (access, _, _) = env.account("nokeys", marquee::accounts::Role::User).await;
+    let (status, body) = env.post("/auth/mfa/totp", Some(&access), json!({})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, Some("mfa_not_configured")),
+        "{body}"
+    );
+    env.post("/cart/items", Some(&access), json!({"movie_id": movies[0]}))
+        .await;
+    let request = support::request(
+        axum::http::Method::POST,
+        "/orders",
+        Some(&access),
+        None,
+        &[("idempotency-key", "no-keys")],
+    );
+    let (status, _, placed) = support::call(&env.api, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{placed}");
+    let (status, body) = env
+        .post(
+            &format!("/orders/{}/checkout", placed["id"].as_str().unwrap()),
+            Some(&access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(
+        env.stripe.requests().is_empty(),
+        "nothing was sent to Stripe"
+    );
+    let (status, _) = env.webhook("{}", "t=1,v1=00").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "no webhook secret");
+}
+
+/// The system routes and the pages emailed links open answer on either backend.
+async fn system_routes_and_pages_answer(env: Env) {
+    for path in [
+        "/health",
+        "/openapi.json",
+        "/docs",
+        "/.well-known/jwks.json",
+        "/activate?token=abc",
+        "/reset-password",
+    ] {
+        let (status, _, body) = env.send(axum::http::Method::GET, path, None, None).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+    }
+}
+
+support::on_both_backends!(system_routes_and_pages_answer);

@@ -460,7 +460,50 @@ async fn quantities_live_prices_removal_and_the_admin_view(env: Env) {
     );
 }
 
+async fn a_cart_holds_forty_lines_and_an_order_of_nothing_says_so(env: Env) {
+    let (_, movies) = support::shop_of(&env, 5, 41).await;
+    let (token, _, _) = env.account("hoarder", Role::User).await;
+    for movie in &movies[..40] {
+        let (status, body) = add(&env, &token, json!({"movie_id": movie})).await;
+        assert!(status.is_success(), "{body}");
+    }
+    let (status, body) = add(&env, &token, json!({"movie_id": movies[40]})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("cart_full")),
+        "{body}"
+    );
+    // A cart whose only movie was withdrawn from sale orders nothing, and says why.
+    let (late, _, _) = env.account("late", Role::User).await;
+    add(&env, &late, json!({"movie_id": movies[40]})).await;
+    let (moderator, _, _) = env.account("curator", Role::Moderator).await;
+    let (status, _, body) = env
+        .send(
+            Method::PATCH,
+            &format!("/movies/{}", movies[40]),
+            Some(&moderator),
+            Some(json!({"available": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let request = support::request(
+        Method::POST,
+        "/orders",
+        Some(&late),
+        None,
+        &[("idempotency-key", "nothing")],
+    );
+    let (status, _, problem) = support::call(&env.api, request).await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("nothing_to_order")),
+        "{problem}"
+    );
+    assert_eq!(problem["left_out"][0]["code"], "unavailable", "{problem}");
+}
+
 support::on_both_backends!(
+    a_cart_holds_forty_lines_and_an_order_of_nothing_says_so,
     the_cart_takes_movies_and_tickets_and_says_why_not,
     quantities_live_prices_removal_and_the_admin_view,
 );

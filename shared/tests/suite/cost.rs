@@ -683,7 +683,14 @@ async fn cost_per_route_on_dynamodb() {
             .post(&format!("/orders/{id}/checkout"), Some(access), json!({}))
             .await;
         let session = support::checkout_session_id(&started);
-        let paid = support::session_object(&session, &id, "paid", &format!("pi_{viewer}"));
+        let paid = support::paid_session(
+            &session,
+            &id,
+            "paid",
+            &format!("pi_{viewer}"),
+            placed["total"]["amount"].as_i64().unwrap(),
+            placed["total"]["currency"].as_str().unwrap(),
+        );
         let (status, body) = bench
             .meter
             .measure(

@@ -93,19 +93,35 @@ async fn expired_sessions_and_tokens_are_swept(env: Env) {
     let digest = marquee::auth::secret::digest(&token);
     let token_key = marquee::auth::one_time::key(&digest);
     assert!(env.app.table.get(&token_key).await.unwrap().is_some());
-
-    env.clock.advance(time::Duration::hours(25));
-    let report = marquee::background::expiry_scheduler(&env.app)
+    let (_, sleeper, _) = env.account("sleeper", marquee::accounts::Role::User).await;
+    let sessions = marquee::auth::session::list(&env.app, &sleeper)
         .await
         .unwrap();
-    assert_eq!(report.queued, 1, "the activation token");
-    let queued = drain_queue(&env).await;
-    assert!(
-        marquee::background::expiry_worker(&env.app, &queued)
+    assert_eq!(sessions.len(), 1, "a session that is never used again");
+    let session_key = marquee::auth::session::key(&sessions[0].id);
+
+    let sweep = || async {
+        let report = marquee::background::expiry_scheduler(&env.app)
             .await
-            .is_empty()
-    );
+            .unwrap();
+        let queued = drain_queue(&env).await;
+        assert!(
+            marquee::background::expiry_worker(&env.app, &queued)
+                .await
+                .is_empty()
+        );
+        report.queued
+    };
+    env.clock.advance(time::Duration::hours(25));
+    assert_eq!(sweep().await, 1, "the activation token");
     assert!(env.app.table.get(&token_key).await.unwrap().is_none());
+    assert!(
+        env.app.table.get(&session_key).await.unwrap().is_some(),
+        "a session idle for a day lives on"
+    );
+    env.clock.advance(time::Duration::days(7));
+    assert_eq!(sweep().await, 1, "the session, idle for a week");
+    assert!(env.app.table.get(&session_key).await.unwrap().is_none());
 }
 
 support::on_both_backends!(

@@ -249,7 +249,8 @@ async fn in_checkout(env: &Env, name: &str) -> (String, String, String, Value) {
         .await;
     assert_eq!(status, StatusCode::OK, "{started}");
     let session = support::checkout_session_id(&started);
-    let completed = support::session_object(&session, &id, "paid", &format!("pi_{name}"));
+    let completed =
+        support::session_object(env, &session, &id, "paid", &format!("pi_{name}")).await;
     (token, email, id, completed)
 }
 
@@ -303,9 +304,35 @@ async fn webhook_settlement_converges_through_redeliveries() {
     assert_eq!(owned["items"].as_array().unwrap().len(), 1);
 }
 
-/// Checkout while Stripe fails (server errors, a hang, a dropped connection): a clear 503
-/// within the bound, nothing stored for the failed call, and the next checkout opens one
-/// Stripe session, which a further checkout reuses.
+/// Stripe refusing a request itself (a 4xx other than 429) is its word: the checkout
+/// answers 502 `payment_provider_refused` with Stripe's reason, and stores nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_checkout_stripe_refuses_answers_502_with_its_reason() {
+    let mut env = Env::served(false, Vec::new()).await;
+    let stripe = env.stripe_through().await;
+    let (token, _, _, _) = buyer_with_cart(&env, "rita", None).await;
+    let (_, placed) = place(&env, &token, "refused-1").await;
+    let id = placed["id"].as_str().unwrap();
+    stripe.inject("sessions", Fault::StripeRefusal, 1);
+    let (status, body) = env
+        .post(&format!("/orders/{id}/checkout"), Some(&token), json!({}))
+        .await;
+    assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("at least 50 cents"),
+        "{body}"
+    );
+    let (_, order) = env.get(&format!("/orders/{id}"), Some(&token)).await;
+    assert!(order["checkout"].is_null(), "{order}");
+}
+
+/// Checkout while Stripe fails (server errors, a hang, a dropped connection, an answer lost
+/// after Stripe acted): a clear 503 within the bound, nothing stored for the failed call,
+/// every attempt asks Stripe for the same session (one idempotency key), so the session
+/// a lost answer made is the one the next checkout gets, and a further checkout reuses it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checkout_under_stripe_faults_stores_nothing_and_converges() {
     let mut env = Env::served(true, Vec::new()).await;
@@ -317,11 +344,16 @@ async fn checkout_under_stripe_faults_stores_nothing_and_converges() {
     let creations = |env: &Env| {
         env.stripe
             .requests()
-            .iter()
+            .into_iter()
             .filter(|r| r.method == "POST" && r.path == "/v1/checkout/sessions")
-            .count()
+            .collect::<Vec<_>>()
     };
-    for fault in [Fault::StripeServerError, Fault::Hang, Fault::Drop] {
+    for fault in [
+        Fault::StripeServerError,
+        Fault::Hang,
+        Fault::Drop,
+        Fault::LoseAnswer,
+    ] {
         stripe.inject("sessions", fault.clone(), 100);
         let started = Instant::now();
         let (status, body) = env
@@ -341,8 +373,12 @@ async fn checkout_under_stripe_faults_stores_nothing_and_converges() {
             order["checkout"].is_null(),
             "{fault:?}: no session kept: {order}"
         );
-        assert_eq!(creations(&env), 0, "{fault:?}: nothing reached Stripe");
     }
+    assert_eq!(
+        creations(&env).len(),
+        1,
+        "Stripe made a session only when the lost answer's request reached it"
+    );
     let (status, opened) = env
         .post(&format!("/orders/{id}/checkout"), Some(&token), json!({}))
         .await;
@@ -355,8 +391,17 @@ async fn checkout_under_stripe_faults_stores_nothing_and_converges() {
         again["checkout_url"], opened["checkout_url"],
         "the open page is reused"
     );
-    assert_eq!(creations(&env), 1, "one Stripe session");
-    assert_eq!(stripe.spoiled("sessions"), 3);
+    let keys: std::collections::HashSet<Option<String>> = creations(&env)
+        .into_iter()
+        .map(|r| r.idempotency_key)
+        .collect();
+    assert_eq!(
+        keys.len(),
+        1,
+        "every attempt asked for the same session: {keys:?}"
+    );
+    assert!(keys.iter().all(Option::is_some));
+    assert_eq!(stripe.spoiled("sessions"), 4);
 }
 
 /// Approving a refund while Stripe or the table fails: each failed approval is a clear 503

@@ -324,7 +324,33 @@ async fn every_query_error_has_one_status_and_code(env: Env) {
     }
 }
 
+async fn an_overlong_id_is_an_id_of_nothing(env: Env) {
+    let (token, _, _) = env.account("ida", Role::Moderator).await;
+    let long = "X".repeat(2000);
+    for (method, path, body) in [
+        (Method::GET, format!("/movies/{long}"), None),
+        (Method::GET, format!("/actors/{long}"), None),
+        (
+            Method::PATCH,
+            format!("/producers/{long}"),
+            Some(json!({"name": "N"})),
+        ),
+        (Method::DELETE, format!("/directors/{long}"), None),
+        (Method::GET, format!("/orders/{long}"), None),
+        (Method::PUT, format!("/me/favorites/{long}"), None),
+    ] {
+        let (status, _, problem) = env.send(method.clone(), &path, Some(&token), body).await;
+        assert_eq!(
+            (status, problem["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found")),
+            "{method} /...{}: {problem}",
+            &path[..12]
+        );
+    }
+}
+
 support::on_both_backends!(
+    an_overlong_id_is_an_id_of_nothing,
     bodies_must_be_objects,
     unknown_members_are_refused_and_empty_patches_keep_the_version,
     control_characters_are_refused_outside_long_texts,

@@ -6,6 +6,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod account_safety;
 mod accounts;
 mod api_system;
 mod aws_adapters;

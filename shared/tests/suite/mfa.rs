@@ -466,6 +466,53 @@ async fn codes_drift_one_step_and_wrong_codes_lock_the_account(env: Env) {
     assert_eq!(count(&types, "mfa_failed"), 6, "{types:?}");
 }
 
+async fn a_sign_in_step_dies_after_five_wrong_codes(env: Env) {
+    let (access, _, email) = env.account("yan", Role::User).await;
+    let (uri, _) = enable(&env, &access).await;
+    let token = mfa_token(&env, &email).await;
+    for _ in 0..5 {
+        let (status, body) = verify(&env, &token, json!({"code": wrong_code(&env, &uri)})).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_code"))
+        );
+    }
+    // Past the account's lockout, the right code still cannot use this step.
+    env.clock.advance(time::Duration::seconds(31));
+    let (status, body) = verify(&env, &token, json!({"code": code(&env, &uri, 0)})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_mfa_token")),
+        "{body}"
+    );
+    let token = mfa_token(&env, &email).await;
+    let (status, body) = verify(&env, &token, json!({"code": code(&env, &uri, 0)})).await;
+    assert_eq!(status, StatusCode::OK, "a new sign-in still works: {body}");
+}
+
+async fn a_second_step_started_before_a_password_reset_cannot_finish_after_it(env: Env) {
+    let (access, _, email) = env.account("zed", Role::User).await;
+    let (uri, _) = enable(&env, &access).await;
+    let token = mfa_token(&env, &email).await;
+    env.post("/auth/password/forgot", None, json!({"email": email}))
+        .await;
+    let reset = env.token_from_email(&email, "Reset");
+    let (status, body) = env
+        .post(
+            "/auth/password/reset",
+            None,
+            json!({"token": reset, "new_password": NEW_PASSWORD}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = verify(&env, &token, json!({"code": code(&env, &uri, 0)})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::UNAUTHORIZED, Some("invalid_mfa_token")),
+        "{body}"
+    );
+}
+
 async fn sensitive_changes_ask_for_proof(env: Env) {
     let (access, _, email) = env.account("oli", Role::User).await;
     let (status, body) = delete(
@@ -716,14 +763,19 @@ async fn the_security_log_records_sign_ins_sessions_and_admin_changes(env: Env) 
     let (_, user_id, email) = env.account("ray", Role::User).await;
     let (status, _) = login(&env, &email, "Wrong-Password-1234").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let request = Request::post("/auth/login")
+    // The address is the connection's, as the platform saw it (API Gateway's sourceIp,
+    // the local server's peer); a header the client wrote counts for nothing.
+    let mut request = Request::post("/auth/login")
         .header("content-type", "application/json")
         .header("user-agent", "Lumiere/2.0")
-        .header("x-forwarded-for", "203.0.113.9, 10.0.0.1")
+        .header("x-forwarded-for", "198.51.100.66, 10.0.0.1")
         .body(axum::body::Body::from(
             json!({"email": email, "password": PASSWORD}).to_string(),
         ))
         .unwrap();
+    request
+        .extensions_mut()
+        .insert(marquee::http::guard::ClientIp("203.0.113.9".into()));
     let (status, _, pair) = support::call(&env.api, request).await;
     assert_eq!(status, StatusCode::OK);
     let access = pair["access_token"].as_str().unwrap().to_string();
@@ -882,6 +934,7 @@ fn assert_page_headers(headers: &axum::http::HeaderMap) {
     assert_eq!(headers["x-frame-options"], "DENY");
     assert_eq!(headers["referrer-policy"], "no-referrer");
     assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
 }
 
 async fn emailed_links_open_pages_that_change_nothing_until_posted(env: Env) {
@@ -1075,6 +1128,8 @@ support::on_both_backends!(
     pending_setups_sign_in_steps_and_old_events_are_swept,
     setup_confirm_sign_in_replay_recovery_regenerate_disable,
     codes_drift_one_step_and_wrong_codes_lock_the_account,
+    a_sign_in_step_dies_after_five_wrong_codes,
+    a_second_step_started_before_a_password_reset_cannot_finish_after_it,
     sensitive_changes_ask_for_proof,
     admins_reset_a_lost_authenticator,
     the_security_log_records_sign_ins_sessions_and_admin_changes,

@@ -158,13 +158,30 @@ async fn callback(
     (status, location, body)
 }
 
-async fn exchange(env: &Env, login_code: &str) -> (StatusCode, Value) {
-    env.post(
+/// The client's exchange of a login code, from the browser that holds `cookie` (none: a
+/// browser without the sign-in's cookie).
+async fn exchange(env: &Env, login_code: &str, cookie: Option<&str>) -> (StatusCode, Value) {
+    let (status, _, body) = exchange_answer(env, login_code, cookie).await;
+    (status, body)
+}
+
+async fn exchange_answer(
+    env: &Env,
+    login_code: &str,
+    cookie: Option<&str>,
+) -> (StatusCode, axum::http::HeaderMap, Value) {
+    let headers: Vec<(&str, &str)> = cookie.iter().map(|c| ("cookie", *c)).collect();
+    let request = support::request(
+        Method::POST,
         "/auth/oauth/exchange",
         None,
-        json!({"login_code": login_code}),
-    )
-    .await
+        Some(json!({"login_code": login_code})),
+        &headers,
+    );
+    let answer = support::call(&env.api, request).await;
+    // As `Env::send` does: the emails the sign-in owes go out before the test looks.
+    env.run_mail_jobs().await;
+    answer
 }
 
 /// The whole provider sign-in on the simulated provider: the exchange's answer.
@@ -176,7 +193,7 @@ async fn sign_in_with(env: &Env, provider: &str, email: &str, name: &str) -> (St
     let location = location.unwrap();
     assert!(location.starts_with(APP), "{location}");
     match param(&location, "login_code") {
-        Some(code) => exchange(env, &code).await,
+        Some(code) => exchange(env, &code, Some(&cookie)).await,
         None => (
             StatusCode::SEE_OTHER,
             json!({"error": param(&location, "error"), "location": location}),
@@ -241,8 +258,23 @@ async fn both_providers_sign_in_create_then_link_and_unlink(env: Env) {
         "no tokens in the URL: {location}"
     );
     let code = param(&location, "login_code").unwrap();
-    let (status, pair) = exchange(&env, &code).await;
+    // The code works only from the browser that started the sign-in.
+    let (_, foreign_cookie) = start(&env, "google", APP).await;
+    for other in [None, Some(foreign_cookie.as_str())] {
+        let (status, body) = exchange(&env, &code, other).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (StatusCode::UNAUTHORIZED, Some("invalid_login_code")),
+            "{other:?}: {body}"
+        );
+    }
+    let (status, headers, pair) = exchange_answer(&env, &code, Some(&cookie)).await;
     assert_eq!(status, StatusCode::OK, "{pair}");
+    let cleared = headers["set-cookie"].to_str().unwrap();
+    assert!(
+        cleared.contains("Max-Age=0"),
+        "the exchange ends the cookie: {cleared}"
+    );
     let access = pair["access_token"].as_str().unwrap().to_string();
     assert_eq!(claims(&access)["amr"], json!(["google"]));
     let (_, me) = env.get("/me", Some(&access)).await;
@@ -254,7 +286,7 @@ async fn both_providers_sign_in_create_then_link_and_unlink(env: Env) {
         (me["first_name"].as_str(), me["last_name"].as_str()),
         (Some("Léa Ortega"), Some("Díaz"))
     );
-    let (status, body) = exchange(&env, &code).await;
+    let (status, body) = exchange(&env, &code, Some(&cookie)).await;
     assert_eq!(
         (status, body["code"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("invalid_login_code")),
@@ -264,9 +296,30 @@ async fn both_providers_sign_in_create_then_link_and_unlink(env: Env) {
     assert_eq!(status, StatusCode::BAD_REQUEST, "a used state: {page}");
     assert!(page.as_str().unwrap().contains("Start signing in again"));
 
-    // Again with Google: the same account.
+    // Again with Google, after someone typed a wrong password for the address: the same
+    // account, and the sign-in clears the failure.
+    let (status, _) = env
+        .post(
+            "/auth/login",
+            None,
+            json!({"email": email, "password": "Guessing-Wrong-123"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let failures = |env: &Env| {
+        let (app, email) = (env.app.clone(), email.clone());
+        async move {
+            marquee::accounts::user::find_by_email(&app, &email)
+                .await
+                .unwrap()
+                .unwrap()
+                .failed_logins
+        }
+    };
+    assert_eq!(failures(&env).await, 1);
     let (status, again) = sign_in_with(&env, "google", &email, "Léa").await;
     assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(failures(&env).await, 0);
     assert_eq!(
         claims(again["access_token"].as_str().unwrap())["sub"],
         claims(&access)["sub"]
@@ -417,7 +470,12 @@ async fn refusals_name_what_was_wrong(env: Env) {
     let back = at_simulated_provider(&authorize, &unique_email("ivo"), "Ivo", "allow");
     let (_, location, _) = callback(&env, &back, Some(&cookie)).await;
     env.clock.advance(time::Duration::minutes(3));
-    let (status, _) = exchange(&env, &param(&location.unwrap(), "login_code").unwrap()).await;
+    let (status, _) = exchange(
+        &env,
+        &param(&location.unwrap(), "login_code").unwrap(),
+        Some(&cookie),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "an expired login code");
 }
 
@@ -532,7 +590,7 @@ async fn accounts_are_linked_safely(env: Env) {
         .await;
     assert_eq!(status, StatusCode::OK);
     let (_, refused) = sign_in_with(&env, "google", &carl, "Carl").await;
-    assert_eq!(refused["error"], "account_inactive", "{refused}");
+    assert_eq!(refused["error"], "account_deactivated", "{refused}");
 
     // A locked account stays locked.
     let (_, _, dora) = env.account("dora", Role::User).await;
@@ -680,7 +738,7 @@ async fn google_through_an_independent_openid_provider(aws: bool) {
     assert_eq!(status, StatusCode::SEE_OTHER, "{body}");
     let location = location.unwrap();
     let code = param(&location, "login_code").unwrap_or_else(|| panic!("{location}"));
-    let (status, pair) = exchange(&env, &code).await;
+    let (status, pair) = exchange(&env, &code, Some(&cookie)).await;
     assert_eq!(status, StatusCode::OK, "{pair}");
     let (_, me) = env
         .get("/me", Some(pair["access_token"].as_str().unwrap()))

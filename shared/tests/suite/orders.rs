@@ -63,6 +63,20 @@ async fn orders_copy_prices_hold_seats_and_are_idempotent(env: Env) {
 
     // Prices were copied: a later price change does not touch the order.
     let id = first["id"].as_str().unwrap();
+    let (moderator, _, _) = env.account("pricer", Role::Moderator).await;
+    let (_, movie) = env.get(&format!("/movies/{}", movies[1]), None).await;
+    let raised = movie["price"]["amount"].as_i64().unwrap() + 500;
+    let (status, _, changed) = env
+        .send(
+            Method::PATCH,
+            &format!("/movies/{}", movies[1]),
+            Some(&moderator),
+            Some(json!({"price": {"amount": raised, "currency": movie["price"]["currency"]}})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    let (_, cart_now) = env.get("/cart", Some(&token)).await;
+    assert_ne!(cart_now["total"], first["total"], "the price did change");
     let (_, got) = env.get(&format!("/orders/{id}"), Some(&token)).await;
     assert_eq!(got["total"], first["total"]);
 

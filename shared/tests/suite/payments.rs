@@ -7,7 +7,7 @@ use crate::support;
 use axum::http::{Method, StatusCode};
 use marquee::accounts::Role;
 use serde_json::{Value, json};
-use support::{Env, session_object, shop};
+use support::{Env, shop};
 
 async fn order(env: &Env, token: &str, key: &str) -> Value {
     let request = axum::http::Request::builder()
@@ -166,7 +166,7 @@ async fn the_purchase_journey_from_checkout_to_refund(env: Env) {
     assert_eq!(order_now(&env, &token, id).await["status"], "pending");
 
     // A bad signature is refused and stores nothing: the same event id works after.
-    let completed = session_object(&session_id, id, "paid", "pi_journey");
+    let completed = support::session_object(&env, &session_id, id, "paid", "pi_journey").await;
     let payload = json!({"id": "evt_paid", "type": "checkout.session.completed",
                          "data": {"object": completed}})
     .to_string();
@@ -291,8 +291,10 @@ async fn the_purchase_journey_from_checkout_to_refund(env: Env) {
         20,
         "refunded tickets free their seats"
     );
-    env.stripe_event("evt_refund", "charge.refunded", refunded)
+    let (delivered, answer) = env
+        .stripe_event("evt_refund", "charge.refunded", refunded)
         .await;
+    assert_eq!(delivered, StatusCode::OK, "{answer}");
     assert_eq!(receipts(&env, &email, "refund"), 1);
     let (_, payments) = env.get("/payments", Some(&token)).await;
     assert_eq!(payments["items"][0]["status"], "refunded");
@@ -360,12 +362,14 @@ async fn sales_count_revenue_and_units_by_day_and_movie(env: Env) {
     let (token, _, _, placed, _, movie) = buyer_with_order(&env).await;
     let id = placed["id"].as_str().unwrap();
     let session_id = checked_out(&env, &token, id).await;
-    env.stripe_event(
-        "evt_sale",
-        "checkout.session.completed",
-        session_object(&session_id, id, "paid", "pi_sale"),
-    )
-    .await;
+    let (delivered, answer) = env
+        .stripe_event(
+            "evt_sale",
+            "checkout.session.completed",
+            support::session_object(&env, &session_id, id, "paid", "pi_sale").await,
+        )
+        .await;
+    assert_eq!(delivered, StatusCode::OK, "{answer}");
     let (moderator, _, _) = env.account("staff", Role::Moderator).await;
     let (_, sales) = env.get("/admin/sales", Some(&moderator)).await;
     let total = placed["total"]["amount"].as_i64().unwrap();
@@ -484,17 +488,21 @@ async fn a_lapsing_page_is_replaced_and_its_expiry_ends_nothing(env: Env) {
     // Stripe's expiry event for the old page, whenever it comes, ends nothing.
     let expired = json!({"id": first, "object": "checkout.session", "client_reference_id": id,
                          "metadata": {"order_id": id}, "status": "expired"});
-    env.stripe_event("evt_first_expired", "checkout.session.expired", expired)
+    let (delivered, answer) = env
+        .stripe_event("evt_first_expired", "checkout.session.expired", expired)
         .await;
+    assert_eq!(delivered, StatusCode::OK, "{answer}");
     assert_eq!(order_now(&env, &token, id).await["status"], "pending");
     assert_eq!(seats_left(&env, &showtime).await, 18);
     // The new page is paid: the order is paid once.
-    env.stripe_event(
-        "evt_second_paid",
-        "checkout.session.completed",
-        session_object(&second, id, "paid", "pi_second"),
-    )
-    .await;
+    let (delivered, answer) = env
+        .stripe_event(
+            "evt_second_paid",
+            "checkout.session.completed",
+            support::session_object(&env, &second, id, "paid", "pi_second").await,
+        )
+        .await;
+    assert_eq!(delivered, StatusCode::OK, "{answer}");
     assert_eq!(order_now(&env, &token, id).await["status"], "paid");
     let (_, payments) = env.get("/payments", Some(&token)).await;
     assert_eq!(payments["items"][0]["status"], "succeeded");
@@ -515,7 +523,7 @@ async fn a_receipt_that_could_not_be_sent_goes_out_with_the_retry(env: Env) {
     let id = placed["id"].as_str().unwrap();
     let session_id = checked_out(&env, &token, id).await;
     let payload = json!({"id": "evt_retry", "type": "checkout.session.completed",
-        "data": {"object": session_object(&session_id, id, "paid", "pi_retry")}})
+        "data": {"object": support::session_object(&env, &session_id, id, "paid", "pi_retry").await}})
     .to_string();
     let now = marquee::clock::Clock::now(env.clock.as_ref()).unix_timestamp();
     let signature =
@@ -575,13 +583,15 @@ async fn failed_expired_late_and_unknown_events(env: Env) {
     );
 
     // A delayed method that fails later says so too.
-    let async_failed = session_object(&session_id, id, "unpaid", "pi_late");
-    env.stripe_event(
-        "evt_async_failed",
-        "checkout.session.async_payment_failed",
-        async_failed,
-    )
-    .await;
+    let async_failed = support::session_object(&env, &session_id, id, "unpaid", "pi_late").await;
+    let (delivered, answer) = env
+        .stripe_event(
+            "evt_async_failed",
+            "checkout.session.async_payment_failed",
+            async_failed,
+        )
+        .await;
+    assert_eq!(delivered, StatusCode::OK, "{answer}");
     let (_, payments) = env.get("/payments", Some(&token)).await;
     assert_eq!(
         payments["items"][0]["hint"],
@@ -590,12 +600,14 @@ async fn failed_expired_late_and_unknown_events(env: Env) {
     assert_eq!(order_now(&env, &token, id).await["status"], "pending");
 
     // Unpaid completion (a delayed method): the order waits.
-    env.stripe_event(
-        "evt_unpaid",
-        "checkout.session.completed",
-        session_object(&session_id, id, "unpaid", "pi_late"),
-    )
-    .await;
+    let (delivered, answer) = env
+        .stripe_event(
+            "evt_unpaid",
+            "checkout.session.completed",
+            support::session_object(&env, &session_id, id, "unpaid", "pi_late").await,
+        )
+        .await;
+    assert_eq!(delivered, StatusCode::OK, "{answer}");
     assert_eq!(order_now(&env, &token, id).await["status"], "pending");
     let (status, _) = env
         .stripe_event("evt_other", "customer.created", json!({"id": "cus_1"}))
@@ -608,8 +620,10 @@ async fn failed_expired_late_and_unknown_events(env: Env) {
 
     let expired = json!({"id": session_id, "object": "checkout.session", "client_reference_id": id,
                          "metadata": {"order_id": id}, "status": "expired", "payment_status": "unpaid"});
-    env.stripe_event("evt_expired", "checkout.session.expired", expired)
+    let (delivered, answer) = env
+        .stripe_event("evt_expired", "checkout.session.expired", expired)
         .await;
+    assert_eq!(delivered, StatusCode::OK, "{answer}");
     assert_eq!(order_now(&env, &token, id).await["status"], "expired");
     assert_eq!(
         seats_left(&env, &showtime).await,
@@ -620,12 +634,14 @@ async fn failed_expired_late_and_unknown_events(env: Env) {
     assert_eq!(payments["items"][0]["status"], "canceled");
 
     // A payment that lands after the order ended is paid back, not sold.
-    env.stripe_event(
-        "evt_late",
-        "checkout.session.async_payment_succeeded",
-        session_object(&session_id, id, "paid", "pi_late"),
-    )
-    .await;
+    let (delivered, answer) = env
+        .stripe_event(
+            "evt_late",
+            "checkout.session.async_payment_succeeded",
+            support::session_object(&env, &session_id, id, "paid", "pi_late").await,
+        )
+        .await;
+    assert_eq!(delivered, StatusCode::OK, "{answer}");
     assert_eq!(order_now(&env, &token, id).await["status"], "expired");
     let refund = env
         .stripe
@@ -639,6 +655,149 @@ async fn failed_expired_late_and_unknown_events(env: Env) {
     assert_eq!(seats_left(&env, &showtime).await, 20);
 }
 
+/// The buyer's security events of `kind`.
+async fn security_events(env: &Env, token: &str, kind: &str) -> usize {
+    let (_, events) = env.get("/me/security-events?limit=100", Some(token)).await;
+    events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == kind)
+        .count()
+}
+
+async fn a_payment_that_does_not_match_its_order_pays_nothing(env: Env) {
+    let (token, _, _, placed, showtime, _) = buyer_with_order(&env).await;
+    let id = placed["id"].as_str().unwrap();
+    let session_id = checked_out(&env, &token, id).await;
+    let total = placed["total"]["amount"].as_i64().unwrap();
+    let currency = placed["total"]["currency"].as_str().unwrap();
+    // Another Stripe product whose buyer chose our order's id (a payment link takes
+    // client_reference_id from its URL), our session paid short, and in another currency.
+    let mismatched = [
+        (
+            "evt_link",
+            support::paid_session("cs_link", id, "paid", "pi_link", 100, currency),
+        ),
+        (
+            "evt_short",
+            support::paid_session(&session_id, id, "paid", "pi_short", total - 1, currency),
+        ),
+        (
+            "evt_usd",
+            support::paid_session(&session_id, id, "paid", "pi_usd", total, "usd"),
+        ),
+    ];
+    for (event, object) in mismatched {
+        let (status, body) = env
+            .stripe_event(event, "checkout.session.completed", object)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{event}: {body}");
+        assert_eq!(
+            order_now(&env, &token, id).await["status"],
+            "pending",
+            "{event}"
+        );
+    }
+    let refunded: Vec<(Value, Value)> = env
+        .stripe
+        .refunds()
+        .iter()
+        .map(|r| (r["payment_intent"].clone(), r["amount"].clone()))
+        .collect();
+    assert_eq!(
+        refunded,
+        [
+            (json!("pi_link"), json!(100)),
+            (json!("pi_short"), json!(total - 1)),
+            (json!("pi_usd"), json!(total)),
+        ],
+        "the money that moved goes back"
+    );
+    assert_eq!(security_events(&env, &token, "payment_rejected").await, 3);
+    assert_eq!(
+        seats_left(&env, &showtime).await,
+        18,
+        "the order still holds its seats"
+    );
+    // A paid session that names no order of ours is paid back too.
+    let (status, _) = env
+        .stripe_event(
+            "evt_stray",
+            "checkout.session.completed",
+            support::paid_session(
+                "cs_stray",
+                "01J0000000000000000000NONE",
+                "paid",
+                "pi_stray",
+                500,
+                "eur",
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        env.stripe.refunds().last().unwrap()["payment_intent"],
+        "pi_stray"
+    );
+    // The order's own session, for its total, pays it.
+    let paid = support::session_object(&env, &session_id, id, "paid", "pi_real").await;
+    let (delivered, answer) = env
+        .stripe_event("evt_real", "checkout.session.completed", paid)
+        .await;
+    assert_eq!(delivered, StatusCode::OK, "{answer}");
+    assert_eq!(order_now(&env, &token, id).await["status"], "paid");
+    assert_eq!(
+        env.stripe.refunds().len(),
+        4,
+        "nothing of the real payment goes back"
+    );
+}
+
+async fn checking_out_again_cannot_hold_seats_past_the_deadline(env: Env) {
+    let (_, _, email, placed, showtime, _) = buyer_with_order(&env).await;
+    let id = placed["id"].as_str().unwrap();
+    let created = marquee::clock::Clock::now(env.clock.as_ref()).unix_timestamp();
+    let deadline = created + marquee::orders::checkout::MAX_HOLD_SECS;
+    let mut last_lapse = 0;
+    // Near the end of each page, a new page; until no new one may open.
+    let mut pages = 0;
+    loop {
+        let token = env.sign_in(&email).await;
+        let (status, started) = checkout(&env, &token, id).await;
+        if status != StatusCode::OK {
+            assert_eq!(
+                (status, started["code"].as_str()),
+                (StatusCode::CONFLICT, Some("hold_ended")),
+                "{started}"
+            );
+            break;
+        }
+        pages += 1;
+        let expires_at = started["expires_at"].as_i64().unwrap();
+        assert!(
+            expires_at <= deadline,
+            "page {pages} is open past the deadline"
+        );
+        last_lapse = order_now(&env, &token, id).await["expires_at"]
+            .as_i64()
+            .unwrap();
+        let now = marquee::clock::Clock::now(env.clock.as_ref()).unix_timestamp();
+        env.clock
+            .advance(time::Duration::seconds(expires_at - now - 30));
+        assert!(pages < 10, "checkout keeps extending the hold");
+    }
+    assert!(
+        pages >= 2,
+        "checking out again is allowed within the deadline"
+    );
+    assert!(
+        last_lapse <= deadline + 15 * 60,
+        "{last_lapse} vs {deadline}"
+    );
+    assert_eq!(seats_left(&env, &showtime).await, 18);
+}
+
 async fn twenty_concurrent_deliveries_change_the_order_once(env: Env) {
     let (token, _, email, placed, _, movie) = buyer_with_order(&env).await;
     let id = placed["id"].as_str().unwrap().to_string();
@@ -648,7 +807,7 @@ async fn twenty_concurrent_deliveries_change_the_order_once(env: Env) {
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..deliveries {
         let env = env.clone();
-        let object = session_object(&session_id, &id, "paid", "pi_many");
+        let object = support::session_object(&env, &session_id, &id, "paid", "pi_many").await;
         tasks.spawn(async move {
             env.stripe_event("evt_many", "checkout.session.completed", object)
                 .await
@@ -680,5 +839,7 @@ support::on_both_backends!(
     a_lapsed_order_cannot_be_checked_out,
     a_receipt_that_could_not_be_sent_goes_out_with_the_retry,
     failed_expired_late_and_unknown_events,
+    a_payment_that_does_not_match_its_order_pays_nothing,
+    checking_out_again_cannot_hold_seats_past_the_deadline,
     twenty_concurrent_deliveries_change_the_order_once,
 );

@@ -32,6 +32,8 @@ pub enum Fault {
     SesThrottling,
     /// Stripe's `api_error` (500).
     StripeServerError,
+    /// Stripe's `invalid_request_error` (400): Stripe refuses the request itself.
+    StripeRefusal,
 }
 
 struct Rule {
@@ -177,6 +179,17 @@ impl FaultProxy {
                     .to_string();
                     return Ok((
                         axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                        [("content-type", "application/json")],
+                        body,
+                    )
+                        .into_response());
+                }
+                Fault::StripeRefusal => {
+                    let body = serde_json::json!({"error": {"type": "invalid_request_error",
+                        "message": "Amount must be at least 50 cents."}})
+                    .to_string();
+                    return Ok((
+                        axum::http::StatusCode::BAD_REQUEST,
                         [("content-type", "application/json")],
                         body,
                     )

@@ -170,6 +170,7 @@ pub fn get(path: &str) -> axum::http::Request<axum::body::Body> {
 pub use env::Env;
 
 pub mod faults;
+pub mod gate;
 pub mod hung;
 pub mod stripe_mock;
 
@@ -377,11 +378,13 @@ mod env {
                 None
             };
             vars.extend(extra);
+            // An empty value unsets a variable, as in the process environment.
             let mut config = marquee::Config::from_lookup(|name| {
                 vars.iter()
                     .rev()
                     .find(|(k, _)| k == name)
                     .map(|(_, v)| v.clone())
+                    .filter(|v| !v.is_empty())
             })
             .unwrap();
             config.simulated_oauth |= serve;
@@ -730,18 +733,45 @@ pub fn request(
     .unwrap()
 }
 
-/// The session Stripe would send in checkout.session.* events.
+/// The session Stripe would send in checkout.session.* events for an order, with what it
+/// charged: the order's total as it stands.
 #[allow(dead_code)]
-pub fn session_object(
+pub async fn session_object(
+    env: &Env,
     session_id: &str,
     order_id: &str,
     payment_status: &str,
     intent: &str,
 ) -> serde_json::Value {
+    let total = marquee::orders::load(&env.app, order_id)
+        .await
+        .unwrap()
+        .map(|order| order.total)
+        .expect("an order of this app");
+    paid_session(
+        session_id,
+        order_id,
+        payment_status,
+        intent,
+        total.amount,
+        &total.currency,
+    )
+}
+
+/// A checkout session as Stripe sends it, charging `amount` of `currency`.
+pub fn paid_session(
+    session_id: &str,
+    order_id: &str,
+    payment_status: &str,
+    intent: &str,
+    amount: i64,
+    currency: &str,
+) -> serde_json::Value {
     serde_json::json!({
         "id": session_id, "object": "checkout.session", "client_reference_id": order_id,
         "metadata": {"order_id": order_id}, "payment_status": payment_status,
         "status": "complete", "payment_intent": intent,
+        "amount_total": amount, "currency": currency.to_ascii_lowercase(),
     })
 }
 

@@ -126,14 +126,57 @@ pub fn new_recovery_codes() -> (Vec<String>, Vec<String>) {
     (codes, digests)
 }
 
-/// The digest of a recovery code as typed: case, spaces and dashes do not matter.
-pub fn recovery_digest(code: &str) -> String {
-    let normal: String = code
-        .chars()
+/// A recovery code as typed, to what it stands for: case, spaces and dashes do not matter.
+fn normal(code: &str) -> String {
+    code.chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .map(|c| c.to_ascii_lowercase())
-        .collect();
-    secret::digest(&normal)
+        .collect()
+}
+
+/// Stored recovery digests of this form are salted: `hmac-sha256$<salt>$<mac>`, the MAC
+/// of the code under a random salt of its own, so equal codes never store alike and no
+/// table computed once serves for every account.
+const SALTED: &str = "hmac-sha256$";
+
+fn mac(salt: &[u8], code: &str) -> Vec<u8> {
+    let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, salt);
+    aws_lc_rs::hmac::sign(&key, normal(code).as_bytes())
+        .as_ref()
+        .to_vec()
+}
+
+/// What is stored for a new recovery code: its salted digest.
+pub fn recovery_digest(code: &str) -> String {
+    let mut salt = [0u8; 16];
+    aws_lc_rs::rand::fill(&mut salt).expect("the system random source works");
+    format!(
+        "{SALTED}{}${}",
+        secret::hex(&salt),
+        secret::hex(&mac(&salt, code))
+    )
+}
+
+/// Whether `code` is the one `stored` was made from: a salted digest, or (sets made before
+/// salting, kept until replaced) the plain SHA-256 of the code.
+pub fn recovery_matches(stored: &str, code: &str) -> bool {
+    let Some(rest) = stored.strip_prefix(SALTED) else {
+        let plain = secret::digest(&normal(code));
+        return aws_lc_rs::constant_time::verify_slices_are_equal(
+            plain.as_bytes(),
+            stored.as_bytes(),
+        )
+        .is_ok();
+    };
+    let Some((salt, expected)) = rest.split_once('$') else {
+        return false;
+    };
+    let Some(salt) = secret::unhex(salt) else {
+        return false;
+    };
+    let actual = secret::hex(&mac(&salt, code));
+    aws_lc_rs::constant_time::verify_slices_are_equal(actual.as_bytes(), expected.as_bytes())
+        .is_ok()
 }
 
 impl Factor {
@@ -178,10 +221,13 @@ impl Factor {
         if let Some(code) = code {
             return code_step(totp, code, now, self.last_step).map(|step| Proof::Code { step });
         }
-        let digest = recovery_digest(recovery_code?);
+        let code = recovery_code?;
         self.recovery_digests
-            .contains(&digest)
-            .then_some(Proof::Recovery { digest })
+            .iter()
+            .find(|stored| recovery_matches(stored, code))
+            .map(|stored| Proof::Recovery {
+                digest: stored.clone(),
+            })
     }
 
     /// Recovery codes left after `proof` is spent.
@@ -294,12 +340,34 @@ mod tests {
         assert_eq!(distinct.len(), RECOVERY_CODES);
         for (code, digest) in codes.iter().zip(&digests) {
             assert_eq!(code.len(), 14, "{code}");
-            assert_ne!(code, digest);
-            assert_eq!(
-                &recovery_digest(&code.to_uppercase().replace('-', " ")),
-                digest
-            );
+            assert!(!digest.contains(&normal(code)), "{digest}");
+            assert!(recovery_matches(
+                digest,
+                &code.to_uppercase().replace('-', " ")
+            ));
         }
+        assert!(!recovery_matches(&digests[0], &codes[1]));
+    }
+
+    #[test]
+    fn recovery_digests_are_salted_and_earlier_plain_ones_still_match() {
+        let code = "abcd-efgh-2345";
+        let (one, two) = (recovery_digest(code), recovery_digest(code));
+        assert!(one.starts_with(SALTED), "{one}");
+        assert_ne!(one, two, "each digest has its own salt");
+        assert!(recovery_matches(&one, code) && recovery_matches(&two, "ABCDEFGH2345"));
+        assert!(!recovery_matches(&one, "abcd-efgh-2346"));
+        // A set stored before salting: the plain SHA-256 of the code.
+        let plain = secret::digest("abcdefgh2345");
+        assert!(recovery_matches(&plain, code));
+        assert!(!recovery_matches(&plain, "abcd-efgh-2346"));
+        assert!(!recovery_matches("hmac-sha256$zz$00", code));
+        let factor = Factor::new("u", "sealed".into(), 5, vec![plain.clone(), one], 0);
+        let totp = totp(&new_seed(), "a@b.c").unwrap();
+        assert_eq!(
+            factor.check(&totp, None, Some("ABCD EFGH 2345"), 0),
+            Some(Proof::Recovery { digest: plain })
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ pub mod factor;
 use crate::accounts::user::{self, User};
 use crate::app::App;
 use crate::auth::data_key::DataKey;
-use crate::auth::login::{self, check_unlocked, record_failure};
+use crate::auth::login::{self, Attempt};
 use crate::auth::password;
 use crate::auth::security_log::{self, EventType};
 use crate::auth::session::{self, AuthMethod, Origin};
@@ -200,34 +200,20 @@ fn one_second_step(code: &Option<String>, recovery_code: &Option<String>) -> Vec
     }
 }
 
-/// Checks the second step of a signed-in change against the user's factor. A wrong code
-/// counts toward the lockout and answers a field error.
-async fn prove(
-    app: &App,
-    user: &User,
-    factor: &Factor,
-    code: Option<&str>,
-    recovery_code: Option<&str>,
-    origin: &Origin,
-    now: i64,
-) -> Result<Result<Proof, FieldError>, Problem> {
-    let totp = factor::totp(&factor.seed(data_key(app)?)?, &user.email)?;
-    if let Some(proof) = factor.check(&totp, code, recovery_code, now) {
-        return Ok(Ok(proof));
-    }
-    record_failure(app, user, EventType::MfaFailed, "wrong code", origin, now).await?;
-    Ok(Err(if code.is_some() {
+fn wrong_second_step(code: Option<&str>) -> FieldError {
+    if code.is_some() {
         field(
             "code",
             "is not the current code of your authenticator (or was already used)",
         )
     } else {
         field("recovery_code", "is not one of your unused recovery codes")
-    }))
+    }
 }
 
 /// What a sensitive change of an enabled factor needs: the password (or, without one, a
-/// recent sign-in) and a second step. Every missing or wrong part is one field error.
+/// recent sign-in) and a second step, checked as one attempt against the lockout. Every
+/// missing or wrong part is one field error.
 async fn reauthenticate(
     app: &App,
     caller: &Principal,
@@ -241,23 +227,30 @@ async fn reauthenticate(
         Some(factor) if user.mfa_enabled => factor,
         _ => return Err(not_enabled()),
     };
-    check_unlocked(&user, now)?;
+    let totp = factor::totp(&factor.seed(data_key(app)?)?, &user.email)?;
+    let attempt = Attempt::reserve(app, &user, now).await?;
     let mut errors = password_errors(&user, caller, password, now).await;
-    match prove(
-        app,
-        &user,
-        &factor,
-        code,
-        recovery_code,
-        &caller.origin,
-        now,
-    )
-    .await?
-    {
-        Ok(proof) if errors.is_empty() => Ok((user, factor, proof)),
-        Ok(_) => Err(Problem::validation(errors)),
-        Err(bad) => {
-            errors.push(bad);
+    match factor.check(&totp, code, recovery_code, now) {
+        Some(proof) if errors.is_empty() => {
+            attempt.succeeded(app).await?;
+            Ok((user, factor, proof))
+        }
+        Some(_) => {
+            attempt
+                .failed(
+                    app,
+                    EventType::PasswordCheckFailed,
+                    "wrong password confirming a two-step sign-in change",
+                    &caller.origin,
+                )
+                .await;
+            Err(Problem::validation(errors))
+        }
+        None => {
+            errors.push(wrong_second_step(code));
+            attempt
+                .failed(app, EventType::MfaFailed, "wrong code", &caller.origin)
+                .await;
             Err(Problem::validation(errors))
         }
     }
@@ -324,7 +317,21 @@ pub async fn setup(
         .detail("You signed in more than 10 minutes ago: send your password with the request"));
     }
     if body.password.is_some() {
-        validate::finish(password_errors(&user, &caller, body.password.as_deref(), now).await)?;
+        let attempt = Attempt::reserve(&app, &user, now).await?;
+        let errors = password_errors(&user, &caller, body.password.as_deref(), now).await;
+        if errors.is_empty() {
+            attempt.succeeded(&app).await?;
+        } else {
+            attempt
+                .failed(
+                    &app,
+                    EventType::PasswordCheckFailed,
+                    "wrong password setting up two-step sign-in",
+                    &caller.origin,
+                )
+                .await;
+            return Err(Problem::validation(errors));
+        }
     }
     let seed = factor::new_seed();
     let totp = factor::totp(&seed, &user.email)?;
@@ -359,7 +366,6 @@ pub async fn confirm(
     let key = data_key(&app)?;
     let now = app.clock.now().unix_timestamp();
     let user = caller_user(&app, &caller).await?;
-    check_unlocked(&user, now)?;
     let no_setup = || {
         Problem::conflict(
             "mfa_setup_not_started",
@@ -372,21 +378,22 @@ pub async fn confirm(
     let pending: Pending = crate::store::from_entity_item("mfa_pending", item)?;
     let seed = factor::open_seed(key, &user.id, &pending.sealed_seed)?;
     let totp = factor::totp(&seed, &user.email)?;
+    let attempt = Attempt::reserve(&app, &user, now).await?;
     let Some(step) = factor::code_step(&totp, &body.code, now, 0) else {
-        record_failure(
-            &app,
-            &user,
-            EventType::MfaFailed,
-            "wrong code while setting up",
-            &caller.origin,
-            now,
-        )
-        .await?;
+        attempt
+            .failed(
+                &app,
+                EventType::MfaFailed,
+                "wrong code while setting up",
+                &caller.origin,
+            )
+            .await;
         return Err(Problem::validation(vec![field(
             "code",
             "is not the current code of the authenticator you set up",
         )]));
     };
+    attempt.succeeded(&app).await?;
     let (codes, digests) = factor::new_recovery_codes();
     let enabled = Factor::new(&user.id, pending.sealed_seed, step, digests, now);
     let told = notice(
@@ -400,13 +407,19 @@ pub async fn confirm(
         ],
     )
     .owe(now);
+    let (turned_on, keep) = session::end_all_but(
+        &user,
+        Update::new().set("mfa_enabled", true),
+        &caller.session_id,
+    );
     let writes = vec![
         told.write.clone(),
         Write::put(enabled.to_item()).when(Condition::NotExists),
         Write::delete(factor::pending_key(&user.id)).when(Condition::Exists),
-        Write::update(user::key(&user.id), Update::new().set("mfa_enabled", true))
-            .when(Condition::eq("mfa_enabled", false)),
+        Write::update(user::key(&user.id), turned_on)
+            .when(Condition::eq("mfa_enabled", false).and(session::epoch_is(user.session_epoch))),
         security_log::write(&user.id, EventType::MfaEnabled, &caller.origin, None, now),
+        keep,
     ];
     match app.table.transact(writes).await {
         Ok(()) => {}
@@ -434,28 +447,23 @@ pub async fn verify(
     let (challenge, digest) = challenge::find(&app, &body.mfa_token, now).await?;
     let user = user::find(&app, &challenge.user_id)
         .await?
-        .filter(|u| u.active && u.mfa_enabled)
+        .filter(|u| u.active && u.mfa_enabled && u.session_epoch == challenge.epoch)
         .ok_or_else(challenge::invalid_token)?;
-    check_unlocked(&user, now)?;
     let factor = find_factor(&app, &user.id)
         .await?
         .ok_or_else(challenge::invalid_token)?;
     let totp = factor::totp(&factor.seed(key)?, &user.email)?;
+    challenge::reserve_code(&app, &digest, now).await?;
+    let attempt = Attempt::reserve(&app, &user, now).await?;
     let Some(proof) = factor.check(
         &totp,
         body.code.as_deref(),
         body.recovery_code.as_deref(),
         now,
     ) else {
-        record_failure(
-            &app,
-            &user,
-            EventType::MfaFailed,
-            "wrong code at sign-in",
-            &origin,
-            now,
-        )
-        .await?;
+        attempt
+            .failed(&app, EventType::MfaFailed, "wrong code at sign-in", &origin)
+            .await;
         return Err(Problem::new(
             StatusCode::UNAUTHORIZED,
             "invalid_code",
@@ -463,6 +471,8 @@ pub async fn verify(
         )
         .detail("Type the code your authenticator shows now, or a recovery code"));
     };
+    // The sign-in below clears the count this attempt reserved.
+    drop(attempt);
     let mut amr = challenge.amr.clone();
     let mut also = vec![challenge::redeem(&digest, now), factor.spend(&proof, None)];
     let left = factor.remaining_after(&proof);
@@ -545,17 +555,25 @@ pub async fn disable(
         &["Signing in now takes only your password.".into()],
     )
     .owe(now);
+    let (turned_off, keep) = session::end_all_but(
+        &user,
+        Update::new().set("mfa_enabled", false),
+        &caller.session_id,
+    );
     commit(
         &app,
         vec![
             Write::delete(factor::factor_key(&user.id)).when(factor.unchanged()),
-            Write::update(user::key(&user.id), Update::new().set("mfa_enabled", false)),
+            Write::update(user::key(&user.id), turned_off)
+                .when(session::epoch_is(user.session_epoch)),
             security_log::write(&user.id, EventType::MfaDisabled, &caller.origin, None, now),
             told.write.clone(),
+            keep,
         ],
     )
     .await?;
     mail_jobs::send_owed(&app, [told]).await;
+    session::revoke_all(&app, &user.id, Some(&caller.session_id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -611,7 +629,6 @@ pub async fn regenerate(
 pub async fn step_up_for_password_change(
     app: &App,
     user: &User,
-    caller: &Principal,
     code: Option<&str>,
     now: i64,
 ) -> Result<Result<Option<Write>, FieldError>, Problem> {
@@ -624,13 +641,12 @@ pub async fn step_up_for_password_change(
             "is required while two-step sign-in is on",
         )));
     };
-    check_unlocked(user, now)?;
     let factor = find_factor(app, &user.id).await?.ok_or_else(not_enabled)?;
-    Ok(
-        prove(app, user, &factor, Some(code), None, &caller.origin, now)
-            .await?
-            .map(|proof| Some(factor.spend(&proof, None))),
-    )
+    let totp = factor::totp(&factor.seed(data_key(app)?)?, &user.email)?;
+    Ok(match factor.check(&totp, Some(code), None, now) {
+        Some(proof) => Ok(Some(factor.spend(&proof, None))),
+        None => Err(wrong_second_step(Some(code))),
+    })
 }
 
 /// admin-users-mfa-reset: an admin turns a user's MFA off (a lost device). The user's
@@ -668,8 +684,11 @@ pub async fn admin_reset(
     let writes = vec![
         told.write.clone(),
         Write::delete(factor::factor_key(&user.id)),
-        Write::update(user::key(&user.id), Update::new().set("mfa_enabled", false))
-            .when(Condition::eq("mfa_enabled", true)),
+        Write::update(
+            user::key(&user.id),
+            session::end_all(Update::new().set("mfa_enabled", false)),
+        )
+        .when(Condition::eq("mfa_enabled", true)),
         security_log::write(
             &user.id,
             EventType::MfaReset,

@@ -4,18 +4,18 @@
 //! email decides: an active account with it gets the identity linked (and its owner is
 //! told); an account with it that was never activated is the pre-account-hijacking case
 //! (someone may have registered the address first, with a password of their choosing), so
-//! the provider's proof activates it, removes that password, ends its sessions and pending
-//! links, then links; no account makes a new one, active, without a password. No verified
-//! email, or a deactivated account, and nobody signs in.
+//! the provider's proof activates it, removes that password and its pending links, then
+//! links; no account makes a new one, active, without a password. No verified email, or
+//! an account an admin turned off, and nobody signs in.
 
 use super::providers::Provider;
 use crate::accounts::Role;
+use crate::accounts::signup;
 use crate::accounts::user::{self, User};
 use crate::app::App;
-use crate::auth::login::check_unlocked;
-use crate::auth::one_time;
+use crate::auth::login::{self, check_unlocked};
 use crate::auth::security_log::{self, EventType};
-use crate::auth::session::{self, Origin};
+use crate::auth::session::Origin;
 use crate::http::guard::Principal;
 use crate::http::problem::Problem;
 use crate::http::{Path, Query};
@@ -126,7 +126,8 @@ fn email_not_verified(provider: Provider) -> Problem {
     ))
 }
 
-fn inactive() -> Problem {
+/// An identity whose account is gone.
+fn gone() -> Problem {
     Problem::new(
         StatusCode::FORBIDDEN,
         "account_inactive",
@@ -148,10 +149,10 @@ pub async fn resolve(
         .await?
     {
         let identity: Identity = crate::store::from_entity_item("identity", item)?;
-        let user = user::find(app, &identity.user_id)
-            .await?
-            .filter(|u| u.active)
-            .ok_or_else(inactive)?;
+        let user = user::find(app, &identity.user_id).await?.ok_or_else(gone)?;
+        if !user.active {
+            return Err(login::inactive(&user));
+        }
         check_unlocked(&user, now)?;
         return Ok(user);
     }
@@ -177,46 +178,31 @@ pub async fn resolve(
             crate::mail_jobs::send_owed(app, [told]).await;
             Ok(user)
         }
-        Some(user) if user.activation_digest.is_some() => {
+        Some(user) if user.is_unproved() => {
             // Never activated: whoever registered the address may not own it. The provider
             // just proved who does, so the account becomes theirs, without that password.
-            let mut writes = vec![
-                Write::update(
-                    user::key(&user.id),
-                    Update::new()
-                        .set("active", true)
-                        .remove("password_hash")
-                        .remove("activation_digest")
-                        .remove("activation_sent_at")
-                        .remove("reset_digest")
-                        .remove("reset_sent_at")
-                        .remove(Index::Gsi3.pk())
-                        .remove(Index::Gsi3.sk()),
-                )
-                .when(Condition::eq("active", false)),
-            ];
-            for digest in [&user.activation_digest, &user.reset_digest]
-                .into_iter()
-                .flatten()
-            {
-                writes.push(Write::delete(one_time::key(digest)));
-            }
+            let change = Update::new()
+                .remove("password_hash")
+                .remove("reset_digest")
+                .remove("reset_sent_at");
+            let mut writes = signup::activation(&user, change, Condition::Exists);
+            writes.extend(signup::dead_links(&user));
             let detail = format!(
                 "{}, by its verified email: the account was activated and the password set before was removed",
                 provider.title()
             );
             writes.extend(identity.link(&user.id, origin, detail));
             linked(app.table.transact(writes).await)?;
-            session::revoke_all(app, &user.id, None).await?;
             Ok(User {
                 active: true,
                 password_hash: None,
                 activation_digest: None,
+                activation_from_signup: false,
                 reset_digest: None,
                 ..user
             })
         }
-        Some(_) => Err(inactive()),
+        Some(user) => Err(login::inactive(&user)),
         None => {
             let id = ulid::Ulid::new().to_string();
             let detail = format!("{}: a new account", provider.title());

@@ -8,7 +8,10 @@
 //! checks the state and the cookie, trades the code, learns who signed in, finds or links
 //! or creates the account ([`accounts`]), and sends the browser back to `redirect_to` with
 //! a one-time `login_code` (or an `error`); auth-oauth-exchange trades that code for the
-//! token pair, or for the second step when MFA is on.
+//! token pair, or for the second step when MFA is on. The code is bound to the browser
+//! that started the sign-in (its cookie, which the callback keeps for the exchange) and to
+//! the account's session epoch, so a code that leaks from the URL is worth nothing
+//! elsewhere, and a change that ends sessions ends it too.
 
 pub mod accounts;
 pub mod http;
@@ -372,9 +375,13 @@ pub async fn callback(
     };
     let outcome = finish(&app, provider, &settings, &started, &query, &origin, now).await;
     let mut target = url::Url::parse(&started.redirect_to).expect("checked at the start");
+    // The browser keeps its cookie for the exchange of the code, and only then.
+    let mut cookie = set_cookie(&app, "", 0);
     match outcome {
         Ok(code) => {
             target.query_pairs_mut().append_pair("login_code", &code);
+            cookie = cookie_of(&headers, &app)
+                .and_then(|value| set_cookie(&app, &value, LOGIN_CODE_LIFETIME_SECS));
         }
         Err(problem) => {
             let description = problem
@@ -392,10 +399,14 @@ pub async fn callback(
         [(header::LOCATION, target.to_string())],
     )
         .into_response();
-    if let Some(cookie) = set_cookie(&app, "", 0) {
+    if let Some(cookie) = cookie {
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
+}
+
+fn cookie_of(headers: &HeaderMap, app: &App) -> Option<String> {
+    cookie(app, headers)
 }
 
 async fn finish(
@@ -487,10 +498,16 @@ async fn finish(
     };
     let user = accounts::resolve(app, provider, &profile, origin, now).await?;
     let code = secret::new_token();
+    let bound = LoginCode {
+        user_id: user.id.clone(),
+        provider,
+        browser: Some(started.browser.clone()),
+        epoch: user.session_epoch,
+    };
     let mut item = entity_item(
         "login_code",
         &login_code_key(&secret::digest(&code)),
-        &serde_json::json!({"user_id": user.id, "provider": provider}),
+        &bound,
     );
     expiry::stamp(&mut item, now + LOGIN_CODE_LIFETIME_SECS);
     app.table
@@ -529,59 +546,82 @@ fn invalid_login_code() -> Problem {
     .detail("Sign in again")
 }
 
-/// auth-oauth-exchange: the login code for the token pair (or the second step).
+/// A login code as stored: who signed in, how, from which browser, at which epoch.
+#[derive(Debug, Serialize, Deserialize)]
+struct LoginCode {
+    user_id: String,
+    provider: Provider,
+    /// Digest of the cookie of the browser that started the sign-in.
+    #[serde(default)]
+    browser: Option<String>,
+    #[serde(default)]
+    epoch: i64,
+}
+
+/// auth-oauth-exchange: the login code for the token pair (or the second step). Only the
+/// browser that started the sign-in can trade it: its cookie must come with the request,
+/// and the answer clears it.
 pub async fn exchange(
     State(app): State<App>,
     origin: Origin,
+    headers: HeaderMap,
     Json(body): Json<ExchangeRequest>,
-) -> Result<axum::Json<LoginAnswer>, Problem> {
+) -> Result<Response, Problem> {
     validate::finish(validate::fields(&body))?;
     let now = app.clock.now().unix_timestamp();
     let key = login_code_key(&secret::digest(&body.login_code));
     let item = expiry::get_live(app.table.as_ref(), &key, now)
         .await?
         .ok_or_else(invalid_login_code)?;
-    #[derive(Deserialize)]
-    struct Code {
-        user_id: String,
-        provider: Provider,
+    let code: LoginCode = from_entity_item("login_code", item)?;
+    let same_browser = cookie(&app, &headers)
+        .is_some_and(|c| code.browser.as_deref() == Some(secret::digest(&c).as_str()));
+    if !same_browser {
+        return Err(Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid_login_code",
+            "This login code was not issued to this browser",
+        )
+        .detail("Sign in again from this browser"));
     }
-    let code: Code = from_entity_item("login_code", item)?;
     let user = crate::accounts::user::find(&app, &code.user_id)
         .await?
+        .filter(|user| user.session_epoch == code.epoch)
         .ok_or_else(invalid_login_code)?;
     if !user.active {
-        return Err(Problem::new(
-            StatusCode::FORBIDDEN,
-            "account_inactive",
-            "This account is not active",
-        ));
+        return Err(login::inactive(&user));
     }
     check_unlocked(&user, now)?;
     let amr = [match code.provider {
         Provider::Google => AuthMethod::Google,
         Provider::Facebook => AuthMethod::Facebook,
     }];
-    if user.mfa_enabled {
+    let answer = if user.mfa_enabled {
         match app.table.write(expiry::use_up(key, now)).await {
             Ok(_) => {}
             Err(crate::store::StoreError::ConditionFailed) => return Err(invalid_login_code()),
             Err(e) => return Err(e.into()),
         }
-        let challenge = challenge::open(&app, &user.id, &amr, now).await?;
-        return Ok(axum::Json(LoginAnswer::MfaRequired(challenge)));
+        let challenge = challenge::open(&app, &user.id, &amr, user.session_epoch, now).await?;
+        LoginAnswer::MfaRequired(challenge)
+    } else {
+        let pair = login::sign_in(
+            &app,
+            &user,
+            &amr,
+            &origin,
+            vec![expiry::use_up(key, now)],
+            |_| invalid_login_code(),
+            now,
+        )
+        .await?;
+        LoginAnswer::Tokens(pair)
+    };
+    let mut response = axum::Json(answer).into_response();
+    if let Some(cleared) = set_cookie(&app, "", 0) {
+        response.headers_mut().insert(header::SET_COOKIE, cleared);
     }
-    let pair = login::sign_in(
-        &app,
-        &user,
-        &amr,
-        &origin,
-        vec![expiry::use_up(key, now)],
-        |_| invalid_login_code(),
-        now,
-    )
-    .await?;
-    Ok(axum::Json(LoginAnswer::Tokens(pair)))
+    Ok(response)
 }
 
 #[cfg(test)]

@@ -202,10 +202,7 @@ impl Providers {
             let Ok(allowed) = url::Url::parse(allowed) else {
                 return false;
             };
-            parsed.origin() == allowed.origin()
-                && parsed
-                    .path()
-                    .starts_with(allowed.path().trim_end_matches('/'))
+            parsed.origin() == allowed.origin() && path_within(parsed.path(), allowed.path())
         })
     }
 
@@ -243,6 +240,16 @@ impl Providers {
     }
 }
 
+/// Whether `path` is `base` or below it, segment by segment: `/app` admits `/app` and
+/// `/app/x`, never `/apple`.
+fn path_within(path: &str, base: &str) -> bool {
+    let base = base.trim_end_matches('/');
+    match path.strip_prefix(base) {
+        Some(rest) => rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +267,9 @@ mod tests {
         assert!(p.redirect_allowed("https://cinema.example/app/signed-in?x=1"));
         assert!(p.redirect_allowed("http://127.0.0.1:5173/"));
         assert!(!p.redirect_allowed("https://cinema.example/other"));
+        assert!(!p.redirect_allowed("https://cinema.example/apple"));
+        assert!(!p.redirect_allowed("https://cinema.example/app-evil/x"));
+        assert!(p.redirect_allowed("https://cinema.example/app/"));
         assert!(!p.redirect_allowed("https://cinema.example.evil.test/app"));
         assert!(!p.redirect_allowed("https://cinema.example@evil.test/app"));
         assert!(
