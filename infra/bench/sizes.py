@@ -11,7 +11,7 @@ the SES v2 and SQS client crates (in their code's source locations; the IAM acti
 usage recorder writes are in every function), SQLite's file header, and a description only
 the OpenAPI document's builder writes.
 
-Usage: sizes.py [--layout release|lambda] [--readme README.md] TARGET_DIR
+Usage: sizes.py [--layout release|lambda] [--write docs/sizes.md] TARGET_DIR
   release: TARGET_DIR/<name> (cargo build --release);
   lambda:  TARGET_DIR/<name>/bootstrap (cargo lambda build --release).
 """
@@ -89,7 +89,7 @@ def zipped(path):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--layout", choices=["release", "lambda"], default="release")
-    parser.add_argument("--readme")
+    parser.add_argument("--write")
     parser.add_argument("target")
     args = parser.parse_args()
     rows = []
@@ -129,13 +129,13 @@ def main():
         print("adapters: each binary holds Stripe, SES and SQS exactly where template.yaml "
               "grants them; none holds SQLite; only openapi holds the OpenAPI document")
     met = met and not wrong
-    if args.readme:
-        text = open(args.readme).read()
+    if args.write:
+        text = open(args.write).read()
         if BEGIN not in text or END not in text:
-            sys.exit(f"{args.readme} has no generated sizes block")
+            sys.exit(f"{args.write} has no generated sizes block")
         head, rest = text.split(BEGIN, 1)
         _, tail = rest.split(END, 1)
-        with open(args.readme, "w") as f:
+        with open(args.write, "w") as f:
             f.write(f"{head}{BEGIN}\n{table}\n{END}{tail}")
     sys.exit(0 if met else 1)
 

@@ -14,22 +14,9 @@ import sys
 import tempfile
 import urllib.request
 
+from local_server import start
+
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def start(binary: str, data_dir: str) -> tuple[subprocess.Popen, str]:
-    env = dict(os.environ)
-    for name in list(env):
-        if name.startswith(("AWS_", "MARQUEE_")) and name != "MARQUEE_USAGE_LOG":
-            del env[name]
-    env.update(MARQUEE_LISTEN="127.0.0.1:0", MARQUEE_DATA_DIR=data_dir, MARQUEE_DEMO="false")
-    server = subprocess.Popen(
-        [binary], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    for line in server.stdout:
-        if line.startswith("Marquee API: "):
-            return server, line.split(": ", 1)[1].strip()
-    sys.exit("contract: the local server ended before printing its address")
 
 
 def dangling(doc, value, found):
@@ -54,7 +41,7 @@ def main():
     from openapi_spec_validator import validate
 
     work = tempfile.mkdtemp(prefix="marquee-contract-")
-    server, base = start(sys.argv[1], os.path.join(work, "data"))
+    server, base, _ = start(sys.argv[1], os.path.join(work, "data"), MARQUEE_DEMO="false")
     try:
         with urllib.request.urlopen(f"{base}/openapi.json", timeout=15) as answer:
             doc = json.load(answer)

@@ -18,6 +18,8 @@ import tempfile
 import time
 import urllib.request
 
+from local_server import start
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = "20261201"
 PASSWORD = "Velvet-Lantern-Orbit-42"
@@ -52,31 +54,10 @@ def call(base, method, path, body=None, token=None):
         return json.loads(raw) if raw else None
 
 
-def start(binary, data_dir):
-    # A clean configuration, but what the server does is still logged for the IAM check.
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("AWS_", "MARQUEE_")) or k == "MARQUEE_USAGE_LOG"
-    }
-    env.update(
-        MARQUEE_LISTEN="127.0.0.1:0",
-        MARQUEE_DATA_DIR=data_dir,
-        MARQUEE_DEMO_MOVIES="30",
-        MARQUEE_LOG="warn",
+def start_server(binary, data_dir):
+    server, base, admin = start(
+        binary, data_dir, until="Seeded:", MARQUEE_DEMO_MOVIES="30", MARQUEE_LOG="warn"
     )
-    server = subprocess.Popen(
-        [binary], env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
-    )
-    base = admin = None
-    for line in server.stdout:
-        if line.startswith("Marquee API: "):
-            base = line.split(": ", 1)[1].strip()
-        found = re.match(r"First admin: (\S+) / (\S+)", line)
-        if found:
-            admin = found.groups()
-        if line.startswith("Seeded:"):
-            break
     if not base or not admin:
         sys.exit("fuzz: the local server did not print its address and first admin")
     return server, base, admin
@@ -104,7 +85,7 @@ def main():
     examples = sys.argv[sys.argv.index("--max-examples") + 1] if "--max-examples" in sys.argv else "10"
     schemathesis = os.path.join(os.path.dirname(sys.executable), "schemathesis")
     data_dir = tempfile.mkdtemp(prefix="marquee-fuzz-")
-    server, base, (admin_email, admin_password) = start(sys.argv[1], data_dir)
+    server, base, (admin_email, admin_password) = start_server(sys.argv[1], data_dir)
     failed = []
     try:
         callers = [

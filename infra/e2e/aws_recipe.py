@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""Runs README's "run on AWS services" recipe as written, then uses the server it starts.
+"""Runs README's "Running on AWS services, locally" recipe as written, then uses the server.
 
 The shell block after the `aws-recipe` marker in README.md is run by bash, line for line,
 from the repository root. Only the two ports change: moto's 5000 becomes a free port, and
 the server (which the recipe leaves on its default 127.0.0.1:3000) gets a free one through
-MARQUEE_LISTEN. The recipe ends by serving in the foreground; once the server prints its
-banner, this script signs up an account, activates it from the email SES received, signs
+MARQUEE_LISTEN. The recipe ends by serving in the foreground, with the demo catalogue
+seeded into DynamoDB; once the server prints its banner, this script reads movies and
+showtimes of that catalogue, signs up an account, activates it from the email SES received, signs
 in, asks for a password reset (an email that goes through the SQS mail queue and the
 in-process mail worker) and resets the password with it, and signs in with the printed
 admin's credentials. Everything the recipe started is stopped at the end.
@@ -173,6 +174,12 @@ def main():
         admin_email, admin = run.wait_for(r"^First admin: (\S+) / (\S+)", 30).groups()
         print(f"aws recipe: serving at {base} after {time.monotonic() - started:.1f} s")
         moto = f"http://127.0.0.1:{moto_port}"
+
+        # The demo catalogue was seeded into DynamoDB at start: movies and showtimes.
+        for path in ("/movies?limit=5", "/showtimes?limit=5"):
+            status, page = call(base, "GET", path)
+            expect(f"GET {path}", status, page, 200)
+            assert page["items"], f"{path}: the demo catalogue is missing: {page}"
 
         email = f"recipe.{int(time.time() * 1000)}@example.com"
         status, body = call(base, "POST", "/auth/register", {"email": email, "password": PASSWORD})

@@ -56,7 +56,12 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
             |app, batch| async move { marquee::payments::simulated::deliver_batch(&app, &batch).await },
         ));
     }
+    // The front door: the docs page, where every route can be read and tried.
     let mut router = routes::router(app.clone(), |_| true)
+        .route(
+            "/",
+            axum::routing::get(|| async { axum::response::Redirect::to("/docs") }),
+        )
         .merge(marquee::auth::oauth::simulated::router().with_state(app.clone()));
     if simulated_checkout {
         router = router.merge(marquee::payments::simulated::router().with_state(app.clone()));
@@ -68,6 +73,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
 
     println!("Marquee API: {url}");
+    println!("Start here:  {url}/ (the API docs page: read and try every route)");
     println!("API docs:    {url}/docs");
     println!("{backend}");
     if let Some((email, password)) = first_admin {

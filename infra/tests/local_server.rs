@@ -445,6 +445,10 @@ fn exercise_system_routes(server: &Server, expected_kid: Option<&str>) {
     assert_eq!(doc.status, 200);
     assert_eq!(doc.json()["openapi"], "3.1.0");
     assert_eq!(server.get("/docs").status, 200);
+    // The front door leads to the docs page.
+    let front = server.get("/");
+    assert!((300..400).contains(&front.status), "{}", front.status);
+    assert_eq!(front.headers["location"], "/docs");
 
     let jwks = server.get("/.well-known/jwks.json").json();
     assert_eq!(jwks["keys"][0]["kty"], "OKP");

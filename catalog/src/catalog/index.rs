@@ -113,9 +113,10 @@ pub struct Card {
     /// The directors, named.
     #[serde(default)]
     pub directors: Vec<Named>,
-    /// The first actors credited (at most [`CAST_ON_CARD`]), named.
-    #[serde(default)]
-    pub cast: Vec<Named>,
+    /// The first actors credited (at most [`CAST_ON_CARD`]), named. (Cards stored before
+    /// the member was named `actors` say `cast`.)
+    #[serde(default, alias = "cast")]
+    pub actors: Vec<Named>,
     pub likes: i64,
     pub dislikes: i64,
     pub rating_average: Option<f64>,
@@ -354,7 +355,7 @@ pub fn shelve(movie: &Stored<MovieInput>, counters: &Counters, credits: &Credits
         producer_ids: f.producer_ids.clone(),
         genres: credits.named::<Genre>(&f.genre_ids),
         directors: credits.named::<Director>(&f.director_ids),
-        cast: credits.named::<Actor>(&f.actor_ids[..f.actor_ids.len().min(CAST_ON_CARD)]),
+        actors: credits.named::<Actor>(&f.actor_ids[..f.actor_ids.len().min(CAST_ON_CARD)]),
         likes: counters.likes,
         dislikes: counters.dislikes,
         rating_average: counters.rating_average(),
@@ -795,6 +796,25 @@ pub async fn cards(app: &App, ids: &[String]) -> Result<HashMap<String, Shelved>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_card_stored_with_its_cast_reads_as_actors() {
+        let stored = serde_json::json!({
+            "id": "m1", "title": "T", "release_date": "2000-01-01", "duration_min": 90,
+            "certification": "PG", "price": {"amount": 100, "currency": "EUR"},
+            "available": true, "genre_ids": [], "actor_ids": ["a1"], "director_ids": [],
+            "producer_ids": [], "cast": [{"id": "a1", "name": "Ida Berg"}],
+            "likes": 0, "dislikes": 0, "rating_average": null, "rating_count": 0,
+            "popularity": 0
+        });
+        let card: Card = serde_json::from_value(stored).unwrap();
+        assert_eq!(card.actors[0].name, "Ida Berg");
+        let written = serde_json::to_value(&card).unwrap();
+        assert!(
+            written.get("cast").is_none() && written["actors"].is_array(),
+            "{written}"
+        );
+    }
 
     #[test]
     fn popularity_and_rating_follow_the_counters() {

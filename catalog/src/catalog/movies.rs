@@ -209,7 +209,8 @@ pub struct MovieDetail {
     pub available: bool,
     pub regions: Vec<String>,
     pub genres: Vec<Named>,
-    pub cast: Vec<Named>,
+    /// The actors credited, in order, named.
+    pub actors: Vec<Named>,
     pub producers: Vec<Named>,
     pub directors: Vec<Named>,
     #[serde(flatten)]
@@ -305,7 +306,7 @@ pub async fn get(
         available: f.available,
         regions: f.regions.clone(),
         genres: named("genre_ids"),
-        cast: named("actor_ids"),
+        actors: named("actor_ids"),
         producers: named("producer_ids"),
         directors: named("director_ids"),
         counts: MovieCounts::from(&counters),

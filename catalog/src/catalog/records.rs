@@ -337,6 +337,13 @@ pub async fn insert_unprojected<R: Record>(
     writes.extend(references.iter().map(|r| count_change(r, 1)));
     match app.table.transact(writes).await {
         Ok(()) => Ok(stored),
+        // The id is new to this request: if the record is stored, this request stored it
+        // (a transaction the store applied but answered late, retried by the SDK).
+        Err(StoreError::TransactionCanceled { failed })
+            if failed.contains(&0) && app.table.get(&key::<R>(&stored.id)).await?.is_some() =>
+        {
+            Ok(stored)
+        }
         Err(StoreError::TransactionCanceled { failed }) => Err(cancellation::<R>(
             &failed,
             R::UNIQUE_NAMES,

@@ -351,6 +351,13 @@ pub async fn schedule(app: &App, input: ShowtimeInput) -> Result<ShowtimeView, P
     }
     match app.table.transact(writes).await {
         Ok(()) => Ok(showtime.view()),
+        // The show's id is new to this request: if it is stored, this request stored it
+        // (a transaction the store applied but answered late, retried by the SDK).
+        Err(StoreError::TransactionCanceled { .. } | StoreError::Conflict)
+            if app.table.get(&key(&showtime.id)).await?.is_some() =>
+        {
+            Ok(showtime.view())
+        }
         Err(StoreError::TransactionCanceled { .. } | StoreError::Conflict) => {
             Err(Problem::conflict(
                 "screen_busy",

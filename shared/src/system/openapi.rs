@@ -304,12 +304,12 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
         } else {
             json_of(body)
         };
-        let mut request = RequestBodyBuilder::new()
+        // One media type per request: generators mishandle a body declared under two
+        // (openapi-python-client 0.29 then emits an import-less `Unset`). A PATCH is still
+        // taken as `application/merge-patch+json` too: any `+json` type is JSON here.
+        let request = RequestBodyBuilder::new()
             .required(Some(Required::True))
-            .content("application/json", content.clone());
-        if route.method == crate::routes::Method::Patch {
-            request = request.content("application/merge-patch+json", content);
-        }
+            .content("application/json", content);
         op = op
             .request_body(Some(request.build()))
             .response("413", problem_of(route, "The body is over 64 KiB"))

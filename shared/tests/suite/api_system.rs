@@ -113,13 +113,19 @@ async fn openapi_documents_every_route_of_the_table() {
     dangling_refs(&doc, &doc, &mut dangling);
     assert_eq!(dangling, Vec::<String>::new(), "references to nothing");
     // Catalogue PATCH bodies are merge patches: nothing required, optional members nullable,
-    // both JSON media types.
+    // declared under one media type, `application/json` (generators mishandle two; the
+    // server takes `application/merge-patch+json` as well, see input_hardening).
     let patch = &doc["paths"]["/genres/{id}"]["patch"]["requestBody"]["content"];
-    for media in ["application/json", "application/merge-patch+json"] {
-        assert_eq!(
-            patch[media]["schema"]["$ref"], "#/components/schemas/GenreInputPatch",
-            "{media}"
-        );
+    assert_eq!(
+        patch["application/json"]["schema"]["$ref"],
+        "#/components/schemas/GenreInputPatch"
+    );
+    for route in ROUTES.iter() {
+        let method = route.method.as_str().to_lowercase();
+        let body = &doc["paths"][route.path][method.as_str()]["requestBody"]["content"];
+        if let Some(media) = body.as_object() {
+            assert_eq!(media.len(), 1, "{}: one request media type", route.name);
+        }
     }
     let person = &doc["components"]["schemas"]["PersonInputPatch"];
     assert!(

@@ -53,7 +53,7 @@ async fn truth(env: &Env, seeded: &demo::Seeded) -> Vec<Truth> {
         let mut words: Vec<String> = text::words(m["title"].as_str().unwrap())
             .chain(text::words(m["description"].as_str().unwrap()))
             .collect();
-        for field in ["cast", "directors", "producers"] {
+        for field in ["actors", "directors", "producers"] {
             for name in names(field) {
                 words.extend(text::words(&name));
             }
@@ -69,7 +69,7 @@ async fn truth(env: &Env, seeded: &demo::Seeded) -> Vec<Truth> {
             price: m["price"]["amount"].as_i64().unwrap(),
             certification: m["certification"].as_str().unwrap().to_string(),
             genres: ids(&m["genres"]),
-            actors: ids(&m["cast"]),
+            actors: ids(&m["actors"]),
             directors: ids(&m["directors"]),
             producers: ids(&m["producers"]),
             rating_hundredths: m["rating_average"]
@@ -529,7 +529,7 @@ async fn renaming_a_person_reindexes_their_movies(env: Env) {
     let (_, movie) = env
         .get(&format!("/movies/{}", seeded.movies[0]), None)
         .await;
-    let actor = movie["cast"][0]["id"].as_str().unwrap().to_string();
+    let actor = movie["actors"][0]["id"].as_str().unwrap().to_string();
     let (status, _, body) = env
         .send(
             axum::http::Method::PATCH,
@@ -567,14 +567,14 @@ async fn cards_name_genres_directors_and_cast(env: Env) {
             .await;
         assert_eq!(card["genres"], movie["genres"], "{card}");
         assert_eq!(card["directors"], movie["directors"], "{card}");
-        let cast: Vec<Value> = movie["cast"]
+        let cast: Vec<Value> = movie["actors"]
             .as_array()
             .unwrap()
             .iter()
             .take(CAST_ON_CARD)
             .cloned()
             .collect();
-        assert_eq!(card["cast"], Value::Array(cast), "{card}");
+        assert_eq!(card["actors"], Value::Array(cast), "{card}");
     }
     assert!(
         cards
@@ -582,7 +582,7 @@ async fn cards_name_genres_directors_and_cast(env: Env) {
             .any(|c| !c["genres"].as_array().unwrap().is_empty())
             && cards
                 .iter()
-                .any(|c| !c["cast"].as_array().unwrap().is_empty()),
+                .any(|c| !c["actors"].as_array().unwrap().is_empty()),
         "the demo credits genres and actors"
     );
 

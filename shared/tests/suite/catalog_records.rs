@@ -355,7 +355,7 @@ async fn movies_count_their_references_exactly(env: Env) {
     let (status, detail) = env.get(&path, None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(detail["genres"], json!([{"id": noir, "name": "Noir"}]));
-    assert_eq!(detail["cast"][0]["name"], "Ida Berg");
+    assert_eq!(detail["actors"][0]["name"], "Ida Berg");
     assert_eq!(detail["directors"][0]["name"], "Jon Vale");
     assert_eq!(detail["producers"][0]["name"], "Kit Oro");
     assert_eq!(detail["price"], json!({"amount": 399, "currency": "EUR"}));

@@ -394,7 +394,52 @@ async fn a_showtime_with_seats_taken_neither_goes_nor_shrinks_below_them(env: En
     assert_eq!(body["seats_left"], 0);
 }
 
+/// A create the store applied but answered late is retried by the SDK, and the retry meets
+/// the first attempt: the record (new id, new to this request) is there, so it succeeded.
+async fn a_create_answered_late_is_one_create(env: Env) {
+    let f = fixture(&env).await;
+    let late = support::gate::late_api(&env.app, |w| support::gate::puts(w, "SHOWTIME#"));
+    let request = support::request(
+        Method::POST,
+        "/showtimes",
+        Some(&f.token),
+        Some(show(&f, 4, tomorrow(&env, 10, 0))),
+        &[],
+    );
+    let (status, _, created) = support::call(&late, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let (_, page) = env
+        .get(&format!("/showtimes?cinema={}&limit=100", f.cinema), None)
+        .await;
+    let on_screen: Vec<&Value> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["screen"] == 4)
+        .collect();
+    assert_eq!(on_screen.len(), 1, "one show: {page}");
+    assert_eq!(on_screen[0]["id"], created["id"]);
+    let late = support::gate::late_api(&env.app, |w| support::gate::puts(w, "GENRE#"));
+    let request = support::request(
+        Method::POST,
+        "/genres",
+        Some(&f.token),
+        Some(json!({"name": "Late"})),
+        &[],
+    );
+    let (status, _, genre) = support::call(&late, request).await;
+    assert_eq!(status, StatusCode::CREATED, "{genre}");
+    let (status, got) = env
+        .get(&format!("/genres/{}", genre["id"].as_str().unwrap()), None)
+        .await;
+    assert_eq!(
+        (status, got["name"].as_str()),
+        (StatusCode::OK, Some("Late"))
+    );
+}
+
 support::on_both_backends!(
+    a_create_answered_late_is_one_create,
     a_showtime_with_seats_taken_neither_goes_nor_shrinks_below_them,
     showtimes_fit_their_cinema_and_never_overlap,
     parallel_bookings_of_one_screen_leave_one_show,

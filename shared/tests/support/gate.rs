@@ -1,6 +1,7 @@
-//! A table that holds one transaction at a gate: a test lets a request run up to its
-//! commit, does something else meanwhile, then lets the commit go, so a race between two
-//! requests is played out in one order, every time.
+//! Tables that play a race out in one order, every time: one holds a transaction at a gate
+//! (a test lets a request run up to its commit, does something else meanwhile, then lets
+//! the commit go); one applies a transaction and answers as the SDK's retry of it would
+//! (the store applied the first attempt but answered late, and the retry met it).
 
 use async_trait::async_trait;
 use marquee::store::{Item, Key, Page, Query, StoreError, Table, Write, Written};
@@ -45,13 +46,23 @@ pub fn opens_session(writes: &[Write]) -> bool {
     })
 }
 
-pub struct GatedTable {
-    pub inner: Arc<dyn Table>,
-    pub gate: Arc<Gate>,
+/// What the interposed table does to the first transaction its predicate picks.
+enum Twist {
+    /// Holds it at the gate.
+    Gate(Arc<Gate>),
+    /// Applies it, then answers it canceled at its first write, as DynamoDB answers the
+    /// SDK's retry of a transaction it had already applied.
+    AnswerLate(fn(&[Write]) -> bool, AtomicBool),
+}
+
+/// A table between an app and its own, twisting one transaction (see [`Twist`]).
+struct Interposed {
+    inner: Arc<dyn Table>,
+    twist: Twist,
 }
 
 #[async_trait]
-impl Table for GatedTable {
+impl Table for Interposed {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         self.inner.get(key).await
     }
@@ -69,11 +80,23 @@ impl Table for GatedTable {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        if (self.gate.holds)(&writes) && self.gate.armed.swap(false, Ordering::SeqCst) {
-            self.gate.arrived.notify_one();
-            self.gate.release.notified().await;
+        match &self.twist {
+            Twist::Gate(gate) => {
+                if (gate.holds)(&writes) && gate.armed.swap(false, Ordering::SeqCst) {
+                    gate.arrived.notify_one();
+                    gate.release.notified().await;
+                }
+                self.inner.transact(writes).await
+            }
+            Twist::AnswerLate(picks, armed) => {
+                let late = picks(&writes) && armed.swap(false, Ordering::SeqCst);
+                self.inner.transact(writes).await?;
+                if late {
+                    return Err(StoreError::TransactionCanceled { failed: vec![0] });
+                }
+                Ok(())
+            }
         }
-        self.inner.transact(writes).await
     }
 
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
@@ -81,12 +104,31 @@ impl Table for GatedTable {
     }
 }
 
-/// `env`'s API on a table whose first transaction that `gate` holds waits at it.
-pub fn gated_api(app: &marquee::App, gate: &Arc<Gate>) -> axum::Router {
-    let mut gated = app.clone();
-    gated.table = Arc::new(GatedTable {
+/// `app`'s API on its table with `twist` in between.
+fn twisted_api(app: &marquee::App, twist: Twist) -> axum::Router {
+    let mut twisted = app.clone();
+    twisted.table = Arc::new(Interposed {
         inner: app.table.clone(),
-        gate: gate.clone(),
+        twist,
     });
-    marquee::routes::router(gated, |_| true)
+    marquee::routes::router(twisted, |_| true)
+}
+
+/// `app`'s API on a table whose first transaction that `gate` holds waits at it.
+pub fn gated_api(app: &marquee::App, gate: &Arc<Gate>) -> axum::Router {
+    twisted_api(app, Twist::Gate(gate.clone()))
+}
+
+/// Whether a write set puts a new item whose key starts with `prefix`.
+pub fn puts(writes: &[Write], prefix: &str) -> bool {
+    writes.iter().any(|w| {
+        matches!(w, Write::Put { item, .. }
+            if item.get("PK").and_then(|v| v.as_str()).is_some_and(|pk| pk.starts_with(prefix)))
+    })
+}
+
+/// `app`'s API on a table whose first transaction that `applies_late` picks is applied and
+/// answered late (canceled at its first write, as the SDK's retry of it is answered).
+pub fn late_api(app: &marquee::App, applies_late: fn(&[Write]) -> bool) -> axum::Router {
+    twisted_api(app, Twist::AnswerLate(applies_late, AtomicBool::new(true)))
 }
