@@ -320,16 +320,19 @@ pub async fn login(
             .await;
         return Err(invalid_credentials());
     }
-    attempt.succeeded(&app).await?;
     if !user.active {
+        attempt.succeeded(&app).await?;
         return Err(inactive(&user));
     }
     if user.mfa_enabled {
         // The failure count stays until the second step succeeds: wrong codes add to it.
+        attempt.succeeded(&app).await?;
         let challenge =
             challenge::open(&app, &user.id, &[AuthMethod::Pwd], user.session_epoch, now).await?;
         return Ok(axum::Json(LoginAnswer::MfaRequired(challenge)));
     }
+    // The sign-in below clears the count this attempt reserved, in its own transaction.
+    drop(attempt);
     let pair = sign_in(
         &app,
         &user,
