@@ -7,7 +7,7 @@ use super::Role;
 use super::user::{self, User, UserView};
 use crate::app::App;
 use crate::auth::security_log::{self, EventType};
-use crate::auth::{one_time, password, session};
+use crate::auth::{password, session};
 use crate::http::guard::{Origin, Principal};
 use crate::http::pagination::page_limit;
 use crate::http::problem::Problem;
@@ -169,12 +169,7 @@ pub async fn change_role_or_activity(
             .remove("activation_sent_at")
             .remove("reset_digest")
             .remove("reset_sent_at");
-        dead_links.extend(
-            [&user.activation_digest, &user.reset_digest]
-                .into_iter()
-                .flatten()
-                .map(|digest| Write::delete(one_time::key(digest))),
-        );
+        dead_links = super::signup::dead_links(user);
     }
     if role != user.role || !active {
         update = session::end_all(update);

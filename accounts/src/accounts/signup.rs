@@ -200,11 +200,6 @@ fn account_writes(id: &str, new: NewAccount, now: i64) -> (User, Vec<Write>, Opt
     (user, writes, activation)
 }
 
-/// The condition that an account is not turned off by an admin.
-fn not_deactivated() -> Condition {
-    Condition::AttrNotExists("deactivated".into()).or(Condition::eq("deactivated", false))
-}
-
 /// The writes that activate `user`, a sign-up whose email was just proved, with `change`:
 /// the user (while still unproved, in the role read, and `guard`) and the admin count
 /// when it is an admin.
@@ -219,7 +214,7 @@ pub fn activation(user: &User, change: Update, guard: Condition) -> Vec<Write> {
     let mut writes = vec![
         Write::update(user::key(&user.id), update).when(
             Condition::eq("active", false)
-                .and(not_deactivated())
+                .and(user::not_deactivated())
                 .and(Condition::eq("role", user.role.as_str()))
                 .and(guard),
         ),
@@ -249,7 +244,7 @@ pub async fn take_over_unproved(
     };
     let mut writes = vec![
         Write::update(user::key(&user.id), change)
-            .when(Condition::eq("active", false).and(not_deactivated())),
+            .when(Condition::eq("active", false).and(user::not_deactivated())),
     ];
     writes.extend(dead_links(user));
     match app.table.transact(writes).await {
@@ -306,7 +301,7 @@ async fn replace_unproved(app: &App, old: &User, password_hash: String) -> Resul
     );
     writes.push(
         Write::delete(user::key(&old.id))
-            .when(Condition::eq("active", false).and(not_deactivated())),
+            .when(Condition::eq("active", false).and(user::not_deactivated())),
     );
     writes.extend(dead_links(old));
     match app.table.transact(writes).await {

@@ -64,6 +64,13 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
+/// The condition that an account is not turned off by an admin (accounts from before the
+/// attribute have none).
+pub fn not_deactivated() -> crate::store::Condition {
+    use crate::store::Condition;
+    Condition::AttrNotExists("deactivated".into()).or(Condition::eq("deactivated", false))
+}
+
 pub fn key(id: &str) -> Key {
     Key::new(format!("USER#{id}"), "PROFILE")
 }

@@ -87,8 +87,6 @@ where
         Cmp::Le,
         now - EMAIL_INTERVAL_SECS,
     ));
-    let not_deactivated =
-        Condition::AttrNotExists("deactivated".into()).or(Condition::eq("deactivated", false));
     let mut writes = vec![
         put_token,
         Write::update(
@@ -97,7 +95,7 @@ where
         )
         .when(
             Condition::eq("active", purpose.for_active_accounts())
-                .and(not_deactivated)
+                .and(user::not_deactivated())
                 .and(not_too_soon),
         ),
     ];

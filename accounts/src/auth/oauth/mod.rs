@@ -380,7 +380,7 @@ pub async fn callback(
     match outcome {
         Ok(code) => {
             target.query_pairs_mut().append_pair("login_code", &code);
-            cookie = cookie_of(&headers, &app)
+            cookie = self::cookie(&app, &headers)
                 .and_then(|value| set_cookie(&app, &value, LOGIN_CODE_LIFETIME_SECS));
         }
         Err(problem) => {
@@ -403,10 +403,6 @@ pub async fn callback(
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
-}
-
-fn cookie_of(headers: &HeaderMap, app: &App) -> Option<String> {
-    cookie(app, headers)
 }
 
 async fn finish(
