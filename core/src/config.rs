@@ -67,7 +67,33 @@ pub struct Config {
     /// Serve a simulated provider for each provider without a client id (the embedded
     /// backend always; the local server on either backend).
     pub simulated_oauth: bool,
+    /// Where movies' files live and how viewers reach them.
+    pub media: MediaConfig,
 }
+
+/// The media store and the playback URLs.
+#[derive(Clone, Default)]
+pub struct MediaConfig {
+    /// The S3 bucket of media files (AWS backend); without it the AWS backend refuses
+    /// uploads and playback.
+    pub bucket: Option<String>,
+    /// The CloudFront distribution's base URL (`https://d111.cloudfront.net`); without it
+    /// playback URLs are the local server's own signed media route.
+    pub cdn_url: Option<String>,
+    /// The id of the CloudFront public key whose private half signs feature URLs.
+    pub cdn_key_id: Option<String>,
+    /// That private key: ECDSA P-256 or RSA-2048, PKCS#8 PEM.
+    pub cdn_private_key: Option<String>,
+    /// The largest file a moderator may upload.
+    pub max_upload_bytes: u64,
+    /// The longest a playback URL lives, however long the movie (seconds, at most 6 h).
+    pub url_max_secs: i64,
+}
+
+/// 20 GiB: a feature film in good quality, with room.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 20 * 1024 * 1024 * 1024;
+/// A playback URL's longest life: a long film, paused for a while.
+pub const MAX_PLAYBACK_URL_SECS: i64 = 6 * 3600;
 
 #[derive(Clone)]
 pub struct OAuthConfig {
@@ -118,6 +144,12 @@ impl std::fmt::Debug for Config {
             )
             .field("checkout_success_url", &self.checkout_success_url)
             .field("checkout_cancel_url", &self.checkout_cancel_url)
+            .field("media_bucket", &self.media.bucket)
+            .field("media_cdn_url", &self.media.cdn_url)
+            .field(
+                "media_cdn_private_key",
+                &format_args!("{}", redacted(&self.media.cdn_private_key)),
+            )
             .field("api_url", &self.api_url)
             .field("simulated_checkout", &self.simulated_checkout)
             .field("mfa_key", &format_args!("{}", redacted(&self.mfa_key)))
@@ -258,7 +290,40 @@ impl Config {
                 }),
             },
             simulated_oauth: backend == Backend::Embedded,
+            media: MediaConfig {
+                bucket: get("MARQUEE_MEDIA_BUCKET"),
+                cdn_url: get("MARQUEE_MEDIA_CDN_URL").map(|u| u.trim_end_matches('/').to_string()),
+                cdn_key_id: get("MARQUEE_MEDIA_CDN_KEY_ID"),
+                cdn_private_key: get("MARQUEE_MEDIA_CDN_PRIVATE_KEY"),
+                max_upload_bytes: match get("MARQUEE_MEDIA_MAX_UPLOAD_BYTES") {
+                    None => DEFAULT_MAX_UPLOAD_BYTES,
+                    Some(v) => v.parse().map_err(|_| {
+                        ConfigError(
+                            "MARQUEE_MEDIA_MAX_UPLOAD_BYTES must be a number of bytes".into(),
+                        )
+                    })?,
+                },
+                url_max_secs: match get("MARQUEE_PLAYBACK_URL_MAX_SECS") {
+                    None => MAX_PLAYBACK_URL_SECS,
+                    Some(v) => v
+                        .parse()
+                        .ok()
+                        .filter(|secs| (1..=MAX_PLAYBACK_URL_SECS).contains(secs))
+                        .ok_or_else(|| {
+                            ConfigError(format!(
+                                "MARQUEE_PLAYBACK_URL_MAX_SECS must be 1 to {MAX_PLAYBACK_URL_SECS}"
+                            ))
+                        })?,
+                },
+            },
         };
+        if config.media.cdn_url.is_some()
+            && (config.media.cdn_key_id.is_none() || config.media.cdn_private_key.is_none())
+        {
+            return Err(ConfigError(
+                "MARQUEE_MEDIA_CDN_URL needs MARQUEE_MEDIA_CDN_KEY_ID and MARQUEE_MEDIA_CDN_PRIVATE_KEY".into(),
+            ));
+        }
         config.cors_origins = match get("MARQUEE_CORS_ORIGINS") {
             Some(list) => {
                 let mut origins = Vec::new();
@@ -324,6 +389,7 @@ mod tests {
             ("MARQUEE_MFA_KEY", "mfa-key-SECRET"),
             ("MARQUEE_GOOGLE_CLIENT_SECRET", "google-SECRET"),
             ("MARQUEE_FACEBOOK_CLIENT_SECRET", "facebook-SECRET"),
+            ("MARQUEE_MEDIA_CDN_PRIVATE_KEY", "cdn-key-SECRET"),
         ];
         let config = Config::from_lookup(|name| {
             secrets

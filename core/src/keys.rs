@@ -45,7 +45,8 @@ pub struct JwkSet {
     pub keys: Vec<Jwk>,
 }
 
-fn pem_decode(pem: &str, label: &str) -> Result<Vec<u8>, KeyError> {
+/// The DER inside a PEM block labelled `label` (`PRIVATE KEY`, `PUBLIC KEY`).
+pub fn pem_decode(pem: &str, label: &str) -> Result<Vec<u8>, KeyError> {
     let begin = format!("-----BEGIN {label}-----");
     let end = format!("-----END {label}-----");
     let body = pem
@@ -59,7 +60,8 @@ fn pem_decode(pem: &str, label: &str) -> Result<Vec<u8>, KeyError> {
         .map_err(|_| KeyError(format!("the PEM {label} is not valid base64")))
 }
 
-fn pem_encode(der: &[u8], label: &str) -> String {
+/// DER as a PEM block labelled `label`, 64 characters a line.
+pub fn pem_encode(der: &[u8], label: &str) -> String {
     let b64 = STANDARD.encode(der);
     let lines: Vec<&str> = b64
         .as_bytes()

@@ -75,6 +75,17 @@ pub enum Need {
     OAuthClients,
     /// The sign-in providers' client secrets (the code exchange).
     OAuthSecrets,
+    /// Media files: start, sign parts of and complete multipart uploads, put whole files
+    /// (`s3:PutObject` on the media prefixes).
+    MediaWrite,
+    /// Media files: read their size and boxes (`s3:GetObject`).
+    MediaRead,
+    /// Media files: remove them (`s3:DeleteObject`).
+    MediaDelete,
+    /// Media uploads: abort unfinished ones (`s3:AbortMultipartUpload`).
+    MediaAbort,
+    /// The CloudFront key that signs feature URLs.
+    MediaSigningKey,
 }
 
 impl Need {
@@ -89,6 +100,17 @@ impl Need {
             Self::DeleteItem => "dynamodb:DeleteItem",
             Self::ConditionCheckItem => "dynamodb:ConditionCheckItem",
             Self::BatchWriteItem => "dynamodb:BatchWriteItem",
+            _ => return None,
+        })
+    }
+
+    /// The S3 action on the media bucket this need grants, if it is one.
+    pub fn media_action(self) -> Option<&'static str> {
+        Some(match self {
+            Self::MediaWrite => "s3:PutObject",
+            Self::MediaRead => "s3:GetObject",
+            Self::MediaDelete => "s3:DeleteObject",
+            Self::MediaAbort => "s3:AbortMultipartUpload",
             _ => return None,
         })
     }
@@ -135,6 +157,9 @@ pub struct Route {
     /// Optional query parameters.
     pub query: &'static [&'static str],
     pub needs: &'static [Need],
+    /// Refusals of its own beyond those its access and method imply (a public route that
+    /// asks some callers to sign in), as (status, when) for the OpenAPI document.
+    pub refusals: &'static [(u16, &'static str)],
     /// Lambda memory; CPU grows with it, which password hashing needs.
     pub memory_mb: u32,
     pub handler: fn(MethodFilter) -> MethodRouter<App>,
@@ -175,6 +200,7 @@ pub const fn route(
         response: None,
         query: &[],
         needs: &[],
+        refusals: &[],
         memory_mb: 256,
         handler,
     }
@@ -203,6 +229,11 @@ impl Route {
 
     pub const fn query(mut self, query: &'static [&'static str]) -> Self {
         self.query = query;
+        self
+    }
+
+    pub const fn refuses(mut self, refusals: &'static [(u16, &'static str)]) -> Self {
+        self.refusals = refusals;
         self
     }
 

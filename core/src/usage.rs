@@ -70,6 +70,12 @@ pub fn answered(backend: &crate::config::Backend, status: axum::http::StatusCode
     }
 }
 
+/// Records `action` (an IAM action, e.g. `s3:GetObject`) for the function running: for
+/// adapters that features hold themselves (the media store).
+pub fn record(action: &'static str) {
+    note(action);
+}
+
 /// Records `action` for the function running, if any (setup work outside a function is
 /// not recorded).
 fn note(action: &'static str) {

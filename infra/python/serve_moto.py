@@ -12,8 +12,9 @@ stop costing seconds.
 
 And moto keeps every model object it ever made (tables, their snapshots, items) for its
 dashboard, `/moto-api/data.json`, which the tests read for sent emails: after a few test
-files that page grew to megabytes and cost seconds a read. `untrack_dynamodb_models` leaves
-DynamoDB's objects out of that record (the API itself is unchanged).
+files that page grew to megabytes and cost seconds a read. `untrack_models` leaves DynamoDB's and
+S3's objects out of that record (the API itself is unchanged): S3's would also keep every
+media file in memory, and a part of a finished upload makes that page fail outright.
 """
 
 import os
@@ -68,8 +69,9 @@ def share_rollback_snapshots() -> None:
     backend.transact_write_items = transact_write_items
 
 
-def untrack_dynamodb_models() -> None:
+def untrack_models() -> None:
     from moto.dynamodb.models import dynamo_type, table
+    from moto.s3 import models as s3
 
     class Untracked(list):
         def append(self, _instance) -> None:
@@ -85,13 +87,16 @@ def untrack_dynamodb_models() -> None:
         table.Table,
         table.RestoredTable,
         table.RestoredPITTable,
+        s3.FakeKey,
+        s3.FakeMultipart,
+        s3.FakeDeleteMarker,
     ):
         model.instances_tracked = Untracked()
 
 
 def main() -> None:
     share_rollback_snapshots()
-    untrack_dynamodb_models()
+    untrack_models()
     host, port = sys.argv[1], int(sys.argv[2])
     os.environ.setdefault("MOTO_PORT", str(port))
     app = DomainDispatcherApplication(create_backend_app)

@@ -1,8 +1,9 @@
-//! `marquee-table [--queues] [--verify-sender]`: creates the table, with its indexes and
+//! `marquee-table [--queues] [--media] [--verify-sender]`: creates the table, with its indexes and
 //! TTL, on a DynamoDB endpoint (the local AWS stand-in, or a real account for a deployment
 //! made without SAM). With `--queues` it also creates the expiry and mail queues (each with
 //! its dead-letter queue, as the template declares them) and prints `export` lines for
-//! their URLs, so `eval "$(marquee-table --queues)"` configures a shell. With
+//! their URLs, so `eval "$(marquee-table --queues)"` configures a shell; with `--media`
+//! it creates the media bucket (`<table>-media`) and prints its `export` line. With
 //! `--verify-sender` it registers `MARQUEE_MAIL_FROM`'s address as an SES identity (on AWS
 //! this sends a confirmation email; on the stand-in it is verified at once). Progress goes
 //! to stderr, so only the exports reach stdout. Safe to run again.
@@ -10,14 +11,16 @@
 use marquee::Config;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: marquee-table [--queues] [--verify-sender]";
+const USAGE: &str = "usage: marquee-table [--queues] [--media] [--verify-sender]";
 
 pub fn main() -> ExitCode {
     let mut queues = false;
     let mut verify_sender = false;
+    let mut media = false;
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--queues" => queues = true,
+            "--media" => media = true,
             "--verify-sender" => verify_sender = true,
             _ => {
                 eprintln!("{USAGE}");
@@ -48,6 +51,12 @@ pub fn main() -> ExitCode {
                 eprintln!("queue {name}: {url}");
                 println!("export {variable}='{url}'");
             }
+        }
+        if media {
+            let bucket = format!("{}-media", config.table_name);
+            create_bucket(&aws, &bucket).await?;
+            eprintln!("media bucket {bucket}");
+            println!("export MARQUEE_MEDIA_BUCKET='{bucket}'");
         }
         if verify_sender {
             let address = sender_address(&config.mail_from);
@@ -123,6 +132,29 @@ async fn create_queue(
         .queue_url
         .ok_or("no queue URL")?;
     Ok(url)
+}
+
+/// Creates the bucket, or finds it.
+async fn create_bucket(
+    aws: &aws_config::SdkConfig,
+    name: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = aws_sdk_s3::config::Builder::from(aws);
+    if aws.endpoint_url().is_some() {
+        config = config.force_path_style(true);
+    }
+    let s3 = aws_sdk_s3::Client::from_conf(config.build());
+    match s3.create_bucket().bucket(name).send().await {
+        Ok(_) => Ok(()),
+        Err(e)
+            if e.as_service_error().is_some_and(|e| {
+                e.is_bucket_already_owned_by_you() || e.is_bucket_already_exists()
+            }) =>
+        {
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The address in a `Name <address>` sender.

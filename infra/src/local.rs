@@ -62,7 +62,9 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
             "/",
             axum::routing::get(|| async { axum::response::Redirect::to("/docs") }),
         )
-        .merge(marquee::auth::oauth::simulated::router().with_state(app.clone()));
+        .merge(marquee::auth::oauth::simulated::router().with_state(app.clone()))
+        // The media store's part URLs and the playback URLs, when they are this server's.
+        .merge(marquee::watching::local::router(app.clone()));
     if simulated_checkout {
         router = router.merge(marquee::payments::simulated::router().with_state(app.clone()));
     }

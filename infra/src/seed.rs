@@ -42,8 +42,9 @@ pub async fn seed_demo(
     let showtimes = demo::schedule_showtimes(app, &seeded, showtime_days, seed)
         .await
         .map_err(|p| format!("scheduling showtimes: {p}"))?;
+    let playable = attach_clips(app, &seeded.movies).await?;
     Ok(format!(
-        "demo catalogue: {} movies, {} genres, {} actors, {} directors, {} producers, {} cinemas, {showtimes} showtimes",
+        "demo catalogue: {} movies ({playable} with a trailer and a feature to play), {} genres, {} actors, {} directors, {} producers, {} cinemas, {showtimes} showtimes",
         seeded.movies.len(),
         seeded.genres.len(),
         seeded.actors.len(),
@@ -51,4 +52,25 @@ pub async fn seed_demo(
         seeded.producers.len(),
         seeded.cinemas.len(),
     ))
+}
+
+/// The demo's clip: made by `infra/demo/make-clip` from ffmpeg's test sources.
+pub const DEMO_CLIP: &[u8] = include_bytes!("../demo/clip.mp4");
+/// How many demo movies carry the clip, as trailer and feature.
+const PLAYABLE_MOVIES: usize = 3;
+
+/// Gives the first demo movies the clip as trailer and feature, so playback can be tried
+/// at once. Gives how many.
+async fn attach_clips(app: &App, movies: &[String]) -> Result<usize, Box<dyn std::error::Error>> {
+    use marquee::catalog::media::MediaKind;
+    let mut playable = 0;
+    for movie in movies.iter().take(PLAYABLE_MOVIES) {
+        for kind in [MediaKind::Trailer, MediaKind::Feature] {
+            marquee::watching::media::attach(app, movie, kind, DEMO_CLIP.to_vec())
+                .await
+                .map_err(|e| format!("attaching the demo clip: {e}"))?;
+        }
+        playable += 1;
+    }
+    Ok(playable)
 }

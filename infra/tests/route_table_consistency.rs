@@ -304,6 +304,7 @@ fn each_function_is_granted_exactly_what_it_needs() {
     let mut stripe_callers = BTreeSet::new();
     let mut code_checkers = BTreeSet::new();
     let mut provider_secret_holders = BTreeSet::new();
+    let mut media_signers = BTreeSet::new();
     for (_, resource) in docs[0]["Resources"].as_hash().unwrap() {
         if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
             continue;
@@ -330,6 +331,20 @@ fn each_function_is_granted_exactly_what_it_needs() {
         if has_stripe_key {
             stripe_callers.insert(binary.to_string());
         }
+        let has_media_key = !variables["MARQUEE_MEDIA_CDN_PRIVATE_KEY"].is_badvalue();
+        assert_eq!(
+            has_media_key,
+            needs.contains(&Need::MediaSigningKey),
+            "{binary}: media URL key"
+        );
+        if has_media_key {
+            media_signers.insert(binary.to_string());
+        }
+        assert_eq!(
+            !variables["MARQUEE_MEDIA_BUCKET"].is_badvalue(),
+            needs.iter().any(|n| n.media_action().is_some()),
+            "{binary}: media bucket"
+        );
         let has_data_key = !variables["MARQUEE_MFA_KEY"].is_badvalue();
         assert_eq!(
             has_data_key,
@@ -420,6 +435,11 @@ fn each_function_is_granted_exactly_what_it_needs() {
             ]
             .map(String::from)
         )
+    );
+    assert_eq!(
+        media_signers,
+        BTreeSet::from(["playback-start".to_string()]),
+        "only playback-start signs feature URLs"
     );
     assert_eq!(
         provider_secret_holders,

@@ -29,10 +29,28 @@ pub async fn expiry_scheduler(app: &App) -> Result<crate::expiry::SweepReport, S
     .await
 }
 
-/// Handles queued expired items; gives the positions that failed.
+/// Handles queued expired items; gives the positions that failed. Media items (lapsed
+/// uploads, queued removals) go to the watching feature, the rest to commerce's sweep.
 pub async fn expiry_worker(app: &App, bodies: &[String]) -> Vec<usize> {
     run_as(EXPIRY_WORKER, app, |app| async move {
-        crate::expiry::handle_batch(&app, bodies).await
+        let (media, rest): (Vec<usize>, Vec<usize>) =
+            (0..bodies.len()).partition(|&i| marquee_watching::expiry::handles(&bodies[i]));
+        let pick = |positions: &[usize]| -> Vec<String> {
+            positions.iter().map(|&i| bodies[i].clone()).collect()
+        };
+        let mut failed: Vec<usize> = marquee_watching::expiry::handle_batch(&app, &pick(&media))
+            .await
+            .into_iter()
+            .map(|p| media[p])
+            .collect();
+        failed.extend(
+            crate::expiry::handle_batch(&app, &pick(&rest))
+                .await
+                .into_iter()
+                .map(|p| rest[p]),
+        );
+        failed.sort_unstable();
+        failed
     })
     .await
 }

@@ -3,7 +3,8 @@
 //! points. The local server, the generators and the tests use the product through here.
 //!
 //! The crates, each depending only on those before it: `marquee-core`, `marquee-accounts`,
-//! `marquee-catalog`, `marquee-commerce`, then this one.
+//! `marquee-catalog`, `marquee-commerce` and `marquee-watching` (beside each other), then
+//! this one.
 
 pub mod background;
 pub mod lambda;
@@ -17,3 +18,4 @@ pub use marquee_core::{
     App, Config, app, clock, config, data_key, http, keys, mail, pages, queue, role, route, secret,
     store, telemetry, usage,
 };
+pub use marquee_watching as watching;

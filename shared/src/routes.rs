@@ -41,6 +41,10 @@ pub static SLICES: &[Slice] = &[
         module: "marquee_commerce::routes",
         routes: marquee_commerce::routes::ROUTES,
     },
+    Slice {
+        module: "marquee_watching::routes",
+        routes: marquee_watching::routes::ROUTES,
+    },
 ];
 
 /// Every route of every slice.
@@ -111,13 +115,15 @@ pub static BACKGROUND: &[Background] = &[
     },
     Background {
         name: "expiry-worker",
-        summary: "Deletes queued items that are still expired; expires lapsed pending orders; queues owed emails again",
+        summary: "Deletes queued items that are still expired; expires lapsed pending orders; queues owed emails again; aborts lapsed uploads and removes replaced media",
         trigger: Trigger::ExpiryQueue,
         needs: &[
             Need::GetItem,
             Need::UpdateItem,
             Need::DeleteItem,
             Need::SendMailQueue,
+            Need::MediaAbort,
+            Need::MediaDelete,
         ],
         entry: "run_expiry_worker",
     },

@@ -7,6 +7,7 @@ pub mod cinemas;
 pub mod demo;
 pub mod genres;
 pub mod index;
+pub mod media;
 pub mod movies;
 pub mod people;
 pub mod records;

@@ -145,8 +145,10 @@ impl Record for Movie {
         index::mark(&stored.id).into()
     }
 
-    fn deletion_writes(id: &str, item: &Item) -> Vec<Write> {
-        vec![index::tombstone(id, item)]
+    fn deletion_writes(id: &str, item: &Item, now: i64) -> Vec<Write> {
+        let mut writes = vec![index::tombstone(id, item)];
+        writes.extend(super::media::removal_of_movie(item, now));
+        writes
     }
 
     async fn after_write(app: &App, id: &str) {
@@ -215,6 +217,8 @@ pub struct MovieDetail {
     pub directors: Vec<Named>,
     #[serde(flatten)]
     pub counts: MovieCounts,
+    /// Which media the movie has (playback-start plays them).
+    pub media: super::media::MediaSummary,
     /// The caller's own reaction, rating, favourite and purchase, when signed in.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mine: Option<crate::engagement::mine::Mine>,
@@ -265,6 +269,7 @@ pub async fn get(
         return Err(Problem::not_found("No such movie"));
     };
     let counters = index::Counters::read(&item);
+    let media = super::media::MediaSummary::of(&item);
     let stored: Stored<MovieInput> = crate::store::from_entity_item(Movie::KIND, item)?;
     let refs = Movie::references(&stored.fields);
     let keys: Vec<Key> = refs.iter().map(|r| r.key.clone()).collect();
@@ -310,6 +315,7 @@ pub async fn get(
         producers: named("producer_ids"),
         directors: named("director_ids"),
         counts: MovieCounts::from(&counters),
+        media,
         mine: match caller {
             Some(caller) => Some(crate::engagement::mine::mine(&app, &caller.user_id, &id).await?),
             None => None,

@@ -56,8 +56,8 @@ pub trait Record: Send + Sync + 'static {
     fn shelf(_id: &str) -> Option<String> {
         None
     }
-    /// Writes that go with the record's deletion, in its transaction.
-    fn deletion_writes(_id: &str, _item: &Item) -> Vec<Write> {
+    /// Writes that go with the record's deletion, in its transaction (`now`: epoch seconds).
+    fn deletion_writes(_id: &str, _item: &Item, _now: i64) -> Vec<Write> {
         Vec::new()
     }
     /// Runs once a create, update or delete of the record has committed.
@@ -560,7 +560,11 @@ pub async fn delete<R: Record>(
             .iter()
             .map(|r| count_change(r, -1)),
     );
-    writes.extend(R::deletion_writes(&id, &item));
+    writes.extend(R::deletion_writes(
+        &id,
+        &item,
+        app.clock.now().unix_timestamp(),
+    ));
     match app.table.transact(writes).await {
         Ok(()) => {
             R::after_write(&app, &id).await;

@@ -59,10 +59,12 @@ pub struct Owned {
     pub movie: crate::catalog::index::Card,
     /// Epoch seconds.
     pub purchased_at: Option<i64>,
+    /// Where the viewer stopped watching it, in seconds (absent: not started).
+    pub position_s: Option<f64>,
 }
 
 /// `GET /me/purchases`: the movies the caller owns (a refunded one no longer counts), in
-/// the order bought; one query and one batch read per page.
+/// the order bought, with where the viewer stopped; one query and two batch reads per page.
 pub async fn purchases(
     axum::extract::State(app): axum::extract::State<App>,
     caller: crate::http::guard::Principal,
@@ -90,10 +92,12 @@ pub async fn purchases(
         .collect();
     let ids: Vec<String> = owned.iter().map(|(id, _)| id.clone()).collect();
     let mut cards = crate::catalog::index::cards(&app, &ids).await?;
+    let positions = super::progress::positions(&app, &caller.user_id, &ids).await?;
     let items = owned
         .into_iter()
         .filter_map(|(id, purchased_at)| {
             Some(Owned {
+                position_s: positions.get(&id).map(|p| p.position_s),
                 movie: cards.remove(&id)?.card,
                 purchased_at,
             })

@@ -6,6 +6,7 @@
 pub mod comments;
 pub mod favorites;
 pub mod mine;
+pub mod progress;
 pub mod reactions;
 
 use crate::app::App;
@@ -27,6 +28,14 @@ pub async fn counts(app: &App, movie_id: &str) -> Result<MovieCounts, Problem> {
 
 pub fn no_movie() -> Problem {
     Problem::not_found("No such movie")
+}
+
+/// 404 unless the movie exists (a read that may lag a write by a second costs half).
+pub async fn require_movie(app: &App, movie_id: &str) -> Result<(), Problem> {
+    match app.table.get_eventual(&index::record_key(movie_id)).await? {
+        Some(_) => Ok(()),
+        None => Err(no_movie()),
+    }
 }
 
 /// How a change built from a fresh read ended.

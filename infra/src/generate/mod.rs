@@ -127,6 +127,7 @@ fn functions_manifest() -> String {
          marquee-accounts.workspace = true\n\
          marquee-catalog.workspace = true\n\
          marquee-commerce.workspace = true\n\
+         marquee-watching.workspace = true\n\
          \n\
          [features]\n\
          # The embedded store, for `cargo lambda watch` on a workstation: \

@@ -138,6 +138,22 @@ Parameters:
 "#,
         );
     }
+    if needs_any(Need::MediaSigningKey) {
+        out.push_str(
+            r#"  MediaPublicKey:
+    Type: String
+    Description: The CloudFront public key (PEM, ECDSA P-256 or RSA-2048) whose private half signs feature URLs; `marquee-keys DIR` makes a pair (DIR/media-cdn.pub.pem).
+  MediaPrivateKey:
+    Type: String
+    NoEcho: true
+    Description: Its private key (PKCS#8 PEM); only playback-start receives it.
+  MediaMaxUploadBytes:
+    Type: Number
+    Default: 21474836480
+    Description: The largest media file a moderator may upload (bytes).
+"#,
+        );
+    }
     if needs_any(Need::SigningKey) {
         out.push_str(
             r#"  JwtPrivateKey:
@@ -321,6 +337,18 @@ fn policy_statements(needs: &[Need]) -> Vec<String> {
             ));
         }
     }
+    let media_actions: Vec<&str> = needs.iter().filter_map(|n| n.media_action()).collect();
+    if !media_actions.is_empty() {
+        // Only the two folders media live in.
+        statements.push(format!(
+            "            - Effect: Allow\n              Action:\n{}\n              Resource:\n                - !Sub \"${{MediaBucket.Arn}}/features/*\"\n                - !Sub \"${{MediaBucket.Arn}}/trailers/*\"",
+            media_actions
+                .iter()
+                .map(|action| format!("                - {action}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ));
+    }
     if needs.contains(&Need::QueryExpiryIndex) {
         statements.push(format!(
             "            - Effect: Allow\n              Action:\n                - dynamodb:Query\n              Resource: !Sub \"${{Table.Arn}}/index/{}\"",
@@ -328,6 +356,18 @@ fn policy_statements(needs: &[Need]) -> Vec<String> {
         ));
     }
     statements
+}
+
+/// The media settings of a function that touches media files or signs their URLs.
+fn media_variables(needs: &[Need]) -> String {
+    let mut vars = String::new();
+    if needs.iter().any(|n| n.media_action().is_some()) {
+        vars.push_str("          MARQUEE_MEDIA_BUCKET: !Ref MediaBucket\n          MARQUEE_MEDIA_MAX_UPLOAD_BYTES: !Ref MediaMaxUploadBytes\n");
+    }
+    if needs.contains(&Need::MediaSigningKey) {
+        vars.push_str("          MARQUEE_MEDIA_CDN_URL: !Sub \"https://${MediaDistribution.DomainName}\"\n          MARQUEE_MEDIA_CDN_KEY_ID: !Ref MediaSigningPublicKey\n          MARQUEE_MEDIA_CDN_PRIVATE_KEY: !Ref MediaPrivateKey\n");
+    }
+    vars
 }
 
 fn policies(out: &mut String, needs: &[Need]) {
@@ -414,6 +454,7 @@ fn function(out: &mut String, route: &Route) {
     if route.needs.contains(&Need::StripeWebhookSecret) {
         secrets.push_str("          MARQUEE_STRIPE_WEBHOOK_SECRET: !Ref StripeWebhookSecret\n");
     }
+    secrets.push_str(&media_variables(route.needs));
     if !secrets.is_empty() {
         let _ = write!(out, "      Environment:\n        Variables:\n{secrets}");
     }
@@ -434,6 +475,10 @@ fn background_function(out: &mut String, function: &Background) {
         256,
         BACKGROUND_FUNCTION_TIMEOUT_SECS,
     );
+    let media = media_variables(function.needs);
+    if !media.is_empty() {
+        let _ = write!(out, "      Environment:\n        Variables:\n{media}");
+    }
     policies(out, function.needs);
     match function.trigger {
         Trigger::Schedule(expression) => {
@@ -469,7 +514,150 @@ Outputs:
   MailQueueUrl:
     Description: The queue that feeds the mail worker.
     Value: !Ref MailQueue
+  MediaBucketName:
+    Description: The bucket of media files.
+    Value: !Ref MediaBucket
+  MediaUrl:
+    Description: The CloudFront distribution that plays media.
+    Value: !Sub "https://${MediaDistribution.DomainName}"
 "#;
+
+/// The media bucket (private, encrypted, parts uploaded from browsers), the CloudFront
+/// distribution that reads it through Origin Access Control, and the key group whose key
+/// signs feature URLs; trailers are a public path.
+fn media(out: &mut String) {
+    use marquee::http::cors;
+    let _ = write!(
+        out,
+        r#"
+  MediaBucket:
+    Type: AWS::S3::Bucket
+    DeletionPolicy: Retain
+    UpdateReplacePolicy: Retain
+    Properties:
+      BucketEncryption:
+        ServerSideEncryptionConfiguration:
+          - ServerSideEncryptionByDefault:
+              SSEAlgorithm: AES256
+      PublicAccessBlockConfiguration:
+        BlockPublicAcls: true
+        BlockPublicPolicy: true
+        IgnorePublicAcls: true
+        RestrictPublicBuckets: true
+      OwnershipControls:
+        Rules:
+          - ObjectOwnership: BucketOwnerEnforced
+      CorsConfiguration:
+        CorsRules:
+          # Moderators' browsers PUT parts to presigned URLs and read each part's ETag.
+          - AllowedMethods: [PUT]
+            AllowedOrigins: !If
+              - CorsOriginsGiven
+              - !Ref CorsAllowedOrigins
+              - - !Join
+                  - ""
+                  - - !Select [0, !Split ["//", !Ref PublicUrl]]
+                    - "//"
+                    - !Select [0, !Split ["/", !Select [1, !Split ["//", !Ref PublicUrl]]]]
+            AllowedHeaders: ["content-type", "content-length"]
+            ExposedHeaders: [ETag]
+            MaxAge: {max_age}
+      LifecycleConfiguration:
+        Rules:
+          # Backs up the expiry sweep, which aborts uploads lapsed after a day.
+          - Id: AbortIncompleteUploads
+            Status: Enabled
+            AbortIncompleteMultipartUpload:
+              DaysAfterInitiation: 2
+
+  MediaBucketPolicy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !Ref MediaBucket
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: ReadByTheDistributionOnly
+            Effect: Allow
+            Principal:
+              Service: cloudfront.amazonaws.com
+            Action: s3:GetObject
+            Resource: !Sub "${{MediaBucket.Arn}}/*"
+            Condition:
+              StringEquals:
+                AWS:SourceArn: !Sub "arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{MediaDistribution}}"
+          - Sid: TlsOnly
+            Effect: Deny
+            Principal: "*"
+            Action: "s3:*"
+            Resource:
+              - !GetAtt MediaBucket.Arn
+              - !Sub "${{MediaBucket.Arn}}/*"
+            Condition:
+              Bool:
+                aws:SecureTransport: false
+
+  MediaOriginAccessControl:
+    Type: AWS::CloudFront::OriginAccessControl
+    Properties:
+      OriginAccessControlConfig:
+        Name: !Sub "${{AWS::StackName}}-media"
+        OriginAccessControlOriginType: s3
+        SigningBehavior: always
+        SigningProtocol: sigv4
+
+  MediaSigningPublicKey:
+    Type: AWS::CloudFront::PublicKey
+    Properties:
+      PublicKeyConfig:
+        CallerReference: !Sub "${{AWS::StackName}}-media-key"
+        EncodedKey: !Ref MediaPublicKey
+        Name: !Sub "${{AWS::StackName}}-media"
+
+  MediaKeyGroup:
+    Type: AWS::CloudFront::KeyGroup
+    Properties:
+      KeyGroupConfig:
+        Items:
+          - !Ref MediaSigningPublicKey
+        Name: !Sub "${{AWS::StackName}}-media"
+
+  MediaDistribution:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        Enabled: true
+        Comment: Marquee media - trailers public, features by signed URL
+        HttpVersion: http2and3
+        PriceClass: PriceClass_100
+        Origins:
+          - Id: media
+            DomainName: !GetAtt MediaBucket.RegionalDomainName
+            OriginAccessControlId: !GetAtt MediaOriginAccessControl.Id
+            S3OriginConfig:
+              OriginAccessIdentity: ""
+        # Features: only with a URL signed by the key group's key.
+        DefaultCacheBehavior:
+          TargetOriginId: media
+          ViewerProtocolPolicy: https-only
+          AllowedMethods: [GET, HEAD]
+          # Managed CachingOptimized: the query (the signature) is not in the cache key.
+          CachePolicyId: 658327ea-f89d-4fab-a63d-7e88639e58f6
+          # Managed SimpleCORS: web players on another origin may read.
+          ResponseHeadersPolicyId: 60669652-455b-4ae9-85a4-c4c02393f86c
+          TrustedKeyGroups:
+            - !Ref MediaKeyGroup
+        CacheBehaviors:
+          - PathPattern: trailers/*
+            TargetOriginId: media
+            ViewerProtocolPolicy: https-only
+            AllowedMethods: [GET, HEAD]
+            CachePolicyId: 658327ea-f89d-4fab-a63d-7e88639e58f6
+            ResponseHeadersPolicyId: 60669652-455b-4ae9-85a4-c4c02393f86c
+"#,
+        max_age = cors::MAX_AGE_SECS
+    );
+}
 
 pub fn render() -> String {
     let mut out = String::from(HEADER);
@@ -480,6 +668,9 @@ pub fn render() -> String {
     http_api(&mut out);
     out.push_str(QUEUES);
     table(&mut out);
+    if needs_any(Need::MediaWrite) {
+        media(&mut out);
+    }
     for route in ROUTES.iter() {
         function(&mut out, route);
     }

@@ -383,6 +383,12 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
                 ),
             );
     }
+    for (status, when) in route.refusals {
+        op = match status {
+            429 | 503 => op.response(status.to_string(), retry_later_of(route, when)),
+            _ => op.response(status.to_string(), problem_of(route, when)),
+        };
+    }
     if route.access != Access::Public {
         op = op
             .security(SecurityRequirement::new(BEARER, Vec::<String>::new()))

@@ -708,6 +708,74 @@ async fn cost_per_route_on_dynamodb() {
         bench.get("/me/purchases", Some(access)).await;
         bench.mail_worker().await;
     }
+    // Watching: a moderator uploads a movie's trailer and feature (the bytes go to the store
+    // by part URL, unmetered); each buyer of it plays the feature, beats, renews and looks
+    // at what to continue.
+    let (moderator, _, _) = bench
+        .env
+        .account("moderator", marquee::accounts::Role::Moderator)
+        .await;
+    let clip = crate::watching::clip();
+    let watched = &tokens[0].1;
+    for kind in ["trailer", "feature"] {
+        let started = bench
+            .post(
+                &format!("/movies/{watched}/media/{kind}/uploads"),
+                Some(&moderator),
+                json!({"content_type": "video/mp4", "size_bytes": clip.len()}),
+            )
+            .await;
+        let (status, etag) = crate::watching::put_part(
+            &bench.env,
+            started["parts"][0]["url"].as_str().unwrap(),
+            clip.clone(),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let upload = started["upload_id"].as_str().unwrap();
+        bench
+            .post(
+                &format!("/movies/{watched}/media/{kind}/uploads/{upload}/complete"),
+                Some(&moderator),
+                json!({"parts": [{"number": 1, "etag": etag.unwrap()}]}),
+            )
+            .await;
+    }
+    for (access, movie) in tokens.iter().filter(|(_, m)| m == watched) {
+        bench
+            .post(
+                &format!("/movies/{movie}/playback"),
+                None,
+                json!({"kind": "trailer"}),
+            )
+            .await;
+        let played = bench
+            .post(
+                &format!("/movies/{movie}/playback"),
+                Some(access),
+                json!({"kind": "feature"}),
+            )
+            .await;
+        for second in [5.0, 10.0] {
+            bench
+                .call(
+                    Method::PUT,
+                    &format!("/movies/{movie}/progress"),
+                    Some(access),
+                    Some(json!({"position_s": second, "duration_s": 12.0, "grant_id": played["grant_id"]})),
+                    &[],
+                )
+                .await;
+        }
+        bench
+            .post(
+                &format!("/movies/{movie}/playback"),
+                Some(access),
+                json!({"kind": "feature", "grant_id": played["grant_id"]}),
+            )
+            .await;
+        bench.get("/me/continue-watching", Some(access)).await;
+    }
     // The sweep after purchases counted on the shelves.
     projected += bench.indexer().await;
     bench

@@ -25,3 +25,4 @@ mod orders;
 mod payments;
 mod resilience;
 mod table_contract;
+mod watching;

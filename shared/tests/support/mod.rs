@@ -65,6 +65,15 @@ pub fn drop_stand_in_table(name: &str) {
     );
 }
 
+/// An S3 client of the stand-in (one host: path-style bucket addresses).
+pub fn media_s3(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config)
+            .force_path_style(true)
+            .build(),
+    )
+}
+
 /// A plain HTTP GET on loopback, for the stand-in's inspection endpoints.
 pub fn http_get(url: &str) -> (u16, String) {
     http_request("GET", url, &[], "").expect("the stand-in answers")
@@ -344,6 +353,13 @@ mod env {
                     .send()
                     .await
                     .unwrap();
+                let bucket = unique("media");
+                media_s3(&config)
+                    .create_bucket()
+                    .bucket(&bucket)
+                    .send()
+                    .await
+                    .unwrap();
                 let keys =
                     marquee::auth::keys::SigningKeys::load_or_create(&dir.path().join("keys"))
                         .unwrap();
@@ -361,6 +377,7 @@ mod env {
                         mail_queue.queue_url.unwrap(),
                     ),
                     ("MARQUEE_JWT_PRIVATE_KEY".to_string(), pem),
+                    ("MARQUEE_MEDIA_BUCKET".to_string(), bucket),
                     (
                         "MARQUEE_MFA_KEY".to_string(),
                         marquee::auth::data_key::new_key_base64(),
@@ -394,7 +411,8 @@ mod env {
             let api = marquee::routes::router(app.clone(), |_| true);
             if let Some(listener) = listener {
                 let served = marquee::routes::router(app.clone(), |_| true)
-                    .merge(marquee::auth::oauth::simulated::router().with_state(app.clone()));
+                    .merge(marquee::auth::oauth::simulated::router().with_state(app.clone()))
+                    .merge(marquee::watching::local::router(app.clone()));
                 tokio::spawn(async move { axum::serve(listener, served).await });
             }
             Env {
