@@ -3,11 +3,11 @@
 zip Lambda is given (the binary as `bootstrap`, deflated), with the crate its route comes
 from, and which adapters it holds. Checks the goal (median zip <= 3 MiB, none > 6 MiB) and
 that each binary holds an adapter exactly when template.yaml grants its function that
-service (Stripe's key, ses:SendEmail, sqs:SendMessage), never SQLite, and the OpenAPI
+service (Stripe's key, ses:SendEmail, sqs:SendMessage, the media bucket), never SQLite, and the OpenAPI
 document only in `openapi`; exits 1 when either is missed.
 
 An adapter is recognised by a string only its code carries: Stripe's API host, the names of
-the SES v2 and SQS client crates (in their code's source locations; the IAM action names the
+the SES v2, SQS and S3 client crates (in their code's source locations; the IAM action names the
 usage recorder writes are in every function), SQLite's file header, and a description only
 the OpenAPI document's builder writes.
 
@@ -47,6 +47,7 @@ MARKERS = {
     "stripe": (b"api.stripe.com", "MARQUEE_STRIPE_SECRET_KEY:"),
     "ses": (b"aws-sdk-sesv2", "- ses:SendEmail"),
     "sqs": (b"aws-sdk-sqs", "- sqs:SendMessage"),
+    "s3": (b"aws-sdk-s3", "MARQUEE_MEDIA_BUCKET:"),
     "sqlite": (b"SQLite format 3", None),
     "openapi": (b"Seconds to wait before trying again", None),
 }
@@ -106,7 +107,7 @@ def main():
         for adapter, want in expected(name, blocks[name]).items():
             if held[adapter] != want:
                 wrong.append(f"{name} {'lacks' if want else 'holds'} {adapter}")
-        adapters = " ".join(a for a in ("stripe", "ses", "sqs") if held[a]) or "-"
+        adapters = " ".join(a for a in ("stripe", "ses", "sqs", "s3") if held[a]) or "-"
         rows.append((name, crate_of(name), adapters, os.path.getsize(path), zipped(path)))
     zips = [r[4] for r in rows]
     median, largest = statistics.median(zips), max(zips)
@@ -126,7 +127,7 @@ def main():
     for line in wrong:
         print(f"adapters: {line}, against template.yaml")
     if not wrong:
-        print("adapters: each binary holds Stripe, SES and SQS exactly where template.yaml "
+        print("adapters: each binary holds Stripe, SES, SQS and S3 exactly where template.yaml "
               "grants them; none holds SQLite; only openapi holds the OpenAPI document")
     met = met and not wrong
     if args.write:
