@@ -9,7 +9,7 @@ use crate::catalog::media::{self as movie_media, MediaFile, MediaKind};
 use crate::http::problem::{FieldError, Problem};
 use crate::http::{Json, Path, validate};
 use crate::store::{MediaError, UploadedPart};
-use crate::table::{Condition, Item, Key, StoreError, Update, Write, entity_item};
+use crate::table::{Condition, Key, StoreError, Update, Write, entity_item};
 use crate::{App, stores};
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -234,7 +234,7 @@ async fn upload_of(
     movie_id: &str,
     kind: MediaKind,
     upload_id: &str,
-) -> Result<(Upload, Item), Problem> {
+) -> Result<Upload, Problem> {
     let now = app.clock.now().unix_timestamp();
     let gone = || Problem::not_found("No such upload of this movie (finished, aborted or lapsed)");
     let Some(item) =
@@ -242,11 +242,11 @@ async fn upload_of(
     else {
         return Err(gone());
     };
-    let upload: Upload = crate::table::from_entity_item("upload", item.clone())?;
+    let upload: Upload = crate::table::from_entity_item("upload", item)?;
     if upload.movie_id != movie_id || upload.kind != kind {
         return Err(gone());
     }
-    Ok((upload, item))
+    Ok(upload)
 }
 
 /// `POST /movies/{id}/media/{kind}/uploads/{upload_id}/complete`.
@@ -257,7 +257,7 @@ pub async fn complete(
 ) -> Result<axum::Json<MediaReady>, Problem> {
     let kind = kind_of(&kind)?;
     validate::finish(validate::fields(&input))?;
-    let (upload, _) = upload_of(&app, &movie_id, kind, &upload_id).await?;
+    let upload = upload_of(&app, &movie_id, kind, &upload_id).await?;
     let listed: Vec<u32> = input.parts.iter().map(|p| p.number).collect();
     if listed != (1..=upload.parts).collect::<Vec<_>>() {
         return Err(Problem::validation(vec![FieldError {
@@ -434,11 +434,8 @@ async fn replace(
             writes.push(Write::delete(upload_key(upload_id)).when(Condition::Exists));
         }
         let removal = before.map(|b| movie_media::removal(vec![b.object], now));
-        let removal_key = removal.as_ref().and_then(|w| match w {
-            Write::Put { item, .. } => Key::of(item),
-            _ => None,
-        });
-        writes.extend(removal);
+        let removal_key = removal.as_ref().map(|(key, _)| key.clone());
+        writes.extend(removal.map(|(_, write)| write));
         match app.table.transact(writes).await {
             Ok(()) => {
                 if let Some(key) = removal_key {
@@ -465,7 +462,7 @@ pub async fn abort(
     Path((movie_id, kind, upload_id)): Path<(String, String, String)>,
 ) -> Result<StatusCode, Problem> {
     let kind = kind_of(&kind)?;
-    let (upload, _) = upload_of(&app, &movie_id, kind, &upload_id).await?;
+    let upload = upload_of(&app, &movie_id, kind, &upload_id).await?;
     let files = stores(&app)?;
     files
         .store

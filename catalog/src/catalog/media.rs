@@ -85,17 +85,17 @@ impl MediaSummary {
 const REMOVAL_PREFIX: &str = "MEDIA_REMOVAL#";
 const REMOVAL_SK: &str = "MEDIA_REMOVAL";
 
-/// The write that queues `objects` for removal now: the expiry sweep finds it due and the
-/// watching feature deletes the files, then the item.
-pub fn removal(objects: Vec<String>, now: i64) -> Write {
+/// The write that queues `objects` for removal now, and its item's key: the expiry sweep
+/// finds it due and the watching feature deletes the files, then the item.
+pub fn removal(objects: Vec<String>, now: i64) -> (Key, Write) {
     let key = Key::new(format!("{REMOVAL_PREFIX}{}", ulid::Ulid::new()), REMOVAL_SK);
     let mut item = Item::new();
-    item.insert(schema::PK.into(), key.pk.into());
-    item.insert(schema::SK.into(), key.sk.into());
+    item.insert(schema::PK.into(), key.pk.clone().into());
+    item.insert(schema::SK.into(), key.sk.clone().into());
     item.insert("entity".into(), "media_removal".into());
     item.insert("objects".into(), objects.into());
     marquee_core::expiry::stamp(&mut item, now);
-    Write::put(item)
+    (key, Write::put(item))
 }
 
 pub fn is_removal(key: &Key) -> bool {
@@ -120,5 +120,5 @@ pub fn removal_of_movie(item: &Item, now: i64) -> Option<Write> {
         .into_iter()
         .filter_map(|kind| MediaFile::of(item, kind).map(|f| f.object))
         .collect();
-    (!objects.is_empty()).then(|| removal(objects, now))
+    (!objects.is_empty()).then(|| removal(objects, now).1)
 }
