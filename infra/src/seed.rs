@@ -43,8 +43,15 @@ pub async fn seed_demo(
         .await
         .map_err(|p| format!("scheduling showtimes: {p}"))?;
     let playable = attach_clips(app, &seeded.movies).await?;
+    let plays = match playable.first() {
+        Some(first) => format!(
+            "{} with a trailer and a feature to play, e.g. /movies/{first}",
+            playable.len()
+        ),
+        None => "none with media".to_string(),
+    };
     Ok(format!(
-        "demo catalogue: {} movies ({playable} with a trailer and a feature to play), {} genres, {} actors, {} directors, {} producers, {} cinemas, {showtimes} showtimes",
+        "demo catalogue: {} movies ({plays}), {} genres, {} actors, {} directors, {} producers, {} cinemas, {showtimes} showtimes",
         seeded.movies.len(),
         seeded.genres.len(),
         seeded.actors.len(),
@@ -60,17 +67,20 @@ pub const DEMO_CLIP: &[u8] = include_bytes!("../demo/clip.mp4");
 const PLAYABLE_MOVIES: usize = 3;
 
 /// Gives the first demo movies the clip as trailer and feature, so playback can be tried
-/// at once. Gives how many.
-async fn attach_clips(app: &App, movies: &[String]) -> Result<usize, Box<dyn std::error::Error>> {
+/// at once. Gives their ids.
+async fn attach_clips(
+    app: &App,
+    movies: &[String],
+) -> Result<Vec<String>, Box<dyn std::error::Error>> {
     use marquee::catalog::media::MediaKind;
-    let mut playable = 0;
+    let mut playable = Vec::new();
     for movie in movies.iter().take(PLAYABLE_MOVIES) {
         for kind in [MediaKind::Trailer, MediaKind::Feature] {
             marquee::watching::media::attach(app, movie, kind, DEMO_CLIP.to_vec())
                 .await
                 .map_err(|e| format!("attaching the demo clip: {e}"))?;
         }
-        playable += 1;
+        playable.push(movie.clone());
     }
     Ok(playable)
 }
