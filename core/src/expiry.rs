@@ -9,6 +9,22 @@ use serde_json::Value;
 
 pub const EXPIRES_AT: &str = "expires_at";
 
+/// One due item, as the sweep queues it for the worker (and every feature's share of the
+/// worker reads it back).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
+pub struct Due {
+    pub pk: String,
+    pub sk: String,
+}
+
+impl Due {
+    /// The item a queued message names, if it is one.
+    pub fn key_of(body: &str) -> Option<crate::store::Key> {
+        let due: Due = serde_json::from_str(body).ok()?;
+        Some(crate::store::Key::new(due.pk, due.sk))
+    }
+}
+
 /// The day bucket an expiry falls in.
 pub fn bucket(expires_at: i64) -> String {
     format!("EXPIRY#{}", expires_at.div_euclid(86_400))

@@ -6,30 +6,21 @@
 use crate::App;
 use crate::catalog::media as movie_media;
 use crate::table::{Cmp, Condition, Key, StoreError, Write};
-use marquee_core::expiry::{EXPIRES_AT, has_expired};
-use serde::Deserialize;
-
-#[derive(Deserialize)]
-struct Due {
-    pk: String,
-    sk: String,
-}
-
-fn key_of(body: &str) -> Option<Key> {
-    let due: Due = serde_json::from_str(body).ok()?;
-    Some(Key::new(due.pk, due.sk))
-}
+use marquee_core::expiry::{Due, EXPIRES_AT, has_expired};
 
 /// Whether a queued expiry message is this feature's to handle.
 pub fn handles(body: &str) -> bool {
-    key_of(body).is_some_and(|key| crate::media::is_upload(&key) || movie_media::is_removal(&key))
+    Due::key_of(body)
+        .is_some_and(|key| crate::media::is_upload(&key) || movie_media::is_removal(&key))
 }
 
 /// Handles queued messages [`handles`] picked; gives the positions that failed.
 pub async fn handle_batch(app: &App, bodies: &[String]) -> Vec<usize> {
     let mut failed = Vec::new();
     for (position, body) in bodies.iter().enumerate() {
-        let Some(key) = key_of(body) else { continue };
+        let Some(key) = Due::key_of(body) else {
+            continue;
+        };
         let done = if crate::media::is_upload(&key) {
             abort_lapsed(app, &key).await
         } else {

@@ -86,6 +86,20 @@ async fn slots(app: &App, user_id: &str) -> Result<Vec<Slot>, StoreError> {
         .collect())
 }
 
+/// The write that gives the live grant `grant_id` in `slot` another [`GRANT_TTL_SECS`];
+/// it fails if the grant lapsed or the slot changed hands meanwhile.
+fn extension(user_id: &str, slot: &Slot, grant_id: &str, now: i64) -> Write {
+    Write::update(
+        slot_key(user_id, slot.number),
+        Update::new().set("expires_at", now + GRANT_TTL_SECS),
+    )
+    .when(Condition::eq("grant_id", grant_id).and(Condition::compare(
+        "expires_at",
+        Cmp::Gt,
+        now,
+    )))
+}
+
 fn too_many(retry_after: i64) -> Problem {
     let mut problem = Problem::new(
         StatusCode::TOO_MANY_REQUESTS,
@@ -117,16 +131,7 @@ async fn grant(
                 s.grant_id.as_deref() == Some(wanted) && s.movie_id.as_deref() == Some(movie_id)
             })
         {
-            let write = Write::update(
-                slot_key(user_id, slot.number),
-                Update::new().set("expires_at", now + GRANT_TTL_SECS),
-            )
-            .when(Condition::eq("grant_id", wanted).and(Condition::compare(
-                "expires_at",
-                Cmp::Gt,
-                now,
-            )));
-            match app.table.write(write).await {
+            match app.table.write(extension(user_id, slot, wanted, now)).await {
                 Ok(_) => return Ok(wanted.to_string()),
                 Err(StoreError::ConditionFailed) => continue,
                 Err(e) => return Err(e.into()),
@@ -290,16 +295,11 @@ pub async fn beat(
 async fn keep_alive(app: &App, user_id: &str, grant_id: &str, now: i64) -> Result<(), Problem> {
     for slot in slots(app, user_id).await? {
         if slot.grant_id.as_deref() == Some(grant_id) && slot.expires_at > now {
-            let write = Write::update(
-                slot_key(user_id, slot.number),
-                Update::new().set("expires_at", now + GRANT_TTL_SECS),
-            )
-            .when(Condition::eq("grant_id", grant_id).and(Condition::compare(
-                "expires_at",
-                Cmp::Gt,
-                now,
-            )));
-            match app.table.write(write).await {
+            match app
+                .table
+                .write(extension(user_id, &slot, grant_id, now))
+                .await
+            {
                 Ok(_) | Err(StoreError::ConditionFailed) => {}
                 Err(e) => return Err(e.into()),
             }

@@ -4,4 +4,4 @@
 mod sweep;
 
 pub use marquee_core::expiry::*;
-pub use sweep::{Due, SweepReport, handle_batch, sweep_due};
+pub use sweep::{SweepReport, handle_batch, sweep_due};

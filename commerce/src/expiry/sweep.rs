@@ -1,23 +1,16 @@
 //! The sweep: the scheduler finds due items through the EXPIRY index and queues their
 //! keys; the worker deletes each one only if it is still expired.
 
-use super::{EXPIRES_AT, bucket};
+use super::{Due, EXPIRES_AT, bucket};
 use crate::app::App;
 use crate::store::{Cmp, Condition, Index, Key, Query, SortKey, StoreError, Write};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 /// How far back the sweep looks: longer than any lifetime, so a missed run is caught up.
 const LOOKBACK_DAYS: i64 = 45;
 /// The most items one sweep queues, so one run stays short; the next run takes the rest.
 const MAX_PER_SWEEP: usize = 5_000;
 const PAGE: u32 = 500;
-
-/// One due item, as queued for the worker.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Due {
-    pub pk: String,
-    pub sk: String,
-}
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct SweepReport {
