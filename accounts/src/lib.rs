@@ -11,5 +11,5 @@ pub mod notifications;
 pub mod routes;
 
 pub use marquee_core::{
-    App, Config, app, clock, config, expiry, http, mail, pages, queue, route, store, usage,
+    App, Config, app, clock, config, expiry, http, mail, metrics, pages, queue, route, store, usage,
 };

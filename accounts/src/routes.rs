@@ -544,6 +544,8 @@ pub fn router_for<'a>(app: App, routes: impl IntoIterator<Item = &'a Route>) -> 
                         Ok(caller) => caller,
                         Err(problem) => return problem.into_response(),
                     };
+                    // Every later line of the request names its caller.
+                    tracing::Span::current().record("user_id", caller.user_id.as_str());
                     if let Err(problem) = authorize(access, Some(&caller)) {
                         return problem.into_response();
                     }

@@ -244,7 +244,11 @@ impl Config {
                 .to_string(),
             jwt_private_key: get("MARQUEE_JWT_PRIVATE_KEY"),
             jwt_public_key: get("MARQUEE_JWT_PUBLIC_KEY"),
-            log_filter: get("MARQUEE_LOG").unwrap_or_else(|| "info".into()),
+            // Lambda's application log level (its logging configuration) when ours is unset,
+            // so lines it would drop are not even written.
+            log_filter: get("MARQUEE_LOG")
+                .or_else(|| get("AWS_LAMBDA_LOG_LEVEL").map(|level| level.to_ascii_lowercase()))
+                .unwrap_or_else(|| "info".into()),
             stripe_secret_key: get("MARQUEE_STRIPE_SECRET_KEY"),
             stripe_api_base: get("MARQUEE_STRIPE_API_BASE"),
             stripe_webhook_secret: get("MARQUEE_STRIPE_WEBHOOK_SECRET"),
@@ -475,6 +479,15 @@ mod tests {
         assert_eq!(c.backend, Backend::Aws);
         let err = config(&[("MARQUEE_BACKEND", "mongo")]).unwrap_err();
         assert!(err.to_string().contains("mongo"));
+    }
+
+    #[test]
+    fn the_log_filter_follows_lambda_s_log_level_unless_set() {
+        assert_eq!(config(&[]).unwrap().log_filter, "info");
+        let lambda = [("AWS_LAMBDA_LOG_LEVEL", "WARN")];
+        assert_eq!(config(&lambda).unwrap().log_filter, "warn");
+        let both = [("AWS_LAMBDA_LOG_LEVEL", "WARN"), ("MARQUEE_LOG", "debug")];
+        assert_eq!(config(&both).unwrap().log_filter, "debug");
     }
 
     #[test]

@@ -114,6 +114,29 @@ impl Need {
             _ => return None,
         })
     }
+
+    /// The secrets this need reads (their variables; deployed, each comes from Secrets
+    /// Manager through `<variable>_SECRET_ARN`, see [`crate::secret_store`]).
+    pub fn secret_variables(self) -> &'static [&'static str] {
+        match self {
+            Self::SigningKey => &["MARQUEE_JWT_PRIVATE_KEY"],
+            Self::StripeKey => &["MARQUEE_STRIPE_SECRET_KEY"],
+            Self::StripeWebhookSecret => &["MARQUEE_STRIPE_WEBHOOK_SECRET"],
+            Self::MfaKey => &["MARQUEE_MFA_KEY"],
+            Self::OAuthSecrets => &[
+                "MARQUEE_GOOGLE_CLIENT_SECRET",
+                "MARQUEE_FACEBOOK_CLIENT_SECRET",
+            ],
+            Self::MediaSigningKey => &["MARQUEE_MEDIA_CDN_PRIVATE_KEY"],
+            _ => &[],
+        }
+    }
+}
+
+/// Whether a function with these needs reads secrets (and so links the Secrets Manager
+/// client).
+pub fn reads_secrets(needs: &[Need]) -> bool {
+    needs.iter().any(|need| !need.secret_variables().is_empty())
 }
 
 /// A JSON body documented in the OpenAPI document.

@@ -2,12 +2,12 @@
 """Function sizes: for every binary of the functions package, its size and the size of the
 zip Lambda is given (the binary as `bootstrap`, deflated), with the crate its route comes
 from, and which adapters it holds. Checks the goal (median zip <= 3 MiB, none > 6 MiB) and
-that each binary holds an adapter exactly when template.yaml grants its function that
-service (Stripe's key, ses:SendEmail, sqs:SendMessage, the media bucket), never SQLite, and the OpenAPI
+that each binary holds an adapter exactly when its stack (stacks/*.yaml) grants its function that
+service (Stripe's key, ses:SendEmail, sqs:SendMessage, the media bucket, a secret), never SQLite, and the OpenAPI
 document only in `openapi`; exits 1 when either is missed.
 
 An adapter is recognised by a string only its code carries: Stripe's API host, the names of
-the SES v2, SQS and S3 client crates (in their code's source locations; the IAM action names the
+the SES v2, SQS, S3 and Secrets Manager client crates (in their code's source locations; the IAM action names the
 usage recorder writes are in every function), SQLite's file header, and a description only
 the OpenAPI document's builder writes.
 
@@ -42,9 +42,10 @@ def crate_of(name):
     return found.group(1).replace("_", "-") if found else "marquee"
 
 
-# Adapter: (the bytes its code carries, how template.yaml shows a function uses it).
+# Adapter: (the bytes its code carries, how its stack shows a function uses it).
 MARKERS = {
-    "stripe": (b"api.stripe.com", "MARQUEE_STRIPE_SECRET_KEY:"),
+    "stripe": (b"api.stripe.com", "MARQUEE_STRIPE_SECRET_KEY_SECRET_ARN:"),
+    "secrets": (b"aws-sdk-secretsmanager", "- secretsmanager:GetSecretValue"),
     "ses": (b"aws-sdk-sesv2", "- ses:SendEmail"),
     "sqs": (b"aws-sdk-sqs", "- sqs:SendMessage"),
     "s3": (b"aws-sdk-s3", "MARQUEE_MEDIA_BUCKET:"),
@@ -54,12 +55,15 @@ MARKERS = {
 
 
 def template_functions():
-    """Each function's block of template.yaml, by its binary's name."""
-    text = open(os.path.join(ROOT, "template.yaml")).read()
+    """Each function's block of the feature stacks (stacks/*.yaml), by its binary's name."""
+    text = "".join(
+        open(os.path.join(ROOT, "stacks", name)).read()
+        for name in sorted(os.listdir(os.path.join(ROOT, "stacks")))
+    )
     blocks = re.split(r"^  (?=[A-Za-z0-9]+:\n    Type: )", text, flags=re.M)
     found = {}
     for block in blocks:
-        uri = re.search(r"^      CodeUri: target/lambda/([a-z-]+)/$", block, re.M)
+        uri = re.search(r"^      CodeUri: \.\./target/lambda/([a-z-]+)/$", block, re.M)
         if uri:
             found[uri.group(1)] = block
     return found
@@ -103,7 +107,7 @@ def main():
             sys.exit(f"{path} is missing: build the functions first")
         held = holds(path)
         if name not in blocks:
-            sys.exit(f"{name} is not a function of template.yaml")
+            sys.exit(f"{name} is not a function of the stacks (stacks/*.yaml)")
         for adapter, want in expected(name, blocks[name]).items():
             if held[adapter] != want:
                 wrong.append(f"{name} {'lacks' if want else 'holds'} {adapter}")
@@ -125,9 +129,9 @@ def main():
     print(f"goal (median zip <= {MEDIAN_GOAL_MIB} MiB, none > {LARGEST_GOAL_MIB} MiB): "
           f"{'met' if met else 'MISSED'}")
     for line in wrong:
-        print(f"adapters: {line}, against template.yaml")
+        print(f"adapters: {line}, against stacks/*.yaml")
     if not wrong:
-        print("adapters: each binary holds Stripe, SES, SQS and S3 exactly where template.yaml "
+        print("adapters: each binary holds Stripe, SES, SQS, S3 and Secrets Manager exactly where stacks/*.yaml "
               "grants them; none holds SQLite; only openapi holds the OpenAPI document")
     met = met and not wrong
     if args.write:

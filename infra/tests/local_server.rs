@@ -463,9 +463,8 @@ fn exercise_system_routes(server: &Server, expected_kid: Option<&str>) {
 
     // Logs are JSON lines carrying the request id the client saw.
     let logged = server.output_lines().into_iter().any(|line| {
-        serde_json::from_str::<Value>(&line).is_ok_and(|v| {
-            v["span"]["request_id"] == request_id.as_str() && v["fields"]["status"] == 200
-        })
+        serde_json::from_str::<Value>(&line)
+            .is_ok_and(|v| v["span"]["request_id"] == request_id.as_str() && v["status"] == 200)
     });
     assert!(logged, "a JSON log line for request {request_id}");
 }

@@ -1,6 +1,6 @@
-//! Route table <-> function binaries <-> SAM functions and their HttpApi events <-> sample
-//! events <-> `cargo lambda watch` router: one to one, and each sample event answered by
-//! its own function.
+//! Route table <-> function binaries <-> SAM functions (in the feature stacks) and their
+//! API routes <-> sample events <-> `cargo lambda watch` router: one to one, and each
+//! sample event answered by its own function.
 
 use marquee::routes::{self, BACKGROUND, Need, ROUTES, Trigger};
 use marquee_infra::generate;
@@ -32,8 +32,44 @@ fn root() -> std::path::PathBuf {
 fn binary_of(resource: &yaml_rust2::Yaml) -> Option<&str> {
     resource["Properties"]["CodeUri"]
         .as_str()?
-        .strip_prefix("target/lambda/")?
+        .strip_prefix("../target/lambda/")?
         .strip_suffix('/')
+}
+
+/// The resources of every feature stack the root template nests, by logical id.
+fn stack_resources() -> Vec<(String, yaml_rust2::Yaml)> {
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let docs = YamlLoader::load_from_str(&text).expect("template.yaml is YAML");
+    let mut all = Vec::new();
+    for (_, resource) in docs[0]["Resources"].as_hash().expect("Resources") {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Application") {
+            continue;
+        }
+        let location = resource["Properties"]["Location"].as_str().unwrap();
+        let text = std::fs::read_to_string(root().join(location)).unwrap();
+        let stack = YamlLoader::load_from_str(&text).expect("a stack is YAML");
+        for (id, resource) in stack[0]["Resources"].as_hash().expect("Resources") {
+            all.push((id.as_str().unwrap().to_string(), resource.clone()));
+        }
+    }
+    all
+}
+
+/// Every SAM function of the stacks.
+fn functions() -> Vec<yaml_rust2::Yaml> {
+    stack_resources()
+        .into_iter()
+        .filter(|(_, r)| r["Type"].as_str() == Some("AWS::Serverless::Function"))
+        .map(|(_, r)| r)
+        .collect()
+}
+
+/// A policy statement; an optional one is `!If [condition, statement, !Ref AWS::NoValue]`.
+fn statement_of(statement: &yaml_rust2::Yaml) -> &yaml_rust2::Yaml {
+    match statement.as_vec() {
+        Some(conditional) => &conditional[1],
+        None => statement,
+    }
 }
 
 #[test]
@@ -47,30 +83,54 @@ fn generated_files_are_up_to_date() {
 }
 
 #[test]
-fn every_route_has_exactly_one_sam_function_with_its_http_api_event() {
-    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
-    let docs = YamlLoader::load_from_str(&text).expect("template.yaml is YAML");
-    let resources = docs[0]["Resources"].as_hash().expect("Resources");
+fn every_route_has_exactly_one_sam_function_with_its_api_route() {
+    let resources = stack_resources();
+    let by_id = |id: &str| -> &yaml_rust2::Yaml {
+        &resources
+            .iter()
+            .find(|(i, _)| i == id)
+            .unwrap_or_else(|| panic!("no resource {id}"))
+            .1
+    };
     let mut functions = Endpoints::new();
     let mut background = BTreeSet::new();
-    for (_, resource) in resources {
-        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
-            continue;
-        }
-        let binary = binary_of(resource).expect("each function names its binary");
-        let events = resource["Properties"]["Events"].as_hash().expect("events");
-        assert_eq!(events.len(), 1, "{binary} has one event");
-        let (_, event) = events.iter().next().unwrap();
-        match event["Type"].as_str() {
-            Some("HttpApi") => {
-                let added = functions.insert((
-                    binary.to_string(),
-                    event["Properties"]["Method"].as_str().unwrap().to_string(),
-                    event["Properties"]["Path"].as_str().unwrap().to_string(),
-                ));
-                assert!(added, "{binary} declared twice");
+    for (id, resource) in &resources {
+        match resource["Type"].as_str() {
+            Some("AWS::ApiGatewayV2::Route") => {
+                let (method, path) = resource["Properties"]["RouteKey"]
+                    .as_str()
+                    .unwrap()
+                    .split_once(' ')
+                    .unwrap();
+                let integration = resource["Properties"]["Target"]
+                    .as_str()
+                    .unwrap()
+                    .strip_prefix("integrations/${")
+                    .and_then(|t| t.strip_suffix('}'))
+                    .unwrap_or_else(|| panic!("{id} targets an integration"));
+                let integration = &by_id(integration)["Properties"];
+                assert_eq!(integration["IntegrationType"].as_str(), Some("AWS_PROXY"));
+                // `XFunction.Arn`, or `XFunction.Alias` for a gradually deployed one.
+                let function = integration["IntegrationUri"]
+                    .as_str()
+                    .unwrap()
+                    .split('.')
+                    .next()
+                    .unwrap();
+                let binary = binary_of(by_id(function)).expect("each function names its binary");
+                let added =
+                    functions.insert((binary.to_string(), method.to_string(), path.to_string()));
+                assert!(added, "{binary} routed twice");
             }
-            Some(kind) => {
+            Some("AWS::Serverless::Function") => {
+                let binary = binary_of(resource).expect("each function names its binary");
+                let Some(events) = resource["Properties"]["Events"].as_hash() else {
+                    assert!(routes::find(binary).is_some(), "{binary} has no trigger");
+                    continue;
+                };
+                assert_eq!(events.len(), 1, "{binary} has one event");
+                let (_, event) = events.iter().next().unwrap();
+                let kind = event["Type"].as_str().expect("a typed event");
                 let function = BACKGROUND
                     .iter()
                     .find(|b| b.name == binary)
@@ -85,7 +145,7 @@ fn every_route_has_exactly_one_sam_function_with_its_http_api_event() {
                     "{binary} declared twice"
                 );
             }
-            None => panic!("{binary} has an event without a type"),
+            _ => {}
         }
     }
     assert_eq!(functions, route_table());
@@ -114,7 +174,12 @@ fn route_entry(name: &str) -> Vec<String> {
             slice.module,
             routes::constant_name(name)
         ),
-        "marquee::lambda::serve(ROUTE, ".to_string(),
+        // Only a function that reads secrets links the Secrets Manager client.
+        if routes::reads_secrets(routes::find(name).unwrap().needs) {
+            "marquee::lambda::serve_with_secrets(ROUTE, ".to_string()
+        } else {
+            "marquee::lambda::serve(ROUTE, ".to_string()
+        },
     ]
 }
 
@@ -287,8 +352,6 @@ async fn check_background_event(trigger: Trigger, event: &str, data_dir: &Path) 
 /// key only those that call Stripe, the webhook secret only the webhook.
 #[test]
 fn each_function_is_granted_exactly_what_it_needs() {
-    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
-    let docs = YamlLoader::load_from_str(&text).unwrap();
     let needs_of = |binary: &str| -> &'static [Need] {
         routes::find(binary)
             .map(|r| r.needs)
@@ -305,14 +368,44 @@ fn each_function_is_granted_exactly_what_it_needs() {
     let mut code_checkers = BTreeSet::new();
     let mut provider_secret_holders = BTreeSet::new();
     let mut media_signers = BTreeSet::new();
-    for (_, resource) in docs[0]["Resources"].as_hash().unwrap() {
-        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
-            continue;
-        }
+    for resource in &functions() {
         let binary = binary_of(resource).unwrap();
         let needs = needs_of(binary);
         let props = &resource["Properties"];
-        let has_key = !props["Environment"]["Variables"]["MARQUEE_JWT_PRIVATE_KEY"].is_badvalue();
+        // No secret in any environment: only the ARNs of the secrets it reads, each of
+        // which its policy, and no other, lets it read.
+        let variables = &props["Environment"]["Variables"];
+        for variable in marquee::secret_store::SECRET_VARIABLES {
+            assert!(
+                variables[variable].is_badvalue(),
+                "{binary}: {variable} in plain text"
+            );
+        }
+        let secret_arns: BTreeSet<String> = variables
+            .as_hash()
+            .into_iter()
+            .flatten()
+            .filter_map(|(k, v)| Some((k.as_str()?, v.as_str()?)))
+            .filter(|(k, _)| k.ends_with("_SECRET_ARN"))
+            .map(|(_, v)| v.to_string())
+            .collect();
+        let readable: BTreeSet<String> = props["Policies"]
+            .as_vec()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_vec().unwrap().iter().map(statement_of))
+            .filter(|s| {
+                s["Action"]
+                    .as_vec()
+                    .unwrap()
+                    .iter()
+                    .any(|a| a.as_str() == Some("secretsmanager:GetSecretValue"))
+            })
+            .map(|s| s["Resource"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(secret_arns, readable, "{binary}: the secrets it may read");
+        let has_key =
+            !props["Environment"]["Variables"]["MARQUEE_JWT_PRIVATE_KEY_SECRET_ARN"].is_badvalue();
         assert_eq!(
             has_key,
             needs.contains(&Need::SigningKey),
@@ -321,8 +414,7 @@ fn each_function_is_granted_exactly_what_it_needs() {
         if has_key {
             issuers.insert(binary.to_string());
         }
-        let variables = &props["Environment"]["Variables"];
-        let has_stripe_key = !variables["MARQUEE_STRIPE_SECRET_KEY"].is_badvalue();
+        let has_stripe_key = !variables["MARQUEE_STRIPE_SECRET_KEY_SECRET_ARN"].is_badvalue();
         assert_eq!(
             has_stripe_key,
             needs.contains(&Need::StripeKey),
@@ -331,7 +423,7 @@ fn each_function_is_granted_exactly_what_it_needs() {
         if has_stripe_key {
             stripe_callers.insert(binary.to_string());
         }
-        let has_media_key = !variables["MARQUEE_MEDIA_CDN_PRIVATE_KEY"].is_badvalue();
+        let has_media_key = !variables["MARQUEE_MEDIA_CDN_PRIVATE_KEY_SECRET_ARN"].is_badvalue();
         assert_eq!(
             has_media_key,
             needs.contains(&Need::MediaSigningKey),
@@ -345,7 +437,7 @@ fn each_function_is_granted_exactly_what_it_needs() {
             needs.iter().any(|n| n.media_action().is_some()),
             "{binary}: media bucket"
         );
-        let has_data_key = !variables["MARQUEE_MFA_KEY"].is_badvalue();
+        let has_data_key = !variables["MARQUEE_MFA_KEY_SECRET_ARN"].is_badvalue();
         assert_eq!(
             has_data_key,
             needs.contains(&Need::MfaKey),
@@ -359,10 +451,11 @@ fn each_function_is_granted_exactly_what_it_needs() {
             needs.contains(&Need::OAuthClients),
             "{binary}: provider client ids"
         );
-        let has_provider_secrets = !variables["MARQUEE_GOOGLE_CLIENT_SECRET"].is_badvalue();
+        let has_provider_secrets =
+            !variables["MARQUEE_GOOGLE_CLIENT_SECRET_SECRET_ARN"].is_badvalue();
         assert_eq!(
             has_provider_secrets,
-            !variables["MARQUEE_FACEBOOK_CLIENT_SECRET"].is_badvalue()
+            !variables["MARQUEE_FACEBOOK_CLIENT_SECRET_SECRET_ARN"].is_badvalue()
         );
         assert_eq!(
             has_provider_secrets,
@@ -373,7 +466,7 @@ fn each_function_is_granted_exactly_what_it_needs() {
             provider_secret_holders.insert(binary.to_string());
         }
         assert_eq!(
-            !variables["MARQUEE_STRIPE_WEBHOOK_SECRET"].is_badvalue(),
+            !variables["MARQUEE_STRIPE_WEBHOOK_SECRET_SECRET_ARN"].is_badvalue(),
             needs.contains(&Need::StripeWebhookSecret),
             "{binary}: webhook secret"
         );
@@ -384,7 +477,7 @@ fn each_function_is_granted_exactly_what_it_needs() {
             .unwrap_or_default()
         {
             for statement in policy["Statement"].as_vec().unwrap() {
-                for action in statement["Action"].as_vec().unwrap() {
+                for action in statement_of(statement)["Action"].as_vec().unwrap() {
                     actions.insert(action.as_str().unwrap().to_string());
                 }
             }
@@ -482,12 +575,16 @@ fn granted_actions(resource: &yaml_rust2::Yaml) -> BTreeSet<String> {
     let policies = resource["Properties"]["Policies"].as_vec();
     for policy in policies.map(Vec::as_slice).unwrap_or_default() {
         for statement in policy["Statement"].as_vec().unwrap() {
+            let statement = statement_of(statement);
             for action in statement["Action"].as_vec().unwrap() {
                 let action = action.as_str().unwrap();
                 if action.starts_with("sqs:") {
                     let queue = statement["Resource"].as_str().unwrap();
-                    let queue = queue.strip_suffix(".Arn").unwrap();
+                    let queue = queue.strip_suffix("Arn").unwrap();
                     granted.insert(format!("{action}@{queue}"));
+                } else if action.starts_with("secretsmanager:") {
+                    // Read at a cold start, before any route runs: held to the function's
+                    // needs by each_function_is_granted_exactly_what_it_needs.
                 } else {
                     granted.insert(action.to_string());
                 }
@@ -532,14 +629,10 @@ fn every_function_is_granted_exactly_the_actions_it_was_seen_performing() {
             .map(move |wanted| format!("{} never {wanted}", route.name))
         })
         .collect();
-    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
-    let docs = YamlLoader::load_from_str(&text).unwrap();
     let mut functions = BTreeSet::new();
     let mut wrong = Vec::new();
-    for (_, resource) in docs[0]["Resources"].as_hash().unwrap() {
-        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
-            continue;
-        }
+    let resources = self::functions();
+    for resource in &resources {
         let binary = binary_of(resource).unwrap();
         functions.insert(binary);
         let granted = granted_actions(resource);
@@ -561,4 +654,96 @@ fn every_function_is_granted_exactly_the_actions_it_was_seen_performing() {
         wrong.join("\n"),
         untried.join("\n")
     );
+}
+
+/// Every function logs JSON at INFO into a log group of its own, kept `LogRetentionDays`,
+/// is traced by X-Ray, and has an errors alarm on the alarm topic; the five critical
+/// routes take new versions gradually through the alias `live`, which their API
+/// integration and permission name, and their alarm (watching that alias's new version)
+/// rolls a deployment back. Every other function deploys all at once.
+#[test]
+fn every_function_is_logged_traced_alarmed_and_critical_routes_deploy_gradually() {
+    use marquee_infra::generate::stack::{ALIAS, GRADUAL, STACKS, path};
+    let mut gradual = BTreeSet::new();
+    for stack in STACKS {
+        let text = std::fs::read_to_string(root().join(path(stack))).unwrap();
+        let doc = &YamlLoader::load_from_str(&text).unwrap()[0];
+        let globals = &doc["Globals"]["Function"];
+        assert_eq!(
+            globals["Tracing"].as_str(),
+            Some("Active"),
+            "{}",
+            stack.name
+        );
+        assert_eq!(globals["LoggingConfig"]["LogFormat"].as_str(), Some("JSON"));
+        assert_eq!(
+            globals["LoggingConfig"]["ApplicationLogLevel"].as_str(),
+            Some("INFO")
+        );
+        let resources = doc["Resources"].as_hash().unwrap();
+        let resource = |id: &str| {
+            resources
+                .iter()
+                .find(|(k, _)| k.as_str() == Some(id))
+                .map(|(_, v)| v)
+                .unwrap_or_else(|| panic!("{}: no {id}", stack.name))
+        };
+        for (id, function) in resources {
+            if function["Type"].as_str() != Some("AWS::Serverless::Function") {
+                continue;
+            }
+            let id = id.as_str().unwrap();
+            let binary = binary_of(function).unwrap();
+            let props = &function["Properties"];
+            let group = resource(props["LoggingConfig"]["LogGroup"].as_str().unwrap());
+            assert_eq!(group["Type"].as_str(), Some("AWS::Logs::LogGroup"));
+            assert_eq!(
+                group["Properties"]["RetentionInDays"].as_str(),
+                Some("LogRetentionDays"),
+                "{binary}"
+            );
+            let alarm = resource(&id.replace("Function", "ErrorsAlarm"));
+            assert_eq!(alarm["Properties"]["MetricName"].as_str(), Some("Errors"));
+            assert_eq!(
+                alarm["Properties"]["AlarmActions"][0].as_str(),
+                Some("AlarmTopicArn")
+            );
+            let dimensions: Vec<(&str, &str)> = alarm["Properties"]["Dimensions"]
+                .as_vec()
+                .unwrap()
+                .iter()
+                .map(|d| (d["Name"].as_str().unwrap(), d["Value"].as_str().unwrap()))
+                .collect();
+            if props["AutoPublishAlias"].is_badvalue() {
+                assert!(props["DeploymentPreference"].is_badvalue(), "{binary}");
+                assert_eq!(dimensions, vec![("FunctionName", id)], "{binary}");
+                continue;
+            }
+            gradual.insert(binary.to_string());
+            assert_eq!(props["AutoPublishAlias"].as_str(), Some(ALIAS));
+            let preference = &props["DeploymentPreference"];
+            assert_eq!(preference["Type"].as_str(), Some("GradualDeployment"));
+            assert_eq!(
+                preference["Alarms"][0].as_str(),
+                Some(id.replace("Function", "ErrorsAlarm").as_str()),
+                "{binary}: its alarm rolls it back"
+            );
+            assert!(
+                dimensions.contains(&("ExecutedVersion", &format!("{id}.Version.Version"))),
+                "{binary}: the alarm watches the version being deployed: {dimensions:?}"
+            );
+            let base = id.trim_end_matches("Function");
+            let alias = format!("{id}.Alias");
+            assert_eq!(
+                resource(&format!("{base}Integration"))["Properties"]["IntegrationUri"].as_str(),
+                Some(alias.as_str()),
+                "{binary}: the API calls the alias"
+            );
+            assert_eq!(
+                resource(&format!("{base}Permission"))["Properties"]["FunctionName"].as_str(),
+                Some(alias.as_str())
+            );
+        }
+    }
+    assert_eq!(gradual, GRADUAL.iter().map(|s| s.to_string()).collect());
 }

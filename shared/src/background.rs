@@ -68,8 +68,13 @@ pub async fn catalog_indexer(
     app: &App,
     max: usize,
 ) -> Result<crate::catalog::index::SweepReport, StoreError> {
-    run_as(CATALOG_INDEXER, app, |app| async move {
+    let report = run_as(CATALOG_INDEXER, app, |app| async move {
         crate::catalog::index::project_marked(&app, max).await
     })
-    .await
+    .await?;
+    crate::metrics::record(
+        crate::metrics::Metric::IndexBacklog,
+        (report.projected + report.failed) as u64,
+    );
+    Ok(report)
 }

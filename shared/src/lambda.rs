@@ -12,19 +12,34 @@ use std::process::ExitCode;
 /// Serves one route of the table as an API Gateway (HTTP API) Lambda function. `wire`
 /// adds the adapters the route needs beyond the table (generated from its needs).
 pub fn serve(route: Route, wire: fn(App) -> App) -> ExitCode {
-    run(async move {
-        let app = wire(open().await?);
-        let router = routes::router_for(app, std::iter::once(&route))
-            .layer(axum::middleware::map_request(client_ip_from_context));
-        lambda_http::run(router).await
-    })
+    run(async move { serve_app(wire(open().await?), route).await })
+}
+
+/// [`serve`] for a route that uses secrets: they are read from Secrets Manager first. A
+/// separate entry, so that only these functions link the Secrets Manager client.
+pub fn serve_with_secrets(route: Route, wire: fn(App) -> App) -> ExitCode {
+    run(async move { serve_app(wire(open_with_secrets().await?), route).await })
+}
+
+async fn serve_app(app: App, route: Route) -> Result<(), lambda_http::Error> {
+    let router = routes::router_for(app, std::iter::once(&route))
+        .layer(axum::middleware::map_request(client_ip_from_context));
+    lambda_http::run(router).await
 }
 
 /// The caller's address as API Gateway saw the connection (`requestContext.http.sourceIp`),
-/// for the security log; never a header the client wrote.
+/// for the security log; never a header the client wrote. Also the invocation's ids for
+/// the request's log lines.
 pub async fn client_ip_from_context(mut request: axum::extract::Request) -> axum::extract::Request {
     use lambda_http::RequestExt;
     use lambda_http::request::RequestContext;
+    if let Some(context) = request.lambda_context_ref() {
+        let invocation = marquee_core::telemetry::Invocation::new(
+            context.request_id.clone(),
+            context.xray_trace_id.as_deref(),
+        );
+        request.extensions_mut().insert(invocation);
+    }
     let ip = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
         _ => None,
@@ -41,6 +56,28 @@ async fn open() -> Result<App, lambda_http::Error> {
     let config = Config::from_env()?;
     marquee_core::telemetry::init(&config.log_filter);
     Ok(App::open_in_lambda(config)?)
+}
+
+async fn open_with_secrets() -> Result<App, lambda_http::Error> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    let config = Config::from_lookup(env)?;
+    marquee_core::telemetry::init(&config.log_filter);
+    let config = with_secrets(config, env).await?;
+    Ok(App::open_in_lambda(config)?)
+}
+
+/// `config` with the values of the secrets its `*_SECRET_ARN` variables name, read from
+/// Secrets Manager (none is read when none is named).
+pub async fn with_secrets(
+    config: Config,
+    lookup: impl Fn(&str) -> Option<String>,
+) -> Result<Config, marquee_core::config::ConfigError> {
+    let sdk = marquee_core::app::lambda_sdk_config(&config)?;
+    let secrets = marquee_core::secret_store::read(&sdk, &lookup).await?;
+    if secrets.is_empty() {
+        return Ok(config);
+    }
+    Config::from_lookup(|name| secrets.get(name).cloned().or_else(|| lookup(name)))
 }
 
 /// The scheduled sweep: queues every expired item for the worker.
@@ -71,14 +108,25 @@ where
     F: Fn(App) -> Fut,
     Fut: Future<Output = Result<serde_json::Value, lambda_http::Error>>,
 {
+    use tracing::Instrument;
     run(async {
         let app = wire(open().await?);
         let sweep = &sweep;
         lambda_runtime::run(lambda_runtime::service_fn(
-            |_: lambda_runtime::LambdaEvent<serde_json::Value>| sweep(app.clone()),
+            |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+                sweep(app.clone()).instrument(job_span(&event.context))
+            },
         ))
         .await
     })
+}
+
+fn job_span(context: &lambda_runtime::Context) -> tracing::Span {
+    let invocation = marquee_core::telemetry::Invocation::new(
+        context.request_id.clone(),
+        context.xray_trace_id.as_deref(),
+    );
+    marquee_core::telemetry::job_span(&invocation)
 }
 
 /// Movies one index sweep projects at most (the rest wait a minute).
@@ -112,7 +160,9 @@ where
         let handle = &handle;
         lambda_runtime::run(lambda_runtime::service_fn(
             |event: lambda_runtime::LambdaEvent<SqsEvent>| {
+                use tracing::Instrument;
                 let app = app.clone();
+                let span = job_span(&event.context);
                 async move {
                     let records = event.payload.records;
                     let bodies: Vec<String> = records
@@ -128,6 +178,7 @@ where
                     }
                     Ok::<_, lambda_http::Error>(response)
                 }
+                .instrument(span)
             },
         ))
         .await

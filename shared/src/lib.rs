@@ -15,7 +15,7 @@ pub use marquee_accounts::{accounts, auth, mail_jobs, notifications};
 pub use marquee_catalog::{catalog, engagement};
 pub use marquee_commerce::{cart, expiry, orders, payments, staff_list};
 pub use marquee_core::{
-    App, Config, app, clock, config, data_key, http, keys, mail, pages, queue, role, route, secret,
-    store, telemetry, usage,
+    App, Config, app, clock, config, data_key, http, keys, mail, metrics, pages, queue, role,
+    route, secret, secret_store, store, telemetry, usage,
 };
 pub use marquee_watching as watching;

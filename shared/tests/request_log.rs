@@ -5,44 +5,16 @@
 mod support;
 
 use axum::http::{Request, StatusCode};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use support::hung::with_hung_table;
-
-/// Log lines, captured.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    fn lines(&self) -> Vec<serde_json::Value> {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-}
+use support::log::Captured;
 
 #[tokio::test(flavor = "current_thread")]
 async fn every_request_writes_its_completion_line_also_when_it_times_out_or_is_abandoned() {
     support::aws_endpoint();
     let captured = Captured::default();
     let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .json()
-        .with_writer(move || writer.clone())
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    tracing::subscriber::set_global_default(subscriber).unwrap();
+    marquee::telemetry::install("info", move || writer.clone()).unwrap();
     let (_, router) = with_hung_table(&[
         ("MARQUEE_AWS_TIMEOUT_MS", "20000"),
         ("MARQUEE_REQUEST_TIMEOUT_MS", "400"),
@@ -71,19 +43,19 @@ async fn every_request_writes_its_completion_line_also_when_it_times_out_or_is_a
     let finished = |id: &str| {
         lines
             .iter()
-            .find(|l| l["fields"]["message"] == "request finished" && l["span"]["request_id"] == id)
+            .find(|l| l["message"] == "request finished" && l["span"]["request_id"] == id)
     };
     let health = finished(&health_id).expect("the health request's line");
-    assert_eq!(health["fields"]["status"], 200);
-    assert!(health["fields"]["latency_ms"].is_u64());
+    assert_eq!(health["status"], 200);
+    assert!(health["latency_ms"].is_u64());
     let timed_out =
         finished(&timed_out_id).unwrap_or_else(|| panic!("{timed_out_id} in {lines:?}"));
-    assert_eq!(timed_out["fields"]["status"], 503);
-    assert_eq!(timed_out["fields"]["dependency"], "deadline");
+    assert_eq!(timed_out["status"], 503);
+    assert_eq!(timed_out["dependency"], "deadline");
     let gone = lines
         .iter()
-        .find(|l| l["fields"]["message"] == "request abandoned before it finished")
+        .find(|l| l["message"] == "request abandoned before it finished")
         .unwrap_or_else(|| panic!("an abandoned line in {lines:?}"));
-    assert_eq!(gone["fields"]["request_id"], "abandoned-by-its-client");
-    assert_eq!(gone["fields"]["path"], "/genres");
+    assert_eq!(gone["request_id"], "abandoned-by-its-client");
+    assert_eq!(gone["path"], "/genres");
 }

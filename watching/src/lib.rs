@@ -17,7 +17,7 @@ pub mod store;
 
 pub use marquee_accounts::{accounts, auth};
 pub use marquee_catalog::{catalog, engagement};
-pub use marquee_core::{App, Config, app, clock, config, http, route, store as table};
+pub use marquee_core::{App, Config, app, clock, config, http, metrics, route, store as table};
 
 use marquee_core::config::Backend;
 use marquee_core::http::problem::Problem;

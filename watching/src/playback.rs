@@ -153,7 +153,10 @@ async fn grant(
         // The slot is taken only if still free: not there, or lapsed.
         let free_now = Condition::NotExists.or(Condition::compare("expires_at", Cmp::Le, now));
         match app.table.write(Write::put(item).when(free_now)).await {
-            Ok(_) => return Ok(grant_id),
+            Ok(_) => {
+                crate::metrics::count(crate::metrics::Metric::PlaybackGrants);
+                return Ok(grant_id);
+            }
             Err(StoreError::ConditionFailed) => continue,
             Err(e) => return Err(e.into()),
         }

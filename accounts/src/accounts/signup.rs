@@ -362,6 +362,7 @@ pub async fn register(
         }
         Err(problem) => return Err(problem),
     };
+    crate::metrics::count(crate::metrics::Metric::SignUps);
     Ok((StatusCode::CREATED, axum::Json(user.view())))
 }
 

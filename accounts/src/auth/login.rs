@@ -152,6 +152,13 @@ impl Attempt {
     /// The guess was wrong: it stays counted, and the security log records it (`kind`),
     /// and the lockout when this guess reached it.
     pub async fn failed(self, app: &App, kind: EventType, detail: &str, origin: &Origin) {
+        match kind {
+            EventType::SignInFailed => {
+                crate::metrics::count(crate::metrics::Metric::SignInFailures)
+            }
+            EventType::MfaFailed => crate::metrics::count(crate::metrics::Metric::MfaFailures),
+            _ => {}
+        }
         security_log::record(app, &self.user_id, kind, origin, detail.to_string()).await;
         if let Some(until) = self.lock_set {
             let lock = until - app.clock.now().unix_timestamp();
@@ -243,7 +250,10 @@ pub async fn sign_in(
     let mut writes = writes_before_also;
     writes.extend(also);
     match app.table.transact(writes).await {
-        Ok(()) => tokens::pair(&app.keys, &session, refresh, now),
+        Ok(()) => {
+            crate::metrics::count(crate::metrics::Metric::SignIns);
+            tokens::pair(&app.keys, &session, refresh, now)
+        }
         Err(StoreError::TransactionCanceled { failed }) => {
             if failed.contains(&2) {
                 return Err(changed_meanwhile());
@@ -311,6 +321,7 @@ pub async fn login(
     let Some(user) = user::find_by_email(&app, &body.email).await? else {
         // Same work, same answer as a wrong password.
         password::verify(&body.password, None).await;
+        crate::metrics::count(crate::metrics::Metric::SignInFailures);
         return Err(invalid_credentials());
     };
     let attempt = Attempt::reserve(&app, &user, now).await?;

@@ -130,11 +130,22 @@ pub async fn send(
     to: &str,
     context: impl Serialize,
 ) -> Result<(), String> {
-    let email = render(template, to, context).map_err(|e| e.to_string())?;
-    app.mailer.send(&email).await.map_err(|e| {
-        tracing::error!(error = %e, template = ?template, "email not sent");
+    use crate::metrics::{Metric, count};
+    let email = render(template, to, context).map_err(|e| {
+        count(Metric::EmailsFailed);
         e.to_string()
-    })
+    })?;
+    match app.mailer.send(&email).await {
+        Ok(()) => {
+            count(Metric::EmailsSent);
+            Ok(())
+        }
+        Err(e) => {
+            tracing::error!(error = %e, template = ?template, "email not sent");
+            count(Metric::EmailsFailed);
+            Err(e.to_string())
+        }
+    }
 }
 
 #[cfg(test)]

@@ -441,6 +441,7 @@ pub async fn checkout(
         }
         Err(e) => return Err(e.into()),
     }
+    crate::metrics::count(crate::metrics::Metric::CheckoutsStarted);
     Ok(axum::Json(CheckoutStarted {
         order_id: order.id,
         checkout_url: open.url,

@@ -532,7 +532,10 @@ pub async fn create(
             Problem::bad_request("An Idempotency-Key header (1 to 255 characters) is required")
         })?;
     match create_from_cart(&app, &caller.user_id, request_key).await? {
-        Created::New(order) => Ok((StatusCode::CREATED, axum::Json(order))),
+        Created::New(order) => {
+            crate::metrics::count(crate::metrics::Metric::OrdersPlaced);
+            Ok((StatusCode::CREATED, axum::Json(order)))
+        }
         Created::Existing(order) => Ok((StatusCode::OK, axum::Json(order))),
     }
 }

@@ -191,6 +191,7 @@ pub async fn paid(
     }
     if apply(app, claim, writes).await? {
         tracing::info!(order_id, "order paid");
+        crate::metrics::count(crate::metrics::Metric::PaymentsSettled);
     }
     // Idempotent: repeats of the event tidy the cart again.
     let bought: Vec<String> = order.lines.iter().map(|l| l.line_id.clone()).collect();
@@ -238,6 +239,7 @@ async fn reject(
         currency = paid.currency,
         "a payment that does not match its order was rejected: {why}"
     );
+    crate::metrics::count(crate::metrics::Metric::PaymentsRejected);
     if let Some(order) = order {
         crate::auth::security_log::record(
             app,
@@ -472,6 +474,7 @@ pub async fn refunded(
     }
     if apply(app, claim, writes).await? {
         tracing::info!(order_id = %order.id, "order refunded");
+        crate::metrics::count(crate::metrics::Metric::Refunds);
     }
     Ok(Some(order.id))
 }

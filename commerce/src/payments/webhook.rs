@@ -52,6 +52,7 @@ pub async fn process(app: &App, signature: Option<&str>, body: &[u8]) -> Result<
     let now = app.clock.now().unix_timestamp();
     signature::verify(secret, signature.unwrap_or_default(), body, now).map_err(|e| {
         tracing::warn!(error = %e, "refused a webhook delivery");
+        crate::metrics::count(crate::metrics::Metric::WebhookSignatureFailures);
         Problem::bad_request(format!("Invalid Stripe-Signature: {e}"))
     })?;
     let event: Value =

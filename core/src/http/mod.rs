@@ -154,11 +154,25 @@ pub fn serve<S: Clone + Send + Sync + 'static>(
                         .get(REQUEST_ID)
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or("-");
+                    let route = req
+                        .extensions()
+                        .get::<axum::extract::MatchedPath>()
+                        .map(|p| p.as_str().to_string());
+                    let invocation = req.extensions().get::<crate::telemetry::Invocation>();
+                    let (function, version) = crate::telemetry::function();
                     tracing::info_span!(
                         "request",
                         request_id = %id,
                         method = %req.method(),
                         path = %req.uri().path(),
+                        route,
+                        function,
+                        version,
+                        cold_start = invocation.map(|i| i.cold_start),
+                        aws_request_id = invocation.map(|i| i.aws_request_id.as_str()),
+                        trace_id = invocation.and_then(|i| i.trace_id.as_deref()),
+                        // Recorded once the caller is authenticated.
+                        user_id = tracing::field::Empty,
                     )
                 })
                 // `bounded` writes each request's one completion line.

@@ -2,5 +2,5 @@
 use marquee_accounts::routes::AUTH_PASSWORD_CHANGE as ROUTE;
 
 fn main() -> std::process::ExitCode {
-    marquee::lambda::serve(ROUTE, |app| app.with_sqs_queues())
+    marquee::lambda::serve_with_secrets(ROUTE, |app| app.with_sqs_queues())
 }

@@ -2,5 +2,5 @@
 use marquee_watching::routes::PLAYBACK_START as ROUTE;
 
 fn main() -> std::process::ExitCode {
-    marquee::lambda::serve(ROUTE, |app| app)
+    marquee::lambda::serve_with_secrets(ROUTE, |app| app)
 }

@@ -2,5 +2,5 @@
 use marquee_commerce::routes::STRIPE_WEBHOOK as ROUTE;
 
 fn main() -> std::process::ExitCode {
-    marquee::lambda::serve(ROUTE, |app| app.with_ses_mailer())
+    marquee::lambda::serve_with_secrets(ROUTE, |app| app.with_ses_mailer())
 }

@@ -3,7 +3,9 @@
 //! OpenAPI document, and the `cargo lambda watch` router in Cargo.toml. `marquee-gen --check` (and a test) fail when
 //! any of them is out of date.
 
+mod alarms;
 mod events;
+pub mod stack;
 mod template;
 mod watch;
 
@@ -18,7 +20,7 @@ pub struct Artifact {
 }
 
 /// The folders whose every file the generator owns.
-pub const OWNED_DIRS: [&str; 2] = ["functions/src/bin", "events"];
+pub const OWNED_DIRS: [&str; 3] = ["functions/src/bin", "events", "stacks"];
 
 pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -42,7 +44,12 @@ fn function_main(slice: &Slice, route: &Route) -> String {
          use {module}::{constant} as ROUTE;\n\
          \n\
          fn main() -> std::process::ExitCode {{\n    \
-         marquee::lambda::serve(ROUTE, {wire})\n}}\n",
+         marquee::lambda::{entry}(ROUTE, {wire})\n}}\n",
+        entry = if marquee::routes::reads_secrets(route.needs) {
+            "serve_with_secrets"
+        } else {
+            "serve"
+        },
         wire = wire(route.needs),
         name = route.name,
         module = slice.module,
@@ -89,6 +96,12 @@ pub fn artifacts() -> Vec<Artifact> {
         path: PathBuf::from("template.yaml"),
         contents: template::render(),
     });
+    for stack in stack::STACKS {
+        files.push(Artifact {
+            path: PathBuf::from(stack::path(stack)),
+            contents: stack::render(stack),
+        });
+    }
     files.push(Artifact {
         path: PathBuf::from("shared/src/system/openapi.json"),
         contents: marquee::system::document_json(),

@@ -1,7 +1,7 @@
-//! The SAM template: the HTTP API, one function per route with a least-privilege policy
-//! each, the table (from the same schema the adapters use), and the queues.
+//! The root SAM template: the HTTP API, the table (from the same schema the adapters use),
+//! the queues, the media bucket, the alarm topic and dashboard, and the feature stacks.
 
-use marquee::routes::{BACKGROUND, Background, Need, ROUTES, Route, Trigger};
+use marquee::routes::{BACKGROUND, Need, ROUTES};
 use marquee::store::Index;
 use marquee::store::schema;
 use std::fmt::Write;
@@ -34,6 +34,72 @@ Description: >-
   `cargo run -p marquee-infra --bin marquee-gen`: edit the generator, not this file.
 "#;
 
+/// A secret's ARN parameter (the value lives in Secrets Manager, never in the template).
+pub struct SecretParameter {
+    pub variable: &'static str,
+    pub parameter: &'static str,
+    pub what: &'static str,
+    /// Optional secrets (a sign-in provider not used) may be left empty.
+    pub optional: bool,
+}
+
+pub const SECRET_PARAMETERS: [SecretParameter; 7] = [
+    SecretParameter {
+        variable: "MARQUEE_JWT_PRIVATE_KEY",
+        parameter: "JwtPrivateKeySecretArn",
+        what: "the Ed25519 private key (PKCS#8 PEM) that signs access tokens",
+        optional: false,
+    },
+    SecretParameter {
+        variable: "MARQUEE_STRIPE_SECRET_KEY",
+        parameter: "StripeSecretKeySecretArn",
+        what: "Stripe's secret API key",
+        optional: false,
+    },
+    SecretParameter {
+        variable: "MARQUEE_STRIPE_WEBHOOK_SECRET",
+        parameter: "StripeWebhookSecretArn",
+        what: "the signing secret (whsec_...) of the Stripe webhook endpoint /webhooks/stripe",
+        optional: false,
+    },
+    SecretParameter {
+        variable: "MARQUEE_MFA_KEY",
+        parameter: "MfaDataKeySecretArn",
+        what: "32 random bytes in base64 (openssl rand -base64 32) that seal TOTP seeds",
+        optional: false,
+    },
+    SecretParameter {
+        variable: "MARQUEE_GOOGLE_CLIENT_SECRET",
+        parameter: "GoogleClientSecretArn",
+        what: "the OAuth client secret of the Google client; empty turns Google sign-in off",
+        optional: true,
+    },
+    SecretParameter {
+        variable: "MARQUEE_FACEBOOK_CLIENT_SECRET",
+        parameter: "FacebookClientSecretArn",
+        what: "the app secret of the Facebook app; empty turns Facebook sign-in off",
+        optional: true,
+    },
+    SecretParameter {
+        variable: "MARQUEE_MEDIA_CDN_PRIVATE_KEY",
+        parameter: "MediaPrivateKeySecretArn",
+        what: "the private key (PKCS#8 PEM) of MediaPublicKey, which signs feature URLs",
+        optional: false,
+    },
+];
+
+pub fn secret_parameter(variable: &str) -> &'static SecretParameter {
+    SECRET_PARAMETERS
+        .iter()
+        .find(|s| s.variable == variable)
+        .unwrap_or_else(|| panic!("{variable} has no secret parameter"))
+}
+
+/// The condition that an optional secret was given.
+pub fn given_condition(parameter: &str) -> String {
+    format!("{parameter}Given")
+}
+
 fn parameters(out: &mut String) {
     out.push_str(
         r#"
@@ -59,6 +125,20 @@ Parameters:
     Type: CommaDelimitedList
     Default: ""
     Description: Origins (scheme://host[:port]) whose browser scripts may call the API; empty - the origin of PublicUrl.
+  LogRetentionDays:
+    Type: Number
+    Default: 30
+    AllowedValues: [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653]
+    Description: Days every function's and the API's logs are kept.
+  AlarmEmail:
+    Type: String
+    Default: ""
+    Description: Where alarms are emailed (the subscription must be confirmed); empty - subscribe to the AlarmTopic output otherwise.
+  GradualDeployment:
+    Type: String
+    Default: Canary10Percent5Minutes
+    AllowedValues: [Canary10Percent5Minutes, Canary10Percent10Minutes, Canary10Percent15Minutes, Canary10Percent30Minutes, Linear10PercentEvery1Minute, Linear10PercentEvery2Minutes, Linear10PercentEvery3Minutes, Linear10PercentEvery10Minutes, AllAtOnce]
+    Description: How a new version of a critical route (sign-in, refresh, checkout, the Stripe webhook, playback) takes traffic; its alarms roll it back.
 "#,
     );
     if needs_any(Need::SendMail) {
@@ -71,34 +151,12 @@ Parameters:
     }
     if needs_any(Need::StripeKey) {
         out.push_str(
-            r#"  StripeSecretKey:
-    Type: String
-    NoEcho: true
-    Description: Stripe secret API key; only functions that create checkouts or refunds receive it.
-  CheckoutSuccessUrl:
+            r#"  CheckoutSuccessUrl:
     Type: String
     Description: Where Stripe sends a buyer after paying; {order_id} is replaced.
   CheckoutCancelUrl:
     Type: String
     Description: Where Stripe sends a buyer who turns back; {order_id} is replaced.
-"#,
-        );
-    }
-    if needs_any(Need::StripeWebhookSecret) {
-        out.push_str(
-            r#"  StripeWebhookSecret:
-    Type: String
-    NoEcho: true
-    Description: The signing secret (whsec_...) of the Stripe webhook endpoint /webhooks/stripe.
-"#,
-        );
-    }
-    if needs_any(Need::MfaKey) {
-        out.push_str(
-            r#"  MfaDataKey:
-    Type: String
-    NoEcho: true
-    Description: 32 random bytes in base64 (openssl rand -base64 32) that seal TOTP seeds; only functions that set or verify codes receive it.
 "#,
         );
     }
@@ -123,30 +181,11 @@ Parameters:
 "#,
         );
     }
-    if needs_any(Need::OAuthSecrets) {
-        out.push_str(
-            r#"  GoogleClientSecret:
-    Type: String
-    Default: ""
-    NoEcho: true
-    Description: OAuth client secret of the Google client; only the callback function receives it.
-  FacebookClientSecret:
-    Type: String
-    Default: ""
-    NoEcho: true
-    Description: App secret of the Facebook app; only the callback function receives it.
-"#,
-        );
-    }
     if needs_any(Need::MediaSigningKey) {
         out.push_str(
             r#"  MediaPublicKey:
     Type: String
     Description: The CloudFront public key (PEM, ECDSA P-256 or RSA-2048) whose private half signs feature URLs; `marquee-keys DIR` makes a pair (DIR/media-cdn.pub.pem).
-  MediaPrivateKey:
-    Type: String
-    NoEcho: true
-    Description: Its private key (PKCS#8 PEM); only playback-start receives it.
   MediaMaxUploadBytes:
     Type: Number
     Default: 21474836480
@@ -154,34 +193,32 @@ Parameters:
 "#,
         );
     }
-    if needs_any(Need::SigningKey) {
-        out.push_str(
-            r#"  JwtPrivateKey:
-    Type: String
-    NoEcho: true
-    Description: Ed25519 private key (PKCS#8 PEM); only functions that issue tokens receive it.
-"#,
+    for secret in &SECRET_PARAMETERS {
+        let used = ROUTES
+            .iter()
+            .flat_map(|r| r.needs)
+            .any(|n| n.secret_variables().contains(&secret.variable));
+        if !used {
+            continue;
+        }
+        let _ = write!(
+            out,
+            "  {}:\n    Type: String\n{}    AllowedPattern: \"{}\"\n    Description: ARN of the Secrets Manager secret holding {}; only the functions that use it may read it.\n",
+            secret.parameter,
+            if secret.optional {
+                "    Default: \"\"\n"
+            } else {
+                ""
+            },
+            if secret.optional {
+                "^(arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+)?$"
+            } else {
+                "^arn:[a-z-]+:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:.+$"
+            },
+            secret.what
         );
     }
 }
-
-const GLOBALS: &str = r#"
-Globals:
-  Function:
-    Runtime: provided.al2023
-    Architectures:
-      - arm64
-    Handler: bootstrap
-    Environment:
-      Variables:
-        MARQUEE_BACKEND: aws
-        MARQUEE_TABLE: !Ref Table
-        MARQUEE_EXPIRY_QUEUE_URL: !Ref ExpiryQueue
-        MARQUEE_MAIL_QUEUE_URL: !Ref MailQueue
-        MARQUEE_MAIL_FROM: !Ref MailFrom
-        MARQUEE_PUBLIC_URL: !Ref PublicUrl
-        MARQUEE_JWT_PUBLIC_KEY: !Ref JwtPublicKey
-"#;
 
 fn table(out: &mut String) {
     out.push_str(
@@ -226,12 +263,20 @@ fn table(out: &mut String) {
     }
 }
 
-const CONDITIONS: &str = r#"
+fn conditions(out: &mut String) {
+    out.push_str(
+        r#"
 Conditions:
   CorsOriginsGiven: !Not [!Equals [!Join ["", !Ref CorsAllowedOrigins], ""]]
-"#;
+  AlarmEmailGiven: !Not [!Equals [!Ref AlarmEmail, ""]]
+"#,
+    );
+}
 
-/// The HTTP API, with the CORS policy the router applies locally (`marquee::http::cors`).
+/// The HTTP API and its one stage, with the CORS policy the router applies locally
+/// (`marquee::http::cors`). Plain API Gateway resources, not SAM's: each feature stack adds
+/// its own routes to it, and an API imported from an OpenAPI body would drop them at its
+/// next update.
 fn http_api(out: &mut String) {
     use marquee::http::cors;
     let list = |items: &[&str]| items.join(", ");
@@ -239,11 +284,10 @@ fn http_api(out: &mut String) {
         out,
         r#"
   HttpApi:
-    Type: AWS::Serverless::HttpApi
+    Type: AWS::ApiGatewayV2::Api
     Properties:
-      DefaultRouteSettings:
-        ThrottlingRateLimit: !Ref ThrottlingRateLimit
-        ThrottlingBurstLimit: !Ref ThrottlingBurstLimit
+      Name: !Ref AWS::StackName
+      ProtocolType: HTTP
       CorsConfiguration:
         AllowOrigins: !If
           - CorsOriginsGiven
@@ -254,250 +298,125 @@ fn http_api(out: &mut String) {
               - - !Select [0, !Split ["//", !Ref PublicUrl]]
                 - "//"
                 - !Select [0, !Split ["/", !Select [1, !Split ["//", !Ref PublicUrl]]]]
-        AllowMethods: [{}]
-        AllowHeaders: [{}]
-        ExposeHeaders: [{}]
+        AllowMethods: [{methods}]
+        AllowHeaders: [{headers}]
+        ExposeHeaders: [{exposed}]
         AllowCredentials: true
-        MaxAge: {}
+        MaxAge: {max_age}
+
+  HttpApiStage:
+    Type: AWS::ApiGatewayV2::Stage
+    Properties:
+      ApiId: !Ref HttpApi
+      StageName: $default
+      AutoDeploy: true
+      DefaultRouteSettings:
+        ThrottlingRateLimit: !Ref ThrottlingRateLimit
+        ThrottlingBurstLimit: !Ref ThrottlingBurstLimit
+      AccessLogSettings:
+        DestinationArn: !GetAtt ApiAccessLogs.Arn
+        Format: '{access_log}'
+
+  ApiAccessLogs:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      RetentionInDays: !Ref LogRetentionDays
 "#,
-        list(cors::METHODS),
-        list(cors::ALLOWED_HEADERS),
-        list(cors::EXPOSED_HEADERS),
-        cors::MAX_AGE_SECS
+        methods = list(cors::METHODS),
+        headers = list(cors::ALLOWED_HEADERS),
+        exposed = list(cors::EXPOSED_HEADERS),
+        max_age = cors::MAX_AGE_SECS,
+        access_log = ACCESS_LOG_FORMAT,
     );
 }
 
-const QUEUES: &str = r#"
-  ExpiryQueue:
-    Type: AWS::SQS::Queue
-    Properties:
-      SqsManagedSseEnabled: true
-      VisibilityTimeout: 60
-      RedrivePolicy:
-        deadLetterTargetArn: !GetAtt ExpiryDeadLetterQueue.Arn
-        maxReceiveCount: 5
+/// One JSON line per request: what operators search the API's log by. `requestId` is the
+/// `x-request-id` the functions log (API Gateway's own id, `$context.requestId`).
+pub const ACCESS_LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","method":"$context.httpMethod","routeKey":"$context.routeKey","status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength","latencyMs":"$context.responseLatency","integrationLatencyMs":"$context.integrationLatency","integrationError":"$context.integrationErrorMessage","userAgent":"$context.identity.userAgent"}"#;
 
-  ExpiryDeadLetterQueue:
-    Type: AWS::SQS::Queue
+/// Where alarms go: one topic (encrypted), and an email subscription when one is given.
+const ALARM_TOPIC: &str = r#"
+  AlarmTopic:
+    Type: AWS::SNS::Topic
     Properties:
-      SqsManagedSseEnabled: true
-      MessageRetentionPeriod: 1209600
+      KmsMasterKeyId: alias/aws/sns
+      DisplayName: Marquee alarms
 
-  MailQueue:
-    Type: AWS::SQS::Queue
+  AlarmEmailSubscription:
+    Type: AWS::SNS::Subscription
+    Condition: AlarmEmailGiven
+    Metadata:
+      cfn-lint:
+        config:
+          # Email deliveries are retried by SNS; a dead-letter queue of undelivered alarm
+          # emails would itself need watching by the alarms it holds.
+          ignore_checks: [ES7000]
     Properties:
-      SqsManagedSseEnabled: true
-      VisibilityTimeout: 60
-      RedrivePolicy:
-        deadLetterTargetArn: !GetAtt MailDeadLetterQueue.Arn
-        maxReceiveCount: 5
-
-  MailDeadLetterQueue:
-    Type: AWS::SQS::Queue
-    Properties:
-      SqsManagedSseEnabled: true
-      MessageRetentionPeriod: 1209600
+      TopicArn: !Ref AlarmTopic
+      Protocol: email
+      Endpoint: !Ref AlarmEmail
 "#;
 
-fn policy_statements(needs: &[Need]) -> Vec<String> {
-    let mut statements = Vec::new();
-    // Item actions name the table; a query may read the table or any of its indexes.
-    let item_actions: Vec<&str> = needs
-        .iter()
-        .filter(|need| **need != Need::Query)
-        .filter_map(|need| need.table_action())
-        .collect();
-    if !item_actions.is_empty() {
-        statements.push(format!(
-            "            - Effect: Allow\n              Action:\n{}\n              Resource: !GetAtt Table.Arn",
-            item_actions
-                .iter()
-                .map(|action| format!("                - {action}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ));
-    }
-    if needs.contains(&Need::Query) {
-        statements.push(
-            "            - Effect: Allow\n              Action:\n                - dynamodb:Query\n              Resource:\n                - !GetAtt Table.Arn\n                - !Sub \"${Table.Arn}/index/*\"".into(),
-        );
-    }
-    if needs.contains(&Need::SendMail) {
-        statements.push(
-            "            - Effect: Allow\n              Action:\n                - ses:SendEmail\n              Resource: !Sub \"arn:${AWS::Partition}:ses:${AWS::Region}:${AWS::AccountId}:identity/${MailIdentity}\"".into(),
-        );
-    }
-    for (need, queue) in [
-        (Need::SendExpiryQueue, "ExpiryQueue"),
-        (Need::SendMailQueue, "MailQueue"),
-    ] {
-        if needs.contains(&need) {
-            statements.push(format!(
-                "            - Effect: Allow\n              Action:\n                - sqs:SendMessage\n              Resource: !GetAtt {queue}.Arn"
-            ));
-        }
-    }
-    let media_actions: Vec<&str> = needs.iter().filter_map(|n| n.media_action()).collect();
-    if !media_actions.is_empty() {
-        // Only the two folders media live in.
-        statements.push(format!(
-            "            - Effect: Allow\n              Action:\n{}\n              Resource:\n                - !Sub \"${{MediaBucket.Arn}}/features/*\"\n                - !Sub \"${{MediaBucket.Arn}}/trailers/*\"",
-            media_actions
-                .iter()
-                .map(|action| format!("                - {action}"))
-                .collect::<Vec<_>>()
-                .join("\n")
-        ));
-    }
-    if needs.contains(&Need::QueryExpiryIndex) {
-        statements.push(format!(
-            "            - Effect: Allow\n              Action:\n                - dynamodb:Query\n              Resource: !Sub \"${{Table.Arn}}/index/{}\"",
-            Index::Expiry.name()
-        ));
-    }
-    statements
-}
-
-/// The media settings of a function that touches media files or signs their URLs.
-fn media_variables(needs: &[Need]) -> String {
-    let mut vars = String::new();
-    if needs.iter().any(|n| n.media_action().is_some()) {
-        vars.push_str("          MARQUEE_MEDIA_BUCKET: !Ref MediaBucket\n          MARQUEE_MEDIA_MAX_UPLOAD_BYTES: !Ref MediaMaxUploadBytes\n");
-    }
-    if needs.contains(&Need::MediaSigningKey) {
-        vars.push_str("          MARQUEE_MEDIA_CDN_URL: !Sub \"https://${MediaDistribution.DomainName}\"\n          MARQUEE_MEDIA_CDN_KEY_ID: !Ref MediaSigningPublicKey\n          MARQUEE_MEDIA_CDN_PRIVATE_KEY: !Ref MediaPrivateKey\n");
-    }
-    vars
-}
-
-fn policies(out: &mut String, needs: &[Need]) {
-    let statements = policy_statements(needs);
-    if !statements.is_empty() {
+/// The work queues (each with its dead-letter queue) and the job failure queue: where
+/// scheduled runs that failed after their retries, and schedule events not delivered, go.
+fn queues(out: &mut String) {
+    for name in ["Expiry", "Mail"] {
         let _ = write!(
             out,
-            "      Policies:\n        - Version: \"2012-10-17\"\n          Statement:\n{}\n",
-            statements.join("\n")
-        );
-    }
-}
-
-/// The part every function shares: its binary, description and sizing.
-fn function_header(
-    out: &mut String,
-    name: &str,
-    description: &str,
-    memory_mb: u32,
-    timeout_secs: u32,
-) {
-    let _ = write!(
-        out,
-        "
-  {id}:
-    Type: AWS::Serverless::Function
+            r#"
+  {name}Queue:
+    Type: AWS::SQS::Queue
     Properties:
-      CodeUri: {artifacts}/{name}/
-      Description: \"{description}\"
-      MemorySize: {memory_mb}
-      Timeout: {timeout_secs}
-",
-        id = logical_id(name),
-        artifacts = ARTIFACTS,
-    );
-}
-
-/// Where one `cargo lambda build` leaves every function's `bootstrap`, one folder each;
-/// `sam deploy` zips and uploads each function's folder as it is.
-pub const ARTIFACTS: &str = "target/lambda";
-
-/// An API function's timeout: above a request's own bound (`DEFAULT_REQUEST_TIMEOUT`), so
-/// a slow dependency answers a 503 problem rather than a bare platform error.
-pub const API_FUNCTION_TIMEOUT_SECS: u32 = 10;
-/// A background function's timeout (a sweep or a queue batch).
-pub const BACKGROUND_FUNCTION_TIMEOUT_SECS: u32 = 30;
-
-fn function(out: &mut String, route: &Route) {
-    let description = format!(
-        "{} {}: {}",
-        route.method.as_str(),
-        route.path,
-        route.summary
-    );
-    function_header(
-        out,
-        route.name,
-        &description,
-        route.memory_mb,
-        API_FUNCTION_TIMEOUT_SECS,
-    );
-    let mut secrets = String::new();
-    if route.needs.contains(&Need::SigningKey) {
-        secrets.push_str("          MARQUEE_JWT_PRIVATE_KEY: !Ref JwtPrivateKey\n");
-    }
-    if route.needs.contains(&Need::OAuthClients) {
-        secrets.push_str(
-            "          MARQUEE_GOOGLE_CLIENT_ID: !Ref GoogleClientId\n          MARQUEE_FACEBOOK_CLIENT_ID: !Ref FacebookClientId\n          MARQUEE_OAUTH_REDIRECTS: !Ref OAuthRedirects\n          MARQUEE_API_URL: !Ref ApiBaseUrl\n",
+      SqsManagedSseEnabled: true
+      VisibilityTimeout: 60
+      RedrivePolicy:
+        deadLetterTargetArn: !GetAtt {name}DeadLetterQueue.Arn
+        maxReceiveCount: 5
+"#
         );
     }
-    if route.needs.contains(&Need::OAuthSecrets) {
-        secrets.push_str(
-            "          MARQUEE_GOOGLE_CLIENT_SECRET: !Ref GoogleClientSecret\n          MARQUEE_FACEBOOK_CLIENT_SECRET: !Ref FacebookClientSecret\n",
+    for id in [
+        "ExpiryDeadLetterQueue",
+        "MailDeadLetterQueue",
+        "JobFailureQueue",
+    ] {
+        let _ = write!(
+            out,
+            r#"
+  {id}:
+    Type: AWS::SQS::Queue
+    Metadata:
+      cfn-lint:
+        config:
+          # The last stop: it has no dead-letter queue of its own; an alarm watches its depth.
+          ignore_checks: [ES6000]
+    Properties:
+      SqsManagedSseEnabled: true
+      MessageRetentionPeriod: 1209600
+"#
         );
     }
-    if route.needs.contains(&Need::MfaKey) {
-        secrets.push_str("          MARQUEE_MFA_KEY: !Ref MfaDataKey\n");
-    }
-    if route.needs.contains(&Need::StripeKey) {
-        secrets.push_str(
-            "          MARQUEE_STRIPE_SECRET_KEY: !Ref StripeSecretKey\n          MARQUEE_CHECKOUT_SUCCESS_URL: !Ref CheckoutSuccessUrl\n          MARQUEE_CHECKOUT_CANCEL_URL: !Ref CheckoutCancelUrl\n",
-        );
-    }
-    if route.needs.contains(&Need::StripeWebhookSecret) {
-        secrets.push_str("          MARQUEE_STRIPE_WEBHOOK_SECRET: !Ref StripeWebhookSecret\n");
-    }
-    secrets.push_str(&media_variables(route.needs));
-    if !secrets.is_empty() {
-        let _ = write!(out, "      Environment:\n        Variables:\n{secrets}");
-    }
-    policies(out, route.needs);
-    let _ = write!(
-        out,
-        "      Events:\n        Api:\n          Type: HttpApi\n          Properties:\n            ApiId: !Ref HttpApi\n            Method: {}\n            Path: {}\n",
-        route.method.as_str(),
-        route.path
+    out.push_str(
+        r#"
+  JobFailureQueuePolicy:
+    Type: AWS::SQS::QueuePolicy
+    Properties:
+      Queues:
+        - !Ref JobFailureQueue
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: UndeliveredScheduleEvents
+            Effect: Allow
+            Principal:
+              Service: events.amazonaws.com
+            Action: sqs:SendMessage
+            Resource: !GetAtt JobFailureQueue.Arn
+            Condition:
+              StringEquals:
+                aws:SourceAccount: !Ref AWS::AccountId
+"#,
     );
-}
-
-fn background_function(out: &mut String, function: &Background) {
-    function_header(
-        out,
-        function.name,
-        function.summary,
-        256,
-        BACKGROUND_FUNCTION_TIMEOUT_SECS,
-    );
-    let media = media_variables(function.needs);
-    if !media.is_empty() {
-        let _ = write!(out, "      Environment:\n        Variables:\n{media}");
-    }
-    policies(out, function.needs);
-    match function.trigger {
-        Trigger::Schedule(expression) => {
-            let _ = write!(
-                out,
-                "      Events:\n        Sweep:\n          Type: Schedule\n          Properties:\n            Schedule: {expression}\n"
-            );
-        }
-        Trigger::ExpiryQueue | Trigger::MailQueue => {
-            let queue = match function.trigger {
-                Trigger::MailQueue => "MailQueue",
-                _ => "ExpiryQueue",
-            };
-            let _ = write!(
-                out,
-                "      Events:\n        Queued:\n          Type: SQS\n          Properties:\n            Queue: !GetAtt {queue}.Arn\n            BatchSize: 10\n            FunctionResponseTypes:\n              - ReportBatchItemFailures\n"
-            );
-        }
-    }
 }
 
 const OUTPUTS: &str = r#"
@@ -520,6 +439,12 @@ Outputs:
   MediaUrl:
     Description: The CloudFront distribution that plays media.
     Value: !Sub "https://${MediaDistribution.DomainName}"
+  AlarmTopic:
+    Description: The SNS topic every alarm notifies.
+    Value: !Ref AlarmTopic
+  Dashboard:
+    Description: The CloudWatch dashboard.
+    Value: !Sub "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}#dashboards:name=${Dashboard}"
 "#;
 
 /// The media bucket (private, encrypted, parts uploaded from browsers), the CloudFront
@@ -659,23 +584,25 @@ fn media(out: &mut String) {
     );
 }
 
+/// The root stack: what the features share (the API, the table, the queues, the media
+/// bucket and its distribution, the alarm topic, the account-wide alarms and the
+/// dashboard) and one nested stack per feature ([`super::stack`]).
 pub fn render() -> String {
     let mut out = String::from(HEADER);
     parameters(&mut out);
-    out.push_str(CONDITIONS);
-    out.push_str(GLOBALS);
+    conditions(&mut out);
     out.push_str("\nResources:");
     http_api(&mut out);
-    out.push_str(QUEUES);
+    queues(&mut out);
     table(&mut out);
     if needs_any(Need::MediaWrite) {
         media(&mut out);
     }
-    for route in ROUTES.iter() {
-        function(&mut out, route);
-    }
-    for background in BACKGROUND {
-        background_function(&mut out, background);
+    out.push_str(ALARM_TOPIC);
+    super::alarms::shared_alarms(&mut out);
+    super::alarms::dashboard(&mut out);
+    for stack in super::stack::STACKS {
+        super::stack::nested(&mut out, stack);
     }
     out.push_str(OUTPUTS);
     out
@@ -684,17 +611,6 @@ pub fn render() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn every_wait_is_bounded_below_the_function_timeout() {
-        use marquee::config::{DEFAULT_AWS_TIMEOUT, DEFAULT_REQUEST_TIMEOUT};
-        let function = std::time::Duration::from_secs(API_FUNCTION_TIMEOUT_SECS.into());
-        assert!(DEFAULT_REQUEST_TIMEOUT < function);
-        // A handler's own calls end before the request's bound does.
-        assert!(DEFAULT_AWS_TIMEOUT < DEFAULT_REQUEST_TIMEOUT);
-        assert!(marquee::payments::stripe::ATTEMPT_TIMEOUT < DEFAULT_REQUEST_TIMEOUT);
-        assert!(marquee::auth::oauth::http::CALL_TIMEOUT < DEFAULT_REQUEST_TIMEOUT);
-    }
 
     #[test]
     fn logical_ids_are_pascal_case() {

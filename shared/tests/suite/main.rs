@@ -24,5 +24,6 @@ mod oauth;
 mod orders;
 mod payments;
 mod resilience;
+mod secrets;
 mod table_contract;
 mod watching;

@@ -181,6 +181,7 @@ pub use env::Env;
 pub mod faults;
 pub mod gate;
 pub mod hung;
+pub mod log;
 pub mod stripe_mock;
 
 /// The webhook signing secret every test app is given.
