@@ -111,7 +111,7 @@ def main():
         for adapter, want in expected(name, blocks[name]).items():
             if held[adapter] != want:
                 wrong.append(f"{name} {'lacks' if want else 'holds'} {adapter}")
-        adapters = " ".join(a for a in ("stripe", "ses", "sqs", "s3") if held[a]) or "-"
+        adapters = " ".join(a for a in ("stripe", "ses", "sqs", "s3", "secrets") if held[a]) or "-"
         rows.append((name, crate_of(name), adapters, os.path.getsize(path), zipped(path)))
     zips = [r[4] for r in rows]
     median, largest = statistics.median(zips), max(zips)
