@@ -48,10 +48,13 @@ pub enum Metric {
     PlaybackGrants,
     /// Movies found waiting for the index by a sweep.
     IndexBacklog,
+    /// How long a movie's index was behind its record when a projection caught up
+    /// (seconds since the first change it had not projected).
+    ProjectionLagSeconds,
 }
 
 impl Metric {
-    pub const ALL: [Metric; 14] = [
+    pub const ALL: [Metric; 15] = [
         Self::SignUps,
         Self::SignIns,
         Self::SignInFailures,
@@ -66,6 +69,7 @@ impl Metric {
         Self::EmailsFailed,
         Self::PlaybackGrants,
         Self::IndexBacklog,
+        Self::ProjectionLagSeconds,
     ];
 
     /// Its name in CloudWatch.
@@ -85,6 +89,7 @@ impl Metric {
             Self::EmailsFailed => "EmailsFailed",
             Self::PlaybackGrants => "PlaybackGrants",
             Self::IndexBacklog => "IndexBacklog",
+            Self::ProjectionLagSeconds => "ProjectionLagSeconds",
         }
     }
 }

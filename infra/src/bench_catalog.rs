@@ -168,7 +168,13 @@ async fn projection_writes(
         ("a favourite", Update::new().add("favorites", 1)),
         ("a purchase", Update::new().add("purchase_count", 1)),
     ] {
-        app.table.write(index::marked(update, movie)).await?;
+        app.table
+            .write(index::marked(
+                update,
+                movie,
+                app.clock.now().unix_timestamp(),
+            ))
+            .await?;
         rows.push((cause, projected().await?));
     }
 
@@ -183,6 +189,7 @@ async fn projection_writes(
     app.table.write(Write::put(record)).await?;
     rows.push(("an edit (new words in the description)", projected().await?));
 
+    let marked_again = || index::marked(Update::new(), movie, app.clock.now().unix_timestamp());
     let actor_key = records::key::<Actor>(actor);
     let mut person = app
         .table
@@ -192,10 +199,10 @@ async fn projection_writes(
     let name = person["fields"]["name"].as_str().unwrap_or_default();
     person["fields"]["name"] = format!("{name} Moreau").into();
     app.table.write(Write::put(person)).await?;
-    app.table.write(index::marked(Update::new(), movie)).await?;
+    app.table.write(marked_again()).await?;
     rows.push(("a credited actor renamed", projected().await?));
 
-    app.table.write(index::marked(Update::new(), movie)).await?;
+    app.table.write(marked_again()).await?;
     rows.push(("nothing (marked again, unchanged)", projected().await?));
 
     let shelves = app

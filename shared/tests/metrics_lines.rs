@@ -209,7 +209,9 @@ async fn a_viewer_s_journey_is_counted_event_by_event() {
     let (changes, _) = counted_apart_from_mail(&before, &totals(&captured));
     assert_eq!(changes, expect(&[(Metric::Refunds, 1)]));
 
-    // An index sweep says how many movies waited (the purchase and refund above marked one).
+    // 42 s on, an index sweep says how many movies waited (the purchase and refund above
+    // marked the one bought) and how long each waited since its first unprojected change.
+    env.clock.advance(time::Duration::seconds(42));
     let before = totals(&captured);
     let report = marquee::background::catalog_indexer(&env.app, 100)
         .await
@@ -217,9 +219,12 @@ async fn a_viewer_s_journey_is_counted_event_by_event() {
     assert!(report.projected >= 1);
     assert_eq!(
         counted(&before, &totals(&captured)),
-        expect(&[(
-            Metric::IndexBacklog,
-            (report.projected + report.failed) as u64
-        )])
+        expect(&[
+            (
+                Metric::IndexBacklog,
+                (report.projected + report.failed) as u64
+            ),
+            (Metric::ProjectionLagSeconds, 42 * report.projected as u64),
+        ])
     );
 }

@@ -302,7 +302,8 @@ pub async fn seed(app: &App, movies: usize, seed: u64) -> Result<Seeded, Problem
                 .add("favorites", i64::from(rng.u16(..60)))
                 .add("rating_count", i64::from(ratings))
                 .add("rating_sum", rating_sum);
-            app.table.write(index::marked(history, &id)).await?;
+            let now = app.clock.now().unix_timestamp();
+            app.table.write(index::marked(history, &id, now)).await?;
         }
         index::project(app, &id).await?;
         out.movies.push(id);

@@ -457,10 +457,15 @@ pub fn mark(movie_id: &str) -> [(&'static str, String); 2] {
     ]
 }
 
+/// When the movie's index fell behind its record: the first change since its last
+/// projection (seconds). A projection that catches up reports the wait as
+/// [`Metric::ProjectionLagSeconds`](crate::metrics::Metric).
+pub const MARKED_AT: &str = "marked_at";
+
 /// An update that marks the movie for the next projection, for writes that change a
-/// counter: the record must exist.
-pub fn marked(update: Update, movie_id: &str) -> Write {
-    let mut update = update.add("revision", 1);
+/// counter at `now`: the record must exist.
+pub fn marked(update: Update, movie_id: &str, now: i64) -> Write {
+    let mut update = update.add("revision", 1).set_if_absent(MARKED_AT, now);
     for (attr, value) in mark(movie_id) {
         update = update.set(attr, value);
     }
@@ -624,13 +629,23 @@ async fn write_index(
     let done = indexed
         .clone()
         .remove(Index::Gsi2.pk())
-        .remove(Index::Gsi2.sk());
+        .remove(Index::Gsi2.sk())
+        .remove(MARKED_AT);
     match app
         .table
         .write(Write::update(key.clone(), done).when(Condition::Exists.and(unchanged)))
         .await
     {
-        Ok(_) => return Ok(Finished::Unmarked),
+        Ok(_) => {
+            if let Some(marked_at) = record.get(MARKED_AT).and_then(Value::as_i64) {
+                let lag = app.clock.now().unix_timestamp() - marked_at;
+                crate::metrics::record(
+                    crate::metrics::Metric::ProjectionLagSeconds,
+                    lag.max(0) as u64,
+                );
+            }
+            return Ok(Finished::Unmarked);
+        }
         Err(StoreError::ConditionFailed) => {}
         Err(e) => return Err(e),
     }
@@ -724,7 +739,8 @@ pub async fn mark_shelf(app: &App, facet: &str) -> Result<usize, StoreError> {
             let Some(id) = shelved_movie(item) else {
                 continue;
             };
-            match app.table.write(marked(Update::new(), id)).await {
+            let now = app.clock.now().unix_timestamp();
+            match app.table.write(marked(Update::new(), id, now)).await {
                 Ok(_) => count += 1,
                 // Deleted meanwhile: its projection removes it from the shelf.
                 Err(StoreError::ConditionFailed) => {}

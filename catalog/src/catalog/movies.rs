@@ -141,8 +141,12 @@ impl Record for Movie {
     }
 
     /// Every write of the record marks it for the index projection.
-    fn marks(stored: &Stored<MovieInput>) -> Vec<(&'static str, String)> {
-        index::mark(&stored.id).into()
+    fn marks(stored: &Stored<MovieInput>) -> Vec<(&'static str, serde_json::Value)> {
+        index::mark(&stored.id)
+            .into_iter()
+            .map(|(attr, value)| (attr, value.into()))
+            .chain([(index::MARKED_AT, stored.updated_at.into())])
+            .collect()
     }
 
     fn deletion_writes(id: &str, item: &Item, now: i64) -> Vec<Write> {

@@ -48,7 +48,7 @@ pub trait Record: Send + Sync + 'static {
     /// Why a record still counted is not deleted.
     const IN_USE_REASON: &'static str = "movies still reference it";
     /// Attributes the record's item carries besides its fields (index keys).
-    fn marks(_stored: &Stored<Self::Input>) -> Vec<(&'static str, String)> {
+    fn marks(_stored: &Stored<Self::Input>) -> Vec<(&'static str, Value)> {
         Vec::new()
     }
     /// The shelf of the browse index holding the movies that name this record (see
@@ -211,7 +211,7 @@ fn to_item<R: Record>(stored: &Stored<R::Input>) -> Result<Item, Problem> {
         .into(),
     );
     for (attr, value) in R::marks(stored) {
-        item.insert(attr.into(), value.into());
+        item.insert(attr.into(), value);
     }
     Ok(item)
 }

@@ -50,7 +50,11 @@ pub async fn add(
             MAX_FAVORITES,
         ));
         let writes = vec![
-            index::marked(Update::new().add("favorites", 1), &movie_id),
+            index::marked(
+                Update::new().add("favorites", 1),
+                &movie_id,
+                app.clock.now().unix_timestamp(),
+            ),
             Write::put(entry).when(Condition::NotExists),
             Write::update(tally_key(user), Update::new().add("count", 1)).when(room),
         ];
@@ -102,7 +106,11 @@ pub async fn remove(
         {
             writes.insert(
                 0,
-                index::marked(Update::new().add("favorites", -1), &movie_id),
+                index::marked(
+                    Update::new().add("favorites", -1),
+                    &movie_id,
+                    app.clock.now().unix_timestamp(),
+                ),
             );
         }
         match commit(&app, writes).await {

@@ -163,7 +163,8 @@ async fn choose<C: Choice>(
             )),
             None => Write::delete(key.clone()),
         };
-        let writes = vec![index::marked(update, movie_id), own.when(unchanged)];
+        let now = app.clock.now().unix_timestamp();
+        let writes = vec![index::marked(update, movie_id, now), own.when(unchanged)];
         if let Outcome::Done = commit(app, writes).await? {
             return Ok(());
         }

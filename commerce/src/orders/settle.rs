@@ -186,6 +186,7 @@ pub async fn paid(
             writes.push(index::marked(
                 Update::new().add("purchase_count", 1),
                 &line.movie_id,
+                now,
             ));
         }
     }
@@ -450,6 +451,7 @@ pub async fn refunded(
             writes.push(index::marked(
                 Update::new().add("purchase_count", -1),
                 movie_id,
+                now,
             ));
         }
     }

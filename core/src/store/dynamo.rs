@@ -194,13 +194,18 @@ impl Expr {
 
     fn update(&mut self, update: &Update) -> Result<String, StoreError> {
         let mut clauses = Vec::new();
-        if !update.set.is_empty() {
-            let mut sets = Vec::new();
-            for (attr, value) in &update.set {
-                let name = self.name(attr);
-                let value = self.value(to_value(value)?);
-                sets.push(format!("{name} = {value}"));
-            }
+        let mut sets = Vec::new();
+        for (attr, value) in &update.set {
+            let name = self.name(attr);
+            let value = self.value(to_value(value)?);
+            sets.push(format!("{name} = {value}"));
+        }
+        for (attr, value) in &update.set_if_absent {
+            let name = self.name(attr);
+            let value = self.value(to_value(value)?);
+            sets.push(format!("{name} = if_not_exists({name}, {value})"));
+        }
+        if !sets.is_empty() {
             clauses.push(format!("SET {}", sets.join(", ")));
         }
         if !update.remove.is_empty() {

@@ -49,6 +49,8 @@ impl Key {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Update {
     pub set: Vec<(String, Value)>,
+    /// Set only where the attribute is absent (`SET a = if_not_exists(a, v)`).
+    pub set_if_absent: Vec<(String, Value)>,
     pub remove: Vec<String>,
     pub add: Vec<(String, i64)>,
 }
@@ -60,6 +62,12 @@ impl Update {
 
     pub fn set(mut self, attr: impl Into<String>, value: impl Into<Value>) -> Self {
         self.set.push((attr.into(), value.into()));
+        self
+    }
+
+    /// Sets `attr` unless the item has it already (the first of several writes wins).
+    pub fn set_if_absent(mut self, attr: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.set_if_absent.push((attr.into(), value.into()));
         self
     }
 
@@ -80,7 +88,10 @@ impl Update {
     }
 
     fn is_empty(&self) -> bool {
-        self.set.is_empty() && self.remove.is_empty() && self.add.is_empty()
+        self.set.is_empty()
+            && self.set_if_absent.is_empty()
+            && self.remove.is_empty()
+            && self.add.is_empty()
     }
 }
 

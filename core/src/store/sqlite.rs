@@ -213,6 +213,14 @@ fn apply(current: Option<Item>, key: &Key, update: &Update) -> Result<Item, Stor
         }
         item.insert(attr.clone(), value.clone());
     }
+    for (attr, value) in &update.set_if_absent {
+        if touches_key(attr) {
+            return Err(StoreError::Invalid(
+                "an update cannot change PK or SK".into(),
+            ));
+        }
+        item.entry(attr.clone()).or_insert_with(|| value.clone());
+    }
     for attr in &update.remove {
         if touches_key(attr) {
             return Err(StoreError::Invalid(

@@ -196,6 +196,16 @@ pub const ALARMS: &[Alarm] = &[
         &[],
     )
     .threshold("5"),
+    alarm(
+        "IndexLagAlarm",
+        "Index lag",
+        NAMESPACE,
+        Metric::ProjectionLagSeconds.name(),
+        &[],
+    )
+    .statistic("Maximum")
+    .threshold("600")
+    .over(300, 2, 2),
 ];
 
 /// The DynamoDB operations whose system errors are summed into one alarm.
@@ -390,6 +400,13 @@ pub fn dashboard(out: &mut String) {
             "Sum",
             12,
             18,
+        ),
+        widget(
+            "Index lag (s, the longest wait)",
+            &business(&[Metric::ProjectionLagSeconds]),
+            "Maximum",
+            0,
+            24,
         ),
     ];
     let _ = write!(

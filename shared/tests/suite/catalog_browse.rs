@@ -666,13 +666,13 @@ async fn projections_write_only_what_changed(env: Env) {
     let record_writes = 2;
 
     app.table
-        .write(index::marked(Update::new(), &movie))
+        .write(index::marked(Update::new(), &movie, 0))
         .await
         .unwrap();
     assert_eq!(projected().await, record_writes, "nothing changed");
 
     app.table
-        .write(index::marked(Update::new().add("likes", 1), &movie))
+        .write(index::marked(Update::new().add("likes", 1), &movie, 0))
         .await
         .unwrap();
     assert_eq!(projected().await, shelves + record_writes, "a like");

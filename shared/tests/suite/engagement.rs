@@ -221,7 +221,7 @@ async fn popularity_follows_clicks_after_the_index_sweep(env: Env) {
     let write = marquee::store::Update::new().add("purchase_count", 100_000);
     env.app
         .table
-        .write(index::marked(write, &last))
+        .write(index::marked(write, &last, 0))
         .await
         .unwrap();
     put(

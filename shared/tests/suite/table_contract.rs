@@ -94,6 +94,30 @@ async fn update_upserts_sets_removes_adds_and_returns_the_new_item(t: Arc<dyn Ta
     );
 }
 
+async fn set_if_absent_keeps_the_first_value_until_removed(t: Arc<dyn Table>) {
+    let key = Key::new("movie#3", "stats");
+    let first = Update::new().set_if_absent("since", 100).add("likes", 1);
+    t.write(Write::update(key.clone(), first)).await.unwrap();
+    // A later write keeps the first value, in a transaction as alone.
+    let later = Update::new().set_if_absent("since", 200).add("likes", 1);
+    t.transact(vec![Write::update(key.clone(), later.clone())])
+        .await
+        .unwrap();
+    let kept = t.write(Write::update(key.clone(), later)).await.unwrap();
+    assert_eq!(
+        kept,
+        Written::Updated(item(
+            json!({"PK": "movie#3", "SK": "stats", "since": 100, "likes": 3})
+        ))
+    );
+    t.write(Write::update(key.clone(), Update::new().remove("since")))
+        .await
+        .unwrap();
+    let again = Update::new().set_if_absent("since", 300);
+    t.write(Write::update(key.clone(), again)).await.unwrap();
+    assert_eq!(t.get(&key).await.unwrap().unwrap()["since"], 300);
+}
+
 async fn conditional_update_fails_without_changing_anything(t: Arc<dyn Table>) {
     let key = Key::new("movie#3", "meta");
     put(
@@ -550,6 +574,7 @@ contract!(
     put_get_round_trips_every_value_type,
     conditional_put_refuses_a_second_create,
     update_upserts_sets_removes_adds_and_returns_the_new_item,
+    set_if_absent_keeps_the_first_value_until_removed,
     conditional_update_fails_without_changing_anything,
     delete_returns_the_old_item_and_can_be_single_use,
     transaction_is_all_or_nothing_and_names_the_failed_condition,
