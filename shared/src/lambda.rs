@@ -29,10 +29,21 @@ async fn serve_app(app: App, route: Route) -> Result<(), lambda_http::Error> {
 
 /// The caller's address as API Gateway saw the connection (`requestContext.http.sourceIp`),
 /// for the security log; never a header the client wrote. Also the invocation's ids for
-/// the request's log lines.
+/// the request's log lines, and API Gateway's request id as the request's own when the
+/// client sent none, so the API's access log and the function's lines share it.
 pub async fn client_ip_from_context(mut request: axum::extract::Request) -> axum::extract::Request {
     use lambda_http::RequestExt;
     use lambda_http::request::RequestContext;
+    use marquee_core::http::REQUEST_ID;
+    let gateway_id = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
+        _ => None,
+    };
+    if !request.headers().contains_key(REQUEST_ID)
+        && let Some(value) = gateway_id.and_then(|id| id.parse().ok())
+    {
+        request.headers_mut().insert(REQUEST_ID, value);
+    }
     if let Some(context) = request.lambda_context_ref() {
         let invocation = marquee_core::telemetry::Invocation::new(
             context.request_id.clone(),
@@ -230,5 +241,20 @@ mod tests {
             .get::<marquee_core::http::guard::ClientIp>()
             .map(|ip| ip.0.as_str());
         assert_eq!(ip, Some("203.0.113.7"));
+        // No id of the client's own: API Gateway's.
+        assert_eq!(request.headers()["x-request-id"], "sample-request-id");
+    }
+
+    #[tokio::test]
+    async fn a_client_s_own_request_id_is_kept() {
+        let mut event: serde_json::Value =
+            serde_json::from_str(include_str!("../../events/health.json")).unwrap();
+        event["headers"]["x-request-id"] = "client-chosen".into();
+        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
+        let (parts, body) = request.into_parts();
+        let request =
+            axum::extract::Request::from_parts(parts, axum::body::Body::from(body.to_vec()));
+        let request = client_ip_from_context(request).await;
+        assert_eq!(request.headers()["x-request-id"], "client-chosen");
     }
 }

@@ -330,8 +330,9 @@ fn http_api(out: &mut String) {
     );
 }
 
-/// One JSON line per request: what operators search the API's log by. `requestId` is the
-/// `x-request-id` the functions log (API Gateway's own id, `$context.requestId`).
+/// One JSON line per request: what operators search the API's log by. `requestId` is API
+/// Gateway's id, which the functions also log as the request's id (`x-request-id`) unless
+/// the client sent its own.
 pub const ACCESS_LOG_FORMAT: &str = r#"{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","method":"$context.httpMethod","routeKey":"$context.routeKey","status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength","latencyMs":"$context.responseLatency","integrationLatencyMs":"$context.integrationLatency","integrationError":"$context.integrationErrorMessage","userAgent":"$context.identity.userAgent"}"#;
 
 /// Where alarms go: one topic (encrypted), and an email subscription when one is given.
