@@ -303,14 +303,17 @@ const PARAMETERS: &[Parameter] = &[
     },
 ];
 
-/// The parameters a stack's text refers to (`!Ref Name`, `${Name}`), in the catalogue's order.
-fn referenced(body: &str) -> Vec<&'static Parameter> {
+/// The parameters a stack refers to (`!Ref Name`, `${Name}`) in its globals and its
+/// resources, in the catalogue's order.
+fn referenced(resources: &str) -> Vec<&'static Parameter> {
     PARAMETERS
         .iter()
         .filter(|p| {
-            body.contains(&format!("!Ref {}\n", p.name))
-                || body.contains(&format!("!Ref {}]", p.name))
-                || body.contains(&format!("${{{}}}", p.name))
+            [GLOBALS, resources].iter().any(|text| {
+                text.contains(&format!("!Ref {}\n", p.name))
+                    || text.contains(&format!("!Ref {}]", p.name))
+                    || text.contains(&format!("${{{}}}", p.name))
+            })
         })
         .collect()
 }
