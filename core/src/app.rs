@@ -20,6 +20,9 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// The AWS SDK's configuration, as the functions make it ([`lambda_sdk_config`]).
+pub use aws_config::SdkConfig;
+
 #[derive(Clone)]
 pub struct App {
     pub config: Arc<Config>,
@@ -84,6 +87,15 @@ impl App {
     /// ([`lambda_sdk_config`]).
     pub fn open_in_lambda(config: Config) -> Result<Self, StartError> {
         Self::open_with(config, None)
+    }
+
+    /// [`App::open_in_lambda`] with the SDK configuration the function already made from
+    /// the same settings (to read its secrets), so its HTTPS client is built once.
+    pub fn open_in_lambda_with(
+        config: Config,
+        aws: aws_config::SdkConfig,
+    ) -> Result<Self, StartError> {
+        Self::open_with(config, Some(aws))
     }
 
     /// `aws`: the SDK's configuration on the AWS backend; `None` reads Lambda's variables.

@@ -73,18 +73,19 @@ async fn open_with_secrets() -> Result<App, lambda_http::Error> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let config = Config::from_lookup(env)?;
     marquee_core::telemetry::init(&config.log_filter);
-    let config = with_secrets(config, env).await?;
-    Ok(App::open_in_lambda(config)?)
+    let sdk = marquee_core::app::lambda_sdk_config(&config)?;
+    let config = with_secrets(config, &sdk, env).await?;
+    Ok(App::open_in_lambda_with(config, sdk)?)
 }
 
 /// `config` with the values of the secrets its `*_SECRET_ARN` variables name, read from
-/// Secrets Manager (none is read when none is named).
+/// Secrets Manager through `sdk` (none is read when none is named).
 pub async fn with_secrets(
     config: Config,
+    sdk: &marquee_core::app::SdkConfig,
     lookup: impl Fn(&str) -> Option<String>,
 ) -> Result<Config, marquee_core::config::ConfigError> {
-    let sdk = marquee_core::app::lambda_sdk_config(&config)?;
-    let secrets = marquee_core::secret_store::read(&sdk, &lookup).await?;
+    let secrets = marquee_core::secret_store::read(sdk, &lookup).await?;
     if secrets.is_empty() {
         return Ok(config);
     }

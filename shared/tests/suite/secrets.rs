@@ -54,7 +54,10 @@ async fn a_function_reads_each_secret_its_environment_names_by_arn() {
         config.stripe_secret_key, None,
         "nothing secret in the environment"
     );
-    let config = marquee::lambda::with_secrets(config, lookup).await.unwrap();
+    let sdk = marquee::app::lambda_sdk_config(&config).unwrap();
+    let config = marquee::lambda::with_secrets(config, &sdk, lookup)
+        .await
+        .unwrap();
     assert_eq!(
         config.stripe_secret_key.as_deref(),
         Some("sk_test_from_the_store")
@@ -67,7 +70,7 @@ async fn a_function_reads_each_secret_its_environment_names_by_arn() {
     assert!(!format!("{config:?}").contains("sk_test_from_the_store"));
 
     // The app it opens signs with the key from the store.
-    let app = marquee::App::open_in_lambda(config).unwrap();
+    let app = marquee::App::open_in_lambda_with(config, sdk).unwrap();
     assert_eq!(app.keys.kid(), keys.kid());
     assert!(app.keys.private_pkcs8().is_some());
     assert!(app.mfa_key.is_some());
@@ -87,7 +90,7 @@ async fn a_missing_or_empty_secret_stops_the_start_with_its_variable_named() {
         let lookup =
             |name: &str| (name == "MARQUEE_STRIPE_SECRET_KEY_SECRET_ARN").then(|| arn.clone());
         let config = marquee::Config::from_lookup(lookup).unwrap();
-        let error = marquee::lambda::with_secrets(config, lookup)
+        let error = marquee::lambda::with_secrets(config, &sdk, lookup)
             .await
             .unwrap_err();
         assert!(error.0.contains(says), "{error:?}");
@@ -99,7 +102,8 @@ async fn without_secret_arns_nothing_is_read() {
     // No stand-in is needed: no call is made (an unreachable endpoint would fail one).
     let config = marquee::Config::from_lookup(|_| None).unwrap();
     let before = format!("{config:?}");
-    let config = marquee::lambda::with_secrets(config, |_| None)
+    let sdk = marquee::app::lambda_sdk_config(&config).unwrap();
+    let config = marquee::lambda::with_secrets(config, &sdk, |_| None)
         .await
         .unwrap();
     assert_eq!(format!("{config:?}"), before);
