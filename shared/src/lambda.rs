@@ -23,21 +23,24 @@ pub fn serve_with_secrets(route: Route, wire: fn(App) -> App) -> ExitCode {
 
 async fn serve_app(app: App, route: Route) -> Result<(), lambda_http::Error> {
     let router = routes::router_for(app, std::iter::once(&route))
-        .layer(axum::middleware::map_request(client_ip_from_context));
+        .layer(axum::middleware::map_request(from_lambda_context));
     lambda_http::run(router).await
 }
 
-/// The caller's address as API Gateway saw the connection (`requestContext.http.sourceIp`),
-/// for the security log; never a header the client wrote. Also the invocation's ids for
-/// the request's log lines, and API Gateway's request id as the request's own when the
-/// client sent none, so the API's access log and the function's lines share it.
-pub async fn client_ip_from_context(mut request: axum::extract::Request) -> axum::extract::Request {
+/// What API Gateway and Lambda tell a request, put where the router reads it: the
+/// caller's address as API Gateway saw the connection (`requestContext.http.sourceIp`, for
+/// the security log; never a header the client wrote), API Gateway's request id as the
+/// request's own when the client sent none (so the API's access log and the function's
+/// lines share it), and the invocation's ids for the request's log lines.
+pub async fn from_lambda_context(mut request: axum::extract::Request) -> axum::extract::Request {
     use lambda_http::RequestExt;
     use lambda_http::request::RequestContext;
     use marquee_core::http::REQUEST_ID;
-    let gateway_id = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context.request_id.clone(),
-        _ => None,
+    let (gateway_id, ip) = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => {
+            (context.request_id.clone(), context.http.source_ip.clone())
+        }
+        _ => (None, None),
     };
     if !request.headers().contains_key(REQUEST_ID)
         && let Some(value) = gateway_id.and_then(|id| id.parse().ok())
@@ -51,10 +54,6 @@ pub async fn client_ip_from_context(mut request: axum::extract::Request) -> axum
         );
         request.extensions_mut().insert(invocation);
     }
-    let ip = match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context.http.source_ip.clone(),
-        _ => None,
-    };
     if let Some(ip) = ip {
         request
             .extensions_mut()
@@ -63,17 +62,21 @@ pub async fn client_ip_from_context(mut request: axum::extract::Request) -> axum
     request
 }
 
-async fn open() -> Result<App, lambda_http::Error> {
+/// The configuration from the environment, with logs (and metrics) going out.
+fn configured() -> Result<Config, lambda_http::Error> {
     let config = Config::from_env()?;
     marquee_core::telemetry::init(&config.log_filter);
-    Ok(App::open_in_lambda(config)?)
+    Ok(config)
+}
+
+async fn open() -> Result<App, lambda_http::Error> {
+    Ok(App::open_in_lambda(configured()?)?)
 }
 
 async fn open_with_secrets() -> Result<App, lambda_http::Error> {
-    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let config = Config::from_lookup(env)?;
-    marquee_core::telemetry::init(&config.log_filter);
+    let config = configured()?;
     let sdk = marquee_core::app::lambda_sdk_config(&config)?;
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let config = with_secrets(config, &sdk, env).await?;
     Ok(App::open_in_lambda_with(config, sdk)?)
 }
@@ -227,16 +230,22 @@ where
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn the_client_address_is_api_gateway_s_source_ip_never_a_header() {
+    /// The sample health event with one more header, as the router receives it after
+    /// [`from_lambda_context`].
+    async fn received_with(header: &str, value: &str) -> axum::extract::Request {
         let mut event: serde_json::Value =
             serde_json::from_str(include_str!("../../events/health.json")).unwrap();
-        event["headers"]["x-forwarded-for"] = "198.51.100.66".into();
+        event["headers"][header] = value.into();
         let request = lambda_http::request::from_str(&event.to_string()).unwrap();
         let (parts, body) = request.into_parts();
         let request =
             axum::extract::Request::from_parts(parts, axum::body::Body::from(body.to_vec()));
-        let request = client_ip_from_context(request).await;
+        from_lambda_context(request).await
+    }
+
+    #[tokio::test]
+    async fn the_client_address_is_api_gateway_s_source_ip_never_a_header() {
+        let request = received_with("x-forwarded-for", "198.51.100.66").await;
         let ip = request
             .extensions()
             .get::<marquee_core::http::guard::ClientIp>()
@@ -248,14 +257,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_client_s_own_request_id_is_kept() {
-        let mut event: serde_json::Value =
-            serde_json::from_str(include_str!("../../events/health.json")).unwrap();
-        event["headers"]["x-request-id"] = "client-chosen".into();
-        let request = lambda_http::request::from_str(&event.to_string()).unwrap();
-        let (parts, body) = request.into_parts();
-        let request =
-            axum::extract::Request::from_parts(parts, axum::body::Body::from(body.to_vec()));
-        let request = client_ip_from_context(request).await;
+        let request = received_with("x-request-id", "client-chosen").await;
         assert_eq!(request.headers()["x-request-id"], "client-chosen");
     }
 }

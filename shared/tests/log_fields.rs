@@ -19,7 +19,7 @@ async fn a_request_s_lines_name_its_route_function_trace_and_caller() {
         .await;
     // As deployed: the Lambda glue reads the invocation's context.
     let router = env.api.clone().layer(axum::middleware::map_request(
-        marquee::lambda::client_ip_from_context,
+        marquee::lambda::from_lambda_context,
     ));
     let mut context = lambda_http::Context::default();
     context.request_id = "lambda-invocation-7".into();
