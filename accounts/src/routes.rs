@@ -554,6 +554,13 @@ pub fn router_for<'a>(app: App, routes: impl IntoIterator<Item = &'a Route>) -> 
                 },
             ));
         }
+        if let caching @ crate::route::Caching::Public { .. } = route.caching {
+            handler = handler.layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    crate::http::caching::public(caching, req, next)
+                },
+            ));
+        }
         if crate::usage::recording() {
             // Outside the access check, whose session reads are the function's too.
             let name = route.name;

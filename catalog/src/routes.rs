@@ -8,7 +8,7 @@ use crate::http::guard::Access::{AtLeast, Public};
 use crate::http::pagination::Page;
 use crate::route::Method::{Delete, Get, Patch, Post, Put};
 use crate::route::Need;
-use crate::route::{Route, body, route};
+use crate::route::{Caching, Route, body, route};
 use axum::routing::on;
 
 /// The filters, sorts and paging of movies-list (and favourites).
@@ -39,6 +39,7 @@ pub const MOVIES_LIST: Route = route(
     "Browse and search movies: filters, sorts and cursors combine",
     |m| on(m, catalog::browse::list),
 )
+.cached(Caching::LIVE)
 .gives(body::<Page<catalog::index::Card>>())
 .query(BROWSE_PARAMS)
 .needs(&[Need::GetItem, Need::BatchGetItem, Need::Query]);
@@ -52,8 +53,22 @@ pub const MOVIES_GET: Route = route(
     "A movie with its genres, cast, producers and directors",
     |m| on(m, catalog::movies::get),
 )
+.cached(Caching::LIVE)
 .gives(body::<catalog::movies::MovieDetail>())
 .needs(&[Need::GetItem, Need::BatchGetItem]);
+
+pub const ME_MARKS: Route = route(
+    "me-marks",
+    Get,
+    "/me/marks",
+    AtLeast(User),
+    "engagement",
+    "The caller's own reaction, rating, favourite, purchase and progress on up to 100 movies",
+    |m| on(m, engagement::mine::marks),
+)
+.gives(body::<engagement::mine::MarksList>())
+.query(&["ids"])
+.needs(&[Need::BatchGetItem]);
 
 pub const MOVIES_CREATE: Route = route(
     "movies-create",
@@ -172,6 +187,7 @@ pub const COMMENTS_LIST: Route = route(
     "Comments by thread, replies under the comment they answer",
     |m| on(m, engagement::comments::list),
 )
+.cached(Caching::LIVE)
 .gives(body::<Page<engagement::comments::Comment>>())
 .query(&["limit", "cursor"])
 .needs(&[Need::GetItem, Need::Query]);
@@ -279,6 +295,7 @@ pub const GENRES_LIST: Route = route(
     "Genres by name, with movie counts",
     |m| on(m, records::list::<catalog::genres::Genre>),
 )
+.cached(Caching::EDITED)
 .gives(body::<Page<catalog::genres::GenreView>>())
 .query(&["q", "limit", "cursor"])
 .needs(&[Need::Query]);
@@ -292,6 +309,7 @@ pub const GENRES_GET: Route = route(
     "One genre, with a page of its movies by title",
     |m| on(m, records::get::<catalog::genres::Genre>),
 )
+.cached(Caching::EDITED)
 .gives(body::<catalog::genres::GenreView>())
 .query(&["movies_limit", "movies_cursor"])
 .needs(&[Need::GetItem, Need::Query]);
@@ -355,6 +373,7 @@ pub const ACTORS_LIST: Route = route(
     "Actors by name",
     |m| on(m, records::list::<catalog::people::Actor>),
 )
+.cached(Caching::EDITED)
 .gives(body::<Page<catalog::people::PersonView>>())
 .query(&["q", "limit", "cursor"])
 .needs(&[Need::Query]);
@@ -368,6 +387,7 @@ pub const ACTORS_GET: Route = route(
     "One actor, with a page of their movies by title",
     |m| on(m, records::get::<catalog::people::Actor>),
 )
+.cached(Caching::EDITED)
 .gives(body::<catalog::people::PersonView>())
 .query(&["movies_limit", "movies_cursor"])
 .needs(&[Need::GetItem, Need::Query]);
@@ -425,6 +445,7 @@ pub const PRODUCERS_LIST: Route = route(
     "Producers by name",
     |m| on(m, records::list::<catalog::people::Producer>),
 )
+.cached(Caching::EDITED)
 .gives(body::<Page<catalog::people::PersonView>>())
 .query(&["q", "limit", "cursor"])
 .needs(&[Need::Query]);
@@ -438,6 +459,7 @@ pub const PRODUCERS_GET: Route = route(
     "One producer, with a page of their movies by title",
     |m| on(m, records::get::<catalog::people::Producer>),
 )
+.cached(Caching::EDITED)
 .gives(body::<catalog::people::PersonView>())
 .query(&["movies_limit", "movies_cursor"])
 .needs(&[Need::GetItem, Need::Query]);
@@ -495,6 +517,7 @@ pub const DIRECTORS_LIST: Route = route(
     "Directors by name",
     |m| on(m, records::list::<catalog::people::Director>),
 )
+.cached(Caching::EDITED)
 .gives(body::<Page<catalog::people::PersonView>>())
 .query(&["q", "limit", "cursor"])
 .needs(&[Need::Query]);
@@ -508,6 +531,7 @@ pub const DIRECTORS_GET: Route = route(
     "One director, with a page of their movies by title",
     |m| on(m, records::get::<catalog::people::Director>),
 )
+.cached(Caching::EDITED)
 .gives(body::<catalog::people::PersonView>())
 .query(&["movies_limit", "movies_cursor"])
 .needs(&[Need::GetItem, Need::Query]);
@@ -565,6 +589,7 @@ pub const CINEMAS_LIST: Route = route(
     "Cinemas by name",
     |m| on(m, records::list::<catalog::cinemas::Cinema>),
 )
+.cached(Caching::EDITED)
 .gives(body::<Page<catalog::cinemas::CinemaView>>())
 .query(&["q", "limit", "cursor"])
 .needs(&[Need::Query]);
@@ -578,6 +603,7 @@ pub const CINEMAS_GET: Route = route(
     "One cinema",
     |m| on(m, records::get::<catalog::cinemas::Cinema>),
 )
+.cached(Caching::EDITED)
 .gives(body::<catalog::cinemas::CinemaView>())
 .needs(&[Need::GetItem]);
 
@@ -629,6 +655,7 @@ pub const SHOWTIMES_LIST: Route = route(
     "Showtimes by start, of a cinema, a movie or a day (default: upcoming)",
     |m| on(m, catalog::showtimes::list),
 )
+.cached(Caching::LIVE)
 .gives(body::<Page<catalog::showtimes::ShowtimeView>>())
 .query(&["cinema", "movie", "date", "limit", "cursor"])
 .needs(&[Need::Query]);
@@ -642,6 +669,7 @@ pub const SHOWTIMES_GET: Route = route(
     "A showtime with the seats left",
     |m| on(m, catalog::showtimes::get),
 )
+.cached(Caching::LIVE)
 .gives(body::<catalog::showtimes::ShowtimeView>())
 .needs(&[Need::GetItem]);
 
@@ -693,6 +721,7 @@ pub const SHOWTIMES_DELETE: Route = route(
 pub static ROUTES: &[Route] = &[
     MOVIES_LIST,
     MOVIES_GET,
+    ME_MARKS,
     MOVIES_CREATE,
     MOVIES_UPDATE,
     MOVIES_DELETE,

@@ -185,6 +185,8 @@ pub struct Route {
     pub refusals: &'static [(u16, &'static str)],
     /// Lambda memory; CPU grows with it, which password hashing needs.
     pub memory_mb: u32,
+    /// Whether browsers and the CDN may keep its answers.
+    pub caching: Caching,
     pub handler: fn(MethodFilter) -> MethodRouter<App>,
 }
 
@@ -199,6 +201,51 @@ impl Route {
 }
 
 pub const JSON: &str = "application/json";
+
+/// Whether browsers and the CDN may keep a route's answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caching {
+    /// Personal, or a change: `Cache-Control: private, no-store`.
+    Private,
+    /// The same for every caller: browsers keep a success `max_age` seconds, the CDN
+    /// `shared_max_age`, and either may answer with it `stale_while_revalidate` seconds
+    /// longer while it asks again. It carries a strong `ETag`; a matching
+    /// `If-None-Match` is answered 304.
+    Public {
+        max_age: u32,
+        shared_max_age: u32,
+        stale_while_revalidate: u32,
+    },
+}
+
+impl Caching {
+    /// What changes with every click (counts, seats left): seconds.
+    pub const LIVE: Caching = Caching::Public {
+        max_age: 5,
+        shared_max_age: 5,
+        stale_while_revalidate: 30,
+    };
+    /// What a moderator changes now and then (names, cinemas): a minute.
+    pub const EDITED: Caching = Caching::Public {
+        max_age: 60,
+        shared_max_age: 60,
+        stale_while_revalidate: 300,
+    };
+
+    /// The `Cache-Control` value of a success.
+    pub fn header(self) -> String {
+        match self {
+            Caching::Private => "private, no-store".to_string(),
+            Caching::Public {
+                max_age,
+                shared_max_age,
+                stale_while_revalidate,
+            } => format!(
+                "public, max-age={max_age}, s-maxage={shared_max_age}, stale-while-revalidate={stale_while_revalidate}"
+            ),
+        }
+    }
+}
 
 /// A route with the usual defaults: 200, JSON, no body documented, no AWS needs.
 pub const fn route(
@@ -225,6 +272,7 @@ pub const fn route(
         needs: &[],
         refusals: &[],
         memory_mb: 256,
+        caching: Caching::Private,
         handler,
     }
 }
@@ -262,6 +310,12 @@ impl Route {
 
     pub const fn needs(mut self, needs: &'static [Need]) -> Self {
         self.needs = needs;
+        self
+    }
+
+    /// For public reads whose answer is the same for every caller.
+    pub const fn cached(mut self, caching: Caching) -> Self {
+        self.caching = caching;
         self
     }
 

@@ -747,3 +747,59 @@ fn every_function_is_logged_traced_alarmed_and_critical_routes_deploy_gradually(
     }
     assert_eq!(gradual, GRADUAL.iter().map(|s| s.to_string()).collect());
 }
+
+#[test]
+fn the_api_cdn_keeps_exactly_the_public_reads() {
+    use marquee::http::guard::Access;
+    use marquee::routes::{Caching, Method};
+    let text = std::fs::read_to_string(root().join("template.yaml")).unwrap();
+    let doc = &YamlLoader::load_from_str(&text).unwrap()[0];
+    let resources = &doc["Resources"];
+    let config = &resources["ApiDistribution"]["Properties"]["DistributionConfig"];
+    // Everything not named below passes through, kept by nobody.
+    assert_eq!(
+        config["DefaultCacheBehavior"]["CachePolicyId"].as_str(),
+        Some("4135ea2d-6df8-44a3-9df3-4b5a84be39ad"),
+        "the default behaviour is CachingDisabled"
+    );
+    let key = &resources["ApiCachePolicy"]["Properties"]["CachePolicyConfig"]["ParametersInCacheKeyAndForwardedToOrigin"];
+    assert_eq!(
+        key["HeadersConfig"]["HeaderBehavior"].as_str(),
+        Some("none")
+    );
+    assert_eq!(
+        key["CookiesConfig"]["CookieBehavior"].as_str(),
+        Some("none")
+    );
+    let prefixes: Vec<String> = config["CacheBehaviors"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|b| {
+            let pattern = b["PathPattern"].as_str().unwrap();
+            assert_eq!(b["TargetOriginId"].as_str(), Some("api"));
+            pattern
+                .strip_suffix('*')
+                .unwrap_or_else(|| panic!("{pattern}: a prefix pattern"))
+                .to_string()
+        })
+        .collect();
+    assert!(!prefixes.is_empty());
+    for route in ROUTES.iter() {
+        let kept = prefixes.iter().any(|p| route.path.starts_with(p.as_str()));
+        let public = matches!(route.caching, Caching::Public { .. });
+        if public {
+            assert!(
+                route.method == Method::Get && route.access == Access::Public && kept,
+                "{}: a cached route is a public GET under a cached pattern",
+                route.name
+            );
+        } else if route.method == Method::Get {
+            assert!(
+                !kept,
+                "{}: a GET under a cached pattern must be a public read",
+                route.name
+            );
+        }
+    }
+}

@@ -248,7 +248,8 @@ fn checked<R: Record>(input: &R::Input, today: Date) -> Result<(), Problem> {
     validate::finish(errors)
 }
 
-/// The version the client last saw, from `If-Match: "<version>"`.
+/// The version the client last saw, from `If-Match: "<version>"` (a write's ETag) or
+/// `"<version>.<digest>"` (a cached read's).
 pub fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, Problem> {
     let Some(value) = headers.get(header::IF_MATCH) else {
         return Ok(None);
@@ -257,6 +258,7 @@ pub fn expected_version(headers: &HeaderMap) -> Result<Option<i64>, Problem> {
         .to_str()
         .ok()
         .map(|v| v.trim().trim_start_matches("W/").trim_matches('"'))
+        .map(|v| v.split_once('.').map_or(v, |(version, _)| version))
         .and_then(|v| v.parse().ok())
         .map(Some)
         .ok_or_else(|| Problem::bad_request("If-Match must be a version this API gave out"))

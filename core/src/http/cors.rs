@@ -14,6 +14,7 @@ pub const ALLOWED_HEADERS: &[&str] = &[
     "content-type",
     "idempotency-key",
     "if-match",
+    "if-none-match",
     "x-request-id",
 ];
 /// The response headers a client script may read.

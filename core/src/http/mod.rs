@@ -1,7 +1,8 @@
 //! What every route shares: problem+json errors, extractors, the role guard, request ids,
-//! structured logs, the body limit and the fallbacks for unknown routes and methods.
+//! structured logs, caching headers, the body limit and the fallbacks for unknown routes and methods.
 
 pub mod body;
+pub mod caching;
 pub mod cors;
 pub mod extract;
 pub mod guard;
@@ -142,6 +143,7 @@ pub fn serve<S: Clone + Send + Sync + 'static>(
             tracing::error!("handler panicked");
             Problem::internal().into_response()
         }))
+        .layer(axum::middleware::from_fn(caching::private_by_default))
         .layer(axum::middleware::from_fn(move |request, next| {
             bounded(request_timeout, request, next)
         }))

@@ -1,7 +1,7 @@
 //! The root SAM template: the HTTP API, the table (from the same schema the adapters use),
 //! the queues, the media bucket, the alarm topic and dashboard, and the feature stacks.
 
-use marquee::routes::{BACKGROUND, Need, ROUTES};
+use marquee::routes::{BACKGROUND, Caching, Need, ROUTES};
 use marquee::store::Index;
 use marquee::store::schema;
 use std::fmt::Write;
@@ -289,15 +289,7 @@ fn http_api(out: &mut String) {
       Name: !Ref AWS::StackName
       ProtocolType: HTTP
       CorsConfiguration:
-        AllowOrigins: !If
-          - CorsOriginsGiven
-          - !Ref CorsAllowedOrigins
-          # PublicUrl's origin: its scheme, "//", and its host up to the first "/".
-          - - !Join
-              - ""
-              - - !Select [0, !Split ["//", !Ref PublicUrl]]
-                - "//"
-                - !Select [0, !Split ["/", !Select [1, !Split ["//", !Ref PublicUrl]]]]
+        AllowOrigins: {origins_8}
         AllowMethods: [{methods}]
         AllowHeaders: [{headers}]
         ExposeHeaders: [{exposed}]
@@ -327,6 +319,7 @@ fn http_api(out: &mut String) {
         exposed = list(cors::EXPOSED_HEADERS),
         max_age = cors::MAX_AGE_SECS,
         access_log = ACCESS_LOG_FORMAT,
+        origins_8 = allowed_origins(8),
     );
 }
 
@@ -423,8 +416,11 @@ fn queues(out: &mut String) {
 const OUTPUTS: &str = r#"
 Outputs:
   ApiUrl:
-    Description: Base URL of the HTTP API.
+    Description: Base URL of the HTTP API, straight to API Gateway.
     Value: !Sub "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+  CdnUrl:
+    Description: The API through CloudFront (public reads kept at the edge); clients use this, and PublicUrl names it (or a domain in front of it).
+    Value: !Sub "https://${ApiDistribution.DomainName}"
   TableName:
     Description: The DynamoDB table.
     Value: !Ref Table
@@ -477,14 +473,7 @@ fn media(out: &mut String) {
         CorsRules:
           # Moderators' browsers PUT parts to presigned URLs and read each part's ETag.
           - AllowedMethods: [PUT]
-            AllowedOrigins: !If
-              - CorsOriginsGiven
-              - !Ref CorsAllowedOrigins
-              - - !Join
-                  - ""
-                  - - !Select [0, !Split ["//", !Ref PublicUrl]]
-                    - "//"
-                    - !Select [0, !Split ["/", !Select [1, !Split ["//", !Ref PublicUrl]]]]
+            AllowedOrigins: {origins_12}
             AllowedHeaders: ["content-type", "content-length"]
             ExposedHeaders: [ETag]
             MaxAge: {max_age}
@@ -581,8 +570,157 @@ fn media(out: &mut String) {
             CachePolicyId: 658327ea-f89d-4fab-a63d-7e88639e58f6
             ResponseHeadersPolicyId: 60669652-455b-4ae9-85a4-c4c02393f86c
 "#,
-        max_age = cors::MAX_AGE_SECS
+        max_age = cors::MAX_AGE_SECS,
+        origins_12 = allowed_origins(12),
     );
+}
+
+/// Managed CloudFront policies (their ids are the same in every account).
+const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
+const ALL_VIEWER_EXCEPT_HOST_HEADER: &str = "b689b0a8-53d0-40ab-baf2-68738e2966ac";
+
+/// The path patterns the CDN may keep answers under: one per first path segment of the
+/// cached routes (`/movies*` covers `/movies` and `/movies/...`). Every GET under them
+/// must be a cached route (a test holds this); other methods pass through.
+pub fn cached_path_patterns() -> Vec<String> {
+    let mut patterns: Vec<String> = ROUTES
+        .iter()
+        .filter(|r| matches!(r.caching, Caching::Public { .. }))
+        .filter_map(|r| r.path.split('/').nth(1))
+        .map(|segment| format!("/{segment}*"))
+        .collect();
+    patterns.sort();
+    patterns.dedup();
+    patterns
+}
+
+/// CloudFront in front of the HTTP API: public reads answered at the edge under the
+/// API's own `Cache-Control` (a cache key of the path and the query only, so one copy
+/// serves everyone), everything else passed through uncached with every header but Host.
+/// CORS is answered by the distribution per viewer, so a kept answer suits any allowed
+/// origin.
+fn api_cdn(out: &mut String) {
+    use marquee::http::cors;
+    let list = |items: &[&str]| items.join(", ");
+    let mut behaviours = String::new();
+    for pattern in cached_path_patterns() {
+        let _ = write!(
+            behaviours,
+            r#"
+          - PathPattern: "{pattern}"
+            TargetOriginId: api
+            ViewerProtocolPolicy: redirect-to-https
+            AllowedMethods: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE]
+            CachedMethods: [GET, HEAD]
+            Compress: true
+            CachePolicyId: !Ref ApiCachePolicy
+            OriginRequestPolicyId: {ALL_VIEWER_EXCEPT_HOST_HEADER}
+            ResponseHeadersPolicyId: !Ref ApiResponseHeadersPolicy"#
+        );
+    }
+    let _ = write!(
+        out,
+        r#"
+  ApiCachePolicy:
+    Type: AWS::CloudFront::CachePolicy
+    Properties:
+      CachePolicyConfig:
+        Name: !Sub "${{AWS::StackName}}-public-reads"
+        Comment: Public catalogue reads, kept as their Cache-Control says; keyed on path and query only
+        # The API says how long (s-maxage); an answer that says nothing is not kept.
+        MinTTL: 0
+        DefaultTTL: 0
+        MaxTTL: 3600
+        ParametersInCacheKeyAndForwardedToOrigin:
+          EnableAcceptEncodingGzip: true
+          EnableAcceptEncodingBrotli: true
+          HeadersConfig:
+            HeaderBehavior: none
+          CookiesConfig:
+            CookieBehavior: none
+          # Every parameter: the API refuses (400, never kept) any a route does not list,
+          # and movies-list lists more than a whitelist may hold.
+          QueryStringsConfig:
+            QueryStringBehavior: all
+
+  ApiResponseHeadersPolicy:
+    Type: AWS::CloudFront::ResponseHeadersPolicy
+    Properties:
+      ResponseHeadersPolicyConfig:
+        Name: !Sub "${{AWS::StackName}}-api"
+        Comment: The API's CORS policy, answered per viewer so kept answers suit every allowed origin
+        CorsConfig:
+          AccessControlAllowOrigins:
+            Items: {origins_12}
+          AccessControlAllowMethods:
+            Items: [{methods}, OPTIONS]
+          AccessControlAllowHeaders:
+            Items: [{headers}]
+          AccessControlExposeHeaders:
+            Items: [{exposed}]
+          AccessControlAllowCredentials: true
+          AccessControlMaxAgeSec: {max_age}
+          OriginOverride: true
+        SecurityHeadersConfig:
+          ContentTypeOptions:
+            Override: true
+          StrictTransportSecurity:
+            AccessControlMaxAgeSec: 31536000
+            IncludeSubdomains: true
+            Override: false
+          ReferrerPolicy:
+            ReferrerPolicy: strict-origin-when-cross-origin
+            Override: false
+
+  ApiDistribution:
+    Type: AWS::CloudFront::Distribution
+    Properties:
+      DistributionConfig:
+        Enabled: true
+        Comment: Marquee API - public catalogue reads kept at the edge
+        HttpVersion: http2and3
+        PriceClass: PriceClass_100
+        Origins:
+          - Id: api
+            DomainName: !Sub "${{HttpApi}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}"
+            CustomOriginConfig:
+              OriginProtocolPolicy: https-only
+              OriginSSLProtocols: [TLSv1.2]
+        DefaultCacheBehavior:
+          TargetOriginId: api
+          ViewerProtocolPolicy: redirect-to-https
+          AllowedMethods: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE]
+          CachePolicyId: {CACHING_DISABLED}
+          OriginRequestPolicyId: {ALL_VIEWER_EXCEPT_HOST_HEADER}
+          ResponseHeadersPolicyId: !Ref ApiResponseHeadersPolicy
+        CacheBehaviors:{behaviours}
+"#,
+        methods = list(cors::METHODS),
+        headers = list(cors::ALLOWED_HEADERS),
+        exposed = list(cors::EXPOSED_HEADERS),
+        max_age = cors::MAX_AGE_SECS,
+        origins_12 = allowed_origins(12),
+    );
+}
+
+/// The origins browser scripts may call from, as the value of a key indented `indent`
+/// spaces: `CorsAllowedOrigins` when given, else PublicUrl's origin (its scheme, "//",
+/// and its host up to the first "/").
+fn allowed_origins(indent: usize) -> String {
+    let pad = " ".repeat(indent);
+    [
+        "  - CorsOriginsGiven",
+        "  - !Ref CorsAllowedOrigins",
+        "  - - !Join",
+        "      - \"\"",
+        "      - - !Select [0, !Split [\"//\", !Ref PublicUrl]]",
+        "        - \"//\"",
+        "        - !Select [0, !Split [\"/\", !Select [1, !Split [\"//\", !Ref PublicUrl]]]]",
+    ]
+    .iter()
+    .fold("!If".to_string(), |value, line| {
+        format!("{value}\n{pad}{line}")
+    })
 }
 
 /// The root stack: what the features share (the API, the table, the queues, the media
@@ -594,6 +732,7 @@ pub fn render() -> String {
     conditions(&mut out);
     out.push_str("\nResources:");
     http_api(&mut out);
+    api_cdn(&mut out);
     queues(&mut out);
     table(&mut out);
     if needs_any(Need::MediaWrite) {

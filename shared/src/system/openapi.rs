@@ -233,6 +233,10 @@ fn query_parameter(name: &str, route: &Route) -> Option<(ObjectBuilder, &'static
             ObjectBuilder::new().schema_type(Type::String),
             "The provider's error, when the person turned back",
         ),
+        "ids" => (
+            text(4200).min_length(Some(1)),
+            "Movie ids, comma-separated (1 to 100)",
+        ),
         _ => return None,
     })
 }
@@ -266,7 +270,11 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
             ParameterBuilder::new()
                 .name(*param)
                 .parameter_in(ParameterIn::Query)
-                .required(Required::False)
+                .required(if *param == "ids" {
+                    Required::True
+                } else {
+                    Required::False
+                })
                 .description(Some(description))
                 .schema(Some(schema)),
         );
@@ -322,7 +330,35 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
     let mut ok = ResponseBuilder::new()
         .description("Success")
         .header(REQUEST_ID, request_id_header());
-    if versioned(route) && route.method != crate::routes::Method::Delete {
+    let cached = matches!(route.caching, crate::routes::Caching::Public { .. });
+    if cached {
+        op = op.parameter(header_parameter(
+            "If-None-Match",
+            false,
+            "The ETag of an answer kept from before: 304 while it is still current",
+        ));
+        let tag = if versioned(route) {
+            "A strong tag of this answer, its version first (`\"<version>.<digest>\"`; `If-Match` takes it)"
+        } else {
+            "A strong tag of this answer"
+        };
+        let control = string_header(&format!(
+            "`{}`: the same for every caller",
+            route.caching.header()
+        ));
+        ok = ok
+            .header("ETag", string_header(tag))
+            .header("Cache-Control", control.clone());
+        op = op.response(
+            "304",
+            ResponseBuilder::new()
+                .description("Not modified: the tag in `If-None-Match` is current")
+                .header("ETag", string_header(tag))
+                .header("Cache-Control", control)
+                .header(REQUEST_ID, request_id_header())
+                .build(),
+        );
+    } else if versioned(route) && route.method != crate::routes::Method::Delete {
         ok = ok.header("ETag", string_header("The record's version, quoted"));
     }
     if let Some(body) = &route.response {

@@ -25,6 +25,14 @@ async fn movie(env: &Env, id: &str, token: Option<&str>) -> Value {
     body
 }
 
+/// The caller's own marks on one movie (me-marks).
+async fn marks(env: &Env, id: &str, token: &str) -> Value {
+    let (status, body) = env.get(&format!("/me/marks?ids={id}"), Some(token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["items"][0]["movie_id"], id, "{body}");
+    body["items"][0].clone()
+}
+
 /// A catalogue with no viewer history on its first movies.
 async fn catalogue(env: &Env) -> demo::Seeded {
     demo::seed(&env.app, 6, 5).await.unwrap()
@@ -61,13 +69,19 @@ async fn reactions_and_ratings_move_exact_counts(env: Env) {
     assert_eq!(counts["rating_count"].as_i64(), Some(2));
     assert_eq!(counts["rating_average"].as_f64(), Some(7.5));
 
-    let detail = movie(&env, id, Some(&ana)).await;
     assert_eq!(
-        detail["mine"],
-        json!({"reaction": "dislike", "rating": 6, "favorite": false, "purchased": false})
+        marks(&env, id, &ana).await,
+        json!({"movie_id": id, "reaction": "dislike", "rating": 6, "favorite": false,
+               "purchased": false, "position_s": null})
     );
-    assert!(movie(&env, id, None).await.get("mine").is_none());
-    let (status, _) = env.get(&format!("/movies/{id}"), Some("not-a-token")).await;
+    // The movie page is the same for everyone: a token changes nothing in it.
+    assert_eq!(
+        movie(&env, id, Some(&ana)).await,
+        movie(&env, id, None).await
+    );
+    let (status, _) = env
+        .get(&format!("/me/marks?ids={id}"), Some("not-a-token"))
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 
     let (_, counts) = delete(&env, &reaction, &ana).await;
@@ -283,8 +297,8 @@ async fn favourites_list_with_the_filters_and_sorts_of_the_catalogue(env: Env) {
 
     let mut titles: Vec<(String, String)> = Vec::new();
     for id in kept {
-        let m = movie(&env, id, Some(&token)).await;
-        assert_eq!(m["mine"]["favorite"], true);
+        let m = movie(&env, id, None).await;
+        assert_eq!(marks(&env, id, &token).await["favorite"], true);
         assert_eq!(m["favorites"].as_i64().map(|f| f >= 1), Some(true));
         titles.push((index::title_value(m["title"].as_str().unwrap()), id.clone()));
     }
@@ -330,10 +344,7 @@ async fn favourites_list_with_the_filters_and_sorts_of_the_catalogue(env: Env) {
     assert_eq!(status, StatusCode::NO_CONTENT);
     let (_, page) = env.get("/me/favorites?limit=100", Some(&token)).await;
     assert_eq!(page["items"].as_array().unwrap().len(), 3);
-    assert_eq!(
-        movie(&env, &kept[0], Some(&token)).await["mine"]["favorite"],
-        false
-    );
+    assert_eq!(marks(&env, &kept[0], &token).await["favorite"], false);
 }
 
 async fn comments_thread_notify_and_obey_their_owners(env: Env) {
@@ -523,8 +534,223 @@ async fn comments_thread_notify_and_obey_their_owners(env: Env) {
     );
 }
 
+/// A GET as a client sends it, with its answer's headers.
+async fn fetch(
+    env: &Env,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+) -> (StatusCode, axum::http::HeaderMap, Value) {
+    support::call(
+        &env.api,
+        support::request(Method::GET, path, token, None, headers),
+    )
+    .await
+}
+
+fn header<'a>(headers: &'a axum::http::HeaderMap, name: &str) -> &'a str {
+    headers
+        .get(name)
+        .map(|v| v.to_str().unwrap())
+        .unwrap_or_else(|| panic!("no {name} in {headers:?}"))
+}
+
+async fn public_reads_are_cacheable_and_personal_answers_are_not(env: Env) {
+    let seeded = catalogue(&env).await;
+    let id = &seeded.movies[0];
+    let (ana, _, _) = env.account("ana", Role::User).await;
+    let (moderator, _, _) = env.account("mo", Role::Moderator).await;
+    let public = [
+        "/movies?sort=popularity".to_string(),
+        format!("/movies/{id}"),
+        format!("/movies/{id}/comments"),
+        "/genres".to_string(),
+        format!("/genres/{}", seeded.genres[0]),
+        format!("/actors/{}", seeded.actors[0]),
+        "/cinemas".to_string(),
+        "/showtimes".to_string(),
+    ];
+    for path in &public {
+        let (status, headers, body) = fetch(&env, path, None, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        let control = header(&headers, "cache-control");
+        assert!(
+            control.starts_with("public, max-age=") && control.contains("s-maxage="),
+            "{path}: {control}"
+        );
+        let tag = header(&headers, "etag").to_string();
+        assert!(
+            tag.starts_with('"') && !tag.starts_with("W/"),
+            "{path}: {tag}"
+        );
+        // The same for a signed-in caller: the token changes neither the body nor the tag.
+        let (_, signed_in, same) = fetch(&env, path, Some(&ana), &[]).await;
+        assert_eq!(
+            (header(&signed_in, "etag"), &same),
+            (tag.as_str(), &body),
+            "{path}"
+        );
+        // A client that kept it is told it still holds.
+        let (status, headers, body) =
+            fetch(&env, path, None, &[("if-none-match", tag.as_str())]).await;
+        assert_eq!(status, StatusCode::NOT_MODIFIED, "{path}");
+        assert_eq!(body, json!(""), "a 304 has no body");
+        assert_eq!(header(&headers, "etag"), tag);
+        assert!(header(&headers, "cache-control").starts_with("public"));
+        let (status, _, _) = fetch(&env, path, None, &[("if-none-match", "\"other\"")]).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+    }
+
+    // A like changes the movie page's tag at once, and the list's once projected.
+    let movie_path = format!("/movies/{id}");
+    let list = "/movies?sort=popularity&limit=100";
+    let (_, before, _) = fetch(&env, &movie_path, None, &[]).await;
+    let (_, list_before, _) = fetch(&env, list, None, &[]).await;
+    let (status, _) = put(
+        &env,
+        &format!("/movies/{id}/reaction"),
+        &ana,
+        Some(json!({"value": "like"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = fetch(
+        &env,
+        &movie_path,
+        None,
+        &[("if-none-match", header(&before, "etag"))],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "a changed movie is sent again");
+    marquee::background::catalog_indexer(&env.app, 100)
+        .await
+        .unwrap();
+    let (status, _, _) = fetch(
+        &env,
+        list,
+        None,
+        &[("if-none-match", header(&list_before, "etag"))],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "a changed list is sent again");
+
+    // Personal answers and changes are kept by nobody, errors included.
+    for (path, token) in [
+        (format!("/me/marks?ids={id}"), Some(ana.as_str())),
+        ("/me".to_string(), Some(ana.as_str())),
+        ("/me/favorites".to_string(), Some(ana.as_str())),
+        ("/cart".to_string(), Some(ana.as_str())),
+        ("/me/marks?ids=".to_string(), Some(ana.as_str())),
+        ("/me".to_string(), None),
+        ("/movies/01JD8X0000000000000000NONE".to_string(), None),
+        ("/no-such-route".to_string(), None),
+    ] {
+        let (status, headers, _) = fetch(&env, &path, token, &[]).await;
+        assert_eq!(
+            header(&headers, "cache-control"),
+            "private, no-store",
+            "{path}: {status}"
+        );
+    }
+    let (status, headers, _) = env
+        .send(
+            Method::PUT,
+            &format!("/movies/{id}/rating"),
+            Some(&ana),
+            Some(json!({"score": 7})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(header(&headers, "cache-control"), "private, no-store");
+
+    // A record's tag names its version first, which a change may quote in If-Match.
+    let genre = format!("/genres/{}", seeded.genres[0]);
+    let (_, headers, _) = fetch(&env, &genre, None, &[]).await;
+    let tag = header(&headers, "etag").to_string();
+    // Good once; the second change names a version that is gone.
+    for (name, expected) in [
+        ("Renamed", StatusCode::OK),
+        ("Again", StatusCode::PRECONDITION_FAILED),
+    ] {
+        let (status, _, body) = support::call(
+            &env.api,
+            support::request(
+                Method::PATCH,
+                &genre,
+                Some(&moderator),
+                Some(json!({ "name": name })),
+                &[("if-match", tag.as_str())],
+            ),
+        )
+        .await;
+        assert_eq!(status, expected, "{body}");
+    }
+}
+
+async fn me_marks_answer_each_movie_asked_in_order(env: Env) {
+    let seeded = catalogue(&env).await;
+    let (ana, _, _) = env.account("ana", Role::User).await;
+    let (a, b) = (&seeded.movies[0], &seeded.movies[1]);
+    put(
+        &env,
+        &format!("/movies/{b}/rating"),
+        &ana,
+        Some(json!({"score": 9})),
+    )
+    .await;
+    put(&env, &format!("/me/favorites/{a}"), &ana, None).await;
+    let (status, body) = env
+        .get(
+            &format!("/me/marks?ids={b},{a},{b},01JD8X0000000000000000NONE"),
+            Some(&ana),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let items = body["items"].as_array().unwrap();
+    let ids: Vec<&str> = items
+        .iter()
+        .map(|m| m["movie_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [b.as_str(), a.as_str(), "01JD8X0000000000000000NONE"]);
+    assert_eq!(
+        (items[0]["rating"].as_i64(), items[0]["favorite"].as_bool()),
+        (Some(9), Some(false))
+    );
+    assert_eq!(
+        (items[1]["rating"].as_i64(), items[1]["favorite"].as_bool()),
+        (None, Some(true))
+    );
+    assert_eq!(items[2]["reaction"], Value::Null);
+    // Another viewer's marks are their own.
+    let (ben, _, _) = env.account("ben", Role::User).await;
+    let (_, theirs) = env.get(&format!("/me/marks?ids={a},{b}"), Some(&ben)).await;
+    assert!(
+        theirs["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["rating"].is_null() && m["favorite"] == false)
+    );
+
+    let too_many: Vec<String> = (0..101).map(|i| format!("m{i}")).collect();
+    for bad in [
+        "/me/marks",
+        "/me/marks?ids=",
+        "/me/marks?ids=a,,b",
+        &format!("/me/marks?ids={}", too_many.join(",")),
+    ] {
+        let (status, problem) = env.get(bad, Some(&ana)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {problem}");
+        assert_eq!(support::error_fields(&problem), ["ids"], "{bad}");
+    }
+    let (status, _) = env.get(&format!("/me/marks?ids={a}"), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
 support::on_both_backends!(
     reactions_and_ratings_move_exact_counts,
+    public_reads_are_cacheable_and_personal_answers_are_not,
+    me_marks_answer_each_movie_asked_in_order,
     counters_stay_exact_under_concurrent_clicks,
     popularity_follows_clicks_after_the_index_sweep,
     favourites_list_with_the_filters_and_sorts_of_the_catalogue,
@@ -567,11 +793,11 @@ mod purchases {
         assert_eq!(owned, expected);
         assert!(page["items"][0]["purchased_at"].is_number());
         assert_eq!(
-            movie(&env, &seeded.movies[0], Some(&token)).await["mine"]["purchased"],
+            marks(&env, &seeded.movies[0], &token).await["purchased"],
             true
         );
         assert_eq!(
-            movie(&env, &seeded.movies[1], Some(&token)).await["mine"]["purchased"],
+            marks(&env, &seeded.movies[1], &token).await["purchased"],
             false
         );
     }

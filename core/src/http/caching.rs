@@ -1,0 +1,120 @@
+//! What browsers and the CDN may keep. A public read's success carries `Cache-Control`
+//! (the route's [`Caching`]) and a strong `ETag` computed from its bytes, and a request
+//! naming that tag in `If-None-Match` is answered 304 without a body; every other answer
+//! that says nothing of its own is `private, no-store`.
+
+use crate::route::Caching;
+use axum::body::Body;
+use axum::http::{HeaderMap, HeaderValue, Request, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+/// The largest answer given an ETag; larger ones go out unvalidated (none is near it).
+const MAX_TAGGED_BYTES: usize = 4 << 20;
+
+/// The per-route step for a public read.
+pub async fn public(caching: Caching, request: Request<Body>, next: Next) -> Response {
+    let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
+    let response = next.run(request).await;
+    if response.status() != StatusCode::OK {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let bytes = match axum::body::to_bytes(body, MAX_TAGGED_BYTES).await {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            tracing::warn!(error = %e, "an answer too large to tag went out empty");
+            return crate::http::problem::Problem::internal().into_response();
+        }
+    };
+    let tag = entity_tag(
+        parts
+            .headers
+            .get(header::ETAG)
+            .and_then(|v| v.to_str().ok()),
+        &bytes,
+    );
+    let tag_value = HeaderValue::from_str(&tag).expect("an entity tag is ASCII");
+    parts.headers.insert(header::ETAG, tag_value.clone());
+    let control = HeaderValue::from_str(&caching.header()).expect("a Cache-Control value is ASCII");
+    parts.headers.insert(header::CACHE_CONTROL, control.clone());
+    if if_none_match.is_some_and(|v| matches(&v, &tag)) {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ETAG, tag_value);
+        headers.insert(header::CACHE_CONTROL, control);
+        for name in [header::VARY, crate::http::REQUEST_ID] {
+            if let Some(value) = parts.headers.get(&name) {
+                headers.insert(name, value.clone());
+            }
+        }
+        return (StatusCode::NOT_MODIFIED, headers).into_response();
+    }
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The outermost step: an answer that set no `Cache-Control` is kept by nobody.
+pub async fn private_by_default(request: Request<Body>, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    if !response.headers().contains_key(header::CACHE_CONTROL) {
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-store"),
+        );
+    }
+    response
+}
+
+/// A strong tag of the bytes (16 hex digits of their SHA-256). A record's read already
+/// tagged with its version keeps the version first (`"<version>.<digest>"`), so the tag
+/// still names the version an `If-Match` may quote.
+pub fn entity_tag(version_tag: Option<&str>, bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest: String = Sha256::digest(bytes)[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    match version_tag.map(|t| t.trim_matches('"')) {
+        Some(version) if !version.is_empty() => format!("\"{version}.{digest}\""),
+        _ => format!("\"{digest}\""),
+    }
+}
+
+/// Whether `If-None-Match` names `tag` (or is `*`); weak tags compare by their opaque
+/// part, as RFC 9110 asks of this header.
+fn matches(if_none_match: &HeaderValue, tag: &str) -> bool {
+    let Ok(listed) = if_none_match.to_str() else {
+        return false;
+    };
+    listed.split(',').map(str::trim).any(|candidate| {
+        candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == tag
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tag_follows_the_bytes_and_keeps_a_version_first() {
+        let a = entity_tag(None, b"{\"a\":1}");
+        assert_eq!(a, entity_tag(None, b"{\"a\":1}"));
+        assert_ne!(a, entity_tag(None, b"{\"a\":2}"));
+        assert!(
+            a.starts_with('"') && a.ends_with('"') && a.len() == 18,
+            "{a}"
+        );
+        let versioned = entity_tag(Some("\"7\""), b"x");
+        assert!(versioned.starts_with("\"7."), "{versioned}");
+    }
+
+    #[test]
+    fn if_none_match_takes_lists_weak_tags_and_a_star() {
+        let tag = "\"abc\"";
+        for listed in ["\"abc\"", "\"x\", \"abc\"", "W/\"abc\"", "*"] {
+            assert!(matches(&HeaderValue::from_static(listed), tag), "{listed}");
+        }
+        for listed in ["\"abcd\"", "abc", ""] {
+            assert!(!matches(&HeaderValue::from_static(listed), tag), "{listed}");
+        }
+    }
+}
