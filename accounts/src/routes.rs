@@ -529,6 +529,11 @@ pub static ROUTES: &[Route] = &[
 /// The API router over any routes, each behind the role guard its table entry names.
 pub fn router_for<'a>(app: App, routes: impl IntoIterator<Item = &'a Route>) -> Router {
     let app = crate::usage::observe(app);
+    let kept = app
+        .config
+        .keep_public_answers
+        .then(|| crate::http::caching::Kept::over(app.table.clone()))
+        .flatten();
     let mut api = Router::new();
     for route in routes {
         let mut handler = (route.handler)(route.method.filter());
@@ -555,9 +560,10 @@ pub fn router_for<'a>(app: App, routes: impl IntoIterator<Item = &'a Route>) -> 
             ));
         }
         if let caching @ crate::route::Caching::Public { .. } = route.caching {
+            let kept = kept.clone();
             handler = handler.layer(axum::middleware::from_fn(
                 move |req: axum::extract::Request, next: axum::middleware::Next| {
-                    crate::http::caching::public(caching, req, next)
+                    crate::http::caching::public(caching, kept.clone(), req, next)
                 },
             ));
         }

@@ -67,6 +67,9 @@ pub struct Config {
     /// Serve a simulated provider for each provider without a client id (the embedded
     /// backend always; the local server on either backend).
     pub simulated_oauth: bool,
+    /// Keep public reads' answers in process until the table changes (the local server,
+    /// standing in for the CDN; see `http::caching::Kept`).
+    pub keep_public_answers: bool,
     /// Where movies' files live and how viewers reach them.
     pub media: MediaConfig,
 }
@@ -159,6 +162,7 @@ impl std::fmt::Debug for Config {
             .field("cors_origins", &self.cors_origins)
             .field("oauth", &self.oauth)
             .field("simulated_oauth", &self.simulated_oauth)
+            .field("keep_public_answers", &self.keep_public_answers)
             .finish()
     }
 }
@@ -294,6 +298,7 @@ impl Config {
                 }),
             },
             simulated_oauth: backend == Backend::Embedded,
+            keep_public_answers: false,
             media: MediaConfig {
                 bucket: get("MARQUEE_MEDIA_BUCKET"),
                 cdn_url: get("MARQUEE_MEDIA_CDN_URL").map(|u| u.trim_end_matches('/').to_string()),

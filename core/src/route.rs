@@ -352,6 +352,8 @@ pub enum Trigger {
     ExpiryQueue,
     /// Messages on the mail queue.
     MailQueue,
+    /// The table's stream, filtered to movies marked for the index.
+    TableStream,
 }
 
 /// A function that no HTTP route reaches.

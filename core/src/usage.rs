@@ -167,6 +167,14 @@ impl Table for ObservedTable {
         self.0.query(query).await
     }
 
+    fn changes(&self) -> Option<crate::store::ChangeFeed> {
+        self.0.changes()
+    }
+
+    fn commits(&self) -> Option<u64> {
+        self.0.commits()
+    }
+
     async fn write(&self, write: Write) -> Result<Written, StoreError> {
         note(write_action(&write));
         self.0.write(write).await

@@ -40,12 +40,17 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     // a sign-in provider without a client id is simulated here too.
     config.simulated_checkout = true;
     config.simulated_oauth = true;
+    // What the CDN does deployed: public reads answered from memory until the table
+    // changes (the embedded backend; MARQUEE_KEEP_ANSWERS=false turns it off).
+    config.keep_public_answers = std::env::var("MARQUEE_KEEP_ANSWERS").as_deref() != Ok("false");
     let backend = describe_backend(&config);
     let app = App::start(config).await?;
     let first_admin = seed_first_admin(&app).await?;
     let demo = seed_demo_catalogue(&app).await?;
-    // What Lambda would run beside the API: the queue-fed workers and the schedules.
+    // What Lambda would run beside the API: the queue-fed workers, the stream indexer
+    // (on the embedded backend's change feed) and the schedules.
     tokio::spawn(run_background(app.clone(), sweep_interval()));
+    tokio::spawn(marquee::background::follow_changes(app.clone()));
     let deliveries = marquee::payments::simulated::deliveries(&app);
     let simulated_checkout = deliveries.is_some();
     if let Some(events) = deliveries {

@@ -138,6 +138,7 @@ fn every_route_has_exactly_one_sam_function_with_its_api_route() {
                 let expected = match function.trigger {
                     Trigger::Schedule(_) => "Schedule",
                     Trigger::ExpiryQueue | Trigger::MailQueue => "SQS",
+                    Trigger::TableStream => "DynamoDB",
                 };
                 assert_eq!(kind, expected, "{binary}'s trigger");
                 assert!(
@@ -329,6 +330,17 @@ async fn check_background_event(trigger: Trigger, event: &str, data_dir: &Path) 
         Trigger::Schedule(_) => {
             let json: serde_json::Value = serde_json::from_str(event).unwrap();
             assert_eq!(json["source"], "aws.events");
+        }
+        Trigger::TableStream => {
+            let stream: marquee::lambda::StreamEvent = serde_json::from_str(event).unwrap();
+            assert_eq!(
+                stream.records[0].movie().as_deref(),
+                Some(marquee_infra::generate::SAMPLE_ID)
+            );
+            let app = app(data_dir).await;
+            // The sample movie does not exist: nothing awaits projection, nothing fails.
+            let answer = marquee::lambda::handle_stream_batch(&app, &stream).await;
+            assert!(answer.batch_item_failures.is_empty(), "{answer:?}");
         }
         Trigger::ExpiryQueue | Trigger::MailQueue => {
             let sqs: aws_lambda_events::sqs::SqsEvent = serde_json::from_str(event).unwrap();

@@ -10,6 +10,7 @@ use std::future::Future;
 pub const EXPIRY_SCHEDULER: &str = "expiry-scheduler";
 pub const EXPIRY_WORKER: &str = "expiry-worker";
 pub const CATALOG_INDEXER: &str = "catalog-indexer";
+pub const CATALOG_STREAM_INDEXER: &str = "catalog-stream-indexer";
 pub const MAIL_WORKER: &str = "mail-worker";
 
 async fn run_as<F, Fut>(name: &'static str, app: &App, work: F) -> Fut::Output
@@ -77,4 +78,80 @@ pub async fn catalog_indexer(
         (report.projected + report.failed) as u64,
     );
     Ok(report)
+}
+
+/// Projects the movies whose changes the table's stream (or the change feed) announced;
+/// gives the positions that failed. A movie named twice is projected once.
+pub async fn catalog_stream_indexer(app: &App, movie_ids: &[String]) -> Vec<usize> {
+    run_as(CATALOG_STREAM_INDEXER, app, |app| async move {
+        let mut failed = Vec::new();
+        let mut done = std::collections::HashSet::new();
+        for (position, id) in movie_ids.iter().enumerate() {
+            if !done.insert(id.as_str()) {
+                continue;
+            }
+            if let Err(e) = crate::catalog::index::project_if_awaiting(&app, id).await {
+                tracing::warn!(movie = %id, error = %e, "projecting a changed movie failed");
+                failed.push(position);
+            }
+        }
+        failed
+    })
+    .await
+}
+
+/// How long the change feed gathers changes before projecting them: one projection per
+/// movie for a burst of clicks, as the stream's batching window gives deployed.
+pub const FEED_BATCHING_WINDOW: std::time::Duration = std::time::Duration::from_millis(250);
+
+/// Follows the table's change feed (the embedded backend's stand-in for its DynamoDB
+/// stream): projects each changed movie that awaits it, a batching window after the
+/// first change of a burst. A follower that fell behind catches up with a sweep. Returns
+/// when the table has no feed.
+pub async fn follow_changes(app: App) {
+    use tokio::sync::broadcast::error::RecvError;
+    let Some(mut feed) = app.table.changes() else {
+        return;
+    };
+    loop {
+        let mut lagged = false;
+        let mut movies: Vec<String> = Vec::new();
+        let mut take = |keys: &[marquee_core::store::Key]| {
+            movies.extend(
+                keys.iter()
+                    .filter_map(crate::catalog::index::changed_movie)
+                    .map(str::to_string),
+            )
+        };
+        match feed.recv().await {
+            Ok(keys) => take(&keys),
+            Err(RecvError::Lagged(_)) => lagged = true,
+            Err(RecvError::Closed) => return,
+        }
+        let window = tokio::time::sleep(FEED_BATCHING_WINDOW);
+        tokio::pin!(window);
+        loop {
+            tokio::select! {
+                _ = &mut window => break,
+                next = feed.recv() => match next {
+                    Ok(keys) => take(&keys),
+                    Err(RecvError::Lagged(_)) => lagged = true,
+                    Err(RecvError::Closed) => return,
+                },
+            }
+        }
+        if lagged {
+            if let Err(e) = catalog_indexer(&app, usize::MAX).await {
+                tracing::warn!(error = %e, "catching up on the change feed failed");
+            }
+        } else if !movies.is_empty() {
+            let failed = catalog_stream_indexer(&app, &movies).await;
+            if !failed.is_empty() {
+                tracing::warn!(
+                    failed = failed.len(),
+                    "some changed movies were left to the sweep"
+                );
+            }
+        }
+    }
 }

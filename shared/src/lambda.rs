@@ -147,6 +147,86 @@ fn job_span(context: &lambda_runtime::Context) -> tracing::Span {
 /// Movies one index sweep projects at most (the rest wait a minute).
 pub const INDEX_SWEEP_MAX: usize = 2000;
 
+/// What the stream indexer reads of a DynamoDB stream event: each record's keys and its
+/// position in the shard (to name it when it fails). Only records that passed the
+/// stream's filter arrive ([`crate::catalog::index::stream_filter`]).
+#[derive(Debug, serde::Deserialize)]
+pub struct StreamEvent {
+    #[serde(rename = "Records", default)]
+    pub records: Vec<StreamRecord>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct StreamRecord {
+    pub dynamodb: StreamChange,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct StreamChange {
+    /// The item's key attributes, in DynamoDB's JSON (`{"PK": {"S": "..."}, ...}`).
+    pub keys: serde_json::Map<String, serde_json::Value>,
+    pub sequence_number: String,
+}
+
+impl StreamRecord {
+    /// The movie whose record or tombstone changed, if that is what this record is.
+    pub fn movie(&self) -> Option<String> {
+        let text = |name: &str| self.dynamodb.keys.get(name)?.get("S")?.as_str();
+        let key = marquee_core::store::Key::new(
+            text(marquee_core::store::schema::PK)?,
+            text(marquee_core::store::schema::SK)?,
+        );
+        crate::catalog::index::changed_movie(&key).map(str::to_string)
+    }
+}
+
+/// Projects what one stream batch announced; the records of movies that failed are named
+/// back (`ReportBatchItemFailures`), so Lambda retries from the first of them, then sends
+/// the batch to the job failure queue.
+pub async fn handle_stream_batch(
+    app: &App,
+    event: &StreamEvent,
+) -> aws_lambda_events::streams::DynamoDbEventResponse {
+    let (positions, movies): (Vec<usize>, Vec<String>) = event
+        .records
+        .iter()
+        .enumerate()
+        .filter_map(|(position, record)| Some((position, record.movie()?)))
+        .unzip();
+    let mut response = aws_lambda_events::streams::DynamoDbEventResponse::default();
+    for failed in crate::background::catalog_stream_indexer(app, &movies).await {
+        let mut failure = aws_lambda_events::streams::DynamoDbBatchItemFailure::default();
+        failure.item_identifier = Some(
+            event.records[positions[failed]]
+                .dynamodb
+                .sequence_number
+                .clone(),
+        );
+        response.batch_item_failures.push(failure);
+    }
+    response
+}
+
+/// The function the table's stream feeds: lists follow edits and clicks within seconds.
+pub fn run_catalog_stream_indexer(wire: fn(App) -> App) -> ExitCode {
+    run(async {
+        let app = wire(open().await?);
+        lambda_runtime::run(lambda_runtime::service_fn(
+            |event: lambda_runtime::LambdaEvent<StreamEvent>| {
+                use tracing::Instrument;
+                let app = app.clone();
+                let span = job_span(&event.context);
+                async move {
+                    Ok::<_, lambda_http::Error>(handle_stream_batch(&app, &event.payload).await)
+                }
+                .instrument(span)
+            },
+        ))
+        .await
+    })
+}
+
 /// The worker fed by the expiry queue.
 pub fn run_expiry_worker(wire: fn(App) -> App) -> ExitCode {
     run_queue_worker(wire, |app, bodies| async move {

@@ -128,9 +128,22 @@ pub static BACKGROUND: &[Background] = &[
         entry: "run_expiry_worker",
     },
     Background {
+        name: "catalog-stream-indexer",
+        summary: "Brings a changed movie's browse and search index up to date within seconds, fed by the table's stream",
+        trigger: Trigger::TableStream,
+        needs: &[
+            Need::GetItem,
+            Need::BatchGetItem,
+            Need::UpdateItem,
+            Need::DeleteItem,
+            Need::BatchWriteItem,
+        ],
+        entry: "run_catalog_stream_indexer",
+    },
+    Background {
         name: "catalog-indexer",
-        summary: "Brings the browse and search index of changed movies up to date",
-        trigger: Trigger::Schedule("rate(1 minute)"),
+        summary: "Reconciles: projects every movie still marked for the index (one the stream missed or failed)",
+        trigger: Trigger::Schedule("rate(5 minutes)"),
         needs: &[
             Need::GetItem,
             Need::BatchGetItem,

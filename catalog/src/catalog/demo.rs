@@ -1,7 +1,8 @@
 //! Demo data: a believable catalogue (genres, people, cinemas, movies with some viewer
 //! history), generated from a seed so that the same seed gives the same catalogue. The
 //! local server offers it on first start; benchmarks grow it to tens of thousands of movies.
-//! Everything goes through the same checks and index projection as the API's writes.
+//! Every movie goes through the same checks and index projection as the API's writes, a
+//! batch of movies at a time (one store write each, the names they credit read once).
 
 use super::cinemas::{Cinema, CinemaInput, Screen};
 use super::genres::{Genre, GenreInput};
@@ -11,7 +12,6 @@ use super::people::{Actor, Director, PersonInput, Producer};
 use super::records::{self, Record};
 use crate::app::App;
 use crate::http::problem::Problem;
-use crate::store::Update;
 use fastrand::Rng;
 
 const GENRES: &[&str] = &[
@@ -217,6 +217,42 @@ async fn insert<R: Record>(app: &App, input: R::Input) -> Result<String, Problem
     Ok(records::insert::<R>(app, input).await?.id)
 }
 
+/// Movies written per store batch when seeding: one SQLite transaction on the embedded
+/// backend (BatchWriteItem calls of 25 on DynamoDB).
+const MOVIES_PER_BATCH: usize = 1_000;
+
+/// Movies made by the seeder, not yet stored: each with its viewer history.
+#[derive(Default)]
+struct Batch {
+    movies: Vec<(MovieInput, index::Counters)>,
+}
+
+/// Writes a batch of new movies already projected: their records (with their history,
+/// the keys they are indexed under, no mark) and every index item, in one batch write,
+/// the names they credit read once for the whole seeding. Gives their ids and adds the
+/// records they reference to `referenced`.
+async fn write_projected(
+    app: &App,
+    batch: &mut Batch,
+    credits: &index::Credits,
+    referenced: &mut std::collections::HashMap<crate::store::Key, i64>,
+) -> Result<Vec<String>, Problem> {
+    let mut writes = Vec::new();
+    let mut ids = Vec::with_capacity(batch.movies.len());
+    for (input, counters) in batch.movies.drain(..) {
+        let (stored, item) = records::new_record::<Movie>(app, input)?;
+        for reference in Movie::references(&stored.fields) {
+            *referenced.entry(reference.key).or_default() += 1;
+        }
+        let (record, index_items) = index::projected(&stored, item, &counters, credits);
+        writes.push(crate::store::Write::put(record));
+        writes.extend(index_items.into_iter().map(crate::store::Write::put));
+        ids.push(stored.id);
+    }
+    app.table.batch_write(writes).await?;
+    Ok(ids)
+}
+
 /// Seeds a catalogue of `movies` movies (people and genres scale with it) from `seed`.
 pub async fn seed(app: &App, movies: usize, seed: u64) -> Result<Seeded, Problem> {
     let mut rng = Rng::with_seed(seed);
@@ -257,6 +293,9 @@ pub async fn seed(app: &App, movies: usize, seed: u64) -> Result<Seeded, Problem
         };
         out.cinemas.push(insert::<Cinema>(app, input).await?);
     }
+    let credits = credits_of(app, &out).await?;
+    let mut referenced = std::collections::HashMap::new();
+    let mut batch = Batch::default();
     for n in 0..movies {
         let input = MovieInput {
             title: title(&mut rng, movies),
@@ -290,25 +329,51 @@ pub async fn seed(app: &App, movies: usize, seed: u64) -> Result<Seeded, Problem
             available: rng.u8(..20) != 0,
             regions: Vec::new(),
         };
-        // Created unprojected: with its viewer history added, it is projected once.
-        let id = records::insert_unprojected::<Movie>(app, input).await?.id;
         // Some viewer history, so that popularity and ratings have something to order.
+        let mut counters = index::Counters::default();
         if n % 3 != 0 {
             let ratings = rng.u8(1..=40);
-            let rating_sum: i64 = (0..ratings).map(|_| i64::from(rng.u8(1..=10))).sum();
-            let history = Update::new()
-                .add("likes", i64::from(rng.u16(..500)))
-                .add("dislikes", i64::from(rng.u16(..80)))
-                .add("favorites", i64::from(rng.u16(..60)))
-                .add("rating_count", i64::from(ratings))
-                .add("rating_sum", rating_sum);
-            let now = app.clock.now().unix_timestamp();
-            app.table.write(index::marked(history, &id, now)).await?;
+            counters.rating_sum = (0..ratings).map(|_| i64::from(rng.u8(1..=10))).sum();
+            counters.likes = i64::from(rng.u16(..500));
+            counters.dislikes = i64::from(rng.u16(..80));
+            counters.favorites = i64::from(rng.u16(..60));
+            counters.rating_count = i64::from(ratings);
         }
-        index::project(app, &id).await?;
-        out.movies.push(id);
+        batch.movies.push((input, counters));
+        if batch.movies.len() == MOVIES_PER_BATCH {
+            let ids = write_projected(app, &mut batch, &credits, &mut referenced).await?;
+            out.movies.extend(ids);
+        }
     }
+    let ids = write_projected(app, &mut batch, &credits, &mut referenced).await?;
+    out.movies.extend(ids);
+    // Each genre and person counts the movies that credit it, once for the whole seeding.
+    records::add_referrers(app, referenced).await?;
     Ok(out)
+}
+
+/// The names of the seeded genres and people, read once (as one projection reads a
+/// movie's).
+async fn credits_of(app: &App, seeded: &Seeded) -> Result<index::Credits, Problem> {
+    let keys: Vec<crate::store::Key> = seeded
+        .genres
+        .iter()
+        .map(|id| records::key::<Genre>(id))
+        .chain(seeded.actors.iter().map(|id| records::key::<Actor>(id)))
+        .chain(
+            seeded
+                .directors
+                .iter()
+                .map(|id| records::key::<Director>(id)),
+        )
+        .chain(
+            seeded
+                .producers
+                .iter()
+                .map(|id| records::key::<Producer>(id)),
+        )
+        .collect();
+    Ok(index::Credits::read(app, &keys).await?)
 }
 
 /// Three shows a day (14:00, 17:30 and 21:00 UTC) on every screen of the seeded cinemas,

@@ -38,6 +38,12 @@ use std::collections::{BTreeSet, HashMap};
 pub const TO_INDEX: &str = "MOVIES_TO_INDEX";
 /// How long a projection may hold a movie before another may take over.
 const LEASE_MS: i64 = 30_000;
+/// The record's lease: until when (epoch ms) a projection holds the movie.
+const LEASE: &str = "indexing_until";
+/// Projections of the movie that failed since its last success.
+const FAILED_PROJECTIONS: &str = "failed_projections";
+/// Failures after which the change feed leaves a movie to the sweep.
+const FEED_GIVES_UP_AFTER: i64 = 3;
 
 /// The exact counters kept on a movie record by engagement and commerce.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -175,6 +181,22 @@ pub struct Credits {
 }
 
 impl Credits {
+    /// The names of the records at `keys`, in one batch read.
+    pub async fn read(app: &App, keys: &[Key]) -> Result<Self, StoreError> {
+        let mut credits = Credits::default();
+        for item in app.table.batch_get(keys).await? {
+            if let (Some(key), Some(name)) = (
+                Key::of(&item),
+                item.get("fields")
+                    .and_then(|f| f.get("name"))
+                    .and_then(Value::as_str),
+            ) {
+                credits.names.insert(key, name.trim().to_string());
+            }
+        }
+        Ok(credits)
+    }
+
     fn named<R: Record>(&self, ids: &[String]) -> Vec<Named> {
         ids.iter()
             .filter_map(|id| {
@@ -522,18 +544,41 @@ async fn credits(app: &App, movie: &MovieInput) -> Result<Credits, StoreError> {
         .map(|id| records::key::<Genre>(id))
         .chain(people_keys(movie))
         .collect();
-    let mut credits = Credits::default();
-    for item in app.table.batch_get(&keys).await? {
-        if let (Some(key), Some(name)) = (
-            Key::of(&item),
-            item.get("fields")
-                .and_then(|f| f.get("name"))
-                .and_then(Value::as_str),
-        ) {
-            credits.names.insert(key, name.trim().to_string());
-        }
+    Credits::read(app, &keys).await
+}
+
+/// A new movie as a projection would leave it, for the bulk seeder: its record item
+/// (`record`, as the record feature made it) with its counters and the keys and digests
+/// of its index items, and off the to-index list; and those index items.
+pub fn projected(
+    movie: &Stored<MovieInput>,
+    mut record: Item,
+    counters: &Counters,
+    credits: &Credits,
+) -> (Item, Vec<Item>) {
+    let items = index_items(movie, &shelve(movie, counters, credits));
+    let entries: Vec<Value> = items
+        .iter()
+        .filter_map(|item| {
+            let key = Key::of(item)?;
+            Some(serde_json::json!([key.pk, key.sk, digest(item)]))
+        })
+        .collect();
+    for attr in [Index::Gsi2.pk(), Index::Gsi2.sk(), MARKED_AT] {
+        record.remove(attr);
     }
-    Ok(credits)
+    let counts = [
+        ("likes", counters.likes),
+        ("dislikes", counters.dislikes),
+        ("rating_sum", counters.rating_sum),
+        ("rating_count", counters.rating_count),
+        ("favorites", counters.favorites),
+    ];
+    for (attr, count) in counts.into_iter().filter(|(_, n)| *n != 0) {
+        record.insert(attr.into(), count.into());
+    }
+    record.insert("indexed".into(), Value::Array(entries));
+    (record, items)
 }
 
 /// Brings a movie's index in line with its record (or removes it, once deleted).
@@ -549,17 +594,15 @@ pub async fn project(app: &App, movie_id: &str) -> Result<(), StoreError> {
         };
         let now_ms = (app.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
         let lease_until = now_ms + LEASE_MS;
-        let lease = Write::update(
-            key.clone(),
-            Update::new().set("indexing_until", lease_until),
-        )
-        .when(Condition::Exists.and(
-            Condition::AttrNotExists("indexing_until".into()).or(Condition::compare(
-                "indexing_until",
-                Cmp::Lt,
-                now_ms,
-            )),
-        ));
+        let lease = Write::update(key.clone(), Update::new().set(LEASE, lease_until)).when(
+            Condition::Exists.and(
+                Condition::AttrNotExists(LEASE.into()).or(Condition::compare(
+                    LEASE,
+                    Cmp::Lt,
+                    now_ms,
+                )),
+            ),
+        );
         match app.table.write(lease).await {
             Ok(_) => {}
             Err(StoreError::ConditionFailed) => return Ok(()),
@@ -570,10 +613,14 @@ pub async fn project(app: &App, movie_id: &str) -> Result<(), StoreError> {
             Ok(Finished::Unmarked) => return Ok(()),
             Ok(Finished::Changed | Finished::Gone) => continue,
             Err(e) => {
-                // Free the movie at once, so the next sweep retries it instead of waiting
-                // out the lease.
-                let release = Write::update(key.clone(), Update::new().remove("indexing_until"))
-                    .when(Condition::eq("indexing_until", lease_until));
+                // Free the movie at once, so the change feed or the next sweep retries it
+                // instead of waiting out the lease; counted, so a movie that keeps failing
+                // is left to the sweep rather than retried by the feed without end.
+                let release = Write::update(
+                    key.clone(),
+                    Update::new().remove(LEASE).add(FAILED_PROJECTIONS, 1),
+                )
+                .when(Condition::eq(LEASE, lease_until));
                 if let Err(release_error) = app.table.write(release).await {
                     tracing::warn!(movie = movie_id, error = %release_error, "releasing a projection lease failed");
                 }
@@ -621,7 +668,7 @@ async fn write_index(
     let key = record_key(&movie.id);
     let indexed = Update::new()
         .set("indexed", Value::Array(entries))
-        .remove("indexing_until");
+        .remove(LEASE);
     let unchanged = Condition::eq("version", movie.version).and(match record.get("revision") {
         Some(revision) => Condition::eq("revision", revision.clone()),
         None => Condition::AttrNotExists("revision".into()),
@@ -630,7 +677,8 @@ async fn write_index(
         .clone()
         .remove(Index::Gsi2.pk())
         .remove(Index::Gsi2.sk())
-        .remove(MARKED_AT);
+        .remove(MARKED_AT)
+        .remove(FAILED_PROJECTIONS);
     match app
         .table
         .write(Write::update(key.clone(), done).when(Condition::Exists.and(unchanged)))
@@ -676,6 +724,64 @@ async fn remove_deleted(
             .await?;
     }
     Ok(())
+}
+
+/// The table stream's filter (Lambda event filtering): only records of movies marked for
+/// the index and held by no projection reach the stream indexer. The projection's own
+/// writes take the mark off (or hold the lease), so they start nothing.
+pub fn stream_filter() -> Value {
+    serde_json::json!({
+        "dynamodb": {
+            "NewImage": {
+                Index::Gsi2.pk(): { "S": [TO_INDEX] },
+                LEASE: [{ "exists": false }],
+            }
+        }
+    })
+}
+
+/// The movie an item asks to be projected for, if any: a record (or a tombstone) marked
+/// for the index, not held by a live projection, and not failing over and over (the
+/// sweep takes those). The change feed's test, as [`stream_filter`] is the stream's.
+pub fn awaiting_projection(item: &Item, now_ms: i64) -> Option<&str> {
+    let marked = item.get(Index::Gsi2.pk()).and_then(Value::as_str) == Some(TO_INDEX);
+    let held = item
+        .get(LEASE)
+        .and_then(Value::as_i64)
+        .is_some_and(|until| until >= now_ms);
+    let failing = item
+        .get(FAILED_PROJECTIONS)
+        .and_then(Value::as_i64)
+        .is_some_and(|n| n >= FEED_GIVES_UP_AFTER);
+    if !marked || held || failing {
+        return None;
+    }
+    item.get(Index::Gsi2.sk()).and_then(Value::as_str)
+}
+
+/// Projects a movie a change announced, when it still awaits it (another projection may
+/// have taken it, or taken its mark off, since). Whether it projected.
+pub async fn project_if_awaiting(app: &App, movie_id: &str) -> Result<bool, StoreError> {
+    let now_ms = (app.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
+    let record = match app.table.get(&record_key(movie_id)).await? {
+        Some(record) => Some(record),
+        None => app.table.get(&tombstone_key(movie_id)).await?,
+    };
+    let awaiting = record
+        .as_ref()
+        .and_then(|item| awaiting_projection(item, now_ms))
+        .is_some();
+    if awaiting {
+        project(app, movie_id).await?;
+    }
+    Ok(awaiting)
+}
+
+/// The movie a changed key belongs to, when the change may concern the index: a movie's
+/// record or tombstone.
+pub fn changed_movie(key: &Key) -> Option<&str> {
+    let id = key.pk.strip_prefix(Movie::PREFIX)?.strip_prefix('#')?;
+    (key == &record_key(id) || key == &tombstone_key(id)).then_some(id)
 }
 
 /// What a sweep did.
@@ -830,6 +936,39 @@ mod tests {
             written.get("cast").is_none() && written["actors"].is_array(),
             "{written}"
         );
+    }
+
+    #[test]
+    fn a_marked_movie_awaits_projection_unless_held_or_failing() {
+        let item = |extra: serde_json::Value| -> Item {
+            let mut item = serde_json::json!({
+                "PK": "MOVIE#m1", "SK": "RECORD",
+                "GSI2PK": TO_INDEX, "GSI2SK": "m1",
+            });
+            item.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            item.as_object().unwrap().clone()
+        };
+        let now = 1_000_000;
+        assert_eq!(
+            awaiting_projection(&item(serde_json::json!({})), now),
+            Some("m1")
+        );
+        let held = item(serde_json::json!({ LEASE: now + 1 }));
+        assert_eq!(awaiting_projection(&held, now), None);
+        let lapsed = item(serde_json::json!({ LEASE: now - 1 }));
+        assert_eq!(awaiting_projection(&lapsed, now), Some("m1"));
+        let failing = item(serde_json::json!({ FAILED_PROJECTIONS: FEED_GIVES_UP_AFTER }));
+        assert_eq!(awaiting_projection(&failing, now), None);
+        let unmarked: Item = serde_json::json!({"PK": "MOVIE#m1", "SK": "RECORD"})
+            .as_object()
+            .unwrap()
+            .clone();
+        assert_eq!(awaiting_projection(&unmarked, now), None);
+        assert_eq!(changed_movie(&record_key("m1")), Some("m1"));
+        assert_eq!(changed_movie(&tombstone_key("m1")), Some("m1"));
+        assert_eq!(changed_movie(&shelf_key("ALL", "m1")), None);
     }
 
     #[test]

@@ -310,22 +310,12 @@ pub async fn insert<R: Record>(app: &App, input: R::Input) -> Result<Stored<R::I
     Ok(stored)
 }
 
-/// [`insert`] without what follows the write (a movie's projection): for the demo seeder,
-/// which adds a movie's viewer history before projecting it once.
-pub async fn insert_unprojected<R: Record>(
+/// [`insert`] without what follows the write (a movie's projection).
+async fn insert_unprojected<R: Record>(
     app: &App,
     input: R::Input,
 ) -> Result<Stored<R::Input>, Problem> {
-    let now = app.clock.now();
-    checked::<R>(&input, now.date())?;
-    let stored = Stored {
-        id: ulid::Ulid::new().to_string(),
-        fields: input,
-        version: 1,
-        created_at: now.unix_timestamp(),
-        updated_at: now.unix_timestamp(),
-        movie_count: 0,
-    };
+    let stored = new_stored::<R>(app, input)?;
     let references = R::references(&stored.fields);
     check_references(app, &references).await?;
     let mut writes = vec![Write::put(to_item::<R>(&stored)?).when(Condition::NotExists)];
@@ -354,6 +344,44 @@ pub async fn insert_unprojected<R: Record>(
         )),
         Err(e) => Err(e.into()),
     }
+}
+
+/// A new record and its item as [`insert`] would store it, checked but not written: for
+/// the bulk seeder, which writes many at once and counts references itself.
+pub fn new_record<R: Record>(
+    app: &App,
+    input: R::Input,
+) -> Result<(Stored<R::Input>, Item), Problem> {
+    let stored = new_stored::<R>(app, input)?;
+    let item = to_item::<R>(&stored)?;
+    Ok((stored, item))
+}
+
+/// A checked new record at its first version, made now.
+fn new_stored<R: Record>(app: &App, input: R::Input) -> Result<Stored<R::Input>, Problem> {
+    let now = app.clock.now();
+    checked::<R>(&input, now.date())?;
+    Ok(Stored {
+        id: ulid::Ulid::new().to_string(),
+        fields: input,
+        version: 1,
+        created_at: now.unix_timestamp(),
+        updated_at: now.unix_timestamp(),
+        movie_count: 0,
+    })
+}
+
+/// Adds to each referenced record's movie count (the bulk seeder's, once per record).
+pub async fn add_referrers(
+    app: &App,
+    counts: std::collections::HashMap<Key, i64>,
+) -> Result<(), Problem> {
+    for (key, count) in counts {
+        app.table
+            .write(Write::update(key, Update::new().add(REFERRERS, count)).when(Condition::Exists))
+            .await?;
+    }
+    Ok(())
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

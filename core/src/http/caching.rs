@@ -1,7 +1,8 @@
 //! What browsers and the CDN may keep. A public read's success carries `Cache-Control`
 //! (the route's [`Caching`]) and a strong `ETag` computed from its bytes, and a request
 //! naming that tag in `If-None-Match` is answered 304 without a body; every other answer
-//! that says nothing of its own is `private, no-store`.
+//! that says nothing of its own is `private, no-store`. The local server also keeps
+//! public answers in process until the table changes ([`Kept`]).
 
 use crate::route::Caching;
 use axum::body::Body;
@@ -12,9 +13,82 @@ use axum::response::{IntoResponse, Response};
 /// The largest answer given an ETag; larger ones go out unvalidated (none is near it).
 const MAX_TAGGED_BYTES: usize = 4 << 20;
 
+/// Answers of public reads kept in process, as a CDN keeps them deployed: each is good for
+/// its route's `s-maxage` and only while the table has committed nothing since it was
+/// made (`Table::commits`), so a kept answer is never older than the data. The local
+/// server turns it on (`Config::keep_public_answers`) on the embedded backend.
+pub struct Kept {
+    table: std::sync::Arc<dyn crate::store::Table>,
+    answers: std::sync::Mutex<std::collections::HashMap<String, std::sync::Arc<KeptAnswer>>>,
+}
+
+struct KeptAnswer {
+    commits: u64,
+    made: std::time::Instant,
+    tag: HeaderValue,
+    content_type: Option<HeaderValue>,
+    body: axum::body::Bytes,
+}
+
+/// Answers kept at most; past it the store starts again (a cache of list pages, not a
+/// second database).
+const KEPT_ANSWERS: usize = 2_000;
+
+impl Kept {
+    /// `None` when the table cannot say whether it changed.
+    pub fn over(table: std::sync::Arc<dyn crate::store::Table>) -> Option<std::sync::Arc<Self>> {
+        table.commits()?;
+        Some(std::sync::Arc::new(Self {
+            table,
+            answers: Default::default(),
+        }))
+    }
+
+    fn fresh(&self, key: &str, caching: Caching) -> Option<std::sync::Arc<KeptAnswer>> {
+        let Caching::Public { shared_max_age, .. } = caching else {
+            return None;
+        };
+        let answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        let answer = answers.get(key)?;
+        let good = Some(answer.commits) == self.table.commits()
+            && answer.made.elapsed().as_secs() < u64::from(shared_max_age);
+        good.then(|| answer.clone())
+    }
+
+    fn keep(&self, key: String, answer: KeptAnswer) {
+        let mut answers = self.answers.lock().unwrap_or_else(|e| e.into_inner());
+        if answers.len() >= KEPT_ANSWERS {
+            answers.clear();
+        }
+        answers.insert(key, std::sync::Arc::new(answer));
+    }
+}
+
 /// The per-route step for a public read.
-pub async fn public(caching: Caching, request: Request<Body>, next: Next) -> Response {
+pub async fn public(
+    caching: Caching,
+    kept: Option<std::sync::Arc<Kept>>,
+    request: Request<Body>,
+    next: Next,
+) -> Response {
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
+    let control = HeaderValue::from_str(&caching.header()).expect("a Cache-Control value is ASCII");
+    let key = format!("{} {}", request.method(), request.uri());
+    if let Some(answer) = kept.as_ref().and_then(|k| k.fresh(&key, caching)) {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::ETAG, answer.tag.clone());
+        headers.insert(header::CACHE_CONTROL, control);
+        if if_none_match.is_some_and(|v| matches(&v, answer.tag.to_str().unwrap_or(""))) {
+            return (StatusCode::NOT_MODIFIED, headers).into_response();
+        }
+        if let Some(content_type) = &answer.content_type {
+            headers.insert(header::CONTENT_TYPE, content_type.clone());
+        }
+        return (headers, answer.body.clone()).into_response();
+    }
+    // Taken before the handler reads: a write committed meanwhile makes the kept answer
+    // stale at once.
+    let commits = kept.as_ref().and_then(|k| k.table.commits());
     let response = next.run(request).await;
     if response.status() != StatusCode::OK {
         return response;
@@ -36,17 +110,23 @@ pub async fn public(caching: Caching, request: Request<Body>, next: Next) -> Res
     );
     let tag_value = HeaderValue::from_str(&tag).expect("an entity tag is ASCII");
     parts.headers.insert(header::ETAG, tag_value.clone());
-    let control = HeaderValue::from_str(&caching.header()).expect("a Cache-Control value is ASCII");
     parts.headers.insert(header::CACHE_CONTROL, control.clone());
+    if let (Some(kept), Some(commits)) = (&kept, commits) {
+        kept.keep(
+            key,
+            KeptAnswer {
+                commits,
+                made: std::time::Instant::now(),
+                tag: tag_value.clone(),
+                content_type: parts.headers.get(header::CONTENT_TYPE).cloned(),
+                body: bytes.clone(),
+            },
+        );
+    }
     if if_none_match.is_some_and(|v| matches(&v, &tag)) {
         let mut headers = HeaderMap::new();
         headers.insert(header::ETAG, tag_value);
         headers.insert(header::CACHE_CONTROL, control);
-        for name in [header::VARY, crate::http::REQUEST_ID] {
-            if let Some(value) = parts.headers.get(&name) {
-                headers.insert(name, value.clone());
-            }
-        }
         return (StatusCode::NOT_MODIFIED, headers).into_response();
     }
     Response::from_parts(parts, Body::from(bytes))

@@ -116,6 +116,14 @@ impl Table for CountingTable {
         Ok(page)
     }
 
+    fn changes(&self) -> Option<super::ChangeFeed> {
+        self.inner.changes()
+    }
+
+    fn commits(&self) -> Option<u64> {
+        self.inner.commits()
+    }
+
     async fn write(&self, write: Write) -> Result<Written, StoreError> {
         self.counts.writes.fetch_add(1, Ordering::Relaxed);
         self.inner.write(write).await

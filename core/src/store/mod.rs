@@ -354,7 +354,25 @@ pub trait Table: Send + Sync {
     /// Unconditional puts and deletes, each applied on its own (DynamoDB's BatchWriteItem):
     /// for derived items that a repeat of the same batch rewrites identically.
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError>;
+
+    /// The keys of every committed write, as they happen: the embedded backend's stand-in
+    /// for the table's DynamoDB stream. `None` where the table has no such feed in
+    /// process (DynamoDB's stream reaches a Lambda function instead).
+    fn changes(&self) -> Option<ChangeFeed> {
+        None
+    }
+
+    /// How many writes have committed in this process, where the table can tell (the
+    /// embedded backend): an answer made at one count is current while it holds.
+    fn commits(&self) -> Option<u64> {
+        None
+    }
 }
+
+/// Receives the keys each committed write touched (one message per write, transaction or
+/// batch). A receiver that falls behind is told how much it missed
+/// (`RecvError::Lagged`), so it can catch up another way.
+pub type ChangeFeed = tokio::sync::broadcast::Receiver<std::sync::Arc<[Key]>>;
 
 /// The keys of a batch read, each once (DynamoDB refuses a request that repeats one).
 fn distinct_keys(keys: &[Key]) -> Vec<Key> {

@@ -27,7 +27,14 @@ pub struct SqliteTable {
     writer: Arc<Mutex<Connection>>,
     /// Connections that only read, lent one per call.
     readers: Arc<Readers>,
+    /// Where committed writes are announced ([`Table::changes`]).
+    feed: tokio::sync::broadcast::Sender<Arc<[Key]>>,
+    /// Writes committed through this table ([`Table::commits`]).
+    committed: std::sync::atomic::AtomicU64,
 }
+
+/// Announcements a slow follower may fall behind by before it is told it lagged.
+const FEED_CAPACITY: usize = 4096;
 
 /// How many reads run at once (each on its own connection and blocking thread).
 const READERS: usize = 4;
@@ -267,6 +274,8 @@ fn condition_holds(write: &Write, current: Option<&Item>) -> bool {
 /// Pages read through a memory map, not a `pread` each, and a larger page cache per
 /// connection for the index pages of the hot shelves.
 const PAGE_CACHE: &str = "PRAGMA mmap_size = 1073741824; PRAGMA cache_size = -16384;";
+/// The writer's page cache: up to 256 MiB, taken only as pages are used.
+const WRITER_CACHE: &str = "PRAGMA cache_size = -262144;";
 
 impl SqliteTable {
     /// Opens (creating if needed) the table file.
@@ -283,6 +292,9 @@ impl SqliteTable {
         )
         .map_err(backend)?;
         conn.execute_batch(PAGE_CACHE).map_err(backend)?;
+        // The writer's pages stay in memory until their transaction commits: a large one
+        // (the seeder's) would otherwise spill pages to the log and write them again.
+        conn.execute_batch(WRITER_CACHE).map_err(backend)?;
         conn.execute_batch(&schema_sql()).map_err(backend)?;
         add_missing_index_columns(&conn)?;
         conn.execute_batch(&indexes_sql()).map_err(backend)?;
@@ -303,7 +315,19 @@ impl SqliteTable {
                 idle: Mutex::new(readers),
                 returned: Condvar::new(),
             }),
+            feed: tokio::sync::broadcast::channel(FEED_CAPACITY).0,
+            committed: std::sync::atomic::AtomicU64::new(0),
         })
+    }
+
+    /// Counts a committed write, and tells followers, if any, which keys it touched.
+    fn announce(&self, keys: impl FnOnce() -> Vec<Key>) {
+        self.committed
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
+        if self.feed.receiver_count() > 0 {
+            // Only fails when every follower went meanwhile.
+            let _ = self.feed.send(keys().into());
+        }
     }
 
     /// Runs `f` on the writer, on the blocking thread pool.
@@ -503,64 +527,89 @@ impl Table for SqliteTable {
 
     async fn write(&self, write: Write) -> Result<Written, StoreError> {
         validate_single(&write)?;
-        self.write_with(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
-            let current = load(&tx, &write.key()?)?;
-            if !condition_holds(&write, current.as_ref()) {
-                return Err(StoreError::ConditionFailed);
-            }
-            let written = perform(&tx, &write, current)?;
-            tx.commit().map_err(backend)?;
-            Ok(written)
-        })
-        .await
+        let (written, key) = self
+            .write_with(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(backend)?;
+                let key = write.key()?;
+                let current = load(&tx, &key)?;
+                if !condition_holds(&write, current.as_ref()) {
+                    return Err(StoreError::ConditionFailed);
+                }
+                let written = perform(&tx, &write, current)?;
+                tx.commit().map_err(backend)?;
+                Ok((written, key))
+            })
+            .await?;
+        self.announce(|| vec![key]);
+        Ok(written)
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         validate_transaction(&writes)?;
-        self.write_with(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
-            let mut currents = Vec::with_capacity(writes.len());
-            let mut failed = Vec::new();
-            for (position, write) in writes.iter().enumerate() {
-                let current = load(&tx, &write.key()?)?;
-                if !condition_holds(write, current.as_ref()) {
-                    failed.push(position);
+        let writes = self
+            .write_with(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(backend)?;
+                let mut currents = Vec::with_capacity(writes.len());
+                let mut failed = Vec::new();
+                for (position, write) in writes.iter().enumerate() {
+                    let current = load(&tx, &write.key()?)?;
+                    if !condition_holds(write, current.as_ref()) {
+                        failed.push(position);
+                    }
+                    currents.push(current);
                 }
-                currents.push(current);
-            }
-            if !failed.is_empty() {
-                return Err(StoreError::TransactionCanceled { failed });
-            }
-            for (write, current) in writes.iter().zip(currents) {
-                perform(&tx, write, current)?;
-            }
-            tx.commit().map_err(backend)
-        })
-        .await
+                if !failed.is_empty() {
+                    return Err(StoreError::TransactionCanceled { failed });
+                }
+                for (write, current) in writes.iter().zip(currents) {
+                    perform(&tx, write, current)?;
+                }
+                tx.commit().map_err(backend)?;
+                Ok(writes)
+            })
+            .await?;
+        self.announce(|| keys_of(&writes));
+        Ok(())
     }
 
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         super::validate_batch(&writes)?;
-        self.write_with(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .map_err(backend)?;
-            // Unconditional puts and deletes (validated above): nothing to read first.
-            for write in &writes {
-                match write {
-                    Write::Put { item, .. } => store(&tx, item)?,
-                    other => remove(&tx, &other.key()?)?,
+        let writes = self
+            .write_with(move |conn| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(backend)?;
+                // Unconditional puts and deletes (validated above): nothing to read first.
+                for write in &writes {
+                    match write {
+                        Write::Put { item, .. } => store(&tx, item)?,
+                        other => remove(&tx, &other.key()?)?,
+                    }
                 }
-            }
-            tx.commit().map_err(backend)
-        })
-        .await
+                tx.commit().map_err(backend)?;
+                Ok(writes)
+            })
+            .await?;
+        self.announce(|| keys_of(&writes));
+        Ok(())
     }
+
+    fn changes(&self) -> Option<super::ChangeFeed> {
+        Some(self.feed.subscribe())
+    }
+
+    fn commits(&self) -> Option<u64> {
+        Some(self.committed.load(std::sync::atomic::Ordering::Acquire))
+    }
+}
+
+/// The keys some validated writes touched.
+fn keys_of(writes: &[Write]) -> Vec<Key> {
+    writes.iter().filter_map(|w| w.key().ok()).collect()
 }
 
 #[cfg(test)]
@@ -686,6 +735,29 @@ mod tests {
         other.execute_batch("ROLLBACK").unwrap();
         writing.await.unwrap().unwrap();
         assert_eq!(table.get(&key).await.unwrap().unwrap()["n"], 2);
+    }
+
+    /// Every committed write is announced with the keys it touched, once; a write whose
+    /// condition failed changed nothing and is not.
+    #[tokio::test]
+    async fn committed_writes_are_announced_on_the_change_feed() {
+        let (table, _dir) = table();
+        let mut feed = table.changes().expect("the embedded table has a feed");
+        let (a, b) = (Key::new("PROBE#A", "RECORD"), Key::new("PROBE#B", "RECORD"));
+        table.write(put(&a, 1)).await.unwrap();
+        table.transact(vec![put(&a, 2), put(&b, 2)]).await.unwrap();
+        let refused = Write::update(a.clone(), Update::new().set("n", 3))
+            .when(crate::store::Condition::eq("n", 99));
+        assert!(table.write(refused).await.is_err());
+        table
+            .batch_write(vec![Write::delete(a.clone())])
+            .await
+            .unwrap();
+        let mut seen = Vec::new();
+        while let Ok(keys) = feed.try_recv() {
+            seen.push(keys.to_vec());
+        }
+        assert_eq!(seen, vec![vec![a.clone()], vec![a.clone(), b], vec![a]]);
     }
 
     /// Transactions move units between two items while readers read both: each read sees

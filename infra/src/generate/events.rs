@@ -4,7 +4,7 @@ use marquee::routes::{Background, Route, Trigger};
 use serde_json::{Map, Value, json};
 
 /// A ULID-shaped sample for every path parameter.
-const SAMPLE_ID: &str = "01JD8X0000000000000000TEST";
+pub const SAMPLE_ID: &str = "01JD8X0000000000000000TEST";
 
 pub fn api_event(route: &Route) -> String {
     let method = route.method.as_str();
@@ -69,6 +69,32 @@ pub fn background_event(function: &Background) -> String {
             "region": "us-east-1",
             "resources": ["arn:aws:events:us-east-1:123456789012:rule/marquee-expiry-sweep"],
             "detail": {}
+        }),
+        Trigger::TableStream => json!({
+            "Records": [{
+                "eventID": "c81e728d9d4c2f636f067f89cc14862c",
+                "eventName": "MODIFY",
+                "eventVersion": "1.1",
+                "eventSource": "aws:dynamodb",
+                "awsRegion": "us-east-1",
+                "dynamodb": {
+                    "ApproximateCreationDateTime": 1795435200,
+                    "Keys": {
+                        "PK": {"S": format!("MOVIE#{SAMPLE_ID}")},
+                        "SK": {"S": "RECORD"}
+                    },
+                    "NewImage": {
+                        "PK": {"S": format!("MOVIE#{SAMPLE_ID}")},
+                        "SK": {"S": "RECORD"},
+                        "GSI2PK": {"S": "MOVIES_TO_INDEX"},
+                        "GSI2SK": {"S": SAMPLE_ID}
+                    },
+                    "SequenceNumber": "111100000000000000000001",
+                    "SizeBytes": 120,
+                    "StreamViewType": "NEW_IMAGE"
+                },
+                "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/marquee/stream/2026-12-05T00:00:00.000"
+            }]
         }),
         Trigger::ExpiryQueue | Trigger::MailQueue => json!({
             "Records": [{

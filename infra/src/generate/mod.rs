@@ -5,6 +5,7 @@
 
 mod alarms;
 mod events;
+pub use events::SAMPLE_ID;
 pub mod stack;
 mod template;
 mod watch;

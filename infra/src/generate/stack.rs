@@ -146,6 +146,12 @@ const PARAMETERS: &[Parameter] = &[
         from_root: "!GetAtt MailQueue.Arn",
     },
     Parameter {
+        name: "TableStreamArn",
+        kind: "String",
+        description: "The table's stream (new images).",
+        from_root: "!GetAtt Table.StreamArn",
+    },
+    Parameter {
         name: "JobFailureQueueArn",
         kind: "String",
         description: "Where failed scheduled runs go.",
@@ -682,6 +688,12 @@ fn arn_path(path: &str) -> String {
         .join("/")
 }
 
+/// Stream records one invocation takes at most.
+pub const STREAM_BATCH_SIZE: u32 = 100;
+/// How long Lambda gathers stream records before it invokes: lists follow a change within
+/// this and one projection.
+pub const STREAM_BATCHING_WINDOW_SECS: u32 = 1;
+
 fn background_function(out: &mut String, function: &Background) {
     assert!(
         !marquee::routes::reads_secrets(function.needs),
@@ -715,8 +727,46 @@ fn background_function(out: &mut String, function: &Background) {
                 "      Events:\n        Queued:\n          Type: SQS\n          Properties:\n            Queue: !Ref {queue}\n            BatchSize: 10\n            FunctionResponseTypes:\n              - ReportBatchItemFailures\n"
             );
         }
+        Trigger::TableStream => {
+            // Only marked movies reach the function (the filter); a burst of clicks on one
+            // movie arrives as one batch; a record that keeps failing is retried from where
+            // it failed, then its batch goes to the job failure queue, and the sweep
+            // reconciles it.
+            let _ = write!(
+                out,
+                "      Events:\n        Changes:\n          Type: DynamoDB\n          Properties:\n            Stream: !Ref TableStreamArn\n            StartingPosition: LATEST\n            BatchSize: {STREAM_BATCH_SIZE}\n            MaximumBatchingWindowInSeconds: {STREAM_BATCHING_WINDOW_SECS}\n            FunctionResponseTypes:\n              - ReportBatchItemFailures\n            BisectBatchOnFunctionError: true\n            MaximumRetryAttempts: 5\n            MaximumRecordAgeInSeconds: 3600\n            DestinationConfig:\n              OnFailure:\n                Type: SQS\n                Destination: !Ref JobFailureQueueArn\n            FilterCriteria:\n              Filters:\n                - Pattern: '{filter}'\n",
+                filter = marquee::catalog::index::stream_filter(),
+            );
+        }
     }
     log_group_and_alarm(out, function.name, false);
+    if let Trigger::TableStream = function.trigger {
+        let id = logical_id(function.name);
+        let _ = write!(
+            out,
+            "
+  {base}LagAlarm:
+    Type: AWS::CloudWatch::Alarm
+    Properties:
+      AlarmDescription: \"{name} is over a minute behind the table's changes: see docs/operations.md, Stream lag\"
+      Namespace: AWS/Lambda
+      MetricName: IteratorAge
+      Dimensions:
+        - Name: FunctionName
+          Value: !Ref {id}
+      Statistic: Maximum
+      Period: 60
+      EvaluationPeriods: 5
+      Threshold: 60000
+      ComparisonOperator: GreaterThanThreshold
+      TreatMissingData: notBreaching
+      AlarmActions:
+        - !Ref AlarmTopicArn
+",
+            base = id.trim_end_matches("Function"),
+            name = function.name,
+        );
+    }
     if let Trigger::Schedule(_) = function.trigger {
         let id = logical_id(function.name);
         let _ = write!(

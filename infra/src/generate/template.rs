@@ -234,6 +234,9 @@ fn table(out: &mut String) {
         PointInTimeRecoveryEnabled: true
       SSESpecification:
         SSEEnabled: true
+      # The catalogue's stream indexer reads the new image of each change.
+      StreamSpecification:
+        StreamViewType: NEW_IMAGE
       TimeToLiveSpecification:
 "#,
     );

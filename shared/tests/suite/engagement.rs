@@ -687,6 +687,68 @@ async fn public_reads_are_cacheable_and_personal_answers_are_not(env: Env) {
     }
 }
 
+/// The local server keeps public answers in memory (as the CDN does deployed): a kept
+/// answer costs no read, and any committed write makes every kept answer stale at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kept_answers_cost_no_read_and_follow_every_write() {
+    use std::sync::atomic::Ordering;
+    let env = Env::embedded().await;
+    let seeded = catalogue(&env).await;
+    let id = &seeded.movies[0];
+    let (ana, _, _) = env.account("ana", Role::User).await;
+    let counting = std::sync::Arc::new(marquee::store::counting::CountingTable::new(
+        env.app.table.clone(),
+    ));
+    let mut app = env.app.clone();
+    app.table = counting.clone();
+    let mut config = (*app.config).clone();
+    config.keep_public_answers = true;
+    app.config = std::sync::Arc::new(config);
+    let api = marquee::routes::router(app, |_| true);
+    let get = |path: String, headers: Vec<(&'static str, String)>| {
+        let api = api.clone();
+        async move {
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+            support::call(
+                &api,
+                support::request(Method::GET, &path, None, None, &headers),
+            )
+            .await
+        }
+    };
+    let reads = || counting.counts.reads.load(Ordering::SeqCst);
+    let path = format!("/movies/{id}");
+    let (_, first_headers, first) = get(path.clone(), vec![]).await;
+    let before = reads();
+    let (status, headers, again) = get(path.clone(), vec![]).await;
+    assert_eq!((status, &again), (StatusCode::OK, &first));
+    assert_eq!(reads(), before, "a kept answer reads nothing");
+    assert_eq!(headers.get("etag"), first_headers.get("etag"));
+    let tag = header(&first_headers, "etag").to_string();
+    let (status, _, _) = get(path.clone(), vec![("if-none-match", tag.clone())]).await;
+    assert_eq!(status, StatusCode::NOT_MODIFIED);
+    assert_eq!(reads(), before);
+
+    // A like commits: the next read is made again, and shows it.
+    let (status, _) = put(
+        &env,
+        &format!("/movies/{id}/reaction"),
+        &ana,
+        Some(json!({"value": "like"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _, _) = get(path.clone(), vec![("if-none-match", tag)]).await;
+    assert_eq!(status, StatusCode::OK, "the tag changed with the like");
+    let (_, _, after) = get(path, vec![]).await;
+    assert_eq!(
+        after["likes"].as_i64(),
+        first["likes"].as_i64().map(|l| l + 1)
+    );
+    assert!(reads() > before);
+}
+
 async fn me_marks_answer_each_movie_asked_in_order(env: Env) {
     let seeded = catalogue(&env).await;
     let (ana, _, _) = env.account("ana", Role::User).await;

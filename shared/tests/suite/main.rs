@@ -14,6 +14,7 @@ mod cart;
 mod catalog_browse;
 mod catalog_records;
 mod catalog_showtimes;
+mod catalog_stream;
 mod cost;
 mod engagement;
 mod expiry;
