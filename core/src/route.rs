@@ -219,17 +219,20 @@ pub enum Caching {
 }
 
 impl Caching {
-    /// What changes with every click (counts, seats left): seconds.
+    /// What changes with every click (counts, order, seats left): lists follow a change
+    /// within 5 s, so a kept copy may be at most 3 s old (2 s, and 1 s more served stale
+    /// while the CDN asks again), beside the stream's second or two.
     pub const LIVE: Caching = Caching::Public {
-        max_age: 5,
-        shared_max_age: 5,
-        stale_while_revalidate: 30,
+        max_age: 2,
+        shared_max_age: 2,
+        stale_while_revalidate: 1,
     };
-    /// What a moderator changes now and then (names, cinemas): a minute.
+    /// What a moderator changes now and then (names, cinemas, their pages of movies): a
+    /// minute, and one more served stale while the CDN asks again.
     pub const EDITED: Caching = Caching::Public {
         max_age: 60,
         shared_max_age: 60,
-        stale_while_revalidate: 300,
+        stale_while_revalidate: 60,
     };
 
     /// The `Cache-Control` value of a success.

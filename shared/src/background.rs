@@ -80,22 +80,34 @@ pub async fn catalog_indexer(
     Ok(report)
 }
 
-/// Projects the movies whose changes the table's stream (or the change feed) announced;
-/// gives the positions that failed. A movie named twice is projected once.
-pub async fn catalog_stream_indexer(app: &App, movie_ids: &[String]) -> Vec<usize> {
+/// What one run of the stream indexer did.
+#[derive(Debug, Default)]
+pub struct StreamReport {
+    /// Movies projected (the others named had nothing awaiting).
+    pub projected: usize,
+    /// Positions of the movies whose projection failed.
+    pub failed: Vec<usize>,
+}
+
+/// Projects the movies whose changes the table's stream (or the change feed) announced.
+/// A movie named twice is projected once.
+pub async fn catalog_stream_indexer(app: &App, movie_ids: &[String]) -> StreamReport {
     run_as(CATALOG_STREAM_INDEXER, app, |app| async move {
-        let mut failed = Vec::new();
+        let mut report = StreamReport::default();
         let mut done = std::collections::HashSet::new();
         for (position, id) in movie_ids.iter().enumerate() {
             if !done.insert(id.as_str()) {
                 continue;
             }
-            if let Err(e) = crate::catalog::index::project_if_awaiting(&app, id).await {
-                tracing::warn!(movie = %id, error = %e, "projecting a changed movie failed");
-                failed.push(position);
+            match crate::catalog::index::project_if_awaiting(&app, id).await {
+                Ok(projected) => report.projected += usize::from(projected),
+                Err(e) => {
+                    tracing::warn!(movie = %id, error = %e, "projecting a changed movie failed");
+                    report.failed.push(position);
+                }
             }
         }
-        failed
+        report
     })
     .await
 }
@@ -145,10 +157,10 @@ pub async fn follow_changes(app: App) {
                 tracing::warn!(error = %e, "catching up on the change feed failed");
             }
         } else if !movies.is_empty() {
-            let failed = catalog_stream_indexer(&app, &movies).await;
-            if !failed.is_empty() {
+            let report = catalog_stream_indexer(&app, &movies).await;
+            if !report.failed.is_empty() {
                 tracing::warn!(
-                    failed = failed.len(),
+                    failed = report.failed.len(),
                     "some changed movies were left to the sweep"
                 );
             }

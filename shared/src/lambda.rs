@@ -195,7 +195,8 @@ pub async fn handle_stream_batch(
         .filter_map(|(position, record)| Some((position, record.movie()?)))
         .unzip();
     let mut response = aws_lambda_events::streams::DynamoDbEventResponse::default();
-    for failed in crate::background::catalog_stream_indexer(app, &movies).await {
+    let report = crate::background::catalog_stream_indexer(app, &movies).await;
+    for failed in report.failed {
         let mut failure = aws_lambda_events::streams::DynamoDbBatchItemFailure::default();
         failure.item_identifier = Some(
             event.records[positions[failed]]

@@ -332,11 +332,9 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
         .header(REQUEST_ID, request_id_header());
     let cached = matches!(route.caching, crate::routes::Caching::Public { .. });
     if cached {
-        op = op.parameter(header_parameter(
-            "If-None-Match",
-            false,
-            "The ETag of an answer kept from before: 304 while it is still current",
-        ));
+        // `If-None-Match` is not declared as a parameter: it is HTTP's own, which browsers
+        // and HTTP caches send by themselves, and a declared header would become an
+        // argument of every generated client's call.
         let tag = if versioned(route) {
             "A strong tag of this answer, its version first (`\"<version>.<digest>\"`; `If-Match` takes it)"
         } else {
@@ -352,7 +350,7 @@ fn operation(route: &Route) -> utoipa::openapi::path::Operation {
         op = op.response(
             "304",
             ResponseBuilder::new()
-                .description("Not modified: the tag in `If-None-Match` is current")
+                .description("Not modified: the request's `If-None-Match` names the current `ETag`")
                 .header("ETag", string_header(tag))
                 .header("Cache-Control", control)
                 .header(REQUEST_ID, request_id_header())

@@ -440,6 +440,26 @@ impl Bench {
         assert!(failed.is_empty(), "mail jobs failed: {failed:?}");
     }
 
+    /// The stream indexer on the movies whose changes the table's stream carried.
+    async fn stream_indexer(&mut self, movies: &[String]) -> u64 {
+        let report = self
+            .meter
+            .measure(
+                marquee::background::CATALOG_STREAM_INDEXER,
+                marquee::background::catalog_stream_indexer(&self.env.app, movies),
+            )
+            .await;
+        assert!(report.failed.is_empty(), "projections failed: {report:?}");
+        report.projected as u64
+    }
+
+    /// Write units a route or function has spent so far (table and indexes).
+    fn written(&self, name: &str) -> f64 {
+        self.meter.costs.get(name).map_or(0.0, |cost| {
+            cost.consumed.table.write + cost.consumed.indexes.values().map(|u| u.write).sum::<f64>()
+        })
+    }
+
     async fn indexer(&mut self) -> u64 {
         let report = self
             .meter
@@ -667,7 +687,9 @@ async fn cost_per_route_on_dynamodb() {
             .await;
         tokens.push((access, movie.clone()));
     }
-    let mut projected = bench.indexer().await;
+    // What the table's stream carries to the stream indexer: each engaged movie.
+    let engaged: Vec<String> = tokens.iter().map(|(_, movie)| movie.clone()).collect();
+    let mut projected = bench.stream_indexer(&engaged).await;
 
     // Cart, order, checkout and Stripe's webhook.
     for (viewer, (access, movie)) in tokens.iter().enumerate() {
@@ -777,8 +799,55 @@ async fn cost_per_route_on_dynamodb() {
             .await;
         bench.get("/me/continue-watching", Some(access)).await;
     }
-    // The sweep after purchases counted on the shelves.
-    projected += bench.indexer().await;
+    // Purchases counted on the shelves, through the stream; then the reconciling sweep,
+    // which finds nothing left.
+    projected += bench.stream_indexer(&engaged).await;
+    assert_eq!(
+        bench.indexer().await,
+        0,
+        "the stream left nothing to the sweep"
+    );
+
+    // One like and one edit of a movie nobody touched, each end to end: the route, then
+    // the projection the stream starts.
+    let fresh = movies.last().unwrap().clone();
+    let stream = marquee::background::CATALOG_STREAM_INDEXER;
+    let (route_before, projection_before) =
+        (bench.written("movies-reaction-set"), bench.written(stream));
+    bench
+        .call(
+            Method::PUT,
+            &format!("/movies/{fresh}/reaction"),
+            Some(&tokens[0].0),
+            Some(json!({"value": "like"})),
+            &[],
+        )
+        .await;
+    bench.stream_indexer(std::slice::from_ref(&fresh)).await;
+    let like = (
+        bench.written("movies-reaction-set") - route_before,
+        bench.written(stream) - projection_before,
+    );
+    let (route_before, projection_before) = (bench.written("movies-update"), bench.written(stream));
+    let current = bench.get(&format!("/movies/{fresh}"), None).await;
+    let description = format!(
+        "{} Newly restored.",
+        current["description"].as_str().unwrap()
+    );
+    bench
+        .call(
+            Method::PATCH,
+            &format!("/movies/{fresh}"),
+            Some(&moderator),
+            Some(json!({ "description": description })),
+            &[],
+        )
+        .await;
+    bench.stream_indexer(std::slice::from_ref(&fresh)).await;
+    let edit = (
+        bench.written("movies-update") - route_before,
+        bench.written(stream) - projection_before,
+    );
     bench
         .meter
         .measure(
@@ -788,20 +857,16 @@ async fn cost_per_route_on_dynamodb() {
         .await
         .unwrap();
 
-    let sweeps = &bench.meter.costs[marquee::background::CATALOG_INDEXER];
+    let batches = bench.meter.costs[stream].requests;
     println!(
-        "\ncatalog-indexer: {projected} movies projected in {} sweeps, {} WRU per movie (table and indexes)",
-        sweeps.requests,
-        round(
-            (sweeps.consumed.table.write
-                + sweeps
-                    .consumed
-                    .indexes
-                    .values()
-                    .map(|u| u.write)
-                    .sum::<f64>())
-                / projected as f64
-        )
+        "\ncatalog-stream-indexer: {projected} movies projected in {batches} batches, {} WRU per movie (table and indexes); a like end to end {} WRU (the route {}, its projection {}); an edit end to end {} WRU (the route, which projects at once, {}; the stream's call after it {})",
+        round((bench.written(stream) - like.1 - edit.1) / projected as f64),
+        round(like.0 + like.1),
+        round(like.0),
+        round(like.1),
+        round(edit.0 + edit.1),
+        round(edit.0),
+        round(edit.1),
     );
     println!("\n{}", bench.table());
     println!("{}", bench.cheapest_memory());
