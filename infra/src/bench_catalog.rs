@@ -207,7 +207,7 @@ async fn projection_writes(
 
     let shelves = app
         .table
-        .get(&key)
+        .get(&index::state_key(movie))
         .await?
         .and_then(|r| r.get("indexed").and_then(|i| i.as_array()).cloned())
         .unwrap_or_default();

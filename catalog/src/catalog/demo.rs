@@ -227,8 +227,8 @@ struct Batch {
     movies: Vec<(MovieInput, index::Counters)>,
 }
 
-/// Writes a batch of new movies already projected: their records (with their history,
-/// the keys they are indexed under, no mark) and every index item, in one batch write,
+/// Writes a batch of new movies already projected: their records (with their history, no
+/// mark), their index states (the keys they are indexed under) and every index item, in one batch write,
 /// the names they credit read once for the whole seeding. Gives their ids and adds the
 /// records they reference to `referenced`.
 async fn write_projected(
@@ -244,8 +244,9 @@ async fn write_projected(
         for reference in Movie::references(&stored.fields) {
             *referenced.entry(reference.key).or_default() += 1;
         }
-        let (record, index_items) = index::projected(&stored, item, &counters, credits);
+        let (record, state, index_items) = index::projected(&stored, item, &counters, credits);
         writes.push(crate::store::Write::put(record));
+        writes.push(crate::store::Write::put(state));
         writes.extend(index_items.into_iter().map(crate::store::Write::put));
         ids.push(stored.id);
     }

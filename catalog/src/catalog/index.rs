@@ -10,14 +10,16 @@
 //!
 //! The index is rewritten by [`project`], never by the click that changed a counter.
 //! Every change to a movie (an edit, a like, a rating, a purchase) marks its record on
-//! GSI2 (`MOVIES_TO_INDEX`); edits project at once, engagement waits for the scheduled
-//! [`project_marked`] sweep, so a hundred likes in a minute rewrite the shelves once.
-//! The record keeps the keys it is indexed under, each with a digest of the item written
-//! there (`indexed`), so the next projection deletes exactly what no longer applies and
-//! writes only the items whose content changed: a like rewrites the movie's shelf items
-//! (their counts and popularity keys) and no word item. A short lease on the record keeps
-//! two projections of one movie from interleaving. A deleted movie leaves a tombstone holding
-//! those keys until the projection has removed them.
+//! GSI2 (`MOVIES_TO_INDEX`); edits project at once, engagement when the table's stream
+//! brings the change to the stream indexer ([`stream_filter`], [`project_if_awaiting`]),
+//! a burst of clicks in one batch; the [`project_marked`] sweep reconciles the rest.
+//! The movie's index state ([`state_key`], an item of its own, so that clicks do not carry
+//! it) keeps the keys it is indexed under, each with a digest of the item written there
+//! (`indexed`), so the next projection deletes exactly what no longer applies and writes
+//! only the items whose content changed: a like rewrites the movie's shelf items (their
+//! counts and popularity keys) and no word item. A short lease on the state keeps two
+//! projections of one movie from interleaving. A deleted movie leaves a tombstone until
+//! the projection has removed what its state names.
 
 use super::genres::Genre;
 use super::movies::{Movie, MovieInput, Named, Price};
@@ -38,12 +40,13 @@ use std::collections::{BTreeSet, HashMap};
 pub const TO_INDEX: &str = "MOVIES_TO_INDEX";
 /// How long a projection may hold a movie before another may take over.
 const LEASE_MS: i64 = 30_000;
-/// The record's lease: until when (epoch ms) a projection holds the movie.
+/// The lease, on the movie's index state: until when (epoch ms) a projection holds the
+/// movie. (Records projected before the state had its own item carry one too, removed by
+/// their next projection.)
 const LEASE: &str = "indexing_until";
-/// Projections of the movie that failed since its last success.
-const FAILED_PROJECTIONS: &str = "failed_projections";
-/// Failures after which the change feed leaves a movie to the sweep.
-const FEED_GIVES_UP_AFTER: i64 = 3;
+/// What records projected before the state had its own item still carry, removed by their
+/// next projection.
+const RECORD_LEFTOVERS: [&str; 3] = ["indexed", LEASE, "failed_projections"];
 
 /// The exact counters kept on a movie record by engagement and commerce.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -457,10 +460,8 @@ fn digest(item: &Item) -> String {
 enum Finished {
     /// Indexed, and taken off the to-index list: nothing changed meanwhile.
     Unmarked,
-    /// Indexed as it was read, but it changed meanwhile: project it again.
+    /// Indexed as it was read, but it changed (or went) meanwhile: project it again.
     Changed,
-    /// The movie went meanwhile.
-    Gone,
 }
 
 pub fn record_key(movie_id: &str) -> Key {
@@ -469,6 +470,13 @@ pub fn record_key(movie_id: &str) -> Key {
 
 pub fn tombstone_key(movie_id: &str) -> Key {
     Key::new(format!("{}#{movie_id}", Movie::PREFIX), "TOMBSTONE")
+}
+
+/// The movie's index state: the keys it is indexed under, each with the digest of the
+/// item written there (`indexed`), and the lease of the projection under way. Apart from
+/// the record, so that a click, which rewrites the record, does not carry it.
+pub fn state_key(movie_id: &str) -> Key {
+    Key::new(format!("{}#{movie_id}", Movie::PREFIX), "INDEX")
 }
 
 /// The attributes that put a movie record (or tombstone) on the to-index list.
@@ -494,7 +502,9 @@ pub fn marked(update: Update, movie_id: &str, now: i64) -> Write {
     Write::update(record_key(movie_id), update).when(Condition::Exists)
 }
 
-/// The tombstone a deleted movie leaves, with the index keys still to remove.
+/// The tombstone a deleted movie leaves, marked for the projection that removes what its
+/// index state names (and, for a record projected before the state had its own item,
+/// the keys the record kept).
 pub fn tombstone(movie_id: &str, record: &Item) -> Write {
     let mut item = entity_item(
         "movie_tombstone",
@@ -548,14 +558,14 @@ async fn credits(app: &App, movie: &MovieInput) -> Result<Credits, StoreError> {
 }
 
 /// A new movie as a projection would leave it, for the bulk seeder: its record item
-/// (`record`, as the record feature made it) with its counters and the keys and digests
-/// of its index items, and off the to-index list; and those index items.
+/// (`record`, as the record feature made it) with its counters and off the to-index list,
+/// its index state (the keys and digests of its index items), and those index items.
 pub fn projected(
     movie: &Stored<MovieInput>,
     mut record: Item,
     counters: &Counters,
     credits: &Credits,
-) -> (Item, Vec<Item>) {
+) -> (Item, Item, Vec<Item>) {
     let items = index_items(movie, &shelve(movie, counters, credits));
     let entries: Vec<Value> = items
         .iter()
@@ -577,8 +587,12 @@ pub fn projected(
     for (attr, count) in counts.into_iter().filter(|(_, n)| *n != 0) {
         record.insert(attr.into(), count.into());
     }
-    record.insert("indexed".into(), Value::Array(entries));
-    (record, items)
+    let mut state = Item::new();
+    let key = state_key(&movie.id);
+    state.insert(crate::store::schema::PK.into(), key.pk.into());
+    state.insert(crate::store::schema::SK.into(), key.sk.into());
+    state.insert("indexed".into(), Value::Array(entries));
+    (record, state, items)
 }
 
 /// Brings a movie's index in line with its record (or removes it, once deleted).
@@ -586,6 +600,7 @@ pub fn projected(
 /// movie keeps changing, the mark stays for the next sweep.
 pub async fn project(app: &App, movie_id: &str) -> Result<(), StoreError> {
     let key = record_key(movie_id);
+    let state_key = state_key(movie_id);
     // Keys this call wrote: if the movie goes meanwhile, they are removed too.
     let mut written: BTreeSet<Key> = BTreeSet::new();
     for _ in 0..3 {
@@ -594,33 +609,28 @@ pub async fn project(app: &App, movie_id: &str) -> Result<(), StoreError> {
         };
         let now_ms = (app.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
         let lease_until = now_ms + LEASE_MS;
-        let lease = Write::update(key.clone(), Update::new().set(LEASE, lease_until)).when(
-            Condition::Exists.and(
-                Condition::AttrNotExists(LEASE.into()).or(Condition::compare(
-                    LEASE,
-                    Cmp::Lt,
-                    now_ms,
-                )),
-            ),
+        let lease = Write::update(state_key.clone(), Update::new().set(LEASE, lease_until)).when(
+            Condition::AttrNotExists(LEASE.into()).or(Condition::compare(LEASE, Cmp::Lt, now_ms)),
         );
-        match app.table.write(lease).await {
-            Ok(_) => {}
+        let state = match app.table.write(lease).await {
+            Ok(crate::store::Written::Updated(state)) => state,
+            Ok(_) => Item::new(),
             Err(StoreError::ConditionFailed) => return Ok(()),
             Err(e) => return Err(e),
-        }
-        let movie: Stored<MovieInput> = from_entity_item(Movie::KIND, record.clone())?;
-        match write_index(app, &movie, &record, &mut written).await {
+        };
+        let projected = match from_entity_item::<Stored<MovieInput>>(Movie::KIND, record.clone()) {
+            Ok(movie) => write_index(app, &movie, &record, &state, &mut written).await,
+            Err(e) => Err(e),
+        };
+        match projected {
             Ok(Finished::Unmarked) => return Ok(()),
-            Ok(Finished::Changed | Finished::Gone) => continue,
+            Ok(Finished::Changed) => continue,
             Err(e) => {
-                // Free the movie at once, so the change feed or the next sweep retries it
-                // instead of waiting out the lease; counted, so a movie that keeps failing
-                // is left to the sweep rather than retried by the feed without end.
-                let release = Write::update(
-                    key.clone(),
-                    Update::new().remove(LEASE).add(FAILED_PROJECTIONS, 1),
-                )
-                .when(Condition::eq(LEASE, lease_until));
+                // Free the movie at once, so the next sweep (or a retry of the stream's
+                // batch) projects it instead of waiting out the lease. The state is not
+                // on the stream's filter: a failure starts nothing by itself.
+                let release = Write::update(state_key.clone(), Update::new().remove(LEASE))
+                    .when(Condition::eq(LEASE, lease_until));
                 if let Err(release_error) = app.table.write(release).await {
                     tracing::warn!(movie = movie_id, error = %release_error, "releasing a projection lease failed");
                 }
@@ -631,19 +641,24 @@ pub async fn project(app: &App, movie_id: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// Writes the movie's index items whose content changed, deletes those that no longer
-/// apply, and records the keys and digests on the movie, releasing the lease and, when
-/// nothing changed meanwhile, taking it off the to-index list in the same write.
+/// Writes the movie's index items whose content changed and deletes those that no longer
+/// apply; then keeps the keys and digests in the movie's index state, releasing the lease,
+/// and, when nothing changed meanwhile, takes the record off the to-index list.
 async fn write_index(
     app: &App,
     movie: &Stored<MovieInput>,
     record: &Item,
+    state: &Item,
     written: &mut BTreeSet<Key>,
 ) -> Result<Finished, StoreError> {
     let counters = Counters::read(record);
     let credits = credits(app, &movie.fields).await?;
     let items = index_items(movie, &shelve(movie, &counters, &credits));
-    let previous = indexed(record);
+    // A record projected before the state had its own item kept its keys itself.
+    let mut previous = indexed(state);
+    if previous.is_empty() {
+        previous = indexed(record);
+    }
     let mut entries = Vec::with_capacity(items.len());
     let mut desired = BTreeSet::new();
     let mut writes = Vec::new();
@@ -665,23 +680,29 @@ async fn write_index(
     write_all(app, writes).await?;
     written.extend(desired);
 
-    let key = record_key(&movie.id);
-    let indexed = Update::new()
+    let saved = Update::new()
         .set("indexed", Value::Array(entries))
         .remove(LEASE);
+    app.table
+        .write(Write::update(state_key(&movie.id), saved))
+        .await?;
     let unchanged = Condition::eq("version", movie.version).and(match record.get("revision") {
         Some(revision) => Condition::eq("revision", revision.clone()),
         None => Condition::AttrNotExists("revision".into()),
     });
-    let done = indexed
-        .clone()
+    let mut done = Update::new()
         .remove(Index::Gsi2.pk())
         .remove(Index::Gsi2.sk())
-        .remove(MARKED_AT)
-        .remove(FAILED_PROJECTIONS);
+        .remove(MARKED_AT);
+    for leftover in RECORD_LEFTOVERS
+        .into_iter()
+        .filter(|a| record.contains_key(*a))
+    {
+        done = done.remove(leftover);
+    }
     match app
         .table
-        .write(Write::update(key.clone(), done).when(Condition::Exists.and(unchanged)))
+        .write(Write::update(record_key(&movie.id), done).when(Condition::Exists.and(unchanged)))
         .await
     {
         Ok(_) => {
@@ -692,18 +713,10 @@ async fn write_index(
                     lag.max(0) as u64,
                 );
             }
-            return Ok(Finished::Unmarked);
+            Ok(Finished::Unmarked)
         }
-        Err(StoreError::ConditionFailed) => {}
-        Err(e) => return Err(e),
-    }
-    match app
-        .table
-        .write(Write::update(key, indexed).when(Condition::Exists))
-        .await
-    {
-        Ok(_) => Ok(Finished::Changed),
-        Err(StoreError::ConditionFailed) => Ok(Finished::Gone),
+        // Changed or gone meanwhile: the next round reads it again.
+        Err(StoreError::ConditionFailed) => Ok(Finished::Changed),
         Err(e) => Err(e),
     }
 }
@@ -714,10 +727,15 @@ async fn remove_deleted(
     mut keys: BTreeSet<Key>,
 ) -> Result<(), StoreError> {
     let tombstone = app.table.get(&tombstone_key(movie_id)).await?;
-    if let Some(tombstone) = &tombstone {
-        keys.extend(indexed(tombstone).into_keys());
+    let state = app.table.get(&state_key(movie_id)).await?;
+    for left in [&tombstone, &state].into_iter().flatten() {
+        keys.extend(indexed(left).into_keys());
     }
     delete_keys(app, keys).await?;
+    // The tombstone last: while it stands, a retry knows there is something to remove.
+    if state.is_some() {
+        app.table.write(Write::delete(state_key(movie_id))).await?;
+    }
     if tombstone.is_some() {
         app.table
             .write(Write::delete(tombstone_key(movie_id)))
@@ -726,51 +744,36 @@ async fn remove_deleted(
     Ok(())
 }
 
-/// The table stream's filter (Lambda event filtering): only records of movies marked for
-/// the index and held by no projection reach the stream indexer. The projection's own
-/// writes take the mark off (or hold the lease), so they start nothing.
+/// The table stream's filter (Lambda event filtering): only records (and tombstones) of
+/// movies marked for the index reach the stream indexer. A projection's own writes go to
+/// the index state and the shelves, or take the mark off: they start nothing.
 pub fn stream_filter() -> Value {
     serde_json::json!({
         "dynamodb": {
             "NewImage": {
                 Index::Gsi2.pk(): { "S": [TO_INDEX] },
-                LEASE: [{ "exists": false }],
             }
         }
     })
 }
 
 /// The movie an item asks to be projected for, if any: a record (or a tombstone) marked
-/// for the index, not held by a live projection, and not failing over and over (the
-/// sweep takes those). The change feed's test, as [`stream_filter`] is the stream's.
-pub fn awaiting_projection(item: &Item, now_ms: i64) -> Option<&str> {
-    let marked = item.get(Index::Gsi2.pk()).and_then(Value::as_str) == Some(TO_INDEX);
-    let held = item
-        .get(LEASE)
-        .and_then(Value::as_i64)
-        .is_some_and(|until| until >= now_ms);
-    let failing = item
-        .get(FAILED_PROJECTIONS)
-        .and_then(Value::as_i64)
-        .is_some_and(|n| n >= FEED_GIVES_UP_AFTER);
-    if !marked || held || failing {
+/// for the index. The change feed's test, as [`stream_filter`] is the stream's.
+pub fn awaiting_projection(item: &Item) -> Option<&str> {
+    if item.get(Index::Gsi2.pk()).and_then(Value::as_str) != Some(TO_INDEX) {
         return None;
     }
     item.get(Index::Gsi2.sk()).and_then(Value::as_str)
 }
 
 /// Projects a movie a change announced, when it still awaits it (another projection may
-/// have taken it, or taken its mark off, since). Whether it projected.
+/// have taken its mark off since). Whether it did.
 pub async fn project_if_awaiting(app: &App, movie_id: &str) -> Result<bool, StoreError> {
-    let now_ms = (app.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
     let record = match app.table.get(&record_key(movie_id)).await? {
         Some(record) => Some(record),
         None => app.table.get(&tombstone_key(movie_id)).await?,
     };
-    let awaiting = record
-        .as_ref()
-        .and_then(|item| awaiting_projection(item, now_ms))
-        .is_some();
+    let awaiting = record.as_ref().and_then(awaiting_projection).is_some();
     if awaiting {
         project(app, movie_id).await?;
     }
@@ -939,35 +942,20 @@ mod tests {
     }
 
     #[test]
-    fn a_marked_movie_awaits_projection_unless_held_or_failing() {
-        let item = |extra: serde_json::Value| -> Item {
-            let mut item = serde_json::json!({
-                "PK": "MOVIE#m1", "SK": "RECORD",
-                "GSI2PK": TO_INDEX, "GSI2SK": "m1",
-            });
-            item.as_object_mut()
-                .unwrap()
-                .extend(extra.as_object().unwrap().clone());
+    fn a_marked_record_or_tombstone_awaits_projection() {
+        let item = |marked: bool| -> Item {
+            let mut item = serde_json::json!({"PK": "MOVIE#m1", "SK": "RECORD"});
+            if marked {
+                item["GSI2PK"] = TO_INDEX.into();
+                item["GSI2SK"] = "m1".into();
+            }
             item.as_object().unwrap().clone()
         };
-        let now = 1_000_000;
-        assert_eq!(
-            awaiting_projection(&item(serde_json::json!({})), now),
-            Some("m1")
-        );
-        let held = item(serde_json::json!({ LEASE: now + 1 }));
-        assert_eq!(awaiting_projection(&held, now), None);
-        let lapsed = item(serde_json::json!({ LEASE: now - 1 }));
-        assert_eq!(awaiting_projection(&lapsed, now), Some("m1"));
-        let failing = item(serde_json::json!({ FAILED_PROJECTIONS: FEED_GIVES_UP_AFTER }));
-        assert_eq!(awaiting_projection(&failing, now), None);
-        let unmarked: Item = serde_json::json!({"PK": "MOVIE#m1", "SK": "RECORD"})
-            .as_object()
-            .unwrap()
-            .clone();
-        assert_eq!(awaiting_projection(&unmarked, now), None);
+        assert_eq!(awaiting_projection(&item(true)), Some("m1"));
+        assert_eq!(awaiting_projection(&item(false)), None);
         assert_eq!(changed_movie(&record_key("m1")), Some("m1"));
         assert_eq!(changed_movie(&tombstone_key("m1")), Some("m1"));
+        assert_eq!(changed_movie(&state_key("m1")), None);
         assert_eq!(changed_movie(&shelf_key("ALL", "m1")), None);
     }
 

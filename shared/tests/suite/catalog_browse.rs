@@ -629,8 +629,8 @@ async fn all_titles(env: &Env, id: &str) -> String {
 }
 
 /// A projection writes only what changed: a like rewrites the movie's shelf items and no
-/// word entry, the like shows on every shelf; an unchanged movie costs only its record's
-/// writes; new words add their entries and rewrite nothing else.
+/// word entry, the like shows on every shelf; an unchanged movie costs only its index
+/// state's and its record's writes; new words add their entries and rewrite nothing else.
 async fn projections_write_only_what_changed(env: Env) {
     use marquee::catalog::index;
     use marquee::store::{Update, Write};
@@ -652,7 +652,18 @@ async fn projections_write_only_what_changed(env: Env) {
         .await
         .unwrap()
         .unwrap();
-    let indexed = record["indexed"].as_array().unwrap().clone();
+    assert!(
+        !record.contains_key("indexed"),
+        "the record does not carry its keys"
+    );
+    let state = env
+        .app
+        .table
+        .get(&index::state_key(&movie))
+        .await
+        .unwrap()
+        .unwrap();
+    let indexed = state["indexed"].as_array().unwrap().clone();
     let shelves = indexed
         .iter()
         .filter(|e| e[0].as_str().unwrap().starts_with("SHELF#"))
@@ -662,8 +673,9 @@ async fn projections_write_only_what_changed(env: Env) {
         shelves >= 3 && words >= 10,
         "{shelves} shelves, {words} words"
     );
-    // The record's own writes: the lease, then the keys with the mark taken off.
-    let record_writes = 2;
+    // The index state's two writes (the lease; the keys and digests, releasing it) and
+    // the record's mark taken off.
+    let record_writes = 3;
 
     app.table
         .write(index::marked(Update::new(), &movie, 0))
@@ -732,16 +744,16 @@ async fn shelf_items_in_the_flat_layout_still_read(env: Env) {
     // What the earlier layout left: flat items, and the digests of those on the record.
     let mut shelf_keys = Vec::new();
     for movie in &seeded.movies {
-        let key = index::record_key(movie);
-        let mut record = env.app.table.get(&key).await.unwrap().unwrap();
-        for entry in record["indexed"].as_array_mut().unwrap() {
+        let key = index::state_key(movie);
+        let mut state = env.app.table.get(&key).await.unwrap().unwrap();
+        for entry in state["indexed"].as_array_mut().unwrap() {
             let key = Key::new(entry[0].as_str().unwrap(), entry[1].as_str().unwrap());
             if key.pk.starts_with("SHELF#") {
                 shelf_keys.push(key);
                 entry[2] = "digest of the flat item".into();
             }
         }
-        env.app.table.write(Write::put(record)).await.unwrap();
+        env.app.table.write(Write::put(state)).await.unwrap();
     }
     for key in &shelf_keys {
         let mut item = env.app.table.get(key).await.unwrap().unwrap();
@@ -768,8 +780,71 @@ async fn shelf_items_in_the_flat_layout_still_read(env: Env) {
     assert!(shelf["card"].is_string(), "{shelf:?}");
 }
 
+/// A record projected before the index state had its own item kept its keys itself: its
+/// next projection works from them (an item only they name is removed), moves them to the
+/// state and takes them off the record.
+async fn a_record_that_kept_its_keys_is_projected_from_them(env: Env) {
+    use marquee::catalog::index;
+    use marquee::store::{Key, Update, Write, entity_item};
+    let seeded = demo::seed(&env.app, 3, 37).await.unwrap();
+    let movie = seeded.movies[0].clone();
+    let table = &env.app.table;
+    let state = table.get(&index::state_key(&movie)).await.unwrap().unwrap();
+    let mut indexed = state["indexed"].as_array().unwrap().clone();
+    // A shelf item the movie no longer belongs on, which only the record's keys name.
+    let stale = Key::new("SHELF#GENRE#GONE", format!("MOVIE#{movie}"));
+    table
+        .write(Write::put(entity_item(
+            "shelf",
+            &stale,
+            &serde_json::json!({}),
+        )))
+        .await
+        .unwrap();
+    indexed.push(serde_json::json!([stale.pk, stale.sk, "0000000000000000"]));
+    let mut record = table
+        .get(&index::record_key(&movie))
+        .await
+        .unwrap()
+        .unwrap();
+    record.insert("indexed".into(), Value::Array(indexed));
+    table.write(Write::put(record)).await.unwrap();
+    table
+        .write(Write::delete(index::state_key(&movie)))
+        .await
+        .unwrap();
+
+    table
+        .write(index::marked(Update::new(), &movie, 0))
+        .await
+        .unwrap();
+    index::project(&env.app, &movie).await.unwrap();
+    assert!(
+        table.get(&stale).await.unwrap().is_none(),
+        "the stale item went"
+    );
+    let record = table
+        .get(&index::record_key(&movie))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!record.contains_key("indexed"), "{record:?}");
+    let state = table.get(&index::state_key(&movie)).await.unwrap().unwrap();
+    let keys: Vec<&str> = state["indexed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e[0].as_str().unwrap())
+        .collect();
+    assert!(
+        keys.contains(&"SHELF#ALL") && !keys.contains(&"SHELF#GENRE#GONE"),
+        "{keys:?}"
+    );
+}
+
 support::on_both_backends!(
     shelf_items_in_the_flat_layout_still_read,
+    a_record_that_kept_its_keys_is_projected_from_them,
     projections_write_only_what_changed,
     cards_name_genres_directors_and_cast,
     genres_and_people_page_their_movies,
