@@ -68,7 +68,7 @@ pub const ME_MARKS: Route = route(
 )
 .gives(body::<engagement::mine::MarksList>())
 .query(&["ids"])
-.needs(&[Need::BatchGetItem]);
+.needs(&[Need::GetItem, Need::BatchGetItem]);
 
 pub const MOVIES_CREATE: Route = route(
     "movies-create",
