@@ -450,10 +450,7 @@ fn indexed(item: &Item) -> HashMap<Key, Option<String>> {
 fn digest(item: &Item) -> String {
     use sha2::{Digest, Sha256};
     let text = serde_json::to_vec(item).expect("an item serialises");
-    Sha256::digest(text)[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    marquee_core::secret::hex(&Sha256::digest(text)[..8])
 }
 
 /// How a projection left the record.
@@ -599,13 +596,22 @@ pub fn projected(
 /// Safe to repeat and to run concurrently; when another projection holds the movie, or the
 /// movie keeps changing, the mark stays for the next sweep.
 pub async fn project(app: &App, movie_id: &str) -> Result<(), StoreError> {
+    project_from(app, movie_id, None).await
+}
+
+/// [`project`], starting from the record when the caller has just read it.
+async fn project_from(app: &App, movie_id: &str, mut read: Option<Item>) -> Result<(), StoreError> {
     let key = record_key(movie_id);
     let state_key = state_key(movie_id);
     // Keys this call wrote: if the movie goes meanwhile, they are removed too.
     let mut written: BTreeSet<Key> = BTreeSet::new();
     for _ in 0..3 {
-        let Some(record) = app.table.get(&key).await? else {
-            return remove_deleted(app, movie_id, written).await;
+        let record = match read.take() {
+            Some(record) => record,
+            None => match app.table.get(&key).await? {
+                Some(record) => record,
+                None => return remove_deleted(app, movie_id, written).await,
+            },
         };
         let now_ms = (app.clock.now().unix_timestamp_nanos() / 1_000_000) as i64;
         let lease_until = now_ms + LEASE_MS;
@@ -769,15 +775,24 @@ pub fn awaiting_projection(item: &Item) -> Option<&str> {
 /// Projects a movie a change announced, when it still awaits it (another projection may
 /// have taken its mark off since). Whether it did.
 pub async fn project_if_awaiting(app: &App, movie_id: &str) -> Result<bool, StoreError> {
-    let record = match app.table.get(&record_key(movie_id)).await? {
-        Some(record) => Some(record),
-        None => app.table.get(&tombstone_key(movie_id)).await?,
-    };
-    let awaiting = record.as_ref().and_then(awaiting_projection).is_some();
-    if awaiting {
-        project(app, movie_id).await?;
+    match app.table.get(&record_key(movie_id)).await? {
+        Some(record) => {
+            let awaiting = awaiting_projection(&record).is_some();
+            if awaiting {
+                // The record just read starts the projection: no second read of it.
+                project_from(app, movie_id, Some(record)).await?;
+            }
+            Ok(awaiting)
+        }
+        None => {
+            let tombstone = app.table.get(&tombstone_key(movie_id)).await?;
+            let awaiting = tombstone.as_ref().and_then(awaiting_projection).is_some();
+            if awaiting {
+                project(app, movie_id).await?;
+            }
+            Ok(awaiting)
+        }
     }
-    Ok(awaiting)
 }
 
 /// The movie a changed key belongs to, when the change may concern the index: a movie's

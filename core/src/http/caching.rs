@@ -73,14 +73,19 @@ pub async fn public(
 ) -> Response {
     let if_none_match = request.headers().get(header::IF_NONE_MATCH).cloned();
     let control = HeaderValue::from_str(&caching.header()).expect("a Cache-Control value is ASCII");
-    let key = format!("{} {}", request.method(), request.uri());
-    if let Some(answer) = kept.as_ref().and_then(|k| k.fresh(&key, caching)) {
+    // Only where answers are kept (the local server): a function keeps none.
+    let key = kept
+        .as_ref()
+        .map(|_| format!("{} {}", request.method(), request.uri()));
+    let fresh = kept.as_ref().zip(key.as_deref());
+    if let Some(answer) = fresh.and_then(|(k, key)| k.fresh(key, caching)) {
+        let current = answer.tag.to_str().unwrap_or("");
+        if if_none_match.is_some_and(|v| matches(&v, current)) {
+            return not_modified(answer.tag.clone(), control);
+        }
         let mut headers = HeaderMap::new();
         headers.insert(header::ETAG, answer.tag.clone());
         headers.insert(header::CACHE_CONTROL, control);
-        if if_none_match.is_some_and(|v| matches(&v, answer.tag.to_str().unwrap_or(""))) {
-            return (StatusCode::NOT_MODIFIED, headers).into_response();
-        }
         if let Some(content_type) = &answer.content_type {
             headers.insert(header::CONTENT_TYPE, content_type.clone());
         }
@@ -111,7 +116,7 @@ pub async fn public(
     let tag_value = HeaderValue::from_str(&tag).expect("an entity tag is ASCII");
     parts.headers.insert(header::ETAG, tag_value.clone());
     parts.headers.insert(header::CACHE_CONTROL, control.clone());
-    if let (Some(kept), Some(commits)) = (&kept, commits) {
+    if let (Some(kept), Some(key), Some(commits)) = (&kept, key, commits) {
         kept.keep(
             key,
             KeptAnswer {
@@ -124,12 +129,17 @@ pub async fn public(
         );
     }
     if if_none_match.is_some_and(|v| matches(&v, &tag)) {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::ETAG, tag_value);
-        headers.insert(header::CACHE_CONTROL, control);
-        return (StatusCode::NOT_MODIFIED, headers).into_response();
+        return not_modified(tag_value, control);
     }
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// 304: the client's copy, named by `tag`, is current.
+fn not_modified(tag: HeaderValue, control: HeaderValue) -> Response {
+    let mut headers = HeaderMap::new();
+    headers.insert(header::ETAG, tag);
+    headers.insert(header::CACHE_CONTROL, control);
+    (StatusCode::NOT_MODIFIED, headers).into_response()
 }
 
 /// The outermost step: an answer that set no `Cache-Control` is kept by nobody.
@@ -149,10 +159,7 @@ pub async fn private_by_default(request: Request<Body>, next: Next) -> Response 
 /// still names the version an `If-Match` may quote.
 pub fn entity_tag(version_tag: Option<&str>, bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
-    let digest: String = Sha256::digest(bytes)[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let digest = crate::secret::hex(&Sha256::digest(bytes)[..8]);
     match version_tag.map(|t| t.trim_matches('"')) {
         Some(version) if !version.is_empty() => format!("\"{version}.{digest}\""),
         _ => format!("\"{digest}\""),
