@@ -257,9 +257,9 @@ impl Config {
             stripe_api_base: get("MARQUEE_STRIPE_API_BASE"),
             stripe_webhook_secret: get("MARQUEE_STRIPE_WEBHOOK_SECRET"),
             checkout_success_url: get("MARQUEE_CHECKOUT_SUCCESS_URL")
-                .unwrap_or_else(|| "{public_url}/orders/{order_id}?checkout=success".into()),
+                .unwrap_or_else(|| "{public_url}/#/orders/{order_id}?checkout=success".into()),
             checkout_cancel_url: get("MARQUEE_CHECKOUT_CANCEL_URL")
-                .unwrap_or_else(|| "{public_url}/orders/{order_id}?checkout=canceled".into()),
+                .unwrap_or_else(|| "{public_url}/#/orders/{order_id}?checkout=canceled".into()),
             api_url: get("MARQUEE_API_URL"),
             simulated_checkout: backend == Backend::Embedded,
             mfa_key: get("MARQUEE_MFA_KEY"),

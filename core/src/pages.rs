@@ -240,6 +240,10 @@ form.addEventListener('submit', async (event) => {
   result.className = answer.ok ? 'ok' : 'bad';
   if (answer.ok) {
     line('Your account is active. You can sign in now.');
+    const signIn = document.createElement('a');
+    signIn.href = '/#/signin';
+    signIn.textContent = 'Sign in';
+    result.append(signIn);
     form.className = 'hidden';
   } else {
     line(body.detail || body.title || 'Something went wrong');

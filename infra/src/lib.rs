@@ -10,6 +10,7 @@ pub mod generate;
 pub mod keys;
 pub mod local;
 pub mod seed;
+pub mod web;
 
 use std::process::ExitCode;
 

@@ -21,16 +21,9 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let url = format!("http://{}", listener.local_addr()?);
     if std::env::var_os("MARQUEE_PUBLIC_URL").is_none() {
-        // Links in emails point at this server unless a web client is configured, and the
-        // payment page sends buyers back to a page of this server.
+        // This server serves the web app: links in emails and the payment page's way back
+        // lead to it unless another web client is configured.
         config.public_url = url.clone();
-        let back = format!("{url}{}", marquee::payments::simulated::RETURN_PATH);
-        if std::env::var_os("MARQUEE_CHECKOUT_SUCCESS_URL").is_none() {
-            config.checkout_success_url = format!("{back}success");
-        }
-        if std::env::var_os("MARQUEE_CHECKOUT_CANCEL_URL").is_none() {
-            config.checkout_cancel_url = format!("{back}canceled");
-        }
     }
     if std::env::var_os("MARQUEE_API_URL").is_none() {
         // This server is the API: the simulated pages and providers live here.
@@ -61,12 +54,9 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
             |app, batch| async move { marquee::payments::simulated::deliver_batch(&app, &batch).await },
         ));
     }
-    // The front door: the docs page, where every route can be read and tried.
+    // The front door: the web app for viewers (the docs page is at /docs).
     let mut router = routes::router(app.clone(), |_| true)
-        .route(
-            "/",
-            axum::routing::get(|| async { axum::response::Redirect::to("/docs") }),
-        )
+        .merge(crate::web::router(&media_origins(&app.config)))
         .merge(marquee::auth::oauth::simulated::router().with_state(app.clone()))
         // The media store's part URLs and the playback URLs, when they are this server's.
         .merge(marquee::watching::local::router(app.clone()));
@@ -80,7 +70,7 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
 
     println!("Marquee API: {url}");
-    println!("Start here:  {url}/ (the API docs page: read and try every route)");
+    println!("Start here:  {url}/ (the web app: browse, buy and watch)");
     println!("API docs:    {url}/docs");
     println!("{backend}");
     if let Some((email, password)) = first_admin {
@@ -109,6 +99,18 @@ async fn serve() -> Result<(), Box<dyn std::error::Error>> {
     })
     .await?;
     Ok(())
+}
+
+/// Where the app's player and uploads may reach besides this server: the media CDN, when
+/// playback URLs are its.
+fn media_origins(config: &Config) -> Vec<&str> {
+    config
+        .media
+        .cdn_url
+        .as_deref()
+        .and_then(marquee::pages::origin_of)
+        .into_iter()
+        .collect()
 }
 
 /// The security log's client address: the connection's peer, never a header.

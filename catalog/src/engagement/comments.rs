@@ -227,7 +227,7 @@ async fn reply_notice(
         })
         .unwrap_or_else(|| "a movie".to_string());
     let link = format!(
-        "{}/movies/{}#comment-{}",
+        "{}/#/movies/{}?comment={}",
         app.config.public_url.trim_end_matches('/'),
         parent.movie_id,
         reply.id

@@ -57,7 +57,7 @@ fn receipt_context(app: &App, order: &Order) -> Value {
             "line_total": l.line_total.to_string(),
         })).collect::<Vec<_>>(),
         "total": order.total.to_string(),
-        "link": format!("{}/orders/{}", app.config.public_url, order.id),
+        "link": format!("{}/#/orders/{}", app.config.public_url, order.id),
     })
 }
 

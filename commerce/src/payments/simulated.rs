@@ -286,7 +286,6 @@ pub async fn deliver_batch(app: &App, bodies: &[String]) -> Vec<usize> {
 /// The simulated provider's pages, served by the local server beside the API.
 pub fn router() -> axum::Router<App> {
     axum::Router::new()
-        .route("/checkout/simulated/return", get(returned))
         .route("/checkout/simulated/{session}", get(page))
         .route("/checkout/simulated/{session}/{action}", post(act))
 }
@@ -311,45 +310,6 @@ signed event Stripe would send to the webhook.</p>
 <form method="post" action="{{ base }}/cancel"><button type="submit">Cancel</button></form>
 {% endif %}
 </body></html>"#;
-
-/// Where the local server sends the buyer back when no web client is configured (see
-/// `RETURN_PATH`): what a shop's "thank you" page would say.
-pub const RETURN_PATH: &str = "/checkout/simulated/return?order={order_id}&checkout=";
-
-const RETURNED: &str = r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Marquee checkout</title>
-<style>body{font-family:system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem;color:#222}</style></head>
-<body>{% if outcome == "success" %}<h1>Thank you</h1>
-<p>Your payment for order <code>{{ order }}</code> was sent. The order is paid once the payment
-provider confirms it (at once, here); your receipt is on its way.</p>
-{% else %}<h1>Checkout canceled</h1>
-<p>Nothing was charged. Order <code>{{ order }}</code> stays pending until it lapses; check out
-again or cancel it.</p>{% endif %}
-<p>The API shows the order at <code>GET /orders/{{ order }}</code>.</p>
-</body></html>"#;
-
-#[derive(Debug, Deserialize)]
-struct ReturnQuery {
-    order: String,
-    checkout: String,
-}
-
-async fn returned(
-    axum::extract::Query(query): axum::extract::Query<ReturnQuery>,
-) -> Result<Response, Problem> {
-    let mut env = minijinja::Environment::new();
-    env.add_template("returned.html", RETURNED)
-        .map_err(|_| Problem::internal())?;
-    env.get_template("returned.html")
-        .and_then(|t| {
-            t.render(minijinja::context! {
-                order => query.order,
-                outcome => query.checkout,
-            })
-        })
-        .map(|body| pages::html(StatusCode::OK, body, &[]))
-        .map_err(|_| Problem::internal())
-}
 
 #[derive(Debug, Deserialize)]
 struct PageQuery {

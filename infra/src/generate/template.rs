@@ -422,7 +422,7 @@ Outputs:
     Description: Base URL of the HTTP API, straight to API Gateway.
     Value: !Sub "https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
   CdnUrl:
-    Description: The API through CloudFront (public reads kept at the edge); clients use this, and PublicUrl names it (or a domain in front of it).
+    Description: The web app, and the API through CloudFront (public reads kept at the edge); clients use this, and PublicUrl names it (or a domain in front of it).
     Value: !Sub "https://${ApiDistribution.DomainName}"
   TableName:
     Description: The DynamoDB table.
@@ -433,6 +433,9 @@ Outputs:
   MailQueueUrl:
     Description: The queue that feeds the mail worker.
     Value: !Ref MailQueue
+  WebBucketName:
+    Description: The bucket of the web app's files (docs/deploying.md publishes them).
+    Value: !Ref WebBucket
   MediaBucketName:
     Description: The bucket of media files.
     Value: !Ref MediaBucket
@@ -460,18 +463,7 @@ fn media(out: &mut String) {
     DeletionPolicy: Retain
     UpdateReplacePolicy: Retain
     Properties:
-      BucketEncryption:
-        ServerSideEncryptionConfiguration:
-          - ServerSideEncryptionByDefault:
-              SSEAlgorithm: AES256
-      PublicAccessBlockConfiguration:
-        BlockPublicAcls: true
-        BlockPublicPolicy: true
-        IgnorePublicAcls: true
-        RestrictPublicBuckets: true
-      OwnershipControls:
-        Rules:
-          - ObjectOwnership: BucketOwnerEnforced
+{PRIVATE_BUCKET}
       CorsConfiguration:
         CorsRules:
           # Moderators' browsers PUT parts to presigned URLs and read each part's ETag.
@@ -578,49 +570,83 @@ fn media(out: &mut String) {
     );
 }
 
+/// A bucket's properties that keep it private: encrypted, no public access, no ACLs.
+const PRIVATE_BUCKET: &str = "      BucketEncryption:
+        ServerSideEncryptionConfiguration:
+          - ServerSideEncryptionByDefault:
+              SSEAlgorithm: AES256
+      PublicAccessBlockConfiguration:
+        BlockPublicAcls: true
+        BlockPublicPolicy: true
+        IgnorePublicAcls: true
+        RestrictPublicBuckets: true
+      OwnershipControls:
+        Rules:
+          - ObjectOwnership: BucketOwnerEnforced";
+
 /// Managed CloudFront policies (their ids are the same in every account).
 const CACHING_DISABLED: &str = "4135ea2d-6df8-44a3-9df3-4b5a84be39ad";
 const ALL_VIEWER_EXCEPT_HOST_HEADER: &str = "b689b0a8-53d0-40ab-baf2-68738e2966ac";
+const CACHING_OPTIMIZED: &str = "658327ea-f89d-4fab-a63d-7e88639e58f6";
 
-/// The path patterns the CDN may keep answers under: one per first path segment of the
-/// cached routes (`/movies*` covers `/movies` and `/movies/...`). Every GET under them
-/// must be a cached route (a test holds this); other methods pass through.
-pub fn cached_path_patterns() -> Vec<String> {
-    let mut patterns: Vec<String> = ROUTES
-        .iter()
-        .filter(|r| matches!(r.caching, Caching::Public { .. }))
-        .filter_map(|r| r.path.split('/').nth(1))
-        .map(|segment| format!("/{segment}*"))
-        .collect();
+/// The API's path patterns on the distribution, one per first path segment of the route
+/// table (`/movies*` covers `/movies` and `/movies/...`), each with whether answers under it
+/// may be kept: those of the cached routes. Every GET under a kept pattern must be a cached
+/// route (a test holds this); other methods pass through. Everything else is the web app.
+pub fn api_path_patterns() -> Vec<(String, bool)> {
+    let mut patterns: Vec<(String, bool)> = Vec::new();
+    for route in ROUTES.iter() {
+        let Some(segment) = route.path.split('/').nth(1) else {
+            continue;
+        };
+        let pattern = format!("/{segment}*");
+        let kept = matches!(route.caching, Caching::Public { .. });
+        match patterns.iter_mut().find(|(p, _)| *p == pattern) {
+            Some((_, k)) => *k |= kept,
+            None => patterns.push((pattern, kept)),
+        }
+    }
     patterns.sort();
-    patterns.dedup();
     patterns
 }
 
-/// CloudFront in front of the HTTP API: public reads answered at the edge under the
-/// API's own `Cache-Control` (a cache key of the path and the query only, so one copy
+/// CloudFront in front of everything a browser loads: the web app's files from their
+/// bucket by default, and the API under its paths: public reads answered at the edge under
+/// the API's own `Cache-Control` (a cache key of the path and the query only, so one copy
 /// serves everyone), everything else passed through uncached with every header but Host.
-/// CORS is answered by the distribution per viewer, so a kept answer suits any allowed
-/// origin.
+/// One origin for both, so the app calls the API without CORS and emailed links (the
+/// activation and reset pages, the app's screens) work on PublicUrl. CORS is answered by
+/// the distribution per viewer for other clients, so a kept answer suits any allowed origin.
 fn api_cdn(out: &mut String) {
     use marquee::http::cors;
     let list = |items: &[&str]| items.join(", ");
     let mut behaviours = String::new();
-    for pattern in cached_path_patterns() {
+    for (pattern, kept) in api_path_patterns() {
+        let (cache_policy, cached_methods) = if kept {
+            (
+                "!Ref ApiCachePolicy",
+                "\n            CachedMethods: [GET, HEAD]",
+            )
+        } else {
+            (CACHING_DISABLED, "")
+        };
         let _ = write!(
             behaviours,
             r#"
           - PathPattern: "{pattern}"
             TargetOriginId: api
             ViewerProtocolPolicy: redirect-to-https
-            AllowedMethods: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE]
-            CachedMethods: [GET, HEAD]
+            AllowedMethods: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE]{cached_methods}
             Compress: true
-            CachePolicyId: !Ref ApiCachePolicy
+            CachePolicyId: {cache_policy}
             OriginRequestPolicyId: {ALL_VIEWER_EXCEPT_HOST_HEADER}
             ResponseHeadersPolicyId: !Ref ApiResponseHeadersPolicy"#
         );
     }
+    let policy = crate::web::content_security_policy(&[
+        "https://${MediaDistribution.DomainName}",
+        "https://${MediaBucket.RegionalDomainName}",
+    ]);
     let _ = write!(
         out,
         r#"
@@ -675,27 +701,99 @@ fn api_cdn(out: &mut String) {
             ReferrerPolicy: strict-origin-when-cross-origin
             Override: false
 
+  WebBucket:
+    Type: AWS::S3::Bucket
+    Properties:
+{PRIVATE_BUCKET}
+
+  WebBucketPolicy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !Ref WebBucket
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: ReadByTheDistributionOnly
+            Effect: Allow
+            Principal:
+              Service: cloudfront.amazonaws.com
+            Action: s3:GetObject
+            Resource: !Sub "${{WebBucket.Arn}}/*"
+            Condition:
+              StringEquals:
+                AWS:SourceArn: !Sub "arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{ApiDistribution}}"
+          - Sid: TlsOnly
+            Effect: Deny
+            Principal: "*"
+            Action: "s3:*"
+            Resource:
+              - !GetAtt WebBucket.Arn
+              - !Sub "${{WebBucket.Arn}}/*"
+            Condition:
+              Bool:
+                aws:SecureTransport: false
+
+  WebOriginAccessControl:
+    Type: AWS::CloudFront::OriginAccessControl
+    Properties:
+      OriginAccessControlConfig:
+        Name: !Sub "${{AWS::StackName}}-web"
+        OriginAccessControlOriginType: s3
+        SigningBehavior: always
+        SigningProtocol: sigv4
+
+  WebResponseHeadersPolicy:
+    Type: AWS::CloudFront::ResponseHeadersPolicy
+    Properties:
+      ResponseHeadersPolicyConfig:
+        Name: !Sub "${{AWS::StackName}}-web"
+        Comment: The web app's headers, as the local server sends them
+        SecurityHeadersConfig:
+          ContentSecurityPolicy:
+            ContentSecurityPolicy: !Sub "{policy}"
+            Override: true
+          ContentTypeOptions:
+            Override: true
+          FrameOptions:
+            FrameOption: DENY
+            Override: true
+          ReferrerPolicy:
+            ReferrerPolicy: no-referrer
+            Override: true
+          StrictTransportSecurity:
+            AccessControlMaxAgeSec: 31536000
+            IncludeSubdomains: true
+            Override: false
+
   ApiDistribution:
     Type: AWS::CloudFront::Distribution
     Properties:
       DistributionConfig:
         Enabled: true
-        Comment: Marquee API - public catalogue reads kept at the edge
+        Comment: Marquee - the web app, and the API with public catalogue reads kept at the edge
         HttpVersion: http2and3
         PriceClass: PriceClass_100
+        DefaultRootObject: index.html
         Origins:
           - Id: api
             DomainName: !Sub "${{HttpApi}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}"
             CustomOriginConfig:
               OriginProtocolPolicy: https-only
               OriginSSLProtocols: [TLSv1.2]
+          - Id: web
+            DomainName: !GetAtt WebBucket.RegionalDomainName
+            OriginAccessControlId: !GetAtt WebOriginAccessControl.Id
+            S3OriginConfig:
+              OriginAccessIdentity: ""
+        # The web app's files (uploaded with Cache-Control: no-cache, so a new version
+        # shows at once; docs/deploying.md).
         DefaultCacheBehavior:
-          TargetOriginId: api
+          TargetOriginId: web
           ViewerProtocolPolicy: redirect-to-https
-          AllowedMethods: [GET, HEAD, OPTIONS, PUT, PATCH, POST, DELETE]
-          CachePolicyId: {CACHING_DISABLED}
-          OriginRequestPolicyId: {ALL_VIEWER_EXCEPT_HOST_HEADER}
-          ResponseHeadersPolicyId: !Ref ApiResponseHeadersPolicy
+          AllowedMethods: [GET, HEAD]
+          Compress: true
+          CachePolicyId: {CACHING_OPTIMIZED}
+          ResponseHeadersPolicyId: !Ref WebResponseHeadersPolicy
         CacheBehaviors:{behaviours}
 "#,
         methods = list(cors::METHODS),

@@ -113,11 +113,11 @@ async fn the_purchase_journey_from_checkout_to_refund(env: Env) {
     assert_eq!(create.field("customer_email"), Some(email.as_str()));
     assert_eq!(
         create.field("success_url"),
-        Some(format!("https://cinema.test/orders/{id}?checkout=success").as_str())
+        Some(format!("https://cinema.test/#/orders/{id}?checkout=success").as_str())
     );
     assert_eq!(
         create.field("cancel_url"),
-        Some(format!("https://cinema.test/orders/{id}?checkout=canceled").as_str())
+        Some(format!("https://cinema.test/#/orders/{id}?checkout=canceled").as_str())
     );
     let expires_at: i64 = create.field("expires_at").unwrap().parse().unwrap();
     let now = marquee::clock::Clock::now(env.clock.as_ref()).unix_timestamp();

@@ -1,0 +1,164 @@
+// Building the screens: elements from plain data (text is always text: nothing the API
+// answers becomes markup), the formats the screens share, and how errors are shown.
+import { ApiError } from './api.js';
+
+/**
+ * @typedef {string | number | Node | null | undefined | false} Child
+ * @typedef {Record<string, string | number | boolean | null | undefined | EventListener>} Attributes
+ */
+
+/**
+ * An element: `attrs` become attributes (`on…` ones listeners, `false`/`null` left out).
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag
+ * @param {Attributes} [attrs]
+ * @param {...(Child | Child[])} children
+ * @returns {HTMLElementTagNameMap[K]}
+ */
+export function h(tag, attrs = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (typeof value === 'function') element.addEventListener(name.slice(2), value);
+    else if (value === true) element.setAttribute(name, '');
+    else if (value !== false && value !== null && value !== undefined) element.setAttribute(name, String(value));
+  }
+  element.append(...nodes(children));
+  return element;
+}
+
+/** @param {(Child | Child[])[]} children */
+function nodes(children) {
+  return children.flat().flatMap((c) => (c === null || c === undefined || c === false ? [] : [typeof c === 'object' ? c : String(c)]));
+}
+
+/** Replaces what an element shows. */
+export function show(/** @type {Element} */ into, /** @type {(Child | Child[])[]} */ ...children) {
+  into.replaceChildren(...nodes(children));
+}
+
+/** @param {{amount: number, currency: string}} price */
+export function money(price) {
+  return new Intl.NumberFormat(undefined, { style: 'currency', currency: price.currency }).format(price.amount / 100);
+}
+
+/** Seconds as `h:mm:ss` or `m:ss`. */
+export function clock(/** @type {number} */ seconds) {
+  const total = Math.max(0, Math.floor(seconds));
+  const hours = Math.floor(total / 3600);
+  const minutes = Math.floor((total % 3600) / 60);
+  const pad = (/** @type {number} */ n) => String(n).padStart(2, '0');
+  return hours > 0 ? `${hours}:${pad(minutes)}:${pad(total % 60)}` : `${minutes}:${pad(total % 60)}`;
+}
+
+/** A moment (epoch seconds, or an RFC 3339 text) as a local date and time. */
+export function when(/** @type {number | string} */ moment) {
+  const date = typeof moment === 'number' ? new Date(moment * 1000) : new Date(moment);
+  return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+export function year(/** @type {string} */ releaseDate) {
+  return releaseDate.slice(0, 4);
+}
+
+/** A short, visible "working" state for a region. */
+export function loading(/** @type {string} */ what) {
+  return h('p', { class: 'loading', role: 'status' }, `Loading ${what}…`);
+}
+
+/** What went wrong, where it happened. */
+export function failure(/** @type {unknown} */ error, /** @type {(() => void) | null} */ retry = null) {
+  return h(
+    'div',
+    { class: 'error', role: 'alert' },
+    h('p', {}, messageOf(error)),
+    retry && h('button', { type: 'button', onclick: () => retry() }, 'Try again'),
+  );
+}
+
+export function messageOf(/** @type {unknown} */ error) {
+  return error instanceof Error ? error.message : 'Something went wrong.';
+}
+
+/**
+ * Shows an error on a form: each field error under its field (by `name`), the rest on top.
+ * @param {HTMLFormElement} form
+ * @param {unknown} error
+ */
+export function formError(form, error) {
+  clearFormError(form);
+  const general = h('div', { class: 'error form-error', role: 'alert' });
+  const fieldErrors = error instanceof ApiError ? error.errors : [];
+  let placed = 0;
+  for (const { field, message } of fieldErrors) {
+    const input = form.elements.namedItem(field);
+    if (input instanceof HTMLElement) {
+      const id = `${input.id || field}-error`;
+      input.setAttribute('aria-invalid', 'true');
+      input.setAttribute('aria-describedby', id);
+      input.after(h('p', { class: 'field-error', id }, message));
+      placed++;
+    }
+  }
+  if (placed < fieldErrors.length || placed === 0) {
+    general.append(h('p', {}, messageOf(error)));
+    form.prepend(general);
+  }
+  const first = form.querySelector('[aria-invalid="true"]') ?? general;
+  if (first instanceof HTMLElement) first.focus();
+}
+
+export function clearFormError(/** @type {HTMLFormElement} */ form) {
+  form.querySelectorAll('.form-error, .field-error').forEach((e) => e.remove());
+  form.querySelectorAll('[aria-invalid]').forEach((e) => {
+    e.removeAttribute('aria-invalid');
+    e.removeAttribute('aria-describedby');
+  });
+}
+
+/**
+ * A labelled input.
+ * @param {string} label
+ * @param {Attributes} attrs
+ */
+export function field(label, attrs) {
+  const id = `f-${String(attrs.name)}`;
+  return h('div', { class: 'field' }, h('label', { for: id }, label), h('input', { id, ...attrs }));
+}
+
+/**
+ * Runs a form's action with its button disabled, showing the API's errors on the form.
+ * @param {HTMLFormElement} form
+ * @param {(data: FormData) => Promise<void>} action
+ */
+export function onSubmit(form, action) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const button = form.querySelector('button[type="submit"]');
+    if (button instanceof HTMLButtonElement) button.disabled = true;
+    clearFormError(form);
+    try {
+      await action(new FormData(form));
+    } catch (error) {
+      formError(form, error);
+    } finally {
+      if (button instanceof HTMLButtonElement) button.disabled = false;
+    }
+  });
+  return form;
+}
+
+/** Says something to every viewer, screen readers included, for a few seconds. */
+export function announce(/** @type {string} */ message) {
+  const region = document.getElementById('announce');
+  if (!region) return;
+  region.textContent = message;
+  setTimeout(() => {
+    if (region.textContent === message) region.textContent = '';
+  }, 5000);
+}
+
+/** A form field's text (never a File). */
+export function text(/** @type {FormData} */ data, /** @type {string} */ name) {
+  const value = data.get(name);
+  return typeof value === 'string' ? value.trim() : '';
+}

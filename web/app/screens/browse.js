@@ -1,0 +1,103 @@
+// Browsing the catalogue: search, filters and sort kept in the address (so a search can be
+// shared and the back button works), pages fetched by cursor.
+import { call } from '../api.js';
+import { failure, h, loading, show } from '../dom.js';
+import { card } from './cards.js';
+
+const PAGE = 24;
+const SORTS = /** @type {const} */ ([
+  ['popularity', 'Popularity'],
+  ['release_date', 'Release date'],
+  ['rating', 'Rating'],
+  ['title', 'Title'],
+  ['price', 'Price'],
+]);
+const FILTERS = /** @type {const} */ (['q', 'genre', 'year_from', 'year_to', 'rating_min', 'sort', 'order']);
+
+/**
+ * @param {HTMLElement} main
+ * @param {import('../main.js').Route} route
+ */
+export async function render(main, { query }) {
+  const value = (/** @type {string} */ name) => query.get(name) ?? '';
+  const genreSelect = h('select', { id: 'f-genre', name: 'genre' }, h('option', { value: '' }, 'Any genre'));
+  const sortSelect = h(
+    'select',
+    { id: 'f-sort', name: 'sort' },
+    SORTS.map(([v, label]) => h('option', { value: v, selected: value('sort') === v }, label)),
+  );
+  const orderSelect = h(
+    'select',
+    { id: 'f-order', name: 'order' },
+    h('option', { value: 'desc', selected: value('order') !== 'asc' }, 'High to low, new to old, Z to A'),
+    h('option', { value: 'asc', selected: value('order') === 'asc' }, 'Low to high, old to new, A to Z'),
+  );
+  const number = (/** @type {string} */ name, /** @type {string} */ label, /** @type {Record<string, number>} */ range) =>
+    h('div', { class: 'field' }, h('label', { for: `f-${name}` }, label), h('input', { id: `f-${name}`, name, type: 'number', inputmode: 'numeric', value: value(name), ...range }));
+  const form = h(
+    'form',
+    { class: 'filters', 'aria-label': 'Search and filters' },
+    h('div', { class: 'field wide' }, h('label', { for: 'f-q' }, 'Search'), h('input', { id: 'f-q', name: 'q', type: 'search', value: value('q') })),
+    h('div', { class: 'field' }, h('label', { for: 'f-genre' }, 'Genre'), genreSelect),
+    number('year_from', 'From year', { min: 1888, max: 2100 }),
+    number('year_to', 'To year', { min: 1888, max: 2100 }),
+    number('rating_min', 'Rated at least', { min: 1, max: 10 }),
+    h('div', { class: 'field' }, h('label', { for: 'f-sort' }, 'Sort by'), sortSelect),
+    h('div', { class: 'field' }, h('label', { for: 'f-order' }, 'Order'), orderSelect),
+    h('button', { type: 'submit' }, 'Show movies'),
+  );
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const chosen = new URLSearchParams();
+    for (const name of FILTERS) {
+      const v = String(new FormData(form).get(name) ?? '').trim();
+      if (v) chosen.set(name, v);
+    }
+    location.hash = `#/browse?${chosen}`;
+  });
+  const results = h('ul', { class: 'cards grid', 'aria-label': 'Movies' });
+  const status = h('div', { class: 'list-status' });
+  show(main, h('h1', {}, value('q') ? `Movies matching “${value('q')}”` : 'Browse'), form, results, status);
+
+  call('get', '/genres', { query: { limit: 100 } })
+    .then((genres) => {
+      for (const g of genres.items) genreSelect.append(h('option', { value: g.id, selected: value('genre') === g.id }, g.name));
+    })
+    .catch(() => {
+      genreSelect.disabled = true;
+    });
+
+  /** @param {string | undefined} cursor */
+  const more = async (cursor) => {
+    show(status, loading('movies'));
+    try {
+      const page = await call('get', '/movies', {
+        query: {
+          q: value('q') || undefined,
+          genre: value('genre') || undefined,
+          year_from: numberOrUndefined(value('year_from')),
+          year_to: numberOrUndefined(value('year_to')),
+          rating_min: numberOrUndefined(value('rating_min')),
+          sort: /** @type {any} */ (value('sort') || 'popularity'),
+          order: value('order') === 'asc' ? 'asc' : 'desc',
+          limit: PAGE,
+          cursor,
+        },
+      });
+      results.append(...page.items.map((m) => card(m)));
+      if (!results.childElementCount) show(status, h('p', { class: 'empty' }, 'No movie matches. Try fewer filters or another search.'));
+      else if (page.next_cursor) {
+        const next = page.next_cursor;
+        show(status, h('button', { type: 'button', class: 'more', onclick: () => more(next) }, 'More movies'));
+      } else show(status, h('p', { class: 'meta' }, `${results.childElementCount} movies`));
+    } catch (error) {
+      show(status, failure(error, () => more(cursor)));
+    }
+  };
+  await more(undefined);
+}
+
+function numberOrUndefined(/** @type {string} */ v) {
+  const n = Number(v);
+  return v && Number.isFinite(n) ? n : undefined;
+}

@@ -1,0 +1,297 @@
+// A movie's page: what it is, who made it, its trailer, what viewers think of it, and what
+// the viewer can do with it: react, rate, keep it, buy it or play it, and talk about it.
+// The page itself is the same for everyone (kept at the edge); the viewer's own marks come
+// from me-marks.
+import { ApiError, call, signedIn } from '../api.js';
+import { announce, clock, failure, h, loading, messageOf, money, onSubmit, show, text, when, year } from '../dom.js';
+
+/** @typedef {import('../../contract').Schemas} Schemas */
+
+/**
+ * @param {HTMLElement} main
+ * @param {import('../main.js').Route} route
+ */
+export async function render(main, { params: [id], query }) {
+  show(main, loading('the movie'));
+  const [movie, marks] = await Promise.all([
+    call('get', '/movies/{id}', { params: { id } }),
+    signedIn() ? call('get', '/me/marks', { query: { ids: id } }).then((m) => m.items[0]) : null,
+  ]);
+  document.title = `${movie.title} - Marquee`;
+
+  const counts = h('p', { class: 'counts' });
+  /** @param {Schemas['MovieCounts']} c */
+  const drawCounts = (c) =>
+    show(
+      counts,
+      `${c.likes} likes · ${c.dislikes} dislikes · `,
+      c.rating_average == null ? 'not rated yet' : `rated ${c.rating_average.toFixed(1)}/10 by ${c.rating_count}`,
+    );
+  drawCounts(movie);
+
+  const people = (/** @type {string} */ label, /** @type {Schemas['Named'][]} */ list) =>
+    list.length ? [h('dt', {}, label), h('dd', {}, list.map((p) => p.name).join(', '))] : [];
+
+  const trailer = h('div', { class: 'trailer' });
+  if (movie.media.trailer) {
+    trailer.append(h('button', { type: 'button', onclick: () => playTrailer(trailer, movie.id) }, 'Play the trailer'));
+  }
+
+  show(
+    main,
+    h(
+      'article',
+      { class: 'movie' },
+      h(
+        'header',
+        {},
+        h('h1', {}, movie.title),
+        h(
+          'p',
+          { class: 'meta' },
+          [year(movie.release_date), `${movie.duration_min} min`, movie.certification, movie.genres.map((g) => g.name).join(', ')].filter(Boolean).join(' · '),
+        ),
+        counts,
+      ),
+      h('p', { class: 'description' }, movie.description),
+      trailer,
+      h('section', { class: 'actions', 'aria-label': 'Your marks' }, actions(movie, marks ?? null, drawCounts)),
+      h('dl', { class: 'credits' }, people('Directors', movie.directors), people('Cast', movie.actors), people('Producers', movie.producers)),
+      comments(movie.id, query.get('comment')),
+    ),
+  );
+}
+
+/**
+ * @param {HTMLElement} into
+ * @param {string} id
+ */
+async function playTrailer(into, id) {
+  show(into, loading('the trailer'));
+  try {
+    const playback = await call('post', '/movies/{id}/playback', { params: { id }, body: { kind: 'trailer' } });
+    const video = h('video', { controls: true, preload: 'metadata', src: playback.url, 'aria-label': 'Trailer' });
+    show(into, video);
+    video.play().catch(() => {});
+  } catch (error) {
+    show(into, failure(error));
+  }
+}
+
+/**
+ * The viewer's part: buy or play, react, rate, keep.
+ * @param {Schemas['MovieDetail']} movie
+ * @param {Schemas['Marks'] | null} marks
+ * @param {(c: Schemas['MovieCounts']) => void} drawCounts
+ */
+function actions(movie, marks, drawCounts) {
+  if (!signedIn()) {
+    return [
+      h('p', { class: 'price' }, money(movie.price)),
+      h('p', {}, h('a', { href: '#/signin', class: 'button' }, 'Sign in'), ' to buy, watch, rate and comment.'),
+    ];
+  }
+  const state = { reaction: marks?.reaction ?? null, rating: marks?.rating ?? null, favorite: marks?.favorite ?? false };
+  const status = h('p', { class: 'action-status', role: 'status' });
+  /** @param {() => Promise<void>} work */
+  const act = async (work) => {
+    status.textContent = '';
+    try {
+      await work();
+    } catch (error) {
+      status.textContent = messageOf(error);
+    }
+  };
+
+  const like = h('button', { type: 'button', 'aria-pressed': String(state.reaction === 'like') }, '👍 Like');
+  const dislike = h('button', { type: 'button', 'aria-pressed': String(state.reaction === 'dislike') }, '👎 Dislike');
+  /** @param {'like' | 'dislike'} value */
+  const react = (value) =>
+    act(async () => {
+      const counts =
+        state.reaction === value
+          ? await call('delete', '/movies/{id}/reaction', { params: { id: movie.id } })
+          : await call('put', '/movies/{id}/reaction', { params: { id: movie.id }, body: { value } });
+      state.reaction = state.reaction === value ? null : value;
+      like.setAttribute('aria-pressed', String(state.reaction === 'like'));
+      dislike.setAttribute('aria-pressed', String(state.reaction === 'dislike'));
+      drawCounts(counts);
+    });
+  like.addEventListener('click', () => react('like'));
+  dislike.addEventListener('click', () => react('dislike'));
+
+  const rating = h(
+    'select',
+    { id: 'f-rating', name: 'rating' },
+    h('option', { value: '' }, 'Not rated'),
+    Array.from({ length: 10 }, (_, i) => h('option', { value: i + 1, selected: state.rating === i + 1 }, `${i + 1}`)),
+  );
+  rating.addEventListener('change', () =>
+    act(async () => {
+      const score = Number(rating.value);
+      drawCounts(
+        score
+          ? await call('put', '/movies/{id}/rating', { params: { id: movie.id }, body: { score } })
+          : await call('delete', '/movies/{id}/rating', { params: { id: movie.id } }),
+      );
+      announce(score ? `Rated ${score} out of 10` : 'Rating cleared');
+    }),
+  );
+
+  const favorite = h('button', { type: 'button', 'aria-pressed': String(state.favorite) }, '★ Favourite');
+  favorite.addEventListener('click', () =>
+    act(async () => {
+      const method = state.favorite ? 'delete' : 'put';
+      await call(method, '/me/favorites/{movie_id}', { params: { movie_id: movie.id } });
+      state.favorite = !state.favorite;
+      favorite.setAttribute('aria-pressed', String(state.favorite));
+      announce(state.favorite ? 'Kept in your favourites' : 'Removed from your favourites');
+    }),
+  );
+
+  const buy = h('div', { class: 'buy' });
+  if (marks?.purchased) {
+    const resume = marks.position_s ? ` (resume at ${clock(marks.position_s)})` : '';
+    show(buy, h('p', {}, 'You own this movie.'), movie.media.feature ? h('a', { href: `#/watch/${movie.id}`, class: 'button primary' }, `Play${resume}`) : h('p', { class: 'meta' }, 'Its feature is not uploaded yet.'));
+  } else if (!movie.available) {
+    show(buy, h('p', {}, 'Not on sale at the moment.'));
+  } else {
+    const add = h('button', { type: 'button', class: 'primary' }, `Buy for ${money(movie.price)}`);
+    add.addEventListener('click', () =>
+      act(async () => {
+        add.disabled = true;
+        try {
+          await call('post', '/cart/items', { body: { movie_id: movie.id } });
+          show(buy, h('p', {}, 'In your cart. '), h('a', { href: '#/cart', class: 'button primary' }, 'Go to the cart'));
+          announce(`${movie.title} is in your cart`);
+        } catch (error) {
+          add.disabled = false;
+          if (error instanceof ApiError && error.status === 409) {
+            show(buy, h('p', {}, messageOf(error), ' '), h('a', { href: '#/cart' }, 'See the cart'));
+          } else throw error;
+        }
+      }),
+    );
+    show(buy, add);
+  }
+
+  return [
+    buy,
+    h('div', { class: 'marks' }, like, dislike, h('label', { for: 'f-rating' }, 'Your rating'), rating, favorite),
+    status,
+  ];
+}
+
+/**
+ * The threads of comments, newest pages on demand, with replies and a form to write.
+ * @param {string} movieId
+ * @param {string | null} focus a comment to show (a reply's email links to it)
+ */
+function comments(movieId, focus) {
+  const list = h('ol', { class: 'comments' });
+  const status = h('div', { class: 'list-status' });
+  const section = h('section', { class: 'comments-section', 'aria-labelledby': 'comments-title' }, h('h2', { id: 'comments-title' }, 'Comments'));
+  if (signedIn()) section.append(writer(movieId, null, (c) => list.prepend(thread(c, movieId))));
+  else section.append(h('p', {}, h('a', { href: '#/signin' }, 'Sign in'), ' to comment.'));
+  section.append(list, status);
+
+  /** @type {Map<string, HTMLElement>} */
+  const threads = new Map();
+  /** @param {string | undefined} cursor */
+  const more = async (cursor) => {
+    show(status, loading('comments'));
+    try {
+      const page = await call('get', '/movies/{id}/comments', { params: { id: movieId }, query: { limit: 50, cursor } });
+      for (const c of page.items) {
+        const parent = threads.get(c.thread_id);
+        if (c.depth > 0 && parent) parent.querySelector('.replies')?.append(commentItem(c));
+        else {
+          const t = thread(c, movieId);
+          threads.set(c.id, t);
+          list.append(t);
+        }
+      }
+      if (!list.childElementCount) show(status, h('p', { class: 'empty' }, 'No comments yet.'));
+      else if (page.next_cursor) {
+        const next = page.next_cursor;
+        show(status, h('button', { type: 'button', onclick: () => more(next) }, 'More comments'));
+      } else show(status);
+      if (focus) document.getElementById(`comment-${focus}`)?.scrollIntoView();
+    } catch (error) {
+      show(status, failure(error, () => more(cursor)));
+    }
+  };
+  more(undefined);
+  return section;
+}
+
+/**
+ * A first comment with its replies and a reply form.
+ * @param {Schemas['Comment']} first
+ * @param {string} movieId
+ */
+function thread(first, movieId) {
+  const replies = h('ol', { class: 'replies' });
+  const item = commentItem(first);
+  item.append(replies);
+  if (signedIn() && !first.deleted) {
+    const toggle = h('button', { type: 'button', class: 'link', 'aria-expanded': 'false' }, 'Reply');
+    toggle.addEventListener('click', () => {
+      const open = toggle.getAttribute('aria-expanded') === 'true';
+      toggle.setAttribute('aria-expanded', String(!open));
+      const existing = item.querySelector(':scope > form');
+      if (open) existing?.remove();
+      else {
+        const form = writer(movieId, first.id, (c) => {
+          replies.append(commentItem(c));
+          form.remove();
+          toggle.setAttribute('aria-expanded', 'false');
+        });
+        toggle.after(form);
+        form.querySelector('textarea')?.focus();
+      }
+    });
+    item.querySelector('.comment-body')?.append(toggle);
+  }
+  return item;
+}
+
+/** @param {Schemas['Comment']} c */
+function commentItem(c) {
+  return h(
+    'li',
+    { class: 'comment', id: `comment-${c.id}` },
+    h(
+      'div',
+      { class: 'comment-body' },
+      h('p', { class: 'meta' }, h('strong', {}, c.author_name), ' · ', when(c.created_at), c.edited_at ? ' · edited' : ''),
+      h('p', {}, c.deleted || c.text == null ? h('em', {}, 'This comment was deleted.') : c.text),
+    ),
+  );
+}
+
+/**
+ * A form that posts a comment (or a reply to `parentId`).
+ * @param {string} movieId
+ * @param {string | null} parentId
+ * @param {(c: Schemas['Comment']) => void} posted
+ */
+function writer(movieId, parentId, posted) {
+  const id = parentId ? `f-reply-${parentId}` : 'f-text';
+  const form = h(
+    'form',
+    { class: 'comment-form' },
+    h('label', { for: id }, parentId ? 'Your reply' : 'Your comment'),
+    h('textarea', { id, name: 'text', rows: 3, required: true, maxlength: 2000 }),
+    h('button', { type: 'submit' }, parentId ? 'Reply' : 'Post the comment'),
+  );
+  return onSubmit(form, async (data) => {
+    const comment = await call('post', '/movies/{id}/comments', {
+      params: { id: movieId },
+      body: { text: text(data, 'text'), parent_id: parentId },
+    });
+    form.reset();
+    posted(comment);
+    announce('Comment posted');
+  });
+}

@@ -1,0 +1,215 @@
+// Buying: the cart, placing an order, paying for it on the checkout page, and the orders
+// and payments afterwards (with refund requests).
+import { call, signedIn } from '../api.js';
+import { announce, failure, h, loading, money, onSubmit, show, text, when } from '../dom.js';
+import { needSignIn } from './account.js';
+
+/** @typedef {import('../../contract').Schemas} Schemas */
+
+const STATUS = {
+  pending: 'Waiting for payment',
+  paid: 'Paid',
+  canceled: 'Canceled',
+  expired: 'Expired',
+  refund_requested: 'Refund requested',
+  refunded: 'Refunded',
+};
+
+/** @param {HTMLElement} main */
+export async function cart(main) {
+  if (!signedIn()) return needSignIn(main, 'your cart');
+  show(main, h('h1', {}, 'Your cart'), loading('your cart'));
+  const view = await call('get', '/cart');
+  const status = h('div', { role: 'status' });
+  /** @param {string} lineId */
+  const remove = async (lineId) => {
+    try {
+      await call('delete', '/cart/items/{id}', { params: { id: lineId } });
+      announce('Removed from the cart');
+      await cart(main);
+    } catch (error) {
+      show(status, failure(error));
+    }
+  };
+  const checkout = h('button', { type: 'button', class: 'primary' }, 'Check out');
+  checkout.addEventListener('click', async () => {
+    checkout.disabled = true;
+    show(status, loading('the checkout'));
+    try {
+      const order = await call('post', '/orders', { headers: { 'Idempotency-Key': crypto.randomUUID() } });
+      await payFor(order.id);
+    } catch (error) {
+      checkout.disabled = false;
+      show(status, failure(error));
+    }
+  });
+  show(
+    main,
+    h('h1', {}, 'Your cart'),
+    view.items.length
+      ? [
+          h(
+            'table',
+            { class: 'lines' },
+            h('caption', { class: 'visually-hidden' }, 'Items in your cart'),
+            h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Item'), h('th', { scope: 'col' }, 'Price'), h('th', { scope: 'col' }, h('span', { class: 'visually-hidden' }, 'Actions')))),
+            h(
+              'tbody',
+              {},
+              view.items.map((line) =>
+                h(
+                  'tr',
+                  {},
+                  h(
+                    'td',
+                    {},
+                    h('a', { href: `#/movies/${line.movie_id}` }, line.title),
+                    line.kind === 'ticket' ? ` · ${line.quantity} tickets${line.cinema ? ` at ${line.cinema}` : ''}` : '',
+                    line.available ? '' : h('p', { class: 'error' }, line.unavailable_reason ?? 'No longer available'),
+                  ),
+                  h('td', {}, line.line_total ? money(line.line_total) : '-'),
+                  h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => remove(line.id) }, `Remove ${line.title}`)),
+                ),
+              ),
+            ),
+          ),
+          h('p', { class: 'total' }, `Total: ${money(view.total)}`),
+          checkout,
+          status,
+        ]
+      : [h('p', { class: 'empty' }, 'Your cart is empty.'), h('a', { href: '#/browse', class: 'button' }, 'Find a movie')],
+  );
+}
+
+/** Opens the payment page of an order (Stripe Checkout deployed, the simulated page locally). */
+async function payFor(/** @type {string} */ orderId) {
+  const started = await call('post', '/orders/{id}/checkout', { params: { id: orderId } });
+  location.assign(started.checkout_url);
+}
+
+/** @param {HTMLElement} main */
+export async function orders(main) {
+  if (!signedIn()) return needSignIn(main, 'your orders');
+  show(main, h('h1', {}, 'Your orders'), loading('your orders'));
+  const [list, payments] = await Promise.all([call('get', '/orders', { query: { limit: 50 } }), call('get', '/payments', { query: { limit: 50 } })]);
+  show(
+    main,
+    h('h1', {}, 'Your orders'),
+    list.items.length
+      ? h(
+          'ul',
+          { class: 'orders' },
+          list.items.map((o) =>
+            h('li', {}, h('a', { href: `#/orders/${o.id}` }, `${when(o.created_at)}: ${o.lines.map((l) => l.title).join(', ')}`), ` · ${money(o.total)} · ${STATUS[o.status]}`),
+          ),
+        )
+      : h('p', { class: 'empty' }, 'No orders yet.'),
+    h('h2', {}, 'Payments'),
+    payments.items.length
+      ? h('ul', { class: 'orders' }, payments.items.map((p) => h('li', {}, `${when(p.created_at)} · ${money(p.amount)} · ${p.status} · `, h('a', { href: `#/orders/${p.order_id}` }, 'the order'))))
+      : h('p', { class: 'empty' }, 'No payments yet.'),
+  );
+}
+
+/**
+ * One order; after the checkout page it waits for the payment to be confirmed.
+ * @param {HTMLElement} main
+ * @param {import('../main.js').Route} route
+ */
+export async function order(main, { params: [id], query }) {
+  if (!signedIn()) return needSignIn(main, 'your order');
+  show(main, h('h1', {}, 'Your order'), loading('the order'));
+  const back = query.get('checkout');
+  let current = await call('get', '/orders/{id}', { params: { id } });
+  let stop = false;
+  if (back === 'success' && current.status === 'pending') {
+    // The payment is confirmed by the provider's webhook, a moment after the return.
+    show(main, h('h1', {}, 'Your order'), h('p', { role: 'status' }, 'Payment received, confirming…'));
+    for (let i = 0; i < 60 && current.status === 'pending' && !stop; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      current = await call('get', '/orders/{id}', { params: { id } });
+    }
+  }
+  draw(main, current, back);
+  return () => {
+    stop = true;
+  };
+}
+
+/**
+ * @param {HTMLElement} main
+ * @param {Schemas['Order']} o
+ * @param {string | null} back
+ */
+function draw(main, o, back) {
+  const status = h('div', { role: 'status' });
+  const notes = [];
+  if (back === 'success' && o.status === 'paid') notes.push(h('p', { class: 'success' }, 'Thank you: your order is paid. A receipt is on its way by email.'));
+  if (back === 'success' && o.status === 'pending') notes.push(h('p', {}, 'Your payment is not confirmed yet: this page shows it once it is.'));
+  if (back === 'canceled') notes.push(h('p', {}, 'You left the payment page: the order is waiting for payment.'));
+  const act = [];
+  if (o.status === 'pending') {
+    const pay = h('button', { type: 'button', class: 'primary' }, 'Pay now');
+    pay.addEventListener('click', async () => {
+      pay.disabled = true;
+      try {
+        await payFor(o.id);
+      } catch (error) {
+        pay.disabled = false;
+        show(status, failure(error));
+      }
+    });
+    const cancel = h('button', { type: 'button' }, 'Cancel the order');
+    cancel.addEventListener('click', async () => {
+      try {
+        draw(main, await call('post', '/orders/{id}/cancel', { params: { id: o.id } }), null);
+        announce('Order canceled');
+      } catch (error) {
+        show(status, failure(error));
+      }
+    });
+    act.push(pay, cancel);
+  }
+  if (o.status === 'paid') {
+    const form = h(
+      'form',
+      { class: 'refund' },
+      h('h2', {}, 'Ask for a refund'),
+      h('label', { for: 'f-reason' }, 'Why?'),
+      h('textarea', { id: 'f-reason', name: 'reason', rows: 2, required: true, maxlength: 500 }),
+      h('button', { type: 'submit' }, 'Ask for a refund'),
+    );
+    onSubmit(form, async (data) => {
+      await call('post', '/orders/{id}/refund', { params: { id: o.id }, body: { reason: text(data, 'reason') } });
+      draw(main, await call('get', '/orders/{id}', { params: { id: o.id } }), null);
+      announce('Refund requested');
+    });
+    act.push(form);
+  }
+  show(
+    main,
+    h('h1', {}, 'Your order'),
+    notes,
+    h('p', {}, `Placed ${when(o.created_at)} · ${STATUS[o.status]}${o.paid_at ? ` on ${when(o.paid_at)}` : ''}`),
+    h(
+      'ul',
+      { class: 'lines' },
+      o.lines.map((l) =>
+        h(
+          'li',
+          {},
+          h('a', { href: `#/movies/${l.movie_id}` }, l.title),
+          l.kind === 'ticket' ? ` · ${l.quantity} tickets` : '',
+          ` · ${money(l.line_total)}`,
+          o.status === 'paid' && l.kind === 'movie' ? [' · ', h('a', { href: `#/watch/${l.movie_id}` }, `Watch ${l.title}`)] : '',
+        ),
+      ),
+    ),
+    h('p', { class: 'total' }, `Total: ${money(o.total)}`),
+    o.refund ? h('p', {}, `Refund asked ${when(o.refund.requested_at)}: “${o.refund.reason}”${o.refund.approved_at ? `, approved ${when(o.refund.approved_at)}` : ''}`) : null,
+    act,
+    status,
+    h('p', {}, h('a', { href: '#/orders' }, 'All your orders')),
+  );
+}
+
