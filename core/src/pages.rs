@@ -289,6 +289,12 @@ form.addEventListener('submit', async (event) => {
   if (answer.ok) {
     line('token' in fields ? 'Your password was changed. Every device was signed out: sign in with the new one.'
                            : 'If an account uses this email, a reset link is on its way.');
+    if ('token' in fields) {
+      const signIn = document.createElement('a');
+      signIn.href = '/#/signin';
+      signIn.textContent = 'Sign in';
+      result.append(signIn);
+    }
     form.className = 'hidden';
   } else {
     line(body.detail || body.title || 'Something went wrong');

@@ -3,7 +3,10 @@
 // likes, rates, comments and keeps a favourite, buys a movie through the simulated
 // checkout, plays it (its time advances), leaves, and finds it under "Continue watching"
 // where they stopped. A second viewer turns on two-step sign-in (the QR code's key, a first
-// code, the recovery codes), signs out and signs in again with a code. Every screen passes
+// code, the recovery codes), signs out and signs in again with a code. A moderator adds a
+// movie and uploads its trailer (progress to 100 %), which an anonymous visitor then plays
+// before signing in with Google (the local simulated provider).
+// Every screen passes
 // axe-core with no serious or critical violation. The run fails on any script error,
 // console error (a CSP violation is one), failed request or error answer. It prints the
 // home page's first contentful paint (a figure, not a bar) and saves a screenshot of it
@@ -31,12 +34,16 @@ const server = spawn(binary, [], {
   env: { ...env, MARQUEE_LISTEN: '127.0.0.1:0', MARQUEE_DATA_DIR: dataDir, MARQUEE_DEMO_MOVIES: '24', MARQUEE_LOG: 'warn' },
   stdio: ['ignore', 'pipe', 'inherit'],
 });
-const base = await new Promise((resolve, reject) => {
+// The server prints its address, then the first admin's credentials (a fresh data folder).
+const [base, admin] = await new Promise((resolve, reject) => {
   const lines = createInterface({ input: server.stdout });
+  let address;
   lines.on('line', (line) => {
-    if (line.startsWith('Marquee API: ')) resolve(line.slice(13).trim());
+    if (line.startsWith('Marquee API: ')) address = line.slice(13).trim();
+    const first = /^First admin: (\S+) \/ (\S+)/.exec(line);
+    if (first) resolve([address, { email: first[1], password: first[2] }]);
   });
-  server.on('exit', () => reject(new Error('the local server ended before printing its address')));
+  server.on('exit', () => reject(new Error('the local server ended before printing its address and first admin')));
 });
 
 const log = (/** @type {string} */ what) => console.log(`web app: ${what}`);
@@ -78,6 +85,14 @@ async function accessible(page, /** @type {string} */ screen) {
   });
   if (violations.length) throw new Error(`axe on ${screen}:\n  ${violations.join('\n  ')}`);
   log(`${screen}: no serious or critical accessibility violation`);
+}
+
+/** At 360 px wide nothing scrolls sideways (then back to the desktop width). */
+async function fitsAPhone(page, /** @type {string} */ screen) {
+  await page.setViewport({ width: 360, height: 740 });
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  await page.setViewport({ width: 1280, height: 900 });
+  if (overflow > 0) throw new Error(`at 360 px the ${screen} screen scrolls sideways by ${overflow} px`);
 }
 
 const textOf = (page, selector) => page.$eval(selector, (e) => e.textContent ?? '');
@@ -150,10 +165,7 @@ try {
   await page.screenshot({ path: shot });
   if (process.env.WEB_SCREENSHOT) copyFileSync(shot, process.env.WEB_SCREENSHOT);
   await accessible(page, 'home');
-  await page.setViewport({ width: 360, height: 740 });
-  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  if (overflow > 0) throw new Error(`at 360 px the home page scrolls sideways by ${overflow} px`);
-  await page.setViewport({ width: 1280, height: 900 });
+  await fitsAPhone(page, 'home');
   check('home');
 
   // A movie that carries a feature (the demo's first three carry the clip).
@@ -227,6 +239,7 @@ try {
   await clickText(page, '.comment-form button', 'Post the comment');
   await waitForText(page, '.comments .comment', 'the ending still works');
   await accessible(page, 'movie');
+  await fitsAPhone(page, 'movie');
   // What the page showed is what the API keeps: a reload finds the marks.
   await page.reload();
   await page.waitForSelector('.marks button');
@@ -244,6 +257,7 @@ try {
   await clickText(page, '.buy a', 'Go to the cart');
   await waitForText(page, '.lines td a', movie.title);
   await accessible(page, 'cart');
+  await fitsAPhone(page, 'cart');
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), clickText(page, 'button', 'Check out')]);
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('button.pay')]);
   await waitForText(page, '.success', 'your order is paid', 15_000);
@@ -329,6 +343,69 @@ try {
   log('signed in again with a code');
   check('two-step sign-in');
   await context.close();
+
+  // A moderator adds a movie and uploads its trailer; an anonymous visitor plays it.
+  const staffContext = await browser.createBrowserContext();
+  const staff = await staffContext.newPage();
+  watch(staff);
+  await staff.goto(`${base}/#/signin`);
+  await staff.waitForSelector('#f-email');
+  await staff.type('#f-email', admin.email);
+  await staff.type('#f-password', admin.password);
+  await staff.click('button[type="submit"].primary');
+  await waitForText(staff, '#nav a', 'Manage');
+  await staff.goto(`${base}/#/manage/movies/new`);
+  await staff.waitForSelector('#f-title');
+  await accessible(staff, 'add a movie');
+  const title = `Night Tram ${Date.now()}`;
+  await staff.type('#f-title', title);
+  await staff.type('#f-description', 'A conductor, a last tram, a city that will not sleep.');
+  await staff.$eval('#f-release_date', (e) => { e.value = '2024-03-01'; });
+  await staff.type('#f-duration_min', '97');
+  await staff.type('#f-certification', '12A');
+  await staff.type('#f-amount', '6.99');
+  await clickText(staff, 'button', 'Add the movie');
+  await staff.waitForFunction(() => /#\/manage\/movies\/[0-9A-Z]{26}$/.test(location.hash), { timeout: 10_000 });
+  const newId = (await staff.evaluate(() => location.hash)).split('/').pop();
+  await waitForText(staff, 'h1', `Edit ${title}`);
+  await accessible(staff, 'edit a movie');
+  const chooser = await staff.$('#f-media-trailer');
+  await chooser.uploadFile(join(here, '../demo/clip.mp4'));
+  await clickText(staff, 'button', 'Upload the trailer');
+  await waitForText(staff, '.media-panel [role="status"]', 'Trailer ready', 20_000);
+  const bar = await staff.$eval('.media-panel progress', (e) => e.value);
+  if (bar !== 100) throw new Error(`the progress bar stopped at ${bar}`);
+  log(`a moderator added ${title} and uploaded its trailer`);
+  check('moderator');
+  await staffContext.close();
+
+  const visitorContext = await browser.createBrowserContext();
+  const visitor = await visitorContext.newPage();
+  watch(visitor);
+  await visitor.goto(`${base}/#/movies/${newId}`);
+  await waitForText(visitor, 'h1', title);
+  await clickText(visitor, 'button', 'Play the trailer');
+  await visitor.waitForSelector('.trailer video');
+  await visitor.evaluate(() => {
+    const video = document.querySelector('.trailer video');
+    if (video) video.muted = true;
+  });
+  await visitor.waitForFunction(() => (document.querySelector('.trailer video')?.currentTime ?? 0) > 1, { timeout: 20_000 });
+  log('an anonymous visitor plays the new trailer');
+  check('visitor');
+
+  // The visitor signs in with Google (simulated here): the provider's page, then back to
+  // the app, which exchanges the one-time code and drops it from the address.
+  await visitor.goto(`${base}/#/signin`);
+  await Promise.all([visitor.waitForNavigation({ waitUntil: 'load' }), clickText(visitor, '.providers a', 'Google')]);
+  await visitor.type('#email', `visitor.${Date.now()}@example.com`);
+  await visitor.type('#name', 'Visiting Viewer');
+  await Promise.all([visitor.waitForNavigation({ waitUntil: 'load' }), visitor.click('button[value="allow"]')]);
+  await waitForText(visitor, '#nav a', 'Library');
+  if (visitor.url().includes('login_code')) throw new Error(`the code stayed in the address: ${visitor.url()}`);
+  log('signed in with Google (simulated)');
+  check('provider sign-in');
+  await visitorContext.close();
   log('passed');
 } finally {
   await browser.close();

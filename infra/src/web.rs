@@ -7,54 +7,34 @@ use axum::extract::Path;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+/// A file of `web/`, built into the binary.
+macro_rules! web_file {
+    ($path:literal, $content_type:expr) => {
+        (
+            $path,
+            $content_type,
+            include_str!(concat!("../../web/", $path)),
+        )
+    };
+}
+
 /// Every file of the app: its path under `web/`, its content type, its bytes.
 pub static FILES: &[(&str, &str, &str)] = &[
-    ("index.html", HTML, include_str!("../../web/index.html")),
-    ("favicon.svg", SVG, include_str!("../../web/favicon.svg")),
-    ("app/app.css", CSS, include_str!("../../web/app/app.css")),
-    ("app/api.js", JS, include_str!("../../web/app/api.js")),
-    ("app/dom.js", JS, include_str!("../../web/app/dom.js")),
-    ("app/main.js", JS, include_str!("../../web/app/main.js")),
-    (
-        "app/screens/account.js",
-        JS,
-        include_str!("../../web/app/screens/account.js"),
-    ),
-    (
-        "app/screens/browse.js",
-        JS,
-        include_str!("../../web/app/screens/browse.js"),
-    ),
-    (
-        "app/screens/cards.js",
-        JS,
-        include_str!("../../web/app/screens/cards.js"),
-    ),
-    (
-        "app/screens/home.js",
-        JS,
-        include_str!("../../web/app/screens/home.js"),
-    ),
-    (
-        "app/screens/library.js",
-        JS,
-        include_str!("../../web/app/screens/library.js"),
-    ),
-    (
-        "app/screens/movie.js",
-        JS,
-        include_str!("../../web/app/screens/movie.js"),
-    ),
-    (
-        "app/screens/player.js",
-        JS,
-        include_str!("../../web/app/screens/player.js"),
-    ),
-    (
-        "app/screens/shop.js",
-        JS,
-        include_str!("../../web/app/screens/shop.js"),
-    ),
+    web_file!("index.html", HTML),
+    web_file!("favicon.svg", SVG),
+    web_file!("app/app.css", CSS),
+    web_file!("app/api.js", JS),
+    web_file!("app/dom.js", JS),
+    web_file!("app/main.js", JS),
+    web_file!("app/screens/account.js", JS),
+    web_file!("app/screens/browse.js", JS),
+    web_file!("app/screens/cards.js", JS),
+    web_file!("app/screens/home.js", JS),
+    web_file!("app/screens/library.js", JS),
+    web_file!("app/screens/manage.js", JS),
+    web_file!("app/screens/movie.js", JS),
+    web_file!("app/screens/player.js", JS),
+    web_file!("app/screens/shop.js", JS),
 ];
 
 const HTML: &str = "text/html; charset=utf-8";

@@ -37,9 +37,26 @@ export function signedIn() {
   return accessToken !== null;
 }
 
-/** @param {Schemas['TokenPair']} pair */
-export function keepTokens(pair) {
+/** @type {Promise<Schemas['UserView'] | null> | null} */
+let me = null;
+
+/** The signed-in viewer's profile (read once per session), or null when signed out. */
+export function whoAmI() {
+  if (!accessToken) return Promise.resolve(null);
+  me ??= call('get', '/me').catch(() => {
+    me = null;
+    return null;
+  });
+  return me;
+}
+
+/**
+ * @param {Schemas['TokenPair']} pair
+ * @param {boolean} [renewed] the same viewer's session, refreshed (their profile still holds)
+ */
+export function keepTokens(pair, renewed = false) {
   accessToken = pair.access_token;
+  if (!renewed) me = null;
   localStorage.setItem(REFRESH_KEY, pair.refresh_token);
   listeners.forEach((l) => l(true));
 }
@@ -47,6 +64,7 @@ export function keepTokens(pair) {
 export function forgetTokens() {
   const was = accessToken !== null;
   accessToken = null;
+  me = null;
   localStorage.removeItem(REFRESH_KEY);
   if (was) listeners.forEach((l) => l(false));
 }
@@ -73,7 +91,7 @@ export function refresh() {
       if (localStorage.getItem(REFRESH_KEY) === stored) forgetTokens();
       return false;
     }
-    keepTokens(await answer.json());
+    keepTokens(await answer.json(), true);
     return true;
   }).finally(() => {
     refreshing = null;

@@ -2,11 +2,12 @@
 // Screens live behind the `#` (`/#/movies/<id>`), so the same origin serves the API's
 // paths and the app, and the static files need no rewriting to deploy.
 import { call, keepTokens, onSession, refresh, signedIn } from './api.js';
-import { failure, h, show } from './dom.js';
+import { announce, failure, h, messageOf, show } from './dom.js';
 import * as account from './screens/account.js';
 import * as browse from './screens/browse.js';
 import * as home from './screens/home.js';
 import * as library from './screens/library.js';
+import * as manage from './screens/manage.js';
 import * as movie from './screens/movie.js';
 import * as player from './screens/player.js';
 import * as shop from './screens/shop.js';
@@ -31,6 +32,8 @@ const screens = [
   [/^\/forgot$/, account.forgot, 'Reset your password'],
   [/^\/account$/, account.profile, 'Account'],
   [/^\/account\/security$/, account.security, 'Security'],
+  [/^\/manage$/, manage.catalogue, 'The catalogue'],
+  [/^\/manage\/movies\/([^/]+)$/, manage.movie, 'Edit a movie'],
 ];
 
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));
@@ -55,22 +58,30 @@ async function render() {
     return;
   }
   document.title = `${match.title} - Marquee`;
+  // Each visit draws into an element of its own: a screen still loading when the viewer
+  // moves on draws into a detached element, never over the next screen.
+  const view = h('div', { class: 'view' });
+  main.replaceChildren(view);
   try {
-    const leave = await match.screen(main, { path, params: match.m.slice(1).map(decodeURIComponent), query });
-    if (typeof leave === 'function') leaveScreen = leave;
+    const leave = await match.screen(view, { path, params: match.m.slice(1).map(decodeURIComponent), query });
+    if (typeof leave === 'function') {
+      if (view.isConnected) leaveScreen = leave;
+      else leave();
+    }
   } catch (error) {
-    show(main, failure(error, render));
+    show(view, failure(error, render));
   }
 }
 
-function drawNav() {
+async function drawNav() {
   const nav = /** @type {HTMLElement} */ (document.getElementById('nav'));
   const link = (/** @type {string} */ href, /** @type {string} */ label) => h('li', {}, h('a', { href }, label));
+  const staff = signedIn() && (await manage.isStaff());
   show(
     nav,
     link('#/browse', 'Browse'),
     signedIn()
-      ? [link('#/library', 'Library'), link('#/cart', 'Cart'), link('#/orders', 'Orders'), link('#/account', 'Account')]
+      ? [link('#/library', 'Library'), link('#/cart', 'Cart'), link('#/orders', 'Orders'), staff && link('#/manage', 'Manage'), link('#/account', 'Account')]
       : [link('#/signin', 'Sign in'), link('#/signup', 'Sign up')],
   );
   markCurrent();
@@ -99,7 +110,9 @@ async function finishProviderSignIn() {
       location.hash = '#/signin';
     }
   } catch (error) {
-    show(main, failure(error));
+    // A code that expired or was used already: say so, and offer the sign-in screen.
+    announce(`Signing in did not finish: ${messageOf(error)}`);
+    location.hash = '#/signin';
   }
 }
 
@@ -115,8 +128,7 @@ window.addEventListener('hashchange', () => {
   markCurrent();
   render();
 });
-drawNav();
 // A stored session is restored before screens that need it decide anything.
 await Promise.all([refresh(), finishProviderSignIn()]);
-drawNav();
+await drawNav();
 render();

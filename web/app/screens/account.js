@@ -205,6 +205,17 @@ export async function security(main) {
       show(main, failure(error));
     }
   };
+  const unlink = async (/** @type {Schemas['Provider']} */ provider) => {
+    try {
+      await call('delete', '/me/identities/{provider}', { params: { provider } });
+      announce(`${provider} unlinked`);
+      await security(main);
+    } catch (error) {
+      // The last way to sign in stays (409): the reason is shown where the viewer looks.
+      const list = main.querySelector('[aria-labelledby="identities"]');
+      list?.append(failure(error));
+    }
+  };
   const password = h(
     'form',
     { class: 'card-form' },
@@ -246,7 +257,13 @@ export async function security(main) {
       { 'aria-labelledby': 'identities' },
       h('h2', { id: 'identities' }, 'Linked sign-in providers'),
       identities.items.length
-        ? h('ul', {}, identities.items.map((i) => h('li', {}, `${i.provider}: ${i.email ?? ''}, linked ${when(i.linked_at)}`)))
+        ? h(
+            'ul',
+            {},
+            identities.items.map((i) =>
+              h('li', {}, `${i.provider}: ${i.email ?? ''}, linked ${when(i.linked_at)} `, h('button', { type: 'button', class: 'link', onclick: () => unlink(i.provider) }, `Unlink ${i.provider}`)),
+            ),
+          )
         : h('p', { class: 'empty' }, 'None: sign in with Google or Facebook using this email to link one.'),
     ),
     h(

@@ -78,7 +78,7 @@ export async function render(main, { query }) {
           year_from: numberOrUndefined(value('year_from')),
           year_to: numberOrUndefined(value('year_to')),
           rating_min: numberOrUndefined(value('rating_min')),
-          sort: /** @type {any} */ (value('sort') || 'popularity'),
+          sort: SORTS.find(([v]) => v === value('sort'))?.[0] ?? 'popularity',
           order: value('order') === 'asc' ? 'asc' : 'desc',
           limit: PAGE,
           cursor,

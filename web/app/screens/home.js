@@ -3,6 +3,7 @@
 import { call, signedIn } from '../api.js';
 import { failure, h, loading, show } from '../dom.js';
 import { card, shelf } from './cards.js';
+import { beatsSettled } from './player.js';
 
 const PER_SHELF = 12;
 const GENRE_SHELVES = 3;
@@ -13,7 +14,7 @@ export async function render(main) {
   show(main, h('h1', { class: 'visually-hidden' }, 'Marquee'), rows);
   try {
     const [watching, popular, newest, genres] = await Promise.all([
-      signedIn() ? call('get', '/me/continue-watching', { query: { limit: PER_SHELF } }) : null,
+      signedIn() ? beatsSettled().then(() => call('get', '/me/continue-watching', { query: { limit: PER_SHELF } })) : null,
       call('get', '/movies', { query: { sort: 'popularity', order: 'desc', limit: PER_SHELF } }),
       call('get', '/movies', { query: { sort: 'release_date', order: 'desc', limit: PER_SHELF } }),
       call('get', '/genres', { query: { limit: 100 } }),

@@ -3,6 +3,7 @@ import { call, signedIn } from '../api.js';
 import { failure, h, loading, show } from '../dom.js';
 import { card, shelf } from './cards.js';
 import { needSignIn } from './account.js';
+import { beatsSettled } from './player.js';
 
 /** @param {HTMLElement} main */
 export async function render(main) {
@@ -10,6 +11,7 @@ export async function render(main) {
   const body = h('div', {}, loading('your library'));
   show(main, h('h1', {}, 'Your library'), body);
   try {
+    await beatsSettled();
     const [watching, owned, favorites] = await Promise.all([
       call('get', '/me/continue-watching', { query: { limit: 50 } }),
       call('get', '/me/purchases', { query: { limit: 100 } }),

@@ -3,6 +3,8 @@
 // The page itself is the same for everyone (kept at the edge); the viewer's own marks come
 // from me-marks.
 import { ApiError, call, signedIn } from '../api.js';
+import { isStaff } from './manage.js';
+import { beatsSettled } from './player.js';
 import { announce, clock, failure, h, loading, messageOf, money, onSubmit, show, text, when, year } from '../dom.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
@@ -13,9 +15,10 @@ import { announce, clock, failure, h, loading, messageOf, money, onSubmit, show,
  */
 export async function render(main, { params: [id], query }) {
   show(main, loading('the movie'));
-  const [movie, marks] = await Promise.all([
+  const [movie, marks, staff] = await Promise.all([
     call('get', '/movies/{id}', { params: { id } }),
-    signedIn() ? call('get', '/me/marks', { query: { ids: id } }).then((m) => m.items[0]) : null,
+    signedIn() ? beatsSettled().then(() => call('get', '/me/marks', { query: { ids: id } })).then((m) => m.items[0]) : null,
+    signedIn() ? isStaff() : false,
   ]);
   document.title = `${movie.title} - Marquee`;
 
@@ -52,6 +55,7 @@ export async function render(main, { params: [id], query }) {
           [year(movie.release_date), `${movie.duration_min} min`, movie.certification, movie.genres.map((g) => g.name).join(', ')].filter(Boolean).join(' · '),
         ),
         counts,
+        staff ? h('p', {}, h('a', { href: `#/manage/movies/${movie.id}` }, 'Edit this movie and its media')) : null,
       ),
       h('p', { class: 'description' }, movie.description),
       trailer,

@@ -9,6 +9,17 @@ const BEAT_MS = 10_000;
 /** How long before its URL lapses the player asks for a new one. */
 const RENEW_BEFORE_S = 20;
 
+/** The last progress beat sent, settled or not. */
+let lastBeatSent = Promise.resolve();
+
+/**
+ * Settles once the last progress beat has reached the API: a screen that shows where the
+ * viewer stopped (continue watching) waits for it, or it could show the place before.
+ */
+export function beatsSettled() {
+  return lastBeatSent;
+}
+
 /**
  * @param {HTMLElement} main
  * @param {import('../main.js').Route} route
@@ -49,7 +60,7 @@ export async function render(main, { params: [id], query }) {
     const position = video.currentTime;
     if (Math.abs(position - lastBeat) < 1 && !keepalive) return;
     lastBeat = position;
-    call('put', '/movies/{id}/progress', {
+    lastBeatSent = call('put', '/movies/{id}/progress', {
       params: { id },
       body: { position_s: position, duration_s: video.duration, grant_id: playback.grant_id },
       keepalive,

@@ -120,20 +120,33 @@ export async function order(main, { params: [id], query }) {
   if (!signedIn()) return needSignIn(main, 'your order');
   show(main, h('h1', {}, 'Your order'), loading('the order'));
   const back = query.get('checkout');
-  let current = await call('get', '/orders/{id}', { params: { id } });
-  let stop = false;
+  const current = await call('get', '/orders/{id}', { params: { id } });
+  let left = false;
   if (back === 'success' && current.status === 'pending') {
     // The payment is confirmed by the provider's webhook, a moment after the return.
     show(main, h('h1', {}, 'Your order'), h('p', { role: 'status' }, 'Payment received, confirming…'));
-    for (let i = 0; i < 60 && current.status === 'pending' && !stop; i++) {
-      await new Promise((r) => setTimeout(r, 500));
-      current = await call('get', '/orders/{id}', { params: { id } });
-    }
+    confirm(main, current, () => left).catch((error) => show(main, failure(error)));
+  } else {
+    draw(main, current, back);
   }
-  draw(main, current, back);
   return () => {
-    stop = true;
+    left = true;
   };
+}
+
+/**
+ * Asks for the order until the payment is confirmed (or half a minute has passed).
+ * @param {HTMLElement} main
+ * @param {Schemas['Order']} order
+ * @param {() => boolean} left whether the viewer has moved on
+ */
+async function confirm(main, order, left) {
+  let current = order;
+  for (let i = 0; i < 60 && current.status === 'pending' && !left(); i++) {
+    await new Promise((r) => setTimeout(r, 500));
+    current = await call('get', '/orders/{id}', { params: { id: order.id } });
+  }
+  if (!left()) draw(main, current, 'success');
 }
 
 /**

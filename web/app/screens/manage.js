@@ -1,0 +1,277 @@
+// The moderators' screens: find a movie, add or edit one, and upload its trailer and
+// feature (the multipart protocol: the API hands out one URL per part, the browser PUTs
+// each part there and hands back their ETags), with a progress bar.
+import { call, whoAmI } from '../api.js';
+import { announce, failure, field, h, loading, messageOf, money, onSubmit, show, text } from '../dom.js';
+import { needSignIn } from './account.js';
+
+/** @typedef {import('../../contract').Schemas} Schemas */
+
+/** Whether the signed-in viewer may run the catalogue. */
+export async function isStaff() {
+  const me = await whoAmI();
+  return me !== null && (me.role === 'moderator' || me.role === 'admin');
+}
+
+/** What a screen for staff shows to everyone else; false when the viewer is staff. */
+async function refused(/** @type {HTMLElement} */ main) {
+  if ((await whoAmI()) === null) {
+    needSignIn(main, 'the catalogue tools');
+    return true;
+  }
+  if (!(await isStaff())) {
+    show(main, h('h1', {}, 'Moderators only'), h('p', {}, 'Running the catalogue needs a moderator account.'));
+    return true;
+  }
+  return false;
+}
+
+/**
+ * The catalogue as moderators find a movie to edit.
+ * @param {HTMLElement} main
+ * @param {import('../main.js').Route} route
+ */
+export async function catalogue(main, { query }) {
+  if (await refused(main)) return;
+  const q = query.get('q') ?? '';
+  const search = h(
+    'form',
+    { class: 'row', role: 'search' },
+    h('label', { for: 'f-manage-q', class: 'visually-hidden' }, 'Find a movie'),
+    h('input', { id: 'f-manage-q', name: 'q', type: 'search', value: q, placeholder: 'Find a movie' }),
+    h('button', { type: 'submit' }, 'Find'),
+  );
+  search.addEventListener('submit', (event) => {
+    event.preventDefault();
+    location.hash = `#/manage?q=${encodeURIComponent(String(new FormData(search).get('q') ?? '').trim())}`;
+  });
+  const list = h('div', {}, loading('movies'));
+  show(main, h('h1', {}, 'The catalogue'), h('p', {}, h('a', { href: '#/manage/movies/new', class: 'button primary' }, 'Add a movie')), search, list);
+  try {
+    const page = await call('get', '/movies', { query: { q: q || undefined, sort: 'title', order: 'asc', limit: 50 } });
+    show(
+      list,
+      page.items.length
+        ? h(
+            'ul',
+            { class: 'orders' },
+            page.items.map((m) => h('li', {}, h('a', { href: `#/manage/movies/${m.id}` }, m.title), ` · ${m.release_date.slice(0, 4)} · ${money(m.price)}${m.available ? '' : ' · not on sale'}`)),
+          )
+        : h('p', { class: 'empty' }, 'No movie matches.'),
+    );
+  } catch (error) {
+    show(list, failure(error, () => catalogue(main, { path: '/manage', params: [], query })));
+  }
+}
+
+/**
+ * Adding a movie (`new`) or editing one, and its media.
+ * @param {HTMLElement} main
+ * @param {import('../main.js').Route} route
+ */
+export async function movie(main, { params: [id] }) {
+  if (await refused(main)) return;
+  const adding = id === 'new';
+  show(main, h('h1', {}, adding ? 'Add a movie' : 'Edit a movie'), loading('the form'));
+  const [current, genres, actors, directors, producers] = await Promise.all([
+    adding ? null : call('get', '/movies/{id}', { params: { id } }),
+    call('get', '/genres', { query: { limit: 100 } }),
+    call('get', '/actors', { query: { limit: 100 } }),
+    call('get', '/directors', { query: { limit: 100 } }),
+    call('get', '/producers', { query: { limit: 100 } }),
+  ]);
+  const chosen = (/** @type {Schemas['Named'][] | undefined} */ list) => new Set((list ?? []).map((n) => n.id));
+  /**
+   * @param {string} name
+   * @param {string} label
+   * @param {{ id: string, name: string }[]} options
+   * @param {Set<string>} selected
+   */
+  const many = (name, label, options, selected) =>
+    h(
+      'div',
+      { class: 'field' },
+      h('label', { for: `f-${name}` }, label),
+      h('select', { id: `f-${name}`, name, multiple: true, size: 5 }, options.map((o) => h('option', { value: o.id, selected: selected.has(o.id) }, o.name))),
+    );
+  const form = h(
+    'form',
+    { class: 'card-form' },
+    field('Title', { name: 'title', required: true, maxlength: 200, value: current?.title ?? '' }),
+    h('div', { class: 'field' }, h('label', { for: 'f-description' }, 'Description'), h('textarea', { id: 'f-description', name: 'description', rows: 4, maxlength: 5000 }, current?.description ?? '')),
+    field('Release date', { name: 'release_date', type: 'date', required: true, value: current?.release_date ?? '' }),
+    field('Length (minutes)', { name: 'duration_min', type: 'number', min: 1, max: 1000, required: true, value: current?.duration_min ?? '' }),
+    field('Certification (e.g. PG-13, 12A)', { name: 'certification', required: true, maxlength: 10, value: current?.certification ?? '' }),
+    field('Price', { name: 'amount', type: 'number', min: 0, step: '0.01', required: true, value: current ? (current.price.amount / 100).toFixed(2) : '' }),
+    field('Currency', { name: 'currency', required: true, pattern: '[A-Z]{3}', maxlength: 3, value: current?.price.currency ?? 'EUR' }),
+    many('genre_ids', 'Genres (up to 5)', genres.items, chosen(current?.genres)),
+    many('actor_ids', 'Cast', actors.items, chosen(current?.actors)),
+    many('director_ids', 'Directors', directors.items, chosen(current?.directors)),
+    many('producer_ids', 'Producers', producers.items, chosen(current?.producers)),
+    field('Regions where it is sold (two-letter codes, commas; empty: everywhere)', { name: 'regions', value: (current?.regions ?? []).join(', ') }),
+    h('div', { class: 'field' }, h('label', {}, h('input', { type: 'checkbox', name: 'available', checked: current?.available ?? true }), ' On sale')),
+    h('button', { type: 'submit', class: 'primary' }, adding ? 'Add the movie' : 'Save the changes'),
+  );
+  onSubmit(form, async (data) => {
+    const ids = (/** @type {string} */ name) => data.getAll(name).map(String);
+    /** @type {Schemas['MovieInput']} */
+    const body = {
+      title: text(data, 'title'),
+      description: text(data, 'description'),
+      release_date: text(data, 'release_date'),
+      duration_min: Number(text(data, 'duration_min')),
+      certification: text(data, 'certification'),
+      price: { amount: Math.round(Number(text(data, 'amount')) * 100), currency: text(data, 'currency').toUpperCase() },
+      genre_ids: ids('genre_ids'),
+      actor_ids: ids('actor_ids'),
+      director_ids: ids('director_ids'),
+      producer_ids: ids('producer_ids'),
+      regions: text(data, 'regions')
+        .split(',')
+        .map((r) => r.trim().toUpperCase())
+        .filter(Boolean),
+      available: data.get('available') !== null,
+    };
+    if (current) {
+      await call('patch', '/movies/{id}', { params: { id: current.id }, body, headers: { 'If-Match': `"${current.version}"` } });
+      announce('Saved');
+      await movie(main, { path: '', params: [current.id], query: new URLSearchParams() });
+    } else {
+      const created = await call('post', '/movies', { body });
+      announce(`${created.title} added`);
+      location.hash = `#/manage/movies/${created.id}`;
+    }
+  });
+  show(
+    main,
+    h('h1', {}, current ? `Edit ${current.title}` : 'Add a movie'),
+    current ? h('p', {}, h('a', { href: `#/movies/${current.id}` }, 'See its page')) : null,
+    form,
+    current
+      ? h(
+          'section',
+          { 'aria-labelledby': 'media-title' },
+          h('h2', { id: 'media-title' }, 'Media'),
+          mediaPanel(current, 'trailer', 'Trailer'),
+          mediaPanel(current, 'feature', 'Feature'),
+        )
+      : h('p', { class: 'meta' }, 'Once the movie is added, its trailer and feature can be uploaded here.'),
+  );
+}
+
+/**
+ * One kind of media: what is there, a file to upload with its progress, removal.
+ * @param {Schemas['MovieDetail']} current
+ * @param {'trailer' | 'feature'} kind
+ * @param {string} label
+ */
+function mediaPanel(current, kind, label) {
+  const id = `f-media-${kind}`;
+  const state = h('p', { class: 'meta' }, current.media[kind] ? `${label}: uploaded.` : `${label}: none yet.`);
+  const bar = h('progress', { max: 100, value: 0, hidden: true, 'aria-label': `${label} upload progress` });
+  const status = h('p', { role: 'status' });
+  const input = h('input', { id, type: 'file', accept: 'video/mp4' });
+  const send = h('button', { type: 'button' }, `Upload the ${kind}`);
+  const cancel = h('button', { type: 'button', hidden: true }, 'Stop the upload');
+  /** @type {AbortController | null} */
+  let running = null;
+  send.addEventListener('click', async () => {
+    const file = input.files?.[0];
+    if (!file) {
+      status.textContent = 'Choose an MP4 file first.';
+      input.focus();
+      return;
+    }
+    running = new AbortController();
+    send.disabled = true;
+    cancel.hidden = false;
+    bar.hidden = false;
+    bar.value = 0;
+    status.textContent = `Uploading ${file.name}…`;
+    try {
+      const ready = await upload(current.id, kind, file, running.signal, (sent) => {
+        bar.value = Math.floor((sent / file.size) * 100);
+      });
+      bar.value = 100;
+      status.textContent = `${label} ready: ${Math.round(ready.duration_s)} s, ${(ready.size_bytes / 1e6).toFixed(1)} MB.`;
+      state.textContent = `${label}: uploaded.`;
+      announce(`${label} uploaded`);
+    } catch (error) {
+      status.textContent = running.signal.aborted ? 'Upload stopped; nothing was kept.' : `The upload failed: ${messageOf(error)}`;
+    } finally {
+      running = null;
+      send.disabled = false;
+      cancel.hidden = true;
+    }
+  });
+  cancel.addEventListener('click', () => running?.abort());
+  const remove = h('button', { type: 'button', class: 'link' }, `Remove the ${kind}`);
+  remove.addEventListener('click', async () => {
+    try {
+      await call('delete', '/movies/{id}/media/{kind}', { params: { id: current.id, kind } });
+      state.textContent = `${label}: none.`;
+      announce(`${label} removed`);
+    } catch (error) {
+      status.textContent = messageOf(error);
+    }
+  });
+  return h('div', { class: 'media-panel' }, h('h3', {}, label), state, h('label', { for: id }, `An MP4 file for the ${kind}`), input, h('p', { class: 'row' }, send, cancel, remove), bar, status);
+}
+
+/**
+ * The multipart upload of one file; an upload that fails or is stopped is aborted, so
+ * nothing half-sent is kept.
+ * @param {string} movieId
+ * @param {'trailer' | 'feature'} kind
+ * @param {File} file
+ * @param {AbortSignal} signal
+ * @param {(sent: number) => void} progress
+ */
+async function upload(movieId, kind, file, signal, progress) {
+  const started = await call('post', '/movies/{id}/media/{kind}/uploads', {
+    params: { id: movieId, kind },
+    body: { content_type: file.type || 'video/mp4', size_bytes: file.size },
+  });
+  const ids = { id: movieId, kind, upload_id: started.upload_id };
+  try {
+    /** @type {Schemas['CompletedPart'][]} */
+    const parts = [];
+    let sent = 0;
+    for (const part of started.parts) {
+      const from = (part.number - 1) * started.part_size;
+      const piece = file.slice(from, Math.min(file.size, from + started.part_size));
+      const etag = await putPart(part.url, piece, signal, (loaded) => progress(sent + loaded));
+      sent += piece.size;
+      parts.push({ number: part.number, etag });
+    }
+    return await call('post', '/movies/{id}/media/{kind}/uploads/{upload_id}/complete', { params: ids, body: { parts } });
+  } catch (error) {
+    await call('delete', '/movies/{id}/media/{kind}/uploads/{upload_id}', { params: ids }).catch(() => {});
+    throw error;
+  }
+}
+
+/**
+ * One part, with its progress (fetch cannot report an upload's progress; XHR can).
+ * @param {string} url
+ * @param {Blob} piece
+ * @param {AbortSignal} signal
+ * @param {(loaded: number) => void} progress
+ * @returns {Promise<string>} the part's ETag
+ */
+function putPart(url, piece, signal, progress) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open('PUT', url);
+    xhr.upload.onprogress = (event) => progress(event.loaded);
+    xhr.onload = () => {
+      const etag = xhr.getResponseHeader('ETag');
+      if (xhr.status >= 200 && xhr.status < 300 && etag) resolve(etag);
+      else reject(new Error(`a part was refused (${xhr.status})`));
+    };
+    xhr.onerror = () => reject(new Error('a part could not be sent'));
+    xhr.onabort = () => reject(new Error('stopped'));
+    signal.addEventListener('abort', () => xhr.abort(), { once: true });
+    xhr.send(piece);
+  });
+}
