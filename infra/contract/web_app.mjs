@@ -166,6 +166,19 @@ try {
   if (process.env.WEB_SCREENSHOT) copyFileSync(shot, process.env.WEB_SCREENSHOT);
   await accessible(page, 'home');
   await fitsAPhone(page, 'home');
+  // By keyboard: the first Tab reaches the skip link, which moves focus to the screen; the
+  // next ones walk the screen's links and open a movie.
+  await page.keyboard.press('Tab');
+  if ((await page.evaluate(() => document.activeElement?.textContent)) !== 'Skip to content') throw new Error('the first Tab does not reach the skip link');
+  await page.keyboard.press('Enter');
+  if ((await page.evaluate(() => document.activeElement?.id)) !== 'main') throw new Error('the skip link does not move focus to the screen');
+  if ((await page.evaluate(() => location.hash)) !== '') throw new Error('the skip link changed the address');
+  await page.keyboard.press('Tab');
+  const focused = await page.evaluate(() => ({ href: document.activeElement?.getAttribute('href'), outline: getComputedStyle(document.activeElement).outlineStyle }));
+  if (!focused.href?.startsWith('#/movies/') || focused.outline === 'none') throw new Error(`after the skip link, Tab reaches ${JSON.stringify(focused)}`);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('article.movie h1');
+  log('by keyboard: skip link, a visible focus on the first card, Enter opens the movie');
   check('home');
 
   // A movie that carries a feature (the demo's first three carry the clip).
@@ -195,6 +208,9 @@ try {
   // Sign up, activate from the emailed link, sign in.
   const email = `newcomer.${Date.now()}@example.com`;
   const password = 'Velvet-Lantern-Orbit-42';
+  await page.goto(`${base}/#/forgot`);
+  await page.waitForSelector('#f-email');
+  await accessible(page, 'password reset');
   await page.goto(`${base}/#/signup`);
   await page.waitForSelector('#f-email');
   await accessible(page, 'sign up');
@@ -254,6 +270,9 @@ try {
 
   // Buy it through the cart and the simulated checkout page.
   await clickText(page, '.buy button', 'Buy for');
+  await waitForText(page, '.buy', 'In your cart');
+  await page.reload();
+  await waitForText(page, '.buy', 'In your cart');
   await clickText(page, '.buy a', 'Go to the cart');
   await waitForText(page, '.lines td a', movie.title);
   await accessible(page, 'cart');
@@ -262,6 +281,15 @@ try {
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('button.pay')]);
   await waitForText(page, '.success', 'your order is paid', 15_000);
   await accessible(page, 'order');
+  await page.goto(`${base}/#/orders`);
+  await waitForText(page, '.orders li', movie.title);
+  await accessible(page, 'orders and payments');
+  await page.goto(`${base}/#/account`);
+  await page.waitForSelector('#f-first_name');
+  await accessible(page, 'account');
+  await page.goto(`${base}/#/orders`);
+  await clickText(page, '.orders a', movie.title);
+  await waitForText(page, 'h1', 'Your order');
   log('bought it on the simulated checkout page');
   check('purchase');
 

@@ -116,6 +116,13 @@ async function finishProviderSignIn() {
   }
 }
 
+// The skip link moves focus to the screen; as a plain `#main` link it would be taken for a
+// screen's address.
+document.querySelector('.skip')?.addEventListener('click', (event) => {
+  event.preventDefault();
+  main.focus();
+});
+
 document.getElementById('search')?.addEventListener('submit', (event) => {
   event.preventDefault();
   const form = /** @type {HTMLFormElement} */ (event.currentTarget);

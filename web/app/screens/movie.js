@@ -15,11 +15,13 @@ import { announce, clock, failure, h, loading, messageOf, money, onSubmit, show,
  */
 export async function render(main, { params: [id], query }) {
   show(main, loading('the movie'));
-  const [movie, marks, staff] = await Promise.all([
+  const [movie, marks, cart, staff] = await Promise.all([
     call('get', '/movies/{id}', { params: { id } }),
     signedIn() ? beatsSettled().then(() => call('get', '/me/marks', { query: { ids: id } })).then((m) => m.items[0]) : null,
+    signedIn() ? call('get', '/cart') : null,
     signedIn() ? isStaff() : false,
   ]);
+  const inCart = cart?.items.some((line) => line.kind === 'movie' && line.movie_id === id) ?? false;
   document.title = `${movie.title} - Marquee`;
 
   const counts = h('p', { class: 'counts' });
@@ -59,7 +61,7 @@ export async function render(main, { params: [id], query }) {
       ),
       h('p', { class: 'description' }, movie.description),
       trailer,
-      h('section', { class: 'actions', 'aria-label': 'Your marks' }, actions(movie, marks ?? null, drawCounts)),
+      h('section', { class: 'actions', 'aria-label': 'Your marks' }, actions(movie, marks ?? null, inCart, drawCounts)),
       h('dl', { class: 'credits' }, people('Directors', movie.directors), people('Cast', movie.actors), people('Producers', movie.producers)),
       comments(movie.id, query.get('comment')),
     ),
@@ -86,9 +88,10 @@ async function playTrailer(into, id) {
  * The viewer's part: buy or play, react, rate, keep.
  * @param {Schemas['MovieDetail']} movie
  * @param {Schemas['Marks'] | null} marks
+ * @param {boolean} inCart
  * @param {(c: Schemas['MovieCounts']) => void} drawCounts
  */
-function actions(movie, marks, drawCounts) {
+function actions(movie, marks, inCart, drawCounts) {
   if (!signedIn()) {
     return [
       h('p', { class: 'price' }, money(movie.price)),
@@ -159,6 +162,8 @@ function actions(movie, marks, drawCounts) {
     show(buy, h('p', {}, 'You own this movie.'), movie.media.feature ? h('a', { href: `#/watch/${movie.id}`, class: 'button primary' }, `Play${resume}`) : h('p', { class: 'meta' }, 'Its feature is not uploaded yet.'));
   } else if (!movie.available) {
     show(buy, h('p', {}, 'Not on sale at the moment.'));
+  } else if (inCart) {
+    show(buy, h('p', {}, 'In your cart. '), h('a', { href: '#/cart', class: 'button primary' }, 'Go to the cart'));
   } else {
     const add = h('button', { type: 'button', class: 'primary' }, `Buy for ${money(movie.price)}`);
     add.addEventListener('click', () =>
