@@ -450,6 +450,39 @@ Outputs:
     Value: !Sub "https://${AWS::Region}.console.aws.amazon.com/cloudwatch/home?region=${AWS::Region}#dashboards:name=${Dashboard}"
 "#;
 
+/// A private bucket's policy: `distribution` may read its objects (Origin Access Control),
+/// and nothing reaches it without TLS.
+fn bucket_policy(bucket: &str, distribution: &str) -> String {
+    format!(
+        r#"  {bucket}Policy:
+    Type: AWS::S3::BucketPolicy
+    Properties:
+      Bucket: !Ref {bucket}
+      PolicyDocument:
+        Version: "2012-10-17"
+        Statement:
+          - Sid: ReadByTheDistributionOnly
+            Effect: Allow
+            Principal:
+              Service: cloudfront.amazonaws.com
+            Action: s3:GetObject
+            Resource: !Sub "${{{bucket}.Arn}}/*"
+            Condition:
+              StringEquals:
+                AWS:SourceArn: !Sub "arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{{distribution}}}"
+          - Sid: TlsOnly
+            Effect: Deny
+            Principal: "*"
+            Action: "s3:*"
+            Resource:
+              - !GetAtt {bucket}.Arn
+              - !Sub "${{{bucket}.Arn}}/*"
+            Condition:
+              Bool:
+                aws:SecureTransport: false"#
+    )
+}
+
 /// The media bucket (private, encrypted, parts uploaded from browsers), the CloudFront
 /// distribution that reads it through Origin Access Control, and the key group whose key
 /// signs feature URLs; trailers are a public path.
@@ -480,32 +513,7 @@ fn media(out: &mut String) {
             AbortIncompleteMultipartUpload:
               DaysAfterInitiation: 2
 
-  MediaBucketPolicy:
-    Type: AWS::S3::BucketPolicy
-    Properties:
-      Bucket: !Ref MediaBucket
-      PolicyDocument:
-        Version: "2012-10-17"
-        Statement:
-          - Sid: ReadByTheDistributionOnly
-            Effect: Allow
-            Principal:
-              Service: cloudfront.amazonaws.com
-            Action: s3:GetObject
-            Resource: !Sub "${{MediaBucket.Arn}}/*"
-            Condition:
-              StringEquals:
-                AWS:SourceArn: !Sub "arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{MediaDistribution}}"
-          - Sid: TlsOnly
-            Effect: Deny
-            Principal: "*"
-            Action: "s3:*"
-            Resource:
-              - !GetAtt MediaBucket.Arn
-              - !Sub "${{MediaBucket.Arn}}/*"
-            Condition:
-              Bool:
-                aws:SecureTransport: false
+{media_policy}
 
   MediaOriginAccessControl:
     Type: AWS::CloudFront::OriginAccessControl
@@ -567,6 +575,7 @@ fn media(out: &mut String) {
 "#,
         max_age = cors::MAX_AGE_SECS,
         origins_12 = allowed_origins(12),
+        media_policy = bucket_policy("MediaBucket", "MediaDistribution"),
     );
 }
 
@@ -706,32 +715,7 @@ fn api_cdn(out: &mut String) {
     Properties:
 {PRIVATE_BUCKET}
 
-  WebBucketPolicy:
-    Type: AWS::S3::BucketPolicy
-    Properties:
-      Bucket: !Ref WebBucket
-      PolicyDocument:
-        Version: "2012-10-17"
-        Statement:
-          - Sid: ReadByTheDistributionOnly
-            Effect: Allow
-            Principal:
-              Service: cloudfront.amazonaws.com
-            Action: s3:GetObject
-            Resource: !Sub "${{WebBucket.Arn}}/*"
-            Condition:
-              StringEquals:
-                AWS:SourceArn: !Sub "arn:${{AWS::Partition}}:cloudfront::${{AWS::AccountId}}:distribution/${{ApiDistribution}}"
-          - Sid: TlsOnly
-            Effect: Deny
-            Principal: "*"
-            Action: "s3:*"
-            Resource:
-              - !GetAtt WebBucket.Arn
-              - !Sub "${{WebBucket.Arn}}/*"
-            Condition:
-              Bool:
-                aws:SecureTransport: false
+{web_policy}
 
   WebOriginAccessControl:
     Type: AWS::CloudFront::OriginAccessControl
@@ -801,6 +785,7 @@ fn api_cdn(out: &mut String) {
         exposed = list(cors::EXPOSED_HEADERS),
         max_age = cors::MAX_AGE_SECS,
         origins_12 = allowed_origins(12),
+        web_policy = bucket_policy("WebBucket", "ApiDistribution"),
     );
 }
 

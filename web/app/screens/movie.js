@@ -15,10 +15,17 @@ import { announce, clock, failure, h, loading, messageOf, money, onSubmit, show,
  */
 export async function render(main, { params: [id], query }) {
   show(main, loading('the movie'));
+  // The viewer's own marks and cart add to the page; without them (a session that just
+  // ended) it is still the movie's page.
   const [movie, marks, cart, staff] = await Promise.all([
     call('get', '/movies/{id}', { params: { id } }),
-    signedIn() ? beatsSettled().then(() => call('get', '/me/marks', { query: { ids: id } })).then((m) => m.items[0]) : null,
-    signedIn() ? call('get', '/cart') : null,
+    signedIn()
+      ? beatsSettled()
+          .then(() => call('get', '/me/marks', { query: { ids: id } }))
+          .then((m) => m.items[0])
+          .catch(() => null)
+      : null,
+    signedIn() ? call('get', '/cart').catch(() => null) : null,
     signedIn() ? isStaff() : false,
   ]);
   const inCart = cart?.items.some((line) => line.kind === 'movie' && line.movie_id === id) ?? false;
