@@ -55,10 +55,17 @@ const browser = await puppeteer.launch({
 
 /** Everything a screen did wrong; the run fails on the first. */
 const problems = [];
+/** Error answers a step provokes on purpose: { status, path, seen }. */
+let expected = [];
+function expectError(/** @type {number} */ status, /** @type {string} */ path) {
+  expected.push({ status, path, seen: false });
+}
 function watch(page) {
   page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
   page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console error: ${m.text()} (${m.location()?.url ?? ''})`);
+    // The browser logs every error answer; those a step provoked are not the app's fault.
+    const provoked = expected.some((e) => m.text().includes(`status of ${e.status} `));
+    if (m.type() === 'error' && !provoked) problems.push(`console error: ${m.text()} (${m.location()?.url ?? ''})`);
   });
   page.on('requestfailed', (r) => {
     // A video element drops its range requests when it is taken off the page.
@@ -66,10 +73,15 @@ function watch(page) {
     if (!aborted) problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText} (${r.resourceType()}, on ${page.url()})`);
   });
   page.on('response', (r) => {
-    if (r.status() >= 400) problems.push(`${r.status()} from ${r.request().method()} ${r.url()}`);
+    if (r.status() < 400) return;
+    const provoked = expected.find((e) => !e.seen && e.status === r.status() && new URL(r.url()).pathname === e.path);
+    if (provoked) provoked.seen = true;
+    else problems.push(`${r.status()} from ${r.request().method()} ${r.url()}`);
   });
 }
 function check(/** @type {string} */ where) {
+  for (const e of expected) if (!e.seen) problems.push(`expected ${e.status} from ${e.path}, which never came`);
+  expected = [];
   if (problems.length) throw new Error(`${where}:\n  ${problems.join('\n  ')}`);
 }
 
@@ -226,7 +238,15 @@ try {
   await page.goto(`${base}/#/signin`);
   await page.waitForSelector('#f-email');
   await accessible(page, 'sign in');
+  // A wrong password first: the API's reason shows above the form, which stays.
+  expectError(401, '/auth/login');
   await page.type('#f-email', email);
+  await page.type('#f-password', 'Not-The-Password-99');
+  await page.click('button[type="submit"].primary');
+  await page.waitForSelector('.form-error[role="alert"]');
+  log(`a wrong password: "${(await textOf(page, '.form-error')).trim()}"`);
+  await accessible(page, 'sign in, refused');
+  await page.$eval('#f-password', (e) => { e.value = ''; });
   await page.type('#f-password', password);
   await page.click('button[type="submit"].primary');
   await waitForText(page, '#nav a', 'Library');
@@ -287,6 +307,17 @@ try {
   await page.goto(`${base}/#/account`);
   await page.waitForSelector('#f-first_name');
   await accessible(page, 'account');
+  // A field the API refuses: its reason shows under that field.
+  expectError(422, '/me');
+  await page.type('#f-country', 'd1');
+  await clickText(page, 'button', 'Save');
+  await page.waitForSelector('#f-country[aria-invalid="true"] + .field-error');
+  log(`a refused field: "${await textOf(page, '#f-country + .field-error')}"`);
+  await accessible(page, 'account, refused');
+  await page.$eval('#f-country', (e) => { e.value = ''; });
+  await page.type('#f-country', 'pt');
+  await clickText(page, 'button', 'Save');
+  await waitForText(page, '#announce', 'Profile saved');
   await page.goto(`${base}/#/orders`);
   await clickText(page, '.orders a', movie.title);
   await waitForText(page, 'h1', 'Your order');

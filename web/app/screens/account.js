@@ -152,7 +152,8 @@ export async function profile(main) {
   );
   onSubmit(form, async (data) => {
     const value = (/** @type {string} */ name) => text(data, name) || null;
-    await call('patch', '/me', { body: { first_name: value('first_name'), last_name: value('last_name'), country: value('country'), bio: value('bio') } });
+    const country = value('country')?.toUpperCase() ?? null;
+    await call('patch', '/me', { body: { first_name: value('first_name'), last_name: value('last_name'), country, bio: value('bio') } });
     announce('Profile saved');
   });
   const signOut = h('button', { type: 'button' }, 'Sign out');
