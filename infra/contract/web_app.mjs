@@ -68,8 +68,13 @@ function watch(page) {
     if (m.type() === 'error' && !provoked) problems.push(`console error: ${m.text()} (${m.location()?.url ?? ''})`);
   });
   page.on('requestfailed', (r) => {
-    // A video element drops its range requests when it is taken off the page.
-    const aborted = r.failure()?.errorText === 'net::ERR_ABORTED' && r.resourceType() === 'media';
+    // A video element drops its range requests when it is taken off the page; the browser
+    // refreshes a stale-while-revalidate answer in the background (no initiator) and may
+    // drop that refresh. Neither is a request the app made.
+    const cutOff = r.failure()?.errorText === 'net::ERR_ABORTED';
+    const media = r.resourceType() === 'media';
+    const revalidation = r.resourceType() === 'other' && r.initiator()?.type === 'other' && r.method() === 'GET';
+    const aborted = cutOff && (media || revalidation);
     if (!aborted) problems.push(`request failed: ${r.method()} ${r.url()} ${r.failure()?.errorText} (${r.resourceType()}, on ${page.url()})`);
   });
   page.on('response', (r) => {
