@@ -130,6 +130,19 @@ async function clickText(page, selector, text) {
   throw new Error(`no ${selector} says ${text}`);
 }
 
+/**
+ * Opens the sign-in or sign-up screen, checks it with axe when `screen` names it, fills in
+ * the email and password and sends the form.
+ */
+async function fillTheAccountForm(page, /** @type {string} */ screen, address, secret, /** @type {string | undefined} */ axeName) {
+  await page.goto(`${base}/${screen}`);
+  await page.waitForSelector('#f-email');
+  if (axeName) await accessible(page, axeName);
+  await page.type('#f-email', address);
+  await page.type('#f-password', secret);
+  await page.click('button[type="submit"].primary');
+}
+
 /** Sign-up and activation through the API, for a journey that starts signed out. */
 async function signUpThroughTheApi(address, secret) {
   const answer = await fetch(`${base}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: address, password: secret }) });
@@ -228,26 +241,16 @@ try {
   await page.goto(`${base}/#/forgot`);
   await page.waitForSelector('#f-email');
   await accessible(page, 'password reset');
-  await page.goto(`${base}/#/signup`);
-  await page.waitForSelector('#f-email');
-  await accessible(page, 'sign up');
-  await page.type('#f-email', email);
-  await page.type('#f-password', password);
-  await page.click('button[type="submit"].primary');
+  await fillTheAccountForm(page, '#/signup', email, password, 'sign up');
   await waitForText(page, 'h1', 'Check your email');
   const mail = await emailTo(email);
   const link = /(http:\/\/\S+\/activate\?token=[A-Za-z0-9_-]+)/.exec(mail)[1];
   await page.goto(link);
   await Promise.all([page.waitForFunction(() => /activated|active/i.test(document.body.textContent ?? '')), page.click('button')]);
   log('activated from the emailed link');
-  await page.goto(`${base}/#/signin`);
-  await page.waitForSelector('#f-email');
-  await accessible(page, 'sign in');
   // A wrong password first: the API's reason shows above the form, which stays.
   expectError(401, '/auth/login');
-  await page.type('#f-email', email);
-  await page.type('#f-password', 'Not-The-Password-99');
-  await page.click('button[type="submit"].primary');
+  await fillTheAccountForm(page, '#/signin', email, 'Not-The-Password-99', 'sign in');
   await page.waitForSelector('.form-error[role="alert"]');
   log(`a wrong password: "${(await textOf(page, '.form-error')).trim()}"`);
   await accessible(page, 'sign in, refused');
@@ -372,11 +375,7 @@ try {
   watch(second);
   const email2 = `careful.${Date.now()}@example.com`;
   await signUpThroughTheApi(email2, password);
-  await second.goto(`${base}/#/signin`);
-  await second.waitForSelector('#f-email');
-  await second.type('#f-email', email2);
-  await second.type('#f-password', password);
-  await second.click('button[type="submit"].primary');
+  await fillTheAccountForm(second, '#/signin', email2, password);
   await waitForText(second, '#nav a', 'Account');
   await second.goto(`${base}/#/account/security`);
   await clickText(second, 'button', 'Turn on two-step sign-in');
@@ -393,11 +392,7 @@ try {
   await second.goto(`${base}/#/account`);
   await clickText(second, 'button', 'Sign out');
   await waitForText(second, '#nav a', 'Sign in');
-  await second.goto(`${base}/#/signin`);
-  await second.waitForSelector('#f-email');
-  await second.type('#f-email', email2);
-  await second.type('#f-password', password);
-  await second.click('button[type="submit"].primary');
+  await fillTheAccountForm(second, '#/signin', email2, password);
   await waitForText(second, 'h1', 'Two-step sign-in');
   await accessible(second, 'second step');
   // The next step's code: the one just used may not be used again, one step of drift is allowed.
@@ -412,11 +407,7 @@ try {
   const staffContext = await browser.createBrowserContext();
   const staff = await staffContext.newPage();
   watch(staff);
-  await staff.goto(`${base}/#/signin`);
-  await staff.waitForSelector('#f-email');
-  await staff.type('#f-email', admin.email);
-  await staff.type('#f-password', admin.password);
-  await staff.click('button[type="submit"].primary');
+  await fillTheAccountForm(staff, '#/signin', admin.email, admin.password);
   await waitForText(staff, '#nav a', 'Manage');
   await staff.goto(`${base}/#/manage/movies/new`);
   await staff.waitForSelector('#f-title');
