@@ -10,9 +10,10 @@
 //!
 //! The index is rewritten by [`project`], never by the click that changed a counter.
 //! Every change to a movie (an edit, a like, a rating, a purchase) marks its record on
-//! GSI2 (`MOVIES_TO_INDEX`); edits project at once, engagement when the table's stream
-//! brings the change to the stream indexer ([`stream_filter`], [`project_if_awaiting`]),
-//! a burst of clicks in one batch; the [`project_marked`] sweep reconciles the rest.
+//! GSI2 (the to-index list, [`to_index_pk`]); edits project at once, engagement when the
+//! table's stream brings the change to the stream indexer ([`stream_filter`],
+//! [`project_if_awaiting`]), a burst of clicks in one batch; the [`project_marked`] sweep
+//! reconciles the rest.
 //! The movie's index state ([`state_key`], an item of its own, so that clicks do not carry
 //! it) keeps the keys it is indexed under, each with a digest of the item written there
 //! (`indexed`), so the next projection deletes exactly what no longer applies and writes
@@ -36,8 +37,12 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use std::collections::{BTreeSet, HashMap};
 
-/// GSI2 partition of movies whose index is behind their record.
+/// What the GSI2 partitions of movies whose index is behind their record begin with.
 pub const TO_INDEX: &str = "MOVIES_TO_INDEX";
+/// How many partitions the to-index list is spread over. Every click rewrites its movie's
+/// entry on the list; on one partition key, the clicks on the whole catalogue would share
+/// that key's 1,000 write units a second.
+pub const TO_INDEX_PARTITIONS: u32 = 16;
 /// How long a projection may hold a movie before another may take over.
 const LEASE_MS: i64 = 30_000;
 /// The lease, on the movie's index state: until when (epoch ms) a projection holds the
@@ -476,10 +481,26 @@ pub fn state_key(movie_id: &str) -> Key {
     Key::new(format!("{}#{movie_id}", Movie::PREFIX), "INDEX")
 }
 
+/// The to-index list's partition a movie is marked on: `MOVIES_TO_INDEX#00` to `#15`,
+/// the same for a movie on every machine and in every release (FNV-1a of its id).
+pub fn to_index_pk(movie_id: &str) -> String {
+    let hash = movie_id.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
+    });
+    format!("{TO_INDEX}#{:02}", hash % TO_INDEX_PARTITIONS)
+}
+
+/// Every partition of the to-index list, and the single one used before it was spread
+/// (marks made then are still swept).
+fn to_index_partitions() -> impl Iterator<Item = String> {
+    std::iter::once(TO_INDEX.to_string())
+        .chain((0..TO_INDEX_PARTITIONS).map(|n| format!("{TO_INDEX}#{n:02}")))
+}
+
 /// The attributes that put a movie record (or tombstone) on the to-index list.
 pub fn mark(movie_id: &str) -> [(&'static str, String); 2] {
     [
-        (Index::Gsi2.pk(), TO_INDEX.to_string()),
+        (Index::Gsi2.pk(), to_index_pk(movie_id)),
         (Index::Gsi2.sk(), movie_id.to_string()),
     ]
 }
@@ -757,7 +778,7 @@ pub fn stream_filter() -> Value {
     serde_json::json!({
         "dynamodb": {
             "NewImage": {
-                Index::Gsi2.pk(): { "S": [TO_INDEX] },
+                Index::Gsi2.pk(): { "S": [{ "prefix": TO_INDEX }] },
             }
         }
     })
@@ -766,7 +787,11 @@ pub fn stream_filter() -> Value {
 /// The movie an item asks to be projected for, if any: a record (or a tombstone) marked
 /// for the index. The change feed's test, as [`stream_filter`] is the stream's.
 pub fn awaiting_projection(item: &Item) -> Option<&str> {
-    if item.get(Index::Gsi2.pk()).and_then(Value::as_str) != Some(TO_INDEX) {
+    let marked = item
+        .get(Index::Gsi2.pk())
+        .and_then(Value::as_str)
+        .is_some_and(|pk| pk.starts_with(TO_INDEX));
+    if !marked {
         return None;
     }
     item.get(Index::Gsi2.sk()).and_then(Value::as_str)
@@ -809,39 +834,43 @@ pub struct SweepReport {
     pub failed: usize,
 }
 
-/// The scheduled sweep: projects every marked movie (at most `max` of them per run).
+/// The scheduled sweep: projects every marked movie (at most `max` of them per run),
+/// partition by partition of the to-index list.
 pub async fn project_marked(app: &App, max: usize) -> Result<SweepReport, StoreError> {
     let mut report = SweepReport::default();
-    let mut cursor = None;
     let mut seen = std::collections::HashSet::new();
-    loop {
-        let page = app
-            .table
-            .query(&Query::on(Index::Gsi2, TO_INDEX).limit(100).after(cursor))
-            .await?;
-        for item in &page.items {
-            let Some(id) = item.get(Index::Gsi2.sk()).and_then(Value::as_str) else {
-                continue;
-            };
-            if !seen.insert(id.to_string()) {
-                continue;
-            }
-            match project(app, id).await {
-                Ok(()) => report.projected += 1,
-                Err(e) => {
-                    report.failed += 1;
-                    tracing::warn!(movie = id, error = %e, "projecting a movie failed");
+    for partition in to_index_partitions() {
+        let mut cursor = None;
+        loop {
+            let page = app
+                .table
+                .query(&Query::on(Index::Gsi2, &partition).limit(100).after(cursor))
+                .await?;
+            for item in &page.items {
+                let Some(id) = item.get(Index::Gsi2.sk()).and_then(Value::as_str) else {
+                    continue;
+                };
+                if !seen.insert(id.to_string()) {
+                    continue;
+                }
+                match project(app, id).await {
+                    Ok(()) => report.projected += 1,
+                    Err(e) => {
+                        report.failed += 1;
+                        tracing::warn!(movie = id, error = %e, "projecting a movie failed");
+                    }
+                }
+                if seen.len() >= max {
+                    return Ok(report);
                 }
             }
-            if seen.len() >= max {
-                return Ok(report);
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
             }
         }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => return Ok(report),
-        }
     }
+    Ok(report)
 }
 
 /// Marks every movie on a shelf for the next sweep (when something they are indexed by,
@@ -972,6 +1001,33 @@ mod tests {
         assert_eq!(changed_movie(&tombstone_key("m1")), Some("m1"));
         assert_eq!(changed_movie(&state_key("m1")), None);
         assert_eq!(changed_movie(&shelf_key("ALL", "m1")), None);
+    }
+
+    #[test]
+    fn the_to_index_list_spreads_movies_over_its_partitions_the_same_way_everywhere() {
+        // Fixed values: a release that hashed differently would strand earlier marks.
+        assert_eq!(to_index_pk(""), "MOVIES_TO_INDEX#05");
+        assert_eq!(
+            to_index_pk("01M92PCVPQHWQ6JJWHVJ8M8907"),
+            "MOVIES_TO_INDEX#08"
+        );
+        let used: BTreeSet<String> = (0..1_000)
+            .map(|n| to_index_pk(&format!("movie-{n}")))
+            .collect();
+        assert_eq!(used.len(), TO_INDEX_PARTITIONS as usize, "{used:?}");
+        assert!(
+            used.iter()
+                .all(|pk| to_index_partitions().any(|p| &p == pk))
+        );
+        assert_eq!(
+            awaiting_projection(
+                &serde_json::json!({"GSI2PK": "MOVIES_TO_INDEX#03", "GSI2SK": "m1"})
+                    .as_object()
+                    .unwrap()
+                    .clone()
+            ),
+            Some("m1")
+        );
     }
 
     #[test]

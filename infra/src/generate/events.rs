@@ -86,7 +86,7 @@ pub fn background_event(function: &Background) -> String {
                     "NewImage": {
                         "PK": {"S": format!("MOVIE#{SAMPLE_ID}")},
                         "SK": {"S": "RECORD"},
-                        "GSI2PK": {"S": "MOVIES_TO_INDEX"},
+                        "GSI2PK": {"S": marquee::catalog::index::to_index_pk(SAMPLE_ID)},
                         "GSI2SK": {"S": SAMPLE_ID}
                     },
                     "SequenceNumber": "111100000000000000000001",

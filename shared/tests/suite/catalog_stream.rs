@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
 /// Whether a stream record passes a Lambda event filter pattern: the subset the template
-/// uses (nested objects; arrays of exact values or `{"exists": bool}`), with Lambda's
-/// meaning (every field of the pattern must match; any entry of an array may).
+/// uses (nested objects; arrays of exact values, `{"exists": bool}` or `{"prefix": text}`),
+/// with Lambda's meaning (every field of the pattern must match; any entry of an array may).
 fn passes(pattern: &Value, record: &Value) -> bool {
     let Value::Object(fields) = pattern else {
         return false;
@@ -22,8 +22,11 @@ fn passes(pattern: &Value, record: &Value) -> bool {
         match wanted {
             Value::Object(_) => value.is_some_and(|v| passes(wanted, v)),
             Value::Array(options) => options.iter().any(|option| match option {
-                Value::Object(o) => match o.get("exists") {
-                    Some(Value::Bool(exists)) => value.is_some() == *exists,
+                Value::Object(o) => match (o.get("exists"), o.get("prefix")) {
+                    (Some(Value::Bool(exists)), None) => value.is_some() == *exists,
+                    (None, Some(Value::String(prefix))) => value
+                        .and_then(Value::as_str)
+                        .is_some_and(|v| v.starts_with(prefix.as_str())),
                     _ => panic!("a matcher the template does not use: {option}"),
                 },
                 exact => value == Some(exact),
@@ -274,7 +277,7 @@ async fn the_change_feed_brings_a_like_to_the_lists_by_itself() {
     }
     // The follower takes the movie off the to-index list (just after its shelves show
     // the like): nothing is left for the sweep.
-    let marked = marquee::store::Query::on(marquee::store::Index::Gsi2, index::TO_INDEX);
+    let marked = marquee::store::Query::on(marquee::store::Index::Gsi2, index::to_index_pk(&last));
     while !env.app.table.query(&marked).await.unwrap().items.is_empty() {
         assert!(Instant::now() < deadline, "the movie stayed marked");
         tokio::time::sleep(Duration::from_millis(20)).await;

@@ -275,6 +275,67 @@ async fn popularity_follows_clicks_after_the_index_sweep(env: Env) {
     assert!(seeded.movies.contains(&last));
 }
 
+/// The to-index list is spread over partitions, a movie always on the same one; a movie
+/// marked on the single partition used before is still swept.
+async fn the_to_index_list_is_spread_and_old_marks_are_still_swept(env: Env) {
+    use marquee::store::{Index, Query, Update, Write};
+    let seeded = catalogue(&env).await;
+    let (token, _, _) = env.account("spread", Role::User).await;
+    let first = |page: &Value| page["items"][0]["id"].as_str().unwrap().to_string();
+    let (_, page) = env
+        .get("/movies?sort=popularity&order=asc&limit=1", None)
+        .await;
+    let last = first(&page);
+    let liked = seeded.movies.iter().find(|m| **m != last).unwrap();
+    put(
+        &env,
+        &format!("/movies/{liked}/reaction"),
+        &token,
+        Some(json!({"value": "like"})),
+    )
+    .await;
+    let record = env
+        .app
+        .table
+        .get(&index::record_key(liked))
+        .await
+        .unwrap()
+        .unwrap();
+    let partition = index::to_index_pk(liked);
+    assert!(partition.starts_with("MOVIES_TO_INDEX#"), "{partition}");
+    assert_eq!(record[Index::Gsi2.pk()], json!(partition));
+    let marked = |pk: &str| Query::on(Index::Gsi2, pk);
+    let listed = env.app.table.query(&marked(&partition)).await.unwrap();
+    assert!(
+        listed
+            .items
+            .iter()
+            .any(|i| i[Index::Gsi2.sk()] == json!(liked)),
+        "{listed:?}"
+    );
+
+    // The least popular movie, marked as records were before the list was spread.
+    let before = Update::new()
+        .add("purchase_count", 100_000)
+        .set(Index::Gsi2.pk(), index::TO_INDEX)
+        .set(Index::Gsi2.sk(), last.as_str());
+    env.app
+        .table
+        .write(Write::update(index::record_key(&last), before))
+        .await
+        .unwrap();
+    let report = marquee::background::catalog_indexer(&env.app, 100)
+        .await
+        .unwrap();
+    assert_eq!((report.projected, report.failed), (2, 0), "{report:?}");
+    let (_, page) = env.get("/movies?sort=popularity&limit=1", None).await;
+    assert_eq!(first(&page), last);
+    for pk in [index::TO_INDEX.to_string(), partition] {
+        let left = env.app.table.query(&marked(&pk)).await.unwrap();
+        assert!(left.items.is_empty(), "{pk}: {left:?}");
+    }
+}
+
 async fn favourites_list_with_the_filters_and_sorts_of_the_catalogue(env: Env) {
     let seeded = catalogue(&env).await;
     let (token, _, _) = env.account("fav", Role::User).await;
@@ -815,6 +876,7 @@ support::on_both_backends!(
     me_marks_answer_each_movie_asked_in_order,
     counters_stay_exact_under_concurrent_clicks,
     popularity_follows_clicks_after_the_index_sweep,
+    the_to_index_list_is_spread_and_old_marks_are_still_swept,
     favourites_list_with_the_filters_and_sorts_of_the_catalogue,
     comments_thread_notify_and_obey_their_owners,
 );
