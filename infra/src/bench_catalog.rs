@@ -141,8 +141,10 @@ pub fn main() -> ExitCode {
 /// Items written by one projection of a movie, by what changed it. Each change is made
 /// to the records as its route makes it (a counter added and the movie marked; a new
 /// description and version; an actor renamed and the movie marked), then the movie is
-/// projected once. The count includes the projection's two writes to the movie record
-/// (the lease; the keys, digests and unmarking, in one).
+/// projected once. The count includes the projection's three small writes (the index
+/// state's lease; its keys and digests, releasing it; the record's mark taken off). A
+/// store kept from an earlier run gets its seeded description and name back first, so
+/// every run adds the same new words.
 async fn projection_writes(
     app: &App,
     counts: &marquee::store::counting::Counts,
@@ -178,28 +180,61 @@ async fn projection_writes(
         rows.push((cause, projected().await?));
     }
 
-    let key = index::record_key(movie);
-    let mut record = app.table.get(&key).await?.ok_or("the movie is gone")?;
-    let description = record["fields"]["description"].as_str().unwrap_or_default();
-    record["fields"]["description"] = format!("{description} Restored in 4K.").into();
-    record["version"] = (record["version"].as_i64().unwrap_or(0) + 1).into();
-    for (attr, value) in index::mark(movie) {
-        record.insert(attr.into(), value.into());
+    // An edit as movies-update makes it: a new description, the next version, marked.
+    let edit = |description: String| async move {
+        let key = index::record_key(movie);
+        let mut record = app.table.get(&key).await?.ok_or("the movie is gone")?;
+        record["fields"]["description"] = description.into();
+        record["version"] = (record["version"].as_i64().unwrap_or(0) + 1).into();
+        for (attr, value) in index::mark(movie) {
+            record.insert(attr.into(), value.into());
+        }
+        app.table.write(Write::put(record)).await?;
+        Ok::<_, Box<dyn std::error::Error>>(())
+    };
+    const ADDED: &str = " Restored in 4K.";
+    let record = app
+        .table
+        .get(&index::record_key(movie))
+        .await?
+        .ok_or("the movie is gone")?;
+    let text = record["fields"]["description"].as_str().unwrap_or_default();
+    let seeded = as_seeded(text, ADDED);
+    if seeded != text {
+        // A store kept from earlier runs: the seeded description back first, unmeasured.
+        edit(seeded.clone()).await?;
+        projected().await?;
     }
-    app.table.write(Write::put(record)).await?;
+    edit(format!("{seeded}{ADDED}")).await?;
     rows.push(("an edit (new words in the description)", projected().await?));
 
     let marked_again = || index::marked(Update::new(), movie, app.clock.now().unix_timestamp());
-    let actor_key = records::key::<Actor>(actor);
-    let mut person = app
+    // A rename as actors-update makes it, then the movies it credits marked.
+    let rename = |name: String| async move {
+        let actor_key = records::key::<Actor>(actor);
+        let mut person = app
+            .table
+            .get(&actor_key)
+            .await?
+            .ok_or("the actor is gone")?;
+        person["fields"]["name"] = name.into();
+        app.table.write(Write::put(person)).await?;
+        app.table.write(marked_again()).await?;
+        Ok::<_, Box<dyn std::error::Error>>(())
+    };
+    const SURNAME: &str = " Quillfeather";
+    let person = app
         .table
-        .get(&actor_key)
+        .get(&records::key::<Actor>(actor))
         .await?
         .ok_or("the actor is gone")?;
     let name = person["fields"]["name"].as_str().unwrap_or_default();
-    person["fields"]["name"] = format!("{name} Moreau").into();
-    app.table.write(Write::put(person)).await?;
-    app.table.write(marked_again()).await?;
+    let seeded = as_seeded(name, SURNAME);
+    if seeded != name {
+        rename(seeded.clone()).await?;
+        projected().await?;
+    }
+    rename(format!("{seeded}{SURNAME}")).await?;
     rows.push(("a credited actor renamed", projected().await?));
 
     app.table.write(marked_again()).await?;
@@ -225,6 +260,15 @@ async fn projection_writes(
         println!("| {cause} | {writes} |");
     }
     Ok(())
+}
+
+/// `text` without the `added` an earlier run of this benchmark left on it, however often.
+fn as_seeded(text: &str, added: &str) -> String {
+    let mut seeded = text;
+    while let Some(shorter) = seeded.strip_suffix(added) {
+        seeded = shorter;
+    }
+    seeded.to_string()
 }
 
 async fn call(api: &axum::Router, path: &str) -> Result<(u16, Value), Box<dyn std::error::Error>> {

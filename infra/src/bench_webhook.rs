@@ -129,11 +129,18 @@ async fn run(app: &App, orders: usize) -> Result<(), Box<dyn std::error::Error>>
             .next()
             .unwrap_or_default()
             .to_string();
+        // What Stripe sends for the session: the order's total, its currency in lower case.
+        let total = &order["total"];
+        let currency = total["currency"]
+            .as_str()
+            .unwrap_or_default()
+            .to_lowercase();
         let payload = json!({
             "id": format!("evt_{key}"), "object": "event", "type": "checkout.session.completed",
             "data": {"object": {"id": session, "object": "checkout.session",
                 "client_reference_id": id, "metadata": {"order_id": id},
                 "payment_status": "paid", "status": "complete",
+                "amount_total": total["amount"], "currency": currency,
                 "payment_intent": format!("pi_{key}")}},
         })
         .to_string();
