@@ -87,7 +87,8 @@ pub async fn paid(
     let Some(order) = load(app, order_id).await? else {
         return reject(app, None, paid, "it names no order of ours", claim).await;
     };
-    let Some(payment) = payment_of_session(app, &order, paid).await? else {
+    let session = Some(paid.session_id);
+    let Some(payment) = payment_of(app, &order, paid.payment_id, session).await? else {
         return reject(
             app,
             Some(&order),
@@ -200,24 +201,24 @@ pub async fn paid(
     Ok(())
 }
 
-/// The order's payment record whose checkout session is the event's: the one the event
-/// names (or the order's current one), when it belongs to the order and was opened for
-/// that very session.
-async fn payment_of_session(
+/// The order's payment record an event is about: the one the event names (or the order's
+/// current one), when it belongs to the order and, if the event names its checkout
+/// session, was opened for that very session.
+async fn payment_of(
     app: &App,
     order: &Order,
-    paid: &PaidSession<'_>,
+    named: Option<&str>,
+    session_id: Option<&str>,
 ) -> Result<Option<payments::Payment>, Problem> {
-    let id = paid
-        .payment_id
+    let id = named
         .map(str::to_string)
         .or_else(|| order.checkout.as_ref().map(|c| c.payment_id.clone()));
     let Some(id) = id else {
         return Ok(None);
     };
-    Ok(payments::load(app, &id)
-        .await?
-        .filter(|p| p.order_id == order.id && p.session_id == paid.session_id))
+    Ok(payments::load(app, &id).await?.filter(|p| {
+        p.order_id == order.id && session_id.is_none_or(|session| p.session_id == session)
+    }))
 }
 
 /// A paid session that does not pay an order of ours: nothing is sold, the event is
@@ -271,27 +272,6 @@ async fn reject(
     record_only(app, claim).await
 }
 
-/// The payment an event names (or the order's current one), if it is on record.
-async fn payment_of(
-    app: &App,
-    order: &Order,
-    named: Option<&str>,
-) -> Result<Option<String>, Problem> {
-    let id = named
-        .map(str::to_string)
-        .or_else(|| order.checkout.as_ref().map(|c| c.payment_id.clone()));
-    match id {
-        Some(id)
-            if payments::load(app, &id)
-                .await?
-                .is_some_and(|p| p.order_id == order.id) =>
-        {
-            Ok(Some(id))
-        }
-        _ => Ok(None),
-    }
-}
-
 /// The movies the order bought that are still in the catalogue (their purchase counters
 /// can move; a deleted movie's cannot).
 async fn movies_still_listed(app: &App, order: &Order) -> Result<HashSet<String>, Problem> {
@@ -320,13 +300,13 @@ pub async fn payment_failed(
     let Some(order) = load(app, order_id).await? else {
         return record_only(app, claim).await;
     };
-    let Some(payment) = payment_of(app, &order, payment_id).await? else {
+    let Some(payment) = payment_of(app, &order, payment_id, None).await? else {
         return record_only(app, claim).await;
     };
     let now = app.clock.now().unix_timestamp();
     // Only a payment still open can fail: a late failure of a retried card changes nothing.
     let failed = Write::update(
-        payments::key(&payment),
+        payments::key(&payment.id),
         payments::status_update(PaymentStatus::Failed, now).set("hint", hint),
     )
     .when(
@@ -359,9 +339,9 @@ pub async fn session_expired(
         if !super::end_pending_now(app, &order, vec![claim.clone()]).await? {
             record_only(app, claim).await?;
         }
-    } else if let Some(payment) = payment_of(app, &order, payment_id).await? {
+    } else if let Some(payment) = payment_of(app, &order, payment_id, None).await? {
         let now = app.clock.now().unix_timestamp();
-        let closed = payments::end_pending_payment(&payment, PaymentStatus::Canceled, now);
+        let closed = payments::end_pending_payment(&payment.id, PaymentStatus::Canceled, now);
         apply(app, claim, vec![closed]).await?;
     } else {
         record_only(app, claim).await?;
