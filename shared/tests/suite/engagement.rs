@@ -223,15 +223,22 @@ async fn send(
     support::call(api, request.body(body).unwrap()).await.0
 }
 
-async fn popularity_follows_clicks_after_the_index_sweep(env: Env) {
-    let seeded = catalogue(&env).await;
-    let (token, _, _) = env.account("pop", Role::User).await;
-    let first = |page: &Value| page["items"][0]["id"].as_str().unwrap().to_string();
-    // The least popular movie of the catalogue.
+fn first_id(page: &Value) -> String {
+    page["items"][0]["id"].as_str().unwrap().to_string()
+}
+
+/// The least popular movie of the catalogue.
+async fn least_popular(env: &Env) -> String {
     let (_, page) = env
         .get("/movies?sort=popularity&order=asc&limit=1", None)
         .await;
-    let last = first(&page);
+    first_id(&page)
+}
+
+async fn popularity_follows_clicks_after_the_index_sweep(env: Env) {
+    let seeded = catalogue(&env).await;
+    let (token, _, _) = env.account("pop", Role::User).await;
+    let last = least_popular(&env).await;
     let write = marquee::store::Update::new().add("purchase_count", 100_000);
     env.app
         .table
@@ -253,13 +260,13 @@ async fn popularity_follows_clicks_after_the_index_sweep(env: Env) {
         Some(true)
     );
     let (_, page) = env.get("/movies?sort=popularity&limit=1", None).await;
-    assert_ne!(first(&page), last);
+    assert_ne!(first_id(&page), last);
     let report = marquee::background::catalog_indexer(&env.app, 100)
         .await
         .unwrap();
     assert!(report.projected >= 1 && report.failed == 0, "{report:?}");
     let (_, page) = env.get("/movies?sort=popularity&limit=1", None).await;
-    assert_eq!(first(&page), last);
+    assert_eq!(first_id(&page), last);
     assert_eq!(
         page["items"][0]["likes"],
         movie(&env, &last, None).await["likes"]
@@ -281,11 +288,7 @@ async fn the_to_index_list_is_spread_and_old_marks_are_still_swept(env: Env) {
     use marquee::store::{Index, Query, Update, Write};
     let seeded = catalogue(&env).await;
     let (token, _, _) = env.account("spread", Role::User).await;
-    let first = |page: &Value| page["items"][0]["id"].as_str().unwrap().to_string();
-    let (_, page) = env
-        .get("/movies?sort=popularity&order=asc&limit=1", None)
-        .await;
-    let last = first(&page);
+    let last = least_popular(&env).await;
     let liked = seeded.movies.iter().find(|m| **m != last).unwrap();
     put(
         &env,
@@ -329,7 +332,7 @@ async fn the_to_index_list_is_spread_and_old_marks_are_still_swept(env: Env) {
         .unwrap();
     assert_eq!((report.projected, report.failed), (2, 0), "{report:?}");
     let (_, page) = env.get("/movies?sort=popularity&limit=1", None).await;
-    assert_eq!(first(&page), last);
+    assert_eq!(first_id(&page), last);
     for pk in [index::TO_INDEX.to_string(), partition] {
         let left = env.app.table.query(&marked(&pk)).await.unwrap();
         assert!(left.items.is_empty(), "{pk}: {left:?}");
