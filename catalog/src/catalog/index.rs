@@ -487,14 +487,17 @@ pub fn to_index_pk(movie_id: &str) -> String {
     let hash = movie_id.bytes().fold(0x811c_9dc5_u32, |hash, byte| {
         (hash ^ u32::from(byte)).wrapping_mul(0x0100_0193)
     });
-    format!("{TO_INDEX}#{:02}", hash % TO_INDEX_PARTITIONS)
+    to_index_partition(hash % TO_INDEX_PARTITIONS)
+}
+
+fn to_index_partition(n: u32) -> String {
+    format!("{TO_INDEX}#{n:02}")
 }
 
 /// Every partition of the to-index list, and the single one used before it was spread
 /// (marks made then are still swept).
 fn to_index_partitions() -> impl Iterator<Item = String> {
-    std::iter::once(TO_INDEX.to_string())
-        .chain((0..TO_INDEX_PARTITIONS).map(|n| format!("{TO_INDEX}#{n:02}")))
+    std::iter::once(TO_INDEX.to_string()).chain((0..TO_INDEX_PARTITIONS).map(to_index_partition))
 }
 
 /// The attributes that put a movie record (or tombstone) on the to-index list.

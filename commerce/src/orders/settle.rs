@@ -87,8 +87,8 @@ pub async fn paid(
     let Some(order) = load(app, order_id).await? else {
         return reject(app, None, paid, "it names no order of ours", claim).await;
     };
-    let session = Some(paid.session_id);
-    let Some(payment) = payment_of(app, &order, paid.payment_id, session).await? else {
+    let Some(payment) = payment_of(app, &order, paid.payment_id, Some(paid.session_id)).await?
+    else {
         return reject(
             app,
             Some(&order),
