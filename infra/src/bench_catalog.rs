@@ -91,6 +91,10 @@ pub fn main() -> ExitCode {
                 "/movies?q=the".into(),
             ),
             (
+                "search \"the\" in a genre (broad: filter)".into(),
+                format!("/movies?q=the&genre={genre}"),
+            ),
+            (
                 "search \"a\" (one letter: filter)".into(),
                 "/movies?q=a&sort=title".into(),
             ),

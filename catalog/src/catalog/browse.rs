@@ -9,7 +9,7 @@
 //! | price range with sort=price, years with sort=release_date, rating_min with sort=rating | a key condition on the shelf's sort index | as above |
 //! | any other range | filters the cards read | at most [`READ_BUDGET`] |
 //! | `q` whose longest word (2+ letters) starts at most [`CANDIDATE_LIMIT`] indexed words | the word index `TERMS#<first two letters>` by prefix, then the cards of the movies found (one batch read), filtered and sorted in memory | at most 2 × [`CANDIDATE_LIMIT`] |
-//! | `q` that is broader, or one letter | as without `q`, the words filtering the cards read | at most [`READ_BUDGET`] |
+//! | `q` that is broader, or one letter | `SHELF#ALL` (only its items carry the words) on the sort's index, the words and any other filters filtering the cards read | at most [`READ_BUDGET`] |
 //! | favourites (at most [`crate::engagement::favorites::MAX_FAVORITES`] a user) | the user's favourites, then their cards, in memory | at most 2 × that |
 //!
 //! When filtering leaves a page short after [`READ_BUDGET`] items, the page ends there with
@@ -281,8 +281,12 @@ impl Filters {
                 .all(|t| s.words.iter().any(|w| w.starts_with(t.as_str())))
     }
 
-    /// The shelf a page is read from: the narrowest facet the filters name.
+    /// The shelf a page is read from: the narrowest facet the filters name, or the ALL
+    /// shelf for a search (only its items carry the words; the facets filter the cards).
     fn facet(&self) -> String {
+        if !self.terms.is_empty() {
+            return index::ALL_FACET.into();
+        }
         let named = [
             ("ACTOR", &self.actor),
             ("DIRECTOR", &self.director),
@@ -293,7 +297,7 @@ impl Filters {
             .into_iter()
             .find_map(|(kind, id)| id.as_ref().map(|id| format!("{kind}#{id}")))
             .or_else(|| self.certification.as_deref().map(index::cert_facet))
-            .unwrap_or_else(|| "ALL".into())
+            .unwrap_or_else(|| index::ALL_FACET.into())
     }
 
     /// How many facet filters are set (one of them picks the shelf).

@@ -428,7 +428,11 @@ pub async fn catalogue_is_empty(app: &App) -> Result<bool, Problem> {
     let page = app
         .table
         .query(
-            &crate::store::Query::on(index::Sort::Title.index(), index::shelf_pk("ALL")).limit(1),
+            &crate::store::Query::on(
+                index::Sort::Title.index(),
+                index::shelf_pk(index::ALL_FACET),
+            )
+            .limit(1),
         )
         .await?;
     Ok(page.items.is_empty())

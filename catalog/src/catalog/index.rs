@@ -157,7 +157,8 @@ struct ShelfFields {
     /// [`Shelved::card_json`].
     card: String,
     rating_key: i64,
-    #[serde(default)]
+    /// On the ALL shelf only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     words: Vec<String>,
 }
 
@@ -317,6 +318,9 @@ impl Shelved {
     }
 }
 
+/// The facet every movie is shelved under; its shelf items alone carry the search words.
+pub const ALL_FACET: &str = "ALL";
+
 pub fn shelf_pk(facet: &str) -> String {
     format!("SHELF#{facet}")
 }
@@ -334,7 +338,7 @@ fn shelved_movie(item: &Item) -> Option<&str> {
 
 /// The facets a movie is shelved under.
 fn facets(movie: &MovieInput) -> Vec<String> {
-    let mut facets = vec!["ALL".to_string(), cert_facet(&movie.certification)];
+    let mut facets = vec![ALL_FACET.to_string(), cert_facet(&movie.certification)];
     let named = [
         ("GENRE", &movie.genre_ids),
         ("ACTOR", &movie.actor_ids),
@@ -404,12 +408,19 @@ pub fn shelve(movie: &Stored<MovieInput>, counters: &Counters, credits: &Credits
 /// Every index item of a movie.
 fn index_items(movie: &Stored<MovieInput>, shelved: &Shelved) -> Vec<Item> {
     let mut items = Vec::new();
-    let fields = ShelfFields {
-        card: shelved.card_json.get().to_string(),
-        rating_key: shelved.rating_key,
-        words: shelved.words.clone(),
-    };
+    let card = shelved.card_json.get().to_string();
     for facet in facets(&movie.fields) {
+        // Search words ride on the ALL shelf only, the one shelf a search too broad for
+        // the word index reads: an edit of the description rewrites that item alone.
+        let fields = ShelfFields {
+            card: card.clone(),
+            rating_key: shelved.rating_key,
+            words: if facet == ALL_FACET {
+                shelved.words.clone()
+            } else {
+                Vec::new()
+            },
+        };
         let mut item = entity_item("shelf", &shelf_key(&facet, &movie.id), &fields);
         for sort in Sort::ALL {
             item.insert(sort.index().pk().into(), shelf_pk(&facet).into());
@@ -956,7 +967,7 @@ pub fn term_movie(item: &Item) -> Option<&str> {
 
 /// The shelf cards of some movies, by id (those without one are left out).
 pub async fn cards(app: &App, ids: &[String]) -> Result<HashMap<String, Shelved>, StoreError> {
-    let keys: Vec<Key> = ids.iter().map(|id| shelf_key("ALL", id)).collect();
+    let keys: Vec<Key> = ids.iter().map(|id| shelf_key(ALL_FACET, id)).collect();
     let mut found = HashMap::new();
     for item in app.table.batch_get(&keys).await? {
         let shelved = from_shelf_item(item)?;
