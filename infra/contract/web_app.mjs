@@ -1,5 +1,6 @@
 // The viewer web app in a real browser (headless Chromium) against the local server. A
-// newcomer browses and searches, signs up (the activation link from the outbox), signs in,
+// newcomer browses and searches (and the browse screen fills a screenful from short pages,
+// answers made up in the browser), signs up (the activation link from the outbox), signs in,
 // likes, rates, comments and keeps a favourite, buys a movie through the simulated
 // checkout, plays it (its time advances), leaves, and finds it under "Continue watching"
 // where they stopped. A second viewer turns on two-step sign-in (the QR code's key, a first
@@ -234,6 +235,49 @@ try {
   if (sortBy !== 'popularity') throw new Error(`browse sorts by ${sortBy}`);
   log(`searched "${word}": found ${movie.title}`);
   check('browse');
+
+  // Filtered pages may come back short or empty with a cursor (the API stops at its read
+  // budget, which this small catalogue never reaches): the screen asks on from the cursor,
+  // at most five times, before saying anything is missing or offering more.
+  {
+    const shortPages = await browser.newPage();
+    watch(shortPages);
+    await shortPages.setRequestInterception(true);
+    const [first, second] = list.items;
+    /** The cursor and limit of each list request made for the made-up searches. */
+    const asked = [];
+    const pages = {
+      // One screenful from four answers: empty, one movie, empty, one movie and the end.
+      thinly: { '': [[], 'a1'], a1: [[first], 'a2'], a2: [[], 'a3'], a3: [[second], null] },
+      // Nothing in the first five answers: the screen says so and offers more.
+      sparsely: { '': [[], 'b1'], b1: [[], 'b2'], b2: [[], 'b3'], b3: [[], 'b4'], b4: [[], 'b5'], b5: [[first], null] },
+    };
+    shortPages.on('request', (r) => {
+      const url = new URL(r.url());
+      const answers = pages[url.searchParams.get('q') ?? ''];
+      if (url.pathname !== '/movies' || !answers) return r.continue();
+      const cursor = url.searchParams.get('cursor') ?? '';
+      asked.push(`${cursor || '-'}/${url.searchParams.get('limit')}`);
+      const [items, next] = answers[cursor];
+      r.respond({ status: 200, contentType: 'application/json', body: JSON.stringify({ items, next_cursor: next }) });
+    });
+    await shortPages.goto(`${base}/#/browse?q=thinly`);
+    await waitForText(shortPages, '#main .meta', '2 movies');
+    const titles = await shortPages.$$eval('.cards .card h3', (e) => e.map((x) => x.textContent));
+    if (titles.join('|') !== `${first.title}|${second.title}`) throw new Error(`short pages showed ${titles}`);
+    if (asked.join(' ') !== '-/24 a1/24 a2/23 a3/23') throw new Error(`short pages asked ${asked.join(' ')}`);
+    asked.length = 0;
+    await shortPages.goto(`${base}/#/browse?q=sparsely`);
+    await waitForText(shortPages, '#main .empty', 'No movie matches so far');
+    if (asked.length !== 5) throw new Error(`empty pages asked ${asked.length} times before offering more`);
+    await clickText(shortPages, 'button.more', 'More movies');
+    await waitForText(shortPages, '.cards .card h3', first.title);
+    await waitForText(shortPages, '#main .meta', '1 movie');
+    log('short pages: four answers fill one screen; five empty ones offer more');
+    await accessible(shortPages, 'browse, pages short');
+    await shortPages.close();
+    check('short pages');
+  }
 
   // Sign up, activate from the emailed link, sign in.
   const email = `newcomer.${Date.now()}@example.com`;

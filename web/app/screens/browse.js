@@ -5,6 +5,8 @@ import { failure, h, loading, show } from '../dom.js';
 import { card } from './cards.js';
 
 const PAGE = 24;
+/** The most requests one screenful makes when filters leave pages short. */
+const ASKS_PER_SCREEN = 5;
 const SORTS = /** @type {const} */ ([
   ['popularity', 'Popularity'],
   ['release_date', 'Release date'],
@@ -67,31 +69,47 @@ export async function render(main, { query }) {
       genreSelect.disabled = true;
     });
 
-  /** @param {string | undefined} cursor */
+  /**
+   * Shows the next screenful. A filtered page may come back short, even empty, with a
+   * cursor (the API stops at its read budget), so this asks again from that cursor, a few
+   * times at most, before offering more.
+   * @param {string | undefined} cursor
+   */
   const more = async (cursor) => {
     show(status, loading('movies'));
+    let next = cursor;
     try {
-      const page = await call('get', '/movies', {
-        query: {
-          q: value('q') || undefined,
-          genre: value('genre') || undefined,
-          year_from: numberOrUndefined(value('year_from')),
-          year_to: numberOrUndefined(value('year_to')),
-          rating_min: numberOrUndefined(value('rating_min')),
-          sort: SORTS.find(([v]) => v === value('sort'))?.[0] ?? 'popularity',
-          order: value('order') === 'asc' ? 'asc' : 'desc',
-          limit: PAGE,
-          cursor,
-        },
-      });
-      results.append(...page.items.map((m) => card(m)));
-      if (!results.childElementCount) show(status, h('p', { class: 'empty' }, 'No movie matches. Try fewer filters or another search.'));
-      else if (page.next_cursor) {
-        const next = page.next_cursor;
-        show(status, h('button', { type: 'button', class: 'more', onclick: () => more(next) }, 'More movies'));
-      } else show(status, h('p', { class: 'meta' }, `${results.childElementCount} movies`));
+      let shown = 0;
+      for (let asked = 1; ; asked += 1) {
+        const page = await call('get', '/movies', {
+          query: {
+            q: value('q') || undefined,
+            genre: value('genre') || undefined,
+            year_from: numberOrUndefined(value('year_from')),
+            year_to: numberOrUndefined(value('year_to')),
+            rating_min: numberOrUndefined(value('rating_min')),
+            sort: SORTS.find(([v]) => v === value('sort'))?.[0] ?? 'popularity',
+            order: value('order') === 'asc' ? 'asc' : 'desc',
+            limit: PAGE - shown,
+            cursor: next,
+          },
+        });
+        results.append(...page.items.map((m) => card(m)));
+        shown += page.items.length;
+        next = page.next_cursor ?? undefined;
+        if (!next || shown >= PAGE || asked >= ASKS_PER_SCREEN) break;
+      }
+      if (next) {
+        const from = next;
+        const button = h('button', { type: 'button', class: 'more', onclick: () => more(from) }, 'More movies');
+        show(status, results.childElementCount ? button : h('p', { class: 'empty' }, 'No movie matches so far. ', button));
+      } else if (!results.childElementCount) show(status, h('p', { class: 'empty' }, 'No movie matches. Try fewer filters or another search.'));
+      else {
+        const count = results.childElementCount;
+        show(status, h('p', { class: 'meta' }, `${count} ${count === 1 ? 'movie' : 'movies'}`));
+      }
     } catch (error) {
-      show(status, failure(error, () => more(cursor)));
+      show(status, failure(error, () => more(next)));
     }
   };
   await more(undefined);
