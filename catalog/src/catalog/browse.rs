@@ -16,7 +16,7 @@
 //! a cursor: fewer items, never more cost. A cursor is the sort key of the last item
 //! examined, so it continues exactly, whichever path the next page takes.
 
-use super::index::{self, Shelved, Sort, TIE, shelf_pk};
+use super::index::{self, CardFacts, Shelved, Sort, TIE, shelf_pk};
 use crate::app::App;
 use crate::http::pagination::{Page, page_limit};
 use crate::http::problem::{FieldError, Problem};
@@ -28,6 +28,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 
 /// Shelf items one page may examine when filters discard some.
 pub const READ_BUDGET: u32 = 200;
@@ -252,9 +253,24 @@ pub fn parse(query: BrowseQuery) -> Result<(Filters, Plan), Problem> {
 
 impl Filters {
     pub fn matches(&self, s: &Shelved) -> bool {
-        let card = &s.card;
-        let has =
-            |want: &Option<String>, ids: &[String]| want.as_ref().is_none_or(|id| ids.contains(id));
+        self.match_facts(
+            &CardFacts::of(&s.card),
+            s.rating_key,
+            s.words.iter().map(String::as_str),
+        )
+    }
+
+    /// Whether a card passes, from what the filters read of it: its facts, the shelf
+    /// item's rating key and its search words.
+    fn match_facts<'w>(
+        &self,
+        card: &CardFacts,
+        rating_key: i64,
+        words: impl Iterator<Item = &'w str> + Clone,
+    ) -> bool {
+        let has = |want: &Option<String>, ids: &[Cow<str>]| {
+            want.as_ref().is_none_or(|id| ids.iter().any(|x| x == id))
+        };
         let year: i32 = card
             .release_date
             .get(..4)
@@ -270,7 +286,7 @@ impl Filters {
             && self.price_max.is_none_or(|max| card.price.amount <= max)
             && self
                 .rating_min
-                .is_none_or(|min| card.rating_count > 0 && s.rating_key >= min)
+                .is_none_or(|min| card.rating_count > 0 && rating_key >= min)
             && self
                 .certification
                 .as_ref()
@@ -278,7 +294,23 @@ impl Filters {
             && self
                 .terms
                 .iter()
-                .all(|t| s.words.iter().any(|w| w.starts_with(t.as_str())))
+                .all(|t| words.clone().any(|w| w.starts_with(t.as_str())))
+    }
+
+    /// Whether a shelf item read whole passes; its card, to show, if so.
+    fn pick(&self, mut item: Item) -> Result<Option<Box<RawValue>>, StoreError> {
+        let Some(card) = index::shelf_card(&mut item) else {
+            let shelved = index::from_shelf_item(item)?;
+            return Ok(self.matches(&shelved).then_some(shelved.card_json));
+        };
+        let card = card?;
+        let words = item.get("words").and_then(Value::as_array);
+        let passes = self.match_facts(
+            &CardFacts::read(&card)?,
+            item.get("rating_key").and_then(Value::as_i64).unwrap_or(0),
+            words.into_iter().flatten().filter_map(Value::as_str),
+        );
+        Ok(passes.then_some(card))
     }
 
     /// The shelf a page is read from: the narrowest facet the filters name, or the ALL
@@ -497,8 +529,7 @@ async fn from_shelf(
                 item = whole(app, item).await?;
             }
             let card = if filtered {
-                let shelved = index::from_shelf_item(item)?;
-                filters.matches(&shelved).then_some(shelved.card_json)
+                filters.pick(item)?
             } else {
                 match index::shelf_card(&mut item) {
                     Some(card) => Some(card?),

@@ -35,6 +35,7 @@ use crate::store::{
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::collections::{BTreeSet, HashMap};
 
 /// What the GSI2 partitions of movies whose index is behind their record begin with.
@@ -149,6 +150,54 @@ pub struct Shelved {
     /// Hundredths of the average rating, 0 when unrated.
     pub rating_key: i64,
     pub words: Vec<String>,
+}
+
+/// What the filters read of a card, borrowed from its text: filtering the cards a page
+/// reads decodes no names and copies no strings.
+#[derive(Deserialize)]
+pub struct CardFacts<'a> {
+    #[serde(borrow)]
+    pub release_date: Cow<'a, str>,
+    #[serde(borrow)]
+    pub certification: Cow<'a, str>,
+    pub price: PriceAmount,
+    #[serde(borrow)]
+    pub genre_ids: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub actor_ids: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub director_ids: Vec<Cow<'a, str>>,
+    #[serde(borrow)]
+    pub producer_ids: Vec<Cow<'a, str>>,
+    pub rating_count: i64,
+}
+
+#[derive(Deserialize)]
+pub struct PriceAmount {
+    pub amount: i64,
+}
+
+impl<'a> CardFacts<'a> {
+    pub fn of(card: &'a Card) -> Self {
+        let ids = |ids: &'a [String]| ids.iter().map(|id| Cow::Borrowed(id.as_str())).collect();
+        CardFacts {
+            release_date: Cow::Borrowed(&card.release_date),
+            certification: Cow::Borrowed(&card.certification),
+            price: PriceAmount {
+                amount: card.price.amount,
+            },
+            genre_ids: ids(&card.genre_ids),
+            actor_ids: ids(&card.actor_ids),
+            director_ids: ids(&card.director_ids),
+            producer_ids: ids(&card.producer_ids),
+            rating_count: card.rating_count,
+        }
+    }
+
+    /// The facts of a serialised card.
+    pub fn read(card: &'a RawValue) -> Result<Self, StoreError> {
+        serde_json::from_str(card.get()).map_err(malformed_card)
+    }
 }
 
 /// A shelf item's own attributes, besides its keys.
