@@ -172,6 +172,7 @@ pub struct CardFacts<'a> {
     pub rating_count: i64,
 }
 
+/// The part of a card's price the filters read.
 #[derive(Deserialize)]
 pub struct PriceAmount {
     pub amount: i64,
