@@ -304,12 +304,8 @@ impl Filters {
             return Ok(self.matches(&shelved).then_some(shelved.card_json));
         };
         let card = card?;
-        let words = item.get("words").and_then(Value::as_array);
-        let passes = self.match_facts(
-            &CardFacts::read(&card)?,
-            item.get("rating_key").and_then(Value::as_i64).unwrap_or(0),
-            words.into_iter().flatten().filter_map(Value::as_str),
-        );
+        let (rating_key, words) = index::shelf_rating_and_words(&item);
+        let passes = self.match_facts(&CardFacts::read(&card)?, rating_key, words);
         Ok(passes.then_some(card))
     }
 

@@ -228,7 +228,11 @@ pub const CARD: &str = "card";
 /// What a page reads of a shelf item when nothing but the order decides what it shows.
 pub const CARD_ONLY: &[&str] = &[CARD];
 /// What a page reads of a shelf item to filter it without search words.
-pub const CARD_AND_RATING: &[&str] = &[CARD, "rating_key"];
+pub const CARD_AND_RATING: &[&str] = &[CARD, RATING_KEY];
+/// The shelf item attributes beside the card that the filters read (as [`ShelfFields`]
+/// names them).
+const RATING_KEY: &str = "rating_key";
+const WORDS: &str = "words";
 
 /// How many actors a card names.
 pub const CAST_ON_CARD: usize = 5;
@@ -458,20 +462,25 @@ pub fn shelve(movie: &Stored<MovieInput>, counters: &Counters, credits: &Credits
 /// Every index item of a movie.
 fn index_items(movie: &Stored<MovieInput>, shelved: &Shelved) -> Vec<Item> {
     let mut items = Vec::new();
-    let card = shelved.card_json.get().to_string();
+    // Search words ride on the ALL shelf only, the one shelf a search too broad for the
+    // word index reads: an edit of the description rewrites that item alone.
+    let on_all = ShelfFields {
+        card: shelved.card_json.get().to_string(),
+        rating_key: shelved.rating_key,
+        words: shelved.words.clone(),
+    };
+    let elsewhere = ShelfFields {
+        card: on_all.card.clone(),
+        rating_key: on_all.rating_key,
+        words: Vec::new(),
+    };
     for facet in facets(&movie.fields) {
-        // Search words ride on the ALL shelf only, the one shelf a search too broad for
-        // the word index reads: an edit of the description rewrites that item alone.
-        let fields = ShelfFields {
-            card: card.clone(),
-            rating_key: shelved.rating_key,
-            words: if facet == ALL_FACET {
-                shelved.words.clone()
-            } else {
-                Vec::new()
-            },
+        let fields = if facet == ALL_FACET {
+            &on_all
+        } else {
+            &elsewhere
         };
-        let mut item = entity_item("shelf", &shelf_key(&facet, &movie.id), &fields);
+        let mut item = entity_item("shelf", &shelf_key(&facet, &movie.id), fields);
         for sort in Sort::ALL {
             item.insert(sort.index().pk().into(), shelf_pk(&facet).into());
             item.insert(sort.index().sk().into(), shelved.sort_key(sort).into());
@@ -1008,6 +1017,16 @@ fn card_text(card: String) -> Result<Box<RawValue>, StoreError> {
 
 fn malformed_card(e: serde_json::Error) -> StoreError {
     StoreError::Malformed(format!("shelf card: {e}"))
+}
+
+/// A shelf item's rating key and search words, read in place.
+pub fn shelf_rating_and_words(item: &Item) -> (i64, impl Iterator<Item = &str> + Clone) {
+    let rating_key = item.get(RATING_KEY).and_then(Value::as_i64).unwrap_or(0);
+    let words = item.get(WORDS).and_then(Value::as_array);
+    (
+        rating_key,
+        words.into_iter().flatten().filter_map(Value::as_str),
+    )
 }
 
 /// The movie id a term item points at.
