@@ -274,33 +274,52 @@ pub async fn beat(
             message: "must not pass duration_s".into(),
         }]));
     }
-    crate::engagement::require_movie(&app, &movie_id).await?;
+    let user_id = &caller.user_id;
+    // The movie checked and the grant's slot found together; then the position kept and
+    // the grant renewed together.
+    let (movie, slots) = tokio::join!(crate::engagement::require_movie(&app, &movie_id), async {
+        match &input.grant_id {
+            Some(_) => slots(&app, user_id).await.map(Some),
+            None => Ok(None),
+        }
+    });
+    movie?;
+    let slots = slots?;
     let now = app.clock.now().unix_timestamp();
-    progress::record(
-        &app,
-        &caller.user_id,
-        &movie_id,
-        &Progress {
-            position_s: input.position_s,
-            duration_s: input.duration_s,
-            updated_at: now,
-        },
-    )
-    .await?;
-    if let Some(grant_id) = &input.grant_id {
-        keep_alive(&app, &caller.user_id, grant_id, now).await?;
-    }
+    let progress = Progress {
+        position_s: input.position_s,
+        duration_s: input.duration_s,
+        updated_at: now,
+    };
+    let renewal = async {
+        match (&input.grant_id, slots) {
+            (Some(grant_id), Some(slots)) => keep_alive(&app, user_id, &slots, grant_id, now).await,
+            _ => Ok(()),
+        }
+    };
+    let (recorded, renewed) = tokio::join!(
+        progress::record(&app, user_id, &movie_id, &progress),
+        renewal
+    );
+    recorded?;
+    renewed?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Extends the caller's live grant; a lapsed or unknown one stays as it is (the player
-/// asks for a new one through playback-start).
-async fn keep_alive(app: &App, user_id: &str, grant_id: &str, now: i64) -> Result<(), Problem> {
-    for slot in slots(app, user_id).await? {
+/// Extends the caller's live grant among their `slots`; a lapsed or unknown one stays as
+/// it is (the player asks for a new one through playback-start).
+async fn keep_alive(
+    app: &App,
+    user_id: &str,
+    slots: &[Slot],
+    grant_id: &str,
+    now: i64,
+) -> Result<(), Problem> {
+    for slot in slots {
         if slot.grant_id.as_deref() == Some(grant_id) && slot.expires_at > now {
             match app
                 .table
-                .write(extension(user_id, &slot, grant_id, now))
+                .write(extension(user_id, slot, grant_id, now))
                 .await
             {
                 Ok(_) | Err(StoreError::ConditionFailed) => {}

@@ -168,7 +168,8 @@ pub struct Owned {
 }
 
 /// `GET /me/purchases`: the movies the caller owns (a refunded one no longer counts), in
-/// the order bought, with where the viewer stopped; one query and two batch reads per page.
+/// the order bought, with where the viewer stopped: per page, one query, then the cards and
+/// the positions read together.
 pub async fn purchases(
     axum::extract::State(app): axum::extract::State<App>,
     caller: crate::http::guard::Principal,
@@ -195,8 +196,11 @@ pub async fn purchases(
         })
         .collect();
     let ids: Vec<String> = owned.iter().map(|(id, _)| id.clone()).collect();
-    let mut cards = crate::catalog::index::cards(&app, &ids).await?;
-    let positions = super::progress::positions(&app, &caller.user_id, &ids).await?;
+    let (cards, positions) = tokio::join!(
+        crate::catalog::index::cards(&app, &ids),
+        super::progress::positions(&app, &caller.user_id, &ids),
+    );
+    let (mut cards, positions) = (cards?, positions?);
     let items = owned
         .into_iter()
         .filter_map(|(id, purchased_at)| {

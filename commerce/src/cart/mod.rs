@@ -236,8 +236,14 @@ fn ticket_refusal(
     None
 }
 
-async fn add_line(app: &App, user_id: &str, line: Line, price: &Price) -> Result<(), Problem> {
-    let current = lines(app, user_id).await?;
+/// Puts `line` in the cart that holds `current`; the cart's lines after it.
+async fn add_line(
+    app: &App,
+    user_id: &str,
+    mut current: Vec<Line>,
+    line: Line,
+    price: &Price,
+) -> Result<Vec<Line>, Problem> {
     if current.len() >= MAX_LINES {
         return Err(refused(
             "cart_full",
@@ -258,7 +264,10 @@ async fn add_line(app: &App, user_id: &str, line: Line, price: &Price) -> Result
     }
     let put = Write::put(line_item(user_id, &line)).when(Condition::NotExists);
     match app.table.write(put).await {
-        Ok(_) => Ok(()),
+        Ok(_) => {
+            current.push(line);
+            Ok(current)
+        }
         Err(StoreError::ConditionFailed) => Err(refused(
             "already_in_cart",
             match line.kind {
@@ -295,26 +304,26 @@ pub async fn add(
     validate::finish(validate::fields(&input))?;
     let user_id = &caller.user_id;
     let now = app.clock.now();
-    match (&input.movie_id, &input.showtime_id) {
+    let cart = match (&input.movie_id, &input.showtime_id) {
         (Some(movie_id), None) => {
             if input.quantity.is_some_and(|q| q != 1) {
                 return Err(field_error("quantity", "a movie is bought once"));
             }
-            let movie = records::load::<Movie>(&app, movie_id)
-                .await
+            let purchase = purchase_key(user_id, movie_id);
+            // What the checks and the answer need, read together.
+            let (movie, owner, purchase, current) = tokio::join!(
+                records::load::<Movie>(&app, movie_id),
+                user::find(&app, user_id),
+                app.table.get(&purchase),
+                lines(&app, user_id),
+            );
+            let movie = movie
                 .map_err(|_| field_error("movie_id", format!("no movie has the id {movie_id}")))?;
-            let owner = user::find(&app, user_id)
-                .await?
-                .ok_or_else(Problem::unauthorized)?;
+            let owner = owner?.ok_or_else(Problem::unauthorized)?;
             if let Some((code, why)) = movie_refusal(&movie.fields, owner.country.as_deref()) {
                 return Err(refused(code, why));
             }
-            if owns(
-                app.table
-                    .get(&purchase_key(user_id, movie_id))
-                    .await?
-                    .as_ref(),
-            ) {
+            if owns(purchase?.as_ref()) {
                 return Err(refused("already_owned", "You already own this movie"));
             }
             let line = Line {
@@ -325,13 +334,19 @@ pub async fn add(
                 quantity: 1,
                 added_at: now.unix_timestamp_nanos() as i64 / 1000,
             };
-            add_line(&app, user_id, line, &movie.fields.price).await?;
+            let lines = add_line(&app, user_id, current?, line, &movie.fields.price).await?;
+            view_of(&app, user_id, lines, owner.country).await?
         }
         (None, Some(showtime_id)) => {
             let quantity = input
                 .quantity
                 .ok_or_else(|| field_error("quantity", "how many tickets (1 to 10)"))?;
-            let showtime = showtimes::find(&app, showtime_id).await?.ok_or_else(|| {
+            let (showtime, owner, current) = tokio::join!(
+                showtimes::find(&app, showtime_id),
+                user::find(&app, user_id),
+                lines(&app, user_id),
+            );
+            let showtime = showtime?.ok_or_else(|| {
                 field_error(
                     "showtime_id",
                     format!("no showtime has the id {showtime_id}"),
@@ -348,7 +363,9 @@ pub async fn add(
                 quantity,
                 added_at: now.unix_timestamp_nanos() as i64 / 1000,
             };
-            add_line(&app, user_id, line, &showtime.price).await?;
+            let lines = add_line(&app, user_id, current?, line, &showtime.price).await?;
+            let country = owner?.and_then(|u| u.country);
+            view_of(&app, user_id, lines, country).await?
         }
         _ => {
             return Err(field_error(
@@ -356,8 +373,8 @@ pub async fn add(
                 "give either movie_id, or showtime_id with quantity",
             ));
         }
-    }
-    Ok((StatusCode::CREATED, axum::Json(view(&app, user_id).await?)))
+    };
+    Ok((StatusCode::CREATED, axum::Json(cart)))
 }
 
 pub async fn update(
@@ -449,12 +466,21 @@ pub async fn get_for_admin(
     Ok(axum::Json(view(&app, &user_id).await?))
 }
 
-/// The cart priced and checked now: one query for the lines, one batch read for the
-/// movies, showtimes, purchases and genres they name.
+/// The cart priced and checked now: its lines and its owner read together, then one batch
+/// read for the movies, showtimes and purchases the lines name and one for the genres.
 pub async fn view(app: &App, user_id: &str) -> Result<CartView, Problem> {
-    let lines = lines(app, user_id).await?;
-    let owner = user::find(app, user_id).await?;
-    let country = owner.as_ref().and_then(|u| u.country.clone());
+    let (lines, owner) = tokio::join!(lines(app, user_id), user::find(app, user_id));
+    let country = owner?.and_then(|u| u.country);
+    view_of(app, user_id, lines?, country).await
+}
+
+/// [`view`], of the lines just read, for a buyer in `country`.
+async fn view_of(
+    app: &App,
+    user_id: &str,
+    lines: Vec<Line>,
+    country: Option<String>,
+) -> Result<CartView, Problem> {
     let mut keys: Vec<Key> = Vec::new();
     for line in &lines {
         keys.push(index::record_key(&line.movie_id));

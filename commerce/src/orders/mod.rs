@@ -301,18 +301,26 @@ pub async fn create_from_cart(
         }
         // Before availability, which this request's own twin may have just used up.
         let items = cart_digest(&view.items);
-        if let Some(claim) = app.table.get(&claim_key).await? {
+        let line_ids: Vec<&str> = view.items.iter().map(|i| i.id.as_str()).collect();
+        // Read together: this request's claim, the pending order of this very cart, and
+        // any pending order holding one of its lines.
+        let this_cart = pending_key(user_id, &items);
+        let (claim, pending, holding) = tokio::join!(
+            app.table.get(&claim_key),
+            app.table.get(&this_cart),
+            pending_holding(app, user_id, &line_ids),
+        );
+        if let Some(claim) = claim? {
             return existing_for_key(app, &claim, &items).await;
         }
-        if let Some(pending) = app.table.get(&pending_key(user_id, &items)).await?
+        if let Some(pending) = pending?
             && let Some(order) = pending_order(app, &pending).await?
         {
             return Ok(Created::Existing(order));
         }
         // An item waits in at most one pending order: a cart that grew since its last
         // order does not put the same movie or seats in a second one.
-        let line_ids: Vec<&str> = view.items.iter().map(|i| i.id.as_str()).collect();
-        if let Some(other) = pending_holding(app, user_id, &line_ids).await? {
+        if let Some(other) = holding? {
             // A twin of this request (the same key) may have just placed that order.
             if let Some(claim) = app.table.get(&claim_key).await? {
                 return existing_for_key(app, &claim, &items).await;
@@ -335,7 +343,7 @@ pub async fn create_from_cart(
         }
         let mut lines = Vec::new();
         let mut left_out = Vec::new();
-        let mut holds = Vec::new();
+        let mut tickets = Vec::new();
         for item in view.items {
             // Seats another buyer took while this order was placed are refused as adding
             // them to the cart now would be.
@@ -372,13 +380,7 @@ pub async fn create_from_cart(
                 continue;
             };
             if let (Kind::Ticket, Some(showtime_id)) = (item.kind, &item.showtime_id) {
-                let seats = showtimes::find(app, showtime_id)
-                    .await?
-                    .map_or(0, |s| s.seats);
-                holds.push((
-                    item.id.clone(),
-                    seat_hold(showtime_id, seats, item.quantity),
-                ));
+                tickets.push((item.id.clone(), showtime_id.clone(), item.quantity));
             }
             lines.push(OrderLine {
                 line_id: item.id,
@@ -393,6 +395,18 @@ pub async fn create_from_cart(
         }
         if lines.is_empty() {
             return Err(nothing_to_order(&left_out));
+        }
+        // The seats each showtime has, read together.
+        let showtimes = futures_util::future::join_all(
+            tickets
+                .iter()
+                .map(|(_, showtime_id, _)| showtimes::find(app, showtime_id)),
+        )
+        .await;
+        let mut holds = Vec::with_capacity(tickets.len());
+        for ((line_id, showtime_id, quantity), showtime) in tickets.into_iter().zip(showtimes) {
+            let seats = showtime?.map_or(0, |s| s.seats);
+            holds.push((line_id, seat_hold(&showtime_id, seats, quantity)));
         }
         let now = app.clock.now().unix_timestamp();
         let currency = lines[0].line_total.currency.clone();
@@ -434,7 +448,7 @@ pub async fn create_from_cart(
             .when(Condition::NotExists),
             Write::put(entity_item(
                 "pending_order",
-                &pending_key(user_id, &items),
+                &this_cart,
                 &serde_json::json!({"order_id": order.id}),
             ))
             .when(Condition::NotExists),

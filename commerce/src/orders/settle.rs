@@ -87,8 +87,13 @@ pub async fn paid(
     let Some(order) = load(app, order_id).await? else {
         return reject(app, None, paid, "it names no order of ours", claim).await;
     };
-    let Some(payment) = payment_of(app, &order, paid.payment_id, Some(paid.session_id)).await?
-    else {
+    // Read together: what the checks below and the settlement need of the order.
+    let (payment, buyer, existing) = tokio::join!(
+        payment_of(app, &order, paid.payment_id, Some(paid.session_id)),
+        user::find(app, &order.user_id),
+        movies_still_listed(app, &order),
+    );
+    let Some(payment) = payment? else {
         return reject(
             app,
             Some(&order),
@@ -141,11 +146,11 @@ pub async fn paid(
         }
         return record_only(app, claim).await;
     }
-    let Some(buyer) = user::find(app, &order.user_id).await? else {
+    let Some(buyer) = buyer? else {
         return Err(Problem::internal());
     };
     let now = app.clock.now().unix_timestamp();
-    let existing = movies_still_listed(app, &order).await?;
+    let existing = existing?;
     let mut writes = vec![
         Write::update(
             key(&order.id),

@@ -33,6 +33,10 @@ pub struct Counts {
     pub reads: AtomicU64,
     /// Writes, counting each write of a transaction.
     pub writes: AtomicU64,
+    /// Round trips: calls made one after another. A call started while another is under
+    /// way (the two made together) shares its round trip.
+    pub round_trips: AtomicU64,
+    in_flight: AtomicU64,
     /// Capacity units, where the table reports them.
     pub consumed: Mutex<Consumed>,
 }
@@ -62,9 +66,29 @@ impl Counts {
         at.write += units.write;
     }
 
+    /// Counts the start of a call that makes `requests` requests one after another (a
+    /// batch write's chunks); it ends when the guard is dropped.
+    pub fn call(&self, requests: u64) -> InFlight<'_> {
+        let alone = self.in_flight.fetch_add(1, Ordering::Relaxed) == 0;
+        self.round_trips.fetch_add(
+            requests.saturating_sub(u64::from(!alone)),
+            Ordering::Relaxed,
+        );
+        InFlight(self)
+    }
+
     fn read(&self, items: usize) {
         self.reads.fetch_add(1, Ordering::Relaxed);
         self.items_read.fetch_add(items as u64, Ordering::Relaxed);
+    }
+}
+
+/// A call to the table under way (see [`Counts::call`]).
+pub struct InFlight<'a>(&'a Counts);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -87,30 +111,35 @@ impl CountingTable {
 #[async_trait]
 impl Table for CountingTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let _call = self.counts.call(1);
         let item = self.inner.get(key).await?;
         self.counts.read(usize::from(item.is_some()));
         Ok(item)
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        let _call = (!keys.is_empty()).then(|| self.counts.call(1));
         let items = self.inner.batch_get(keys).await?;
         self.counts.read(items.len());
         Ok(items)
     }
 
     async fn get_eventual(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let _call = self.counts.call(1);
         let item = self.inner.get_eventual(key).await?;
         self.counts.read(usize::from(item.is_some()));
         Ok(item)
     }
 
     async fn batch_get_eventual(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        let _call = (!keys.is_empty()).then(|| self.counts.call(1));
         let items = self.inner.batch_get_eventual(keys).await?;
         self.counts.read(items.len());
         Ok(items)
     }
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
+        let _call = self.counts.call(1);
         let page = self.inner.query(query).await?;
         self.counts.read(page.items.len());
         Ok(page)
@@ -125,11 +154,13 @@ impl Table for CountingTable {
     }
 
     async fn write(&self, write: Write) -> Result<Written, StoreError> {
+        let _call = self.counts.call(1);
         self.counts.writes.fetch_add(1, Ordering::Relaxed);
         self.inner.write(write).await
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let _call = self.counts.call(1);
         self.counts
             .writes
             .fetch_add(writes.len() as u64, Ordering::Relaxed);
@@ -137,6 +168,9 @@ impl Table for CountingTable {
     }
 
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        // One request per 25 writes (DynamoDB's BatchWriteItem), one after another.
+        let _call =
+            (!writes.is_empty()).then(|| self.counts.call(writes.len().div_ceil(25) as u64));
         self.counts
             .writes
             .fetch_add(writes.len() as u64, Ordering::Relaxed);

@@ -1,8 +1,8 @@
 //! The cost benchmark, run by `infra/bench/cost` (ignored in test runs: it asserts only
 //! that each journey step succeeds, and prints a table). It drives the main journeys on
-//! DynamoDB (the moto stand-in) and gives, per route: table calls, read and write request
-//! units on the table and on each index, and the on-demand price of a million requests,
-//! DynamoDB and Lambda.
+//! DynamoDB (the moto stand-in) and gives, per route: table calls and the round trips they
+//! take, read and write request units on the table and on each index, and the on-demand
+//! price of a million requests, DynamoDB and Lambda.
 //!
 //! moto reports placeholder units, so the units here are computed from the items each
 //! call reads and writes, by DynamoDB's published sizing rules (see [`SizedTable`]).
@@ -10,7 +10,7 @@
 use crate::support::{self, Env, receive_all};
 use axum::http::{Method, StatusCode};
 use marquee::routes::{BACKGROUND, ROUTES};
-use marquee::store::counting::{Consumed, Counts, Units};
+use marquee::store::counting::{Consumed, Counts, InFlight, Units};
 use marquee::store::{Index, Item, Key, Page, Query, StoreError, Table, Write, Written};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -94,6 +94,13 @@ struct SizedTable {
 }
 
 impl SizedTable {
+    /// Counts a call that makes `requests` requests one after another (a batch write's
+    /// chunks), and its round trips ([`Counts::call`]).
+    fn call(&self, requests: u64) -> InFlight<'_> {
+        self.calls.fetch_add(requests, Ordering::Relaxed);
+        self.counts.call(requests)
+    }
+
     /// Runs `work`, the table's own bookkeeping, keeping its CPU time apart.
     async fn aside<T>(&self, work: impl Future<Output = T>) -> T {
         let start = cpu_ms();
@@ -112,7 +119,6 @@ impl SizedTable {
     }
 
     fn bill_get(&self, item: Option<&Item>, consistent: bool) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
         let size = item.map(item_size).unwrap_or(0);
         self.counts.consume(
             None,
@@ -128,7 +134,6 @@ impl SizedTable {
         if keys.is_empty() {
             return;
         }
-        self.calls.fetch_add(1, Ordering::Relaxed);
         let found: f64 = items
             .iter()
             .map(|i| read_units(item_size(i), consistent))
@@ -215,31 +220,35 @@ impl SizedTable {
 #[async_trait::async_trait]
 impl Table for SizedTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let _call = self.call(1);
         let item = self.inner.get(key).await?;
         self.bill_get(item.as_ref(), true);
         Ok(item)
     }
 
     async fn get_eventual(&self, key: &Key) -> Result<Option<Item>, StoreError> {
+        let _call = self.call(1);
         let item = self.inner.get_eventual(key).await?;
         self.bill_get(item.as_ref(), false);
         Ok(item)
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        let _call = (!keys.is_empty()).then(|| self.call(1));
         let items = self.inner.batch_get(keys).await?;
         self.bill_batch_get(keys, &items, true);
         Ok(items)
     }
 
     async fn batch_get_eventual(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
+        let _call = (!keys.is_empty()).then(|| self.call(1));
         let items = self.inner.batch_get_eventual(keys).await?;
         self.bill_batch_get(keys, &items, false);
         Ok(items)
     }
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
+        let _call = self.call(1);
         let page = self.inner.query(query).await?;
         // A projection saves transfer, not units: whole items are billed.
         let bytes = self
@@ -264,7 +273,7 @@ impl Table for SizedTable {
     }
 
     async fn write(&self, write: Write) -> Result<Written, StoreError> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
+        let _call = self.call(1);
         let writes = [write];
         let before = self.before(&writes).await;
         let [write] = writes;
@@ -275,7 +284,7 @@ impl Table for SizedTable {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        self.calls.fetch_add(1, Ordering::Relaxed);
+        let _call = self.call(1);
         let before = self.before(&writes).await;
         let copy = writes.clone();
         let result = self.inner.transact(writes).await;
@@ -287,9 +296,8 @@ impl Table for SizedTable {
         if writes.is_empty() {
             return self.inner.batch_write(writes).await;
         }
-        // One call per 25 writes.
-        self.calls
-            .fetch_add(writes.len().div_ceil(25) as u64, Ordering::Relaxed);
+        // One request per 25 writes.
+        let _call = self.call(writes.len().div_ceil(25) as u64);
         let before = self.before(&writes).await;
         let copy = writes.clone();
         let result = self.inner.batch_write(writes).await;
@@ -303,6 +311,7 @@ impl Table for SizedTable {
 struct RouteCost {
     requests: u64,
     calls: u64,
+    round_trips: u64,
     consumed: Consumed,
     cpu_ms: f64,
     wall_ms: f64,
@@ -354,6 +363,7 @@ impl Meter {
     async fn measure<F: Future>(&mut self, route: &'static str, work: F) -> F::Output {
         self.sized.counts.take_consumed();
         self.sized.calls.swap(0, Ordering::Relaxed);
+        self.sized.counts.round_trips.swap(0, Ordering::Relaxed);
         *self.sized.overhead_cpu_ms.lock().unwrap() = 0.0;
         let (cpu, wall) = (cpu_ms(), Instant::now());
         let out = work.await;
@@ -362,6 +372,7 @@ impl Meter {
         cost.wall_ms += wall.elapsed().as_secs_f64() * 1e3;
         cost.requests += 1;
         cost.calls += self.sized.calls.swap(0, Ordering::Relaxed);
+        cost.round_trips += self.sized.counts.round_trips.swap(0, Ordering::Relaxed);
         let consumed = self.sized.counts.take_consumed();
         cost.consumed.table.read += consumed.table.read;
         cost.consumed.table.write += consumed.table.write;
@@ -483,7 +494,7 @@ impl Bench {
 
     fn table(&self) -> String {
         let mut out = String::from(
-            "| route | memory MB | requests | table calls | RRU table | RRU by index | WRU table | WRU by index | CPU ms here | Lambda ms (model) | DynamoDB $/1M | Lambda $/1M |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+            "| route | memory MB | requests | table calls | round trips | RRU table | RRU by index | WRU table | WRU by index | CPU ms here | Lambda ms (model) | DynamoDB $/1M | Lambda $/1M |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         );
         for (route, cost) in &self.meter.costs {
             let n = cost.requests as f64;
@@ -512,15 +523,17 @@ impl Bench {
             let wru = per(cost.consumed.table.write + index_write_total);
             let memory = Self::memory_of(route);
             let calls = per(cost.calls as f64);
+            let round_trips = per(cost.round_trips as f64);
             let cpu = per(cost.cpu_ms);
-            let lambda_ms = lambda_ms(cpu, calls, memory);
+            let lambda_ms = lambda_ms(cpu, round_trips, memory);
             let dynamo = rru * PRICE_PER_MILLION_RRU + wru * PRICE_PER_MILLION_WRU;
             let lambda = LAMBDA_PRICE_PER_MILLION_REQUESTS
                 + f64::from(memory) / 1024.0 * lambda_ms / 1e3 * 1e6 * LAMBDA_PRICE_PER_GB_SECOND;
             out.push_str(&format!(
-                "| `{route}` | {memory} | {} | {} | {} | {} | {} | {} | {:.2} | {} | {:.3} | {:.3} |\n",
+                "| `{route}` | {memory} | {} | {} | {} | {} | {} | {} | {} | {:.2} | {} | {:.3} | {:.3} |\n",
                 cost.requests,
                 round(calls),
+                round(round_trips),
                 round(per(cost.consumed.table.read)),
                 by_index(|u| u.read),
                 round(per(cost.consumed.table.write)),
@@ -541,11 +554,11 @@ impl Bench {
         );
         for (route, cost) in &self.meter.costs {
             let n = cost.requests as f64;
-            let (cpu, calls) = (cost.cpu_ms / n, cost.calls as f64 / n);
+            let (cpu, round_trips) = (cost.cpu_ms / n, cost.round_trips as f64 / n);
             let prices: Vec<(u32, f64)> = [128u32, 256, 512, 1024]
                 .into_iter()
                 .map(|mb| {
-                    let ms = lambda_ms(cpu, calls, mb);
+                    let ms = lambda_ms(cpu, round_trips, mb);
                     (
                         mb,
                         LAMBDA_PRICE_PER_MILLION_REQUESTS
@@ -569,10 +582,11 @@ impl Bench {
 }
 
 /// Billed duration under the model: this machine's CPU time scaled to the function's
-/// share of a vCPU, plus a round trip per AWS call, rounded up to Lambda's 1 ms.
-fn lambda_ms(cpu_ms: f64, calls: f64, memory_mb: u32) -> f64 {
+/// share of a vCPU, plus a round trip for each table call that waited for the one before
+/// (calls made together wait once), rounded up to Lambda's 1 ms.
+fn lambda_ms(cpu_ms: f64, round_trips: f64, memory_mb: u32) -> f64 {
     let share = (f64::from(memory_mb) / FULL_VCPU_MB).min(1.0);
-    (cpu_ms / share + calls * ASSUMED_ROUND_TRIP_MS).ceil()
+    (cpu_ms / share + round_trips * ASSUMED_ROUND_TRIP_MS).ceil()
 }
 
 fn round(x: f64) -> String {

@@ -25,6 +25,7 @@ mod oauth;
 mod orders;
 mod payments;
 mod resilience;
+mod round_trips;
 mod secrets;
 mod table_contract;
 mod watching;

@@ -1,0 +1,115 @@
+//! Round trips to the table, counted at the `Table` port on DynamoDB (the moto stand-in),
+//! where each call is a network request: what a route asks without waiting for another
+//! call's answer, it asks together. Each count below is a chain of calls that depend on
+//! each other; one more means a call that could go with another now waits for it. (The
+//! embedded store answers within the call, so there calls never overlap.)
+
+use crate::support::{Env, shop};
+use axum::http::Method;
+use marquee::accounts::Role;
+use marquee::store::counting::CountingTable;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+struct Counted {
+    env: Env,
+    table: Arc<CountingTable>,
+}
+
+impl Counted {
+    async fn start() -> Self {
+        let mut env = Env::aws().await;
+        let table = Arc::new(CountingTable::new(env.app.table.clone()));
+        env.app.table = table.clone();
+        env.api = marquee::routes::router(env.app.clone(), |_| true);
+        Self { env, table }
+    }
+
+    /// What `work` answered, and the round trips it took.
+    async fn round_trips<T>(&self, work: impl Future<Output = T>) -> (T, u64) {
+        self.table.counts.round_trips.swap(0, Ordering::Relaxed);
+        let out = work.await;
+        (
+            out,
+            self.table.counts.round_trips.swap(0, Ordering::Relaxed),
+        )
+    }
+
+    /// A request that must succeed, and its round trips.
+    async fn request(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> u64 {
+        let request = crate::support::request(
+            method.clone(),
+            path,
+            Some(token),
+            body,
+            &[("idempotency-key", "round-trips")],
+        );
+        let ((status, _, answer), trips) = self
+            .round_trips(crate::support::call(&self.env.api, request))
+            .await;
+        assert!(status.is_success(), "{method} {path}: {status} {answer}");
+        trips
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routes_ask_the_table_together_what_does_not_depend_on_an_answer() {
+    let counted = Counted::start().await;
+    let env = &counted.env;
+    let (showtime, movies) = shop(env, 20).await;
+    let (token, _, _) = env.account("buyer", Role::User).await;
+
+    // Sign-in check (session and user together), then the movie, the buyer, their
+    // purchase and the cart together, the line put, the cart's movies and showtimes, their
+    // genres.
+    let movie = json!({"movie_id": movies[1]});
+    let trips = counted
+        .request(Method::POST, "/cart/items", &token, Some(movie))
+        .await;
+    assert_eq!(trips, 5, "a movie into an empty cart");
+    // The same, with the showtime instead of the movie and purchase, and the cart's
+    // currency read from its first line.
+    let tickets = json!({"showtime_id": showtime, "quantity": 2});
+    let trips = counted
+        .request(Method::POST, "/cart/items", &token, Some(tickets))
+        .await;
+    assert_eq!(trips, 6, "tickets into a cart holding a movie");
+    // Sign-in, the lines and the buyer together, the lines' records, their genres.
+    let trips = counted.request(Method::GET, "/cart", &token, None).await;
+    assert_eq!(trips, 4, "the cart");
+    // Sign-in, the cart (3), then this request's claim, a pending order of this cart and
+    // any pending order holding its lines together, the showtimes' seats together, the
+    // order's one transaction.
+    let trips = counted.request(Method::POST, "/orders", &token, None).await;
+    assert_eq!(trips, 7, "an order");
+
+    // Sign-in, the movie checked (with the grant's slot when a grant is named), the
+    // position kept (with the grant renewed).
+    let beat = json!({"position_s": 10.0, "duration_s": 120.0});
+    let path = format!("/movies/{}/progress", movies[1]);
+    let trips = counted
+        .request(Method::PUT, &path, &token, Some(beat))
+        .await;
+    assert_eq!(trips, 3, "a progress beat");
+
+    // The sweeps' first pages, all at once: the to-index list's seventeen keys, and the
+    // expiry index's forty-six days.
+    let app = &env.app;
+    marquee::background::catalog_indexer(app, 100)
+        .await
+        .unwrap();
+    let (swept, trips) = counted
+        .round_trips(marquee::background::catalog_indexer(app, 100))
+        .await;
+    assert_eq!(swept.unwrap().projected, 0, "nothing left marked");
+    assert_eq!(
+        trips, 1,
+        "the catalogue's reconciling sweep, with nothing to do"
+    );
+    let (swept, trips) = counted
+        .round_trips(marquee::background::expiry_scheduler(app))
+        .await;
+    swept.unwrap();
+    assert_eq!(trips, 1, "the expiry scheduler");
+}
