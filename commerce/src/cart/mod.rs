@@ -309,12 +309,12 @@ pub async fn add(
             if input.quantity.is_some_and(|q| q != 1) {
                 return Err(field_error("quantity", "a movie is bought once"));
             }
-            let purchase = purchase_key(user_id, movie_id);
+            let bought = purchase_key(user_id, movie_id);
             // What the checks and the answer need, read together.
             let (movie, owner, purchase, current) = tokio::join!(
                 records::load::<Movie>(&app, movie_id),
                 user::find(&app, user_id),
-                app.table.get(&purchase),
+                app.table.get(&bought),
                 lines(&app, user_id),
             );
             let movie = movie

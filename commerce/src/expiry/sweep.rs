@@ -22,23 +22,14 @@ pub async fn sweep_due(app: &App) -> Result<SweepReport, String> {
     let now = app.clock.now().unix_timestamp();
     let mut report = SweepReport::default();
     let today = now.div_euclid(86_400);
-    let days: Vec<i64> = ((today - LOOKBACK_DAYS)..=today).collect();
-    let due_on = |day: i64, cursor| {
-        Query::on(Index::Expiry, bucket(day * 86_400))
-            .sort_key(SortKey::Le(format!("{now:012}~")))
-            .limit(PAGE)
-            .after(cursor)
-    };
-    // The first page of every day at once: most days have nothing due, and one round trip
-    // for all of them beats forty-six in a row.
-    let first_pages = futures_util::future::join_all(days.iter().map(|&day| {
-        let query = due_on(day, None);
-        async move { app.table.query(&query).await }
-    }))
-    .await;
-    for (&day, first_page) in days.iter().zip(first_pages) {
-        let mut page = first_page.map_err(|e| e.to_string())?;
+    for day in (today - LOOKBACK_DAYS)..=today {
+        let mut cursor = None;
         loop {
+            let query = Query::on(Index::Expiry, bucket(day * 86_400))
+                .sort_key(SortKey::Le(format!("{now:012}~")))
+                .limit(PAGE)
+                .after(cursor);
+            let page = app.table.query(&query).await.map_err(|e| e.to_string())?;
             let due: Vec<String> = page
                 .items
                 .iter()
@@ -52,19 +43,13 @@ pub async fn sweep_due(app: &App) -> Result<SweepReport, String> {
                     .map_err(|e| e.to_string())?;
                 report.queued += due.len();
             }
-            if report.queued >= MAX_PER_SWEEP {
-                return Ok(report);
+            cursor = page.next_cursor;
+            if cursor.is_none() || report.queued >= MAX_PER_SWEEP {
+                break;
             }
-            match page.next_cursor {
-                Some(next) => {
-                    page = app
-                        .table
-                        .query(&due_on(day, Some(next)))
-                        .await
-                        .map_err(|e| e.to_string())?;
-                }
-                None => break,
-            }
+        }
+        if report.queued >= MAX_PER_SWEEP {
+            break;
         }
     }
     Ok(report)

@@ -220,36 +220,46 @@ impl SizedTable {
 #[async_trait::async_trait]
 impl Table for SizedTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        let _call = self.call(1);
-        let item = self.inner.get(key).await?;
+        let item = {
+            let _call = self.call(1);
+            self.inner.get(key).await?
+        };
         self.bill_get(item.as_ref(), true);
         Ok(item)
     }
 
     async fn get_eventual(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        let _call = self.call(1);
-        let item = self.inner.get_eventual(key).await?;
+        let item = {
+            let _call = self.call(1);
+            self.inner.get_eventual(key).await?
+        };
         self.bill_get(item.as_ref(), false);
         Ok(item)
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
-        let _call = (!keys.is_empty()).then(|| self.call(1));
-        let items = self.inner.batch_get(keys).await?;
+        let items = {
+            let _call = (!keys.is_empty()).then(|| self.call(1));
+            self.inner.batch_get(keys).await?
+        };
         self.bill_batch_get(keys, &items, true);
         Ok(items)
     }
 
     async fn batch_get_eventual(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
-        let _call = (!keys.is_empty()).then(|| self.call(1));
-        let items = self.inner.batch_get_eventual(keys).await?;
+        let items = {
+            let _call = (!keys.is_empty()).then(|| self.call(1));
+            self.inner.batch_get_eventual(keys).await?
+        };
         self.bill_batch_get(keys, &items, false);
         Ok(items)
     }
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
-        let _call = self.call(1);
-        let page = self.inner.query(query).await?;
+        let page = {
+            let _call = self.call(1);
+            self.inner.query(query).await?
+        };
         // A projection saves transfer, not units: whole items are billed.
         let bytes = self
             .aside(async {
@@ -273,21 +283,25 @@ impl Table for SizedTable {
     }
 
     async fn write(&self, write: Write) -> Result<Written, StoreError> {
-        let _call = self.call(1);
         let writes = [write];
         let before = self.before(&writes).await;
         let [write] = writes;
         let copy = write.clone();
-        let result = self.inner.write(write).await;
+        let result = {
+            let _call = self.call(1);
+            self.inner.write(write).await
+        };
         self.bill(&[copy], before, result.is_ok(), 1.0).await;
         result
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let _call = self.call(1);
         let before = self.before(&writes).await;
         let copy = writes.clone();
-        let result = self.inner.transact(writes).await;
+        let result = {
+            let _call = self.call(1);
+            self.inner.transact(writes).await
+        };
         self.bill(&copy, before, result.is_ok(), 2.0).await;
         result
     }
@@ -296,11 +310,13 @@ impl Table for SizedTable {
         if writes.is_empty() {
             return self.inner.batch_write(writes).await;
         }
-        // One request per 25 writes.
-        let _call = self.call(writes.len().div_ceil(25) as u64);
         let before = self.before(&writes).await;
         let copy = writes.clone();
-        let result = self.inner.batch_write(writes).await;
+        let result = {
+            // One request per 25 writes.
+            let _call = self.call(writes.len().div_ceil(25) as u64);
+            self.inner.batch_write(writes).await
+        };
         self.bill(&copy, before, result.is_ok(), 1.0).await;
         result
     }

@@ -92,24 +92,4 @@ async fn routes_ask_the_table_together_what_does_not_depend_on_an_answer() {
         .request(Method::PUT, &path, &token, Some(beat))
         .await;
     assert_eq!(trips, 3, "a progress beat");
-
-    // The sweeps' first pages, all at once: the to-index list's seventeen keys, and the
-    // expiry index's forty-six days.
-    let app = &env.app;
-    marquee::background::catalog_indexer(app, 100)
-        .await
-        .unwrap();
-    let (swept, trips) = counted
-        .round_trips(marquee::background::catalog_indexer(app, 100))
-        .await;
-    assert_eq!(swept.unwrap().projected, 0, "nothing left marked");
-    assert_eq!(
-        trips, 1,
-        "the catalogue's reconciling sweep, with nothing to do"
-    );
-    let (swept, trips) = counted
-        .round_trips(marquee::background::expiry_scheduler(app))
-        .await;
-    swept.unwrap();
-    assert_eq!(trips, 1, "the expiry scheduler");
 }
