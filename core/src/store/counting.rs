@@ -83,6 +83,12 @@ impl Counts {
     }
 }
 
+/// The requests a batch write makes on DynamoDB, one after another: one per
+/// [`BATCH_WRITE_LIMIT`](super::dynamo::BATCH_WRITE_LIMIT) writes.
+pub fn batch_write_requests(writes: &[Write]) -> u64 {
+    writes.len().div_ceil(super::dynamo::BATCH_WRITE_LIMIT) as u64
+}
+
 /// A call to the table under way (see [`Counts::call`]).
 pub struct InFlight<'a>(&'a Counts);
 
@@ -168,9 +174,7 @@ impl Table for CountingTable {
     }
 
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        // One request per 25 writes (DynamoDB's BatchWriteItem), one after another.
-        let _call =
-            (!writes.is_empty()).then(|| self.counts.call(writes.len().div_ceil(25) as u64));
+        let _call = (!writes.is_empty()).then(|| self.counts.call(batch_write_requests(&writes)));
         self.counts
             .writes
             .fetch_add(writes.len() as u64, Ordering::Relaxed);

@@ -645,7 +645,7 @@ impl Table for DynamoTable {
 }
 
 /// DynamoDB's limit on the writes of one BatchWriteItem call.
-const BATCH_WRITE_LIMIT: usize = 25;
+pub const BATCH_WRITE_LIMIT: usize = 25;
 
 fn write_request(write: &Write) -> Result<WriteRequest, StoreError> {
     let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Invalid(e.to_string());

@@ -10,7 +10,7 @@
 use crate::support::{self, Env, receive_all};
 use axum::http::{Method, StatusCode};
 use marquee::routes::{BACKGROUND, ROUTES};
-use marquee::store::counting::{Consumed, Counts, InFlight, Units};
+use marquee::store::counting::{Consumed, Counts, InFlight, Units, batch_write_requests};
 use marquee::store::{Index, Item, Key, Page, Query, StoreError, Table, Write, Written};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -313,8 +313,7 @@ impl Table for SizedTable {
         let before = self.before(&writes).await;
         let copy = writes.clone();
         let result = {
-            // One request per 25 writes.
-            let _call = self.call(writes.len().div_ceil(25) as u64);
+            let _call = self.call(batch_write_requests(&writes));
             self.inner.batch_write(writes).await
         };
         self.bill(&copy, before, result.is_ok(), 1.0).await;
