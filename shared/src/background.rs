@@ -119,12 +119,19 @@ pub const FEED_BATCHING_WINDOW: std::time::Duration = std::time::Duration::from_
 /// Follows the table's change feed (the embedded backend's stand-in for its DynamoDB
 /// stream): projects each changed movie that awaits it, a batching window after the
 /// first change of a burst. A follower that fell behind catches up with a sweep. Returns
-/// when the table has no feed.
-pub async fn follow_changes(app: App) {
+/// when the table has no feed. It listens from this call on, not from its first poll: a
+/// change committed before the spawned task first runs is not missed.
+pub fn follow_changes(app: App) -> impl Future<Output = ()> + Send + 'static {
+    let feed = app.table.changes();
+    async move {
+        if let Some(feed) = feed {
+            follow(app, feed).await;
+        }
+    }
+}
+
+async fn follow(app: App, mut feed: marquee_core::store::ChangeFeed) {
     use tokio::sync::broadcast::error::RecvError;
-    let Some(mut feed) = app.table.changes() else {
-        return;
-    };
     loop {
         let mut lagged = false;
         let mut movies: Vec<String> = Vec::new();
