@@ -385,14 +385,14 @@ pub async fn schedule_showtimes(
     days: u16,
     seed: u64,
 ) -> Result<usize, Problem> {
-    use super::showtimes::{ShowtimeInput, schedule};
+    use super::showtimes::{ShowtimeInput, schedule_many};
     use time::format_description::well_known::Rfc3339;
     if seeded.movies.is_empty() {
         return Ok(0);
     }
     let mut rng = Rng::with_seed(seed);
     let today = app.clock.now().date();
-    let mut count = 0;
+    let mut inputs = Vec::new();
     for cinema_id in &seeded.cinemas {
         let cinema = records::load::<Cinema>(app, cinema_id).await?;
         for day in 1..=i64::from(days) {
@@ -403,7 +403,7 @@ pub async fn schedule_showtimes(
                     let starts = time::Time::from_hms(hour, minute, 0)
                         .map(|t| date.with_time(t).assume_utc())
                         .map_err(|_| Problem::internal())?;
-                    let input = ShowtimeInput {
+                    inputs.push(ShowtimeInput {
                         movie_id: movie_id.clone(),
                         cinema_id: cinema_id.clone(),
                         screen: screen.number,
@@ -413,14 +413,13 @@ pub async fn schedule_showtimes(
                             currency: "EUR".into(),
                         },
                         seats: None,
-                    };
-                    schedule(app, input).await?;
-                    count += 1;
+                    });
                 }
             }
         }
     }
-    Ok(count)
+    // Together: each screen's week is one transaction, not one per show.
+    Ok(schedule_many(app, inputs).await?.len())
 }
 
 /// Whether the catalogue has no movie yet (one item read).

@@ -24,6 +24,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use garde::Validate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime};
 
@@ -219,10 +220,156 @@ pub async fn create(
 /// How far ahead a showtime may be scheduled (a cinema's programme, not a calendar's end).
 pub const MAX_DAYS_AHEAD: i64 = 2 * 366;
 
-/// Checks and stores a new showtime (what `create` does, for seeding too).
+/// Checks and stores a new showtime (what `create` does).
 pub async fn schedule(app: &App, input: ShowtimeInput) -> Result<ShowtimeView, Problem> {
-    validate::finish(validate::fields(&input))?;
+    schedule_many(app, vec![input])
+        .await?
+        .pop()
+        .ok_or_else(Problem::internal)
+}
+
+/// Checks and stores new showtimes, answering them in the order given. The movies and
+/// cinemas are read once, and so are the day plans of each screen; every input is checked
+/// (fields, then clashes with stored shows and with one another) before anything is
+/// written. Each screen's shows then commit in as few transactions as the store takes, each
+/// only if none of its day plans changed meanwhile: a conflict there leaves the screens
+/// committed before it stored.
+pub async fn schedule_many(
+    app: &App,
+    inputs: Vec<ShowtimeInput>,
+) -> Result<Vec<ShowtimeView>, Problem> {
     let now = app.clock.now();
+    for input in &inputs {
+        validate::finish(validate::fields(input))?;
+    }
+    let keys: Vec<Key> = inputs
+        .iter()
+        .flat_map(|i| {
+            [
+                index::record_key(&i.movie_id),
+                records::key::<Cinema>(&i.cinema_id),
+            ]
+        })
+        .collect();
+    let found = store::batch_get_by_key(app.table.as_ref(), keys).await?;
+    let mut showtimes = Vec::with_capacity(inputs.len());
+    for input in inputs {
+        showtimes.push(new_showtime(input, &found, now)?);
+    }
+
+    // Each screen's day plans: the days its new shows start and the days either side.
+    let mut screens: BTreeMap<(String, u16), Vec<usize>> = BTreeMap::new();
+    for (n, show) in showtimes.iter().enumerate() {
+        screens
+            .entry((show.cinema_id.clone(), show.screen))
+            .or_default()
+            .push(n);
+    }
+    let plan_keys: Vec<Key> = showtimes
+        .iter()
+        .flat_map(|show| {
+            let day = start_day(show);
+            [day.previous_day(), Some(day), day.next_day()]
+                .into_iter()
+                .flatten()
+                .map(|d| plan_key(&show.cinema_id, show.screen, d))
+        })
+        .collect();
+    let stored = app.table.batch_get(&plan_keys).await?;
+    let mut plans: BTreeMap<Key, DayPlan> = plan_keys
+        .into_iter()
+        .map(|k| {
+            let plan = stored
+                .iter()
+                .find(|i| Key::of(i).as_ref() == Some(&k))
+                .and_then(|i| serde_json::from_value(Value::Object(i.clone())).ok())
+                .unwrap_or_default();
+            (k, plan)
+        })
+        .collect();
+    // The plans' versions as stored, which each commit checks and moves on.
+    let mut versions: BTreeMap<Key, i64> =
+        plans.iter().map(|(k, p)| (k.clone(), p.version)).collect();
+    for show in &showtimes {
+        let day = start_day(show);
+        // Times of one format and offset compare as text.
+        if let Some(clash) = [day.previous_day(), Some(day), day.next_day()]
+            .into_iter()
+            .flatten()
+            .filter_map(|d| plans.get(&plan_key(&show.cinema_id, show.screen, d)))
+            .flat_map(|p| &p.slots)
+            .find(|slot| slot.starts_at < show.ends_at && show.starts_at < slot.ends_at)
+        {
+            return Err(Problem::conflict(
+                "screen_busy",
+                format!(
+                    "Screen {} is showing {} from {} to {}",
+                    show.screen, clash.id, clash.starts_at, clash.ends_at
+                ),
+            ));
+        }
+        if let Some(plan) = plans.get_mut(&plan_key(&show.cinema_id, show.screen, day)) {
+            plan.slots.push(Slot {
+                id: show.id.clone(),
+                starts_at: show.starts_at.clone(),
+                ends_at: show.ends_at.clone(),
+            });
+        }
+    }
+
+    for ((cinema_id, screen), shows) in &screens {
+        let mut by_day: BTreeMap<Date, Vec<&Showtime>> = BTreeMap::new();
+        for n in shows {
+            by_day
+                .entry(start_day(&showtimes[*n]))
+                .or_default()
+                .push(&showtimes[*n]);
+        }
+        let days: Vec<Date> = by_day.keys().copied().collect();
+        let mut first = 0;
+        while first < days.len() {
+            // As many days as one transaction holds (a day is never split).
+            let mut last = first + 1;
+            while last < days.len()
+                && commit_size(&by_day, &days[first..=last]) <= store::MAX_TRANSACTION_WRITES
+            {
+                last += 1;
+            }
+            let chunk = &days[first..last];
+            let writes = commit_writes(cinema_id, *screen, &by_day, chunk, &plans, &versions);
+            let sample = &by_day[&chunk[0]][0].id;
+            match app.table.transact(writes).await {
+                Ok(()) => {}
+                // The shows' ids are new to this call: if one is stored, this call stored
+                // it (a transaction the store applied but answered late, retried by the SDK).
+                Err(StoreError::TransactionCanceled { .. } | StoreError::Conflict)
+                    if app.table.get(&key(sample)).await?.is_some() => {}
+                Err(StoreError::TransactionCanceled { .. } | StoreError::Conflict) => {
+                    return Err(Problem::conflict(
+                        "screen_busy",
+                        "The screen's schedule changed meanwhile; try again",
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            for day in chunk {
+                if let Some(version) = versions.get_mut(&plan_key(cinema_id, *screen, *day)) {
+                    *version += 1;
+                }
+            }
+            first = last;
+        }
+    }
+    Ok(showtimes.iter().map(Showtime::view).collect())
+}
+
+/// A showtime from its input, the movie and cinema it names among `found`, or the input's
+/// errors.
+fn new_showtime(
+    input: ShowtimeInput,
+    found: &HashMap<Key, Item>,
+    now: OffsetDateTime,
+) -> Result<Showtime, Problem> {
     let mut errors = Vec::new();
     let starts = OffsetDateTime::parse(&input.starts_at, &Rfc3339).ok();
     match starts {
@@ -234,11 +381,13 @@ pub async fn schedule(app: &App, input: ShowtimeInput) -> Result<ShowtimeView, P
         )),
         Some(_) => {}
     }
-    let movie = app.table.get(&index::record_key(&input.movie_id)).await?;
-    let cinema = records::load::<Cinema>(app, &input.cinema_id).await.ok();
-    let movie: Option<Stored<MovieInput>> = movie
-        .map(|item| from_entity_item(Movie::KIND, item))
+    let movie: Option<Stored<MovieInput>> = found
+        .get(&index::record_key(&input.movie_id))
+        .map(|item| from_entity_item(Movie::KIND, item.clone()))
         .transpose()?;
+    let cinema: Option<Stored<CinemaInput>> = found
+        .get(&records::key::<Cinema>(&input.cinema_id))
+        .and_then(|item| from_entity_item(Cinema::KIND, item.clone()).ok());
     if movie.is_none() {
         errors.push(invalid(
             "movie_id",
@@ -270,11 +419,11 @@ pub async fn schedule(app: &App, input: ShowtimeInput) -> Result<ShowtimeView, P
         return Err(Problem::internal());
     };
     let ends = starts + Duration::minutes(i64::from(movie.fields.duration_min));
-    let showtime = Showtime {
+    Ok(Showtime {
         id: ulid::Ulid::new().to_string(),
-        movie_id: movie.id.clone(),
+        movie_id: movie.id,
         movie_title: movie.fields.title.trim().to_string(),
-        cinema_id: cinema.id.clone(),
+        cinema_id: cinema.id,
         cinema_name: cinema.fields.name.trim().to_string(),
         screen: input.screen,
         starts_at: utc(starts),
@@ -283,89 +432,80 @@ pub async fn schedule(app: &App, input: ShowtimeInput) -> Result<ShowtimeView, P
         seats: input.seats.unwrap_or(screen_seats),
         seats_taken: 0,
         version: 1,
-    };
-    let day = starts.to_offset(time::UtcOffset::UTC).date();
-    let days = [day.previous_day(), Some(day), day.next_day()];
-    let keys: Vec<Key> = days
-        .iter()
+    })
+}
+
+/// The UTC day a show starts (its `starts_at` is written from a valid time).
+fn start_day(show: &Showtime) -> Date {
+    OffsetDateTime::parse(&show.starts_at, &Rfc3339)
+        .map(|t| t.date())
+        .unwrap_or(Date::MIN)
+}
+
+/// The days either side of `days` that are not among them: their plans are only checked.
+fn neighbours(days: &[Date]) -> std::collections::BTreeSet<Date> {
+    days.iter()
+        .flat_map(|d| [d.previous_day(), d.next_day()])
         .flatten()
-        .map(|d| plan_key(&cinema.id, input.screen, *d))
-        .collect();
-    let found = app.table.batch_get(&keys).await?;
-    let plan_of = |k: &Key| -> DayPlan {
-        found
-            .iter()
-            .find(|i| Key::of(i).as_ref() == Some(k))
-            .and_then(|i| serde_json::from_value(Value::Object(i.clone())).ok())
-            .unwrap_or_default()
-    };
-    let plans: Vec<(Key, DayPlan)> = keys.iter().map(|k| (k.clone(), plan_of(k))).collect();
-    // Times of one format and offset compare as text.
-    if let Some(clash) = plans
-        .iter()
-        .flat_map(|(_, p)| &p.slots)
-        .find(|slot| slot.starts_at < showtime.ends_at && showtime.starts_at < slot.ends_at)
-    {
-        return Err(Problem::conflict(
-            "screen_busy",
-            format!(
-                "Screen {} is showing {} from {} to {}",
-                input.screen, clash.id, clash.starts_at, clash.ends_at
-            ),
-        ));
+        .filter(|d| !days.contains(d))
+        .collect()
+}
+
+/// How many writes [`commit_writes`] makes for `days`.
+fn commit_size(by_day: &BTreeMap<Date, Vec<&Showtime>>, days: &[Date]) -> usize {
+    days.iter().map(|d| by_day[d].len() + 1).sum::<usize>() + neighbours(days).len() + 1
+}
+
+/// The writes of one screen's commit of `days`: per day its shows and its plan; a check
+/// of each neighbouring plan; the cinema's count of showtimes.
+fn commit_writes(
+    cinema_id: &str,
+    screen: u16,
+    by_day: &BTreeMap<Date, Vec<&Showtime>>,
+    days: &[Date],
+    plans: &BTreeMap<Key, DayPlan>,
+    versions: &BTreeMap<Key, i64>,
+) -> Vec<Write> {
+    let version_of = |k: &Key| versions.get(k).copied().unwrap_or_default();
+    let mut writes = Vec::new();
+    let mut shows = 0i64;
+    for day in days {
+        for show in &by_day[day] {
+            writes.push(Write::put(to_item(show)).when(Condition::NotExists));
+            shows += 1;
+        }
+        let plan_key = plan_key(cinema_id, screen, *day);
+        // The day's stored slots and all its new shows: a day is never split.
+        let slots = plans
+            .get(&plan_key)
+            .map(|p| p.slots.clone())
+            .unwrap_or_default();
+        let condition = plan_version_is(version_of(&plan_key));
+        writes.push(
+            Write::update(
+                plan_key,
+                Update::new()
+                    .set("slots", serde_json::to_value(&slots).unwrap_or_default())
+                    .add("version", 1),
+            )
+            .when(condition),
+        );
     }
-    let mut writes = vec![
-        Write::put(to_item(&showtime)).when(Condition::NotExists),
-        // Counted on the cinema, which is not deleted while it has showtimes.
+    for day in neighbours(days) {
+        let plan_key = plan_key(cinema_id, screen, day);
+        // Neighbouring days must not have changed meanwhile either.
+        let condition = plan_version_is(version_of(&plan_key));
+        writes.push(Write::check(plan_key, condition));
+    }
+    // Counted on the cinema, which is not deleted while it has showtimes.
+    writes.push(
         Write::update(
-            records::key::<Cinema>(&cinema.id),
-            Update::new().add(Cinema::IN_USE_COUNT, 1),
+            records::key::<Cinema>(cinema_id),
+            Update::new().add(Cinema::IN_USE_COUNT, shows),
         )
         .when(Condition::Exists),
-    ];
-    let own_day = plan_key(&cinema.id, input.screen, day);
-    for (plan_key, plan) in &plans {
-        if *plan_key == own_day {
-            let mut slots = plan.slots.clone();
-            slots.push(Slot {
-                id: showtime.id.clone(),
-                starts_at: showtime.starts_at.clone(),
-                ends_at: showtime.ends_at.clone(),
-            });
-            writes.push(
-                Write::update(
-                    plan_key.clone(),
-                    Update::new()
-                        .set("slots", serde_json::to_value(&slots).unwrap_or_default())
-                        .add("version", 1),
-                )
-                .when(plan_version_is(plan.version)),
-            );
-        } else {
-            // Neighbouring days must not have changed meanwhile either.
-            writes.push(Write::check(
-                plan_key.clone(),
-                plan_version_is(plan.version),
-            ));
-        }
-    }
-    match app.table.transact(writes).await {
-        Ok(()) => Ok(showtime.view()),
-        // The show's id is new to this request: if it is stored, this request stored it
-        // (a transaction the store applied but answered late, retried by the SDK).
-        Err(StoreError::TransactionCanceled { .. } | StoreError::Conflict)
-            if app.table.get(&key(&showtime.id)).await?.is_some() =>
-        {
-            Ok(showtime.view())
-        }
-        Err(StoreError::TransactionCanceled { .. } | StoreError::Conflict) => {
-            Err(Problem::conflict(
-                "screen_busy",
-                "The screen's schedule changed meanwhile; try again",
-            ))
-        }
-        Err(e) => Err(e.into()),
-    }
+    );
+    writes
 }
 
 /// The seats of a cinema's screen, or an error naming the screen.

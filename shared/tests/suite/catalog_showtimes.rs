@@ -438,7 +438,115 @@ async fn a_create_answered_late_is_one_create(env: Env) {
     );
 }
 
+/// How many showtimes list the movie, page after page.
+async fn shows_of_movie(env: &Env, movie: &str) -> usize {
+    let mut count = 0;
+    let mut cursor = String::new();
+    loop {
+        let path = format!("/showtimes?movie={movie}&limit=100{cursor}");
+        let (status, page) = env.get(&path, None).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        count += page["items"].as_array().unwrap().len();
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => return count,
+        }
+    }
+}
+
+/// A programme scheduled at once (as the demo seeding does): every show stored and
+/// answered in the order given, a screen's many days committed in several transactions
+/// that stay consistent with one another, and a clash or a bad input refusing the whole
+/// programme before anything is stored.
+async fn a_programme_is_scheduled_together_or_not_at_all(env: Env) {
+    use marquee::catalog::cinemas::Cinema;
+    use marquee::catalog::movies::Price;
+    use marquee::catalog::records;
+    use marquee::catalog::showtimes::{ShowtimeInput, schedule_many};
+    let f = fixture(&env).await;
+    let input = |screen: u16, starts: OffsetDateTime| ShowtimeInput {
+        movie_id: f.movie.clone(),
+        cinema_id: f.cinema.clone(),
+        screen,
+        starts_at: at(starts),
+        price: Price {
+            amount: 900,
+            currency: "EUR".into(),
+        },
+        seats: None,
+    };
+    // Forty days of three shows on screen 1 (more writes than one transaction takes), with
+    // shows past midnight, and one show on screen 2.
+    let mut programme = Vec::new();
+    for day in 0..40 {
+        for (hour, minute) in [(12, 0), (17, 0), (23, 30)] {
+            programme.push(input(1, tomorrow(&env, hour, minute) + Duration::days(day)));
+        }
+    }
+    programme.push(input(2, tomorrow(&env, 12, 0)));
+    let wanted: Vec<String> = programme.iter().map(|i| i.starts_at.clone()).collect();
+    let scheduled = schedule_many(&env.app, programme).await.unwrap();
+    let answered: Vec<String> = scheduled
+        .iter()
+        .map(|s| {
+            OffsetDateTime::parse(&s.starts_at, &Rfc3339)
+                .map(at)
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(answered, wanted);
+    assert_eq!(shows_of_movie(&env, &f.movie).await, 121);
+    let cinema = env
+        .app
+        .table
+        .get(&records::key::<Cinema>(&f.cinema))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cinema["showtime_count"], json!(121), "{cinema:?}");
+
+    // The day plans committed last hold their shows: a late show on the last day and an
+    // early one under the first day's late show are refused, one at a time or together.
+    let last = tomorrow(&env, 23, 45) + Duration::days(39);
+    let (status, problem) = env
+        .post("/showtimes", Some(&f.token), show(&f, 1, last))
+        .await;
+    assert_eq!(
+        (status, problem["code"].as_str()),
+        (StatusCode::CONFLICT, Some("screen_busy")),
+        "{problem}"
+    );
+    let after_midnight = tomorrow(&env, 0, 30) + Duration::days(1);
+    let refused = schedule_many(
+        &env.app,
+        vec![input(3, tomorrow(&env, 12, 0)), input(1, after_midnight)],
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{refused:?}");
+
+    // Two new shows clashing with each other, or one naming no movie: nothing is stored.
+    let clashing = vec![
+        input(3, tomorrow(&env, 12, 0)),
+        input(3, tomorrow(&env, 12, 30)),
+    ];
+    let refused = schedule_many(&env.app, clashing).await.unwrap_err();
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{refused:?}");
+    let mut unknown = input(3, tomorrow(&env, 16, 0));
+    unknown.movie_id = "01JD8X0000000000000000NONE".into();
+    let refused = schedule_many(&env.app, vec![input(3, tomorrow(&env, 12, 0)), unknown])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{refused:?}"
+    );
+    assert_eq!(shows_of_movie(&env, &f.movie).await, 121);
+}
+
 support::on_both_backends!(
+    a_programme_is_scheduled_together_or_not_at_all,
     a_create_answered_late_is_one_create,
     a_showtime_with_seats_taken_neither_goes_nor_shrinks_below_them,
     showtimes_fit_their_cinema_and_never_overlap,
