@@ -712,15 +712,26 @@ async fn project_from(app: &App, movie_id: &str, mut read: Option<Item>) -> Resu
         let lease = Write::update(state_key.clone(), Update::new().set(LEASE, lease_until)).when(
             Condition::AttrNotExists(LEASE.into()).or(Condition::compare(LEASE, Cmp::Lt, now_ms)),
         );
-        let state = match app.table.write(lease).await {
+        let movie = from_entity_item::<Stored<MovieInput>>(Movie::KIND, record.clone());
+        // The names the movie credits are read while the lease is taken.
+        let names = async {
+            match &movie {
+                Ok(movie) => credits(app, &movie.fields).await,
+                Err(_) => Ok(Credits::default()),
+            }
+        };
+        let (leased, names) = tokio::join!(app.table.write(lease), names);
+        let state = match leased {
             Ok(crate::store::Written::Updated(state)) => state,
             Ok(_) => Item::new(),
             Err(StoreError::ConditionFailed) => return Ok(()),
             Err(e) => return Err(e),
         };
-        let projected = match from_entity_item::<Stored<MovieInput>>(Movie::KIND, record.clone()) {
-            Ok(movie) => write_index(app, &movie, &record, &state, &mut written).await,
-            Err(e) => Err(e),
+        let projected = match (movie, names) {
+            (Ok(movie), Ok(names)) => {
+                write_index(app, &movie, &record, &state, &names, &mut written).await
+            }
+            (Err(e), _) | (_, Err(e)) => Err(e),
         };
         match projected {
             Ok(Finished::Unmarked) => return Ok(()),
@@ -749,11 +760,11 @@ async fn write_index(
     movie: &Stored<MovieInput>,
     record: &Item,
     state: &Item,
+    credits: &Credits,
     written: &mut BTreeSet<Key>,
 ) -> Result<Finished, StoreError> {
     let counters = Counters::read(record);
-    let credits = credits(app, &movie.fields).await?;
-    let items = index_items(movie, &shelve(movie, &counters, &credits));
+    let items = index_items(movie, &shelve(movie, &counters, credits));
     // A record projected before the state had its own item kept its keys itself.
     let mut previous = indexed(state);
     if previous.is_empty() {

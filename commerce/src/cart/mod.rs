@@ -102,6 +102,10 @@ pub struct LineView {
     /// Tickets: the seats left at the showtime now.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seats_left: Option<i64>,
+    /// Tickets: the showtime's seats in all, which an order's seat hold is conditioned on
+    /// (not shown: clients have `seats_left`).
+    #[serde(skip)]
+    pub seats: Option<u16>,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -598,6 +602,7 @@ async fn view_of(
             unavailable_reason: refusal,
             unavailable_code: unavailable_code.map(str::to_string),
             seats_left: showtime.as_ref().map(|s| s.seats_left),
+            seats: showtime.as_ref().map(|s| s.seats),
         });
     }
     let item_count = items.len();

@@ -380,7 +380,8 @@ pub async fn create_from_cart(
                 continue;
             };
             if let (Kind::Ticket, Some(showtime_id)) = (item.kind, &item.showtime_id) {
-                tickets.push((item.id.clone(), showtime_id.clone(), item.quantity));
+                let seats = item.seats.unwrap_or(0);
+                tickets.push((item.id.clone(), showtime_id.clone(), item.quantity, seats));
             }
             lines.push(OrderLine {
                 line_id: item.id,
@@ -396,18 +397,15 @@ pub async fn create_from_cart(
         if lines.is_empty() {
             return Err(nothing_to_order(&left_out));
         }
-        // The seats each showtime has, read together.
-        let showtimes = futures_util::future::join_all(
-            tickets
-                .iter()
-                .map(|(_, showtime_id, _)| showtimes::find(app, showtime_id)),
-        )
-        .await;
-        let mut holds = Vec::with_capacity(tickets.len());
-        for ((line_id, showtime_id, quantity), showtime) in tickets.into_iter().zip(showtimes) {
-            let seats = showtime?.map_or(0, |s| s.seats);
-            holds.push((line_id, seat_hold(&showtime_id, seats, quantity)));
-        }
+        // Conditioned on the seats the cart view read: a showtime whose seats changed
+        // since fails its hold, as one sold out meanwhile does.
+        let holds: Vec<(String, Write)> = tickets
+            .into_iter()
+            .map(|(line_id, showtime_id, quantity, seats)| {
+                let hold = seat_hold(&showtime_id, seats, quantity);
+                (line_id, hold)
+            })
+            .collect();
         let now = app.clock.now().unix_timestamp();
         let currency = lines[0].line_total.currency.clone();
         let order = Order {
