@@ -156,12 +156,13 @@ pub async fn sessions(
     caller: Principal,
 ) -> Result<axum::Json<SessionList>, Problem> {
     let now = app.clock.now().unix_timestamp();
-    let user = super::user::find(&app, &caller.user_id)
-        .await?
-        .ok_or_else(Problem::unauthorized)?;
+    let (user, sessions) = tokio::join!(
+        super::user::find(&app, &caller.user_id),
+        session::list(&app, &caller.user_id)
+    );
+    let user = user?.ok_or_else(Problem::unauthorized)?;
     // Sessions of an earlier epoch are over even while their items wait to be tidied.
-    let items = session::list(&app, &caller.user_id)
-        .await?
+    let items = sessions?
         .into_iter()
         .filter(|s| session::holds(s, &user, now))
         .rev()

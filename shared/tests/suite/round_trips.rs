@@ -84,6 +84,12 @@ async fn routes_ask_the_table_together_what_does_not_depend_on_an_answer() {
     let trips = counted.request(Method::POST, "/orders", &token, None).await;
     assert_eq!(trips, 6, "an order");
 
+    // Sign-in, then the user (whose epoch ends older sessions) and the sessions together.
+    let trips = counted
+        .request(Method::GET, "/me/sessions", &token, None)
+        .await;
+    assert_eq!(trips, 2, "the sessions");
+
     // Sign-in, the movie checked (with the grant's slot when a grant is named), the
     // position kept (with the grant renewed).
     let beat = json!({"position_s": 10.0, "duration_s": 120.0});
