@@ -11,6 +11,8 @@ use marquee::store::counting::CountingTable;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 struct Counted {
     env: Env,
@@ -99,10 +101,23 @@ async fn routes_ask_the_table_together_what_does_not_depend_on_an_answer() {
         .await;
     assert_eq!(trips, 3, "a progress beat");
 
+    // A showtime: sign-in, the movie and the cinema together, the screen's day plans, the
+    // one transaction.
+    let (editor, _, _) = env.account("editor", Role::Moderator).await;
+    let (_, shown) = env.get(&format!("/showtimes/{showtime}"), None).await;
+    let starts = OffsetDateTime::parse(shown["starts_at"].as_str().unwrap(), &Rfc3339).unwrap()
+        + time::Duration::days(2);
+    let show = json!({"movie_id": movies[2], "cinema_id": shown["cinema_id"], "screen": 1,
+                      "starts_at": starts.format(&Rfc3339).unwrap(),
+                      "price": {"amount": 900, "currency": "EUR"}});
+    let trips = counted
+        .request(Method::POST, "/showtimes", &editor, Some(show))
+        .await;
+    assert_eq!(trips, 4, "a showtime");
+
     // A movie's edit and its projection: sign-in, the record, the records it references,
     // the write; then the record again, the lease on its index state with the names it
     // credits, the changed index items, the state saved, the record's mark taken off.
-    let (editor, _, _) = env.account("editor", Role::Moderator).await;
     let price = json!({"price": {"amount": 1234, "currency": "EUR"}});
     let path = format!("/movies/{}", movies[2]);
     let trips = counted
