@@ -24,7 +24,7 @@ use axum::http::{HeaderMap, StatusCode, header};
 use garde::Validate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use time::format_description::well_known::Rfc3339;
 use time::{Date, Duration, OffsetDateTime};
 
@@ -265,7 +265,7 @@ pub async fn schedule_many(
             .or_default()
             .push(n);
     }
-    let plan_keys: Vec<Key> = showtimes
+    let plan_keys: BTreeSet<Key> = showtimes
         .iter()
         .flat_map(|show| {
             let day = start_day(show);
@@ -275,14 +275,14 @@ pub async fn schedule_many(
                 .map(|d| plan_key(&show.cinema_id, show.screen, d))
         })
         .collect();
-    let stored = app.table.batch_get(&plan_keys).await?;
+    let wanted = plan_keys.iter().cloned().collect();
+    let mut stored = store::batch_get_by_key(app.table.as_ref(), wanted).await?;
     let mut plans: BTreeMap<Key, DayPlan> = plan_keys
         .into_iter()
         .map(|k| {
             let plan = stored
-                .iter()
-                .find(|i| Key::of(i).as_ref() == Some(&k))
-                .and_then(|i| serde_json::from_value(Value::Object(i.clone())).ok())
+                .remove(&k)
+                .and_then(|i| serde_json::from_value(Value::Object(i)).ok())
                 .unwrap_or_default();
             (k, plan)
         })
@@ -443,7 +443,7 @@ fn start_day(show: &Showtime) -> Date {
 }
 
 /// The days either side of `days` that are not among them: their plans are only checked.
-fn neighbours(days: &[Date]) -> std::collections::BTreeSet<Date> {
+fn neighbours(days: &[Date]) -> BTreeSet<Date> {
     days.iter()
         .flat_map(|d| [d.previous_day(), d.next_day()])
         .flatten()
