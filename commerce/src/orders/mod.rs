@@ -343,7 +343,9 @@ pub async fn create_from_cart(
         }
         let mut lines = Vec::new();
         let mut left_out = Vec::new();
-        let mut tickets = Vec::new();
+        // Conditioned on the seats the cart view read: a showtime whose seats changed
+        // since fails its hold, as one sold out meanwhile does.
+        let mut holds: Vec<(String, Write)> = Vec::new();
         for item in view.items {
             // Seats another buyer took while this order was placed are refused as adding
             // them to the cart now would be.
@@ -381,7 +383,10 @@ pub async fn create_from_cart(
             };
             if let (Kind::Ticket, Some(showtime_id)) = (item.kind, &item.showtime_id) {
                 let seats = item.seats.unwrap_or(0);
-                tickets.push((item.id.clone(), showtime_id.clone(), item.quantity, seats));
+                holds.push((
+                    item.id.clone(),
+                    seat_hold(showtime_id, seats, item.quantity),
+                ));
             }
             lines.push(OrderLine {
                 line_id: item.id,
@@ -397,15 +402,6 @@ pub async fn create_from_cart(
         if lines.is_empty() {
             return Err(nothing_to_order(&left_out));
         }
-        // Conditioned on the seats the cart view read: a showtime whose seats changed
-        // since fails its hold, as one sold out meanwhile does.
-        let holds: Vec<(String, Write)> = tickets
-            .into_iter()
-            .map(|(line_id, showtime_id, quantity, seats)| {
-                let hold = seat_hold(&showtime_id, seats, quantity);
-                (line_id, hold)
-            })
-            .collect();
         let now = app.clock.now().unix_timestamp();
         let currency = lines[0].line_total.currency.clone();
         let order = Order {
