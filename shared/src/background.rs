@@ -89,25 +89,12 @@ pub struct StreamReport {
     pub failed: Vec<usize>,
 }
 
-/// Projects the movies whose changes the table's stream (or the change feed) announced.
-/// A movie named twice is projected once.
+/// Projects the movies whose changes the table's stream (or the change feed) announced,
+/// several at once. A movie named twice is projected once.
 pub async fn catalog_stream_indexer(app: &App, movie_ids: &[String]) -> StreamReport {
     run_as(CATALOG_STREAM_INDEXER, app, |app| async move {
-        let mut report = StreamReport::default();
-        let mut done = std::collections::HashSet::new();
-        for (position, id) in movie_ids.iter().enumerate() {
-            if !done.insert(id.as_str()) {
-                continue;
-            }
-            match crate::catalog::index::project_if_awaiting(&app, id).await {
-                Ok(projected) => report.projected += usize::from(projected),
-                Err(e) => {
-                    tracing::warn!(movie = %id, error = %e, "projecting a changed movie failed");
-                    report.failed.push(position);
-                }
-            }
-        }
-        report
+        let (projected, failed) = crate::catalog::index::project_announced(&app, movie_ids).await;
+        StreamReport { projected, failed }
     })
     .await
 }

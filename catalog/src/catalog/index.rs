@@ -919,7 +919,7 @@ pub struct SweepReport {
 }
 
 /// The scheduled sweep: projects every marked movie (at most `max` of them per run),
-/// partition by partition of the to-index list.
+/// partition by partition of the to-index list, a page's movies together.
 pub async fn project_marked(app: &App, max: usize) -> Result<SweepReport, StoreError> {
     let mut report = SweepReport::default();
     let mut seen = std::collections::HashSet::new();
@@ -930,31 +930,95 @@ pub async fn project_marked(app: &App, max: usize) -> Result<SweepReport, StoreE
                 .table
                 .query(&Query::on(Index::Gsi2, &partition).limit(100).after(cursor))
                 .await?;
+            let mut ids = Vec::new();
             for item in &page.items {
                 let Some(id) = item.get(Index::Gsi2.sk()).and_then(Value::as_str) else {
                     continue;
                 };
-                if !seen.insert(id.to_string()) {
-                    continue;
+                if seen.len() >= max {
+                    break;
                 }
-                match project(app, id).await {
+                if seen.insert(id.to_string()) {
+                    ids.push(id);
+                }
+            }
+            for (id, outcome) in each_movie(ids, |id| project(app, id)).await {
+                match outcome {
                     Ok(()) => report.projected += 1,
                     Err(e) => {
                         report.failed += 1;
                         tracing::warn!(movie = id, error = %e, "projecting a movie failed");
                     }
                 }
-                if seen.len() >= max {
-                    return Ok(report);
-                }
             }
             match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => break,
+                Some(next) if seen.len() < max => cursor = Some(next),
+                _ => break,
             }
+        }
+        if seen.len() >= max {
+            break;
         }
     }
     Ok(report)
+}
+
+/// Projects the movies a stream batch (or the change feed) announced, those that still
+/// await it; a movie named twice is projected once. How many it projected, and the
+/// positions of the movies whose projection failed.
+pub async fn project_announced(app: &App, movie_ids: &[String]) -> (usize, Vec<usize>) {
+    let mut first = std::collections::HashMap::new();
+    for (position, id) in movie_ids.iter().enumerate() {
+        first.entry(id.as_str()).or_insert(position);
+    }
+    let ids: Vec<&str> = movie_ids
+        .iter()
+        .enumerate()
+        .filter(|(position, id)| first.get(id.as_str()) == Some(position))
+        .map(|(_, id)| id.as_str())
+        .collect();
+    let mut projected = 0;
+    let mut failed = Vec::new();
+    for (id, outcome) in each_movie(ids, |id| project_if_awaiting(app, id)).await {
+        match outcome {
+            Ok(awaited) => projected += usize::from(awaited),
+            Err(e) => {
+                tracing::warn!(movie = %id, error = %e, "projecting a changed movie failed");
+                failed.push(first[id]);
+            }
+        }
+    }
+    (projected, failed)
+}
+
+/// How many movies a sweep or a stream batch projects at once. A projection spends its
+/// time waiting on the table, on its own movie's items: a batch of changed movies then
+/// takes about the round trips of one projection, not those of each in turn.
+pub const PROJECTIONS_IN_FLIGHT: usize = 8;
+
+/// `project` run on each movie, [`PROJECTIONS_IN_FLIGHT`] at a time: each movie's
+/// outcome, in the order given.
+async fn each_movie<'a, T, F>(
+    ids: Vec<&'a str>,
+    project: impl Fn(&'a str) -> F,
+) -> Vec<(&'a str, Result<T, StoreError>)>
+where
+    F: Future<Output = Result<T, StoreError>>,
+{
+    use futures_util::StreamExt;
+    let mut outcomes = Vec::with_capacity(ids.len());
+    let mut running = futures_util::stream::FuturesOrdered::new();
+    for id in ids {
+        if running.len() == PROJECTIONS_IN_FLIGHT {
+            outcomes.extend(running.next().await);
+        }
+        let projection = project(id);
+        running.push_back(async move { (id, projection.await) });
+    }
+    while let Some(outcome) = running.next().await {
+        outcomes.push(outcome);
+    }
+    outcomes
 }
 
 /// Marks every movie on a shelf for the next sweep (when something they are indexed by,

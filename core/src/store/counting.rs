@@ -3,7 +3,7 @@
 
 use super::{Item, Key, Page, Query, StoreError, Table, Write, Written};
 use async_trait::async_trait;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -66,8 +66,8 @@ impl Counts {
         at.write += units.write;
     }
 
-    /// Counts the start of a call that makes `requests` requests one after another (a
-    /// batch write's chunks); it ends when the guard is dropped.
+    /// Counts the start of a call that takes `requests` round trips (a batch write's
+    /// calls, some at a time); it ends when the guard is dropped.
     pub fn call(&self, requests: u64) -> InFlight<'_> {
         let alone = self.in_flight.fetch_add(1, Ordering::Relaxed) == 0;
         self.round_trips.fetch_add(
@@ -83,10 +83,29 @@ impl Counts {
     }
 }
 
-/// The requests a batch write makes on DynamoDB, one after another: one per
-/// [`BATCH_WRITE_LIMIT`](super::dynamo::BATCH_WRITE_LIMIT) writes.
+/// The calls a batch write makes on DynamoDB: one per
+/// [`BATCH_WRITE_LIMIT`](super::dynamo::BATCH_WRITE_LIMIT) keys written.
 pub fn batch_write_requests(writes: &[Write]) -> u64 {
-    writes.len().div_ceil(super::dynamo::BATCH_WRITE_LIMIT) as u64
+    let keys: HashSet<Key> = writes.iter().filter_map(|w| w.key().ok()).collect();
+    keys.len().div_ceil(super::dynamo::BATCH_WRITE_LIMIT) as u64
+}
+
+/// The round trips of a batch write's calls, made
+/// [`BATCH_CALLS_IN_FLIGHT`](super::dynamo::BATCH_CALLS_IN_FLIGHT) at a time.
+pub fn batch_write_round_trips(writes: &[Write]) -> u64 {
+    batch_write_requests(writes).div_ceil(super::dynamo::BATCH_CALLS_IN_FLIGHT as u64)
+}
+
+/// The calls a batch read makes on DynamoDB: one per
+/// [`BATCH_GET_LIMIT`](super::dynamo::BATCH_GET_LIMIT) keys.
+pub fn batch_get_requests(keys: &[Key]) -> u64 {
+    let keys: HashSet<&Key> = keys.iter().collect();
+    keys.len().div_ceil(super::dynamo::BATCH_GET_LIMIT) as u64
+}
+
+/// The round trips of a batch read's calls, made some at a time.
+pub fn batch_get_round_trips(keys: &[Key]) -> u64 {
+    batch_get_requests(keys).div_ceil(super::dynamo::BATCH_CALLS_IN_FLIGHT as u64)
 }
 
 /// A call to the table under way (see [`Counts::call`]).
@@ -124,7 +143,7 @@ impl Table for CountingTable {
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
-        let _call = (!keys.is_empty()).then(|| self.counts.call(1));
+        let _call = (!keys.is_empty()).then(|| self.counts.call(batch_get_round_trips(keys)));
         let items = self.inner.batch_get(keys).await?;
         self.counts.read(items.len());
         Ok(items)
@@ -138,7 +157,7 @@ impl Table for CountingTable {
     }
 
     async fn batch_get_eventual(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
-        let _call = (!keys.is_empty()).then(|| self.counts.call(1));
+        let _call = (!keys.is_empty()).then(|| self.counts.call(batch_get_round_trips(keys)));
         let items = self.inner.batch_get_eventual(keys).await?;
         self.counts.read(items.len());
         Ok(items)
@@ -174,7 +193,8 @@ impl Table for CountingTable {
     }
 
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let _call = (!writes.is_empty()).then(|| self.counts.call(batch_write_requests(&writes)));
+        let _call =
+            (!writes.is_empty()).then(|| self.counts.call(batch_write_round_trips(&writes)));
         self.counts
             .writes
             .fetch_add(writes.len() as u64, Ordering::Relaxed);

@@ -314,7 +314,7 @@ fn is_condition_failure<E: ProvideErrorMetadata>(e: &SdkError<E>) -> bool {
 }
 
 /// The most keys one BatchGetItem call takes.
-const BATCH_GET_LIMIT: usize = 100;
+pub const BATCH_GET_LIMIT: usize = 100;
 
 impl DynamoTable {
     async fn get_item(&self, key: &Key, consistent: bool) -> Result<Option<Item>, StoreError> {
@@ -337,51 +337,59 @@ impl DynamoTable {
         keys: &[Key],
         consistent: bool,
     ) -> Result<Vec<Item>, StoreError> {
-        let keys = super::distinct_keys(keys);
-        let mut found = Vec::with_capacity(keys.len());
-        for chunk in keys.chunks(BATCH_GET_LIMIT) {
-            let mut pending: Vec<Attrs> = chunk.iter().map(key_attrs).collect();
-            let mut attempt = 0u32;
-            while !pending.is_empty() {
-                let request = KeysAndAttributes::builder()
-                    .set_keys(Some(std::mem::take(&mut pending)))
-                    .consistent_read(consistent)
-                    .build()
-                    .map_err(|e| StoreError::Invalid(e.to_string()))?;
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, request)
-                    .set_return_consumed_capacity(self.capacity_wanted())
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                self.note(
-                    Spent::Reading,
-                    out.consumed_capacity.as_deref().unwrap_or_default(),
-                );
-                for attrs in out
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    found.push(from_attrs(attrs)?);
-                }
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .map(|k| k.keys)
-                    .unwrap_or_default();
-                if !pending.is_empty() {
-                    // Throttled: back off before asking for the rest.
-                    attempt += 1;
-                    if attempt > 8 {
-                        return Err(StoreError::Unavailable(
-                            "batch get kept being throttled".into(),
-                        ));
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
-                }
+        use futures_util::{StreamExt, TryStreamExt};
+        let calls: Vec<Vec<Attrs>> = super::distinct_keys(keys)
+            .chunks(BATCH_GET_LIMIT)
+            .map(|chunk| chunk.iter().map(key_attrs).collect())
+            .collect();
+        let found: Vec<Vec<Item>> = futures_util::stream::iter(calls)
+            .map(|call| self.batch_get_call(call, consistent))
+            .buffer_unordered(BATCH_CALLS_IN_FLIGHT)
+            .try_collect()
+            .await?;
+        Ok(found.into_iter().flatten().collect())
+    }
+
+    /// One BatchGetItem call, and its retries of what DynamoDB left unprocessed.
+    async fn batch_get_call(
+        &self,
+        mut pending: Vec<Attrs>,
+        consistent: bool,
+    ) -> Result<Vec<Item>, StoreError> {
+        let mut found = Vec::with_capacity(pending.len());
+        let mut attempt = 0u32;
+        while !pending.is_empty() {
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(std::mem::take(&mut pending)))
+                .consistent_read(consistent)
+                .build()
+                .map_err(|e| StoreError::Invalid(e.to_string()))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .set_return_consumed_capacity(self.capacity_wanted())
+                .send()
+                .await
+                .map_err(backend)?;
+            self.note(
+                Spent::Reading,
+                out.consumed_capacity.as_deref().unwrap_or_default(),
+            );
+            for attrs in out
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                found.push(from_attrs(attrs)?);
+            }
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if !pending.is_empty() {
+                back_off(&mut attempt, "batch get").await?;
             }
         }
         Ok(found)
@@ -605,44 +613,90 @@ impl Table for DynamoTable {
     }
 
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        use futures_util::{StreamExt, TryStreamExt};
         super::validate_batch(&writes)?;
-        for chunk in writes.chunks(BATCH_WRITE_LIMIT) {
-            let mut pending = chunk
-                .iter()
-                .map(write_request)
-                .collect::<Result<Vec<_>, _>>()?;
-            let mut attempt = 0u32;
-            while !pending.is_empty() {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, std::mem::take(&mut pending))
-                    .set_return_consumed_capacity(self.capacity_wanted())
-                    .send()
-                    .await
-                    .map_err(backend)?;
-                self.note(
-                    Spent::Writing,
-                    out.consumed_capacity.as_deref().unwrap_or_default(),
-                );
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
-                    .unwrap_or_default();
-                if !pending.is_empty() {
-                    attempt += 1;
-                    if attempt > 8 {
-                        return Err(StoreError::Unavailable(
-                            "batch write kept being throttled".into(),
-                        ));
-                    }
-                    tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
-                }
+        let requests = last_write_per_key(writes)?
+            .iter()
+            .map(write_request)
+            .collect::<Result<Vec<_>, _>>()?;
+        let calls: Vec<Vec<WriteRequest>> = requests
+            .chunks(BATCH_WRITE_LIMIT)
+            .map(<[WriteRequest]>::to_vec)
+            .collect();
+        futures_util::stream::iter(calls)
+            .map(|call| self.batch_write_call(call))
+            .buffer_unordered(BATCH_CALLS_IN_FLIGHT)
+            .try_collect()
+            .await
+    }
+}
+
+impl DynamoTable {
+    /// One BatchWriteItem call, and its retries of what DynamoDB left unprocessed.
+    async fn batch_write_call(&self, mut pending: Vec<WriteRequest>) -> Result<(), StoreError> {
+        let mut attempt = 0u32;
+        while !pending.is_empty() {
+            let out = self
+                .client
+                .batch_write_item()
+                .request_items(&self.table, std::mem::take(&mut pending))
+                .set_return_consumed_capacity(self.capacity_wanted())
+                .send()
+                .await
+                .map_err(backend)?;
+            self.note(
+                Spent::Writing,
+                out.consumed_capacity.as_deref().unwrap_or_default(),
+            );
+            pending = out
+                .unprocessed_items
+                .and_then(|mut u| u.remove(&self.table))
+                .unwrap_or_default();
+            if !pending.is_empty() {
+                back_off(&mut attempt, "batch write").await?;
             }
         }
         Ok(())
     }
 }
+
+/// Waits before asking again for what DynamoDB left unprocessed (it was throttled), longer
+/// each time; gives up after eight tries.
+async fn back_off(attempt: &mut u32, call: &str) -> Result<(), StoreError> {
+    *attempt += 1;
+    if *attempt > 8 {
+        return Err(StoreError::Unavailable(format!(
+            "{call} kept being throttled"
+        )));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(25 << *attempt)).await;
+    Ok(())
+}
+
+/// A batch's writes, each key's last one only, in their order: what writing them one
+/// after another would leave. DynamoDB refuses a key twice in one call, and the calls of
+/// a batch run at the same time.
+fn last_write_per_key(writes: Vec<Write>) -> Result<Vec<Write>, StoreError> {
+    let mut last = HashMap::with_capacity(writes.len());
+    for (position, write) in writes.iter().enumerate() {
+        last.insert(write.key()?, position);
+    }
+    Ok(writes
+        .into_iter()
+        .enumerate()
+        .filter(|(position, write)| {
+            write
+                .key()
+                .is_ok_and(|key| last.get(&key) == Some(position))
+        })
+        .map(|(_, write)| write)
+        .collect())
+}
+
+/// How many calls of one batch write or batch read are under way at once: a projection's
+/// or the seeder's writes take the round trips of a few calls, not one per 25 writes, and
+/// a search's cards those of one call, not one per 100 keys.
+pub const BATCH_CALLS_IN_FLIGHT: usize = 8;
 
 /// DynamoDB's limit on the writes of one BatchWriteItem call.
 pub const BATCH_WRITE_LIMIT: usize = 25;

@@ -10,7 +10,10 @@
 use crate::support::{self, Env, receive_all};
 use axum::http::{Method, StatusCode};
 use marquee::routes::{BACKGROUND, ROUTES};
-use marquee::store::counting::{Consumed, Counts, InFlight, Units, batch_write_requests};
+use marquee::store::counting::{
+    Consumed, Counts, InFlight, Units, batch_get_requests, batch_get_round_trips,
+    batch_write_requests, batch_write_round_trips,
+};
 use marquee::store::{Index, Item, Key, Page, Query, StoreError, Table, Write, Written};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -89,23 +92,98 @@ struct SizedTable {
     inner: Arc<dyn Table>,
     counts: Arc<Counts>,
     calls: AtomicU64,
-    /// CPU spent on its own reads and sizing, which the route's CPU time leaves out.
+    /// Where the benchmark reads the items it sizes.
+    books: Books,
+    /// CPU spent sizing items on the route's threads, which the route's CPU time leaves
+    /// out (as it leaves out the [`Books`] thread's).
     overhead_cpu_ms: std::sync::Mutex<f64>,
 }
 
-impl SizedTable {
-    /// Counts a call that makes `requests` requests one after another (a batch write's
-    /// chunks), and its round trips ([`Counts::call`]).
-    fn call(&self, requests: u64) -> InFlight<'_> {
-        self.calls.fetch_add(requests, Ordering::Relaxed);
-        self.counts.call(requests)
+type Job = std::pin::Pin<Box<dyn Future<Output = ()> + Send>>;
+
+/// The benchmark's own reads of the items it sizes: on a thread of their own, with a
+/// client of their own, so that all their CPU time (the HTTP connections' too) is that
+/// thread's, whatever the route does beside them (a batch's projections run together).
+struct Books {
+    jobs: tokio::sync::mpsc::UnboundedSender<Job>,
+    table: Arc<dyn Table>,
+    /// The thread's CPU clock.
+    clock: libc::clockid_t,
+}
+
+impl Books {
+    fn start(table_name: String) -> Self {
+        let (jobs, mut queue) = tokio::sync::mpsc::unbounded_channel::<Job>();
+        let (ready, started) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let mut clock: libc::clockid_t = 0;
+                // SAFETY: pthread_getcpuclockid writes only into the clock id it is given.
+                unsafe { libc::pthread_getcpuclockid(libc::pthread_self(), &mut clock) };
+                let config = support::aws_config().await;
+                let table: Arc<dyn Table> = Arc::new(marquee::store::dynamo::DynamoTable::new(
+                    aws_sdk_dynamodb::Client::new(&config),
+                    table_name,
+                ));
+                ready.send((clock, table)).unwrap();
+                while let Some(job) = queue.recv().await {
+                    tokio::spawn(job);
+                }
+            });
+        });
+        let (clock, table) = started.recv().unwrap();
+        Self { jobs, table, clock }
     }
 
-    /// Runs `work`, the table's own bookkeeping, keeping its CPU time apart.
-    async fn aside<T>(&self, work: impl Future<Output = T>) -> T {
-        let start = cpu_ms();
-        let out = work.await;
-        *self.overhead_cpu_ms.lock().unwrap() += cpu_ms() - start;
+    /// The thread's CPU time so far.
+    fn cpu_ms(&self) -> f64 {
+        clock_ms(self.clock)
+    }
+
+    /// The items at `keys` now (`None` where absent), read on the books' thread.
+    async fn items(&self, keys: Vec<Key>) -> Vec<Option<Item>> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let table = self.table.clone();
+        let job: Job = Box::pin(async move {
+            let mut items = Vec::with_capacity(keys.len());
+            for key in &keys {
+                items.push(table.get(key).await.unwrap());
+            }
+            let _ = reply.send(items);
+        });
+        self.jobs.send(job).unwrap();
+        answer.await.unwrap()
+    }
+
+    /// The items at `keys` that exist, read on the books' thread.
+    async fn batch(&self, keys: Vec<Key>) -> Result<Vec<Item>, StoreError> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let table = self.table.clone();
+        let job: Job = Box::pin(async move {
+            let _ = reply.send(table.batch_get(&keys).await);
+        });
+        self.jobs.send(job).unwrap();
+        answer.await.unwrap()
+    }
+}
+
+impl SizedTable {
+    /// Counts a call to the port that makes `requests` requests (a batch's calls) in
+    /// `round_trips` round trips ([`Counts::call`]).
+    fn call(&self, requests: u64, round_trips: u64) -> InFlight<'_> {
+        self.calls.fetch_add(requests, Ordering::Relaxed);
+        self.counts.call(round_trips)
+    }
+
+    /// Runs `work`, sizing done on the route's thread, keeping its CPU time apart.
+    fn aside<T>(&self, work: impl FnOnce() -> T) -> T {
+        let start = clock_ms(libc::CLOCK_THREAD_CPUTIME_ID);
+        let out = work();
+        *self.overhead_cpu_ms.lock().unwrap() += clock_ms(libc::CLOCK_THREAD_CPUTIME_ID) - start;
         out
     }
 
@@ -149,30 +227,32 @@ impl SizedTable {
     }
 
     async fn before(&self, writes: &[Write]) -> Vec<Option<Item>> {
-        self.aside(async {
-            let mut items = Vec::with_capacity(writes.len());
-            for write in writes {
-                items.push(self.inner.get(&Self::write_key(write)).await.unwrap());
-            }
-            items
-        })
-        .await
+        self.books
+            .items(writes.iter().map(Self::write_key).collect())
+            .await
     }
 
     /// Bills the writes done (`applied`) or refused (only the table, at the old size).
     async fn bill(&self, writes: &[Write], before: Vec<Option<Item>>, applied: bool, factor: f64) {
-        self.aside(self.bill_now(writes, before, applied, factor))
-            .await
+        let after = if applied {
+            self.books
+                .items(writes.iter().map(Self::write_key).collect())
+                .await
+        } else {
+            vec![None; writes.len()]
+        };
+        self.aside(|| self.bill_now(writes, before, after, applied, factor));
     }
 
-    async fn bill_now(
+    fn bill_now(
         &self,
         writes: &[Write],
         before: Vec<Option<Item>>,
+        after: Vec<Option<Item>>,
         applied: bool,
         factor: f64,
     ) {
-        for (write, old) in writes.iter().zip(before) {
+        for ((write, old), new) in writes.iter().zip(before).zip(after) {
             let old_size = old.as_ref().map(item_size).unwrap_or(0);
             if !applied || matches!(write, Write::Check { .. }) {
                 self.counts.consume(
@@ -184,7 +264,6 @@ impl SizedTable {
                 );
                 continue;
             }
-            let new = self.inner.get(&Self::write_key(write)).await.unwrap();
             let new_size = new.as_ref().map(item_size).unwrap_or(0);
             self.counts.consume(
                 None,
@@ -221,7 +300,7 @@ impl SizedTable {
 impl Table for SizedTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         let item = {
-            let _call = self.call(1);
+            let _call = self.call(1, 1);
             self.inner.get(key).await?
         };
         self.bill_get(item.as_ref(), true);
@@ -230,7 +309,7 @@ impl Table for SizedTable {
 
     async fn get_eventual(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         let item = {
-            let _call = self.call(1);
+            let _call = self.call(1, 1);
             self.inner.get_eventual(key).await?
         };
         self.bill_get(item.as_ref(), false);
@@ -239,7 +318,8 @@ impl Table for SizedTable {
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
         let items = {
-            let _call = (!keys.is_empty()).then(|| self.call(1));
+            let _call = (!keys.is_empty())
+                .then(|| self.call(batch_get_requests(keys), batch_get_round_trips(keys)));
             self.inner.batch_get(keys).await?
         };
         self.bill_batch_get(keys, &items, true);
@@ -248,7 +328,8 @@ impl Table for SizedTable {
 
     async fn batch_get_eventual(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
         let items = {
-            let _call = (!keys.is_empty()).then(|| self.call(1));
+            let _call = (!keys.is_empty())
+                .then(|| self.call(batch_get_requests(keys), batch_get_round_trips(keys)));
             self.inner.batch_get_eventual(keys).await?
         };
         self.bill_batch_get(keys, &items, false);
@@ -257,21 +338,17 @@ impl Table for SizedTable {
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         let page = {
-            let _call = self.call(1);
+            let _call = self.call(1, 1);
             self.inner.query(query).await?
         };
         // A projection saves transfer, not units: whole items are billed.
-        let bytes = self
-            .aside(async {
-                if query.attributes.is_some() {
-                    let keys: Vec<Key> = page.items.iter().filter_map(Key::of).collect();
-                    let whole = self.inner.batch_get(&keys).await?;
-                    Ok::<u64, StoreError>(whole.iter().map(item_size).sum())
-                } else {
-                    Ok(page.items.iter().map(item_size).sum())
-                }
-            })
-            .await?;
+        let bytes: u64 = if query.attributes.is_some() {
+            let keys: Vec<Key> = page.items.iter().filter_map(Key::of).collect();
+            let whole = self.books.batch(keys).await?;
+            self.aside(|| whole.iter().map(item_size).sum())
+        } else {
+            self.aside(|| page.items.iter().map(item_size).sum())
+        };
         self.counts.consume(
             query.index.map(Index::name),
             Units {
@@ -282,26 +359,27 @@ impl Table for SizedTable {
         Ok(page)
     }
 
+    // A write's call is under way from the moment the route makes it, its sizing read
+    // included: calls the route makes together then overlap as they would without it.
+
     async fn write(&self, write: Write) -> Result<Written, StoreError> {
+        let call = self.call(1, 1);
         let writes = [write];
         let before = self.before(&writes).await;
         let [write] = writes;
         let copy = write.clone();
-        let result = {
-            let _call = self.call(1);
-            self.inner.write(write).await
-        };
+        let result = self.inner.write(write).await;
+        drop(call);
         self.bill(&[copy], before, result.is_ok(), 1.0).await;
         result
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
+        let call = self.call(1, 1);
         let before = self.before(&writes).await;
         let copy = writes.clone();
-        let result = {
-            let _call = self.call(1);
-            self.inner.transact(writes).await
-        };
+        let result = self.inner.transact(writes).await;
+        drop(call);
         self.bill(&copy, before, result.is_ok(), 2.0).await;
         result
     }
@@ -310,12 +388,14 @@ impl Table for SizedTable {
         if writes.is_empty() {
             return self.inner.batch_write(writes).await;
         }
+        let call = self.call(
+            batch_write_requests(&writes),
+            batch_write_round_trips(&writes),
+        );
         let before = self.before(&writes).await;
         let copy = writes.clone();
-        let result = {
-            let _call = self.call(batch_write_requests(&writes));
-            self.inner.batch_write(writes).await
-        };
+        let result = self.inner.batch_write(writes).await;
+        drop(call);
         self.bill(&copy, before, result.is_ok(), 1.0).await;
         result
     }
@@ -346,12 +426,17 @@ struct Bench {
 /// The CPU time this process has used, all threads (the stand-ins of Stripe and the
 /// sign-in provider run in it too, but are idle in the steps measured; moto is apart).
 fn cpu_ms() -> f64 {
+    clock_ms(libc::CLOCK_PROCESS_CPUTIME_ID)
+}
+
+/// The CPU time a clock has counted: the process's, a thread's.
+fn clock_ms(clock: libc::clockid_t) -> f64 {
     let mut now = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: clock_gettime writes only into the timespec it is given.
-    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut now) };
+    unsafe { libc::clock_gettime(clock, &mut now) };
     now.tv_sec as f64 * 1e3 + now.tv_nsec as f64 / 1e6
 }
 
@@ -380,10 +465,11 @@ impl Meter {
         self.sized.calls.swap(0, Ordering::Relaxed);
         self.sized.counts.round_trips.swap(0, Ordering::Relaxed);
         *self.sized.overhead_cpu_ms.lock().unwrap() = 0.0;
-        let (cpu, wall) = (cpu_ms(), Instant::now());
+        let (cpu, books, wall) = (cpu_ms(), self.sized.books.cpu_ms(), Instant::now());
         let out = work.await;
         let cost = self.costs.entry(route).or_default();
-        cost.cpu_ms += cpu_ms() - cpu - *self.sized.overhead_cpu_ms.lock().unwrap();
+        let books = self.sized.books.cpu_ms() - books;
+        cost.cpu_ms += cpu_ms() - cpu - books - *self.sized.overhead_cpu_ms.lock().unwrap();
         cost.wall_ms += wall.elapsed().as_secs_f64() * 1e3;
         cost.requests += 1;
         cost.calls += self.sized.calls.swap(0, Ordering::Relaxed);
@@ -407,6 +493,7 @@ impl Bench {
             inner: env.app.table.clone(),
             counts: Arc::default(),
             calls: AtomicU64::new(0),
+            books: Books::start(env.app.config.table_name.clone()),
             overhead_cpu_ms: Default::default(),
         });
         env.app.table = sized.clone();

@@ -570,3 +570,53 @@ async fn the_projection_sweep_fails_whole_and_the_next_one_converges() {
         "nothing left marked"
     );
 }
+
+/// A large batch write, and a large batch read, send their calls together: held at the
+/// proxy a while each, as many as the adapter allows are under way at once; and every write
+/// lands, every item is read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batch_calls_go_out_together() {
+    use marquee::store::dynamo::{BATCH_CALLS_IN_FLIGHT, BATCH_GET_LIMIT, BATCH_WRITE_LIMIT};
+    use marquee::store::{Key, Query, Write, entity_item};
+    const { assert!(BATCH_CALLS_IN_FLIGHT > 1) };
+    let (env, proxy) = behind_a_proxy().await;
+    let calls = BATCH_CALLS_IN_FLIGHT + 2;
+    let keys: Vec<Key> = (0..calls * BATCH_WRITE_LIMIT)
+        .map(|i| Key::new("PROBE#together", format!("N#{i:04}")))
+        .collect();
+    let writes: Vec<Write> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| Write::put(entity_item("probe", key, &json!({ "n": i }))))
+        .collect();
+    proxy.inject(
+        "BatchWriteItem",
+        Fault::Delay(Duration::from_millis(300)),
+        calls,
+    );
+    env.app.table.batch_write(writes).await.unwrap();
+    assert_eq!(
+        proxy.peak_in_flight("BatchWriteItem"),
+        BATCH_CALLS_IN_FLIGHT
+    );
+    let stored = env
+        .app
+        .table
+        .query(&Query::partition("PROBE#together").limit(1000))
+        .await
+        .unwrap();
+    assert_eq!(stored.items.len(), keys.len());
+
+    let reads = keys.len().div_ceil(BATCH_GET_LIMIT);
+    proxy.inject(
+        "BatchGetItem",
+        Fault::Delay(Duration::from_millis(300)),
+        reads,
+    );
+    let found = env.app.table.batch_get(&keys).await.unwrap();
+    assert_eq!(found.len(), keys.len());
+    assert_eq!(
+        proxy.peak_in_flight("BatchGetItem"),
+        reads.min(BATCH_CALLS_IN_FLIGHT)
+    );
+}

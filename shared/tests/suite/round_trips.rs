@@ -125,3 +125,49 @@ async fn routes_ask_the_table_together_what_does_not_depend_on_an_answer() {
         .await;
     assert_eq!(trips, 9, "an edit");
 }
+
+/// A stream batch naming several changed movies projects them together: the batch takes
+/// about the round trips of one projection, not one projection's after another's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_batch_projects_its_movies_together() {
+    let counted = Counted::start().await;
+    let env = &counted.env;
+    let movies = marquee::catalog::demo::seed(&env.app, 9, 7)
+        .await
+        .unwrap()
+        .movies;
+    let (fan, _, _) = env.account("fan", Role::User).await;
+    for movie in &movies {
+        let path = format!("/movies/{movie}/reaction");
+        counted
+            .request(Method::PUT, &path, &fan, Some(json!({"value": "like"})))
+            .await;
+    }
+    let (one, alone) = counted
+        .round_trips(marquee::background::catalog_stream_indexer(
+            &env.app,
+            &movies[..1],
+        ))
+        .await;
+    assert_eq!((one.projected, one.failed.len()), (1, 0));
+    let (eight, together) = counted
+        .round_trips(marquee::background::catalog_stream_indexer(
+            &env.app,
+            &movies[1..],
+        ))
+        .await;
+    assert_eq!((eight.projected, eight.failed.len()), (8, 0));
+    assert!(
+        together < 2 * alone,
+        "8 movies took {together} round trips, one took {alone}"
+    );
+    // And each card shows the movie's likes, the new one counted.
+    let (_, page) = env.get("/movies?sort=title&limit=100", None).await;
+    let cards = page["items"].as_array().unwrap();
+    for movie in &movies {
+        let card = cards.iter().find(|c| c["id"] == movie.as_str()).unwrap();
+        let (_, shown) = env.get(&format!("/movies/{movie}"), None).await;
+        assert!(shown["likes"].as_i64().unwrap() >= 1);
+        assert_eq!(card["likes"], shown["likes"], "{movie}");
+    }
+}

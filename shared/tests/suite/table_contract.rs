@@ -522,6 +522,52 @@ async fn batch_write_puts_and_deletes_beyond_one_call(t: Arc<dyn Table>) {
     assert!(t.get(&Key::new("movie#w", "X")).await.unwrap().is_none());
 }
 
+/// A key written more than once in one batch ends as its last write says, within one
+/// call's worth of writes and across calls, as when the writes are made one by one.
+async fn batch_write_keeps_the_last_write_of_a_key(t: Arc<dyn Table>) {
+    let put = |sk: &str, n: i64| Write::put(item(json!({"PK": "movie#last", "SK": sk, "n": n})));
+    let mut writes = vec![
+        put("A", 1),
+        put("A", 2),
+        put("B", 1),
+        Write::delete(Key::new("movie#last", "B")),
+    ];
+    // Past the first call's worth of writes: the same keys again.
+    writes.extend((0..60).map(|i| put(&format!("F#{i:02}"), i)));
+    writes.extend([
+        put("A", 3),
+        put("B", 3),
+        Write::delete(Key::new("movie#last", "F#07")),
+    ]);
+    writes.push(put("F#07", 70));
+    t.batch_write(writes).await.unwrap();
+    let found = |sk: &'static str| {
+        let t = t.clone();
+        async move {
+            t.get(&Key::new("movie#last", sk))
+                .await
+                .unwrap()
+                .map(|i| i["n"].clone())
+        }
+    };
+    assert_eq!(found("A").await, Some(json!(3)));
+    assert_eq!(found("B").await, Some(json!(3)));
+    assert_eq!(found("F#07").await, Some(json!(70)));
+    let page = t
+        .query(&Query::partition("movie#last").limit(100))
+        .await
+        .unwrap();
+    assert_eq!(page.items.len(), 62);
+
+    t.batch_write(vec![
+        put("C", 1),
+        Write::delete(Key::new("movie#last", "C")),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(found("C").await, None);
+}
+
 async fn concurrent_counter_updates_are_exact(t: Arc<dyn Table>) {
     let key = Key::new("movie#hot", "stats");
     let tasks: Vec<_> = (0..25)
@@ -587,5 +633,6 @@ contract!(
     cursors_are_checked,
     batch_get_returns_what_exists_beyond_one_call,
     batch_write_puts_and_deletes_beyond_one_call,
+    batch_write_keeps_the_last_write_of_a_key,
     concurrent_counter_updates_are_exact,
 );

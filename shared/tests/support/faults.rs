@@ -50,6 +50,35 @@ pub struct FaultProxy {
     spoiled: Arc<Mutex<Vec<String>>>,
     /// The body of every request passed on, with its operation.
     forwarded: Arc<Mutex<Vec<(String, axum::body::Bytes)>>>,
+    /// Per operation: requests under way now, and the most there ever were at once.
+    in_flight: Arc<Mutex<std::collections::HashMap<String, (usize, usize)>>>,
+}
+
+/// A request under way at the proxy, from its arrival to its answer (or its end).
+struct UnderWay {
+    in_flight: Arc<Mutex<std::collections::HashMap<String, (usize, usize)>>>,
+    operation: String,
+}
+
+impl UnderWay {
+    fn start(proxy: &FaultProxy, operation: &str) -> Self {
+        let mut counts = proxy.in_flight.lock().unwrap();
+        let (now, peak) = counts.entry(operation.to_string()).or_default();
+        *now += 1;
+        *peak = (*peak).max(*now);
+        Self {
+            in_flight: proxy.in_flight.clone(),
+            operation: operation.to_string(),
+        }
+    }
+}
+
+impl Drop for UnderWay {
+    fn drop(&mut self) {
+        if let Some((now, _)) = self.in_flight.lock().unwrap().get_mut(&self.operation) {
+            *now -= 1;
+        }
+    }
 }
 
 fn operation_of(request: &Request) -> String {
@@ -94,6 +123,7 @@ impl FaultProxy {
             rules: Arc::default(),
             spoiled: Arc::default(),
             forwarded: Arc::default(),
+            in_flight: Arc::default(),
         };
         let client: hyper_util::client::legacy::Client<_, Body> =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
@@ -135,6 +165,7 @@ impl FaultProxy {
         upstream: &str,
     ) -> Result<Response, std::io::Error> {
         let operation = operation_of(&request);
+        let _under_way = UnderWay::start(self, &operation);
         let fault = {
             let mut rules = self.rules.lock().unwrap();
             rules
@@ -249,6 +280,16 @@ impl FaultProxy {
             .filter(|(o, _)| o == operation)
             .map(|(_, body)| serde_json::from_slice(body).expect("a JSON request body"))
             .collect()
+    }
+
+    /// The most requests of `operation` that were under way at once so far.
+    #[allow(dead_code)]
+    pub fn peak_in_flight(&self, operation: &str) -> usize {
+        self.in_flight
+            .lock()
+            .unwrap()
+            .get(operation)
+            .map_or(0, |(_, peak)| *peak)
     }
 
     /// How many requests of `operation` were spoiled so far.
