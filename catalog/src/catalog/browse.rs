@@ -415,24 +415,37 @@ pub async fn browse(
     from_shelf(app, filters, plan).await
 }
 
-/// A page from a bounded set of movies, filtered and sorted in memory.
+/// A page from a bounded set of movies, filtered and sorted in memory: their `SHELF#ALL`
+/// items in one batch read, each filtered on its card's facts and ordered by the sort key
+/// its index holds, so that no card is decoded whole.
 pub async fn from_candidates(
     app: &App,
     filters: &Filters,
     plan: &Plan,
     ids: &[String],
 ) -> Result<Page<Box<RawValue>>, Problem> {
-    let mut keyed: Vec<(String, Shelved)> = index::cards(app, ids)
-        .await?
-        .into_values()
-        .filter(|s| filters.matches(s))
-        .map(|s| (s.sort_key(plan.sort), s))
-        .filter(|(key, _)| match &plan.after {
-            None => true,
-            Some(after) if plan.descending => key < after,
-            Some(after) => key > after,
-        })
+    let past_cursor = |key: &str| match &plan.after {
+        None => true,
+        Some(after) if plan.descending => key < after.as_str(),
+        Some(after) => key > after.as_str(),
+    };
+    let keys: Vec<Key> = ids
+        .iter()
+        .map(|id| index::shelf_key(index::ALL_FACET, id))
         .collect();
+    let mut keyed: Vec<(String, Box<RawValue>)> = Vec::with_capacity(keys.len());
+    for mut item in app.table.batch_get(&keys).await? {
+        // An item off the sort's index is off the shelf's pages too.
+        let Some(Value::String(key)) = item.remove(plan.sort.index().sk()) else {
+            continue;
+        };
+        if !past_cursor(&key) {
+            continue;
+        }
+        if let Some(card) = filters.pick(item)? {
+            keyed.push((key, card));
+        }
+    }
     keyed.sort_by(|a, b| a.0.cmp(&b.0));
     if plan.descending {
         keyed.reverse();
@@ -443,7 +456,7 @@ pub async fn from_candidates(
         .then(|| keyed.last().map(|(key, _)| encode_cursor(plan, key)))
         .flatten();
     Ok(Page {
-        items: keyed.into_iter().map(|(_, s)| s.card_json).collect(),
+        items: keyed.into_iter().map(|(_, card)| card).collect(),
         next_cursor,
     })
 }
