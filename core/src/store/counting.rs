@@ -66,12 +66,12 @@ impl Counts {
         at.write += units.write;
     }
 
-    /// Counts the start of a call that takes `requests` round trips (a batch write's
-    /// calls, some at a time); it ends when the guard is dropped.
-    pub fn call(&self, requests: u64) -> InFlight<'_> {
+    /// Counts the start of a call that takes `round_trips` round trips (a batch's calls,
+    /// some at a time); it ends when the guard is dropped.
+    pub fn call(&self, round_trips: u64) -> InFlight<'_> {
         let alone = self.in_flight.fetch_add(1, Ordering::Relaxed) == 0;
         self.round_trips.fetch_add(
-            requests.saturating_sub(u64::from(!alone)),
+            round_trips.saturating_sub(u64::from(!alone)),
             Ordering::Relaxed,
         );
         InFlight(self)
