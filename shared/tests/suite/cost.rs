@@ -144,30 +144,37 @@ impl Books {
         clock_ms(self.clock)
     }
 
-    /// The items at `keys` now (`None` where absent), read on the books' thread.
-    async fn items(&self, keys: Vec<Key>) -> Vec<Option<Item>> {
+    /// What `work` answers, run on the books' thread with the books' table.
+    async fn on_thread<T, F>(&self, work: impl FnOnce(Arc<dyn Table>) -> F) -> T
+    where
+        F: Future<Output = T> + Send + 'static,
+        T: Send + 'static,
+    {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let table = self.table.clone();
+        let work = work(self.table.clone());
         let job: Job = Box::pin(async move {
-            let mut items = Vec::with_capacity(keys.len());
-            for key in &keys {
-                items.push(table.get(key).await.unwrap());
-            }
-            let _ = reply.send(items);
+            let _ = reply.send(work.await);
         });
         self.jobs.send(job).unwrap();
         answer.await.unwrap()
     }
 
-    /// The items at `keys` that exist, read on the books' thread.
+    /// The items at `keys` now (`None` where absent).
+    async fn items(&self, keys: Vec<Key>) -> Vec<Option<Item>> {
+        self.on_thread(|table| async move {
+            let mut items = Vec::with_capacity(keys.len());
+            for key in &keys {
+                items.push(table.get(key).await.unwrap());
+            }
+            items
+        })
+        .await
+    }
+
+    /// The items at `keys` that exist.
     async fn batch(&self, keys: Vec<Key>) -> Result<Vec<Item>, StoreError> {
-        let (reply, answer) = tokio::sync::oneshot::channel();
-        let table = self.table.clone();
-        let job: Job = Box::pin(async move {
-            let _ = reply.send(table.batch_get(&keys).await);
-        });
-        self.jobs.send(job).unwrap();
-        answer.await.unwrap()
+        self.on_thread(|table| async move { table.batch_get(&keys).await })
+            .await
     }
 }
 
