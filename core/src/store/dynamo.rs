@@ -472,13 +472,7 @@ impl Table for DynamoTable {
                 _ => break,
             }
         }
-        let next_cursor = if items.len() > query.limit as usize {
-            items.truncate(query.limit as usize);
-            items.last().map(|last| cursor::encode(query.index, last))
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        Ok(Page::up_to_limit(query, items))
     }
 
     async fn write(&self, write: Write) -> Result<Written, StoreError> {

@@ -296,6 +296,20 @@ pub struct Page {
     pub next_cursor: Option<String>,
 }
 
+impl Page {
+    /// The page of `query` from items read up to one past its limit: that one, when
+    /// there, only says that more follow.
+    fn up_to_limit(query: &Query, mut items: Vec<Item>) -> Self {
+        let next_cursor = if items.len() > query.limit as usize {
+            items.truncate(query.limit as usize);
+            items.last().map(|last| cursor::encode(query.index, last))
+        } else {
+            None
+        };
+        Self { items, next_cursor }
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum StoreError {
     #[error("the condition of the write was not met")]

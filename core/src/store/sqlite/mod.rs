@@ -3,28 +3,28 @@
 //! so that reads go on beside a write: one connection writes, a few others only read, and
 //! each read sees the last commit. Every call runs on the blocking thread pool, never on
 //! the async runtime's workers.
-//! Index keys are generated columns over the item's JSON, with partial indexes, so an item
-//! sits in an index exactly when it has both of that index's keys, as in DynamoDB.
+//! Each index key has a column, under a partial index, so an item sits in an index exactly
+//! when it has both of that index's keys, as in DynamoDB; how an item is stored is
+//! [`stored`]'s.
+
+mod stored;
 
 use super::{
-    Condition, Index, Item, Key, Page, Query, SortKey, StoreError, Table, Update, Write, Written,
-    cursor, schema, validate_single, validate_transaction,
+    Condition, Item, Key, Page, Query, SortKey, StoreError, Table, Update, Write, Written, cursor,
+    schema, validate_single, validate_transaction,
 };
 use async_trait::async_trait;
-use rusqlite::{
-    Connection, OpenFlags, OptionalExtension, TransactionBehavior, params, types::Value as Sql,
-};
+use rusqlite::{Connection, OpenFlags, TransactionBehavior, types::Value as Sql};
 use serde_json::Value;
-use serde_json::value::RawValue;
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
+use stored::{Codec, KeyNames, Rows};
 
 pub struct SqliteTable {
     /// The one connection that writes: SQLite lets one writer in at a time anyway, and
     /// writers queue here rather than spin on the file lock.
-    writer: Arc<Mutex<Connection>>,
+    writer: Arc<Mutex<Link>>,
     /// Connections that only read, lent one per call.
     readers: Arc<Readers>,
     /// Where committed writes are announced ([`Table::changes`]).
@@ -41,8 +41,21 @@ const READERS: usize = 4;
 /// How long a call waits for another process's lock on the file before it gives up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A connection, with the key numbers it has met and the file's codec.
+struct Link {
+    conn: Connection,
+    names: KeyNames,
+    codec: Codec,
+}
+
+impl Link {
+    fn rows(&mut self) -> Rows<'_> {
+        Rows::new(&self.conn, &mut self.names, &self.codec)
+    }
+}
+
 struct Readers {
-    idle: Mutex<Vec<Connection>>,
+    idle: Mutex<Vec<Link>>,
     returned: Condvar,
 }
 
@@ -51,10 +64,10 @@ impl Readers {
     fn lend(&self) -> Lent<'_> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
         loop {
-            if let Some(conn) = idle.pop() {
+            if let Some(link) = idle.pop() {
                 return Lent {
                     readers: self,
-                    conn: Some(conn),
+                    link: Some(link),
                 };
             }
             idle = self.returned.wait(idle).unwrap_or_else(|e| e.into_inner());
@@ -65,78 +78,18 @@ impl Readers {
 /// A lent reader, given back when dropped (after a panic too).
 struct Lent<'a> {
     readers: &'a Readers,
-    conn: Option<Connection>,
+    link: Option<Link>,
 }
 
 impl Drop for Lent<'_> {
     fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
+        if let Some(link) = self.link.take() {
             let mut idle = self.readers.idle.lock().unwrap_or_else(|e| e.into_inner());
-            idle.push(conn);
+            idle.push(link);
             drop(idle);
             self.readers.returned.notify_one();
         }
     }
-}
-
-fn column(index: Index, key: &str) -> String {
-    format!("{}_{}", index.name().to_lowercase(), key)
-}
-
-fn generated_column(index: Index, key: &str) -> String {
-    let attr = if key == "pk" { index.pk() } else { index.sk() };
-    format!(
-        "{} TEXT GENERATED ALWAYS AS (item ->> '$.{attr}') VIRTUAL",
-        column(index, key)
-    )
-}
-
-fn schema_sql() -> String {
-    let mut generated = String::new();
-    for index in Index::ALL {
-        for key in ["pk", "sk"] {
-            generated.push_str(&format!(",\n  {}", generated_column(index, key)));
-        }
-    }
-    format!(
-        "CREATE TABLE IF NOT EXISTS items (\n  pk TEXT NOT NULL,\n  sk TEXT NOT NULL,\n  item TEXT NOT NULL{generated},\n  PRIMARY KEY (pk, sk)\n) WITHOUT ROWID;"
-    )
-}
-
-fn indexes_sql() -> String {
-    let mut indexes = String::new();
-    for index in Index::ALL {
-        let (pk, sk) = (column(index, "pk"), column(index, "sk"));
-        indexes.push_str(&format!(
-            "CREATE INDEX IF NOT EXISTS items_{name} ON items({pk}, {sk}, pk, sk) WHERE {pk} IS NOT NULL AND {sk} IS NOT NULL;\n",
-            name = index.name().to_lowercase()
-        ));
-    }
-    indexes
-}
-
-/// A file made before an index existed gets its columns (virtual: nothing is rewritten).
-fn add_missing_index_columns(conn: &Connection) -> Result<(), StoreError> {
-    let mut stmt = conn
-        .prepare("SELECT name FROM pragma_table_xinfo('items')")
-        .map_err(backend)?;
-    let present: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .map_err(backend)?
-        .collect::<Result<_, _>>()
-        .map_err(backend)?;
-    for index in Index::ALL {
-        for key in ["pk", "sk"] {
-            if !present.contains(&column(index, key)) {
-                conn.execute_batch(&format!(
-                    "ALTER TABLE items ADD COLUMN {}",
-                    generated_column(index, key)
-                ))
-                .map_err(backend)?;
-            }
-        }
-    }
-    Ok(())
 }
 
 fn backend(e: rusqlite::Error) -> StoreError {
@@ -170,36 +123,6 @@ fn check_key_attributes(item: &Item) -> Result<(), StoreError> {
             }
         }
     }
-    Ok(())
-}
-
-fn load(conn: &Connection, key: &Key) -> Result<Option<Item>, StoreError> {
-    conn.prepare_cached("SELECT item FROM items WHERE pk = ?1 AND sk = ?2")
-        .and_then(|mut s| {
-            s.query_row(params![key.pk, key.sk], |r| r.get::<_, String>(0))
-                .optional()
-        })
-        .map_err(backend)?
-        .map(|t| parse_item(&t))
-        .transpose()
-}
-
-fn store(conn: &Connection, item: &Item) -> Result<(), StoreError> {
-    check_key_attributes(item)?;
-    let key = Key::of(item).ok_or_else(|| StoreError::Invalid("item without a key".into()))?;
-    conn.prepare_cached("INSERT OR REPLACE INTO items (pk, sk, item) VALUES (?1, ?2, ?3)")
-        .and_then(|mut s| {
-            let text = serde_json::to_string(item).expect("a JSON map serialises");
-            s.execute(params![key.pk, key.sk, text])
-        })
-        .map_err(backend)?;
-    Ok(())
-}
-
-fn remove(conn: &Connection, key: &Key) -> Result<(), StoreError> {
-    conn.prepare_cached("DELETE FROM items WHERE pk = ?1 AND sk = ?2")
-        .and_then(|mut s| s.execute(params![key.pk, key.sk]))
-        .map_err(backend)?;
     Ok(())
 }
 
@@ -249,16 +172,16 @@ fn apply(current: Option<Item>, key: &Key, update: &Update) -> Result<Item, Stor
 }
 
 /// Runs one write inside an open SQLite transaction, after its condition held.
-fn perform(conn: &Connection, write: &Write, current: Option<Item>) -> Result<Written, StoreError> {
+fn perform(rows: &mut Rows, write: &Write, current: Option<Item>) -> Result<Written, StoreError> {
     match write {
-        Write::Put { item, .. } => store(conn, item).map(|_| Written::Done),
+        Write::Put { item, .. } => rows.store(item).map(|_| Written::Done),
         Write::Update { key, update, .. } => {
             let item = apply(current, key, update)?;
-            store(conn, &item)?;
+            rows.store(&item)?;
             Ok(Written::Updated(item))
         }
         Write::Delete { key, .. } => {
-            remove(conn, key)?;
+            rows.remove(key)?;
             Ok(Written::Deleted(current))
         }
         Write::Check { .. } => Ok(Written::Done),
@@ -283,10 +206,11 @@ impl SqliteTable {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir).map_err(|e| StoreError::Backend(e.to_string()))?;
         }
-        let conn = Connection::open(path).map_err(backend)?;
+        let mut conn = Connection::open(path).map_err(backend)?;
         conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
-        // Pages of 16 KiB hold a shelf item (about 2 KB) whole; at SQLite's default 4 KiB,
-        // every one spills onto an overflow page. Only a new file takes it.
+        // Pages of 16 KiB: index entries are about 100 bytes, and a b-tree of larger pages
+        // is shallower and fuller (at SQLite's default 4 KiB the 50k catalogue takes a
+        // quarter more room). Only a new file takes it.
         conn.execute_batch(
             "PRAGMA page_size = 16384; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;",
         )
@@ -295,9 +219,7 @@ impl SqliteTable {
         // The writer's pages stay in memory until their transaction commits: a large one
         // (the seeder's) would otherwise spill pages to the log and write them again.
         conn.execute_batch(WRITER_CACHE).map_err(backend)?;
-        conn.execute_batch(&schema_sql()).map_err(backend)?;
-        add_missing_index_columns(&conn)?;
-        conn.execute_batch(&indexes_sql()).map_err(backend)?;
+        let codec = stored::prepare(&mut conn)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let reader = Connection::open_with_flags(
@@ -307,10 +229,18 @@ impl SqliteTable {
             .map_err(backend)?;
             reader.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
             reader.execute_batch(PAGE_CACHE).map_err(backend)?;
-            readers.push(reader);
+            readers.push(Link {
+                conn: reader,
+                names: KeyNames::default(),
+                codec: codec.clone(),
+            });
         }
         Ok(Self {
-            writer: Arc::new(Mutex::new(conn)),
+            writer: Arc::new(Mutex::new(Link {
+                conn,
+                names: KeyNames::default(),
+                codec,
+            })),
             readers: Arc::new(Readers {
                 idle: Mutex::new(readers),
                 returned: Condvar::new(),
@@ -330,15 +260,32 @@ impl SqliteTable {
         }
     }
 
-    /// Runs `f` on the writer, on the blocking thread pool.
+    /// Runs `f` in a transaction on the writer, on the blocking thread pool, and commits
+    /// what it did when it succeeds.
     async fn write_with<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&mut Rows) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
-        let conn = self.writer.clone();
+        let writer = self.writer.clone();
         tokio::task::spawn_blocking(move || {
-            let mut guard = conn.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            f(&mut guard)
+            let mut guard = writer
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let link = &mut *guard;
+            let done = (|| {
+                let tx = link
+                    .conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .map_err(backend)?;
+                let done = f(&mut Rows::new(&tx, &mut link.names, &link.codec))?;
+                tx.commit().map_err(backend)?;
+                Ok(done)
+            })();
+            if done.is_err() {
+                // Rolled back: key numbers given in it may be given again, to other keys.
+                link.names.forget();
+            }
+            done
         })
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?
@@ -347,16 +294,16 @@ impl SqliteTable {
     /// Runs `f` on a reader, on the blocking thread pool.
     async fn read_with<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&mut Connection) -> Result<T, StoreError> + Send + 'static,
+        f: impl FnOnce(&mut Link) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let readers = self.readers.clone();
         tokio::task::spawn_blocking(move || {
             let mut lent = readers.lend();
-            let conn = lent
-                .conn
+            let link = lent
+                .link
                 .as_mut()
                 .expect("a lent reader holds its connection");
-            f(conn)
+            f(link)
         })
         .await
         .map_err(|e| StoreError::Backend(e.to_string()))?
@@ -391,35 +338,12 @@ fn sort_key_sql(column: &str, cond: &SortKey, args: &mut Vec<Sql>) -> String {
     }
 }
 
-/// A text column, borrowed from the row (`None` for SQL NULL).
-fn column_text<'r>(row: &'r rusqlite::Row, column: usize) -> Result<Option<&'r str>, StoreError> {
-    row.get_ref(column)
-        .map_err(backend)?
-        .as_str_or_null()
-        .map_err(|e| StoreError::Backend(e.to_string()))
-}
-
-/// Some attributes of a stored item: the text is scanned once, and only the attributes
-/// named are decoded (faster than SQLite's `->`, which parses the whole item per column).
-fn projected_item(text: &str, names: &[&str]) -> Result<Item, StoreError> {
-    let malformed = |e: serde_json::Error| StoreError::Malformed(format!("stored item: {e}"));
-    let all: HashMap<&str, &RawValue> = serde_json::from_str(text).map_err(malformed)?;
-    let mut item = Item::new();
-    for name in names {
-        if let Some(raw) = all.get(name) {
-            let value = serde_json::from_str(raw.get()).map_err(malformed)?;
-            item.insert((*name).to_string(), value);
-        }
-    }
-    Ok(item)
-}
-
 /// The statement of a query and its arguments.
 fn query_sql(query: &Query) -> Result<(String, Vec<Sql>), StoreError> {
     let start = cursor::decode(query)?;
     let (pk_col, sk_col) = match query.index {
         None => ("pk".to_string(), "sk".to_string()),
-        Some(index) => (column(index, "pk"), column(index, "sk")),
+        Some(index) => (stored::column(index, "pk"), stored::column(index, "sk")),
     };
     let mut args = vec![Sql::Text(query.pk.clone())];
     // Arguments are compared as `CAST(?n AS TEXT)`: compared bare, a bound value is one
@@ -427,8 +351,9 @@ fn query_sql(query: &Query) -> Result<(String, Vec<Sql>), StoreError> {
     // `IS NOT NULL`), and SQLite then prepares the statement again at every bind. The
     // partial index's conditions are spelt out for the same reason.
     let mut sql = format!(
-        "SELECT item FROM items WHERE {pk_col} IS NOT NULL AND {sk_col} IS NOT NULL AND {pk_col} = {}",
-        argument(1)
+        "SELECT {} FROM items WHERE {pk_col} IS NOT NULL AND {sk_col} IS NOT NULL AND {pk_col} = {}",
+        stored::row_columns(),
+        stored::key_number(&argument(1))
     );
     if let Some(cond) = &query.sk {
         sql.push_str(&format!(" AND {}", sort_key_sql(&sk_col, cond, &mut args)));
@@ -454,9 +379,14 @@ fn query_sql(query: &Query) -> Result<(String, Vec<Sql>), StoreError> {
         };
         let placeholders: Vec<String> = values
             .into_iter()
-            .map(|v| {
+            .zip(&order_cols)
+            .map(|(v, col)| {
                 args.push(Sql::Text(v));
-                argument(args.len())
+                // The table's partition key is stored as its number.
+                match col.as_str() {
+                    "pk" => stored::key_number(&argument(args.len())),
+                    _ => argument(args.len()),
+                }
             })
             .collect();
         sql.push_str(&format!(
@@ -474,45 +404,37 @@ fn query_sql(query: &Query) -> Result<(String, Vec<Sql>), StoreError> {
     Ok((sql, args))
 }
 
-fn run_query(conn: &Connection, query: &Query) -> Result<Page, StoreError> {
+fn run_query(link: &mut Link, query: &Query) -> Result<Page, StoreError> {
     let (sql, args) = query_sql(query)?;
     let projected = query.projected();
-    let mut stmt = conn.prepare_cached(&sql).map_err(backend)?;
-    let mut rows = stmt
+    let mut stmt = link.conn.prepare_cached(&sql).map_err(backend)?;
+    let mut found = stmt
         .query(rusqlite::params_from_iter(args))
         .map_err(backend)?;
+    let mut rows = Rows::new(&link.conn, &mut link.names, &link.codec);
     let mut items = Vec::new();
-    while let Some(row) = rows.next().map_err(backend)? {
-        let text = column_text(row, 0)?.unwrap_or_default();
-        items.push(match &projected {
-            None => parse_item(text)?,
-            Some(names) => projected_item(text, names)?,
-        });
+    while let Some(row) = found.next().map_err(backend)? {
+        items.push(rows.item(row, projected.as_deref())?);
     }
-    let next_cursor = if items.len() > query.limit as usize {
-        items.truncate(query.limit as usize);
-        items.last().map(|last| cursor::encode(query.index, last))
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
+    Ok(Page::up_to_limit(query, items))
 }
 
 #[async_trait]
 impl Table for SqliteTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         let key = key.clone();
-        self.read_with(move |conn| load(conn, &key)).await
+        self.read_with(move |link| link.rows().load(&key)).await
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
         let keys = super::distinct_keys(keys);
         // One read transaction: every item from the same commit.
-        self.read_with(move |conn| {
-            let tx = conn.transaction().map_err(backend)?;
+        self.read_with(move |link| {
+            let tx = link.conn.transaction().map_err(backend)?;
+            let mut rows = Rows::new(&tx, &mut link.names, &link.codec);
             let mut found = Vec::with_capacity(keys.len());
             for key in &keys {
-                found.extend(load(&tx, key)?);
+                found.extend(rows.load(key)?);
             }
             Ok(found)
         })
@@ -522,23 +444,19 @@ impl Table for SqliteTable {
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         query.validate()?;
         let query = query.clone();
-        self.read_with(move |conn| run_query(conn, &query)).await
+        self.read_with(move |link| run_query(link, &query)).await
     }
 
     async fn write(&self, write: Write) -> Result<Written, StoreError> {
         validate_single(&write)?;
         let (written, key) = self
-            .write_with(move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(backend)?;
+            .write_with(move |rows| {
                 let key = write.key()?;
-                let current = load(&tx, &key)?;
+                let current = rows.load(&key)?;
                 if !condition_holds(&write, current.as_ref()) {
                     return Err(StoreError::ConditionFailed);
                 }
-                let written = perform(&tx, &write, current)?;
-                tx.commit().map_err(backend)?;
+                let written = perform(rows, &write, current)?;
                 Ok((written, key))
             })
             .await?;
@@ -549,14 +467,11 @@ impl Table for SqliteTable {
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         validate_transaction(&writes)?;
         let writes = self
-            .write_with(move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(backend)?;
+            .write_with(move |rows| {
                 let mut currents = Vec::with_capacity(writes.len());
                 let mut failed = Vec::new();
                 for (position, write) in writes.iter().enumerate() {
-                    let current = load(&tx, &write.key()?)?;
+                    let current = rows.load(&write.key()?)?;
                     if !condition_holds(write, current.as_ref()) {
                         failed.push(position);
                     }
@@ -566,9 +481,8 @@ impl Table for SqliteTable {
                     return Err(StoreError::TransactionCanceled { failed });
                 }
                 for (write, current) in writes.iter().zip(currents) {
-                    perform(&tx, write, current)?;
+                    perform(rows, write, current)?;
                 }
-                tx.commit().map_err(backend)?;
                 Ok(writes)
             })
             .await?;
@@ -579,18 +493,14 @@ impl Table for SqliteTable {
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         super::validate_batch(&writes)?;
         let writes = self
-            .write_with(move |conn| {
-                let tx = conn
-                    .transaction_with_behavior(TransactionBehavior::Immediate)
-                    .map_err(backend)?;
+            .write_with(move |rows| {
                 // Unconditional puts and deletes (validated above): nothing to read first.
                 for write in &writes {
                     match write {
-                        Write::Put { item, .. } => store(&tx, item)?,
-                        other => remove(&tx, &other.key()?)?,
+                        Write::Put { item, .. } => rows.store(item)?,
+                        other => rows.remove(&other.key()?)?,
                     }
                 }
-                tx.commit().map_err(backend)?;
                 Ok(writes)
             })
             .await?;
@@ -615,7 +525,7 @@ fn keys_of(writes: &[Write]) -> Vec<Key> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::{Update, entity_item};
+    use crate::store::{Index, Update, entity_item};
     use std::time::Duration;
 
     fn table() -> (SqliteTable, tempfile::TempDir) {
@@ -631,13 +541,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.sqlite3");
         let table = SqliteTable::open(&path).unwrap();
-        let conn = table.writer.lock().unwrap();
+        let mut link = table.writer.lock().unwrap();
         for n in 0..6 {
             let key = Key::new(format!("MOVIE#{n}"), "RECORD");
             let mut item = entity_item("probe", &key, &serde_json::json!({ "n": n }));
             item.insert("GSI5PK".into(), format!("SHELF#{}", n % 2).into());
             item.insert("GSI5SK".into(), format!("{n:04}").into());
-            store(&conn, &item).unwrap();
+            link.rows().store(&item).unwrap();
         }
         let shapes = [
             Query::on(Index::Gsi5, "SHELF#0").descending().limit(2),
@@ -661,26 +571,27 @@ mod tests {
                     pk: pk.into(),
                     ..shape.clone()
                 };
-                let page = run_query(&conn, &first).unwrap();
+                let page = run_query(&mut link, &first).unwrap();
                 let next = Query {
                     cursor: page.next_cursor,
                     ..first
                 };
                 if next.cursor.is_some() {
-                    run_query(&conn, &next).unwrap();
+                    run_query(&mut link, &next).unwrap();
                     continued.push(next);
                 }
             }
             for query in std::iter::once(shape).chain(continued) {
                 let (sql, args) = query_sql(&query).unwrap();
-                let stmt = conn.prepare_cached(&sql).unwrap();
+                let stmt = link.conn.prepare_cached(&sql).unwrap();
                 assert_eq!(
                     stmt.get_status(rusqlite::StatementStatus::RePrepare),
                     0,
                     "{sql}"
                 );
                 // And the plan still seeks the partition, on the index or the table's key.
-                let plan: Vec<String> = conn
+                let plan: Vec<String> = link
+                    .conn
                     .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
                     .unwrap()
                     .query_map(rusqlite::params_from_iter(args), |r| r.get(3))
@@ -693,6 +604,126 @@ mod tests {
                 };
                 assert!(plan.iter().any(|p| p.starts_with(seek)), "{sql}: {plan:?}");
             }
+        }
+    }
+
+    /// A file of the earlier layout (each item's JSON whole, index keys generated from
+    /// it) is converted when opened: every item reads back as it was, its index entries
+    /// with it, and the earlier table is gone.
+    #[tokio::test]
+    async fn a_file_of_the_earlier_layout_is_converted_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        let shelved = serde_json::json!({
+            "PK": "SHELF#ALL", "SK": "MOVIE#1", "GSI5PK": "SHELF#ALL", "GSI5SK": "0007",
+            "card": "{\"title\":\"Amélie\"}", "entity": "shelf"
+        });
+        let record = serde_json::json!({
+            "PK": "MOVIE#1", "SK": "RECORD", "GSI2PK": "MOVIES_TO_INDEX#03",
+            "GSI2SK": "MOVIE#1", "likes": 3, "fields": {"title": "Amélie", "tags": [1, null]}
+        });
+        {
+            let earlier = Connection::open(&path).unwrap();
+            earlier
+                .execute_batch(
+                    "CREATE TABLE items (pk TEXT NOT NULL, sk TEXT NOT NULL, item TEXT NOT NULL,
+                       gsi5_pk TEXT GENERATED ALWAYS AS (item ->> '$.GSI5PK') VIRTUAL,
+                       gsi5_sk TEXT GENERATED ALWAYS AS (item ->> '$.GSI5SK') VIRTUAL,
+                       PRIMARY KEY (pk, sk)) WITHOUT ROWID;
+                     CREATE INDEX items_gsi5 ON items(gsi5_pk, gsi5_sk, pk, sk)
+                       WHERE gsi5_pk IS NOT NULL AND gsi5_sk IS NOT NULL;",
+                )
+                .unwrap();
+            for item in [&shelved, &record] {
+                let (pk, sk) = (item["PK"].as_str().unwrap(), item["SK"].as_str().unwrap());
+                earlier
+                    .execute(
+                        "INSERT INTO items (pk, sk, item) VALUES (?1, ?2, ?3)",
+                        rusqlite::params![pk, sk, item.to_string()],
+                    )
+                    .unwrap();
+            }
+        }
+        let table = SqliteTable::open(&path).unwrap();
+        let as_item = |v: &Value| v.as_object().unwrap().clone();
+        assert_eq!(
+            table.get(&Key::new("MOVIE#1", "RECORD")).await.unwrap(),
+            Some(as_item(&record))
+        );
+        let shelf = table
+            .query(&Query::on(Index::Gsi5, "SHELF#ALL"))
+            .await
+            .unwrap();
+        assert_eq!(shelf.items, vec![as_item(&shelved)]);
+        let marked = table
+            .query(&Query::on(Index::Gsi2, "MOVIES_TO_INDEX#03"))
+            .await
+            .unwrap();
+        assert_eq!(marked.items, vec![as_item(&record)]);
+        let link = table.writer.lock().unwrap();
+        let tables: i64 = link
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'items_earlier'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 0, "the earlier table is dropped");
+    }
+
+    /// Partition keys are stored once each, as numbers: two items of one partition and
+    /// its index entries share one, and a rolled-back write's new key leaves no number
+    /// behind that another key could be misread as.
+    #[tokio::test]
+    async fn partition_keys_are_stored_once_and_a_rollback_forgets_its_numbers() {
+        let (table, _dir) = table();
+        let shelf = |sk: &str| {
+            let mut item = entity_item("probe", &Key::new("SHELF#A", sk), &serde_json::json!({}));
+            item.insert("GSI1PK".into(), "SHELF#A".into());
+            item.insert("GSI1SK".into(), sk.into());
+            item
+        };
+        table
+            .transact(vec![Write::put(shelf("1")), Write::put(shelf("2"))])
+            .await
+            .unwrap();
+        // A put of a new partition, rolled back when the transaction's next write fails
+        // (an ADD to a text attribute), after the put was made.
+        let refused = table
+            .transact(vec![
+                Write::put(entity_item(
+                    "probe",
+                    &Key::new("NEW#1", "R"),
+                    &serde_json::json!({}),
+                )),
+                Write::update(Key::new("SHELF#A", "1"), Update::new().add("entity", 1)),
+            ])
+            .await;
+        assert!(refused.is_err());
+        table
+            .write(put(&Key::new("OTHER#1", "R"), 1))
+            .await
+            .unwrap();
+        table.write(put(&Key::new("NEW#1", "R"), 2)).await.unwrap();
+        let keys: Vec<String> = table
+            .writer
+            .lock()
+            .unwrap()
+            .conn
+            .prepare("SELECT key FROM keys ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(keys, vec!["SHELF#A", "OTHER#1", "NEW#1"]);
+        for (pk, n) in [("OTHER#1", 1), ("NEW#1", 2)] {
+            let item = table.get(&Key::new(pk, "R")).await.unwrap().unwrap();
+            assert_eq!(
+                (item["PK"].as_str(), item["n"].as_i64()),
+                (Some(pk), Some(n))
+            );
         }
     }
 
