@@ -17,7 +17,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 /// This layout's number, kept in the file's `user_version`.
 const LAYOUT: i64 = 2;
@@ -72,6 +72,23 @@ pub(super) fn row_columns() -> String {
     }
     columns
 }
+
+static LOAD_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {} FROM items WHERE pk = ?1 AND sk = ?2",
+        row_columns()
+    )
+});
+
+static STORE_SQL: LazyLock<String> = LazyLock::new(|| {
+    let columns = 3 + 2 * Index::ALL.len();
+    let placeholders: Vec<String> = (1..=columns).map(|n| format!("?{n}")).collect();
+    format!(
+        "INSERT OR REPLACE INTO items ({}) VALUES ({})",
+        row_columns(),
+        placeholders.join(", ")
+    )
+});
 
 /// The number standing for a key string bound as the `n`th argument, in a statement.
 pub(super) fn key_number(argument: &str) -> String {
@@ -246,22 +263,31 @@ impl KeyNames {
         self.numbers.insert(key.to_string(), number);
     }
 
-    /// The number standing for `key`, given it now when it has none.
-    fn number(&mut self, conn: &Connection, key: &str) -> Result<i64, StoreError> {
+    /// The number standing for `key`, if it has one: no item has that partition key
+    /// when it has none.
+    fn known_number(&mut self, conn: &Connection, key: &str) -> Result<Option<i64>, StoreError> {
         if let Some(number) = self.numbers.get(key) {
-            return Ok(*number);
+            return Ok(Some(*number));
         }
         let found = conn
             .prepare_cached("SELECT id FROM keys WHERE key = ?1")
             .and_then(|mut s| s.query_row([key], |r| r.get(0)).optional())
             .map_err(backend)?;
-        let number = match found {
-            Some(number) => number,
-            None => conn
-                .prepare_cached("INSERT INTO keys (key) VALUES (?1) RETURNING id")
-                .and_then(|mut s| s.query_row([key], |r| r.get(0)))
-                .map_err(backend)?,
-        };
+        if let Some(number) = found {
+            self.remember(number, key);
+        }
+        Ok(found)
+    }
+
+    /// The number standing for `key`, given it now when it has none.
+    fn number(&mut self, conn: &Connection, key: &str) -> Result<i64, StoreError> {
+        if let Some(number) = self.known_number(conn, key)? {
+            return Ok(number);
+        }
+        let number = conn
+            .prepare_cached("INSERT INTO keys (key) VALUES (?1) RETURNING id")
+            .and_then(|mut s| s.query_row([key], |r| r.get(0)))
+            .map_err(backend)?;
         self.remember(number, key);
         Ok(number)
     }
@@ -292,15 +318,11 @@ impl<'a> Rows<'a> {
     }
 
     pub(super) fn load(&mut self, key: &Key) -> Result<Option<Item>, StoreError> {
-        let sql = format!(
-            "SELECT {} FROM items WHERE pk = {} AND sk = ?2",
-            row_columns(),
-            key_number("?1")
-        );
-        let mut stmt = self.conn.prepare_cached(&sql).map_err(backend)?;
-        let mut found = stmt
-            .query(rusqlite::params![key.pk, key.sk])
-            .map_err(backend)?;
+        let Some(pk) = self.names.known_number(self.conn, &key.pk)? else {
+            return Ok(None);
+        };
+        let mut stmt = self.conn.prepare_cached(&LOAD_SQL).map_err(backend)?;
+        let mut found = stmt.query(rusqlite::params![pk, key.sk]).map_err(backend)?;
         match found.next().map_err(backend)? {
             Some(row) => Ok(Some(self.item(row, None)?)),
             None => Ok(None),
@@ -325,27 +347,20 @@ impl<'a> Rows<'a> {
                 None => Sql::Null,
             });
         }
-        let placeholders: Vec<String> = (1..=values.len()).map(|n| format!("?{n}")).collect();
-        let sql = format!(
-            "INSERT OR REPLACE INTO items ({}) VALUES ({})",
-            row_columns(),
-            placeholders.join(", ")
-        );
         self.conn
-            .prepare_cached(&sql)
+            .prepare_cached(&STORE_SQL)
             .and_then(|mut s| s.execute(rusqlite::params_from_iter(values)))
             .map_err(backend)?;
         Ok(())
     }
 
     pub(super) fn remove(&mut self, key: &Key) -> Result<(), StoreError> {
-        let sql = format!(
-            "DELETE FROM items WHERE pk = {} AND sk = ?2",
-            key_number("?1")
-        );
+        let Some(pk) = self.names.known_number(self.conn, &key.pk)? else {
+            return Ok(());
+        };
         self.conn
-            .prepare_cached(&sql)
-            .and_then(|mut s| s.execute(rusqlite::params![key.pk, key.sk]))
+            .prepare_cached("DELETE FROM items WHERE pk = ?1 AND sk = ?2")
+            .and_then(|mut s| s.execute(rusqlite::params![pk, key.sk]))
             .map_err(backend)?;
         Ok(())
     }
