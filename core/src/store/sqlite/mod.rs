@@ -352,7 +352,7 @@ fn query_sql(query: &Query) -> Result<(String, Vec<Sql>), StoreError> {
     // partial index's conditions are spelt out for the same reason.
     let mut sql = format!(
         "SELECT {} FROM items WHERE {pk_col} IS NOT NULL AND {sk_col} IS NOT NULL AND {pk_col} = {}",
-        stored::row_columns(),
+        *stored::ROW_COLUMNS,
         stored::key_number(&argument(1))
     );
     if let Some(cond) = &query.sk {

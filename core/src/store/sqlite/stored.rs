@@ -61,7 +61,7 @@ fn indexes_sql() -> String {
 }
 
 /// The columns a read selects, in the order [`Rows::item`] reads them.
-pub(super) fn row_columns() -> String {
+pub(super) static ROW_COLUMNS: LazyLock<String> = LazyLock::new(|| {
     let mut columns = String::from("pk, sk, body");
     for index in Index::ALL {
         columns.push_str(&format!(
@@ -71,12 +71,12 @@ pub(super) fn row_columns() -> String {
         ));
     }
     columns
-}
+});
 
 static LOAD_SQL: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {} FROM items WHERE pk = ?1 AND sk = ?2",
-        row_columns()
+        *ROW_COLUMNS
     )
 });
 
@@ -85,7 +85,7 @@ static STORE_SQL: LazyLock<String> = LazyLock::new(|| {
     let placeholders: Vec<String> = (1..=columns).map(|n| format!("?{n}")).collect();
     format!(
         "INSERT OR REPLACE INTO items ({}) VALUES ({})",
-        row_columns(),
+        *ROW_COLUMNS,
         placeholders.join(", ")
     )
 });
@@ -148,18 +148,23 @@ fn prepare_tables(conn: &mut Connection) -> Result<(Codec, bool), StoreError> {
         }
     }
     tx.execute_batch(&indexes_sql()).map_err(backend)?;
-    let dictionary: Vec<u8> = tx
+    let codec = file_codec(&tx)?;
+    tx.commit().map_err(backend)?;
+    Ok((codec, converted))
+}
+
+/// The codec of the dictionary the file was made with.
+fn file_codec(conn: &Connection) -> Result<Codec, StoreError> {
+    let dictionary: Vec<u8> = conn
         .query_row(
             "SELECT value FROM meta WHERE name = 'dictionary'",
             [],
             |r| r.get(0),
         )
         .map_err(backend)?;
-    tx.commit().map_err(backend)?;
-    let codec = Codec {
+    Ok(Codec {
         dictionary: dictionary.into(),
-    };
-    Ok((codec, converted))
+    })
 }
 
 fn has_column(conn: &Connection, table: &str, name: &str) -> Result<bool, StoreError> {
@@ -174,16 +179,7 @@ fn has_column(conn: &Connection, table: &str, name: &str) -> Result<bool, StoreE
 
 /// Rewrites every item of the earlier layout's table into this one, then drops it.
 fn convert_earlier(conn: &Connection) -> Result<(), StoreError> {
-    let dictionary: Vec<u8> = conn
-        .query_row(
-            "SELECT value FROM meta WHERE name = 'dictionary'",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(backend)?;
-    let codec = Codec {
-        dictionary: dictionary.into(),
-    };
+    let codec = file_codec(conn)?;
     let mut names = KeyNames::default();
     let mut rows = Rows::new(conn, &mut names, &codec);
     let mut stmt = conn
@@ -365,7 +361,7 @@ impl<'a> Rows<'a> {
         Ok(())
     }
 
-    /// The item of a row selected as [`row_columns`] lists; with `names`, only those
+    /// The item of a row selected as [`ROW_COLUMNS`] lists; with `names`, only those
     /// attributes (only they are decoded).
     pub(super) fn item(&mut self, row: &Row, names: Option<&[&str]>) -> Result<Item, StoreError> {
         let wanted = |name: &str| names.is_none_or(|names| names.contains(&name));
