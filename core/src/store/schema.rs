@@ -75,3 +75,12 @@ pub fn key_attributes() -> Vec<&'static str> {
     }
     attrs
 }
+
+/// Whether `name` is one of [`key_attributes`] (without making the list).
+pub fn is_key_attribute(name: &str) -> bool {
+    name == PK
+        || name == SK
+        || Index::ALL
+            .into_iter()
+            .any(|index| name == index.pk() || name == index.sk())
+}

@@ -219,21 +219,16 @@ struct Body<'a>(&'a Item);
 
 impl Serialize for Body<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let attributes = self.0.iter().filter(|(name, _)| !is_key_attribute(name));
+        let attributes = self
+            .0
+            .iter()
+            .filter(|(name, _)| !schema::is_key_attribute(name));
         let mut map = serializer.serialize_map(None)?;
         for (name, value) in attributes {
             map.serialize_entry(name, value)?;
         }
         map.end()
     }
-}
-
-fn is_key_attribute(name: &str) -> bool {
-    name == schema::PK
-        || name == schema::SK
-        || Index::ALL
-            .into_iter()
-            .any(|index| name == index.pk() || name == index.sk())
 }
 
 /// Key strings by number and numbers by key string, as far as a connection has met them.
