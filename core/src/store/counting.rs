@@ -68,13 +68,30 @@ impl Counts {
 
     /// Counts the start of a call that takes `round_trips` round trips (a batch's calls,
     /// some at a time); it ends when the guard is dropped.
-    pub fn call(&self, round_trips: u64) -> InFlight<'_> {
+    ///
+    /// Then it yields once, before the call goes out: calls made together (polled in one
+    /// pass of a join) are then all under way before any of them can end. Without it, on
+    /// a loaded machine a call could go out, be answered and end within its first poll,
+    /// while the thread that polls was descheduled, and the next call of the same join
+    /// would count a round trip of its own.
+    pub async fn call(&self, round_trips: u64) -> InFlight<'_> {
         let alone = self.in_flight.fetch_add(1, Ordering::Relaxed) == 0;
         self.round_trips.fetch_add(
             round_trips.saturating_sub(u64::from(!alone)),
             Ordering::Relaxed,
         );
-        InFlight(self)
+        let call = InFlight(self);
+        tokio::task::yield_now().await;
+        call
+    }
+
+    /// [`Counts::call`] for a batch, which makes no call when it has nothing to do.
+    pub async fn call_unless_empty(&self, empty: bool, round_trips: u64) -> Option<InFlight<'_>> {
+        if empty {
+            None
+        } else {
+            Some(self.call(round_trips).await)
+        }
     }
 
     fn read(&self, items: usize) {
@@ -136,35 +153,41 @@ impl CountingTable {
 #[async_trait]
 impl Table for CountingTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        let _call = self.counts.call(1);
+        let _call = self.counts.call(1).await;
         let item = self.inner.get(key).await?;
         self.counts.read(usize::from(item.is_some()));
         Ok(item)
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
-        let _call = (!keys.is_empty()).then(|| self.counts.call(batch_get_round_trips(keys)));
+        let _call = self
+            .counts
+            .call_unless_empty(keys.is_empty(), batch_get_round_trips(keys))
+            .await;
         let items = self.inner.batch_get(keys).await?;
         self.counts.read(items.len());
         Ok(items)
     }
 
     async fn get_eventual(&self, key: &Key) -> Result<Option<Item>, StoreError> {
-        let _call = self.counts.call(1);
+        let _call = self.counts.call(1).await;
         let item = self.inner.get_eventual(key).await?;
         self.counts.read(usize::from(item.is_some()));
         Ok(item)
     }
 
     async fn batch_get_eventual(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
-        let _call = (!keys.is_empty()).then(|| self.counts.call(batch_get_round_trips(keys)));
+        let _call = self
+            .counts
+            .call_unless_empty(keys.is_empty(), batch_get_round_trips(keys))
+            .await;
         let items = self.inner.batch_get_eventual(keys).await?;
         self.counts.read(items.len());
         Ok(items)
     }
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
-        let _call = self.counts.call(1);
+        let _call = self.counts.call(1).await;
         let page = self.inner.query(query).await?;
         self.counts.read(page.items.len());
         Ok(page)
@@ -179,13 +202,13 @@ impl Table for CountingTable {
     }
 
     async fn write(&self, write: Write) -> Result<Written, StoreError> {
-        let _call = self.counts.call(1);
+        let _call = self.counts.call(1).await;
         self.counts.writes.fetch_add(1, Ordering::Relaxed);
         self.inner.write(write).await
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let _call = self.counts.call(1);
+        let _call = self.counts.call(1).await;
         self.counts
             .writes
             .fetch_add(writes.len() as u64, Ordering::Relaxed);
@@ -193,8 +216,10 @@ impl Table for CountingTable {
     }
 
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let _call =
-            (!writes.is_empty()).then(|| self.counts.call(batch_write_round_trips(&writes)));
+        let _call = self
+            .counts
+            .call_unless_empty(writes.is_empty(), batch_write_round_trips(&writes))
+            .await;
         self.counts
             .writes
             .fetch_add(writes.len() as u64, Ordering::Relaxed);

@@ -181,9 +181,9 @@ impl Books {
 impl SizedTable {
     /// Counts a call to the port that makes `requests` requests (a batch's calls) in
     /// `round_trips` round trips ([`Counts::call`]).
-    fn call(&self, requests: u64, round_trips: u64) -> InFlight<'_> {
+    async fn call(&self, requests: u64, round_trips: u64) -> InFlight<'_> {
         self.calls.fetch_add(requests, Ordering::Relaxed);
-        self.counts.call(round_trips)
+        self.counts.call(round_trips).await
     }
 
     /// Runs `work`, sizing done on the route's thread, keeping its CPU time apart.
@@ -307,7 +307,7 @@ impl SizedTable {
 impl Table for SizedTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         let item = {
-            let _call = self.call(1, 1);
+            let _call = self.call(1, 1).await;
             self.inner.get(key).await?
         };
         self.bill_get(item.as_ref(), true);
@@ -316,7 +316,7 @@ impl Table for SizedTable {
 
     async fn get_eventual(&self, key: &Key) -> Result<Option<Item>, StoreError> {
         let item = {
-            let _call = self.call(1, 1);
+            let _call = self.call(1, 1).await;
             self.inner.get_eventual(key).await?
         };
         self.bill_get(item.as_ref(), false);
@@ -325,8 +325,14 @@ impl Table for SizedTable {
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
         let items = {
-            let _call = (!keys.is_empty())
-                .then(|| self.call(batch_get_requests(keys), batch_get_round_trips(keys)));
+            let _call = if keys.is_empty() {
+                None
+            } else {
+                Some(
+                    self.call(batch_get_requests(keys), batch_get_round_trips(keys))
+                        .await,
+                )
+            };
             self.inner.batch_get(keys).await?
         };
         self.bill_batch_get(keys, &items, true);
@@ -335,8 +341,14 @@ impl Table for SizedTable {
 
     async fn batch_get_eventual(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
         let items = {
-            let _call = (!keys.is_empty())
-                .then(|| self.call(batch_get_requests(keys), batch_get_round_trips(keys)));
+            let _call = if keys.is_empty() {
+                None
+            } else {
+                Some(
+                    self.call(batch_get_requests(keys), batch_get_round_trips(keys))
+                        .await,
+                )
+            };
             self.inner.batch_get_eventual(keys).await?
         };
         self.bill_batch_get(keys, &items, false);
@@ -345,7 +357,7 @@ impl Table for SizedTable {
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
         let page = {
-            let _call = self.call(1, 1);
+            let _call = self.call(1, 1).await;
             self.inner.query(query).await?
         };
         // A projection saves transfer, not units: whole items are billed.
@@ -370,7 +382,7 @@ impl Table for SizedTable {
     // included: calls the route makes together then overlap as they would without it.
 
     async fn write(&self, write: Write) -> Result<Written, StoreError> {
-        let call = self.call(1, 1);
+        let call = self.call(1, 1).await;
         let writes = [write];
         let before = self.before(&writes).await;
         let [write] = writes;
@@ -382,7 +394,7 @@ impl Table for SizedTable {
     }
 
     async fn transact(&self, writes: Vec<Write>) -> Result<(), StoreError> {
-        let call = self.call(1, 1);
+        let call = self.call(1, 1).await;
         let before = self.before(&writes).await;
         let copy = writes.clone();
         let result = self.inner.transact(writes).await;
@@ -395,10 +407,12 @@ impl Table for SizedTable {
         if writes.is_empty() {
             return self.inner.batch_write(writes).await;
         }
-        let call = self.call(
-            batch_write_requests(&writes),
-            batch_write_round_trips(&writes),
-        );
+        let call = self
+            .call(
+                batch_write_requests(&writes),
+                batch_write_round_trips(&writes),
+            )
+            .await;
         let before = self.before(&writes).await;
         let copy = writes.clone();
         let result = self.inner.batch_write(writes).await;
