@@ -11,10 +11,9 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import urllib.request
 
-from local_server import start
+from local_server import scratch_dir, start
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -40,7 +39,7 @@ def main():
         sys.exit(__doc__)
     from openapi_spec_validator import validate
 
-    work = tempfile.mkdtemp(prefix="marquee-contract-")
+    work = scratch_dir("marquee-contract-")
     server, base, _ = start(sys.argv[1], os.path.join(work, "data"), MARQUEE_DEMO="false")
     try:
         with urllib.request.urlopen(f"{base}/openapi.json", timeout=15) as answer:
@@ -54,8 +53,8 @@ def main():
 
     try:
         validate(doc)
-    except Exception as invalid:  # the validator's own error types; the doc is in the file
-        sys.exit(f"contract: {path} is not a valid OpenAPI document: {str(invalid)[:2000]}")
+    except Exception as invalid:  # the validator's own error types
+        sys.exit(f"contract: /openapi.json is not a valid OpenAPI document: {str(invalid)[:2000]}")
     operations = sum(len(item) for item in doc["paths"].values())
     print(f"contract: openapi-spec-validator passed ({operations} operations, "
           f"{len(doc['components']['schemas'])} schemas)")

@@ -18,11 +18,10 @@ The clients are made into target/clients/. Usage: clients.py LOCAL_SERVER_BINARY
 import os
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
-from local_server import start
+from local_server import scratch_dir, start
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -51,7 +50,7 @@ def journey(name: str, command: list[str], **kwargs):
 def main():
     binary = sys.argv[1]
     os.makedirs(OUT, exist_ok=True)
-    data_dir = tempfile.mkdtemp(prefix="marquee-clients-")
+    data_dir = scratch_dir("marquee-clients-")
     outbox = os.path.join(data_dir, "outbox")
     server, base, _ = start(binary, data_dir, MARQUEE_DEMO="true", MARQUEE_DEMO_MOVIES="30")
     try:

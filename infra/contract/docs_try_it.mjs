@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import puppeteer from 'puppeteer-core';
+import { stopServer } from './scratch.mjs';
 
 const binary = process.argv[2];
 if (!binary) throw new Error('usage: docs_try_it.mjs PATH/TO/marquee-local');
@@ -106,5 +107,5 @@ try {
   console.log('docs: the whole journey ran from the page, no script error or CSP violation');
 } finally {
   await browser.close();
-  server.kill();
+  await stopServer(server, dataDir);
 }

@@ -14,11 +14,10 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import time
 import urllib.request
 
-from local_server import start
+from local_server import scratch_dir, start
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SEED = "20261201"
@@ -84,7 +83,7 @@ def main():
         sys.exit(__doc__)
     examples = sys.argv[sys.argv.index("--max-examples") + 1] if "--max-examples" in sys.argv else "10"
     schemathesis = os.path.join(os.path.dirname(sys.executable), "schemathesis")
-    data_dir = tempfile.mkdtemp(prefix="marquee-fuzz-")
+    data_dir = scratch_dir("marquee-fuzz-")
     server, base, (admin_email, admin_password) = start_server(sys.argv[1], data_dir)
     failed = []
     try:

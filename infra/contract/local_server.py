@@ -2,9 +2,20 @@
 Marquee settings of the caller's, except the usage log that the IAM check reads), a data
 folder of its own, a free port; it answers once the server's banner says so."""
 
+import atexit
 import os
 import re
+import shutil
 import subprocess
+import tempfile
+
+
+def scratch_dir(prefix: str) -> str:
+    """A new folder for a check's server data, removed when the check exits (after its
+    `finally` has stopped the server)."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def start(binary: str, data_dir: str, until: str = "Marquee API: ", **settings: str):

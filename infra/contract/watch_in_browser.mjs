@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import puppeteer from 'puppeteer-core';
+import { stopServer } from './scratch.mjs';
 
 const binary = process.argv[2];
 if (!binary) throw new Error('usage: watch_in_browser.mjs PATH/TO/marquee-local');
@@ -142,5 +143,5 @@ try {
   if (problems.length) throw new Error(problems.join('\n'));
 } finally {
   await browser.close();
-  server.kill();
+  await stopServer(server, dataDir);
 }

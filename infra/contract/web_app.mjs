@@ -24,6 +24,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
+import { stopServer } from './scratch.mjs';
 
 const binary = process.argv[2];
 if (!binary) throw new Error('usage: web_app.mjs PATH/TO/marquee-local');
@@ -508,5 +509,5 @@ try {
   log('passed');
 } finally {
   await browser.close();
-  server.kill();
+  await stopServer(server, dataDir);
 }

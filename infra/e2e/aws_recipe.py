@@ -14,10 +14,12 @@ admin's credentials. Everything the recipe started is stopped at the end.
 Usage: infra/e2e/aws_recipe.py  (stdlib only; run by ./infra/test)
 """
 
+import atexit
 import html
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -157,6 +159,7 @@ def main():
     moto_port, api_port = free_port(), free_port()
     script = recipe().replace("5000", str(moto_port))
     data_dir = tempfile.mkdtemp(prefix="marquee-recipe-")
+    atexit.register(shutil.rmtree, data_dir, ignore_errors=True)
     env = dict(os.environ)
     # The recipe sets its own AWS settings; none of the caller's may leak in.
     for name in list(env):
