@@ -40,6 +40,12 @@ const FEED_CAPACITY: usize = 4096;
 const READERS: usize = 4;
 /// How long a call waits for another process's lock on the file before it gives up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long opening waits for another process's write on the file before it says so.
+const OPEN_BUSY_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long opening then waits: the process that opened a file of an earlier layout first
+/// converts it, which takes minutes for a store of tens of thousands of movies, and
+/// functions started together (`cargo lambda watch`) open the same file.
+const OPEN_TIMEOUT: Duration = Duration::from_secs(15 * 60);
 
 /// A connection, with the key numbers it has met and the file's codec.
 struct Link {
@@ -219,7 +225,21 @@ impl SqliteTable {
         // The writer's pages stay in memory until their transaction commits: a large one
         // (the seeder's) would otherwise spill pages to the log and write them again.
         conn.execute_batch(WRITER_CACHE).map_err(backend)?;
-        let codec = stored::prepare(&mut conn)?;
+        conn.busy_timeout(OPEN_BUSY_TIMEOUT).map_err(backend)?;
+        let codec = match stored::prepare(&mut conn) {
+            Err(StoreError::Conflict) => {
+                tracing::warn!(
+                    path = %path.display(),
+                    "another process is writing the store file, perhaps converting it from an \
+                     earlier layout; waiting for it (up to {} minutes)",
+                    OPEN_TIMEOUT.as_secs() / 60
+                );
+                conn.busy_timeout(OPEN_TIMEOUT).map_err(backend)?;
+                stored::prepare(&mut conn)?
+            }
+            prepared => prepared?,
+        };
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(backend)?;
         let mut readers = Vec::with_capacity(READERS);
         for _ in 0..READERS {
             let reader = Connection::open_with_flags(
@@ -605,6 +625,43 @@ mod tests {
                 assert!(plan.iter().any(|p| p.starts_with(seek)), "{sql}: {plan:?}");
             }
         }
+    }
+
+    /// Opening waits past its first second for another process's write on the file (as
+    /// when that process converts the file from an earlier layout), and then opens it.
+    #[tokio::test]
+    async fn opening_waits_for_another_process_writing_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.sqlite3");
+        drop(SqliteTable::open(&path).unwrap());
+        let (locked, lock_taken) = std::sync::mpsc::channel();
+        let holder = std::thread::spawn({
+            let path = path.clone();
+            move || {
+                let other = Connection::open(&path).unwrap();
+                other.execute_batch("BEGIN IMMEDIATE;").unwrap();
+                locked.send(()).unwrap();
+                std::thread::sleep(OPEN_BUSY_TIMEOUT * 3);
+                other.execute_batch("COMMIT;").unwrap();
+            }
+        });
+        lock_taken.recv().unwrap();
+        let started = std::time::Instant::now();
+        let table = SqliteTable::open(&path).unwrap();
+        assert!(
+            started.elapsed() >= OPEN_BUSY_TIMEOUT * 2,
+            "it waited for the lock"
+        );
+        holder.join().unwrap();
+        table
+            .write(Write::put(
+                serde_json::json!({"PK": "A", "SK": "B"})
+                    .as_object()
+                    .unwrap()
+                    .clone(),
+            ))
+            .await
+            .unwrap();
     }
 
     /// A file of the earlier layout (each item's JSON whole, index keys generated from
