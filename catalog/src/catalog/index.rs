@@ -837,20 +837,19 @@ async fn remove_deleted(
     movie_id: &str,
     mut keys: BTreeSet<Key>,
 ) -> Result<(), StoreError> {
-    let tombstone = app.table.get(&tombstone_key(movie_id)).await?;
-    let state = app.table.get(&state_key(movie_id)).await?;
+    let (tombstone_at, state_at) = (tombstone_key(movie_id), state_key(movie_id));
+    let (tombstone, state) = tokio::join!(app.table.get(&tombstone_at), app.table.get(&state_at));
+    let (tombstone, state) = (tombstone?, state?);
     for left in [&tombstone, &state].into_iter().flatten() {
         keys.extend(indexed(left).into_keys());
     }
     delete_keys(app, keys).await?;
     // The tombstone last: while it stands, a retry knows there is something to remove.
     if state.is_some() {
-        app.table.write(Write::delete(state_key(movie_id))).await?;
+        app.table.write(Write::delete(state_at)).await?;
     }
     if tombstone.is_some() {
-        app.table
-            .write(Write::delete(tombstone_key(movie_id)))
-            .await?;
+        app.table.write(Write::delete(tombstone_at)).await?;
     }
     Ok(())
 }

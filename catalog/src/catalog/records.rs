@@ -597,8 +597,10 @@ pub async fn delete<R: Record>(
     ));
     match app.table.transact(writes).await {
         Ok(()) => {
-            R::after_write(&app, &id).await;
-            R::after_delete(&app, &current).await?;
+            // The index and the carts holding the record: neither waits for the other.
+            let ((), withdrawn) =
+                tokio::join!(R::after_write(&app, &id), R::after_delete(&app, &current));
+            withdrawn?;
             Ok(StatusCode::NO_CONTENT)
         }
         Err(StoreError::TransactionCanceled { .. }) => Err(Problem::conflict(

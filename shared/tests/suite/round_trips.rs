@@ -171,3 +171,36 @@ async fn a_stream_batch_projects_its_movies_together() {
         assert_eq!(card["likes"], shown["likes"], "{movie}");
     }
 }
+
+/// A movie's deletion, projected at once by its route: sign-in, the record, the one
+/// transaction (the record gone, its tombstone left); then the carts holding the movie
+/// are read while the projection reads the record again (gone), then the tombstone and
+/// the index state together (what they name is what to remove), deletes the index items
+/// in one batch, the state, then the tombstone, last.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deleted_movie_leaves_the_index_in_a_bounded_number_of_round_trips() {
+    let counted = Counted::start().await;
+    let env = &counted.env;
+    let movies = marquee::catalog::demo::seed(&env.app, 2, 7)
+        .await
+        .unwrap()
+        .movies;
+    let (editor, _, _) = env.account("editor", Role::Moderator).await;
+    let gone = &movies[0];
+    let trips = counted
+        .request(Method::DELETE, &format!("/movies/{gone}"), &editor, None)
+        .await;
+    assert_eq!(trips, 8, "a deletion");
+    let (_, page) = env.get("/movies?sort=title&limit=100", None).await;
+    let ids: Vec<&str> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    assert_eq!(
+        ids,
+        vec![movies[1].as_str()],
+        "only the movie left is listed"
+    );
+}
