@@ -1,9 +1,9 @@
 //! Likes and dislikes (one reaction per user per movie; switching moves the counts) and
 //! ratings 1..10 (one per user, changeable; the sum and count give the exact average).
 
-use super::{ATTEMPTS, Outcome, busy, commit, counts};
+use super::{ATTEMPTS, Outcome, busy, commit, no_movie};
 use crate::app::App;
-use crate::catalog::index;
+use crate::catalog::index::{self, Counters};
 use crate::catalog::movies::MovieCounts;
 use crate::http::guard::Principal;
 use crate::http::problem::Problem;
@@ -78,8 +78,9 @@ trait Choice: Copy + PartialEq {
     fn key(movie_id: &str, user_id: &str) -> Key;
     fn read(item: &Value) -> Option<Self>;
     fn value(self) -> Value;
-    /// Counter changes when this value arrives (`sign` 1) or leaves (`sign` -1).
-    fn count(self, update: Update, sign: i64) -> Update;
+    /// The movie's counters that change, and by how much, when this value arrives
+    /// (`sign` 1) or leaves (`sign` -1).
+    fn counts(self, sign: i64) -> Vec<(&'static str, i64)>;
 }
 
 impl Choice for Reaction {
@@ -93,8 +94,8 @@ impl Choice for Reaction {
     fn value(self) -> Value {
         self.as_str().into()
     }
-    fn count(self, update: Update, sign: i64) -> Update {
-        update.add(self.counter(), sign)
+    fn counts(self, sign: i64) -> Vec<(&'static str, i64)> {
+        vec![(self.counter(), sign)]
     }
 }
 
@@ -112,38 +113,44 @@ impl Choice for Score {
     fn value(self) -> Value {
         self.0.into()
     }
-    fn count(self, update: Update, sign: i64) -> Update {
-        update
-            .add("rating_sum", sign * self.0)
-            .add("rating_count", sign)
+    fn counts(self, sign: i64) -> Vec<(&'static str, i64)> {
+        vec![("rating_sum", sign * self.0), ("rating_count", sign)]
     }
 }
 
 /// Sets (`Some`) or clears (`None`) the caller's value, moving the counters exactly.
+/// Answers the movie's counts as read with the caller's value, this change applied (a
+/// change another viewer commits in between shows in the next read).
 async fn choose<C: Choice>(
     app: &App,
     movie_id: &str,
     user_id: &str,
     wanted: Option<C>,
-) -> Result<(), Problem> {
+) -> Result<MovieCounts, Problem> {
     let key = C::key(movie_id, user_id);
+    let record_key = index::record_key(movie_id);
     for _ in 0..ATTEMPTS {
-        let current = app.table.get(&key).await?;
-        let old = current
+        let (current, record) = tokio::join!(app.table.get(&key), app.table.get(&record_key));
+        let Some(mut record) = record? else {
+            return Err(no_movie());
+        };
+        let old = current?
             .as_ref()
             .and_then(|i| i.get("value"))
             .and_then(C::read);
         if old == wanted {
-            // Nothing to change, but the movie must exist.
-            counts(app, movie_id).await?;
-            return Ok(());
+            return Ok(MovieCounts::from(&Counters::read(&record)));
         }
+        let changes = old
+            .map(|old| old.counts(-1))
+            .into_iter()
+            .chain(wanted.map(|new| new.counts(1)))
+            .flatten();
         let mut update = Update::new();
-        if let Some(old) = old {
-            update = old.count(update, -1);
-        }
-        if let Some(new) = wanted {
-            update = new.count(update, 1);
+        for (counter, by) in changes {
+            update = update.add(counter, by);
+            let was = record.get(counter).and_then(Value::as_i64).unwrap_or(0);
+            record.insert(counter.into(), (was + by).into());
         }
         // The per-user item moves only from the value just read.
         let unchanged = match old {
@@ -166,7 +173,7 @@ async fn choose<C: Choice>(
         let now = app.clock.now().unix_timestamp();
         let writes = vec![index::marked(update, movie_id, now), own.when(unchanged)];
         if let Outcome::Done = commit(app, writes).await? {
-            return Ok(());
+            return Ok(MovieCounts::from(&Counters::read(&record)));
         }
     }
     Err(busy())
@@ -178,8 +185,9 @@ pub async fn set_reaction(
     Path(id): Path<String>,
     Json(input): Json<ReactionInput>,
 ) -> Result<axum::Json<MovieCounts>, Problem> {
-    choose(&app, &id, &caller.user_id, Some(input.value)).await?;
-    Ok(axum::Json(counts(&app, &id).await?))
+    Ok(axum::Json(
+        choose(&app, &id, &caller.user_id, Some(input.value)).await?,
+    ))
 }
 
 pub async fn clear_reaction(
@@ -187,8 +195,9 @@ pub async fn clear_reaction(
     caller: Principal,
     Path(id): Path<String>,
 ) -> Result<axum::Json<MovieCounts>, Problem> {
-    choose::<Reaction>(&app, &id, &caller.user_id, None).await?;
-    Ok(axum::Json(counts(&app, &id).await?))
+    Ok(axum::Json(
+        choose::<Reaction>(&app, &id, &caller.user_id, None).await?,
+    ))
 }
 
 pub async fn set_rating(
@@ -198,8 +207,9 @@ pub async fn set_rating(
     Json(input): Json<RatingInput>,
 ) -> Result<axum::Json<MovieCounts>, Problem> {
     validate::finish(validate::fields(&input))?;
-    choose(&app, &id, &caller.user_id, Some(Score(input.score))).await?;
-    Ok(axum::Json(counts(&app, &id).await?))
+    Ok(axum::Json(
+        choose(&app, &id, &caller.user_id, Some(Score(input.score))).await?,
+    ))
 }
 
 pub async fn clear_rating(
@@ -207,8 +217,9 @@ pub async fn clear_rating(
     caller: Principal,
     Path(id): Path<String>,
 ) -> Result<axum::Json<MovieCounts>, Problem> {
-    choose::<Score>(&app, &id, &caller.user_id, None).await?;
-    Ok(axum::Json(counts(&app, &id).await?))
+    Ok(axum::Json(
+        choose::<Score>(&app, &id, &caller.user_id, None).await?,
+    ))
 }
 
 /// The caller's reaction and score read from their items.

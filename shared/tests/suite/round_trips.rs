@@ -101,6 +101,21 @@ async fn routes_ask_the_table_together_what_does_not_depend_on_an_answer() {
         .await;
     assert_eq!(trips, 3, "a progress beat");
 
+    // A like and a score: sign-in, the caller's own value and the movie's counters
+    // together, the one transaction (the answer's counts are those read, the change
+    // applied).
+    let path = format!("/movies/{}/reaction", movies[1]);
+    let like = json!({"value": "like"});
+    let trips = counted
+        .request(Method::PUT, &path, &token, Some(like))
+        .await;
+    assert_eq!(trips, 3, "a like");
+    let path = format!("/movies/{}/rating", movies[1]);
+    let trips = counted
+        .request(Method::PUT, &path, &token, Some(json!({"score": 8})))
+        .await;
+    assert_eq!(trips, 3, "a score");
+
     // A showtime: sign-in, the movie and the cinema together, the screen's day plans, the
     // one transaction.
     let (editor, _, _) = env.account("editor", Role::Moderator).await;
