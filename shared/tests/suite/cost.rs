@@ -186,6 +186,17 @@ impl SizedTable {
         self.counts.call(round_trips).await
     }
 
+    /// [`SizedTable::call`] for a batch read of `keys`: none when there are none.
+    async fn batch_get_call(&self, keys: &[Key]) -> Option<InFlight<'_>> {
+        if keys.is_empty() {
+            return None;
+        }
+        Some(
+            self.call(batch_get_requests(keys), batch_get_round_trips(keys))
+                .await,
+        )
+    }
+
     /// Runs `work`, sizing done on the route's thread, keeping its CPU time apart.
     fn aside<T>(&self, work: impl FnOnce() -> T) -> T {
         let start = clock_ms(libc::CLOCK_THREAD_CPUTIME_ID);
@@ -325,14 +336,7 @@ impl Table for SizedTable {
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
         let items = {
-            let _call = if keys.is_empty() {
-                None
-            } else {
-                Some(
-                    self.call(batch_get_requests(keys), batch_get_round_trips(keys))
-                        .await,
-                )
-            };
+            let _call = self.batch_get_call(keys).await;
             self.inner.batch_get(keys).await?
         };
         self.bill_batch_get(keys, &items, true);
@@ -341,14 +345,7 @@ impl Table for SizedTable {
 
     async fn batch_get_eventual(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
         let items = {
-            let _call = if keys.is_empty() {
-                None
-            } else {
-                Some(
-                    self.call(batch_get_requests(keys), batch_get_round_trips(keys))
-                        .await,
-                )
-            };
+            let _call = self.batch_get_call(keys).await;
             self.inner.batch_get_eventual(keys).await?
         };
         self.bill_batch_get(keys, &items, false);
