@@ -85,13 +85,13 @@ impl Counts {
         call
     }
 
-    /// [`Counts::call`] for a batch, which makes no call when it has nothing to do.
-    pub async fn call_unless_empty(&self, empty: bool, round_trips: u64) -> Option<InFlight<'_>> {
-        if empty {
-            None
-        } else {
-            Some(self.call(round_trips).await)
+    /// [`Counts::call`] for a batch of `round_trips`: none for an empty batch (0), which
+    /// makes no call.
+    pub async fn batch_call(&self, round_trips: u64) -> Option<InFlight<'_>> {
+        if round_trips == 0 {
+            return None;
         }
+        Some(self.call(round_trips).await)
     }
 
     fn read(&self, items: usize) {
@@ -160,10 +160,7 @@ impl Table for CountingTable {
     }
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
-        let _call = self
-            .counts
-            .call_unless_empty(keys.is_empty(), batch_get_round_trips(keys))
-            .await;
+        let _call = self.counts.batch_call(batch_get_round_trips(keys)).await;
         let items = self.inner.batch_get(keys).await?;
         self.counts.read(items.len());
         Ok(items)
@@ -177,10 +174,7 @@ impl Table for CountingTable {
     }
 
     async fn batch_get_eventual(&self, keys: &[Key]) -> Result<Vec<Item>, StoreError> {
-        let _call = self
-            .counts
-            .call_unless_empty(keys.is_empty(), batch_get_round_trips(keys))
-            .await;
+        let _call = self.counts.batch_call(batch_get_round_trips(keys)).await;
         let items = self.inner.batch_get_eventual(keys).await?;
         self.counts.read(items.len());
         Ok(items)
@@ -218,7 +212,7 @@ impl Table for CountingTable {
     async fn batch_write(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         let _call = self
             .counts
-            .call_unless_empty(writes.is_empty(), batch_write_round_trips(&writes))
+            .batch_call(batch_write_round_trips(&writes))
             .await;
         self.counts
             .writes

@@ -114,9 +114,9 @@ fn prepare_tables(conn: &mut Connection) -> Result<(Codec, bool), StoreError> {
     let layout: i64 = tx
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(backend)?;
-    let mut converted = false;
-    match layout {
-        LAYOUT => {}
+    // Whether the file holds the earlier layout's table, to convert once the tables are made.
+    let earlier = match layout {
+        LAYOUT => false,
         0 => {
             let earlier = has_column(&tx, "items", "item")?;
             if earlier {
@@ -134,23 +134,24 @@ fn prepare_tables(conn: &mut Connection) -> Result<(Codec, bool), StoreError> {
                 [DICTIONARY],
             )
             .map_err(backend)?;
-            if earlier {
-                convert_earlier(&tx)?;
-                converted = true;
-            }
             tx.execute_batch(&format!("PRAGMA user_version = {LAYOUT};"))
                 .map_err(backend)?;
+            earlier
         }
         newer => {
             return Err(StoreError::Backend(format!(
                 "the store file has layout {newer}, newer than this build's {LAYOUT}"
             )));
         }
+    };
+    let codec = file_codec(&tx)?;
+    // Converted before the indexes are made: they are built once, from the whole table.
+    if earlier {
+        convert_earlier(&tx, &codec)?;
     }
     tx.execute_batch(&indexes_sql()).map_err(backend)?;
-    let codec = file_codec(&tx)?;
     tx.commit().map_err(backend)?;
-    Ok((codec, converted))
+    Ok((codec, earlier))
 }
 
 /// The codec of the dictionary the file was made with.
@@ -178,10 +179,9 @@ fn has_column(conn: &Connection, table: &str, name: &str) -> Result<bool, StoreE
 }
 
 /// Rewrites every item of the earlier layout's table into this one, then drops it.
-fn convert_earlier(conn: &Connection) -> Result<(), StoreError> {
-    let codec = file_codec(conn)?;
+fn convert_earlier(conn: &Connection, codec: &Codec) -> Result<(), StoreError> {
     let mut names = KeyNames::default();
-    let mut rows = Rows::new(conn, &mut names, &codec);
+    let mut rows = Rows::new(conn, &mut names, codec);
     let mut stmt = conn
         .prepare("SELECT item FROM items_earlier")
         .map_err(backend)?;
@@ -368,9 +368,10 @@ impl<'a> Rows<'a> {
             if wanted(index.pk())
                 && let Some(number) = row.get::<_, Option<i64>>(at).map_err(backend)?
             {
-                let key = match number == pk {
-                    true => pk_name.clone(),
-                    false => self.names.name(self.conn, number)?,
+                let key = if number == pk {
+                    pk_name.clone()
+                } else {
+                    self.names.name(self.conn, number)?
                 };
                 item.insert(index.pk().into(), key.into());
             }
