@@ -6,13 +6,17 @@ deploy` and CloudFormation use):
   resource's Condition) names a parameter, a resource, a condition or a pseudo parameter of
   that stack: a generated name that SAM does not make, or a parameter a stack forgot to
   declare, fails here, not at deploy time;
-- the root passes each nested stack every parameter it requires and none it lacks.
+- the root passes each nested stack every parameter it requires and none it lacks, and
+  reads only the outputs each declares;
+- every dashboard body is JSON once its `${...}` are resolved, and each metric math
+  expression there names only the metrics of its widget.
 Prints the counts; exits 1 on any failure.
 
 Usage: python infra/python/check_stacks.py [--limit N] TEMPLATE...
 """
 
 import argparse
+import json
 import logging
 import os
 import re
@@ -145,6 +149,72 @@ def nesting(path):
     return wrong
 
 
+def nested_outputs(path):
+    """The outputs the root reads of its nested stacks (`Stack.Outputs.Name`, by
+    Fn::GetAtt or in Fn::Sub) that their templates do not declare."""
+    root = os.path.dirname(os.path.abspath(path))
+    template = load(path)
+    declared = {
+        name: set(load(os.path.join(root, r["Properties"]["Location"])).get("Outputs", {}))
+        for name, r in template.get("Resources", {}).items()
+        if r.get("Type") == "AWS::Serverless::Application"
+    }
+    read = []
+
+    def walk(node):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "Fn::GetAtt":
+                    parts = value if isinstance(value, list) else value.split(".")
+                    read.append(".".join(parts))
+                elif key == "Fn::Sub":
+                    text = value if isinstance(value, str) else value[0]
+                    read.extend(SUB_VARIABLE.findall(text))
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(template)
+    wrong = []
+    for reference in read:
+        stack, _, rest = reference.partition(".Outputs.")
+        if rest and stack in declared and rest not in declared[stack]:
+            wrong.append(f"reads {stack}.Outputs.{rest}, which its template does not declare")
+    return wrong
+
+
+MATH_NAME = re.compile(r'"[^"]*"|\b([a-z][A-Za-z0-9_]*)\b')
+METRICS_FILTER = re.compile(r'METRICS\("([^"]*)"\)')
+
+
+def dashboards(path):
+    """What is wrong with the dashboard bodies of a template."""
+    wrong = []
+    for name, resource in load(path).get("Resources", {}).items():
+        if resource.get("Type") != "AWS::CloudWatch::Dashboard":
+            continue
+        body = resource["Properties"]["DashboardBody"]
+        text = body["Fn::Sub"] if isinstance(body, dict) else body
+        try:
+            widgets = json.loads(re.sub(r"\$\{[^}]*\}", "x", text))["widgets"]
+        except (ValueError, KeyError) as e:
+            wrong.append(f"{name}: the body is not a dashboard's JSON ({e})")
+            continue
+        for widget in widgets:
+            lines = widget.get("properties", {}).get("metrics", [])
+            options = [line[-1] for line in lines if line and isinstance(line[-1], dict)]
+            ids = {o["id"] for o in options if "id" in o}
+            for expression in (o["expression"] for o in options if "expression" in o):
+                names = {n for n in MATH_NAME.findall(expression) if n}
+                for missing in sorted(names - ids):
+                    wrong.append(f"{name}: {expression!r} names {missing}, not a metric of its widget")
+                for part in METRICS_FILTER.findall(expression):
+                    if not any(part in i for i in ids):
+                        wrong.append(f"{name}: {expression!r} selects no metric with {part!r}")
+    return wrong
+
+
 def main():
     # Pseudo parameters (AWS::Region) need a region; nothing is called.
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
@@ -162,9 +232,14 @@ def main():
             failures.append(f"{path}: past {args.limit} resources")
         failures += [f"{path}: {name} names nothing of the stack" for name in dangling(template)]
         failures += [f"{path}: {line}" for line in nesting(path)]
+        failures += [f"{path}: {line}" for line in nested_outputs(path)]
+        failures += [f"{path}: {line}" for line in dashboards(path)]
     if failures:
         sys.exit("\n".join(failures))
-    print("every reference resolves; every nested stack gets the parameters it declares")
+    print(
+        "every reference resolves; every nested stack gets the parameters it declares and"
+        " gives the outputs read of it; every dashboard's metric math names its metrics"
+    )
 
 
 if __name__ == "__main__":

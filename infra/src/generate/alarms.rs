@@ -299,6 +299,53 @@ fn business(metrics: &[Metric]) -> Vec<String> {
         .collect()
 }
 
+/// The route whose calls are the list pages the CDN did not answer.
+pub const LIST_PAGES_ROUTE: &str = "movies-list";
+/// The routes that change a movie's counts, each of which the stream indexer projects onto
+/// the movie's shelves (docs/cost.md weighs that against the list pages at the origin).
+pub const COUNT_CHANGE_ROUTES: [&str; 6] = [
+    "movies-reaction-set",
+    "movies-reaction-clear",
+    "movies-rating-set",
+    "movies-rating-clear",
+    "favorites-add",
+    "favorites-remove",
+];
+
+/// The routes whose functions the dashboard reads by name: their feature stacks name them
+/// in an output ([`super::stack::function_name_output`]).
+pub fn routes_on_dashboard() -> impl Iterator<Item = &'static str> {
+    std::iter::once(LIST_PAGES_ROUTE).chain(COUNT_CHANGE_ROUTES)
+}
+
+/// A route's invocations, its function named by its feature stack's output.
+fn invocations(route: &str, id: &str) -> String {
+    format!(
+        r#"["AWS/Lambda","Invocations","FunctionName","${{{stack}.Outputs.{output}}}",{{"id":"{id}","visible":false}}]"#,
+        stack = super::stack::stack_id(super::stack::stack_of(route)),
+        output = super::stack::function_name_output(route),
+    )
+}
+
+/// List pages at the origin per change to a movie's counts, by the hour: the measured
+/// ratio that decides the layout of the lists (docs/cost.md).
+fn pages_per_count_change() -> String {
+    let mut metrics = vec![
+        r#"[{"expression":"FILL(pages,0)/SUM(FILL(METRICS(\"clicks\"),0))","label":"list pages at the origin per like, dislike, rating or favourite","id":"ratio"}]"#.to_string(),
+        invocations(LIST_PAGES_ROUTE, "pages"),
+    ];
+    metrics.extend(
+        COUNT_CHANGE_ROUTES
+            .iter()
+            .enumerate()
+            .map(|(n, route)| invocations(route, &format!("clicks{n}"))),
+    );
+    format!(
+        r#"{{"type":"metric","x":12,"y":24,"width":12,"height":6,"properties":{{"title":"List pages at the origin per change of movie counts","view":"timeSeries","region":"${{AWS::Region}}","stat":"Sum","period":3600,"yAxis":{{"left":{{"min":0}}}},"metrics":[{}]}}}}"#,
+        metrics.join(",")
+    )
+}
+
 /// One dashboard of what the alarms watch, and the business metrics.
 pub fn dashboard(out: &mut String) {
     let api = r#""ApiId","${HttpApi}","Stage","$default""#;
@@ -408,6 +455,7 @@ pub fn dashboard(out: &mut String) {
             0,
             24,
         ),
+        pages_per_count_change(),
     ];
     let _ = write!(
         out,

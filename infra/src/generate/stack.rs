@@ -76,6 +76,41 @@ pub fn stack_id(stack: &Stack) -> String {
     id + "Stack"
 }
 
+/// The stack that deploys route `name`.
+pub fn stack_of(name: &str) -> &'static Stack {
+    STACKS
+        .iter()
+        .find(|stack| routes_of(stack).iter().any(|r| r.name == name))
+        .unwrap_or_else(|| panic!("no stack deploys {name}"))
+}
+
+/// The output by which a feature stack names the function of route `name` to the root.
+pub fn function_name_output(name: &str) -> String {
+    logical_id(name) + "Name"
+}
+
+/// What a stack names to the root: the functions the root's dashboard reads by name.
+fn outputs(stack: &Stack) -> String {
+    let mut out = String::new();
+    for route in routes_of(stack)
+        .iter()
+        .filter(|r| super::alarms::routes_on_dashboard().any(|name| name == r.name))
+    {
+        let _ = write!(
+            out,
+            "\n  {output}:\n    Description: The function of {name}, whose metrics the root's dashboard reads.\n    Value: !Ref {id}\n",
+            output = function_name_output(route.name),
+            name = route.name,
+            id = logical_id(route.name),
+        );
+    }
+    if out.is_empty() {
+        out
+    } else {
+        format!("\nOutputs:{out}")
+    }
+}
+
 pub fn routes_of(stack: &Stack) -> &'static [Route] {
     SLICES
         .iter()
@@ -373,6 +408,7 @@ pub fn render(stack: &Stack) -> String {
     out.push_str(GLOBALS);
     out.push_str("\nResources:");
     out.push_str(&body);
+    out.push_str(&outputs(stack));
     out
 }
 
