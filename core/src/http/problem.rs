@@ -58,6 +58,8 @@ pub struct ProblemBody {
     pub type_: String,
     pub title: String,
     pub status: u16,
+    /// Left out when there is nothing to add to the title (RFC 9457 members are optional).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     pub code: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -385,7 +385,7 @@ async fn the_role_guard_refuses_anonymous_callers() {
         body,
         json!({
             "type": "/docs#problem-unauthorized", "title": "Authentication required",
-            "status": 401, "detail": null, "code": "unauthorized"
+            "status": 401, "code": "unauthorized"
         })
     );
 }
