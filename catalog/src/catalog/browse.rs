@@ -10,6 +10,7 @@
 //! | any other range | filters the cards read | at most [`READ_BUDGET`] |
 //! | `q` whose longest word (2+ letters) starts at most [`CANDIDATE_LIMIT`] indexed words | the word index `TERMS#<first two letters>` by prefix, then the cards of the movies found (one batch read), filtered and sorted in memory | at most 2 × [`CANDIDATE_LIMIT`] |
 //! | `q` that is broader, or one letter | `SHELF#ALL` (only its items carry the words) on the sort's index, the words and any other filters filtering the cards read | at most [`READ_BUDGET`] |
+//! | `q` of no letter or digit (a blank `q` is no search) | none: nothing matches | 0 |
 //! | favourites (at most [`crate::engagement::favorites::MAX_FAVORITES`] a user) | the user's favourites, then their cards, in memory | at most 2 × that |
 //!
 //! When filtering leaves a page short after [`READ_BUDGET`] items, the page ends there with
@@ -60,7 +61,8 @@ pub struct BrowseQuery {
     pub rating_min: Option<f64>,
     /// E.g. `PG-13`, case-insensitive.
     pub certification: Option<String>,
-    /// Words; each must start a word of the title, description or a credited name.
+    /// Words; each must start a word of the title, description or a credited name. A
+    /// search of no letter or digit (`!!!`) matches nothing.
     pub q: Option<String>,
     /// `title`, `price`, `release_date`, `rating` or `popularity` (default); `-price` descends.
     pub sort: Option<String>,
@@ -87,6 +89,8 @@ pub struct Filters {
     pub certification: Option<String>,
     /// Folded words.
     pub terms: Vec<String>,
+    /// A search for what no word starts with (punctuation, symbols): nothing matches it.
+    pub searches_no_word: bool,
 }
 
 /// Order, size and position of a page.
@@ -240,6 +244,7 @@ pub fn parse(query: BrowseQuery) -> Result<(Filters, Plan), Problem> {
             price_max: query.price_max,
             rating_min,
             certification,
+            searches_no_word: terms.is_empty() && !q.trim().is_empty(),
             terms,
         },
         Plan {
@@ -291,6 +296,7 @@ impl Filters {
                 .certification
                 .as_ref()
                 .is_none_or(|c| *c == card.certification)
+            && !self.searches_no_word
             && self
                 .terms
                 .iter()
@@ -386,12 +392,23 @@ impl Filters {
     }
 }
 
+/// The one page of a list that nothing can match, read without a call.
+fn no_match() -> Page<Box<RawValue>> {
+    Page {
+        items: Vec::new(),
+        next_cursor: None,
+    }
+}
+
 /// One page of the catalogue.
 pub async fn browse(
     app: &App,
     filters: &Filters,
     plan: &Plan,
 ) -> Result<Page<Box<RawValue>>, Problem> {
+    if filters.searches_no_word {
+        return Ok(no_match());
+    }
     if let Some(word) = filters.search_word() {
         let found = app
             .table
@@ -424,6 +441,9 @@ pub async fn from_candidates(
     plan: &Plan,
     ids: &[String],
 ) -> Result<Page<Box<RawValue>>, Problem> {
+    if filters.searches_no_word {
+        return Ok(no_match());
+    }
     let past_cursor = |key: &str| match &plan.after {
         None => true,
         Some(after) if plan.descending => key < after.as_str(),

@@ -140,7 +140,7 @@ fn query_parameter(name: &str, route: &Route) -> Option<(ObjectBuilder, &'static
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .max_length(Some(200)),
-            "Words to search for (at most 8)",
+            "Words to search for (at most 8); one of no letter or digit matches nothing",
         ),
         "q" => (
             ObjectBuilder::new().schema_type(Type::String),

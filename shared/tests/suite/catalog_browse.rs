@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use marquee::catalog::browse::{CANDIDATE_LIMIT, READ_BUDGET};
 use marquee::catalog::{demo, text};
 use marquee::store::counting::CountingTable;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 use support::Env;
@@ -123,8 +123,12 @@ impl Ask {
             .get("q")
             .map(|q| text::words(q).collect())
             .unwrap_or_default();
+        // A search for what no word starts with (punctuation only) finds nothing.
+        let searches_no_word =
+            terms.is_empty() && self.get("q").is_some_and(|q| !q.trim().is_empty());
         let mut hits: Vec<&Truth> = all
             .iter()
+            .filter(|_| !searches_no_word)
             .filter(|t| {
                 self.get("genre")
                     .is_none_or(|g| t.genres.iter().any(|x| x == g))
@@ -227,6 +231,14 @@ async fn walk(api: &axum::Router, counts: &CountingTable, ask: &Ask, limit: u32)
     panic!("{ask:?} never ended");
 }
 
+/// Every route over the env's table, with what each call reads counted.
+fn counted_api(env: &Env) -> (axum::Router, Arc<CountingTable>) {
+    let counting = Arc::new(CountingTable::new(env.app.table.clone()));
+    let mut app = env.app.clone();
+    app.table = counting.clone();
+    (marquee::routes::router(app, |_| true), counting)
+}
+
 async fn movies_list_matches_the_reference_for_every_filter_and_sort(env: Env) {
     // The AWS stand-in is slow (pure Python, one request at a time): there the catalogue is
     // smaller and each order is asked with combined filters; the adapters share this code.
@@ -235,10 +247,7 @@ async fn movies_list_matches_the_reference_for_every_filter_and_sort(env: Env) {
         .await
         .unwrap();
     let all = truth(&env, &seeded).await;
-    let counting = Arc::new(CountingTable::new(env.app.table.clone()));
-    let mut app = env.app.clone();
-    app.table = counting.clone();
-    let api = marquee::routes::router(app, |_| true);
+    let (api, counting) = counted_api(&env);
 
     let genre = &seeded.genres[0];
     let actor = all[0].actors[0].clone();
@@ -297,6 +306,9 @@ async fn movies_list_matches_the_reference_for_every_filter_and_sort(env: Env) {
             .with("actor", &actor)
             .with("sort", "-popularity"),
         Ask::default().with("q", "zzzz-nothing"),
+        Ask::default().with("q", "!!!"),
+        Ask::default().with("q", " -- ? ").with("genre", genre),
+        Ask::default().with("q", "   ").with("sort", "title"),
     ]);
     let mut nonempty = 0;
     for ask in &asks {
@@ -318,10 +330,7 @@ async fn movies_list_matches_the_reference_for_every_filter_and_sort(env: Env) {
 
 async fn unfiltered_pages_read_only_what_they_show(env: Env) {
     demo::seed(&env.app, 25, 11).await.unwrap();
-    let counting = Arc::new(CountingTable::new(env.app.table.clone()));
-    let mut app = env.app.clone();
-    app.table = counting.clone();
-    let api = marquee::routes::router(app, |_| true);
+    let (api, counting) = counted_api(&env);
     for path in [
         "/movies?limit=10",
         "/movies?limit=10&sort=title",
@@ -334,6 +343,21 @@ async fn unfiltered_pages_read_only_what_they_show(env: Env) {
         let (items, calls) = counting.counts.take_reads();
         assert_eq!((items, calls), (11, 1), "{path}");
     }
+}
+
+async fn a_search_of_no_word_reads_nothing(env: Env) {
+    demo::seed(&env.app, 5, 3).await.unwrap();
+    let (api, counting) = counted_api(&env);
+    for path in ["/movies?q=%21%21%21", "/movies?q=%E2%80%94&sort=title"] {
+        counting.counts.take_reads();
+        let (status, _, page) = support::call(&api, support::get(path)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(page, json!({"items": [], "next_cursor": null}), "{path}");
+        assert_eq!(counting.counts.take_reads(), (0, 0), "{path}");
+    }
+    // Blank is no search at all: the whole catalogue.
+    let (_, _, page) = support::call(&api, support::get("/movies?q=%20%20")).await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 5, "{page}");
 }
 
 async fn movies_list_rejects_bad_parameters(env: Env) {
@@ -874,5 +898,6 @@ support::on_both_backends!(
     deleting_movies_cleans_the_index_and_withdraws_them_from_carts,
     movies_list_matches_the_reference_for_every_filter_and_sort,
     unfiltered_pages_read_only_what_they_show,
+    a_search_of_no_word_reads_nothing,
     movies_list_rejects_bad_parameters,
 );
