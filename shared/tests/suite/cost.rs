@@ -591,6 +591,24 @@ impl Bench {
         })
     }
 
+    /// One change to `movie` end to end: the write units of its route, then of the
+    /// projection the table's stream starts.
+    async fn end_to_end(
+        &mut self,
+        movie: &str,
+        (method, path, token, body): (Method, String, &str, Value),
+    ) -> (f64, f64) {
+        let route = route_of(&method, &path);
+        let stream = marquee::background::CATALOG_STREAM_INDEXER;
+        let (route_before, projection_before) = (self.written(route), self.written(stream));
+        self.call(method, &path, Some(token), Some(body), &[]).await;
+        self.stream_indexer(&[movie.to_string()]).await;
+        (
+            self.written(route) - route_before,
+            self.written(stream) - projection_before,
+        )
+    }
+
     async fn indexer(&mut self) -> u64 {
         let report = self
             .meter
@@ -942,46 +960,53 @@ async fn cost_per_route_on_dynamodb() {
         "the stream left nothing to the sweep"
     );
 
-    // One like and one edit of a movie nobody touched, each end to end: the route, then
+    // One like and two edits of a movie nobody touched, each end to end: the route, then
     // the projection the stream starts.
     let fresh = movies.last().unwrap().clone();
     let stream = marquee::background::CATALOG_STREAM_INDEXER;
-    let (route_before, projection_before) =
-        (bench.written("movies-reaction-set"), bench.written(stream));
-    bench
-        .call(
-            Method::PUT,
-            &format!("/movies/{fresh}/reaction"),
-            Some(&tokens[0].0),
-            Some(json!({"value": "like"})),
-            &[],
+    let path = format!("/movies/{fresh}");
+    let like = bench
+        .end_to_end(
+            &fresh,
+            (
+                Method::PUT,
+                format!("{path}/reaction"),
+                &tokens[0].0,
+                json!({"value": "like"}),
+            ),
         )
         .await;
-    bench.stream_indexer(std::slice::from_ref(&fresh)).await;
-    let like = (
-        bench.written("movies-reaction-set") - route_before,
-        bench.written(stream) - projection_before,
-    );
-    let (route_before, projection_before) = (bench.written("movies-update"), bench.written(stream));
-    let current = bench.get(&format!("/movies/{fresh}"), None).await;
+    let current = bench.get(&path, None).await;
+    // What no card shows: two words more in the description.
     let description = format!(
         "{} Newly restored.",
         current["description"].as_str().unwrap()
     );
-    bench
-        .call(
-            Method::PATCH,
-            &format!("/movies/{fresh}"),
-            Some(&moderator),
-            Some(json!({ "description": description })),
-            &[],
+    let edit = bench
+        .end_to_end(
+            &fresh,
+            (
+                Method::PATCH,
+                path.clone(),
+                &moderator,
+                json!({ "description": description }),
+            ),
         )
         .await;
-    bench.stream_indexer(std::slice::from_ref(&fresh)).await;
-    let edit = (
-        bench.written("movies-update") - route_before,
-        bench.written(stream) - projection_before,
-    );
+    // What every card shows: the price, a cent up.
+    let mut price = current["price"].clone();
+    price["amount"] = json!(price["amount"].as_i64().unwrap() + 1);
+    let repricing = bench
+        .end_to_end(
+            &fresh,
+            (
+                Method::PATCH,
+                path.clone(),
+                &moderator,
+                json!({ "price": price }),
+            ),
+        )
+        .await;
     bench
         .meter
         .measure(
@@ -993,14 +1018,17 @@ async fn cost_per_route_on_dynamodb() {
 
     let batches = bench.meter.costs[stream].requests;
     println!(
-        "\ncatalog-stream-indexer: {projected} movies projected in {batches} batches, {} WRU per movie (table and indexes); a like end to end {} WRU (the route {}, its projection {}); an edit end to end {} WRU (the route, which projects at once, {}; the stream's call after it {})",
-        round((bench.written(stream) - like.1 - edit.1) / projected as f64),
+        "\ncatalog-stream-indexer: {projected} movies projected in {batches} batches, {} WRU per movie (table and indexes); a like end to end {} WRU (the route {}, its projection {}); an edit of the description end to end {} WRU (the route, which projects at once, {}; the stream's call after it {}); an edit of the price end to end {} WRU (the route {}; the stream's call {})",
+        round((bench.written(stream) - like.1 - edit.1 - repricing.1) / projected as f64),
         round(like.0 + like.1),
         round(like.0),
         round(like.1),
         round(edit.0 + edit.1),
         round(edit.0),
         round(edit.1),
+        round(repricing.0 + repricing.1),
+        round(repricing.0),
+        round(repricing.1),
     );
     println!("\n{}", bench.table());
     println!("{}", bench.cheapest_memory());
