@@ -1,6 +1,15 @@
-# Shell helpers for the scripts under infra/: the pinned Python tools, each in its own
-# virtual environment, installed when its requirements file changed. Source it from the
-# repository root.
+# Shell helpers for the scripts under infra/ and CI: the pinned Python tools, each in its
+# own virtual environment, installed when its requirements file changed. Source it from
+# the repository root.
+
+# $1: a step's name, the rest: its command. Runs it and says how long it took, so a slow
+# run shows where its time went.
+step() {
+  local name="$1" started=$SECONDS
+  shift
+  "$@"
+  echo "step: $name took $((SECONDS - started)) s"
+}
 
 # $1: the venv folder, $2: its requirements file.
 ensure_venv() {
