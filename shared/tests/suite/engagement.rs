@@ -401,6 +401,15 @@ async fn favourites_list_with_the_filters_and_sorts_of_the_catalogue(env: Env) {
     assert_eq!(reversed, expected.iter().rev().cloned().collect::<Vec<_>>());
     let (status, problem) = env.get("/me/favorites?sort=size", Some(&token)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{problem}");
+    // A search of no letter or digit finds none of them; a blank one is no search.
+    let (_, page) = env.get("/me/favorites?q=%3F%21", Some(&token)).await;
+    assert_eq!(page["items"], json!([]), "{page}");
+    let (_, page) = env.get("/me/favorites?q=%20", Some(&token)).await;
+    assert_eq!(
+        page["items"].as_array().unwrap().len(),
+        expected.len(),
+        "{page}"
+    );
 
     let (status, _) = delete(&env, &format!("/me/favorites/{}", kept[0]), &token).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
