@@ -84,7 +84,8 @@ SUB_VARIABLE = re.compile(r"\$\{([^}!][^}]*)\}")
 
 
 def references(node, local=frozenset()):
-    """(kind, name) of every reference in a template fragment."""
+    """(kind, name) of every reference in a template fragment: "ref" (a Ref), "attribute"
+    (`Name.Attribute`, by Fn::GetAtt or a variable of Fn::Sub), "condition"."""
     if isinstance(node, dict):
         if len(node) == 1:
             (key, value), = node.items()
@@ -92,15 +93,13 @@ def references(node, local=frozenset()):
                 yield "ref", value
                 return
             if key == "Fn::GetAtt":
-                target = value[0] if isinstance(value, list) else value.split(".")[0]
-                yield "ref", target
+                yield "attribute", ".".join(value) if isinstance(value, list) else value
                 return
             if key == "Fn::Sub":
                 text, names = (value, {}) if isinstance(value, str) else value
                 for name in SUB_VARIABLE.findall(text):
-                    name = name.split(".")[0]
-                    if name not in names:
-                        yield "ref", name
+                    if name.split(".")[0] not in names:
+                        yield "attribute", name
                 yield from references(names)
                 return
             if key == "Fn::If":
@@ -124,6 +123,8 @@ def dangling(template):
     wrong = set()
     for section in ("Resources", "Outputs", "Conditions"):
         for kind, name in references(template.get(section, {})):
+            if kind == "attribute":
+                kind, name = "ref", name.split(".")[0]
             if kind == "ref" and not (name in known or name.startswith("AWS::")):
                 wrong.add(name)
             if kind == "condition" and name not in conditions:
@@ -132,55 +133,29 @@ def dangling(template):
 
 
 def nesting(path):
-    """What the root passes its nested stacks against what each declares."""
+    """What the root passes its nested stacks, and reads of their outputs
+    (`Stack.Outputs.Name`), against what each declares."""
     wrong = []
     root = os.path.dirname(os.path.abspath(path))
-    for name, resource in load(path).get("Resources", {}).items():
+    template = load(path)
+    outputs = {}
+    for name, resource in template.get("Resources", {}).items():
         if resource.get("Type") != "AWS::Serverless::Application":
             continue
         props = resource["Properties"]
-        declared = load(os.path.join(root, props["Location"])).get("Parameters", {})
+        nested = load(os.path.join(root, props["Location"]))
+        declared = nested.get("Parameters", {})
+        outputs[name] = set(nested.get("Outputs", {}))
         passed = set(props.get("Parameters", {}))
         required = {p for p, spec in declared.items() if "Default" not in spec}
         if required - passed:
             wrong.append(f"{name} lacks {sorted(required - passed)}")
         if passed - set(declared):
             wrong.append(f"{name} is passed what it does not declare: {sorted(passed - set(declared))}")
-    return wrong
-
-
-def nested_outputs(path):
-    """The outputs the root reads of its nested stacks (`Stack.Outputs.Name`, by
-    Fn::GetAtt or in Fn::Sub) that their templates do not declare."""
-    root = os.path.dirname(os.path.abspath(path))
-    template = load(path)
-    declared = {
-        name: set(load(os.path.join(root, r["Properties"]["Location"])).get("Outputs", {}))
-        for name, r in template.get("Resources", {}).items()
-        if r.get("Type") == "AWS::Serverless::Application"
-    }
-    read = []
-
-    def walk(node):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                if key == "Fn::GetAtt":
-                    parts = value if isinstance(value, list) else value.split(".")
-                    read.append(".".join(parts))
-                elif key == "Fn::Sub":
-                    text = value if isinstance(value, str) else value[0]
-                    read.extend(SUB_VARIABLE.findall(text))
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(template)
-    wrong = []
-    for reference in read:
-        stack, _, rest = reference.partition(".Outputs.")
-        if rest and stack in declared and rest not in declared[stack]:
-            wrong.append(f"reads {stack}.Outputs.{rest}, which its template does not declare")
+    for kind, reference in references(template):
+        stack, _, output = reference.partition(".Outputs.")
+        if kind == "attribute" and output and stack in outputs and output not in outputs[stack]:
+            wrong.append(f"reads {stack}.Outputs.{output}, which its template does not declare")
     return wrong
 
 
@@ -232,7 +207,6 @@ def main():
             failures.append(f"{path}: past {args.limit} resources")
         failures += [f"{path}: {name} names nothing of the stack" for name in dangling(template)]
         failures += [f"{path}: {line}" for line in nesting(path)]
-        failures += [f"{path}: {line}" for line in nested_outputs(path)]
         failures += [f"{path}: {line}" for line in dashboards(path)]
     if failures:
         sys.exit("\n".join(failures))

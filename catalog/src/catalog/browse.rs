@@ -296,7 +296,6 @@ impl Filters {
                 .certification
                 .as_ref()
                 .is_none_or(|c| *c == card.certification)
-            && !self.searches_no_word
             && self
                 .terms
                 .iter()
