@@ -42,7 +42,7 @@ pub const MOVIES_LIST: Route = route(
 .cached(Caching::LIVE)
 .gives(body::<Page<catalog::index::Card>>())
 .query(BROWSE_PARAMS)
-.needs(&[Need::GetItem, Need::BatchGetItem, Need::Query]);
+.needs(&[Need::BatchGetItem, Need::Query]);
 
 pub const MOVIES_GET: Route = route(
     "movies-get",
@@ -312,7 +312,7 @@ pub const GENRES_GET: Route = route(
 .cached(Caching::EDITED)
 .gives(body::<catalog::genres::GenreView>())
 .query(&["movies_limit", "movies_cursor"])
-.needs(&[Need::GetItem, Need::Query]);
+.needs(&[Need::GetItem, Need::BatchGetItem, Need::Query]);
 
 pub const GENRES_CREATE: Route = route(
     "genres-create",
@@ -390,7 +390,7 @@ pub const ACTORS_GET: Route = route(
 .cached(Caching::EDITED)
 .gives(body::<catalog::people::PersonView>())
 .query(&["movies_limit", "movies_cursor"])
-.needs(&[Need::GetItem, Need::Query]);
+.needs(&[Need::GetItem, Need::BatchGetItem, Need::Query]);
 
 pub const ACTORS_CREATE: Route = route(
     "actors-create",
@@ -462,7 +462,7 @@ pub const PRODUCERS_GET: Route = route(
 .cached(Caching::EDITED)
 .gives(body::<catalog::people::PersonView>())
 .query(&["movies_limit", "movies_cursor"])
-.needs(&[Need::GetItem, Need::Query]);
+.needs(&[Need::GetItem, Need::BatchGetItem, Need::Query]);
 
 pub const PRODUCERS_CREATE: Route = route(
     "producers-create",
@@ -534,7 +534,7 @@ pub const DIRECTORS_GET: Route = route(
 .cached(Caching::EDITED)
 .gives(body::<catalog::people::PersonView>())
 .query(&["movies_limit", "movies_cursor"])
-.needs(&[Need::GetItem, Need::Query]);
+.needs(&[Need::GetItem, Need::BatchGetItem, Need::Query]);
 
 pub const DIRECTORS_CREATE: Route = route(
     "directors-create",

@@ -244,19 +244,22 @@ async fn projection_writes(
     app.table.write(marked_again()).await?;
     rows.push(("nothing (marked again, unchanged)", projected().await?));
 
-    let shelves = app
+    let state = app
         .table
         .get(&index::state_key(movie))
         .await?
-        .and_then(|r| r.get("indexed").and_then(|i| i.as_array()).cloned())
         .unwrap_or_default();
-    let on_shelves = shelves
-        .iter()
-        .filter(|e| e[0].as_str().is_some_and(|pk| pk.starts_with("SHELF#")))
-        .count();
+    let shelves = index::written_keys(&state, movie);
+    let counted = |prefix: &str| {
+        shelves
+            .iter()
+            .filter(|key| key.pk.starts_with(prefix))
+            .count()
+    };
+    let on_shelves = counted("SHELF#") / index::Sort::ALL.len();
     println!(
         "\nitems written by one projection of a movie on {on_shelves} shelves with {} word entries\n",
-        shelves.len() - on_shelves
+        counted("TERMS#")
     );
     println!("| projection after | items written |");
     println!("|---|---|");

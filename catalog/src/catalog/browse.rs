@@ -4,17 +4,17 @@
 //!
 //! | request | access path | items read per page |
 //! |---|---|---|
-//! | no filter, any sort | `SHELF#ALL` on the sort's index | `limit` |
-//! | actor, director, producer, genre or certification (one or more), any sort | the shelf of the first of those, in that order, on the sort's index; the others filter the cards read | `limit` with one facet; at most [`READ_BUDGET`] otherwise |
-//! | price range with sort=price, years with sort=release_date, rating_min with sort=rating | a key condition on the shelf's sort index | as above |
+//! | no filter, any sort | the entries of `SHELF#ALL` in the sort's order, then their cards together | `limit` + 1 entries, `limit` cards |
+//! | actor, director, producer, genre or certification (one or more), any sort | the shelf of the first of those, in that order; the others filter the cards read | as above with one facet; at most [`READ_BUDGET`] entries and cards otherwise |
+//! | price range with sort=price, years with sort=release_date, rating_min with sort=rating | a key condition on the shelf's entries | as above |
 //! | any other range | filters the cards read | at most [`READ_BUDGET`] |
 //! | `q` whose longest word (2+ letters) starts at most [`CANDIDATE_LIMIT`] indexed words | the word index `TERMS#<first two letters>` by prefix, then the cards of the movies found (one batch read), filtered and sorted in memory | at most 2 × [`CANDIDATE_LIMIT`] |
-//! | `q` that is broader, or one letter | `SHELF#ALL` (only its items carry the words) on the sort's index, the words and any other filters filtering the cards read | at most [`READ_BUDGET`] |
+//! | `q` that is broader, or one letter | the shelf the filters pick (`SHELF#ALL` without a facet), the words (on the cards) and any other filters filtering the cards read | at most [`READ_BUDGET`] |
 //! | `q` of no letter or digit (a blank `q` is no search) | none: nothing matches | 0 |
 //! | favourites (at most [`crate::engagement::favorites::MAX_FAVORITES`] a user) | the user's favourites, then their cards, in memory | at most 2 × that |
 //!
-//! When filtering leaves a page short after [`READ_BUDGET`] items, the page ends there with
-//! a cursor: fewer items, never more cost. A cursor is the sort key of the last item
+//! When filtering leaves a page short after [`READ_BUDGET`] entries, the page ends there
+//! with a cursor: fewer items, never more cost. A cursor is the sort key of the last entry
 //! examined, so it continues exactly, whichever path the next page takes.
 
 use super::index::{self, CardFacts, Shelved, Sort, TIE, shelf_pk};
@@ -27,9 +27,9 @@ use axum::extract::State;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 /// Shelf items one page may examine when filters discard some.
 pub const READ_BUDGET: u32 = 200;
@@ -302,24 +302,20 @@ impl Filters {
                 .all(|t| words.clone().any(|w| w.starts_with(t.as_str())))
     }
 
-    /// Whether a shelf item read whole passes; its card, to show, if so.
+    /// Whether a card item passes; its card, to show, if so.
     fn pick(&self, mut item: Item) -> Result<Option<Box<RawValue>>, StoreError> {
-        let Some(card) = index::shelf_card(&mut item) else {
-            let shelved = index::from_shelf_item(item)?;
-            return Ok(self.matches(&shelved).then_some(shelved.card_json));
+        let Some(card) = index::item_card(&mut item) else {
+            return Err(StoreError::Malformed("a card item without its card".into()));
         };
         let card = card?;
-        let (rating_key, words) = index::shelf_rating_and_words(&item);
+        let (rating_key, words) = index::card_rating_and_words(&item);
         let passes = self.match_facts(&CardFacts::read(&card)?, rating_key, words);
         Ok(passes.then_some(card))
     }
 
-    /// The shelf a page is read from: the narrowest facet the filters name, or the ALL
-    /// shelf for a search (only its items carry the words; the facets filter the cards).
+    /// The shelf a page is read from: the narrowest facet the filters name (the others,
+    /// the ranges and the search words filter the cards read).
     fn facet(&self) -> String {
-        if !self.terms.is_empty() {
-            return index::ALL_FACET.into();
-        }
         let named = [
             ("ACTOR", &self.actor),
             ("DIRECTOR", &self.director),
@@ -431,9 +427,9 @@ pub async fn browse(
     from_shelf(app, filters, plan).await
 }
 
-/// A page from a bounded set of movies, filtered and sorted in memory: their `SHELF#ALL`
-/// items in one batch read, each filtered on its card's facts and ordered by the sort key
-/// its index holds, so that no card is decoded whole.
+/// A page from a bounded set of movies, filtered and sorted in memory: their cards in one
+/// batch read, each filtered on its facts and ordered by its key in the sort's order, so
+/// that no card is decoded whole.
 pub async fn from_candidates(
     app: &App,
     filters: &Filters,
@@ -448,14 +444,10 @@ pub async fn from_candidates(
         Some(after) if plan.descending => key < after.as_str(),
         Some(after) => key > after.as_str(),
     };
-    let keys: Vec<Key> = ids
-        .iter()
-        .map(|id| index::shelf_key(index::ALL_FACET, id))
-        .collect();
+    let keys: Vec<Key> = ids.iter().map(|id| index::card_key(id)).collect();
     let mut keyed: Vec<(String, Box<RawValue>)> = Vec::with_capacity(keys.len());
-    for mut item in app.table.batch_get(&keys).await? {
-        // An item off the sort's index is off the shelf's pages too.
-        let Some(Value::String(key)) = item.remove(plan.sort.index().sk()) else {
+    for item in app.table.batch_get_eventual(&keys).await? {
+        let Some(key) = index::item_sort_key(&item, plan.sort).map(str::to_string) else {
             continue;
         };
         if !past_cursor(&key) {
@@ -480,13 +472,13 @@ pub async fn from_candidates(
     })
 }
 
-/// A page read in order from one shelf, filtered, within [`READ_BUDGET`].
+/// A page read in order from one shelf's entries, with the cards they stand for read
+/// together, filtered, within [`READ_BUDGET`].
 async fn from_shelf(
     app: &App,
     filters: &Filters,
     plan: &Plan,
 ) -> Result<Page<Box<RawValue>>, Problem> {
-    let sort_attr = plan.sort.index().sk();
     let (mut low, mut high) = filters.range(plan.sort);
     if let Some(after) = &plan.after {
         let bound = if plan.descending { &mut high } else { &mut low };
@@ -498,12 +490,7 @@ async fn from_shelf(
         *bound = Some(tighter);
     }
     let condition = match (low, high) {
-        (Some(l), Some(h)) if l > h => {
-            return Ok(Page {
-                items: Vec::new(),
-                next_cursor: None,
-            });
-        }
+        (Some(l), Some(h)) if l > h => return Ok(no_match()),
         (Some(l), Some(h)) => Some(SortKey::Between(l, h)),
         (Some(l), None) => Some(SortKey::Ge(l)),
         (None, Some(h)) => Some(SortKey::Le(h)),
@@ -516,56 +503,61 @@ async fn from_shelf(
         // One more than the page, so a full last page is known to be the last.
         plan.limit + 1
     };
-    let mut query = store::Query::on(plan.sort.index(), shelf_pk(&filters.facet())).limit(chunk);
+    let mut query = store::Query::partition(shelf_pk(&filters.facet(), plan.sort))
+        .limit(chunk)
+        .attributes(&[]);
     query.sk = condition;
     if plan.descending {
         query = query.descending();
     }
-    // Every item read is shown unless filters remain; search words are read only to
-    // match a search.
-    if !filtered {
-        query = query.attributes(index::CARD_ONLY);
-    } else if filters.terms.is_empty() {
-        query = query.attributes(index::CARD_AND_RATING);
-    }
-    let projected = query.attributes.is_some();
     let mut items = Vec::new();
     let mut read = 0u32;
     let mut last_examined: Option<String> = None;
     loop {
         let page = app.table.query(&query).await?;
-        let mut rest = page.items.into_iter();
-        for mut item in rest.by_ref() {
-            let key = item
-                .get(sort_attr)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
-            if plan.after.as_deref() == Some(key.as_str()) {
-                continue;
-            }
+        let keys: Vec<String> = page
+            .items
+            .iter()
+            .filter_map(|item| Key::of(item).map(|key| key.sk))
+            .filter(|key| plan.after.as_deref() != Some(key.as_str()))
+            .collect();
+        let mut cards = HashMap::new();
+        let mut fetched = 0;
+        for (at, key) in keys.iter().enumerate() {
             if items.len() == plan.limit as usize {
-                // A further item exists: the page is full and the next one starts here.
+                // A further entry exists: the page is full and the next one starts here.
                 let cursor = last_examined.map(|k| encode_cursor(plan, &k));
                 return Ok(Page {
                     items,
                     next_cursor: cursor,
                 });
             }
-            read += 1;
-            if projected && !item.contains_key(index::CARD) {
-                item = whole(app, item).await?;
+            if at == fetched {
+                // The cards of the entries still to examine, together: with no filter
+                // left, only as many as the page still needs (an entry past a full page
+                // only says that a next page exists).
+                let wanted = if filtered {
+                    keys.len() - at
+                } else {
+                    (plan.limit as usize - items.len()).min(keys.len() - at)
+                };
+                let card_keys: Vec<Key> = keys[at..at + wanted]
+                    .iter()
+                    .filter_map(|key| index::entry_movie(key).map(index::card_key))
+                    .collect();
+                cards = store::batch_get_eventual_by_key(app.table.as_ref(), card_keys).await?;
+                fetched = at + wanted;
             }
-            let card = if filtered {
-                filters.pick(item)?
-            } else {
-                match index::shelf_card(&mut item) {
-                    Some(card) => Some(card?),
-                    None => Some(index::from_shelf_item(item)?.card_json),
-                }
-            };
+            read += 1;
+            // An entry without its card is of a movie being removed: its projection takes
+            // the entry away too.
+            let card = index::entry_movie(key)
+                .and_then(|id| cards.remove(&index::card_key(id)))
+                .map(|item| filters.pick(item))
+                .transpose()?
+                .flatten();
             items.extend(card);
-            last_examined = Some(key);
+            last_examined = Some(key.clone());
         }
         let exhausted = page.next_cursor.is_none();
         if exhausted {
@@ -585,13 +577,6 @@ async fn from_shelf(
             .limit(chunk.min(READ_BUDGET - read).max(1))
             .after(page.next_cursor);
     }
-}
-
-/// A shelf item read again whole: a projected read of an item written before cards were
-/// kept serialised holds only its keys.
-async fn whole(app: &App, item: Item) -> Result<Item, Problem> {
-    let key = Key::of(&item).ok_or_else(Problem::internal)?;
-    Ok(app.table.get(&key).await?.unwrap_or(item))
 }
 
 /// `GET /movies`.

@@ -422,17 +422,16 @@ pub async fn schedule_showtimes(
     Ok(schedule_many(app, inputs).await?.len())
 }
 
-/// Whether the catalogue has no movie yet (one item read).
+/// Whether the catalogue has no movie yet (an item read on each of the ALL shelf's
+/// partitions: today's, and the one of the earlier layout, until its movies have moved).
 pub async fn catalogue_is_empty(app: &App) -> Result<bool, Problem> {
-    let page = app
-        .table
-        .query(
-            &crate::store::Query::on(
-                index::Sort::Title.index(),
-                index::shelf_pk(index::ALL_FACET),
-            )
-            .limit(1),
-        )
-        .await?;
-    Ok(page.items.is_empty())
+    let first_of = |pk: String| {
+        let query = crate::store::Query::partition(pk).limit(1).attributes(&[]);
+        async move { app.table.query(&query).await }
+    };
+    let (today, earlier) = tokio::join!(
+        first_of(index::shelf_pk(index::ALL_FACET, index::Sort::Title)),
+        first_of(index::EARLIER_ALL_SHELF.to_string()),
+    );
+    Ok(today?.items.is_empty() && earlier?.items.is_empty())
 }

@@ -1,12 +1,17 @@
 //! The browse and search index of the movies, derived from each movie record.
 //!
-//! A movie is copied, as a [`Card`], onto one *shelf* per facet it has: `SHELF#ALL`,
-//! `SHELF#GENRE#<id>`, `SHELF#ACTOR#<id>`, `SHELF#DIRECTOR#<id>`, `SHELF#PRODUCER#<id>`
-//! and `SHELF#CERT#<certification>`. Each shelf item carries one sort key per index
-//! (GSI1 title, GSI2 price, GSI3 release date, GSI4 rating, GSI5 popularity), so any
-//! single facet is readable in any order, one bounded query per page. The word index holds
-//! one item per distinct folded word of the title, description and people names:
-//! `TERMS#<first two letters>` / `<word>#<movie id>`, read by word prefix.
+//! A movie's [`Card`] (what lists show, with its search words and its key in each order)
+//! is kept once, in its card item ([`card_key`]). The movie stands on one *shelf* per facet
+//! it has (all movies, its certification, each genre, each credited person), in each of
+//! the five orders ([`Sort`]): a shelf in one order is a partition ([`shelf_pk`]) whose
+//! entries hold nothing but their sort key, the movie's value in that order and its id.
+//! A page reads its shelf's entries in order, then the cards they stand for together. The
+//! word index holds one item per distinct folded word of the title, description and
+//! people names: `TERMS#<first two letters>` / `<word>#<movie id>`, read by word prefix.
+//!
+//! So a like rewrites the one card and moves the movie's popularity entry on each shelf
+//! (a delete and a put of a few dozen bytes); an edit of what a card shows rewrites the
+//! card, and moves entries only in the orders whose value changed.
 //!
 //! The index is rewritten by [`project`], never by the click that changed a counter.
 //! Every change to a movie (an edit, a like, a rating, a purchase) marks its record on
@@ -15,10 +20,9 @@
 //! [`project_if_awaiting`]), a burst of clicks in one batch; the [`project_marked`] sweep
 //! reconciles the rest.
 //! The movie's index state ([`state_key`], an item of its own, so that clicks do not carry
-//! it) keeps the keys it is indexed under, each with a digest of the item written there
-//! (`indexed`), so the next projection deletes exactly what no longer applies and writes
-//! only the items whose content changed: a like rewrites the movie's shelf items (their
-//! counts and popularity keys) and no word item. A short lease on the state keeps two
+//! it) keeps what names every item the last projection wrote, and the card's digest
+//! ([`Shelving`]), so the next projection deletes exactly what no longer applies and
+//! writes only the items whose content changed. A short lease on the state keeps two
 //! projections of one movie from interleaving. A deleted movie leaves a tombstone until
 //! the projection has removed what its state names.
 
@@ -36,7 +40,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// What the GSI2 partitions of movies whose index is behind their record begin with.
 pub const TO_INDEX: &str = "MOVIES_TO_INDEX";
@@ -139,7 +143,7 @@ pub struct Card {
     pub popularity: i64,
 }
 
-/// A movie as its shelf items hold it: the card and the folded words a search term is
+/// A movie as its card item holds it: the card and the folded words a search term is
 /// matched against.
 #[derive(Debug, Clone)]
 pub struct Shelved {
@@ -201,35 +205,24 @@ impl<'a> CardFacts<'a> {
     }
 }
 
-/// A shelf item's own attributes, besides its keys.
+/// A movie's card item's own attributes, besides its keys: all that lists show of the
+/// movie and filter it by, in one place.
 #[derive(Serialize, Deserialize)]
-struct ShelfFields {
+struct CardFields {
     /// [`Shelved::card_json`].
     card: String,
     rating_key: i64,
-    /// On the ALL shelf only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     words: Vec<String>,
-}
-
-/// A shelf item as written before the card was kept serialised: the card's fields at the
-/// top level. Read until the movie is projected again.
-#[derive(Deserialize)]
-struct FlatShelf {
-    #[serde(flatten)]
-    card: Card,
-    rating_key: i64,
+    /// The movie's key in each order of its shelves (see [`Shelved::sort_key`]), by sort
+    /// name: what a page of candidates is ordered by, and where its shelf entries stand.
     #[serde(default)]
-    words: Vec<String>,
+    sort_keys: BTreeMap<String, String>,
 }
 
-/// The attribute that holds a shelf item's serialised card.
+/// The attribute that holds a card item's serialised card.
 pub const CARD: &str = "card";
-/// What a page reads of a shelf item when nothing but the order decides what it shows.
-pub const CARD_ONLY: &[&str] = &[CARD];
-/// What a page reads of a shelf item to filter it without search words.
-pub const CARD_AND_RATING: &[&str] = &[CARD, RATING_KEY];
-/// The shelf item attributes beside the card that the filters read (as [`ShelfFields`]
+/// The card item attributes beside the card that the filters read (as [`CardFields`]
 /// names them).
 const RATING_KEY: &str = "rating_key";
 const WORDS: &str = "words";
@@ -278,7 +271,7 @@ impl Credits {
     }
 }
 
-/// The orders a shelf can be read in, one index each.
+/// The orders a shelf can be read in, one partition each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Sort {
@@ -297,16 +290,6 @@ impl Sort {
         Sort::Rating,
         Sort::Popularity,
     ];
-
-    pub fn index(self) -> Index {
-        match self {
-            Sort::Title => Index::Gsi1,
-            Sort::Price => Index::Gsi2,
-            Sort::ReleaseDate => Index::Gsi3,
-            Sort::Rating => Index::Gsi4,
-            Sort::Popularity => Index::Gsi5,
-        }
-    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -372,22 +355,23 @@ impl Shelved {
     }
 }
 
-/// The facet every movie is shelved under; its shelf items alone carry the search words.
+/// The facet every movie is shelved under.
 pub const ALL_FACET: &str = "ALL";
 
-pub fn shelf_pk(facet: &str) -> String {
-    format!("SHELF#{facet}")
+/// The partition of a shelf in one order: its entries' sort keys are the movies' keys in
+/// that order ([`Shelved::sort_key`]).
+pub fn shelf_pk(facet: &str, sort: Sort) -> String {
+    format!("SHELF#{facet}#{}", sort.name())
 }
 
-pub fn shelf_key(facet: &str, movie_id: &str) -> Key {
-    Key::new(shelf_pk(facet), format!("MOVIE#{movie_id}"))
+/// Where a movie's card is kept, once.
+pub fn card_key(movie_id: &str) -> Key {
+    Key::new(format!("CARD#{movie_id}"), "CARD")
 }
 
-/// The movie a shelf item is of, from its sort key (see [`shelf_key`]).
-fn shelved_movie(item: &Item) -> Option<&str> {
-    item.get(crate::store::schema::SK)?
-        .as_str()?
-        .strip_prefix("MOVIE#")
+/// The movie a shelf entry stands for: the id after the tie-breaker of its sort key.
+pub fn entry_movie(sort_key: &str) -> Option<&str> {
+    sort_key.rsplit_once(TIE).map(|(_, id)| id)
 }
 
 /// The facets a movie is shelved under.
@@ -459,42 +443,99 @@ pub fn shelve(movie: &Stored<MovieInput>, counters: &Counters, credits: &Credits
     }
 }
 
-/// Every index item of a movie.
-fn index_items(movie: &Stored<MovieInput>, shelved: &Shelved) -> Vec<Item> {
-    let mut items = Vec::new();
-    // Search words ride on the ALL shelf only, the one shelf a search too broad for the
-    // word index reads: an edit of the description rewrites that item alone.
-    let on_all = ShelfFields {
+/// What a projection wrote, as the movie's index state keeps it (`shelved`): the inputs
+/// that name every key it wrote (each entry, the card, each word) and the card's digest,
+/// a few hundred bytes where a key and a digest per item would take several KB, and be
+/// rewritten with every like.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Shelving {
+    /// The digest of the card item written.
+    card: String,
+    facets: Vec<String>,
+    /// The movie's key in each order, by sort name.
+    sort_keys: BTreeMap<String, String>,
+    words: Vec<String>,
+}
+
+/// The attribute of the index state that holds its [`Shelving`].
+const SHELVING: &str = "shelved";
+
+fn shelving_value(shelving: &Shelving) -> Value {
+    serde_json::to_value(shelving).expect("a shelving serialises: it is plain data")
+}
+
+fn entry_item(key: &Key) -> Item {
+    entity_item("shelf", key, &serde_json::json!({}))
+}
+
+fn term_item(word: &str, movie_id: &str) -> Item {
+    entity_item(
+        "term",
+        &term_key(word, movie_id),
+        &serde_json::json!({ "movie_id": movie_id }),
+    )
+}
+
+impl Shelving {
+    fn entry_keys(&self) -> impl Iterator<Item = Key> + '_ {
+        self.facets.iter().flat_map(move |facet| {
+            Sort::ALL.into_iter().filter_map(move |sort| {
+                let key = self.sort_keys.get(sort.name())?;
+                Some(Key::new(shelf_pk(facet, sort), key.clone()))
+            })
+        })
+    }
+
+    /// Every key written, with the digest of the item there (entries and words hold what
+    /// their key says, so theirs follow from the key).
+    fn written(&self, movie_id: &str) -> HashMap<Key, Option<String>> {
+        let mut written: HashMap<Key, Option<String>> = self
+            .entry_keys()
+            .map(|key| {
+                let digest = digest(&entry_item(&key));
+                (key, Some(digest))
+            })
+            .collect();
+        written.insert(card_key(movie_id), Some(self.card.clone()));
+        for word in &self.words {
+            written.insert(
+                term_key(word, movie_id),
+                Some(digest(&term_item(word, movie_id))),
+            );
+        }
+        written
+    }
+
+    fn read(item: &Item) -> Option<Self> {
+        serde_json::from_value(item.get(SHELVING)?.clone()).ok()
+    }
+}
+
+/// Every index item of a movie: its card, one entry per shelf and order (its key alone:
+/// a click that moves no key writes none of them), and its search words; and what the
+/// index state keeps of them.
+fn index_items(movie: &Stored<MovieInput>, shelved: &Shelved) -> (Vec<Item>, Shelving) {
+    let sort_keys: BTreeMap<String, String> = Sort::ALL
+        .into_iter()
+        .map(|sort| (sort.name().to_string(), shelved.sort_key(sort)))
+        .collect();
+    let fields = CardFields {
         card: shelved.card_json.get().to_string(),
         rating_key: shelved.rating_key,
         words: shelved.words.clone(),
+        sort_keys: sort_keys.clone(),
     };
-    let elsewhere = ShelfFields {
-        card: on_all.card.clone(),
-        rating_key: on_all.rating_key,
-        words: Vec::new(),
+    let card = entity_item("card", &card_key(&movie.id), &fields);
+    let shelving = Shelving {
+        card: digest(&card),
+        facets: facets(&movie.fields),
+        sort_keys,
+        words: shelved.words.clone(),
     };
-    for facet in facets(&movie.fields) {
-        let fields = if facet == ALL_FACET {
-            &on_all
-        } else {
-            &elsewhere
-        };
-        let mut item = entity_item("shelf", &shelf_key(&facet, &movie.id), fields);
-        for sort in Sort::ALL {
-            item.insert(sort.index().pk().into(), shelf_pk(&facet).into());
-            item.insert(sort.index().sk().into(), shelved.sort_key(sort).into());
-        }
-        items.push(item);
-    }
-    for word in &shelved.words {
-        items.push(entity_item(
-            "term",
-            &term_key(word, &movie.id),
-            &serde_json::json!({ "movie_id": movie.id }),
-        ));
-    }
-    items
+    let mut items: Vec<Item> = shelving.entry_keys().map(|key| entry_item(&key)).collect();
+    items.push(card);
+    items.extend(shelved.words.iter().map(|word| term_item(word, &movie.id)));
+    (items, shelving)
 }
 
 fn keys_value(keys: &[Key]) -> Value {
@@ -506,7 +547,23 @@ fn keys_value(keys: &[Key]) -> Value {
 /// The keys a projection wrote, each with the digest of the item it wrote there
 /// (`[pk, sk, digest]` in `indexed`; an entry written before digests were kept, or a
 /// tombstone's, has none, so its item is written again).
-fn indexed(item: &Item) -> HashMap<Key, Option<String>> {
+fn indexed(item: &Item, movie_id: &str) -> HashMap<Key, Option<String>> {
+    let mut written = Shelving::read(item)
+        .map(|shelving| shelving.written(movie_id))
+        .unwrap_or_default();
+    written.extend(earlier_indexed(item));
+    written
+}
+
+/// Every key a movie's index state names (what its last projection wrote), in order.
+pub fn written_keys(state: &Item, movie_id: &str) -> Vec<Key> {
+    let mut keys: Vec<Key> = indexed(state, movie_id).into_keys().collect();
+    keys.sort();
+    keys
+}
+
+/// The keys and digests kept one by one, as projections did before [`Shelving`].
+fn earlier_indexed(item: &Item) -> HashMap<Key, Option<String>> {
     item.get("indexed")
         .and_then(Value::as_array)
         .map(|entries| {
@@ -604,7 +661,7 @@ pub fn tombstone(movie_id: &str, record: &Item) -> Write {
     );
     item.insert(
         "indexed".into(),
-        keys_value(&indexed(record).into_keys().collect::<Vec<_>>()),
+        keys_value(&indexed(record, movie_id).into_keys().collect::<Vec<_>>()),
     );
     for (attr, value) in mark(movie_id) {
         item.insert(attr.into(), value.into());
@@ -650,21 +707,14 @@ async fn credits(app: &App, movie: &MovieInput) -> Result<Credits, StoreError> {
 
 /// A new movie as a projection would leave it, for the bulk seeder: its record item
 /// (`record`, as the record feature made it) with its counters and off the to-index list,
-/// its index state (the keys and digests of its index items), and those index items.
+/// its index state (what names its index items, [`Shelving`]), and those index items.
 pub fn projected(
     movie: &Stored<MovieInput>,
     mut record: Item,
     counters: &Counters,
     credits: &Credits,
 ) -> (Item, Item, Vec<Item>) {
-    let items = index_items(movie, &shelve(movie, counters, credits));
-    let entries: Vec<Value> = items
-        .iter()
-        .filter_map(|item| {
-            let key = Key::of(item)?;
-            Some(serde_json::json!([key.pk, key.sk, digest(item)]))
-        })
-        .collect();
+    let (items, shelving) = index_items(movie, &shelve(movie, counters, credits));
     for attr in [Index::Gsi2.pk(), Index::Gsi2.sk(), MARKED_AT] {
         record.remove(attr);
     }
@@ -682,7 +732,7 @@ pub fn projected(
     let key = state_key(&movie.id);
     state.insert(crate::store::schema::PK.into(), key.pk.into());
     state.insert(crate::store::schema::SK.into(), key.sk.into());
-    state.insert("indexed".into(), Value::Array(entries));
+    state.insert(SHELVING.into(), shelving_value(&shelving));
     (record, state, items)
 }
 
@@ -764,22 +814,19 @@ async fn write_index(
     written: &mut BTreeSet<Key>,
 ) -> Result<Finished, StoreError> {
     let counters = Counters::read(record);
-    let items = index_items(movie, &shelve(movie, &counters, credits));
+    let (items, shelving) = index_items(movie, &shelve(movie, &counters, credits));
     // A record projected before the state had its own item kept its keys itself.
-    let mut previous = indexed(state);
+    let mut previous = indexed(state, &movie.id);
     if previous.is_empty() {
-        previous = indexed(record);
+        previous = indexed(record, &movie.id);
     }
-    let mut entries = Vec::with_capacity(items.len());
     let mut desired = BTreeSet::new();
     let mut writes = Vec::new();
     for item in items {
         let Some(key) = Key::of(&item) else { continue };
-        let digest = digest(&item);
-        if previous.get(&key).and_then(Option::as_deref) != Some(digest.as_str()) {
+        if previous.get(&key).and_then(Option::as_deref) != Some(digest(&item).as_str()) {
             writes.push(Write::put(item));
         }
-        entries.push(serde_json::json!([key.pk, key.sk, digest]));
         desired.insert(key);
     }
     let stale: BTreeSet<Key> = previous
@@ -792,7 +839,8 @@ async fn write_index(
     written.extend(desired);
 
     let saved = Update::new()
-        .set("indexed", Value::Array(entries))
+        .set(SHELVING, shelving_value(&shelving))
+        .remove("indexed")
         .remove(LEASE);
     app.table
         .write(Write::update(state_key(&movie.id), saved))
@@ -841,7 +889,7 @@ async fn remove_deleted(
     let (tombstone, state) = tokio::join!(app.table.get(&tombstone_at), app.table.get(&state_at));
     let (tombstone, state) = (tombstone?, state?);
     for left in [&tombstone, &state].into_iter().flatten() {
-        keys.extend(indexed(left).into_keys());
+        keys.extend(indexed(left, movie_id).into_keys());
     }
     delete_keys(app, keys).await?;
     // The tombstone last: while it stands, a retry knows there is something to remove.
@@ -922,6 +970,7 @@ pub struct SweepReport {
 pub async fn project_marked(app: &App, max: usize) -> Result<SweepReport, StoreError> {
     let mut report = SweepReport::default();
     let mut seen = std::collections::HashSet::new();
+    mark_earlier_layout(app, max).await?;
     for partition in to_index_partitions() {
         let mut cursor = None;
         loop {
@@ -960,6 +1009,40 @@ pub async fn project_marked(app: &App, max: usize) -> Result<SweepReport, StoreE
         }
     }
     Ok(report)
+}
+
+/// The shelf every movie stood on before each shelf was kept once per order (its items
+/// keyed `MOVIE#<id>`). A projection removes a movie's item from it, so what is left names
+/// the movies still indexed the earlier way.
+pub const EARLIER_ALL_SHELF: &str = "SHELF#ALL";
+
+/// Marks (at most `max` of) the movies still indexed the earlier way, so that this sweep
+/// (and the stream, which the marks reach first) moves them to the shelves of today.
+async fn mark_earlier_layout(app: &App, max: usize) -> Result<usize, StoreError> {
+    let page = app
+        .table
+        .query(
+            &Query::partition(EARLIER_ALL_SHELF)
+                .limit(max.clamp(1, 1_000) as u32)
+                .attributes(&[]),
+        )
+        .await?;
+    let now = app.clock.now().unix_timestamp();
+    let mut marked_now = 0;
+    for item in &page.items {
+        let Some(id) =
+            Key::of(item).and_then(|key| key.sk.strip_prefix("MOVIE#").map(str::to_string))
+        else {
+            continue;
+        };
+        match app.table.write(marked(Update::new(), &id, now)).await {
+            Ok(_) => marked_now += 1,
+            // Deleted: its tombstone's projection removes what it left.
+            Err(StoreError::ConditionFailed) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(marked_now)
 }
 
 /// Projects the movies a stream batch (or the change feed) announced, those that still
@@ -1029,16 +1112,18 @@ pub async fn mark_shelf(app: &App, facet: &str) -> Result<usize, StoreError> {
         let page = app
             .table
             .query(
-                &Query::partition(shelf_pk(facet))
+                &Query::partition(shelf_pk(facet, Sort::Title))
                     .limit(100)
                     .after(cursor)
                     .attributes(&[]),
             )
             .await?;
         for item in &page.items {
-            let Some(id) = shelved_movie(item) else {
+            let Some(id) = Key::of(item).and_then(|key| entry_movie(&key.sk).map(str::to_string))
+            else {
                 continue;
             };
+            let id = id.as_str();
             let now = app.clock.now().unix_timestamp();
             match app.table.write(marked(Update::new(), id, now)).await {
                 Ok(_) => count += 1,
@@ -1054,19 +1139,9 @@ pub async fn mark_shelf(app: &App, facet: &str) -> Result<usize, StoreError> {
     }
 }
 
-/// A shelf item read whole, or with at least [`CARD_AND_RATING`] (and `words` where a
-/// search matches them).
-pub fn from_shelf_item(item: Item) -> Result<Shelved, StoreError> {
-    if !item.contains_key(CARD) {
-        let flat: FlatShelf = from_entity_item("shelf", item)?;
-        return Ok(Shelved {
-            card_json: serde_json::value::to_raw_value(&flat.card).map_err(malformed_card)?,
-            card: flat.card,
-            rating_key: flat.rating_key,
-            words: flat.words,
-        });
-    }
-    let fields: ShelfFields = from_entity_item("shelf", item)?;
+/// A movie's card item, read whole.
+pub fn from_card_item(item: Item) -> Result<Shelved, StoreError> {
+    let fields: CardFields = from_entity_item("card", item)?;
     let card_json = card_text(fields.card)?;
     Ok(Shelved {
         card: serde_json::from_str(card_json.get()).map_err(malformed_card)?,
@@ -1076,13 +1151,17 @@ pub fn from_shelf_item(item: Item) -> Result<Shelved, StoreError> {
     })
 }
 
-/// The serialised card of a shelf item read with [`CARD_ONLY`]; `None` for an item
-/// written before cards were kept serialised (read it whole with [`from_shelf_item`]).
-pub fn shelf_card(item: &mut Item) -> Option<Result<Box<RawValue>, StoreError>> {
+/// The serialised card of a card item.
+pub fn item_card(item: &mut Item) -> Option<Result<Box<RawValue>, StoreError>> {
     Some(match item.remove(CARD)? {
         Value::String(card) => card_text(card),
-        _ => Err(StoreError::Malformed("shelf card is not text".into())),
+        _ => Err(StoreError::Malformed("card is not text".into())),
     })
+}
+
+/// A card item's key in the order of `sort`.
+pub fn item_sort_key(item: &Item, sort: Sort) -> Option<&str> {
+    item.get("sort_keys")?.get(sort.name())?.as_str()
 }
 
 fn card_text(card: String) -> Result<Box<RawValue>, StoreError> {
@@ -1090,11 +1169,11 @@ fn card_text(card: String) -> Result<Box<RawValue>, StoreError> {
 }
 
 fn malformed_card(e: serde_json::Error) -> StoreError {
-    StoreError::Malformed(format!("shelf card: {e}"))
+    StoreError::Malformed(format!("card: {e}"))
 }
 
-/// A shelf item's rating key and search words, read in place.
-pub fn shelf_rating_and_words(item: &Item) -> (i64, impl Iterator<Item = &str> + Clone) {
+/// A card item's rating key and search words, read in place.
+pub fn card_rating_and_words(item: &Item) -> (i64, impl Iterator<Item = &str> + Clone) {
     let rating_key = item.get(RATING_KEY).and_then(Value::as_i64).unwrap_or(0);
     let words = item.get(WORDS).and_then(Value::as_array);
     (
@@ -1110,10 +1189,10 @@ pub fn term_movie(item: &Item) -> Option<&str> {
 
 /// The shelf cards of some movies, by id (those without one are left out).
 pub async fn cards(app: &App, ids: &[String]) -> Result<HashMap<String, Shelved>, StoreError> {
-    let keys: Vec<Key> = ids.iter().map(|id| shelf_key(ALL_FACET, id)).collect();
+    let keys: Vec<Key> = ids.iter().map(|id| card_key(id)).collect();
     let mut found = HashMap::new();
     for item in app.table.batch_get(&keys).await? {
-        let shelved = from_shelf_item(item)?;
+        let shelved = from_card_item(item)?;
         found.insert(shelved.card.id.clone(), shelved);
     }
     Ok(found)
@@ -1157,7 +1236,11 @@ mod tests {
         assert_eq!(changed_movie(&record_key("m1")), Some("m1"));
         assert_eq!(changed_movie(&tombstone_key("m1")), Some("m1"));
         assert_eq!(changed_movie(&state_key("m1")), None);
-        assert_eq!(changed_movie(&shelf_key("ALL", "m1")), None);
+        assert_eq!(changed_movie(&card_key("m1")), None);
+        assert_eq!(
+            changed_movie(&Key::new(shelf_pk("ALL", Sort::Title), "t\u{1}m1")),
+            None
+        );
     }
 
     #[test]

@@ -412,19 +412,28 @@ pub async fn get<R: Record>(
     let found = app
         .table
         .query(
-            &crate::store::Query::on(
-                super::index::Sort::Title.index(),
-                super::index::shelf_pk(&facet),
-            )
+            &crate::store::Query::partition(super::index::shelf_pk(
+                &facet,
+                super::index::Sort::Title,
+            ))
             .limit(limit)
-            .after(page.movies_cursor),
+            .after(page.movies_cursor)
+            .attributes(&[]),
         )
         .await?;
-    let movies = found
+    let ids: Vec<String> = found
         .items
-        .into_iter()
-        .map(|item| super::index::from_shelf_item(item).map(|s| s.card))
-        .collect::<Result<Vec<_>, _>>()?;
+        .iter()
+        .filter_map(|item| {
+            let key = crate::store::Key::of(item)?;
+            super::index::entry_movie(&key.sk).map(str::to_string)
+        })
+        .collect();
+    let mut cards = super::index::cards(&app, &ids).await?;
+    let movies: Vec<_> = ids
+        .iter()
+        .filter_map(|id| cards.remove(id).map(|s| s.card))
+        .collect();
     let mut body = serde_json::to_value(R::view(&stored, app.clock.now().date()))
         .map_err(|_| Problem::internal())?;
     body["movies"] = json!(Page {

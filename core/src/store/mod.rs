@@ -423,12 +423,22 @@ pub async fn batch_get_by_key(
     table: &dyn Table,
     keys: Vec<Key>,
 ) -> Result<std::collections::HashMap<Key, Item>, StoreError> {
-    Ok(table
-        .batch_get(&keys)
-        .await?
+    Ok(by_key(table.batch_get(&keys).await?))
+}
+
+/// [`batch_get_by_key`], read eventually consistently (for what only shows).
+pub async fn batch_get_eventual_by_key(
+    table: &dyn Table,
+    keys: Vec<Key>,
+) -> Result<std::collections::HashMap<Key, Item>, StoreError> {
+    Ok(by_key(table.batch_get_eventual(&keys).await?))
+}
+
+fn by_key(items: Vec<Item>) -> std::collections::HashMap<Key, Item> {
+    items
         .into_iter()
         .filter_map(|item| Some((Key::of(&item)?, item)))
-        .collect())
+        .collect()
 }
 
 /// The item of an entity: its fields (absent ones left out), its key and what it is.

@@ -299,7 +299,7 @@ async fn movies_list_matches_the_reference_for_every_filter_and_sort(env: Env) {
             .with("certification", "18")
             .with("rating_min", 5),
         Ask::default().with("genre", genre).with("actor", &actor),
-        // Too broad for the word index with a facet: the ALL shelf, the facet filtering.
+        // Too broad for the word index with a facet: the facet's shelf, the words filtering.
         Ask::default().with("q", "l").with("genre", genre),
         Ask::default()
             .with("q", "l")
@@ -340,8 +340,10 @@ async fn unfiltered_pages_read_only_what_they_show(env: Env) {
         let (status, _, page) = support::call(&api, support::get(path)).await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(page["items"].as_array().unwrap().len(), 10, "{path}");
+        // The shelf's entries, one more than the page (that says a next page exists),
+        // then the page's cards together.
         let (items, calls) = counting.counts.take_reads();
-        assert_eq!((items, calls), (11, 1), "{path}");
+        assert_eq!((items, calls), (11 + 10, 2), "{path}");
     }
 }
 
@@ -658,9 +660,10 @@ async fn all_titles(env: &Env, id: &str) -> String {
         .to_string()
 }
 
-/// A projection writes only what changed: a like rewrites the movie's shelf items and no
-/// word entry, the like shows on every shelf; an unchanged movie costs only its index
-/// state's and its record's writes; new words add their entries and rewrite nothing else.
+/// A projection writes only what changed: a like rewrites the movie's card and moves its
+/// popularity entry on each shelf (a delete and a put), and no other entry and no word;
+/// the like shows on every shelf; an unchanged movie costs only its index state's and its
+/// record's writes; new words add their entries and rewrite the card, no shelf entry.
 async fn projections_write_only_what_changed(env: Env) {
     use marquee::catalog::index;
     use marquee::store::{Update, Write};
@@ -675,33 +678,29 @@ async fn projections_write_only_what_changed(env: Env) {
         index::project(&app, &movie).await.unwrap();
         counting.counts.writes.swap(0, Ordering::Relaxed)
     };
-    let record = env
-        .app
-        .table
-        .get(&index::record_key(&movie))
-        .await
-        .unwrap()
-        .unwrap();
+    let stored = |key: marquee::store::Key| {
+        let table = env.app.table.clone();
+        async move { table.get(&key).await.unwrap().unwrap() }
+    };
+    let record = stored(index::record_key(&movie)).await;
     assert!(
         !record.contains_key("indexed"),
         "the record does not carry its keys"
     );
-    let state = env
-        .app
-        .table
-        .get(&index::state_key(&movie))
-        .await
-        .unwrap()
-        .unwrap();
-    let indexed = state["indexed"].as_array().unwrap().clone();
-    let shelves = indexed
+    let state = stored(index::state_key(&movie)).await;
+    let written = index::written_keys(&state, &movie);
+    let entries = written
         .iter()
-        .filter(|e| e[0].as_str().unwrap().starts_with("SHELF#"))
+        .filter(|key| key.pk.starts_with("SHELF#"))
         .count() as u64;
-    let words = indexed.len() as u64 - shelves;
+    let shelves = entries / index::Sort::ALL.len() as u64;
+    let words = written
+        .iter()
+        .filter(|key| key.pk.starts_with("TERMS#"))
+        .count();
     assert!(
-        shelves >= 3 && words >= 10,
-        "{shelves} shelves, {words} words"
+        shelves >= 3 && entries == shelves * 5 && words >= 10,
+        "{shelves} shelves, {entries} entries, {words} words"
     );
     // The index state's two writes (the lease; the keys and digests, releasing it) and
     // the record's mark taken off.
@@ -717,24 +716,27 @@ async fn projections_write_only_what_changed(env: Env) {
         .write(index::marked(Update::new().add("likes", 1), &movie, 0))
         .await
         .unwrap();
-    assert_eq!(projected().await, shelves + record_writes, "a like");
+    assert_eq!(
+        projected().await,
+        1 + 2 * shelves + record_writes,
+        "a like: the card, and each shelf's popularity entry moved"
+    );
     let likes = record.get("likes").and_then(Value::as_i64).unwrap_or(0) + 1;
-    for entry in &indexed {
-        let key = marquee::store::Key::new(entry[0].as_str().unwrap(), entry[1].as_str().unwrap());
-        let item = env.app.table.get(&key).await.unwrap().unwrap();
-        if key.pk.starts_with("SHELF#") {
-            let card: Value = serde_json::from_str(item["card"].as_str().unwrap()).unwrap();
-            assert_eq!(card["likes"], likes, "{key:?}");
-        }
-    }
-
-    let mut edited = env
-        .app
-        .table
-        .get(&index::record_key(&movie))
-        .await
+    let card = stored(index::card_key(&movie)).await;
+    let shown: Value = serde_json::from_str(card["card"].as_str().unwrap()).unwrap();
+    assert_eq!(shown["likes"], likes);
+    let (_, page) = env
+        .get("/movies?sort=popularity&order=desc&limit=100", None)
+        .await;
+    let listed = page["items"]
+        .as_array()
         .unwrap()
+        .iter()
+        .find(|c| c["id"] == movie.as_str())
         .unwrap();
+    assert_eq!(listed["likes"], likes, "{listed}");
+
+    let mut edited = stored(index::record_key(&movie)).await;
     let description = edited["fields"]["description"]
         .as_str()
         .unwrap()
@@ -745,85 +747,68 @@ async fn projections_write_only_what_changed(env: Env) {
         edited.insert(attr.into(), value.into());
     }
     env.app.table.write(Write::put(edited)).await.unwrap();
-    // Two new words, and the ALL shelf's item, the one that carries the words (the cards
-    // carry nothing of the description).
+    // Two new words, and the card, which carries the words (no shelf entry moves).
     assert_eq!(projected().await, 2 + 1 + record_writes, "new words");
-    for entry in indexed
-        .iter()
-        .filter(|e| e[0].as_str().unwrap().starts_with("SHELF#"))
-    {
-        let key = marquee::store::Key::new(entry[0].as_str().unwrap(), entry[1].as_str().unwrap());
-        let item = env.app.table.get(&key).await.unwrap().unwrap();
-        let words = item.get("words").and_then(Value::as_array);
-        if key.pk == index::shelf_pk(index::ALL_FACET) {
-            assert!(
-                words.is_some_and(|w| w.contains(&"quokkas".into())),
-                "{item:?}"
-            );
-        } else {
-            assert!(words.is_none(), "{key:?} carries words");
-        }
-    }
+    let card = stored(index::card_key(&movie)).await;
+    assert!(
+        card["words"]
+            .as_array()
+            .is_some_and(|w| w.contains(&"quokkas".into())),
+        "{card:?}"
+    );
     let (_, page) = env.get("/movies?q=quokkas", None).await;
     assert_eq!(ids(&page["items"]), vec![movie.clone()]);
 }
 
-/// Shelf items written before cards were kept serialised (the card's fields at the top
-/// level) read as before on every path, until the next projection rewrites them.
-async fn shelf_items_in_the_flat_layout_still_read(env: Env) {
+/// Movies indexed the earlier way (one shelf item per facet, keyed by the movie, carrying
+/// the card) are marked by the next sweep, which moves them to the card and the entries of
+/// today and removes what they left; until then they are not listed, after it they are.
+async fn movies_indexed_the_earlier_way_move_at_the_next_sweep(env: Env) {
     use marquee::catalog::index;
-    use marquee::store::{Key, Write};
-    let seeded = demo::seed(&env.app, 6, 31).await.unwrap();
-    let paths = [
-        "/movies?limit=100",
-        "/movies?sort=title&year_from=1900&limit=100",
-        "/movies?q=a&limit=100",
-        "/movies?q=courage&sort=price&limit=100",
-    ];
-    let mut before = Vec::new();
-    for path in paths {
-        let (status, page) = env.get(path, None).await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        assert!(!page["items"].as_array().unwrap().is_empty(), "{path}");
-        before.push(page);
-    }
-    // What the earlier layout left: flat items, and the digests of those on the record.
-    let mut shelf_keys = Vec::new();
-    for movie in &seeded.movies {
-        let key = index::state_key(movie);
-        let mut state = env.app.table.get(&key).await.unwrap().unwrap();
-        for entry in state["indexed"].as_array_mut().unwrap() {
-            let key = Key::new(entry[0].as_str().unwrap(), entry[1].as_str().unwrap());
-            if key.pk.starts_with("SHELF#") {
-                shelf_keys.push(key);
-                entry[2] = "digest of the flat item".into();
-            }
+    use marquee::store::{Key, Write, entity_item};
+    let seeded = demo::seed(&env.app, 4, 41).await.unwrap();
+    let movie = seeded.movies[0].clone();
+    let table = &env.app.table;
+    let (_, before) = env.get("/movies?sort=title&limit=100", None).await;
+    assert_eq!(before["items"].as_array().unwrap().len(), 4, "{before}");
+    // What the earlier layout left: its shelf items, named by the index state, and none
+    // of today's.
+    let mut state = table.get(&index::state_key(&movie)).await.unwrap().unwrap();
+    let mut earlier = Vec::new();
+    for key in index::written_keys(&state, &movie) {
+        if key.pk.starts_with("TERMS#") {
+            earlier.push(json!([key.pk, key.sk]));
+        } else {
+            table.write(Write::delete(key)).await.unwrap();
         }
-        env.app.table.write(Write::put(state)).await.unwrap();
     }
-    for key in &shelf_keys {
-        let mut item = env.app.table.get(key).await.unwrap().unwrap();
-        let card = item.remove("card").unwrap();
-        let Value::Object(fields) = serde_json::from_str(card.as_str().unwrap()).unwrap() else {
-            panic!("a card is an object");
-        };
-        item.extend(fields.into_iter().filter(|(_, v)| !v.is_null()));
-        env.app.table.write(Write::put(item)).await.unwrap();
+    for facet in ["ALL", "GENRE#gone"] {
+        let key = Key::new(format!("SHELF#{facet}"), format!("MOVIE#{movie}"));
+        let item = entity_item("shelf", &key, &json!({"card": "{}", "rating_key": 0}));
+        table.write(Write::put(item)).await.unwrap();
+        earlier.push(json!([key.pk, key.sk, "digest"]));
     }
-    for (path, expected) in paths.iter().zip(&before) {
-        let (status, page) = env.get(path, None).await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        assert_eq!(&page, expected, "{path}");
-    }
-    index::project(&env.app, &seeded.movies[0]).await.unwrap();
-    let shelf = env
-        .app
-        .table
-        .get(&index::shelf_key("ALL", &seeded.movies[0]))
+    state.remove("shelved");
+    state.insert("indexed".into(), Value::Array(earlier));
+    table.write(Write::put(state)).await.unwrap();
+    let (_, partial) = env.get("/movies?sort=title&limit=100", None).await;
+    assert!(!ids(&partial["items"]).contains(&movie), "{partial}");
+
+    let report = marquee::catalog::index::project_marked(&env.app, 100)
         .await
-        .unwrap()
         .unwrap();
-    assert!(shelf["card"].is_string(), "{shelf:?}");
+    assert_eq!((report.projected, report.failed), (1, 0), "{report:?}");
+    for facet in ["ALL", "GENRE#gone"] {
+        let key = Key::new(format!("SHELF#{facet}"), format!("MOVIE#{movie}"));
+        assert!(table.get(&key).await.unwrap().is_none(), "{key:?} is left");
+    }
+    let (_, after) = env.get("/movies?sort=title&limit=100", None).await;
+    assert_eq!(after, before);
+    // Nothing is left to move: the next sweep marks nothing.
+    let report = marquee::catalog::index::project_marked(&env.app, 100)
+        .await
+        .unwrap();
+    assert_eq!(report.projected, 0, "{report:?}");
 }
 
 /// A record projected before the index state had its own item kept its keys itself: its
@@ -836,7 +821,10 @@ async fn a_record_that_kept_its_keys_is_projected_from_them(env: Env) {
     let movie = seeded.movies[0].clone();
     let table = &env.app.table;
     let state = table.get(&index::state_key(&movie)).await.unwrap().unwrap();
-    let mut indexed = state["indexed"].as_array().unwrap().clone();
+    let mut indexed: Vec<Value> = index::written_keys(&state, &movie)
+        .into_iter()
+        .map(|key| json!([key.pk, key.sk]))
+        .collect();
     // A shelf item the movie no longer belongs on, which only the record's keys name.
     let stale = Key::new("SHELF#GENRE#GONE", format!("MOVIE#{movie}"));
     table
@@ -876,20 +864,18 @@ async fn a_record_that_kept_its_keys_is_projected_from_them(env: Env) {
         .unwrap();
     assert!(!record.contains_key("indexed"), "{record:?}");
     let state = table.get(&index::state_key(&movie)).await.unwrap().unwrap();
-    let keys: Vec<&str> = state["indexed"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e[0].as_str().unwrap())
-        .collect();
+    let written = index::written_keys(&state, &movie);
+    let keys: Vec<&str> = written.iter().map(|key| key.pk.as_str()).collect();
     assert!(
-        keys.contains(&"SHELF#ALL") && !keys.contains(&"SHELF#GENRE#GONE"),
+        keys.contains(&index::card_key(&movie).pk.as_str())
+            && keys.contains(&index::shelf_pk("ALL", index::Sort::Title).as_str())
+            && !keys.contains(&"SHELF#GENRE#GONE"),
         "{keys:?}"
     );
 }
 
 support::on_both_backends!(
-    shelf_items_in_the_flat_layout_still_read,
+    movies_indexed_the_earlier_way_move_at_the_next_sweep,
     a_record_that_kept_its_keys_is_projected_from_them,
     projections_write_only_what_changed,
     cards_name_genres_directors_and_cast,
