@@ -31,7 +31,7 @@ use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::HashMap;
 
-/// Shelf items one page may examine when filters discard some.
+/// Shelf entries (each with its card) one page may examine when filters discard some.
 pub const READ_BUDGET: u32 = 200;
 /// Word-index entries a search term may match and still be answered from them alone.
 pub const CANDIDATE_LIMIT: u32 = 300;

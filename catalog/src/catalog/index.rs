@@ -1016,6 +1016,10 @@ pub async fn project_marked(app: &App, max: usize) -> Result<SweepReport, StoreE
 /// the movies still indexed the earlier way.
 pub const EARLIER_ALL_SHELF: &str = "SHELF#ALL";
 
+/// Movies of the earlier layout one sweep marks at most: one write each, one after
+/// another, a few seconds of the sweep's run; the stream then moves them in batches.
+const EARLIER_MARKS_PER_RUN: usize = 1_000;
+
 /// Marks (at most `max` of) the movies still indexed the earlier way, so that this sweep
 /// (and the stream, which the marks reach first) moves them to the shelves of today.
 async fn mark_earlier_layout(app: &App, max: usize) -> Result<usize, StoreError> {
@@ -1023,7 +1027,7 @@ async fn mark_earlier_layout(app: &App, max: usize) -> Result<usize, StoreError>
         .table
         .query(
             &Query::partition(EARLIER_ALL_SHELF)
-                .limit(max.clamp(1, 1_000) as u32)
+                .limit(max.clamp(1, EARLIER_MARKS_PER_RUN) as u32)
                 .attributes(&[]),
         )
         .await?;
