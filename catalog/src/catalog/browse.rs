@@ -17,7 +17,7 @@
 //! with a cursor: fewer items, never more cost. A cursor is the sort key of the last entry
 //! examined, so it continues exactly, whichever path the next page takes.
 
-use super::index::{self, CardFacts, Shelved, Sort, TIE, shelf_pk};
+use super::index::{self, CardFacts, Sort, TIE, shelf_pk};
 use crate::app::App;
 use crate::http::pagination::{Page, page_limit};
 use crate::http::problem::{FieldError, Problem};
@@ -257,15 +257,7 @@ pub fn parse(query: BrowseQuery) -> Result<(Filters, Plan), Problem> {
 }
 
 impl Filters {
-    pub fn matches(&self, s: &Shelved) -> bool {
-        self.match_facts(
-            &CardFacts::of(&s.card),
-            s.rating_key,
-            s.words.iter().map(String::as_str),
-        )
-    }
-
-    /// Whether a card passes, from what the filters read of it: its facts, the shelf
+    /// Whether a card passes, from what the filters read of it: its facts, the card
     /// item's rating key and its search words.
     fn match_facts<'w>(
         &self,

@@ -183,22 +183,6 @@ pub struct PriceAmount {
 }
 
 impl<'a> CardFacts<'a> {
-    pub fn of(card: &'a Card) -> Self {
-        let ids = |ids: &'a [String]| ids.iter().map(|id| Cow::Borrowed(id.as_str())).collect();
-        CardFacts {
-            release_date: Cow::Borrowed(&card.release_date),
-            certification: Cow::Borrowed(&card.certification),
-            price: PriceAmount {
-                amount: card.price.amount,
-            },
-            genre_ids: ids(&card.genre_ids),
-            actor_ids: ids(&card.actor_ids),
-            director_ids: ids(&card.director_ids),
-            producer_ids: ids(&card.producer_ids),
-            rating_count: card.rating_count,
-        }
-    }
-
     /// The facts of a serialised card.
     pub fn read(card: &'a RawValue) -> Result<Self, StoreError> {
         serde_json::from_str(card.get()).map_err(malformed_card)
@@ -803,7 +787,7 @@ async fn project_from(app: &App, movie_id: &str, mut read: Option<Item>) -> Resu
 }
 
 /// Writes the movie's index items whose content changed and deletes those that no longer
-/// apply; then keeps the keys and digests in the movie's index state, releasing the lease,
+/// apply; then keeps what names them in the movie's index state, releasing the lease,
 /// and, when nothing changed meanwhile, takes the record off the to-index list.
 async fn write_index(
     app: &App,
