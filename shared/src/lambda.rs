@@ -144,7 +144,7 @@ fn job_span(context: &lambda_runtime::Context) -> tracing::Span {
     marquee_core::telemetry::job_span(&invocation)
 }
 
-/// Movies one index sweep projects at most (the rest wait a minute).
+/// Movies one index sweep projects at most (the rest wait for the next, five minutes on).
 pub const INDEX_SWEEP_MAX: usize = 2000;
 
 /// What the stream indexer reads of a DynamoDB stream event: each record's keys and its

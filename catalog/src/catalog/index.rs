@@ -470,22 +470,15 @@ impl Shelving {
         })
     }
 
-    /// Every key written, with the digest of the item there (entries and words hold what
-    /// their key says, so theirs follow from the key).
+    /// Every key written, with the digest of the item there (the card's; entries and
+    /// words hold what their key says, [`FOLLOWS_FROM_KEY`]).
     fn written(&self, movie_id: &str) -> HashMap<Key, Option<String>> {
-        let mut written: HashMap<Key, Option<String>> = self
-            .entry_keys()
-            .map(|key| {
-                let digest = digest(&entry_item(&key));
-                (key, Some(digest))
-            })
-            .collect();
+        let follows = || Some(FOLLOWS_FROM_KEY.to_string());
+        let mut written: HashMap<Key, Option<String>> =
+            self.entry_keys().map(|key| (key, follows())).collect();
         written.insert(card_key(movie_id), Some(self.card.clone()));
         for word in &self.words {
-            written.insert(
-                term_key(word, movie_id),
-                Some(digest(&term_item(word, movie_id))),
-            );
+            written.insert(term_key(word, movie_id), follows());
         }
         written
     }
@@ -495,10 +488,15 @@ impl Shelving {
     }
 }
 
-/// Every index item of a movie: its card, one entry per shelf and order (its key alone:
-/// a click that moves no key writes none of them), and its search words; and what the
-/// index state keeps of them.
-fn index_items(movie: &Stored<MovieInput>, shelved: &Shelved) -> (Vec<Item>, Shelving) {
+/// What stands for the digest of an item that holds nothing its key does not say (a
+/// shelf entry, a word's item): once its key is written, it is up to date, so no
+/// projection needs to hash it.
+const FOLLOWS_FROM_KEY: &str = "key";
+
+/// Every index item of a movie, each with its digest: its card, one entry per shelf and
+/// order (its key alone: a click that moves no key writes none of them), and its search
+/// words; and what the index state keeps of them.
+fn index_items(movie: &Stored<MovieInput>, shelved: &Shelved) -> (Vec<(Item, String)>, Shelving) {
     let sort_keys: BTreeMap<String, String> = Sort::ALL
         .into_iter()
         .map(|sort| (sort.name().to_string(), shelved.sort_key(sort)))
@@ -516,9 +514,18 @@ fn index_items(movie: &Stored<MovieInput>, shelved: &Shelved) -> (Vec<Item>, She
         sort_keys,
         words: shelved.words.clone(),
     };
-    let mut items: Vec<Item> = shelving.entry_keys().map(|key| entry_item(&key)).collect();
-    items.push(card);
-    items.extend(shelved.words.iter().map(|word| term_item(word, &movie.id)));
+    let follows = || FOLLOWS_FROM_KEY.to_string();
+    let mut items: Vec<(Item, String)> = shelving
+        .entry_keys()
+        .map(|key| (entry_item(&key), follows()))
+        .collect();
+    items.push((card, shelving.card.clone()));
+    items.extend(
+        shelved
+            .words
+            .iter()
+            .map(|word| (term_item(word, &movie.id), follows())),
+    );
     (items, shelving)
 }
 
@@ -717,7 +724,11 @@ pub fn projected(
     state.insert(crate::store::schema::PK.into(), key.pk.into());
     state.insert(crate::store::schema::SK.into(), key.sk.into());
     state.insert(SHELVING.into(), shelving_value(&shelving));
-    (record, state, items)
+    (
+        record,
+        state,
+        items.into_iter().map(|(item, _)| item).collect(),
+    )
 }
 
 /// Brings a movie's index in line with its record (or removes it, once deleted).
@@ -806,9 +817,9 @@ async fn write_index(
     }
     let mut desired = BTreeSet::new();
     let mut writes = Vec::new();
-    for item in items {
+    for (item, item_digest) in items {
         let Some(key) = Key::of(&item) else { continue };
-        if previous.get(&key).and_then(Option::as_deref) != Some(digest(&item).as_str()) {
+        if previous.get(&key).and_then(Option::as_deref) != Some(item_digest.as_str()) {
             writes.push(Write::put(item));
         }
         desired.insert(key);
@@ -1000,37 +1011,53 @@ pub async fn project_marked(app: &App, max: usize) -> Result<SweepReport, StoreE
 /// the movies still indexed the earlier way.
 pub const EARLIER_ALL_SHELF: &str = "SHELF#ALL";
 
-/// Movies of the earlier layout one sweep marks at most: one write each, one after
-/// another, a few seconds of the sweep's run; the stream then moves them in batches.
-const EARLIER_MARKS_PER_RUN: usize = 1_000;
+/// Movies of the earlier layout one sweep marks at most: as many as a deployed sweep
+/// projects (`INDEX_SWEEP_MAX`), one write each, [`PROJECTIONS_IN_FLIGHT`] at a time, a
+/// second or two of the sweep's run; the sweep and the stream then move them.
+const EARLIER_MARKS_PER_RUN: usize = 2_000;
 
 /// Marks (at most `max` of) the movies still indexed the earlier way, so that this sweep
-/// (and the stream, which the marks reach first) moves them to the shelves of today.
+/// (and the stream, which the marks reach first) moves them to the shelves of today. Reads
+/// the earlier shelf's keys page after page: DynamoDB ends a page at 1 MB read, about 400
+/// of that layout's items.
 async fn mark_earlier_layout(app: &App, max: usize) -> Result<usize, StoreError> {
-    let page = app
-        .table
-        .query(
-            &Query::partition(EARLIER_ALL_SHELF)
-                .limit(max.clamp(1, EARLIER_MARKS_PER_RUN) as u32)
-                .attributes(&[]),
-        )
-        .await?;
+    use futures_util::StreamExt;
+    let most = max.clamp(1, EARLIER_MARKS_PER_RUN);
     let now = app.clock.now().unix_timestamp();
-    let mut marked_now = 0;
-    for item in &page.items {
-        let Some(id) =
-            Key::of(item).and_then(|key| key.sk.strip_prefix("MOVIE#").map(str::to_string))
-        else {
-            continue;
-        };
-        match app.table.write(marked(Update::new(), &id, now)).await {
-            Ok(_) => marked_now += 1,
-            // Deleted: its tombstone's projection removes what it left.
-            Err(StoreError::ConditionFailed) => {}
-            Err(e) => return Err(e),
+    let (mut seen, mut marked_now) = (0, 0);
+    let mut cursor = None;
+    loop {
+        let page = app
+            .table
+            .query(
+                &Query::partition(EARLIER_ALL_SHELF)
+                    .limit((most - seen) as u32)
+                    .after(cursor)
+                    .attributes(&[]),
+            )
+            .await?;
+        seen += page.items.len();
+        let ids: Vec<String> = page
+            .items
+            .iter()
+            .filter_map(|item| Some(Key::of(item)?.sk.strip_prefix("MOVIE#")?.to_string()))
+            .collect();
+        let mut marks = futures_util::stream::iter(ids)
+            .map(|id| async move { app.table.write(marked(Update::new(), &id, now)).await })
+            .buffer_unordered(PROJECTIONS_IN_FLIGHT);
+        while let Some(outcome) = marks.next().await {
+            match outcome {
+                Ok(_) => marked_now += 1,
+                // Deleted: its tombstone's projection removes what it left.
+                Err(StoreError::ConditionFailed) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        match page.next_cursor {
+            Some(next) if seen < most => cursor = Some(next),
+            _ => return Ok(marked_now),
         }
     }
-    Ok(marked_now)
 }
 
 /// Projects the movies a stream batch (or the change feed) announced, those that still
@@ -1175,11 +1202,13 @@ pub fn term_movie(item: &Item) -> Option<&str> {
     item.get("movie_id").and_then(Value::as_str)
 }
 
-/// The shelf cards of some movies, by id (those without one are left out).
+/// The cards of some movies, by id (those without one are left out). Eventually
+/// consistent, at half the read units: what callers do with a card is show it, as a list
+/// page does.
 pub async fn cards(app: &App, ids: &[String]) -> Result<HashMap<String, Shelved>, StoreError> {
     let keys: Vec<Key> = ids.iter().map(|id| card_key(id)).collect();
     let mut found = HashMap::new();
-    for item in app.table.batch_get(&keys).await? {
+    for item in app.table.batch_get_eventual(&keys).await? {
         let shelved = from_card_item(item)?;
         found.insert(shelved.card.id.clone(), shelved);
     }

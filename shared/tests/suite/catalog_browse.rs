@@ -761,53 +761,72 @@ async fn projections_write_only_what_changed(env: Env) {
 }
 
 /// Movies indexed the earlier way (one shelf item per facet, keyed by the movie, carrying
-/// the card) are marked by the next sweep, which moves them to the card and the entries of
-/// today and removes what they left; until then they are not listed, after it they are.
+/// the card) are marked by the next sweeps, as many a run as the sweep may project, which
+/// move them to the card and the entries of today and remove what they left; until then
+/// they are not listed, after it they are.
 async fn movies_indexed_the_earlier_way_move_at_the_next_sweep(env: Env) {
     use marquee::catalog::index;
     use marquee::store::{Key, Write, entity_item};
     let seeded = demo::seed(&env.app, 4, 41).await.unwrap();
-    let movie = seeded.movies[0].clone();
+    let moved = [seeded.movies[0].clone(), seeded.movies[1].clone()];
     let table = &env.app.table;
     let (_, before) = env.get("/movies?sort=title&limit=100", None).await;
     assert_eq!(before["items"].as_array().unwrap().len(), 4, "{before}");
+    let earlier_items = |movie: &str| {
+        ["ALL", "GENRE#gone"]
+            .map(|facet| Key::new(format!("SHELF#{facet}"), format!("MOVIE#{movie}")))
+    };
     // What the earlier layout left: its shelf items, named by the index state, and none
     // of today's.
-    let mut state = table.get(&index::state_key(&movie)).await.unwrap().unwrap();
-    let mut earlier = Vec::new();
-    for key in index::written_keys(&state, &movie) {
-        if key.pk.starts_with("TERMS#") {
-            earlier.push(json!([key.pk, key.sk]));
-        } else {
-            table.write(Write::delete(key)).await.unwrap();
+    for movie in &moved {
+        let mut state = table.get(&index::state_key(movie)).await.unwrap().unwrap();
+        let mut earlier = Vec::new();
+        for key in index::written_keys(&state, movie) {
+            if key.pk.starts_with("TERMS#") {
+                earlier.push(json!([key.pk, key.sk]));
+            } else {
+                table.write(Write::delete(key)).await.unwrap();
+            }
         }
+        for key in earlier_items(movie) {
+            let item = entity_item("shelf", &key, &json!({"card": "{}", "rating_key": 0}));
+            table.write(Write::put(item)).await.unwrap();
+            earlier.push(json!([key.pk, key.sk, "digest"]));
+        }
+        state.remove("shelved");
+        state.insert("indexed".into(), Value::Array(earlier));
+        table.write(Write::put(state)).await.unwrap();
     }
-    for facet in ["ALL", "GENRE#gone"] {
-        let key = Key::new(format!("SHELF#{facet}"), format!("MOVIE#{movie}"));
-        let item = entity_item("shelf", &key, &json!({"card": "{}", "rating_key": 0}));
-        table.write(Write::put(item)).await.unwrap();
-        earlier.push(json!([key.pk, key.sk, "digest"]));
-    }
-    state.remove("shelved");
-    state.insert("indexed".into(), Value::Array(earlier));
-    table.write(Write::put(state)).await.unwrap();
     let (_, partial) = env.get("/movies?sort=title&limit=100", None).await;
-    assert!(!ids(&partial["items"]).contains(&movie), "{partial}");
+    let listed = ids(&partial["items"]);
+    assert_eq!(listed.len(), 2, "{partial}");
+    assert!(moved.iter().all(|m| !listed.contains(m)), "{partial}");
 
-    let report = marquee::catalog::index::project_marked(&env.app, 100)
-        .await
-        .unwrap();
+    // A sweep that may project one movie marks one, and moves it.
+    let left = |movies: &[String]| {
+        let movies = movies.to_vec();
+        async move {
+            let mut left = Vec::new();
+            for movie in movies {
+                for key in earlier_items(&movie) {
+                    if table.get(&key).await.unwrap().is_some() {
+                        left.push(key);
+                    }
+                }
+            }
+            left
+        }
+    };
+    let report = index::project_marked(&env.app, 1).await.unwrap();
     assert_eq!((report.projected, report.failed), (1, 0), "{report:?}");
-    for facet in ["ALL", "GENRE#gone"] {
-        let key = Key::new(format!("SHELF#{facet}"), format!("MOVIE#{movie}"));
-        assert!(table.get(&key).await.unwrap().is_none(), "{key:?} is left");
-    }
+    assert_eq!(left(&moved).await.len(), 2, "one movie's items are left");
+    let report = index::project_marked(&env.app, 100).await.unwrap();
+    assert_eq!((report.projected, report.failed), (1, 0), "{report:?}");
+    assert_eq!(left(&moved).await, Vec::<Key>::new());
     let (_, after) = env.get("/movies?sort=title&limit=100", None).await;
     assert_eq!(after, before);
     // Nothing is left to move: the next sweep marks nothing.
-    let report = marquee::catalog::index::project_marked(&env.app, 100)
-        .await
-        .unwrap();
+    let report = index::project_marked(&env.app, 100).await.unwrap();
     assert_eq!(report.projected, 0, "{report:?}");
 }
 
