@@ -21,13 +21,17 @@ import time
 PASSWORD = "Velvet-Lantern-Orbit-42"
 
 
-def start(binary, data, **settings):
-    """Starts the server on a free port (no demo data unless `settings` ask for it)."""
+def start(binary, data, cpus=None, **settings):
+    """Starts the server on a free port (no demo data unless `settings` ask for it); with
+    `cpus`, on those cores only, with a worker thread for each."""
     env = dict(os.environ, MARQUEE_LISTEN="127.0.0.1:0", MARQUEE_DATA_DIR=data,
                MARQUEE_LOG="warn", MARQUEE_SEED_ADMIN="false", MARQUEE_DEMO="false")
     env.update(settings)
     env.pop("MARQUEE_BACKEND", None)
-    proc = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE, text=True)
+    if cpus:
+        env["TOKIO_WORKER_THREADS"] = str(len(cpus))
+    proc = subprocess.Popen([binary], env=env, stdout=subprocess.PIPE, text=True,
+                            preexec_fn=(lambda: os.sched_setaffinity(0, cpus)) if cpus else None)
     for line in proc.stdout:
         if line.startswith("Marquee API: "):
             host, port = line.split("//")[1].strip().split(":")
