@@ -113,7 +113,7 @@ pub const AUTH_LOGOUT: Route = route(
 .takes(body::<auth::login::LogoutRequest>())
 .needs(&[
     Need::GetItem,
-    Need::Query,
+    Need::QueryIndexes,
     Need::PutItem,
     Need::UpdateItem,
     Need::DeleteItem,
@@ -145,7 +145,7 @@ pub const AUTH_PASSWORD_RESET: Route = route(
 .takes(body::<auth::recovery::ResetRequest>())
 .needs(&[
     Need::GetItem,
-    Need::Query,
+    Need::QueryIndexes,
     Need::PutItem,
     Need::UpdateItem,
     Need::DeleteItem,
@@ -166,7 +166,7 @@ pub const AUTH_PASSWORD_CHANGE: Route = route(
 .takes(body::<auth::recovery::ChangeRequest>())
 .needs(&[
     Need::GetItem,
-    Need::Query,
+    Need::QueryIndexes,
     Need::PutItem,
     Need::UpdateItem,
     Need::DeleteItem,
@@ -210,7 +210,7 @@ pub const ME_SESSIONS_LIST: Route = route(
     |m| on(m, accounts::profile::sessions),
 )
 .gives(body::<accounts::profile::SessionList>())
-.needs(&[Need::GetItem, Need::Query]);
+.needs(&[Need::GetItem, Need::QueryIndexes]);
 
 pub const ME_SESSIONS_REVOKE: Route = route(
     "me-sessions-revoke",
@@ -250,7 +250,7 @@ pub const AUTH_MFA_CONFIRM: Route = route(
 )
 .takes(body::<auth::mfa::ConfirmRequest>())
 .gives(body::<auth::mfa::RecoveryCodes>())
-.needs(&[Need::GetItem, Need::Query, Need::PutItem, Need::UpdateItem, Need::DeleteItem, Need::SendMailQueue, Need::MfaKey]);
+.needs(&[Need::GetItem, Need::QueryIndexes, Need::PutItem, Need::UpdateItem, Need::DeleteItem, Need::SendMailQueue, Need::MfaKey]);
 
 pub const AUTH_MFA_DISABLE: Route = route(
     "auth-mfa-disable",
@@ -265,7 +265,7 @@ pub const AUTH_MFA_DISABLE: Route = route(
 .takes(body::<auth::mfa::DisableRequest>())
 .needs(&[
     Need::GetItem,
-    Need::Query,
+    Need::QueryIndexes,
     Need::PutItem,
     Need::UpdateItem,
     Need::DeleteItem,
@@ -371,7 +371,7 @@ pub const ME_IDENTITIES_LIST: Route = route(
     |m| on(m, auth::oauth::accounts::list),
 )
 .gives(body::<auth::oauth::accounts::IdentityList>())
-.needs(&[Need::GetItem, Need::Query]);
+.needs(&[Need::GetItem, Need::QueryIndexes]);
 
 pub const ME_IDENTITIES_UNLINK: Route = route(
     "me-identities-unlink",
@@ -383,7 +383,12 @@ pub const ME_IDENTITIES_UNLINK: Route = route(
     |m| on(m, auth::oauth::accounts::unlink),
 )
 .status(204)
-.needs(&[Need::GetItem, Need::Query, Need::PutItem, Need::DeleteItem]);
+.needs(&[
+    Need::GetItem,
+    Need::QueryIndexes,
+    Need::PutItem,
+    Need::DeleteItem,
+]);
 
 pub const ME_SECURITY_EVENTS: Route = route(
     "me-security-events",
@@ -433,7 +438,7 @@ pub const ADMIN_USERS_LIST: Route = route(
 )
 .query(&["role", "active", "email", "limit", "cursor"])
 .gives(body::<accounts::admin::UserPage>())
-.needs(&[Need::GetItem, Need::Query]);
+.needs(&[Need::GetItem, Need::QueryIndexes]);
 
 pub const ADMIN_USERS_GET: Route = route(
     "admin-users-get",
@@ -458,7 +463,7 @@ pub const ADMIN_USERS_UPDATE: Route = route(
 )
 .takes(body::<accounts::admin::UserUpdate>())
 .gives(body::<accounts::admin::UserUpdated>())
-.needs(&[Need::GetItem, Need::Query, Need::PutItem, Need::UpdateItem, Need::DeleteItem]);
+.needs(&[Need::GetItem, Need::QueryIndexes, Need::PutItem, Need::UpdateItem, Need::DeleteItem]);
 
 pub const ADMIN_USERS_MFA_RESET: Route = route(
     "admin-users-mfa-reset",
@@ -472,7 +477,7 @@ pub const ADMIN_USERS_MFA_RESET: Route = route(
 .status(204)
 .needs(&[
     Need::GetItem,
-    Need::Query,
+    Need::QueryIndexes,
     Need::PutItem,
     Need::UpdateItem,
     Need::DeleteItem,

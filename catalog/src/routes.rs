@@ -120,7 +120,7 @@ pub const MOVIES_DELETE: Route = route(
 .status(204)
 .needs(&[
     Need::GetItem,
-    Need::Query,
+    Need::QueryIndexes,
     Need::PutItem,
     Need::UpdateItem,
     Need::DeleteItem,
@@ -298,7 +298,7 @@ pub const GENRES_LIST: Route = route(
 .cached(Caching::EDITED)
 .gives(body::<Page<catalog::genres::GenreView>>())
 .query(&["q", "limit", "cursor"])
-.needs(&[Need::Query]);
+.needs(&[Need::QueryIndexes]);
 
 pub const GENRES_GET: Route = route(
     "genres-get",
@@ -376,7 +376,7 @@ pub const ACTORS_LIST: Route = route(
 .cached(Caching::EDITED)
 .gives(body::<Page<catalog::people::PersonView>>())
 .query(&["q", "limit", "cursor"])
-.needs(&[Need::Query]);
+.needs(&[Need::QueryIndexes]);
 
 pub const ACTORS_GET: Route = route(
     "actors-get",
@@ -448,7 +448,7 @@ pub const PRODUCERS_LIST: Route = route(
 .cached(Caching::EDITED)
 .gives(body::<Page<catalog::people::PersonView>>())
 .query(&["q", "limit", "cursor"])
-.needs(&[Need::Query]);
+.needs(&[Need::QueryIndexes]);
 
 pub const PRODUCERS_GET: Route = route(
     "producers-get",
@@ -520,7 +520,7 @@ pub const DIRECTORS_LIST: Route = route(
 .cached(Caching::EDITED)
 .gives(body::<Page<catalog::people::PersonView>>())
 .query(&["q", "limit", "cursor"])
-.needs(&[Need::Query]);
+.needs(&[Need::QueryIndexes]);
 
 pub const DIRECTORS_GET: Route = route(
     "directors-get",
@@ -592,7 +592,7 @@ pub const CINEMAS_LIST: Route = route(
 .cached(Caching::EDITED)
 .gives(body::<Page<catalog::cinemas::CinemaView>>())
 .query(&["q", "limit", "cursor"])
-.needs(&[Need::Query]);
+.needs(&[Need::QueryIndexes]);
 
 pub const CINEMAS_GET: Route = route(
     "cinemas-get",
@@ -658,7 +658,7 @@ pub const SHOWTIMES_LIST: Route = route(
 .cached(Caching::LIVE)
 .gives(body::<Page<catalog::showtimes::ShowtimeView>>())
 .query(&["cinema", "movie", "date", "limit", "cursor"])
-.needs(&[Need::Query]);
+.needs(&[Need::QueryIndexes]);
 
 pub const SHOWTIMES_GET: Route = route(
     "showtimes-get",

@@ -116,6 +116,7 @@ pub const ORDERS_CREATE: Route = route(
     Need::GetItem,
     Need::BatchGetItem,
     Need::Query,
+    Need::QueryIndexes,
     Need::PutItem,
     Need::UpdateItem,
 ]);
@@ -131,7 +132,7 @@ pub const ORDERS_LIST: Route = route(
 )
 .gives(body::<Page<orders::Order>>())
 .query(&["limit", "cursor"])
-.needs(&[Need::GetItem, Need::Query]);
+.needs(&[Need::GetItem, Need::QueryIndexes]);
 
 pub const ORDERS_GET: Route = route(
     "orders-get",
@@ -199,7 +200,7 @@ pub const PAYMENTS_LIST: Route = route(
 )
 .gives(body::<Page<payments::Payment>>())
 .query(&["limit", "cursor"])
-.needs(&[Need::GetItem, Need::Query]);
+.needs(&[Need::GetItem, Need::QueryIndexes]);
 
 pub const STRIPE_WEBHOOK: Route = route(
     "stripe-webhook",
@@ -234,7 +235,7 @@ pub const ADMIN_ORDERS_LIST: Route = route(
 )
 .gives(body::<Page<orders::Order>>())
 .query(STAFF_LIST_PARAMS)
-.needs(&[Need::GetItem, Need::Query]);
+.needs(&[Need::GetItem, Need::QueryIndexes]);
 
 pub const ADMIN_ORDERS_REFUND: Route = route(
     "admin-orders-refund",
@@ -260,7 +261,7 @@ pub const ADMIN_PAYMENTS_LIST: Route = route(
 )
 .gives(body::<Page<payments::Payment>>())
 .query(STAFF_LIST_PARAMS)
-.needs(&[Need::GetItem, Need::Query]);
+.needs(&[Need::GetItem, Need::QueryIndexes]);
 
 pub const ADMIN_SALES: Route = route(
     "admin-sales",
@@ -273,7 +274,7 @@ pub const ADMIN_SALES: Route = route(
 )
 .gives(body::<orders::admin::Sales>())
 .query(&["from", "to"])
-.needs(&[Need::GetItem, Need::Query]);
+.needs(&[Need::GetItem, Need::QueryIndexes]);
 
 pub static ROUTES: &[Route] = &[
     CART_GET,

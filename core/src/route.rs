@@ -48,8 +48,10 @@ impl Method {
 pub enum Need {
     GetItem,
     BatchGetItem,
-    /// On the table and its indexes.
+    /// On the table itself.
     Query,
+    /// On the table's indexes (GSI1 to GSI5).
+    QueryIndexes,
     PutItem,
     UpdateItem,
     DeleteItem,
@@ -94,7 +96,7 @@ impl Need {
         Some(match self {
             Self::GetItem => "dynamodb:GetItem",
             Self::BatchGetItem => "dynamodb:BatchGetItem",
-            Self::Query => "dynamodb:Query",
+            Self::Query | Self::QueryIndexes => "dynamodb:Query",
             Self::PutItem => "dynamodb:PutItem",
             Self::UpdateItem => "dynamodb:UpdateItem",
             Self::DeleteItem => "dynamodb:DeleteItem",

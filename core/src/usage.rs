@@ -17,6 +17,10 @@ use std::future::Future;
 use std::io::Write as _;
 use std::sync::{Arc, Mutex, OnceLock};
 
+/// What a query on one of the table's indexes is recorded as: IAM grants it on the index's
+/// ARN, apart from queries on the table itself (`dynamodb:Query`).
+pub const QUERY_ON_INDEX: &str = "dynamodb:Query@index";
+
 /// The environment variable that turns recording on: the file to append to.
 pub const LOG_VARIABLE: &str = "MARQUEE_USAGE_LOG";
 
@@ -163,7 +167,10 @@ impl Table for ObservedTable {
     }
 
     async fn query(&self, query: &Query) -> Result<Page, StoreError> {
-        note("dynamodb:Query");
+        note(match query.index {
+            None => "dynamodb:Query",
+            Some(_) => QUERY_ON_INDEX,
+        });
         self.0.query(query).await
     }
 

@@ -580,8 +580,17 @@ fn each_function_is_granted_exactly_what_it_needs() {
     );
 }
 
+/// A statement's resources, as text (a `!Ref`'s or `!Sub`'s argument).
+fn resources_of(resource: &yaml_rust2::Yaml) -> Vec<&str> {
+    match resource.as_vec() {
+        Some(list) => list.iter().flat_map(resources_of).collect(),
+        None => vec![resource.as_str().expect("a resource is named by text")],
+    }
+}
+
 /// The actions a SAM function's policy grants; queue sends name their queue
-/// (`sqs:SendMessage@MailQueue`), as [`marquee::usage`] records them.
+/// (`sqs:SendMessage@MailQueue`), and queries whether they read the table or its
+/// indexes, as [`marquee::usage`] records them.
 fn granted_actions(resource: &yaml_rust2::Yaml) -> BTreeSet<String> {
     let mut granted = BTreeSet::new();
     let policies = resource["Properties"]["Policies"].as_vec();
@@ -594,6 +603,15 @@ fn granted_actions(resource: &yaml_rust2::Yaml) -> BTreeSet<String> {
                     let queue = statement["Resource"].as_str().unwrap();
                     let queue = queue.strip_suffix("Arn").unwrap();
                     granted.insert(format!("{action}@{queue}"));
+                } else if action == "dynamodb:Query" {
+                    // On the table, on indexes, or both, as `marquee::usage` tells them apart.
+                    for resource in resources_of(&statement["Resource"]) {
+                        granted.insert(if resource.contains("/index/") {
+                            marquee::usage::QUERY_ON_INDEX.to_string()
+                        } else {
+                            action.to_string()
+                        });
+                    }
                 } else if action.starts_with("secretsmanager:") {
                     // Read at a cold start, before any route runs: held to the function's
                     // needs by each_function_is_granted_exactly_what_it_needs.

@@ -148,6 +148,7 @@ pub static BACKGROUND: &[Background] = &[
             Need::GetItem,
             Need::BatchGetItem,
             Need::Query,
+            Need::QueryIndexes,
             Need::UpdateItem,
             Need::DeleteItem,
             Need::BatchWriteItem,

@@ -469,10 +469,10 @@ fn listed(actions: &[&str]) -> String {
 
 fn policy_statements(needs: &[Need]) -> Vec<String> {
     let mut statements = Vec::new();
-    // Item actions name the table; a query may read the table or any of its indexes.
+    // Item actions name the table; queries name the table, its indexes, or both.
     let item_actions: Vec<&str> = needs
         .iter()
-        .filter(|need| **need != Need::Query)
+        .filter(|need| !matches!(need, Need::Query | Need::QueryIndexes))
         .filter_map(|need| need.table_action())
         .collect();
     if !item_actions.is_empty() {
@@ -481,10 +481,18 @@ fn policy_statements(needs: &[Need]) -> Vec<String> {
             listed(&item_actions)
         ));
     }
+    let mut queried = Vec::new();
     if needs.contains(&Need::Query) {
-        statements.push(
-            "            - Effect: Allow\n              Action:\n                - dynamodb:Query\n              Resource:\n                - !Ref TableArn\n                - !Sub \"${TableArn}/index/*\"".into(),
-        );
+        queried.push("                - !Ref TableArn");
+    }
+    if needs.contains(&Need::QueryIndexes) {
+        queried.push("                - !Sub \"${TableArn}/index/*\"");
+    }
+    if !queried.is_empty() {
+        statements.push(format!(
+            "            - Effect: Allow\n              Action:\n                - dynamodb:Query\n              Resource:\n{}",
+            queried.join("\n")
+        ));
     }
     if needs.contains(&Need::SendMail) {
         statements.push(
