@@ -16,7 +16,7 @@ use marquee::store::counting::{
 };
 use marquee::store::{Index, Item, Key, Page, Query, StoreError, Table, Write, Written};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -591,20 +591,28 @@ impl Bench {
         })
     }
 
-    /// One change to `movie` end to end: the write units of its route, then of the
-    /// projection the table's stream starts.
+    /// Changes to `movie` end to end, made within one batching window of the table's
+    /// stream: the write units of their routes, then of the one projection the stream's
+    /// batch starts.
     async fn end_to_end(
         &mut self,
         movie: &str,
-        (method, path, token, body): (Method, String, &str, Value),
+        changes: Vec<(Method, String, &str, Value)>,
     ) -> (f64, f64) {
-        let route = route_of(&method, &path);
+        let routes: BTreeSet<&str> = changes
+            .iter()
+            .map(|(method, path, _, _)| route_of(method, path))
+            .collect();
+        let routes_written = |bench: &Self| routes.iter().map(|r| bench.written(r)).sum::<f64>();
         let stream = marquee::background::CATALOG_STREAM_INDEXER;
-        let (route_before, projection_before) = (self.written(route), self.written(stream));
-        self.call(method, &path, Some(token), Some(body), &[]).await;
-        self.stream_indexer(&[movie.to_string()]).await;
+        let (route_before, projection_before) = (routes_written(&*self), self.written(stream));
+        let announced = vec![movie.to_string(); changes.len()];
+        for (method, path, token, body) in changes {
+            self.call(method, &path, Some(token), Some(body), &[]).await;
+        }
+        self.stream_indexer(&announced).await;
         (
-            self.written(route) - route_before,
+            routes_written(&*self) - route_before,
             self.written(stream) - projection_before,
         )
     }
@@ -968,12 +976,12 @@ async fn cost_per_route_on_dynamodb() {
     let like = bench
         .end_to_end(
             &fresh,
-            (
+            vec![(
                 Method::PUT,
                 format!("{path}/reaction"),
                 &tokens[0].0,
                 json!({"value": "like"}),
-            ),
+            )],
         )
         .await;
     let current = bench.get(&path, None).await;
@@ -985,12 +993,12 @@ async fn cost_per_route_on_dynamodb() {
     let edit = bench
         .end_to_end(
             &fresh,
-            (
+            vec![(
                 Method::PATCH,
                 path.clone(),
                 &moderator,
                 json!({ "description": description }),
-            ),
+            )],
         )
         .await;
     // What every card shows: the price, a cent up.
@@ -999,14 +1007,30 @@ async fn cost_per_route_on_dynamodb() {
     let repricing = bench
         .end_to_end(
             &fresh,
-            (
+            vec![(
                 Method::PATCH,
                 path.clone(),
                 &moderator,
                 json!({ "price": price }),
-            ),
+            )],
         )
         .await;
+    // Every viewer likes another movie nobody touched, within one batching window of the
+    // stream: one projection carries all their likes, as it does a popular movie's.
+    let popular = movies[movies.len() - 2].clone();
+    let likes = tokens
+        .iter()
+        .map(|(access, _)| {
+            (
+                Method::PUT,
+                format!("/movies/{popular}/reaction"),
+                access.as_str(),
+                json!({"value": "like"}),
+            )
+        })
+        .collect::<Vec<_>>();
+    let burst_size = likes.len();
+    let burst = bench.end_to_end(&popular, likes).await;
     bench
         .meter
         .measure(
@@ -1018,11 +1042,14 @@ async fn cost_per_route_on_dynamodb() {
 
     let batches = bench.meter.costs[stream].requests;
     println!(
-        "\ncatalog-stream-indexer: {projected} movies projected in {batches} batches, {} WRU per movie (table and indexes); a like end to end {} WRU (the route {}, its projection {}); an edit of the description end to end {} WRU (the route, which projects at once, {}; the stream's call after it {}); an edit of the price end to end {} WRU (the route {}; the stream's call {})",
-        round((bench.written(stream) - like.1 - edit.1 - repricing.1) / projected as f64),
+        "\ncatalog-stream-indexer: {projected} movies projected in {batches} batches, {} WRU per movie (table and indexes); a like end to end {} WRU (the route {}, its projection {}); {burst_size} likes of one movie in one batching window end to end {} WRU each (the routes {}, their one projection {}); an edit of the description end to end {} WRU (the route, which projects at once, {}; the stream's call after it {}); an edit of the price end to end {} WRU (the route {}; the stream's call {})",
+        round((bench.written(stream) - like.1 - burst.1 - edit.1 - repricing.1) / projected as f64),
         round(like.0 + like.1),
         round(like.0),
         round(like.1),
+        round((burst.0 + burst.1) / burst_size as f64),
+        round(burst.0),
+        round(burst.1),
         round(edit.0 + edit.1),
         round(edit.0),
         round(edit.1),
