@@ -138,51 +138,130 @@ pub fn main() -> ExitCode {
             );
         }
         let movie = card["id"].as_str().unwrap_or_default();
-        projection_writes(&app, &counting.counts, movie, &actor).await
+        let (_, top) = call(&api, "/movies?limit=1&sort=popularity&order=desc").await?;
+        let most = top["items"][0]["id"].as_str().unwrap_or_default();
+        let mut rows = Vec::new();
+        for (which, id, crowd) in [
+            ("the first movie by title", movie, false),
+            ("the most popular movie", most, true),
+        ] {
+            rows.extend(click_writes(&app, &counting.counts, which, id, crowd).await?);
+        }
+        rows.extend(edit_writes(&app, &counting.counts, movie, &actor).await?);
+        let (shelves, words) = shelves_and_words(&app, movie).await?;
+        println!(
+            "\nitems written by one projection of a movie (the edits: of one on {shelves} shelves with {words} word entries)\n"
+        );
+        println!("| projection after | items written |");
+        println!("|---|---|");
+        for (cause, writes) in rows {
+            println!("| {cause} | {writes} |");
+        }
+        Ok(())
     })
 }
 
-/// Items written by one projection of a movie, by what changed it. Each change is made
-/// to the records as its route makes it (a counter added and the movie marked; a new
-/// description and version; an actor renamed and the movie marked), then the movie is
-/// projected once. The count includes the projection's three small writes (the index
-/// state's lease; its keys and digests, releasing it; the record's mark taken off). A
-/// store kept from an earlier run gets its seeded description and name back first, so
-/// every run adds the same new words.
-async fn projection_writes(
+/// How many shelves a movie stands on, and how many word entries it has.
+async fn shelves_and_words(
+    app: &App,
+    movie: &str,
+) -> Result<(usize, usize), marquee::store::StoreError> {
+    use marquee::catalog::index;
+    let state = app.table.get(&index::state_key(movie)).await?;
+    let keys = index::written_keys(&state.unwrap_or_default(), movie);
+    let counted = |prefix: &str| keys.iter().filter(|key| key.pk.starts_with(prefix)).count();
+    Ok((
+        counted("SHELF#") / index::Sort::ALL.len(),
+        counted("TERMS#"),
+    ))
+}
+
+/// One projection of `movie`, and the items it wrote.
+async fn projected(
+    app: &App,
+    counts: &marquee::store::counting::Counts,
+    movie: &str,
+) -> Result<u64, marquee::store::StoreError> {
+    use std::sync::atomic::Ordering;
+    counts.writes.swap(0, Ordering::Relaxed);
+    marquee::catalog::index::project(app, movie).await?;
+    Ok(counts.writes.swap(0, Ordering::Relaxed))
+}
+
+/// Items written by one projection of a movie after each click, made to the records as
+/// its route makes it (a counter added and the movie marked), `which` movie of the
+/// catalogue it is; with `crowd`, also after a tenth of its popularity in likes at once.
+/// The count includes the projection's three small writes (the index state's lease; its
+/// keys and digests, releasing it; the record's mark taken off).
+async fn click_writes(
+    app: &App,
+    counts: &marquee::store::counting::Counts,
+    which: &str,
+    movie: &str,
+    crowd: bool,
+) -> Result<Vec<(String, u64)>, Box<dyn std::error::Error>> {
+    use marquee::catalog::index;
+    use marquee::store::Update;
+    projected(app, counts, movie).await?; // the index as the records stand
+    let record = app
+        .table
+        .get(&index::record_key(movie))
+        .await?
+        .ok_or("the movie is gone")?;
+    let popularity = index::Counters::read(&record).popularity();
+    let (shelves, _) = shelves_and_words(app, movie).await?;
+    // Popularity only grows here, so the entries stand at most at `popularity`: this many
+    // likes more take it a tenth away from them, at least.
+    let tenth = (popularity.abs() / 10).max(1);
+    let mut clicks = vec![(
+        format!("a like of {which} (popularity {popularity}, on {shelves} shelves)"),
+        Update::new().add("likes", 1),
+    )];
+    if crowd {
+        clicks.push((
+            format!("{tenth} likes of it in one projection (a tenth of its popularity: its entries move)"),
+            Update::new().add("likes", tenth),
+        ));
+    }
+    clicks.extend([
+        (
+            "a rating of it".to_string(),
+            Update::new().add("rating_sum", 8).add("rating_count", 1),
+        ),
+        (
+            "a favourite of it".into(),
+            Update::new().add("favorites", 1),
+        ),
+        (
+            "a purchase of it".into(),
+            Update::new().add("purchase_count", 1),
+        ),
+    ]);
+    let mut rows = Vec::new();
+    for (cause, update) in clicks {
+        let now = app.clock.now().unix_timestamp();
+        app.table.write(index::marked(update, movie, now)).await?;
+        rows.push((cause, projected(app, counts, movie).await?));
+    }
+    Ok(rows)
+}
+
+/// Items written by one projection of a movie after an edit of its description and a
+/// rename of an actor it credits, each made to the records as its route makes it (a new
+/// description and version; an actor renamed and the movie marked). A store kept from an
+/// earlier run gets its seeded description and name back first, so every run adds the
+/// same new words.
+async fn edit_writes(
     app: &App,
     counts: &marquee::store::counting::Counts,
     movie: &str,
     actor: &str,
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> Result<Vec<(String, u64)>, Box<dyn std::error::Error>> {
     use marquee::catalog::{index, people::Actor, records};
     use marquee::store::{Update, Write};
-    use std::sync::atomic::Ordering;
-    let projected = || async {
-        counts.writes.swap(0, Ordering::Relaxed);
-        index::project(app, movie).await?;
-        Ok::<_, marquee::store::StoreError>(counts.writes.swap(0, Ordering::Relaxed))
-    };
+    let projected = || projected(app, counts, movie);
     projected().await?; // the index as the records stand
     let mut rows = Vec::new();
-    for (cause, update) in [
-        ("a like", Update::new().add("likes", 1)),
-        (
-            "a rating",
-            Update::new().add("rating_sum", 8).add("rating_count", 1),
-        ),
-        ("a favourite", Update::new().add("favorites", 1)),
-        ("a purchase", Update::new().add("purchase_count", 1)),
-    ] {
-        app.table
-            .write(index::marked(
-                update,
-                movie,
-                app.clock.now().unix_timestamp(),
-            ))
-            .await?;
-        rows.push((cause, projected().await?));
-    }
 
     // An edit as movies-update makes it: a new description, the next version, marked.
     let edit = |description: String| async move {
@@ -210,7 +289,10 @@ async fn projection_writes(
         projected().await?;
     }
     edit(format!("{seeded}{ADDED}")).await?;
-    rows.push(("an edit (new words in the description)", projected().await?));
+    rows.push((
+        "an edit (new words in the description)".into(),
+        projected().await?,
+    ));
 
     let marked_again = || index::marked(Update::new(), movie, app.clock.now().unix_timestamp());
     // A rename as actors-update makes it, then the movies it credits marked.
@@ -239,34 +321,14 @@ async fn projection_writes(
         projected().await?;
     }
     rename(format!("{seeded}{SURNAME}")).await?;
-    rows.push(("a credited actor renamed", projected().await?));
+    rows.push(("a credited actor renamed".into(), projected().await?));
 
     app.table.write(marked_again()).await?;
-    rows.push(("nothing (marked again, unchanged)", projected().await?));
-
-    let state = app
-        .table
-        .get(&index::state_key(movie))
-        .await?
-        .unwrap_or_default();
-    let shelves = index::written_keys(&state, movie);
-    let counted = |prefix: &str| {
-        shelves
-            .iter()
-            .filter(|key| key.pk.starts_with(prefix))
-            .count()
-    };
-    let on_shelves = counted("SHELF#") / index::Sort::ALL.len();
-    println!(
-        "\nitems written by one projection of a movie on {on_shelves} shelves with {} word entries\n",
-        counted("TERMS#")
-    );
-    println!("| projection after | items written |");
-    println!("|---|---|");
-    for (cause, writes) in rows {
-        println!("| {cause} | {writes} |");
-    }
-    Ok(())
+    rows.push((
+        "nothing (marked again, unchanged)".into(),
+        projected().await?,
+    ));
+    Ok(rows)
 }
 
 /// `text` without the `added` an earlier run of this benchmark left on it, however often.

@@ -65,6 +65,9 @@ pub struct BrowseQuery {
     /// search of no letter or digit (`!!!`) matches nothing.
     pub q: Option<String>,
     /// `title`, `price`, `release_date`, `rating` or `popularity` (default); `-price` descends.
+    /// Popularity and rating order in steps: a movie moves once its popularity is a tenth
+    /// (at least 1) from where it stands, or its average rating a tenth of a point; the
+    /// counts each card shows are exact.
     pub sort: Option<String>,
     /// `asc` or `desc`; by default titles and prices ascend, the others descend.
     pub order: Option<String>,

@@ -9,9 +9,13 @@
 //! word index holds one item per distinct folded word of the title, description and
 //! people names: `TERMS#<first two letters>` / `<word>#<movie id>`, read by word prefix.
 //!
-//! So a like rewrites the one card and moves the movie's popularity entry on each shelf
-//! (a delete and a put of a few dozen bytes); an edit of what a card shows rewrites the
-//! card, and moves entries only in the orders whose value changed.
+//! So a like rewrites the one card, which shows the exact counts. The popularity and
+//! rating orders move in steps: a movie's entries stay where they stand until its
+//! popularity is a tenth away from their value (at least 1), or its average rating a tenth
+//! of a point ([`ranked_sort_key`]). So a click on a popular movie moves none of them,
+//! and a click on one few viewers touched moves its popularity entry on each shelf (a
+//! delete and a put of a few dozen bytes). An edit of what a card shows rewrites the card,
+//! and moves entries only in the orders whose value changed.
 //!
 //! The index is rewritten by [`project`], never by the click that changed a counter.
 //! Every change to a movie (an edit, a like, a rating, a purchase) marks its record on
@@ -493,13 +497,74 @@ impl Shelving {
 /// projection needs to hash it.
 const FOLLOWS_FROM_KEY: &str = "key";
 
+/// How far a movie's popularity may drift from the value its shelf entries stand at
+/// before they move: a tenth of that value, and at least 1 (so the order of movies few
+/// viewers touched is exact). Clicks on a popular movie rewrite its card, which shows the
+/// exact counts, and move its entries on every shelf only once in so many clicks.
+fn popularity_still_ranked(ranked: i64, popularity: i64) -> bool {
+    (popularity - ranked).abs() < (ranked.abs() / 10).max(1)
+}
+
+/// How far a movie's average rating may drift from the value its shelf entries stand at
+/// before they move: less than a tenth of a point (hundredths, 0 when unrated, so a first
+/// rating always moves them).
+fn rating_still_ranked(ranked: i64, hundredths: i64) -> bool {
+    (hundredths - ranked).abs() < 10
+}
+
+/// Whether a movie's entries may stay at `ranked` (the number their popularity or rating
+/// key stands for) in the order of `sort`.
+fn still_ranked(sort: Sort, ranked: i64, shelved: &Shelved) -> bool {
+    match sort {
+        Sort::Popularity => popularity_still_ranked(ranked, shelved.card.popularity),
+        Sort::Rating => rating_still_ranked(ranked, shelved.rating_key),
+        Sort::Title | Sort::Price | Sort::ReleaseDate => false,
+    }
+}
+
+/// The number a popularity or rating sort value stands for (none for the exact orders).
+fn ranked_number(sort: Sort, value: &str) -> Option<i64> {
+    let number: i64 = value.parse().ok()?;
+    match sort {
+        Sort::Popularity => Some(number - POPULARITY_OFFSET),
+        Sort::Rating => Some(number),
+        Sort::Title | Sort::Price | Sort::ReleaseDate => None,
+    }
+}
+
+/// The movie's key in the order of `sort`, given the key its entries stand at now
+/// (`ranked`, from its last projection): that key while the movie's popularity or rating
+/// stays within its step of it ([`popularity_still_ranked`], [`rating_still_ranked`]),
+/// else its exact key. The other orders are always exact.
+fn ranked_sort_key(shelved: &Shelved, sort: Sort, ranked: Option<&str>) -> String {
+    let standing = ranked.and_then(|key| {
+        let (value, id) = key.rsplit_once(TIE)?;
+        let number = ranked_number(sort, value)?;
+        (id == shelved.card.id).then_some((key, number))
+    });
+    match standing {
+        Some((key, number)) if still_ranked(sort, number, shelved) => key.to_string(),
+        _ => shelved.sort_key(sort),
+    }
+}
+
 /// Every index item of a movie, each with its digest: its card, one entry per shelf and
 /// order (its key alone: a click that moves no key writes none of them), and its search
-/// words; and what the index state keeps of them.
-fn index_items(movie: &Stored<MovieInput>, shelved: &Shelved) -> (Vec<(Item, String)>, Shelving) {
+/// words; and what the index state keeps of them. `ranked` is what the movie's last
+/// projection wrote, if any: its popularity and rating entries stay where they stand
+/// while the movie stays within their step ([`ranked_sort_key`]).
+fn index_items(
+    movie: &Stored<MovieInput>,
+    shelved: &Shelved,
+    ranked: Option<&Shelving>,
+) -> (Vec<(Item, String)>, Shelving) {
     let sort_keys: BTreeMap<String, String> = Sort::ALL
         .into_iter()
-        .map(|sort| (sort.name().to_string(), shelved.sort_key(sort)))
+        .map(|sort| {
+            let standing = ranked.and_then(|r| r.sort_keys.get(sort.name()));
+            let key = ranked_sort_key(shelved, sort, standing.map(String::as_str));
+            (sort.name().to_string(), key)
+        })
         .collect();
     let fields = CardFields {
         card: shelved.card_json.get().to_string(),
@@ -705,7 +770,7 @@ pub fn projected(
     counters: &Counters,
     credits: &Credits,
 ) -> (Item, Item, Vec<Item>) {
-    let (items, shelving) = index_items(movie, &shelve(movie, counters, credits));
+    let (items, shelving) = index_items(movie, &shelve(movie, counters, credits), None);
     for attr in [Index::Gsi2.pk(), Index::Gsi2.sk(), MARKED_AT] {
         record.remove(attr);
     }
@@ -809,7 +874,8 @@ async fn write_index(
     written: &mut BTreeSet<Key>,
 ) -> Result<Finished, StoreError> {
     let counters = Counters::read(record);
-    let (items, shelving) = index_items(movie, &shelve(movie, &counters, credits));
+    let ranked = Shelving::read(state);
+    let (items, shelving) = index_items(movie, &shelve(movie, &counters, credits), ranked.as_ref());
     // A record projected before the state had its own item kept its keys itself.
     let mut previous = indexed(state, &movie.id);
     if previous.is_empty() {
@@ -1307,6 +1373,139 @@ mod tests {
         };
         assert_eq!(third.rating_hundredths(), Some(667));
         assert_eq!(Counters::default().rating_average(), None);
+    }
+
+    fn movie(id: &str) -> Stored<MovieInput> {
+        let fields = serde_json::json!({
+            "title": "Vertigo", "release_date": "1958-05-09", "duration_min": 128,
+            "certification": "PG", "price": {"amount": 399, "currency": "EUR"},
+            "genre_ids": ["g1"]
+        });
+        Stored {
+            id: id.into(),
+            fields: serde_json::from_value(fields).unwrap(),
+            version: 1,
+            created_at: 0,
+            updated_at: 0,
+            movie_count: 0,
+        }
+    }
+
+    /// What a projection of `movie` with `counters` keeps, after one that kept `ranked`.
+    fn shelving(
+        movie: &Stored<MovieInput>,
+        counters: &Counters,
+        ranked: Option<&Shelving>,
+    ) -> Shelving {
+        index_items(movie, &shelve(movie, counters, &Credits::default()), ranked).1
+    }
+
+    fn liked(likes: i64) -> Counters {
+        Counters {
+            likes,
+            ..Counters::default()
+        }
+    }
+
+    fn rated(rating_sum: i64, rating_count: i64) -> Counters {
+        Counters {
+            rating_sum,
+            rating_count,
+            ..Counters::default()
+        }
+    }
+
+    fn key(shelving: &Shelving, sort: Sort) -> &str {
+        &shelving.sort_keys[sort.name()]
+    }
+
+    #[test]
+    fn popularity_entries_stay_while_the_movie_is_within_a_tenth_of_them() {
+        let m = movie("m1");
+        let exact = |popularity: i64| format!("{}{TIE}m1", popularity_value(popularity));
+        let at_40 = shelving(&m, &liked(40), None);
+        assert_eq!(key(&at_40, Sort::Popularity), exact(40));
+        let at_43 = shelving(&m, &liked(43), Some(&at_40));
+        assert_eq!(key(&at_43, Sort::Popularity), exact(40));
+        // The card shows the exact count; only the entries wait.
+        let (items, _) = index_items(
+            &m,
+            &shelve(&m, &liked(43), &Credits::default()),
+            Some(&at_40),
+        );
+        let card = items
+            .iter()
+            .find(|(item, _)| Key::of(item) == Some(card_key("m1")))
+            .map(|(item, _)| item[CARD].as_str().unwrap().to_string())
+            .unwrap();
+        assert!(card.contains("\"popularity\":43"), "{card}");
+        // Drift counts from where the entries stand, up and down.
+        let at_44 = shelving(&m, &liked(44), Some(&at_43));
+        assert_eq!(key(&at_44, Sort::Popularity), exact(44));
+        assert_eq!(
+            key(&shelving(&m, &liked(36), Some(&at_40)), Sort::Popularity),
+            exact(36)
+        );
+        assert_eq!(
+            key(&shelving(&m, &liked(37), Some(&at_40)), Sort::Popularity),
+            exact(40)
+        );
+        // Below 20 every click moves them: the order of little-touched movies is exact.
+        let at_0 = shelving(&m, &liked(0), None);
+        let at_1 = shelving(&m, &liked(1), Some(&at_0));
+        assert_eq!(key(&at_1, Sort::Popularity), exact(1));
+        let at_19 = shelving(&m, &liked(19), None);
+        assert_eq!(
+            key(&shelving(&m, &liked(20), Some(&at_19)), Sort::Popularity),
+            exact(20)
+        );
+        // Another movie's keys are not taken.
+        let other = shelving(&movie("m2"), &liked(41), Some(&at_40));
+        assert_eq!(
+            key(&other, Sort::Popularity),
+            format!("{}{TIE}m2", popularity_value(41))
+        );
+    }
+
+    #[test]
+    fn rating_entries_stay_while_the_average_is_within_a_tenth_of_a_point() {
+        let m = movie("m1");
+        let exact = |hundredths: i64| format!("{}{TIE}m1", rating_value(hundredths));
+        let unrated = shelving(&m, &rated(0, 0), None);
+        let first = shelving(&m, &rated(8, 1), Some(&unrated));
+        assert_eq!(key(&first, Sort::Rating), exact(800));
+        let at_850 = shelving(&m, &rated(850, 100), None);
+        // 851 / 101 ratings: 8.43, within a tenth of 8.50.
+        let close = shelving(&m, &rated(851, 101), Some(&at_850));
+        assert_eq!(key(&close, Sort::Rating), exact(850));
+        // 861 / 102: 8.44, still within; 857 / 102: 8.40, a tenth off, moves them.
+        let still = shelving(&m, &rated(861, 102), Some(&close));
+        assert_eq!(key(&still, Sort::Rating), exact(850));
+        assert_eq!(
+            key(&shelving(&m, &rated(857, 102), Some(&still)), Sort::Rating),
+            exact(840)
+        );
+        // A movie whose last rating is withdrawn moves to the unrated end.
+        assert_eq!(
+            key(&shelving(&m, &rated(0, 0), Some(&first)), Sort::Rating),
+            exact(0)
+        );
+    }
+
+    #[test]
+    fn the_other_orders_are_always_exact() {
+        let m = movie("m1");
+        let before = shelving(&m, &liked(40), None);
+        let mut cheaper = movie("m1");
+        cheaper.fields.price.amount = 398;
+        let after = shelving(&cheaper, &liked(40), Some(&before));
+        assert_eq!(
+            key(&after, Sort::Price),
+            format!("{}{TIE}m1", price_value(398))
+        );
+        for sort in [Sort::Title, Sort::ReleaseDate, Sort::Popularity] {
+            assert_eq!(key(&after, sort), key(&before, sort));
+        }
     }
 
     #[test]

@@ -182,7 +182,9 @@ fn query_parameter(name: &str, route: &Route) -> Option<(ObjectBuilder, &'static
                 "-popularity",
             ])
             .default(Some(serde_json::json!("popularity"))),
-            "The order of the list; `-` before it descends",
+            "The order of the list; `-` before it descends. Popularity and rating order in \
+             steps: a movie moves once its popularity is a tenth (at least 1) from where it \
+             stands, or its average rating a tenth of a point; cards show the exact counts",
         ),
         "order" => (
             one_of(&["asc", "desc"]),

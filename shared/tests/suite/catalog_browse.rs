@@ -660,8 +660,9 @@ async fn all_titles(env: &Env, id: &str) -> String {
         .to_string()
 }
 
-/// A projection writes only what changed: a like rewrites the movie's card and moves its
-/// popularity entry on each shelf (a delete and a put), and no other entry and no word;
+/// A projection writes only what changed: a like of a movie nobody touched rewrites its
+/// card and moves its popularity entry on each shelf (a delete and a put), and no other
+/// entry and no word;
 /// the like shows on every shelf; an unchanged movie costs only its index state's and its
 /// record's writes; new words add their entries and rewrite the card, no shelf entry.
 async fn projections_write_only_what_changed(env: Env) {
@@ -758,6 +759,89 @@ async fn projections_write_only_what_changed(env: Env) {
     );
     let (_, page) = env.get("/movies?q=quokkas", None).await;
     assert_eq!(ids(&page["items"]), vec![movie.clone()]);
+}
+
+/// A click on a popular movie rewrites its card, which lists show at once, and moves none
+/// of its shelf entries until its popularity is a tenth away from where they stand; then
+/// one projection moves them all, and the order follows.
+async fn popular_movies_move_on_their_shelves_in_steps(env: Env) {
+    use marquee::catalog::index::{self, Sort};
+    use marquee::store::{Query, Update};
+    use std::sync::atomic::Ordering;
+    let seeded = demo::seed(&env.app, 3, 31).await.unwrap();
+    let movie = seeded.movies[0].clone();
+    let counting = Arc::new(CountingTable::new(env.app.table.clone()));
+    let mut app = env.app.clone();
+    app.table = counting.clone();
+    let likes = |n: i64| {
+        let (app, movie, counting) = (app.clone(), movie.clone(), counting.clone());
+        async move {
+            app.table
+                .write(index::marked(Update::new().add("likes", n), &movie, 0))
+                .await
+                .unwrap();
+            counting.counts.writes.swap(0, Ordering::Relaxed);
+            index::project(&app, &movie).await.unwrap();
+            counting.counts.writes.swap(0, Ordering::Relaxed)
+        }
+    };
+    // Where the movie stands on the shelf of all movies in popularity order.
+    let standing = || async {
+        let shelf = index::shelf_pk(index::ALL_FACET, Sort::Popularity);
+        let page = env.app.table.query(&Query::partition(shelf)).await.unwrap();
+        page.items
+            .iter()
+            .filter_map(|item| item.get("SK").and_then(Value::as_str))
+            .find(|key| index::entry_movie(key) == Some(movie.as_str()))
+            .unwrap()
+            .to_string()
+    };
+    let popularity = || async {
+        let record = env.app.table.get(&index::record_key(&movie)).await.unwrap();
+        index::Counters::read(&record.unwrap()).popularity()
+    };
+    let state = env.app.table.get(&index::state_key(&movie)).await.unwrap();
+    let shelves = index::written_keys(&state.unwrap(), &movie)
+        .iter()
+        .filter(|key| key.pk.starts_with("SHELF#"))
+        .count() as u64
+        / Sort::ALL.len() as u64;
+    // The lease, the state with it released, the record's mark off; and the card.
+    let card_alone = 3 + 1;
+    let moved = card_alone + 2 * shelves;
+
+    // More than the demo's history gives any movie.
+    assert_eq!(
+        likes(1000).await,
+        moved,
+        "a crowd's likes in one projection"
+    );
+    let ranked = popularity().await;
+    assert!(ranked >= 1000, "{ranked}");
+    let stands = standing().await;
+    assert_eq!(likes(1).await, card_alone, "one more like: the card alone");
+    assert_eq!(standing().await, stands);
+    let (_, page) = env
+        .get("/movies?sort=popularity&order=desc&limit=100", None)
+        .await;
+    assert_eq!(page["items"][0]["id"], movie.as_str(), "{page}");
+    assert_eq!(page["items"][0]["popularity"], ranked + 1, "{page}");
+    // Up to a tenth away, the entries stay; a tenth away, they move.
+    let tenth = ranked / 10;
+    assert_eq!(likes(tenth - 2).await, card_alone);
+    assert_eq!(standing().await, stands);
+    assert_eq!(likes(1).await, moved, "a tenth away");
+    assert_ne!(standing().await, stands);
+    assert_eq!(
+        standing().await,
+        format!(
+            "{}{}{movie}",
+            index::popularity_value(ranked + tenth),
+            index::TIE
+        )
+    );
+    // Falling back, too.
+    assert_eq!(likes(-(ranked + tenth) / 10).await, moved, "a tenth back");
 }
 
 /// Movies indexed the earlier way (one shelf item per facet, keyed by the movie, carrying
@@ -897,6 +981,7 @@ support::on_both_backends!(
     movies_indexed_the_earlier_way_move_at_the_next_sweep,
     a_record_that_kept_its_keys_is_projected_from_them,
     projections_write_only_what_changed,
+    popular_movies_move_on_their_shelves_in_steps,
     cards_name_genres_directors_and_cast,
     genres_and_people_page_their_movies,
     renaming_a_person_reindexes_their_movies,
