@@ -150,7 +150,7 @@ pub fn main() -> ExitCode {
         rows.extend(edit_writes(&app, &counting.counts, movie, &actor).await?);
         let (shelves, words) = shelves_and_words(&app, movie).await?;
         println!(
-            "\nitems written by one projection of a movie (the edits: of one on {shelves} shelves with {words} word entries)\n"
+            "\nitems written by one projection of a movie (the edits: of the first by title, on {shelves} shelves with {words} word entries)\n"
         );
         println!("| projection after | items written |");
         println!("|---|---|");

@@ -660,25 +660,29 @@ async fn all_titles(env: &Env, id: &str) -> String {
         .to_string()
 }
 
+/// The items one projection of `movie` writes, counted by `counting` (which `app` writes
+/// through).
+async fn projection_writes(app: &marquee::app::App, counting: &CountingTable, movie: &str) -> u64 {
+    use std::sync::atomic::Ordering;
+    counting.counts.writes.swap(0, Ordering::Relaxed);
+    marquee::catalog::index::project(app, movie).await.unwrap();
+    counting.counts.writes.swap(0, Ordering::Relaxed)
+}
+
 /// A projection writes only what changed: a like of a movie nobody touched rewrites its
 /// card and moves its popularity entry on each shelf (a delete and a put), and no other
-/// entry and no word;
-/// the like shows on every shelf; an unchanged movie costs only its index state's and its
-/// record's writes; new words add their entries and rewrite the card, no shelf entry.
+/// entry and no word; the like shows on every shelf; an unchanged movie costs only its
+/// index state's and its record's writes; new words add their entries and rewrite the
+/// card, no shelf entry.
 async fn projections_write_only_what_changed(env: Env) {
     use marquee::catalog::index;
     use marquee::store::{Update, Write};
-    use std::sync::atomic::Ordering;
     let seeded = demo::seed(&env.app, 3, 29).await.unwrap();
     let movie = seeded.movies[0].clone();
     let counting = Arc::new(CountingTable::new(env.app.table.clone()));
     let mut app = env.app.clone();
     app.table = counting.clone();
-    let projected = || async {
-        counting.counts.writes.swap(0, Ordering::Relaxed);
-        index::project(&app, &movie).await.unwrap();
-        counting.counts.writes.swap(0, Ordering::Relaxed)
-    };
+    let projected = || projection_writes(&app, &counting, &movie);
     let stored = |key: marquee::store::Key| {
         let table = env.app.table.clone();
         async move { table.get(&key).await.unwrap().unwrap() }
@@ -767,12 +771,12 @@ async fn projections_write_only_what_changed(env: Env) {
 async fn popular_movies_move_on_their_shelves_in_steps(env: Env) {
     use marquee::catalog::index::{self, Sort};
     use marquee::store::{Query, Update};
-    use std::sync::atomic::Ordering;
     let seeded = demo::seed(&env.app, 3, 31).await.unwrap();
     let movie = seeded.movies[0].clone();
     let counting = Arc::new(CountingTable::new(env.app.table.clone()));
     let mut app = env.app.clone();
     app.table = counting.clone();
+    // `n` likes more, then one projection: the items it writes.
     let likes = |n: i64| {
         let (app, movie, counting) = (app.clone(), movie.clone(), counting.clone());
         async move {
@@ -780,9 +784,7 @@ async fn popular_movies_move_on_their_shelves_in_steps(env: Env) {
                 .write(index::marked(Update::new().add("likes", n), &movie, 0))
                 .await
                 .unwrap();
-            counting.counts.writes.swap(0, Ordering::Relaxed);
-            index::project(&app, &movie).await.unwrap();
-            counting.counts.writes.swap(0, Ordering::Relaxed)
+            projection_writes(&app, &counting, &movie).await
         }
     };
     // Where the movie stands on the shelf of all movies in popularity order.

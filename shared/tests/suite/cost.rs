@@ -791,10 +791,10 @@ async fn cost_per_route_on_dynamodb() {
         }
     }
     let (crowded, crowd) = crowded.expect("a movie the demo's history made popular");
-    let [fresh, popular, ..] = &untouched[..] else {
+    let [fresh, liked_at_once, ..] = &untouched[..] else {
         panic!("two movies nobody touched: {untouched:?}");
     };
-    let (fresh, popular) = (fresh.clone(), popular.clone());
+    let (fresh, liked_at_once) = (fresh.clone(), liked_at_once.clone());
     // From here the mail worker is measured as its own function.
     bench.env.mail_worker = false;
     bench.meter.costs.clear();
@@ -1040,10 +1040,10 @@ async fn cost_per_route_on_dynamodb() {
     // stream: one projection carries all their likes, as it does a popular movie's.
     let likes = tokens
         .iter()
-        .map(|(access, _)| like_of(&popular, access))
+        .map(|(access, _)| like_of(&liked_at_once, access))
         .collect::<Vec<_>>();
     let burst_size = likes.len();
-    let burst = bench.end_to_end(&popular, likes).await;
+    let burst = bench.end_to_end(&liked_at_once, likes).await;
     // One like of the crowded movie: its card changes, its entries stay within their step.
     let crowd_like = bench
         .end_to_end(&crowded, vec![like_of(&crowded, &tokens[0].0)])
