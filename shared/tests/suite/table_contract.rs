@@ -195,10 +195,15 @@ async fn transaction_is_all_or_nothing_and_names_the_failed_condition(t: Arc<dyn
         t.get(&Key::new("user#1", "stats")).await.unwrap().unwrap()["orders"],
         1
     );
-    // Both the put and the seat update fail now; both are named.
+    // Both the put and the seat update fail now; both are named, and the update of an
+    // item that exists is undone with the rest.
     assert_eq!(
         t.transact(writes(1)).await,
         Err(StoreError::TransactionCanceled { failed: vec![0, 2] })
+    );
+    assert_eq!(
+        t.get(&Key::new("user#1", "stats")).await.unwrap().unwrap()["orders"],
+        1
     );
 }
 
