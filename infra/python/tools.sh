@@ -5,20 +5,63 @@
 # $1: a step's name, the rest: its command. Runs it and says how long it took, so a slow
 # run shows where its time went.
 step() {
-  local name="$1" started=$SECONDS
+  local name="$1" started=$SECONDS status=0
   shift
-  "$@"
+  "$@" || status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "step: $name failed (exit $status) after $((SECONDS - started)) s" >&2
+    return "$status"
+  fi
   echo "step: $name took $((SECONDS - started)) s"
+}
+
+# Work side by side: `lane NAME COMMAND...` runs a command (a function of steps, say) in
+# the background, its output held in a file so that lanes do not interleave; `join_lanes`
+# waits for every lane, prints each one's output in the order they started, and fails if
+# any failed. The machine has two cores, and much of a test run waits on a single-threaded
+# stand-in: a second lane uses the core it leaves idle.
+lane_names=() lane_pids=() lane_logs=()
+lane() {
+  local name="$1" log
+  shift
+  log="$(mktemp)"
+  ( "$@" ) >"$log" 2>&1 &
+  lane_names+=("$name") lane_pids+=("$!") lane_logs+=("$log")
+}
+join_lanes() {
+  local i failed=0
+  for i in "${!lane_pids[@]}"; do
+    local status=0
+    wait "${lane_pids[$i]}" || status=$?
+    cat "${lane_logs[$i]}"
+    rm -f "${lane_logs[$i]}"
+    if [ "$status" -ne 0 ]; then
+      failed=1
+      echo "lane failed: ${lane_names[$i]} (exit $status)" >&2
+    fi
+  done
+  lane_names=() lane_pids=() lane_logs=()
+  return "$failed"
+}
+# For an exit trap: stops the lanes still running (and what each runs now).
+stop_lanes() {
+  local pid
+  for pid in "${lane_pids[@]}"; do
+    pkill -TERM -P "$pid" 2>/dev/null || true
+    kill "$pid" 2>/dev/null || true
+  done
 }
 
 # $1: the venv folder, $2: its requirements file.
 ensure_venv() {
+  # Chained with &&, not left to `set -e`: a step or a condition switches that off, and a
+  # failed install must never be marked done.
   if [ ! -x "$1/bin/python" ]; then
-    python3 -m venv "$1"
+    python3 -m venv "$1" || return
   fi
   if ! cmp -s "$2" "$1/.requirements"; then
-    "$1/bin/python" -m pip install --quiet --disable-pip-version-check -r "$2"
-    cp "$2" "$1/.requirements"
+    "$1/bin/python" -m pip install --quiet --disable-pip-version-check -r "$2" &&
+      cp "$2" "$1/.requirements"
   fi
 }
 
@@ -31,6 +74,21 @@ deploy_tools() {
 # moto, cfn-lint and the contract tools (not put on PATH).
 test_tools() {
   ensure_venv "$PWD/.venv" "$PWD/infra/python/requirements-test.txt"
+}
+
+# checkov, in a venv of its own (its pins clash with the test tools').
+checkov_tools() {
+  ensure_venv "$PWD/.venv-checkov" "$PWD/infra/python/requirements-checkov.txt"
+}
+
+# The contract's Node tools (validator, TypeScript client generator, tsc, puppeteer-core),
+# pinned in infra/contract/package-lock.json.
+contract_tools() {
+  local contract="$PWD/infra/contract"
+  if ! cmp -s "$contract/package-lock.json" "$contract/node_modules/.package-lock.json.installed"; then
+    (cd "$contract" && npm ci --no-audit --no-fund --loglevel=error) &&
+      cp "$contract/package-lock.json" "$contract/node_modules/.package-lock.json.installed"
+  fi
 }
 
 free_port() {
