@@ -18,8 +18,8 @@ step() {
 # Work side by side: `lane NAME COMMAND...` runs a command (a function of steps, say) in
 # the background, its output held in a file so that lanes do not interleave; `join_lanes`
 # waits for every lane, prints each one's output in the order they started, and fails if
-# any failed. The machine has two cores, and much of a test run waits on a single-threaded
-# stand-in: a second lane uses the core it leaves idle.
+# any failed. The machine has two cores, and a test run waiting on a single-threaded stand-in
+# leaves part of them idle: a second lane uses it.
 lane_names=() lane_pids=() lane_logs=()
 lane() {
   local name="$1" log

@@ -362,6 +362,11 @@ pub fn entry_movie(sort_key: &str) -> Option<&str> {
     sort_key.rsplit_once(TIE).map(|(_, id)| id)
 }
 
+/// The movie a shelf entry item (as a query of a shelf returns it) stands for.
+pub fn entry_item_movie(item: &Item) -> Option<String> {
+    Key::of(item).and_then(|key| entry_movie(&key.sk).map(str::to_string))
+}
+
 /// The facets a movie is shelved under.
 fn facets(movie: &MovieInput) -> Vec<String> {
     let mut facets = vec![ALL_FACET.to_string(), cert_facet(&movie.certification)];
@@ -1200,8 +1205,7 @@ pub async fn mark_shelf(app: &App, facet: &str) -> Result<usize, StoreError> {
             )
             .await?;
         for item in &page.items {
-            let Some(id) = Key::of(item).and_then(|key| entry_movie(&key.sk).map(str::to_string))
-            else {
+            let Some(id) = entry_item_movie(item) else {
                 continue;
             };
             let id = id.as_str();

@@ -424,10 +424,7 @@ pub async fn get<R: Record>(
     let ids: Vec<String> = found
         .items
         .iter()
-        .filter_map(|item| {
-            let key = crate::store::Key::of(item)?;
-            super::index::entry_movie(&key.sk).map(str::to_string)
-        })
+        .filter_map(super::index::entry_item_movie)
         .collect();
     let mut cards = super::index::cards(&app, &ids).await?;
     let movies: Vec<_> = ids
