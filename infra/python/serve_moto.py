@@ -153,7 +153,6 @@ def attribute_values_as_json() -> None:
     from moto.core.serialize import BaseJSONSerializer
 
     original = BaseJSONSerializer._serialize_type_structure
-    scalars = {"S": str, "N": str}
 
     def plain(value):
         """The wire form of an attribute value moto holds as JSON already, or None when it
@@ -161,7 +160,7 @@ def attribute_values_as_json() -> None:
         if not isinstance(value, dict) or len(value) != 1:
             return None
         ((kind, inner),) = value.items()
-        if kind in scalars and isinstance(inner, (str, int, float)):
+        if kind in ("S", "N") and isinstance(inner, (str, int, float)):
             return {kind: str(inner)}
         if kind in ("BOOL", "NULL") and isinstance(inner, bool):
             return {kind: inner}
