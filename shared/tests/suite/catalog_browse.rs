@@ -412,14 +412,33 @@ async fn genres_and_people_page_their_movies(env: Env) {
     let seeded = demo::seed(&env.app, 30, 5).await.unwrap();
     let all = truth(&env, &seeded).await;
     let actor = all[0].actors[0].clone();
+    let director = all[1].directors[0].clone();
+    let producer = all[2].producers[0].clone();
     let genre = seeded.genres[1].clone();
-    for (path, wanted) in [
+    // Each kind of page, with the movies-list filter that names the same movies.
+    for (path, filter, wanted) in [
         (
             format!("/actors/{actor}"),
+            "actor",
             all.iter().filter(|t| t.actors.contains(&actor)).count(),
         ),
         (
+            format!("/directors/{director}"),
+            "director",
+            all.iter()
+                .filter(|t| t.directors.contains(&director))
+                .count(),
+        ),
+        (
+            format!("/producers/{producer}"),
+            "producer",
+            all.iter()
+                .filter(|t| t.producers.contains(&producer))
+                .count(),
+        ),
+        (
             format!("/genres/{genre}"),
+            "genre",
             all.iter().filter(|t| t.genres.contains(&genre)).count(),
         ),
     ] {
@@ -440,14 +459,7 @@ async fn genres_and_people_page_their_movies(env: Env) {
         assert_eq!(got.len(), wanted, "{path}");
         let expected = Ask::default()
             .with("sort", "title")
-            .with(
-                if path.starts_with("/actors") {
-                    "actor"
-                } else {
-                    "genre"
-                },
-                path.rsplit('/').next().unwrap(),
-            )
+            .with(filter, path.rsplit('/').next().unwrap())
             .expected(&all);
         assert_eq!(got, expected, "{path}");
     }
