@@ -43,12 +43,21 @@ join_lanes() {
   lane_names=() lane_pids=() lane_logs=()
   return "$failed"
 }
-# For an exit trap: stops the lanes still running (and what each runs now).
+# For an exit trap: stops the lanes still running and every process each started (a
+# server a check started outlives its check when only the check is stopped).
 stop_lanes() {
-  local pid
+  local pid tree=()
   for pid in "${lane_pids[@]}"; do
-    pkill -TERM -P "$pid" 2>/dev/null || true
-    kill "$pid" 2>/dev/null || true
+    tree+=("$pid" $(descendants "$pid"))
+  done
+  # Gathered before any is stopped: a stopped parent's children no longer name it.
+  [ "${#tree[@]}" -eq 0 ] || kill -TERM "${tree[@]}" 2>/dev/null || true
+}
+descendants() {
+  local child
+  for child in $(pgrep -P "$1"); do
+    echo "$child"
+    descendants "$child"
   done
 }
 
