@@ -61,9 +61,9 @@ descendants() {
   done
 }
 
-# $1: the venv folder, $2: its requirements file. uv installs them: it resolves and
-# installs the test tools in about 4 s where pip took over a minute of CPU, and the
-# installs share the two cores with clippy.
+# $1: the venv folder, $2: its requirements file. uv installs them: pip took over a
+# minute of CPU for what uv does in seconds, and in CI the installs share the two cores
+# with clippy.
 ensure_venv() {
   # Chained with &&, not left to `set -e`: a step or a condition switches that off, and a
   # failed install must never be marked done.
