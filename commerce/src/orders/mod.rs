@@ -254,7 +254,6 @@ pub enum Created {
     Existing(Order),
 }
 
-/// Makes an order of the caller's cart (see the module's notes for what guards it).
 /// How many of a user's newest orders are read for pending ones: a pending order lapses
 /// within the hour, so it is among the newest.
 const RECENT_ORDERS: u32 = 25;
@@ -287,6 +286,7 @@ async fn pending_holding(
     Ok(None)
 }
 
+/// Makes an order of the caller's cart (see the module's notes for what guards it).
 pub async fn create_from_cart(
     app: &App,
     user_id: &str,
@@ -325,131 +325,14 @@ pub async fn create_from_cart(
             if let Some(claim) = app.table.get(&claim_key).await? {
                 return existing_for_key(app, &claim, &items).await;
             }
-            let titles: Vec<&str> = other
-                .lines
-                .iter()
-                .filter(|l| line_ids.contains(&l.line_id.as_str()))
-                .map(|l| l.title.as_str())
-                .collect();
-            return Err(Problem::conflict(
-                "in_pending_order",
-                format!(
-                    "{} already waits in your pending order {}: pay for it or cancel it first",
-                    titles.join(", "),
-                    other.id
-                ),
-            )
-            .with("pending_order", serde_json::json!(other.id)));
+            return Err(already_pending(&other, &line_ids));
         }
-        let mut lines = Vec::new();
-        let mut left_out = Vec::new();
-        // Conditioned on the seats the cart view read: a showtime whose seats changed
-        // since fails its hold, as one sold out meanwhile does.
-        let mut holds: Vec<(String, Write)> = Vec::new();
-        for item in view.items {
-            // Seats another buyer took while this order was placed are refused as adding
-            // them to the cart now would be.
-            let raced = sold_out.contains(&item.id);
-            let seats_left = if raced {
-                item.seats_left
-                    .map(|left| left.min(i64::from(item.quantity) - 1))
-            } else {
-                item.seats_left
-            };
-            let (reason, code) = if raced {
-                (
-                    Some(crate::cart::too_few_seats_detail(seats_left.unwrap_or(0))),
-                    Some("too_few_seats".to_string()),
-                )
-            } else {
-                (
-                    item.unavailable_reason.clone(),
-                    item.unavailable_code.clone(),
-                )
-            };
-            let (Some(unit_price), Some(line_total), None) = (
-                item.unit_price.clone(),
-                item.line_total.clone(),
-                reason.clone(),
-            ) else {
-                left_out.push(LeftOut {
-                    line_id: item.id.clone(),
-                    title: item.title.clone(),
-                    reason: reason.unwrap_or_else(|| "Not available".into()),
-                    code: code.unwrap_or_else(unavailable),
-                    seats_left: seats_left.filter(|_| item.kind == Kind::Ticket),
-                });
-                continue;
-            };
-            if let (Kind::Ticket, Some(showtime_id)) = (item.kind, &item.showtime_id) {
-                let seats = item.seats.unwrap_or(0);
-                holds.push((
-                    item.id.clone(),
-                    seat_hold(showtime_id, seats, item.quantity),
-                ));
-            }
-            lines.push(OrderLine {
-                line_id: item.id,
-                kind: item.kind,
-                movie_id: item.movie_id,
-                showtime_id: item.showtime_id,
-                title: item.title,
-                quantity: item.quantity,
-                unit_price,
-                line_total,
-            });
+        let priced = price_lines(view.items, &sold_out);
+        if priced.lines.is_empty() {
+            return Err(nothing_to_order(&priced.left_out));
         }
-        if lines.is_empty() {
-            return Err(nothing_to_order(&left_out));
-        }
-        let now = app.clock.now().unix_timestamp();
-        let currency = lines[0].line_total.currency.clone();
-        let order = Order {
-            id: ulid::Ulid::new().to_string(),
-            user_id: user_id.to_string(),
-            status: Status::Pending,
-            total: Price {
-                amount: lines.iter().map(|l| l.line_total.amount).sum(),
-                currency,
-            },
-            lines,
-            left_out,
-            created_at: now,
-            expires_at: now + PENDING_SECS,
-            updated_at: now,
-            cart: items.clone(),
-            checkout: None,
-            next_payment_id: None,
-            next_payment_expires_at: None,
-            repricing: None,
-            payment_intent: None,
-            paid_at: None,
-            refund: None,
-        };
-        let mut hold = entity_item(
-            "order_hold",
-            &hold_key(&order.id),
-            &serde_json::json!({"order_id": order.id}),
-        );
-        expiry::stamp(&mut hold, order.expires_at);
-        let mut writes = vec![
-            Write::put(order_item(&order)).when(Condition::NotExists),
-            Write::put(entity_item(
-                "idempotency",
-                &claim_key,
-                &serde_json::json!({"order_id": order.id, "items": items}),
-            ))
-            .when(Condition::NotExists),
-            Write::put(entity_item(
-                "pending_order",
-                &this_cart,
-                &serde_json::json!({"order_id": order.id}),
-            ))
-            .when(Condition::NotExists),
-            Write::put(hold),
-        ];
-        const FIRST_HOLD: usize = 4;
-        writes.extend(holds.iter().map(|(_, w)| w.clone()));
+        let order = pending_order_of(app, user_id, priced.lines, priced.left_out, &items);
+        let writes = placing_writes(&order, &claim_key, &this_cart, &items, &priced.holds);
         match app.table.transact(writes).await {
             Ok(()) => return Ok(Created::New(order)),
             Err(StoreError::TransactionCanceled { failed }) => {
@@ -459,7 +342,7 @@ pub async fn create_from_cart(
                     failed
                         .iter()
                         .filter_map(|p| p.checked_sub(FIRST_HOLD))
-                        .filter_map(|i| holds.get(i).map(|(line, _)| line.clone())),
+                        .filter_map(|i| priced.holds.get(i).map(|(line, _)| line.clone())),
                 );
             }
             Err(StoreError::Conflict) => {}
@@ -470,6 +353,173 @@ pub async fn create_from_cart(
         "busy",
         "Many buyers at once; try again in a moment",
     ))
+}
+
+/// 409 `in_pending_order`: the lines of this cart that already wait in `other`.
+fn already_pending(other: &Order, line_ids: &[&str]) -> Problem {
+    let titles: Vec<&str> = other
+        .lines
+        .iter()
+        .filter(|l| line_ids.contains(&l.line_id.as_str()))
+        .map(|l| l.title.as_str())
+        .collect();
+    Problem::conflict(
+        "in_pending_order",
+        format!(
+            "{} already waits in your pending order {}: pay for it or cancel it first",
+            titles.join(", "),
+            other.id
+        ),
+    )
+    .with("pending_order", serde_json::json!(other.id))
+}
+
+/// A cart's lines as an order takes them: the lines it can sell at their live prices, the
+/// lines it leaves out and why, and a seat hold for each ticket line (by line id).
+struct PricedLines {
+    lines: Vec<OrderLine>,
+    left_out: Vec<LeftOut>,
+    holds: Vec<(String, Write)>,
+}
+
+/// Prices the cart view's lines; `sold_out` names the ticket lines whose seats another
+/// buyer took while an earlier attempt placed this order.
+fn price_lines(items: Vec<cart::LineView>, sold_out: &[String]) -> PricedLines {
+    let mut priced = PricedLines {
+        lines: Vec::new(),
+        left_out: Vec::new(),
+        holds: Vec::new(),
+    };
+    for item in items {
+        // Seats another buyer took while this order was placed are refused as adding
+        // them to the cart now would be.
+        let raced = sold_out.contains(&item.id);
+        let seats_left = if raced {
+            item.seats_left
+                .map(|left| left.min(i64::from(item.quantity) - 1))
+        } else {
+            item.seats_left
+        };
+        let (reason, code) = if raced {
+            (
+                Some(crate::cart::too_few_seats_detail(seats_left.unwrap_or(0))),
+                Some("too_few_seats".to_string()),
+            )
+        } else {
+            (
+                item.unavailable_reason.clone(),
+                item.unavailable_code.clone(),
+            )
+        };
+        let (Some(unit_price), Some(line_total), None) = (
+            item.unit_price.clone(),
+            item.line_total.clone(),
+            reason.clone(),
+        ) else {
+            priced.left_out.push(LeftOut {
+                line_id: item.id.clone(),
+                title: item.title.clone(),
+                reason: reason.unwrap_or_else(|| "Not available".into()),
+                code: code.unwrap_or_else(unavailable),
+                seats_left: seats_left.filter(|_| item.kind == Kind::Ticket),
+            });
+            continue;
+        };
+        // Conditioned on the seats the cart view read: a showtime whose seats changed
+        // since fails its hold, as one sold out meanwhile does.
+        if let (Kind::Ticket, Some(showtime_id)) = (item.kind, &item.showtime_id) {
+            let seats = item.seats.unwrap_or(0);
+            priced.holds.push((
+                item.id.clone(),
+                seat_hold(showtime_id, seats, item.quantity),
+            ));
+        }
+        priced.lines.push(OrderLine {
+            line_id: item.id,
+            kind: item.kind,
+            movie_id: item.movie_id,
+            showtime_id: item.showtime_id,
+            title: item.title,
+            quantity: item.quantity,
+            unit_price,
+            line_total,
+        });
+    }
+    priced
+}
+
+/// A new pending order of `lines` (at least one), lapsing after `PENDING_SECS`.
+fn pending_order_of(
+    app: &App,
+    user_id: &str,
+    lines: Vec<OrderLine>,
+    left_out: Vec<LeftOut>,
+    cart: &str,
+) -> Order {
+    let now = app.clock.now().unix_timestamp();
+    let currency = lines[0].line_total.currency.clone();
+    Order {
+        id: ulid::Ulid::new().to_string(),
+        user_id: user_id.to_string(),
+        status: Status::Pending,
+        total: Price {
+            amount: lines.iter().map(|l| l.line_total.amount).sum(),
+            currency,
+        },
+        lines,
+        left_out,
+        created_at: now,
+        expires_at: now + PENDING_SECS,
+        updated_at: now,
+        cart: cart.to_string(),
+        checkout: None,
+        next_payment_id: None,
+        next_payment_expires_at: None,
+        repricing: None,
+        payment_intent: None,
+        paid_at: None,
+        refund: None,
+    }
+}
+
+/// Where the seat holds start among [`placing_writes`]: a cancelled transaction names its
+/// failed writes by position.
+const FIRST_HOLD: usize = 4;
+
+/// Placing `order`, in one transaction: the order, this request's claim on its key, the
+/// claim of this very cart, the hold that lapses the order, then the seat holds.
+fn placing_writes(
+    order: &Order,
+    claim_key: &Key,
+    this_cart: &Key,
+    cart: &str,
+    holds: &[(String, Write)],
+) -> Vec<Write> {
+    let mut hold = entity_item(
+        "order_hold",
+        &hold_key(&order.id),
+        &serde_json::json!({"order_id": order.id}),
+    );
+    expiry::stamp(&mut hold, order.expires_at);
+    let mut writes = vec![
+        Write::put(order_item(order)).when(Condition::NotExists),
+        Write::put(entity_item(
+            "idempotency",
+            claim_key,
+            &serde_json::json!({"order_id": order.id, "items": cart}),
+        ))
+        .when(Condition::NotExists),
+        Write::put(entity_item(
+            "pending_order",
+            this_cart,
+            &serde_json::json!({"order_id": order.id}),
+        ))
+        .when(Condition::NotExists),
+        Write::put(hold),
+    ];
+    debug_assert_eq!(writes.len(), FIRST_HOLD);
+    writes.extend(holds.iter().map(|(_, w)| w.clone()));
+    writes
 }
 
 /// Why no order was placed: tickets alone, with too few seats left, answer as adding them
