@@ -2,17 +2,11 @@
 //! sign-in with Google and Facebook, the account pages and admin user management.
 
 use crate::accounts::{self, Role::Admin, Role::User};
-use crate::app::App;
 use crate::auth;
-use crate::auth::login::authenticate;
-use crate::http::guard::Access::{self, AtLeast, Public};
-use crate::http::guard::{Origin, authorize};
+use crate::http::guard::Access::{AtLeast, Public};
 use crate::route::Method::{Delete, Get, Patch, Post};
 use crate::route::Need;
 use crate::route::{Route, body, route};
-use axum::Router;
-use axum::extract::State;
-use axum::response::IntoResponse;
 use axum::routing::on;
 
 pub const AUTH_REGISTER: Route = route(
@@ -530,66 +524,3 @@ pub static ROUTES: &[Route] = &[
     ADMIN_USERS_MFA_RESET,
     ADMIN_USERS_SECURITY_EVENTS,
 ];
-
-/// The API router over any routes, each behind the role guard its table entry names.
-pub fn router_for<'a>(app: App, routes: impl IntoIterator<Item = &'a Route>) -> Router {
-    let app = crate::usage::observe(app);
-    let kept = app
-        .config
-        .keep_public_answers
-        .then(|| crate::http::caching::Kept::over(app.table.clone()))
-        .flatten();
-    let mut api = Router::new();
-    for route in routes {
-        let mut handler = (route.handler)(route.method.filter());
-        if let Access::AtLeast(_) = route.access {
-            let access = route.access;
-            handler = handler.route_layer(axum::middleware::from_fn_with_state(
-                app.clone(),
-                move |State(app): State<App>,
-                      mut req: axum::extract::Request,
-                      next: axum::middleware::Next| async move {
-                    let origin = Origin::of(req.headers(), req.extensions());
-                    let caller = match authenticate(&app, req.headers(), &origin).await {
-                        Ok(caller) => caller,
-                        Err(problem) => return problem.into_response(),
-                    };
-                    // Every later line of the request names its caller.
-                    tracing::Span::current().record("user_id", caller.user_id.as_str());
-                    if let Err(problem) = authorize(access, Some(&caller)) {
-                        return problem.into_response();
-                    }
-                    req.extensions_mut().insert(caller);
-                    next.run(req).await
-                },
-            ));
-        }
-        if let caching @ crate::route::Caching::Public { .. } = route.caching {
-            let kept = kept.clone();
-            handler = handler.layer(axum::middleware::from_fn(
-                move |req: axum::extract::Request, next: axum::middleware::Next| {
-                    crate::http::caching::public(caching, kept.clone(), req, next)
-                },
-            ));
-        }
-        if crate::usage::recording() {
-            // Outside the access check, whose session reads are the function's too.
-            let name = route.name;
-            let backend = app.config.backend.clone();
-            handler = handler.layer(axum::middleware::from_fn(
-                move |req: axum::extract::Request, next: axum::middleware::Next| {
-                    let backend = backend.clone();
-                    crate::usage::as_function(name, async move {
-                        let response = next.run(req).await;
-                        crate::usage::answered(&backend, response.status());
-                        response
-                    })
-                },
-            ));
-        }
-        api = api.route(route.path, handler);
-    }
-    let timeout = app.config.request_timeout;
-    let cors = crate::http::cors::layer(&app.config.cors_origins);
-    crate::http::serve(api, app, timeout).layer(cors)
-}

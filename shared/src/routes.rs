@@ -3,15 +3,18 @@
 //! and their events, the `cargo lambda watch` router, the OpenAPI document and the
 //! authorisation checks are derived from it or checked against it by tests.
 
-pub use marquee_accounts::routes::router_for;
 pub use marquee_core::route::*;
 
 use crate::system;
 use Method::Get;
 use axum::Router;
+use axum::extract::State;
+use axum::response::IntoResponse;
 use axum::routing::on;
+use marquee_accounts::auth::login::authenticate;
 use marquee_core::app::App;
-use marquee_core::http::guard::Access::Public;
+use marquee_core::http::guard::Access::{self, Public};
+use marquee_core::http::guard::{Origin, authorize};
 use marquee_core::keys::JwkSet;
 use std::sync::LazyLock;
 
@@ -172,6 +175,71 @@ pub static BACKGROUND: &[Background] = &[
 
 pub fn find(name: &str) -> Option<&'static Route> {
     ROUTES.iter().find(|r| r.name == name)
+}
+
+/// The API router over any routes: each behind the role guard its table entry names (the
+/// caller authenticated by the accounts slice), public answers kept and tagged, and, in
+/// test runs, what each route does recorded for the grants check.
+pub fn router_for<'a>(app: App, routes: impl IntoIterator<Item = &'a Route>) -> Router {
+    let app = marquee_core::usage::observe(app);
+    let kept = app
+        .config
+        .keep_public_answers
+        .then(|| marquee_core::http::caching::Kept::over(app.table.clone()))
+        .flatten();
+    let mut api = Router::new();
+    for route in routes {
+        let mut handler = (route.handler)(route.method.filter());
+        if let Access::AtLeast(_) = route.access {
+            let access = route.access;
+            handler = handler.route_layer(axum::middleware::from_fn_with_state(
+                app.clone(),
+                move |State(app): State<App>,
+                      mut req: axum::extract::Request,
+                      next: axum::middleware::Next| async move {
+                    let origin = Origin::of(req.headers(), req.extensions());
+                    let caller = match authenticate(&app, req.headers(), &origin).await {
+                        Ok(caller) => caller,
+                        Err(problem) => return problem.into_response(),
+                    };
+                    // Every later line of the request names its caller.
+                    tracing::Span::current().record("user_id", caller.user_id.as_str());
+                    if let Err(problem) = authorize(access, Some(&caller)) {
+                        return problem.into_response();
+                    }
+                    req.extensions_mut().insert(caller);
+                    next.run(req).await
+                },
+            ));
+        }
+        if let caching @ Caching::Public { .. } = route.caching {
+            let kept = kept.clone();
+            handler = handler.layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    marquee_core::http::caching::public(caching, kept.clone(), req, next)
+                },
+            ));
+        }
+        if marquee_core::usage::recording() {
+            // Outside the access check, whose session reads are the function's too.
+            let name = route.name;
+            let backend = app.config.backend.clone();
+            handler = handler.layer(axum::middleware::from_fn(
+                move |req: axum::extract::Request, next: axum::middleware::Next| {
+                    let backend = backend.clone();
+                    marquee_core::usage::as_function(name, async move {
+                        let response = next.run(req).await;
+                        marquee_core::usage::answered(&backend, response.status());
+                        response
+                    })
+                },
+            ));
+        }
+        api = api.route(route.path, handler);
+    }
+    let timeout = app.config.request_timeout;
+    let cors = marquee_core::http::cors::layer(&app.config.cors_origins);
+    marquee_core::http::serve(api, app, timeout).layer(cors)
 }
 
 /// The API router with the routes `keep` selects (all of them locally).
