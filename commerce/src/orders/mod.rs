@@ -331,7 +331,7 @@ pub async fn create_from_cart(
         if priced.lines.is_empty() {
             return Err(nothing_to_order(&priced.left_out));
         }
-        let order = pending_order_of(app, user_id, priced.lines, priced.left_out, &items);
+        let order = new_pending_order(app, user_id, priced.lines, priced.left_out, &items);
         let writes = placing_writes(&order, &claim_key, &this_cart, &items, &priced.holds);
         match app.table.transact(writes).await {
             Ok(()) => return Ok(Created::New(order)),
@@ -449,7 +449,7 @@ fn price_lines(items: Vec<cart::LineView>, sold_out: &[String]) -> PricedLines {
 }
 
 /// A new pending order of `lines` (at least one), lapsing after `PENDING_SECS`.
-fn pending_order_of(
+fn new_pending_order(
     app: &App,
     user_id: &str,
     lines: Vec<OrderLine>,
