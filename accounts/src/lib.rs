@@ -10,7 +10,3 @@ pub mod auth;
 pub mod mail_jobs;
 pub mod notifications;
 pub mod routes;
-
-pub use marquee_core::{
-    App, Config, app, clock, config, expiry, http, mail, metrics, pages, queue, route, store, usage,
-};

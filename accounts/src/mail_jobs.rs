@@ -12,11 +12,11 @@
 //! Routes whose answer must not reveal whether an account exists (resend, forgot) queue a
 //! job directly: the same work for every address, the lookup in the worker.
 
-use crate::app::App;
-use crate::expiry;
-use crate::http::problem::{Dependency, Problem};
 use crate::notifications::{self, Template};
-use crate::store::{Condition, Key, StoreError, Update, Write, entity_item, lease};
+use marquee_core::app::App;
+use marquee_core::expiry;
+use marquee_core::http::problem::{Dependency, Problem};
+use marquee_core::store::{Condition, Key, StoreError, Update, Write, entity_item, lease};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 

@@ -1,13 +1,14 @@
 //! The accounts and auth slice of the route table: sign-up, sign-in, sessions, MFA,
 //! sign-in with Google and Facebook, the account pages and admin user management.
 
-use crate::accounts::{self, Role::Admin, Role::User};
+use crate::accounts;
 use crate::auth;
-use crate::http::guard::Access::{AtLeast, Public};
-use crate::route::Method::{Delete, Get, Patch, Post};
-use crate::route::Need;
-use crate::route::{Route, body, route};
 use axum::routing::on;
+use marquee_core::http::guard::Access::{AtLeast, Public};
+use marquee_core::role::Role::{Admin, User};
+use marquee_core::route::Method::{Delete, Get, Patch, Post};
+use marquee_core::route::Need;
+use marquee_core::route::{Route, body, route};
 
 pub const AUTH_REGISTER: Route = route(
     "auth-register",
@@ -404,7 +405,7 @@ pub const PAGE_ACTIVATE: Route = route(
     Public,
     "pages",
     "The page an activation email opens: a button that activates the account",
-    |m| on(m, crate::pages::activate),
+    |m| on(m, marquee_core::pages::activate),
 )
 .media("text/html")
 .query(&["token"]);
@@ -416,7 +417,7 @@ pub const PAGE_RESET_PASSWORD: Route = route(
     Public,
     "pages",
     "The page a reset email opens: a form for the new password (without a token: ask for a link)",
-    |m| on(m, crate::pages::reset_password),
+    |m| on(m, marquee_core::pages::reset_password),
 )
 .media("text/html")
 .query(&["token"]);

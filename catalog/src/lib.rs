@@ -6,8 +6,3 @@
 pub mod catalog;
 pub mod engagement;
 pub mod routes;
-
-pub use marquee_accounts::{accounts, auth, mail_jobs, notifications};
-pub use marquee_core::{
-    App, Config, app, clock, config, http, mail, metrics, pages, queue, route, store,
-};

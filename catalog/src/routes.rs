@@ -1,15 +1,15 @@
 //! The catalogue and engagement slice of the route table: movies and their records,
 //! showtimes, reactions, ratings, comments, favourites and purchases.
 
-use crate::accounts::{Role::Moderator, Role::User};
 use crate::catalog::{self, records};
 use crate::engagement;
-use crate::http::guard::Access::{AtLeast, Public};
-use crate::http::pagination::Page;
-use crate::route::Method::{Delete, Get, Patch, Post, Put};
-use crate::route::Need;
-use crate::route::{Caching, Route, body, route};
 use axum::routing::on;
+use marquee_core::http::guard::Access::{AtLeast, Public};
+use marquee_core::http::pagination::Page;
+use marquee_core::role::Role::{Moderator, User};
+use marquee_core::route::Method::{Delete, Get, Patch, Post, Put};
+use marquee_core::route::Need;
+use marquee_core::route::{Caching, Route, body, route};
 
 /// The filters, sorts and paging of movies-list (and favourites).
 const BROWSE_PARAMS: &[&str] = &[

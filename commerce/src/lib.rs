@@ -9,9 +9,3 @@ pub mod orders;
 pub mod payments;
 pub mod routes;
 pub mod staff_list;
-
-pub use marquee_accounts::{accounts, auth, mail_jobs, notifications};
-pub use marquee_catalog::{catalog, engagement};
-pub use marquee_core::{
-    App, Config, app, clock, config, http, mail, metrics, pages, queue, route, store,
-};

@@ -1,16 +1,16 @@
 //! The commerce slice of the route table: the cart, orders, checkout, payments, refunds
 //! and Stripe's webhook.
 
-use crate::accounts::{Role::Admin, Role::Moderator, Role::User};
 use crate::cart;
-use crate::http::guard::Access::{AtLeast, Public};
-use crate::http::pagination::Page;
 use crate::orders;
 use crate::payments;
-use crate::route::Method::{Delete, Get, Patch, Post};
-use crate::route::Need;
-use crate::route::{Route, body, route};
 use axum::routing::on;
+use marquee_core::http::guard::Access::{AtLeast, Public};
+use marquee_core::http::pagination::Page;
+use marquee_core::role::Role::{Admin, Moderator, User};
+use marquee_core::route::Method::{Delete, Get, Patch, Post};
+use marquee_core::route::Need;
+use marquee_core::route::{Route, body, route};
 
 /// Signed-in writes that call Stripe.
 /// The staff lists' filters.

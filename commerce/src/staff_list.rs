@@ -3,10 +3,10 @@
 //! narrowest one the filters name (the user's, else the status's, else all), and a status
 //! asked for together with a user is filtered while reading, within a read budget.
 
-use crate::app::App;
-use crate::http::pagination::{Page, page_limit};
-use crate::http::problem::{FieldError, Problem};
-use crate::store::{Index, Query, SortKey, from_entity_item};
+use marquee_core::app::App;
+use marquee_core::http::pagination::{Page, page_limit};
+use marquee_core::http::problem::{FieldError, Problem};
+use marquee_core::store::{Index, Query, SortKey, from_entity_item};
 use serde::Deserialize;
 use serde_json::Value;
 use time::{Date, Duration};
@@ -48,7 +48,7 @@ pub fn bad_status(allowed: &str) -> Problem {
 }
 
 fn date(field: &str, text: &str) -> Result<Date, Problem> {
-    Date::parse(text, crate::clock::DATE).map_err(|_| {
+    Date::parse(text, marquee_core::clock::DATE).map_err(|_| {
         Problem::invalid_query(vec![FieldError {
             field: field.into(),
             message: "must be a date, YYYY-MM-DD".into(),

@@ -16,7 +16,7 @@ pub fn main() -> ExitCode {
         let app = App::start(config).await?;
         let (password, generated) = match std::env::var("MARQUEE_ADMIN_PASSWORD") {
             Ok(p) if !p.is_empty() => (p, false),
-            _ => (marquee::auth::secret::new_token(), true),
+            _ => (marquee::secret::new_token(), true),
         };
         let (user, setup) = ensure_admin(&app, &email, &password)
             .await

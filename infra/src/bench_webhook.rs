@@ -42,7 +42,7 @@ async fn run(app: &App, orders: usize) -> Result<(), Box<dyn std::error::Error>>
         .clone()
         .ok_or("no webhook secret")?;
     let api = routes::router(app.clone(), |_| true);
-    let password = marquee::auth::secret::new_token();
+    let password = marquee::secret::new_token();
     marquee::accounts::admin::ensure_admin(app, "buyer@bench.test", &password)
         .await
         .map_err(|p| p.to_string())?;

@@ -5,7 +5,7 @@
 //! `DIR/jwt-ed25519.pub.pem`, `MfaDataKey` is `DIR/mfa-data-key`, `MediaPrivateKey` is
 //! `DIR/media-cdn.pem` and `MediaPublicKey` is `DIR/media-cdn.pub.pem`.
 
-use marquee::auth::keys::SigningKeys;
+use marquee::keys::SigningKeys;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,7 +21,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if let Err(e) = marquee::auth::data_key::DataKey::load_or_create(&dir) {
+    if let Err(e) = marquee::data_key::DataKey::load_or_create(&dir) {
         eprintln!("marquee-keys: {e}");
         return ExitCode::FAILURE;
     }

@@ -141,7 +141,7 @@ async fn seed_first_admin(
     if !wanted || count > 0 {
         return Ok(None);
     }
-    let password = marquee::auth::secret::new_token();
+    let password = marquee::secret::new_token();
     marquee::accounts::admin::ensure_admin(app, FIRST_ADMIN, &password)
         .await
         .map_err(|p| format!("seeding the first admin: {p}"))?;

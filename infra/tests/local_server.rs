@@ -910,7 +910,7 @@ fn local_server_on_the_aws_stand_in() {
         "the same two queues"
     );
     let keys_dir = tempfile::tempdir().unwrap();
-    let keys = marquee::auth::keys::SigningKeys::load_or_create(keys_dir.path()).unwrap();
+    let keys = marquee::keys::SigningKeys::load_or_create(keys_dir.path()).unwrap();
     let private_key = std::fs::read_to_string(keys_dir.path().join("jwt-ed25519.pem")).unwrap();
     let data = tempfile::tempdir().unwrap();
     let server = Server::start(&[

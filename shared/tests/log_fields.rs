@@ -14,9 +14,7 @@ async fn a_request_s_lines_name_its_route_function_trace_and_caller() {
     let writer = captured.clone();
     marquee::telemetry::install("info", move || writer.clone()).unwrap();
     let env = support::Env::embedded().await;
-    let (token, user_id, _) = env
-        .account("log-fields", marquee::accounts::Role::User)
-        .await;
+    let (token, user_id, _) = env.account("log-fields", marquee::role::Role::User).await;
     // As deployed: the Lambda glue reads the invocation's context.
     let router = env.api.clone().layer(axum::middleware::map_request(
         marquee::lambda::from_lambda_context,

@@ -8,8 +8,8 @@
 mod support;
 
 use axum::http::{Method, StatusCode};
-use marquee::accounts::Role;
 use marquee::metrics::{Metric, NAMESPACE};
+use marquee::role::Role;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use support::log::Captured;

@@ -3,10 +3,10 @@
 //! removed kind, a deleted movie's files) deletes its files. Both items are found by the
 //! expiry sweep like every expiring item.
 
-use crate::App;
-use crate::catalog::media as movie_media;
-use crate::table::{Cmp, Condition, Key, StoreError, Write};
+use marquee_catalog::catalog::media as movie_media;
+use marquee_core::App;
 use marquee_core::expiry::{Due, EXPIRES_AT, has_expired};
+use marquee_core::store::{Cmp, Condition, Key, StoreError, Write};
 
 /// Whether a queued expiry message is this feature's to handle.
 pub fn handles(body: &str) -> bool {
@@ -43,7 +43,7 @@ async fn abort_lapsed(app: &App, key: &Key) -> Result<(), String> {
         return Ok(());
     }
     let upload: crate::media::Upload =
-        crate::table::from_entity_item("upload", item).map_err(|e| e.to_string())?;
+        marquee_core::store::from_entity_item("upload", item).map_err(|e| e.to_string())?;
     let files = crate::stores(app).map_err(|p| p.to_string())?;
     files
         .store

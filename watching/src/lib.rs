@@ -15,10 +15,7 @@ pub mod routes;
 pub mod signing;
 pub mod store;
 
-pub use marquee_accounts::{accounts, auth};
-pub use marquee_catalog::{catalog, engagement};
-pub use marquee_core::{App, Config, app, clock, config, http, metrics, route, store as table};
-
+use marquee_core::App;
 use marquee_core::config::Backend;
 use marquee_core::http::problem::Problem;
 use std::sync::Arc;

@@ -4,14 +4,14 @@
 //! answer 206 with `Content-Range`, a range past the end 416, an expired or tampered URL
 //! 403. Deployed, S3 takes the parts and CloudFront serves the files; neither is here.
 
-use crate::App;
-use crate::http::problem::Problem;
 use crate::signing::MEDIA_ROUTE;
 use crate::store::{MediaError, PART_ROUTE};
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use marquee_core::App;
+use marquee_core::http::problem::Problem;
 use serde::Deserialize;
 
 /// A part's largest size the local server takes (parts are 8 MiB for files up to 8 GiB).

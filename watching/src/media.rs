@@ -4,16 +4,17 @@
 //! movie's media. An upload is an item that expires after a day: the expiry sweep aborts
 //! what was left unfinished (and the bucket's lifecycle rule backs it up).
 
-use crate::catalog::index::record_key;
-use crate::catalog::media::{self as movie_media, MediaFile, MediaKind};
-use crate::http::problem::{FieldError, Problem};
-use crate::http::{Json, Path, validate};
 use crate::store::{MediaError, UploadedPart};
-use crate::table::{Condition, Key, StoreError, Update, Write, entity_item};
-use crate::{App, stores};
+use crate::stores;
 use axum::extract::State;
 use axum::http::StatusCode;
 use garde::Validate;
+use marquee_catalog::catalog::index::record_key;
+use marquee_catalog::catalog::media::{self as movie_media, MediaFile, MediaKind};
+use marquee_core::App;
+use marquee_core::http::problem::{FieldError, Problem};
+use marquee_core::http::{Json, Path, validate};
+use marquee_core::store::{Condition, Key, StoreError, Update, Write, entity_item};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 
@@ -125,7 +126,7 @@ fn part_size_for(size: u64) -> u64 {
 /// `POST /movies/{id}/media/{kind}/uploads`.
 pub async fn start(
     State(app): State<App>,
-    caller: crate::http::guard::Principal,
+    caller: marquee_core::http::guard::Principal,
     Path((movie_id, kind)): Path<(String, String)>,
     Json(input): Json<UploadStart>,
 ) -> Result<(StatusCode, axum::Json<UploadStarted>), Problem> {
@@ -148,7 +149,7 @@ pub async fn start(
         )
         .detail(format!("A file may be at most {max} bytes")));
     }
-    crate::engagement::require_movie(&app, &movie_id).await?;
+    marquee_catalog::engagement::require_movie(&app, &movie_id).await?;
     let files = stores(&app)?;
     let upload_id = ulid::Ulid::new().to_string();
     let object = object_name(kind, &movie_id, &upload_id);
@@ -242,7 +243,7 @@ async fn upload_of(
     else {
         return Err(gone());
     };
-    let upload: Upload = crate::table::from_entity_item("upload", item)?;
+    let upload: Upload = marquee_core::store::from_entity_item("upload", item)?;
     if upload.movie_id != movie_id || upload.kind != kind {
         return Err(gone());
     }
@@ -364,7 +365,7 @@ pub async fn complete(
     match replace(&app, &movie_id, kind, Some(&file), Some(&upload_id)).await {
         Ok(()) => {}
         Err(ReplaceError::NoMovie) => {
-            return refuse(crate::engagement::no_movie()).await;
+            return refuse(marquee_catalog::engagement::no_movie()).await;
         }
         Err(ReplaceError::Problem(p)) => return Err(p),
     }
@@ -453,7 +454,7 @@ async fn replace(
             Err(e) => return Err(e.into()),
         }
     }
-    Err(ReplaceError::Problem(crate::engagement::busy()))
+    Err(ReplaceError::Problem(marquee_catalog::engagement::busy()))
 }
 
 /// `DELETE /movies/{id}/media/{kind}/uploads/{upload_id}`.
@@ -488,7 +489,7 @@ pub async fn delete(
 ) -> Result<StatusCode, Problem> {
     let kind = kind_of(&kind)?;
     let Some(movie) = app.table.get(&record_key(&movie_id)).await? else {
-        return Err(crate::engagement::no_movie());
+        return Err(marquee_catalog::engagement::no_movie());
     };
     if MediaFile::of(&movie, kind).is_none() {
         return Err(Problem::not_found(format!(
@@ -498,7 +499,7 @@ pub async fn delete(
     }
     match replace(&app, &movie_id, kind, None, None).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT),
-        Err(ReplaceError::NoMovie) => Err(crate::engagement::no_movie()),
+        Err(ReplaceError::NoMovie) => Err(marquee_catalog::engagement::no_movie()),
         Err(ReplaceError::Problem(p)) => Err(p),
     }
 }

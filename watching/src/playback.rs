@@ -5,18 +5,19 @@
 //! take the last slot. A playback URL lives for the movie's length plus a margin (capped):
 //! the grant limits how many streams start, the URL's expiry how long one plays.
 
-use crate::catalog::index::record_key;
-use crate::catalog::media::{MediaFile, MediaKind};
-use crate::engagement::mine::purchase_key;
-use crate::engagement::progress::{self, Progress, progress_key};
-use crate::http::guard::{Origin, Principal};
-use crate::http::problem::{FieldError, Problem};
-use crate::http::{Json, Path, validate};
-use crate::table::{Cmp, Condition, Item, Key, Query, SortKey, StoreError, Update, Write};
-use crate::{App, signers};
+use crate::signers;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use garde::Validate;
+use marquee_catalog::catalog::index::record_key;
+use marquee_catalog::catalog::media::{MediaFile, MediaKind};
+use marquee_catalog::engagement::mine::purchase_key;
+use marquee_catalog::engagement::progress::{self, Progress, progress_key};
+use marquee_core::App;
+use marquee_core::http::guard::{Origin, Principal};
+use marquee_core::http::problem::{FieldError, Problem};
+use marquee_core::http::{Json, Path, validate};
+use marquee_core::store::{Cmp, Condition, Item, Key, Query, SortKey, StoreError, Update, Write};
 use serde::{Deserialize, Serialize};
 
 pub const MAX_STREAMS: usize = 3;
@@ -144,8 +145,14 @@ async fn grant(
         let grant_id = ulid::Ulid::new().to_string();
         let key = slot_key(user_id, free.number);
         let mut item = Item::new();
-        item.insert(crate::table::schema::PK.into(), key.pk.clone().into());
-        item.insert(crate::table::schema::SK.into(), key.sk.clone().into());
+        item.insert(
+            marquee_core::store::schema::PK.into(),
+            key.pk.clone().into(),
+        );
+        item.insert(
+            marquee_core::store::schema::SK.into(),
+            key.sk.clone().into(),
+        );
         item.insert("entity".into(), "stream".into());
         item.insert("grant_id".into(), grant_id.clone().into());
         item.insert("movie_id".into(), movie_id.into());
@@ -154,14 +161,14 @@ async fn grant(
         let free_now = Condition::NotExists.or(Condition::compare("expires_at", Cmp::Le, now));
         match app.table.write(Write::put(item).when(free_now)).await {
             Ok(_) => {
-                crate::metrics::count(crate::metrics::Metric::PlaybackGrants);
+                marquee_core::metrics::count(marquee_core::metrics::Metric::PlaybackGrants);
                 return Ok(grant_id);
             }
             Err(StoreError::ConditionFailed) => continue,
             Err(e) => return Err(e.into()),
         }
     }
-    Err(crate::engagement::busy())
+    Err(marquee_catalog::engagement::busy())
 }
 
 /// When a URL for a file of `duration_s` seconds lapses: lives `cap_secs` at most.
@@ -181,7 +188,7 @@ pub async fn start(
     validate::finish(validate::fields(&input))?;
     // Public for trailers; a caller who sends a token is checked (a bad one is 401).
     let caller = if headers.contains_key(axum::http::header::AUTHORIZATION) {
-        Some(crate::auth::login::authenticate(&app, &headers, &origin).await?)
+        Some(marquee_accounts::auth::login::authenticate(&app, &headers, &origin).await?)
     } else {
         None
     };
@@ -193,9 +200,9 @@ pub async fn start(
         keys.push(purchase_key(&caller.user_id, &movie_id));
         keys.push(progress_key(&caller.user_id, &movie_id));
     }
-    let found = crate::table::batch_get_by_key(app.table.as_ref(), keys.clone()).await?;
+    let found = marquee_core::store::batch_get_by_key(app.table.as_ref(), keys.clone()).await?;
     let Some(movie) = found.get(&keys[0]) else {
-        return Err(crate::engagement::no_movie());
+        return Err(marquee_catalog::engagement::no_movie());
     };
     let Some(file) = MediaFile::of(movie, input.kind) else {
         return Err(Problem::not_found(format!(
@@ -239,7 +246,7 @@ pub async fn start(
 
 /// The staff, and the buyer of a purchase not refunded.
 fn may_play_feature(caller: &Principal, purchase: Option<&Item>) -> bool {
-    if caller.role >= crate::accounts::Role::Moderator {
+    if caller.role >= marquee_core::role::Role::Moderator {
         return true;
     }
     purchase.is_some_and(|p| p.get("revoked").and_then(|v| v.as_bool()) != Some(true))
@@ -277,12 +284,15 @@ pub async fn beat(
     let user_id = &caller.user_id;
     // The movie checked and the grant's slot found together; then the position kept and
     // the grant renewed together.
-    let (movie, slots) = tokio::join!(crate::engagement::require_movie(&app, &movie_id), async {
-        match &input.grant_id {
-            Some(_) => slots(&app, user_id).await.map(Some),
-            None => Ok(None),
+    let (movie, slots) = tokio::join!(
+        marquee_catalog::engagement::require_movie(&app, &movie_id),
+        async {
+            match &input.grant_id {
+                Some(_) => slots(&app, user_id).await.map(Some),
+                None => Ok(None),
+            }
         }
-    });
+    );
     movie?;
     let slots = slots?;
     let now = app.clock.now().unix_timestamp();

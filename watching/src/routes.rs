@@ -1,14 +1,14 @@
 //! The watching slice of the route table: uploads, playback, progress, continue watching.
 
-use crate::accounts::Role::{Moderator, User};
-use crate::engagement::progress;
-use crate::http::guard::Access::{AtLeast, Public};
-use crate::http::pagination::Page;
-use crate::route::Method::{Delete, Get, Post, Put};
-use crate::route::Need;
-use crate::route::{Route, body, route};
 use crate::{media, playback};
 use axum::routing::on;
+use marquee_catalog::engagement::progress;
+use marquee_core::http::guard::Access::{AtLeast, Public};
+use marquee_core::http::pagination::Page;
+use marquee_core::role::Role::{Moderator, User};
+use marquee_core::route::Method::{Delete, Get, Post, Put};
+use marquee_core::route::Need;
+use marquee_core::route::{Route, body, route};
 
 pub const MEDIA_UPLOAD_START: Route = route(
     "media-upload-start",

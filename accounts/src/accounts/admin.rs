@@ -3,17 +3,17 @@
 //! The number of active admins is a counter changed in the same transaction as the user,
 //! guarded so that the last active admin can be neither demoted nor deactivated.
 
-use super::Role;
 use super::user::{self, User, UserView};
-use crate::app::App;
 use crate::auth::security_log::{self, EventType};
 use crate::auth::{password, session};
-use crate::http::guard::{Origin, Principal};
-use crate::http::pagination::page_limit;
-use crate::http::problem::Problem;
-use crate::http::{Json, Path, Query, validate};
-use crate::store::{Cmp, Condition, Index, Key, StoreError, Update, Write};
 use axum::extract::State;
+use marquee_core::app::App;
+use marquee_core::http::guard::{Origin, Principal};
+use marquee_core::http::pagination::page_limit;
+use marquee_core::http::problem::Problem;
+use marquee_core::http::{Json, Path, Query, validate};
+use marquee_core::role::Role;
+use marquee_core::store::{Cmp, Condition, Index, Key, StoreError, Update, Write};
 use serde::{Deserialize, Serialize};
 
 fn admin_count_key() -> Key {
@@ -82,11 +82,11 @@ pub async fn list(
     let mut examined = 0;
     loop {
         let wanted = limit - items.len() as u32;
-        let mut query = crate::store::Query::on(index, partition.clone())
+        let mut query = marquee_core::store::Query::on(index, partition.clone())
             .limit(wanted)
             .after(cursor.take());
         if let Some(prefix) = prefix.as_ref().filter(|p| !p.is_empty()) {
-            query = query.sort_key(crate::store::SortKey::BeginsWith(prefix.clone()));
+            query = query.sort_key(marquee_core::store::SortKey::BeginsWith(prefix.clone()));
         }
         let page = app.table.query(&query).await?;
         examined += page.items.len();
@@ -327,7 +327,7 @@ pub async fn recount_admins(app: &App) -> Result<i64, Problem> {
 /// The addresses of the active users who hold `role` (for staff notices).
 pub async fn emails_with_role(
     app: &App,
-    role: crate::accounts::Role,
+    role: marquee_core::role::Role,
 ) -> Result<Vec<String>, Problem> {
     let mut emails = Vec::new();
     let mut cursor = None;
@@ -335,7 +335,7 @@ pub async fn emails_with_role(
         let page = app
             .table
             .query(
-                &crate::store::Query::on(Index::Gsi2, user::role_partition(role))
+                &marquee_core::store::Query::on(Index::Gsi2, user::role_partition(role))
                     .limit(100)
                     .after(cursor),
             )

@@ -5,5 +5,3 @@ pub mod admin;
 pub mod profile;
 pub mod signup;
 pub mod user;
-
-pub use marquee_core::role::{self, Role};

@@ -1,15 +1,15 @@
 //! The signed-in user's own profile and sessions.
 
 use super::user::{self, UserView, rfc3339};
-use crate::app::App;
 use crate::auth::security_log::{self, EventType};
 use crate::auth::session;
-use crate::http::guard::Principal;
-use crate::http::problem::{FieldError, Problem};
-use crate::http::{Json, Path, validate};
-use crate::store::{Update, Write};
 use axum::extract::State;
 use axum::http::StatusCode;
+use marquee_core::app::App;
+use marquee_core::http::guard::Principal;
+use marquee_core::http::problem::{FieldError, Problem};
+use marquee_core::http::{Json, Path, validate};
+use marquee_core::store::{Update, Write};
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// PATCH semantics: an absent field stays, `null` clears, a value replaces.
@@ -85,7 +85,7 @@ impl ProfilePatch {
                 {
                     bad(field, "must be an https URL of at most 2048 characters")
                 }
-                "date_of_birth" => match time::Date::parse(value, crate::clock::DATE) {
+                "date_of_birth" => match time::Date::parse(value, marquee_core::clock::DATE) {
                     Ok(date) if date < today && date.year() >= 1900 => {}
                     Ok(_) => bad(field, "must be a past date after 1900"),
                     Err(_) => bad(field, "must be a date as YYYY-MM-DD"),
@@ -126,7 +126,7 @@ pub async fn update_me(
         app.table
             .write(
                 Write::update(user::key(&caller.user_id), update)
-                    .when(crate::store::Condition::Exists),
+                    .when(marquee_core::store::Condition::Exists),
             )
             .await?;
     }

@@ -1,22 +1,22 @@
 //! Sign-up with email activation: register, activate, resend the link.
 
-use super::Role;
 use super::user::{self, User, UserView};
-use crate::app::App;
 use crate::auth::one_time::{self, Purpose};
 use crate::auth::password;
-use crate::http::problem::FieldError;
-use crate::http::problem::Problem;
-use crate::http::{Json, validate};
 use crate::mail_jobs::Owed;
 use crate::mail_jobs::{self, MailJob};
 use crate::notifications::{self, Template};
-use crate::pages::{self, Submitted};
-use crate::store::{Cmp, Condition, Index, Item, StoreError, Update, Write, entity_item};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use garde::Validate;
+use marquee_core::app::App;
+use marquee_core::http::problem::FieldError;
+use marquee_core::http::problem::Problem;
+use marquee_core::http::{Json, validate};
+use marquee_core::pages::{self, Submitted};
+use marquee_core::role::Role;
+use marquee_core::store::{Cmp, Condition, Index, Item, StoreError, Update, Write, entity_item};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -362,7 +362,7 @@ pub async fn register(
         }
         Err(problem) => return Err(problem),
     };
-    crate::metrics::count(crate::metrics::Metric::SignUps);
+    marquee_core::metrics::count(marquee_core::metrics::Metric::SignUps);
     Ok((StatusCode::CREATED, axum::Json(user.view())))
 }
 

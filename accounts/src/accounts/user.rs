@@ -1,8 +1,8 @@
 //! The user entity, its keys, and what of it the API shows.
 
-use super::Role;
-use crate::http::problem::Problem;
-use crate::store::{Index, Item, Key, StoreError, entity_item, from_entity_item};
+use marquee_core::http::problem::Problem;
+use marquee_core::role::Role;
+use marquee_core::store::{Index, Item, Key, StoreError, entity_item, from_entity_item};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -66,8 +66,8 @@ pub fn normalize_email(email: &str) -> String {
 
 /// The condition that an account is not turned off by an admin (accounts from before the
 /// attribute have none).
-pub fn not_deactivated() -> crate::store::Condition {
-    use crate::store::Condition;
+pub fn not_deactivated() -> marquee_core::store::Condition {
+    use marquee_core::store::Condition;
     Condition::AttrNotExists("deactivated".into()).or(Condition::eq("deactivated", false))
 }
 
@@ -96,7 +96,7 @@ pub fn rfc3339(epoch: i64) -> String {
 
 impl User {
     /// The view with the recovery codes left (one more read while MFA is on).
-    pub async fn full_view(&self, app: &crate::App) -> Result<UserView, Problem> {
+    pub async fn full_view(&self, app: &marquee_core::App) -> Result<UserView, Problem> {
         Ok(UserView {
             recovery_codes_remaining: crate::auth::mfa::recovery_codes_remaining(app, self).await?,
             ..self.view()
@@ -182,14 +182,14 @@ pub struct UserView {
     pub created_at: String,
 }
 
-pub async fn find(app: &crate::App, id: &str) -> Result<Option<User>, Problem> {
+pub async fn find(app: &marquee_core::App, id: &str) -> Result<Option<User>, Problem> {
     match app.table.get(&key(id)).await? {
         Some(item) => Ok(Some(User::from_item(item)?)),
         None => Ok(None),
     }
 }
 
-pub async fn find_by_email(app: &crate::App, email: &str) -> Result<Option<User>, Problem> {
+pub async fn find_by_email(app: &marquee_core::App, email: &str) -> Result<Option<User>, Problem> {
     let Some(owner) = app.table.get(&email_key(email)).await? else {
         return Ok(None);
     };

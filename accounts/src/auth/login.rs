@@ -7,15 +7,15 @@ use super::security_log::{self, EventType};
 use super::session::{self, AuthMethod, Origin};
 use super::tokens::{self, TokenPair};
 use crate::accounts::user::{self, User};
-use crate::app::App;
-use crate::http::guard::Principal;
-use crate::http::problem::Problem;
-use crate::http::{Json, validate};
-use crate::store::{Cmp, Condition, StoreError, Update, Write};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use garde::Validate;
+use marquee_core::app::App;
+use marquee_core::http::guard::Principal;
+use marquee_core::http::problem::Problem;
+use marquee_core::http::{Json, validate};
+use marquee_core::store::{Cmp, Condition, StoreError, Update, Write};
 use serde::{Deserialize, Serialize};
 
 /// Failures allowed before the account locks.
@@ -154,9 +154,11 @@ impl Attempt {
     pub async fn failed(self, app: &App, kind: EventType, detail: &str, origin: &Origin) {
         match kind {
             EventType::SignInFailed => {
-                crate::metrics::count(crate::metrics::Metric::SignInFailures)
+                marquee_core::metrics::count(marquee_core::metrics::Metric::SignInFailures)
             }
-            EventType::MfaFailed => crate::metrics::count(crate::metrics::Metric::MfaFailures),
+            EventType::MfaFailed => {
+                marquee_core::metrics::count(marquee_core::metrics::Metric::MfaFailures)
+            }
             _ => {}
         }
         security_log::record(app, &self.user_id, kind, origin, detail.to_string()).await;
@@ -251,7 +253,7 @@ pub async fn sign_in(
     writes.extend(also);
     match app.table.transact(writes).await {
         Ok(()) => {
-            crate::metrics::count(crate::metrics::Metric::SignIns);
+            marquee_core::metrics::count(marquee_core::metrics::Metric::SignIns);
             tokens::pair(&app.keys, &session, refresh, now)
         }
         Err(StoreError::TransactionCanceled { failed }) => {
@@ -321,7 +323,7 @@ pub async fn login(
     let Some(user) = user::find_by_email(&app, &body.email).await? else {
         // Same work, same answer as a wrong password.
         password::verify(&body.password, None).await;
-        crate::metrics::count(crate::metrics::Metric::SignInFailures);
+        marquee_core::metrics::count(marquee_core::metrics::Metric::SignInFailures);
         return Err(invalid_credentials());
     };
     let attempt = Attempt::reserve(&app, &user, now).await?;
@@ -390,7 +392,7 @@ pub async fn logout(
         app.table
             .write(
                 Write::update(user::key(&caller.user_id), session::end_all(Update::new()))
-                    .when(crate::store::Condition::Exists),
+                    .when(marquee_core::store::Condition::Exists),
             )
             .await?;
         let ended = session::revoke_all(&app, &caller.user_id, None).await?;

@@ -10,5 +10,3 @@ pub mod recovery;
 pub mod security_log;
 pub mod session;
 pub mod tokens;
-
-pub use marquee_core::{data_key, keys, secret};

@@ -2,13 +2,13 @@
 //! stored, under `TOKEN#<digest>`; reading checks expiry, and redeeming is a conditional
 //! delete in the same transaction as the change the token allows.
 
-use super::secret;
 use crate::accounts::user::{self, User};
-use crate::app::App;
-use crate::expiry;
-use crate::http::problem::Problem;
-use crate::store::{Cmp, Condition, Key, StoreError, Update, Write, entity_item};
 use axum::http::StatusCode;
+use marquee_core::app::App;
+use marquee_core::expiry;
+use marquee_core::http::problem::Problem;
+use marquee_core::secret;
+use marquee_core::store::{Cmp, Condition, Key, StoreError, Update, Write, entity_item};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {

@@ -1,8 +1,8 @@
 //! Password hashing (argon2id, OWASP parameters) and the strength policy.
 
-use crate::http::problem::FieldError;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
+use marquee_core::http::problem::FieldError;
 
 pub const MIN_LENGTH: usize = 10;
 pub const MAX_LENGTH: usize = 128;

@@ -7,14 +7,14 @@
 //! and a failure is only logged ([`record`]).
 
 use super::session::Origin;
-use crate::app::App;
-use crate::expiry;
-use crate::http::guard::Principal;
-use crate::http::pagination::{Page, PageQuery, newest_first};
-use crate::http::problem::Problem;
-use crate::http::{Path, Query};
-use crate::store::{Key, Write, entity_item};
 use axum::extract::State;
+use marquee_core::app::App;
+use marquee_core::expiry;
+use marquee_core::http::guard::Principal;
+use marquee_core::http::pagination::{Page, PageQuery, newest_first};
+use marquee_core::http::problem::Problem;
+use marquee_core::http::{Path, Query};
+use marquee_core::store::{Key, Write, entity_item};
 use serde::{Deserialize, Serialize};
 
 /// How long events are kept.
@@ -126,7 +126,7 @@ async fn page(app: &App, user_id: &str, query: PageQuery) -> Result<SecurityEven
     let page: Page<SecurityEvent> = newest_first(
         app.table.as_ref(),
         "security_event",
-        crate::store::Query::partition(partition(user_id)),
+        marquee_core::store::Query::partition(partition(user_id)),
         query,
     )
     .await?;

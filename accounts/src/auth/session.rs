@@ -11,18 +11,18 @@
 //! user's epoch in the same write as the change itself. A session whose epoch is not the
 //! user's is over, whether or not its item was deleted yet (deleting them is tidying).
 
-use super::secret;
 use super::security_log::{self, EventType};
-use crate::accounts::Role;
 use crate::accounts::user::{self, User};
-use crate::app::App;
-use crate::expiry;
-use crate::http::problem::Problem;
-use crate::store::{
+use axum::http::StatusCode;
+use marquee_core::app::App;
+use marquee_core::expiry;
+use marquee_core::http::problem::Problem;
+use marquee_core::role::Role;
+use marquee_core::secret;
+use marquee_core::store::{
     Condition, Index, Item, Key, Query, StoreError, Update, Write, entity_item, from_entity_item,
     schema,
 };
-use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 
 /// A session dies after this long without a refresh.
@@ -57,7 +57,7 @@ pub struct Session {
     pub epoch: i64,
 }
 
-pub use crate::http::guard::Origin;
+pub use marquee_core::http::guard::Origin;
 
 /// How a session signed in (the `amr` claim of its access tokens, RFC 8176 values where
 /// there is one).

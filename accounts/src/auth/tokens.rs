@@ -1,12 +1,12 @@
 //! Access tokens: EdDSA (Ed25519) JWTs, 15 minutes, naming the session they belong to.
 //! Verification accepts only EdDSA and checks issuer, audience, expiry and not-before.
 
-use super::keys::SigningKeys;
 use super::session::{AuthMethod, Session};
-use crate::accounts::Role;
-use crate::http::problem::Problem;
 use axum::http::StatusCode;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use marquee_core::http::problem::Problem;
+use marquee_core::keys::SigningKeys;
+use marquee_core::role::Role;
 use serde::{Deserialize, Serialize};
 
 pub const ACCESS_LIFETIME_SECS: i64 = 15 * 60;

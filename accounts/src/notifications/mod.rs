@@ -1,6 +1,6 @@
 //! Emails, rendered from templates (text and HTML) compiled into the binary.
 
-use crate::mail::Email;
+use marquee_core::mail::Email;
 use minijinja::Environment;
 use serde::Serialize;
 use std::sync::OnceLock;
@@ -125,12 +125,12 @@ pub fn render(template: Template, to: &str, context: impl Serialize) -> Result<E
 
 /// Renders and sends; a failure is logged and reported, never swallowed silently.
 pub async fn send(
-    app: &crate::App,
+    app: &marquee_core::App,
     template: Template,
     to: &str,
     context: impl Serialize,
 ) -> Result<(), String> {
-    use crate::metrics::{Metric, count};
+    use marquee_core::metrics::{Metric, count};
     let email = render(template, to, context).map_err(|e| {
         count(Metric::EmailsFailed);
         e.to_string()

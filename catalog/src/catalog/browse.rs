@@ -18,14 +18,14 @@
 //! examined, so it continues exactly, whichever path the next page takes.
 
 use super::index::{self, CardFacts, Sort, TIE, shelf_pk};
-use crate::app::App;
-use crate::http::pagination::{Page, page_limit};
-use crate::http::problem::{FieldError, Problem};
-use crate::http::{Query, validate};
-use crate::store::{self, Item, Key, SortKey, StoreError};
 use axum::extract::State;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use marquee_core::app::App;
+use marquee_core::http::pagination::{Page, page_limit};
+use marquee_core::http::problem::{FieldError, Problem};
+use marquee_core::http::{Query, validate};
+use marquee_core::store::{self, Item, Key, SortKey, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use std::borrow::Cow;

@@ -1,6 +1,6 @@
 use super::records::{Record, Stored};
-use crate::http::problem::FieldError;
 use garde::Validate;
+use marquee_core::http::problem::FieldError;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 

@@ -10,9 +10,9 @@ use super::index;
 use super::movies::{Movie, MovieInput, Price};
 use super::people::{Actor, Director, PersonInput, Producer};
 use super::records::{self, Record};
-use crate::app::App;
-use crate::http::problem::Problem;
 use fastrand::Rng;
+use marquee_core::app::App;
+use marquee_core::http::problem::Problem;
 
 const GENRES: &[&str] = &[
     "Drama",
@@ -235,7 +235,7 @@ async fn write_projected(
     app: &App,
     batch: &mut Batch,
     credits: &index::Credits,
-    referenced: &mut std::collections::HashMap<crate::store::Key, i64>,
+    referenced: &mut std::collections::HashMap<marquee_core::store::Key, i64>,
 ) -> Result<Vec<String>, Problem> {
     let mut writes = Vec::new();
     let mut ids = Vec::with_capacity(batch.movies.len());
@@ -245,9 +245,9 @@ async fn write_projected(
             *referenced.entry(reference.key).or_default() += 1;
         }
         let (record, state, index_items) = index::projected(&stored, item, &counters, credits);
-        writes.push(crate::store::Write::put(record));
-        writes.push(crate::store::Write::put(state));
-        writes.extend(index_items.into_iter().map(crate::store::Write::put));
+        writes.push(marquee_core::store::Write::put(record));
+        writes.push(marquee_core::store::Write::put(state));
+        writes.extend(index_items.into_iter().map(marquee_core::store::Write::put));
         ids.push(stored.id);
     }
     app.table.batch_write(writes).await?;
@@ -356,7 +356,7 @@ pub async fn seed(app: &App, movies: usize, seed: u64) -> Result<Seeded, Problem
 /// The names of the seeded genres and people, read once (as one projection reads a
 /// movie's).
 async fn credits_of(app: &App, seeded: &Seeded) -> Result<index::Credits, Problem> {
-    let keys: Vec<crate::store::Key> = seeded
+    let keys: Vec<marquee_core::store::Key> = seeded
         .genres
         .iter()
         .map(|id| records::key::<Genre>(id))
@@ -426,7 +426,9 @@ pub async fn schedule_showtimes(
 /// partitions: today's, and the one of the earlier layout, until its movies have moved).
 pub async fn catalogue_is_empty(app: &App) -> Result<bool, Problem> {
     let first_of = |pk: String| {
-        let query = crate::store::Query::partition(pk).limit(1).attributes(&[]);
+        let query = marquee_core::store::Query::partition(pk)
+            .limit(1)
+            .attributes(&[]);
         async move { app.table.query(&query).await }
     };
     let (today, earlier) = tokio::join!(

@@ -38,7 +38,7 @@ impl Record for Genre {
     }
 
     /// Cards show genre names: a rename re-indexes the genre's movies.
-    async fn after_write(app: &crate::app::App, id: &str) {
+    async fn after_write(app: &marquee_core::app::App, id: &str) {
         if let Err(e) = super::index::mark_shelf(app, &format!("GENRE#{id}")).await {
             tracing::warn!(genre = id, error = %e, "marking its movies for re-indexing failed");
         }

@@ -35,8 +35,8 @@ use super::movies::{Movie, MovieInput, Named, Price};
 use super::people::{Actor, Director, Producer};
 use super::records::{self, Record, Stored};
 use super::text;
-use crate::app::App;
-use crate::store::{
+use marquee_core::app::App;
+use marquee_core::store::{
     Cmp, Condition, Index, Item, Key, Query, StoreError, Update, Write, entity_item,
     from_entity_item,
 };
@@ -698,7 +698,7 @@ pub fn mark(movie_id: &str) -> [(&'static str, String); 2] {
 
 /// When the movie's index fell behind its record: the first change since its last
 /// projection (seconds). A projection that catches up reports the wait as
-/// [`Metric::ProjectionLagSeconds`](crate::metrics::Metric).
+/// [`Metric::ProjectionLagSeconds`](marquee_core::metrics::Metric).
 pub const MARKED_AT: &str = "marked_at";
 
 /// An update that marks the movie for the next projection, for writes that change a
@@ -791,8 +791,8 @@ pub fn projected(
     }
     let mut state = Item::new();
     let key = state_key(&movie.id);
-    state.insert(crate::store::schema::PK.into(), key.pk.into());
-    state.insert(crate::store::schema::SK.into(), key.sk.into());
+    state.insert(marquee_core::store::schema::PK.into(), key.pk.into());
+    state.insert(marquee_core::store::schema::SK.into(), key.sk.into());
     state.insert(SHELVING.into(), shelving_value(&shelving));
     (
         record,
@@ -837,7 +837,7 @@ async fn project_from(app: &App, movie_id: &str, mut read: Option<Item>) -> Resu
         };
         let (leased, names) = tokio::join!(app.table.write(lease), names);
         let state = match leased {
-            Ok(crate::store::Written::Updated(state)) => state,
+            Ok(marquee_core::store::Written::Updated(state)) => state,
             Ok(_) => Item::new(),
             Err(StoreError::ConditionFailed) => return Ok(()),
             Err(e) => return Err(e),
@@ -933,8 +933,8 @@ async fn write_index(
         Ok(_) => {
             if let Some(marked_at) = record.get(MARKED_AT).and_then(Value::as_i64) {
                 let lag = app.clock.now().unix_timestamp() - marked_at;
-                crate::metrics::record(
-                    crate::metrics::Metric::ProjectionLagSeconds,
+                marquee_core::metrics::record(
+                    marquee_core::metrics::Metric::ProjectionLagSeconds,
                     lag.max(0) as u64,
                 );
             }

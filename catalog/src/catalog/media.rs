@@ -5,7 +5,7 @@
 //! transaction (an item due at once on the EXPIRY index, which the expiry worker hands
 //! to the watching feature), so no file outlives its movie.
 
-use crate::store::{Item, Key, Write, schema};
+use marquee_core::store::{Item, Key, Write, schema};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]

@@ -5,12 +5,12 @@ use super::genres::Genre;
 use super::index;
 use super::people::{Actor, Director, Producer};
 use super::records::{Record, Reference, Stored, reference};
-use crate::app::App;
-use crate::http::Path;
-use crate::http::problem::{FieldError, Problem};
-use crate::store::{Item, Key, Write};
 use axum::extract::State;
 use garde::Validate;
+use marquee_core::app::App;
+use marquee_core::http::Path;
+use marquee_core::http::problem::{FieldError, Problem};
+use marquee_core::store::{Item, Key, Write};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use time::Date;
@@ -123,7 +123,7 @@ impl Record for Movie {
     }
 
     fn check(input: &MovieInput, _today: Date) -> Vec<FieldError> {
-        match Date::parse(&input.release_date, crate::clock::DATE) {
+        match Date::parse(&input.release_date, marquee_core::clock::DATE) {
             Ok(date) if date.year() >= 1888 => Vec::new(),
             _ => vec![FieldError {
                 field: "release_date".into(),
@@ -270,7 +270,7 @@ pub async fn get(
     };
     let counters = index::Counters::read(&item);
     let media = super::media::MediaSummary::of(&item);
-    let stored: Stored<MovieInput> = crate::store::from_entity_item(Movie::KIND, item)?;
+    let stored: Stored<MovieInput> = marquee_core::store::from_entity_item(Movie::KIND, item)?;
     let refs = Movie::references(&stored.fields);
     let keys: Vec<Key> = refs.iter().map(|r| r.key.clone()).collect();
     let names: HashMap<Key, String> = app
@@ -332,7 +332,7 @@ pub fn in_carts_pk(movie_id: &str) -> String {
 
 /// Marks the cart lines of a deleted movie unavailable and tells the moderators.
 async fn withdraw_from_carts(app: &App, movie: &Stored<MovieInput>) -> Result<(), Problem> {
-    use crate::store::{Condition, Index, Query, StoreError, Update};
+    use marquee_core::store::{Condition, Index, Query, StoreError, Update};
     let mut lines = 0;
     let mut cursor = None;
     loop {
@@ -370,13 +370,16 @@ async fn withdraw_from_carts(app: &App, movie: &Stored<MovieInput>) -> Result<()
             "movie_id": movie.id,
             "lines": lines,
         });
-        for email in
-            crate::accounts::admin::emails_with_role(app, crate::accounts::Role::Moderator).await?
+        for email in marquee_accounts::accounts::admin::emails_with_role(
+            app,
+            marquee_core::role::Role::Moderator,
+        )
+        .await?
         {
-            crate::mail_jobs::owe_now(
+            marquee_accounts::mail_jobs::owe_now(
                 app,
-                crate::mail_jobs::MailJob::notice(
-                    crate::notifications::Template::MovieWithdrawn,
+                marquee_accounts::mail_jobs::MailJob::notice(
+                    marquee_accounts::notifications::Template::MovieWithdrawn,
                     &email,
                     context.clone(),
                 ),

@@ -1,8 +1,8 @@
 //! Actors, producers and directors: one shape, three collections.
 
 use super::records::{Record, Stored};
-use crate::http::problem::FieldError;
 use garde::Validate;
+use marquee_core::http::problem::FieldError;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -46,7 +46,7 @@ pub struct PersonView {
 }
 
 fn parse_date(value: &str) -> Option<Date> {
-    Date::parse(value, crate::clock::DATE).ok()
+    Date::parse(value, marquee_core::clock::DATE).ok()
 }
 
 /// Whole years between `born` and `today`.
@@ -118,7 +118,7 @@ macro_rules! person_kind {
             }
 
             /// Their movies are searched by this name: a rename re-indexes them.
-            async fn after_write(app: &crate::app::App, id: &str) {
+            async fn after_write(app: &marquee_core::app::App, id: &str) {
                 let facet = format!("{}#{id}", $prefix);
                 if let Err(e) = super::index::mark_shelf(app, &facet).await {
                     tracing::warn!(person = id, error = %e, "marking their movies for re-indexing failed");

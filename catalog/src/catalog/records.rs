@@ -7,17 +7,17 @@
 //! `attribute_not_exists`. Updates are JSON merge patches (RFC 7396) applied to the
 //! record's fields, guarded by its `version` (and by `If-Match` when the client sends it).
 
-use crate::app::App;
-use crate::http::pagination::{Page, page_limit};
-use crate::http::problem::{FieldError, Problem};
-use crate::http::{Json, Path, Query, validate};
-use crate::store::{
-    Cmp, Condition, Index, Item, Key, SortKey, StoreError, Update, Write, entity_item,
-    from_entity_item, schema,
-};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use garde::Validate;
+use marquee_core::app::App;
+use marquee_core::http::pagination::{Page, page_limit};
+use marquee_core::http::problem::{FieldError, Problem};
+use marquee_core::http::{Json, Path, Query, validate};
+use marquee_core::store::{
+    Cmp, Condition, Index, Item, Key, SortKey, StoreError, Update, Write, entity_item,
+    from_entity_item, schema,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -406,13 +406,13 @@ pub async fn get<R: Record>(
     let limit = page_limit(page.movies_limit).map_err(|_| {
         Problem::invalid_query(vec![FieldError {
             field: "movies_limit".into(),
-            message: format!("must be 1 to {}", crate::http::pagination::MAX_LIMIT),
+            message: format!("must be 1 to {}", marquee_core::http::pagination::MAX_LIMIT),
         }])
     })?;
     let found = app
         .table
         .query(
-            &crate::store::Query::partition(super::index::shelf_pk(
+            &marquee_core::store::Query::partition(super::index::shelf_pk(
                 &facet,
                 super::index::Sort::Title,
             ))
@@ -460,7 +460,7 @@ pub async fn list<R: Record>(
     Query(query): Query<ListQuery>,
 ) -> Result<axum::Json<Page<R::View>>, Problem> {
     let limit = page_limit(query.limit)?;
-    let mut q = crate::store::Query::on(Index::Gsi1, listing::<R>())
+    let mut q = marquee_core::store::Query::on(Index::Gsi1, listing::<R>())
         .limit(limit)
         .after(query.cursor);
     if let Some(prefix) = query
@@ -516,7 +516,7 @@ pub async fn update<R: Record>(
     }
     let mut fields = serde_json::to_value(&current.fields).map_err(|_| Problem::internal())?;
     merge(&mut fields, &patch);
-    let input: R::Input = crate::http::body::read(fields).map_err(Problem::validation)?;
+    let input: R::Input = marquee_core::http::body::read(fields).map_err(Problem::validation)?;
     let now = app.clock.now();
     // A patch that changes nothing writes nothing: the record keeps its version, so other
     // clients' If-Match stays good.

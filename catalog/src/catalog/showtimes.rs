@@ -11,17 +11,17 @@ use super::cinemas::{Cinema, CinemaInput};
 use super::index;
 use super::movies::{Movie, MovieInput, Price};
 use super::records::{self, Record, Stored};
-use crate::app::App;
-use crate::http::pagination::{Page, page_limit};
-use crate::http::problem::{FieldError, Problem};
-use crate::http::{Json, Path, Query, validate};
-use crate::store::{
-    self, Condition, Index, Item, Key, SortKey, StoreError, Update, Write, entity_item,
-    from_entity_item,
-};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use garde::Validate;
+use marquee_core::app::App;
+use marquee_core::http::pagination::{Page, page_limit};
+use marquee_core::http::problem::{FieldError, Problem};
+use marquee_core::http::{Json, Path, Query, validate};
+use marquee_core::store::{
+    self, Condition, Index, Item, Key, SortKey, StoreError, Update, Write, entity_item,
+    from_entity_item,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -578,7 +578,7 @@ pub async fn list(
     let limit = page_limit(query.limit)?;
     let date = match &query.date {
         Some(d) => Some(
-            Date::parse(d, crate::clock::DATE)
+            Date::parse(d, marquee_core::clock::DATE)
                 .map_err(|_| Problem::invalid_query(vec![invalid("date", "must be YYYY-MM-DD")]))?,
         ),
         None => None,

@@ -4,21 +4,21 @@
 //! A pointer item `COMMENT#<id>` finds a comment's movie for edits and deletions.
 //! Deleting keeps the item (without its text), so replies keep their place.
 
-use crate::accounts::Role;
-use crate::accounts::user;
-use crate::app::App;
 use crate::catalog::index;
-use crate::http::guard::Principal;
-use crate::http::pagination::{Page, page_limit};
-use crate::http::problem::{FieldError, Problem};
-use crate::http::{Json, Path, Query, validate};
-use crate::notifications::Template;
-use crate::store::{
-    self, Condition, Key, SortKey, StoreError, Update, Write, entity_item, from_entity_item,
-};
 use axum::extract::State;
 use axum::http::StatusCode;
 use garde::Validate;
+use marquee_accounts::accounts::user;
+use marquee_accounts::notifications::Template;
+use marquee_core::app::App;
+use marquee_core::http::guard::Principal;
+use marquee_core::http::pagination::{Page, page_limit};
+use marquee_core::http::problem::{FieldError, Problem};
+use marquee_core::http::{Json, Path, Query, validate};
+use marquee_core::role::Role;
+use marquee_core::store::{
+    self, Condition, Key, SortKey, StoreError, Update, Write, entity_item, from_entity_item,
+};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
@@ -198,7 +198,7 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     }
-    crate::mail_jobs::send_owed(&app, owed).await;
+    marquee_accounts::mail_jobs::send_owed(&app, owed).await;
     Ok((StatusCode::CREATED, axum::Json(comment)))
 }
 
@@ -208,7 +208,7 @@ async fn reply_notice(
     app: &App,
     parent: &Comment,
     reply: &Comment,
-) -> Result<Option<crate::mail_jobs::MailJob>, Problem> {
+) -> Result<Option<marquee_accounts::mail_jobs::MailJob>, Problem> {
     let Some(author) = user::find(app, &parent.author_id).await? else {
         return Ok(None);
     };
@@ -232,7 +232,7 @@ async fn reply_notice(
         parent.movie_id,
         reply.id
     );
-    let notice = crate::mail_jobs::MailJob::notice(
+    let notice = marquee_accounts::mail_jobs::MailJob::notice(
         Template::CommentReply,
         &author.email,
         serde_json::json!({

@@ -1,16 +1,16 @@
 //! Favourites: a user's own shelf, listed with the filters and sorts of movies-list.
 
 use super::{ATTEMPTS, Outcome, busy, commit, no_movie};
-use crate::app::App;
 use crate::catalog::browse::{self, BrowseQuery};
 use crate::catalog::index;
-use crate::http::guard::Principal;
-use crate::http::pagination::Page;
-use crate::http::problem::Problem;
-use crate::http::{Path, Query};
-use crate::store::{self, Cmp, Condition, Key, SortKey, Update, Write, entity_item};
 use axum::extract::State;
 use axum::http::StatusCode;
+use marquee_core::app::App;
+use marquee_core::http::guard::Principal;
+use marquee_core::http::pagination::Page;
+use marquee_core::http::problem::Problem;
+use marquee_core::http::{Path, Query};
+use marquee_core::store::{self, Cmp, Condition, Key, SortKey, Update, Write, entity_item};
 use serde_json::json;
 
 /// Favourites a user may keep: what bounds the cost of listing them in any order.

@@ -2,9 +2,9 @@
 
 use super::favorites::favorite_key;
 use super::reactions::{Reaction, rating_key, reaction_key, reaction_of, score_of};
-use crate::app::App;
-use crate::http::problem::Problem;
-use crate::store::Key;
+use marquee_core::app::App;
+use marquee_core::http::problem::Problem;
+use marquee_core::store::Key;
 use serde::Serialize;
 
 /// What the commerce feature writes when a user owns a movie.
@@ -46,7 +46,7 @@ pub struct MarksQuery {
 /// are none, more than [`MAX_MARKED`], or one is not an id.
 fn marked_ids(query: &MarksQuery) -> Result<Vec<String>, Problem> {
     let refuse = |message: &str| {
-        Problem::invalid_query(vec![crate::http::problem::FieldError {
+        Problem::invalid_query(vec![marquee_core::http::problem::FieldError {
             field: "ids".into(),
             message: message.into(),
         }])
@@ -80,8 +80,8 @@ fn marked_ids(query: &MarksQuery) -> Result<Vec<String>, Problem> {
 /// everyone, and a client overlays these.
 pub async fn marks(
     axum::extract::State(app): axum::extract::State<App>,
-    caller: crate::http::guard::Principal,
-    crate::http::Query(query): crate::http::Query<MarksQuery>,
+    caller: marquee_core::http::guard::Principal,
+    marquee_core::http::Query(query): marquee_core::http::Query<MarksQuery>,
 ) -> Result<axum::Json<MarksList>, Problem> {
     let ids = marked_ids(&query)?;
     let user = caller.user_id.as_str();
@@ -93,7 +93,7 @@ pub async fn marks(
         keys.push(purchase_key(user, movie));
         keys.push(super::progress::progress_key(user, movie));
     }
-    let mut found: std::collections::HashMap<Key, crate::store::Item> = app
+    let mut found: std::collections::HashMap<Key, marquee_core::store::Item> = app
         .table
         .batch_get(&keys)
         .await?
@@ -172,15 +172,15 @@ pub struct Owned {
 /// the positions read together.
 pub async fn purchases(
     axum::extract::State(app): axum::extract::State<App>,
-    caller: crate::http::guard::Principal,
-    crate::http::Query(query): crate::http::Query<PurchasesQuery>,
-) -> Result<axum::Json<crate::http::pagination::Page<Owned>>, Problem> {
-    let limit = crate::http::pagination::page_limit(query.limit)?;
+    caller: marquee_core::http::guard::Principal,
+    marquee_core::http::Query(query): marquee_core::http::Query<PurchasesQuery>,
+) -> Result<axum::Json<marquee_core::http::pagination::Page<Owned>>, Problem> {
+    let limit = marquee_core::http::pagination::page_limit(query.limit)?;
     let page = app
         .table
         .query(
-            &crate::store::Query::partition(format!("USER#{}", caller.user_id))
-                .sort_key(crate::store::SortKey::BeginsWith("PURCHASE#".into()))
+            &marquee_core::store::Query::partition(format!("USER#{}", caller.user_id))
+                .sort_key(marquee_core::store::SortKey::BeginsWith("PURCHASE#".into()))
                 .limit(limit)
                 .after(query.cursor),
         )
@@ -190,7 +190,7 @@ pub async fn purchases(
         .iter()
         .filter(|item| item.get("revoked").and_then(|v| v.as_bool()) != Some(true))
         .filter_map(|item| {
-            let sk = item.get(crate::store::schema::SK)?.as_str()?;
+            let sk = item.get(marquee_core::store::schema::SK)?.as_str()?;
             let movie = sk.strip_prefix("PURCHASE#")?.to_string();
             Some((movie, item.get("purchased_at").and_then(|v| v.as_i64())))
         })
@@ -211,7 +211,7 @@ pub async fn purchases(
             })
         })
         .collect();
-    Ok(axum::Json(crate::http::pagination::Page {
+    Ok(axum::Json(marquee_core::http::pagination::Page {
         items,
         next_cursor: page.next_cursor,
     }))

@@ -9,11 +9,11 @@ pub mod mine;
 pub mod progress;
 pub mod reactions;
 
-use crate::app::App;
 use crate::catalog::index::{self, Counters};
 use crate::catalog::movies::MovieCounts;
-use crate::http::problem::Problem;
-use crate::store::{StoreError, Write};
+use marquee_core::app::App;
+use marquee_core::http::problem::Problem;
+use marquee_core::store::{StoreError, Write};
 
 /// Attempts of a read-then-transact change before giving up on a busy item.
 const ATTEMPTS: usize = 5;

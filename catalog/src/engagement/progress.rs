@@ -3,10 +3,10 @@
 //! beat is one unconditional write). "Continue watching" reads the viewer's items with
 //! one query and their cards with one batch read.
 
-use crate::app::App;
-use crate::http::guard::Principal;
-use crate::http::problem::Problem;
-use crate::store::{Item, Key, Query, SortKey, StoreError, Write, entity_item};
+use marquee_core::app::App;
+use marquee_core::http::guard::Principal;
+use marquee_core::http::problem::Problem;
+use marquee_core::store::{Item, Key, Query, SortKey, StoreError, Write, entity_item};
 use serde::{Deserialize, Serialize};
 
 const PREFIX: &str = "PROGRESS#";
@@ -99,9 +99,9 @@ const MAX_READ: u32 = 1_000;
 pub async fn continue_watching(
     axum::extract::State(app): axum::extract::State<App>,
     caller: Principal,
-    crate::http::Query(query): crate::http::Query<ContinueQuery>,
-) -> Result<axum::Json<crate::http::pagination::Page<Started>>, Problem> {
-    let limit = crate::http::pagination::page_limit(query.limit)? as usize;
+    marquee_core::http::Query(query): marquee_core::http::Query<ContinueQuery>,
+) -> Result<axum::Json<marquee_core::http::pagination::Page<Started>>, Problem> {
+    let limit = marquee_core::http::pagination::page_limit(query.limit)? as usize;
     let page = app
         .table
         .query(
@@ -134,7 +134,7 @@ pub async fn continue_watching(
             })
         })
         .collect();
-    Ok(axum::Json(crate::http::pagination::Page {
+    Ok(axum::Json(marquee_core::http::pagination::Page {
         items,
         next_cursor: None,
     }))

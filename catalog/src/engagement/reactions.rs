@@ -2,15 +2,15 @@
 //! ratings 1..10 (one per user, changeable; the sum and count give the exact average).
 
 use super::{ATTEMPTS, Outcome, busy, commit, no_movie};
-use crate::app::App;
 use crate::catalog::index::{self, Counters};
 use crate::catalog::movies::MovieCounts;
-use crate::http::guard::Principal;
-use crate::http::problem::Problem;
-use crate::http::{Json, Path, validate};
-use crate::store::{Condition, Key, Update, Write, entity_item};
 use axum::extract::State;
 use garde::Validate;
+use marquee_core::app::App;
+use marquee_core::http::guard::Principal;
+use marquee_core::http::problem::Problem;
+use marquee_core::http::{Json, Path, validate};
+use marquee_core::store::{Condition, Key, Update, Write, entity_item};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
@@ -223,10 +223,10 @@ pub async fn clear_rating(
 }
 
 /// The caller's reaction and score read from their items.
-pub fn reaction_of(item: &crate::store::Item) -> Option<Reaction> {
+pub fn reaction_of(item: &marquee_core::store::Item) -> Option<Reaction> {
     item.get("value").and_then(Reaction::read)
 }
 
-pub fn score_of(item: &crate::store::Item) -> Option<i64> {
+pub fn score_of(item: &marquee_core::store::Item) -> Option<i64> {
     item.get("value").and_then(Value::as_i64)
 }

@@ -7,22 +7,22 @@
 //! and availability are read live whenever the cart is shown: the cart promises nothing
 //! until an order copies its prices and holds its seats.
 
-use crate::accounts::user;
-use crate::app::App;
-use crate::catalog::index;
-use crate::catalog::movies::{Movie, MovieInput, Price, in_carts_pk};
-use crate::catalog::records::{self, Record, Stored};
-use crate::catalog::showtimes;
-use crate::engagement::mine::purchase_key;
-use crate::http::guard::Principal;
-use crate::http::problem::{FieldError, Problem};
-use crate::http::{Json, Path, validate};
-use crate::store::{
-    self, Condition, Index, Item, Key, SortKey, StoreError, Write, entity_item, from_entity_item,
-};
 use axum::extract::State;
 use axum::http::StatusCode;
 use garde::Validate;
+use marquee_accounts::accounts::user;
+use marquee_catalog::catalog::index;
+use marquee_catalog::catalog::movies::{Movie, MovieInput, Price, in_carts_pk};
+use marquee_catalog::catalog::records::{self, Record, Stored};
+use marquee_catalog::catalog::showtimes;
+use marquee_catalog::engagement::mine::purchase_key;
+use marquee_core::app::App;
+use marquee_core::http::guard::Principal;
+use marquee_core::http::problem::{FieldError, Problem};
+use marquee_core::http::{Json, Path, validate};
+use marquee_core::store::{
+    self, Condition, Index, Item, Key, SortKey, StoreError, Write, entity_item, from_entity_item,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -495,7 +495,7 @@ async fn view_of(
             keys.push(purchase_key(user_id, &line.movie_id));
         }
     }
-    let found = crate::store::batch_get_by_key(app.table.as_ref(), keys).await?;
+    let found = marquee_core::store::batch_get_by_key(app.table.as_ref(), keys).await?;
     let movie = |id: &str| -> Option<Stored<MovieInput>> {
         from_entity_item(Movie::KIND, found.get(&index::record_key(id))?.clone()).ok()
     };
@@ -503,7 +503,7 @@ async fn view_of(
         .iter()
         .filter_map(|l| movie(&l.movie_id))
         .flat_map(|m| m.fields.genre_ids)
-        .map(|g| records::key::<crate::catalog::genres::Genre>(&g))
+        .map(|g| records::key::<marquee_catalog::catalog::genres::Genre>(&g))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
@@ -583,7 +583,7 @@ async fn view_of(
                         .iter()
                         .filter_map(|g| {
                             genre_names
-                                .get(&records::key::<crate::catalog::genres::Genre>(g))
+                                .get(&records::key::<marquee_catalog::catalog::genres::Genre>(g))
                                 .cloned()
                         })
                         .collect()

@@ -2,8 +2,8 @@
 //! keys; the worker deletes each one only if it is still expired.
 
 use super::{Due, EXPIRES_AT, bucket};
-use crate::app::App;
-use crate::store::{Cmp, Condition, Index, Key, Query, SortKey, StoreError, Write};
+use marquee_core::app::App;
+use marquee_core::store::{Cmp, Condition, Index, Key, Query, SortKey, StoreError, Write};
 use serde::Serialize;
 
 /// How far back the sweep looks: longer than any lifetime, so a missed run is caught up.
@@ -71,8 +71,8 @@ pub async fn handle_batch(app: &App, bodies: &[String]) -> Vec<usize> {
         // and an owed email whose queue message was lost is queued again.
         let done = if crate::orders::is_hold(&key) {
             crate::orders::expire(app, &key).await
-        } else if crate::mail_jobs::is_owed(&key) {
-            crate::mail_jobs::rescue(app, &key).await
+        } else if marquee_accounts::mail_jobs::is_owed(&key) {
+            marquee_accounts::mail_jobs::rescue(app, &key).await
         } else {
             let delete = Write::delete(key).when(Condition::compare(EXPIRES_AT, Cmp::Le, now));
             app.table.write(delete).await.map(|_| ())

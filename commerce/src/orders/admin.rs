@@ -1,15 +1,15 @@
 //! Staff views of orders: the filtered list and the sales report.
 
 use super::{Order, Status, by_status, by_user};
-use crate::app::App;
 use crate::cart::Kind;
-use crate::catalog::movies::Price;
-use crate::http::Query;
-use crate::http::pagination::Page;
-use crate::http::problem::{FieldError, Problem};
 use crate::staff_list::{self, Filters, Listing, range_ms};
-use crate::store::{self, Index, SortKey, from_entity_item};
 use axum::extract::State;
+use marquee_catalog::catalog::movies::Price;
+use marquee_core::app::App;
+use marquee_core::http::Query;
+use marquee_core::http::pagination::Page;
+use marquee_core::http::problem::{FieldError, Problem};
+use marquee_core::store::{self, Index, SortKey, from_entity_item};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -107,7 +107,7 @@ pub async fn sales(
     State(app): State<App>,
     Query(query): Query<SalesQuery>,
 ) -> Result<axum::Json<Sales>, Problem> {
-    let fmt = crate::clock::DATE;
+    let fmt = marquee_core::clock::DATE;
     let today = app.clock.now().date();
     let to = query
         .to

@@ -4,24 +4,24 @@
 //! is the order changed. The order's status moves on only through provider events.
 
 use super::{Order, OrderLine, PENDING_SECS, Status, hold_key, key, load, own, seat_release};
-use crate::accounts::user;
-use crate::app::App;
 use crate::cart::{Kind, movie_refusal, owns};
-use crate::catalog::index;
-use crate::catalog::movies::{Movie, MovieInput, Price};
-use crate::catalog::records::{Record, Stored};
-use crate::catalog::showtimes;
-use crate::engagement::mine::purchase_key;
 use crate::expiry;
-use crate::http::Path;
-use crate::http::guard::Principal;
-use crate::http::problem::Problem;
 use crate::payments::gateway::{CheckoutLine, CheckoutRequest, GatewayError};
 use crate::payments::{self, Payment, PaymentStatus};
-use crate::store::{
+use axum::extract::State;
+use marquee_accounts::accounts::user;
+use marquee_catalog::catalog::index;
+use marquee_catalog::catalog::movies::{Movie, MovieInput, Price};
+use marquee_catalog::catalog::records::{Record, Stored};
+use marquee_catalog::catalog::showtimes;
+use marquee_catalog::engagement::mine::purchase_key;
+use marquee_core::app::App;
+use marquee_core::http::Path;
+use marquee_core::http::guard::Principal;
+use marquee_core::http::problem::Problem;
+use marquee_core::store::{
     Condition, Key, StoreError, Update, Write, batch_get_by_key, entity_item, from_entity_item,
 };
-use axum::extract::State;
 use serde::{Deserialize, Serialize};
 
 /// How long the provider's page stays payable (Stripe's shortest is 30 minutes).
@@ -441,7 +441,7 @@ pub async fn checkout(
         }
         Err(e) => return Err(e.into()),
     }
-    crate::metrics::count(crate::metrics::Metric::CheckoutsStarted);
+    marquee_core::metrics::count(marquee_core::metrics::Metric::CheckoutsStarted);
     Ok(axum::Json(CheckoutStarted {
         order_id: order.id,
         checkout_url: open.url,

@@ -16,21 +16,21 @@ pub mod notices;
 pub mod refunds;
 pub mod settle;
 
-use crate::app::App;
-use crate::auth::secret::digest;
 use crate::cart::{self, Kind};
-use crate::catalog::movies::Price;
-use crate::catalog::showtimes;
 use crate::expiry;
-use crate::http::guard::Principal;
-use crate::http::pagination::{Page, PageQuery, newest_first};
-use crate::http::problem::Problem;
-use crate::http::{Path, Query};
-use crate::store::{
-    Cmp, Condition, Index, Item, Key, StoreError, Update, Write, entity_item, from_entity_item,
-};
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use marquee_catalog::catalog::movies::Price;
+use marquee_catalog::catalog::showtimes;
+use marquee_core::app::App;
+use marquee_core::http::guard::Principal;
+use marquee_core::http::pagination::{Page, PageQuery, newest_first};
+use marquee_core::http::problem::Problem;
+use marquee_core::http::{Path, Query};
+use marquee_core::secret::digest;
+use marquee_core::store::{
+    Cmp, Condition, Index, Item, Key, StoreError, Update, Write, entity_item, from_entity_item,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -268,7 +268,7 @@ async fn pending_holding(
     let page = app
         .table
         .query(
-            &crate::store::Query::on(Index::Gsi1, by_user(user_id))
+            &marquee_core::store::Query::on(Index::Gsi1, by_user(user_id))
                 .descending()
                 .limit(RECENT_ORDERS),
         )
@@ -552,7 +552,7 @@ fn nothing_to_order(left_out: &[LeftOut]) -> Problem {
 async fn existing_for_key(app: &App, claim: &Item, items: &str) -> Result<Created, Problem> {
     if claim.get("items").and_then(Value::as_str) != Some(items) {
         return Err(Problem::validation(vec![
-            crate::http::problem::FieldError {
+            marquee_core::http::problem::FieldError {
                 field: "Idempotency-Key".into(),
                 message: "was used for an order of other items; use a new key for this cart".into(),
             },
@@ -591,7 +591,7 @@ pub async fn create(
         })?;
     match create_from_cart(&app, &caller.user_id, request_key).await? {
         Created::New(order) => {
-            crate::metrics::count(crate::metrics::Metric::OrdersPlaced);
+            marquee_core::metrics::count(marquee_core::metrics::Metric::OrdersPlaced);
             Ok((StatusCode::CREATED, axum::Json(order)))
         }
         Created::Existing(order) => Ok((StatusCode::OK, axum::Json(order))),
@@ -608,7 +608,7 @@ pub async fn list(
     let page = newest_first(
         app.table.as_ref(),
         "order",
-        crate::store::Query::on(Index::Gsi1, partition),
+        marquee_core::store::Query::on(Index::Gsi1, partition),
         query,
     );
     Ok(axum::Json(page.await?))

@@ -3,10 +3,10 @@
 //! event of the order: a short lease keeps concurrent handlers from sending it twice, and
 //! it is deleted once sent. A failed send keeps it, and the provider's retry sends it.
 
-use crate::app::App;
-use crate::http::problem::Problem;
-use crate::notifications::{self, Template};
-use crate::store::{Key, Query, SortKey, StoreError, Update, Write, entity_item, lease};
+use marquee_accounts::notifications::{self, Template};
+use marquee_core::app::App;
+use marquee_core::http::problem::Problem;
+use marquee_core::store::{Key, Query, SortKey, StoreError, Update, Write, entity_item, lease};
 use serde_json::Value;
 
 /// How long a sender may take before another may try.

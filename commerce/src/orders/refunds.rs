@@ -2,17 +2,17 @@
 //! an idempotency key per order), and the provider's charge.refunded event completes it.
 
 use super::{Order, Status, key, load, own, status_update};
-use crate::app::App;
-use crate::http::Path;
-use crate::http::extract::Json;
-use crate::http::guard::Principal;
-use crate::http::problem::Problem;
-use crate::http::validate;
 use crate::payments::gateway::RefundRequest;
-use crate::store::{Condition, StoreError, Update, Write};
 use axum::extract::State;
 use axum::http::StatusCode;
 use garde::Validate;
+use marquee_core::app::App;
+use marquee_core::http::Path;
+use marquee_core::http::extract::Json;
+use marquee_core::http::guard::Principal;
+use marquee_core::http::problem::Problem;
+use marquee_core::http::validate;
+use marquee_core::store::{Condition, StoreError, Update, Write};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -55,7 +55,7 @@ pub async fn request(
     let reason = ask.reason.trim().to_string();
     let mut errors = validate::fields(&ask);
     if reason.is_empty() && errors.is_empty() {
-        errors.push(crate::http::problem::FieldError {
+        errors.push(marquee_core::http::problem::FieldError {
             field: "reason".into(),
             message: "must not be blank".into(),
         });

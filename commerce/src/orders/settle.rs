@@ -4,15 +4,15 @@
 
 use super::notices;
 use super::{Order, Status, hold_key, key, load, pending_key, seat_release, status_update};
-use crate::accounts::user;
-use crate::app::App;
 use crate::cart::{self, Kind};
-use crate::catalog::index;
-use crate::engagement::mine::purchase_key;
-use crate::http::problem::Problem;
-use crate::notifications::Template;
 use crate::payments::{self, PaymentStatus};
-use crate::store::{Condition, Index, Key, StoreError, Update, Write, entity_item};
+use marquee_accounts::accounts::user;
+use marquee_accounts::notifications::Template;
+use marquee_catalog::catalog::index;
+use marquee_catalog::engagement::mine::purchase_key;
+use marquee_core::app::App;
+use marquee_core::http::problem::Problem;
+use marquee_core::store::{Condition, Index, Key, StoreError, Update, Write, entity_item};
 use serde_json::{Value, json};
 use std::collections::HashSet;
 
@@ -198,7 +198,7 @@ pub async fn paid(
     }
     if apply(app, claim, writes).await? {
         tracing::info!(order_id, "order paid");
-        crate::metrics::count(crate::metrics::Metric::PaymentsSettled);
+        marquee_core::metrics::count(marquee_core::metrics::Metric::PaymentsSettled);
     }
     // Idempotent: repeats of the event tidy the cart again.
     let bought: Vec<String> = order.lines.iter().map(|l| l.line_id.clone()).collect();
@@ -246,12 +246,12 @@ async fn reject(
         currency = paid.currency,
         "a payment that does not match its order was rejected: {why}"
     );
-    crate::metrics::count(crate::metrics::Metric::PaymentsRejected);
+    marquee_core::metrics::count(marquee_core::metrics::Metric::PaymentsRejected);
     if let Some(order) = order {
-        crate::auth::security_log::record(
+        marquee_accounts::auth::security_log::record(
             app,
             &order.user_id,
-            crate::auth::security_log::EventType::PaymentRejected,
+            marquee_accounts::auth::security_log::EventType::PaymentRejected,
             &Default::default(),
             format!(
                 "a payment naming order {} was not accepted ({why}); its money is sent back",
@@ -286,11 +286,13 @@ async fn movies_still_listed(app: &App, order: &Order) -> Result<HashSet<String>
         .filter(|l| l.kind == Kind::Movie)
         .map(|l| index::record_key(&l.movie_id))
         .collect();
-    Ok(crate::store::batch_get_by_key(app.table.as_ref(), keys)
-        .await?
-        .values()
-        .filter_map(|item| item.get("id").and_then(Value::as_str).map(str::to_string))
-        .collect())
+    Ok(
+        marquee_core::store::batch_get_by_key(app.table.as_ref(), keys)
+            .await?
+            .values()
+            .filter_map(|item| item.get("id").and_then(Value::as_str).map(str::to_string))
+            .collect(),
+    )
 }
 
 /// payment_intent.payment_failed and async_payment_failed: the payment is marked failed
@@ -416,7 +418,7 @@ pub async fn refunded(
         .filter(|l| l.kind == Kind::Movie)
         .map(|l| purchase_key(&order.user_id, &l.movie_id))
         .collect();
-    let granted = crate::store::batch_get_by_key(app.table.as_ref(), grants).await?;
+    let granted = marquee_core::store::batch_get_by_key(app.table.as_ref(), grants).await?;
     let existing = movies_still_listed(app, &order).await?;
     for item in granted.into_values() {
         if item.get("order_id").and_then(Value::as_str) != Some(order.id.as_str()) {
@@ -446,22 +448,22 @@ pub async fn refunded(
             showtimes.push((showtime.clone(), line.quantity));
         }
     }
-    let still_scheduled = crate::store::batch_get_by_key(
+    let still_scheduled = marquee_core::store::batch_get_by_key(
         app.table.as_ref(),
         showtimes
             .iter()
-            .map(|(s, _)| crate::catalog::showtimes::key(s))
+            .map(|(s, _)| marquee_catalog::catalog::showtimes::key(s))
             .collect(),
     )
     .await?;
     for (showtime, quantity) in showtimes {
-        if still_scheduled.contains_key(&crate::catalog::showtimes::key(&showtime)) {
+        if still_scheduled.contains_key(&marquee_catalog::catalog::showtimes::key(&showtime)) {
             writes.push(seat_release(&showtime, quantity));
         }
     }
     if apply(app, claim, writes).await? {
         tracing::info!(order_id = %order.id, "order refunded");
-        crate::metrics::count(crate::metrics::Metric::Refunds);
+        marquee_core::metrics::count(marquee_core::metrics::Metric::Refunds);
     }
     Ok(Some(order.id))
 }

@@ -4,8 +4,8 @@
 
 use super::simulated::{self, SimulatedGateway};
 use super::stripe::StripeGateway;
-use crate::app::App;
 use async_trait::async_trait;
+use marquee_core::app::App;
 use std::sync::Arc;
 
 /// One line of a checkout, priced in minor units.
@@ -130,9 +130,9 @@ impl PaymentGateway for NotConfigured {
     }
 }
 
-impl From<GatewayError> for crate::http::problem::Problem {
+impl From<GatewayError> for marquee_core::http::problem::Problem {
     fn from(e: GatewayError) -> Self {
-        use crate::http::problem::Problem;
+        use marquee_core::http::problem::Problem;
         tracing::error!(error = %e, "payment provider call failed");
         match e {
             GatewayError::Refused(why) => Problem::new(
@@ -142,7 +142,7 @@ impl From<GatewayError> for crate::http::problem::Problem {
             )
             .detail(why),
             GatewayError::Unavailable(_) | GatewayError::NotConfigured(_) => {
-                Problem::unavailable().because_of(crate::http::problem::Dependency::Stripe)
+                Problem::unavailable().because_of(marquee_core::http::problem::Dependency::Stripe)
             }
         }
     }

@@ -12,15 +12,15 @@ pub mod simulated;
 pub mod stripe;
 pub mod webhook;
 
-use crate::app::App;
-use crate::catalog::movies::Price;
-use crate::http::Query;
-use crate::http::guard::Principal;
-use crate::http::pagination::{Page, PageQuery, newest_first};
-use crate::http::problem::Problem;
 use crate::staff_list::{self, Filters, Listing};
-use crate::store::{Condition, Index, Item, Key, Update, Write, entity_item};
 use axum::extract::State;
+use marquee_catalog::catalog::movies::Price;
+use marquee_core::app::App;
+use marquee_core::http::Query;
+use marquee_core::http::guard::Principal;
+use marquee_core::http::pagination::{Page, PageQuery, newest_first};
+use marquee_core::http::problem::Problem;
+use marquee_core::store::{Condition, Index, Item, Key, Update, Write, entity_item};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -122,7 +122,9 @@ pub fn end_pending_payment(payment_id: &str, to: PaymentStatus, now: i64) -> Wri
 
 pub async fn load(app: &App, id: &str) -> Result<Option<Payment>, Problem> {
     match app.table.get(&key(id)).await? {
-        Some(item) => Ok(Some(crate::store::from_entity_item("payment", item)?)),
+        Some(item) => Ok(Some(marquee_core::store::from_entity_item(
+            "payment", item,
+        )?)),
         None => Ok(None),
     }
 }
@@ -137,7 +139,7 @@ pub async fn list(
     let page = newest_first(
         app.table.as_ref(),
         "payment",
-        crate::store::Query::on(Index::Gsi1, partition),
+        marquee_core::store::Query::on(Index::Gsi1, partition),
         query,
     );
     Ok(axum::Json(page.await?))

@@ -34,7 +34,7 @@ pub fn header(secret: &str, timestamp: i64, payload: &[u8]) -> String {
     let tag = hmac::sign(&key(secret), &signed_payload(timestamp, payload));
     format!(
         "t={timestamp},v1={}",
-        crate::auth::secret::hex(tag.as_ref())
+        marquee_core::secret::hex(tag.as_ref())
     )
 }
 
@@ -46,7 +46,7 @@ pub fn verify(secret: &str, header: &str, payload: &[u8], now: i64) -> Result<()
             Some(("t", t)) => {
                 timestamp = Some(t.parse::<i64>().map_err(|_| SignatureError::Malformed)?)
             }
-            Some(("v1", sig)) => candidates.extend(crate::auth::secret::unhex(sig)),
+            Some(("v1", sig)) => candidates.extend(marquee_core::secret::unhex(sig)),
             _ => {}
         }
     }

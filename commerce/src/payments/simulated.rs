@@ -10,19 +10,19 @@ use super::gateway::{
     CheckoutRequest, CheckoutSession, GatewayError, PaymentGateway, RefundRequest,
 };
 use super::{signature, webhook};
-use crate::app::App;
-use crate::catalog::movies::Price;
-use crate::config::Config;
-use crate::http::Path;
-use crate::http::problem::Problem;
-use crate::pages;
-use crate::queue::{MemoryQueue, Queue};
-use crate::store::{Condition, Key, Table, Update, Write, entity_item, from_entity_item};
 use async_trait::async_trait;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
+use marquee_catalog::catalog::movies::Price;
+use marquee_core::app::App;
+use marquee_core::config::Config;
+use marquee_core::http::Path;
+use marquee_core::http::problem::Problem;
+use marquee_core::pages;
+use marquee_core::queue::{MemoryQueue, Queue};
+use marquee_core::store::{Condition, Key, Table, Update, Write, entity_item, from_entity_item};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -185,10 +185,12 @@ impl PaymentGateway for SimulatedGateway {
             .await;
         match expired {
             Ok(_) => {}
-            Err(crate::store::StoreError::ConditionFailed) if session.status == "expired" => {
+            Err(marquee_core::store::StoreError::ConditionFailed)
+                if session.status == "expired" =>
+            {
                 return Ok(());
             }
-            Err(crate::store::StoreError::ConditionFailed) => {
+            Err(marquee_core::store::StoreError::ConditionFailed) => {
                 return Err(GatewayError::Refused(
                     "Only a checkout session in status open can be expired".into(),
                 ));

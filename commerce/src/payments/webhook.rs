@@ -7,14 +7,14 @@
 //! delivery that concerns the order sends what is still owed.
 
 use super::signature;
-use crate::app::App;
 use crate::expiry;
-use crate::http::problem::Problem;
 use crate::orders::{notices, settle};
-use crate::store::{Condition, Key, Write, entity_item};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
+use marquee_core::app::App;
+use marquee_core::http::problem::Problem;
+use marquee_core::store::{Condition, Key, Write, entity_item};
 use serde_json::Value;
 
 /// How long event ids are remembered (Stripe retries for three days).
@@ -52,7 +52,7 @@ pub async fn process(app: &App, signature: Option<&str>, body: &[u8]) -> Result<
     let now = app.clock.now().unix_timestamp();
     signature::verify(secret, signature.unwrap_or_default(), body, now).map_err(|e| {
         tracing::warn!(error = %e, "refused a webhook delivery");
-        crate::metrics::count(crate::metrics::Metric::WebhookSignatureFailures);
+        marquee_core::metrics::count(marquee_core::metrics::Metric::WebhookSignatureFailures);
         Problem::bad_request(format!("Invalid Stripe-Signature: {e}"))
     })?;
     let event: Value =

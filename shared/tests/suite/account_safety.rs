@@ -8,12 +8,12 @@ use super::accounts::{
 };
 use crate::support::{self, Env, gate};
 use axum::http::{Method, StatusCode};
-use marquee::accounts::Role;
 use marquee::accounts::admin::{active_admins, emails_with_role, ensure_admin};
 use marquee::auth::login::FREE_ATTEMPTS;
 use marquee::auth::oauth::accounts::{Profile, resolve};
 use marquee::auth::oauth::providers::Provider;
 use marquee::clock::Clock;
+use marquee::role::Role;
 use serde_json::{Value, json};
 
 /// A password someone who does not own the address chose.

@@ -800,8 +800,8 @@ async fn tokens_must_be_bearer_valid_and_from_a_live_session() {
 /// what its role allows: 401 without a token, 403 below its role, anything else above.
 #[tokio::test]
 async fn authorisation_matrix() {
-    use marquee::accounts::Role;
     use marquee::http::guard::Access;
+    use marquee::role::Role;
     let env = Env::embedded().await;
     let root = admin(&env).await;
     let (user, _) = member(&env, "quinn@example.com").await;

@@ -290,7 +290,7 @@ fn test_routes() -> Vec<Route> {
             name: "test-members",
             method: Method::Get,
             path: "/test/members",
-            access: Access::AtLeast(marquee::accounts::Role::User),
+            access: Access::AtLeast(marquee::role::Role::User),
             ..base
         },
         Route {
@@ -500,7 +500,7 @@ async fn without_their_keys_two_step_sign_in_and_payments_answer_503() {
     )
     .await;
     let (_, movies) = support::shop(&env, 5).await;
-    let (access, _, _) = env.account("nokeys", marquee::accounts::Role::User).await;
+    let (access, _, _) = env.account("nokeys", marquee::role::Role::User).await;
     let (status, body) = env.post("/auth/mfa/totp", Some(&access), json!({})).await;
     assert_eq!(
         (status, body["code"].as_str()),

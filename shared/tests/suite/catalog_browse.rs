@@ -473,7 +473,7 @@ async fn genres_and_people_page_their_movies(env: Env) {
 }
 
 async fn deleting_movies_cleans_the_index_and_withdraws_them_from_carts(env: Env) {
-    use marquee::accounts::Role;
+    use marquee::role::Role;
     use marquee::store::{Index, Item, Key, Update, Write};
     let seeded = demo::seed(&env.app, 4, 9).await.unwrap();
     let (moderator, _, moderator_email) = env.account("mod", Role::Moderator).await;
@@ -567,7 +567,7 @@ async fn deleting_movies_cleans_the_index_and_withdraws_them_from_carts(env: Env
 }
 
 async fn renaming_a_person_reindexes_their_movies(env: Env) {
-    use marquee::accounts::Role;
+    use marquee::role::Role;
     let seeded = demo::seed(&env.app, 5, 17).await.unwrap();
     let (moderator, _, _) = env.account("mod", Role::Moderator).await;
     let (_, movie) = env
@@ -599,8 +599,8 @@ async fn renaming_a_person_reindexes_their_movies(env: Env) {
 /// Cards name their genres, directors and first actors, as the movie page does, and a
 /// renamed genre or actor is renamed on the cards at the next sweep.
 async fn cards_name_genres_directors_and_cast(env: Env) {
-    use marquee::accounts::Role;
     use marquee::catalog::index::CAST_ON_CARD;
+    use marquee::role::Role;
     let seeded = demo::seed(&env.app, 8, 23).await.unwrap();
     let (_, page) = env.get("/movies?limit=100", None).await;
     let cards = page["items"].as_array().unwrap();

@@ -9,9 +9,7 @@ use support::Env;
 
 /// A moderator's token: the least role that runs the catalogue.
 async fn moderator(env: &Env) -> String {
-    env.account("mod", marquee::accounts::Role::Moderator)
-        .await
-        .0
+    env.account("mod", marquee::role::Role::Moderator).await.0
 }
 
 async fn create(env: &Env, token: &str, path: &str, body: Value) -> (StatusCode, Value) {

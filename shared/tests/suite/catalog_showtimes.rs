@@ -4,8 +4,8 @@
 use crate::support;
 
 use axum::http::{Method, StatusCode};
-use marquee::accounts::Role;
 use marquee::catalog::demo;
+use marquee::role::Role;
 use serde_json::{Value, json};
 use support::Env;
 use time::format_description::well_known::Rfc3339;
@@ -341,7 +341,7 @@ async fn showtimes_list_update_and_delete(env: Env) {
 
 async fn a_showtime_with_seats_taken_neither_goes_nor_shrinks_below_them(env: Env) {
     let (showtime, _) = support::shop(&env, 20).await;
-    let (buyer, _, _) = env.account("goer", marquee::accounts::Role::User).await;
+    let (buyer, _, _) = env.account("goer", marquee::role::Role::User).await;
     env.post(
         "/cart/items",
         Some(&buyer),
@@ -357,9 +357,7 @@ async fn a_showtime_with_seats_taken_neither_goes_nor_shrinks_below_them(env: En
     );
     let (status, _, placed) = support::call(&env.api, request).await;
     assert_eq!(status, StatusCode::CREATED, "{placed}");
-    let (moderator, _, _) = env
-        .account("sched", marquee::accounts::Role::Moderator)
-        .await;
+    let (moderator, _, _) = env.account("sched", marquee::role::Role::Moderator).await;
     let path = format!("/showtimes/{showtime}");
     let (status, _, body) = env
         .send(Method::DELETE, &path, Some(&moderator), None)

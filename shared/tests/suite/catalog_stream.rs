@@ -4,8 +4,8 @@
 
 use crate::support::{self, Env};
 use axum::http::{Method, StatusCode};
-use marquee::accounts::Role;
 use marquee::catalog::{demo, index};
+use marquee::role::Role;
 use marquee::store::Write;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};

@@ -773,7 +773,7 @@ async fn cost_per_route_on_dynamodb() {
     // The moderator who uploads media, made before metering starts.
     let (moderator, _, _) = bench
         .env
-        .account("moderator", marquee::accounts::Role::Moderator)
+        .account("moderator", marquee::role::Role::Moderator)
         .await;
     bench.env.run_mail_jobs().await;
     // The movies whose clicks are measured end to end, none of them among the first five

@@ -4,8 +4,8 @@
 use crate::support;
 
 use axum::http::{Method, StatusCode};
-use marquee::accounts::Role;
 use marquee::catalog::{demo, index};
+use marquee::role::Role;
 use serde_json::{Value, json};
 use support::Env;
 

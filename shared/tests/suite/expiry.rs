@@ -90,10 +90,10 @@ async fn expired_sessions_and_tokens_are_swept(env: Env) {
         .await;
     assert_eq!(status, axum::http::StatusCode::CREATED);
     let token = env.token_from_email("sweep@example.com", "Activate");
-    let digest = marquee::auth::secret::digest(&token);
+    let digest = marquee::secret::digest(&token);
     let token_key = marquee::auth::one_time::key(&digest);
     assert!(env.app.table.get(&token_key).await.unwrap().is_some());
-    let (_, sleeper, _) = env.account("sleeper", marquee::accounts::Role::User).await;
+    let (_, sleeper, _) = env.account("sleeper", marquee::role::Role::User).await;
     let sessions = marquee::auth::session::list(&env.app, &sleeper)
         .await
         .unwrap();

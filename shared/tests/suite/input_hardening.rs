@@ -6,7 +6,7 @@ use crate::support;
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use marquee::accounts::Role;
+use marquee::role::Role;
 use serde_json::{Value, json};
 use support::Env;
 

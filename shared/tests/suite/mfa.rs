@@ -7,8 +7,8 @@ use crate::support;
 
 use axum::http::{Method, Request, StatusCode};
 use base64::Engine;
-use marquee::accounts::Role;
 use marquee::clock::Clock;
+use marquee::role::Role;
 use serde_json::{Value, json};
 use support::Env;
 

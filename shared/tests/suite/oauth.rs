@@ -9,7 +9,7 @@ use crate::support;
 
 use axum::http::{Method, Request, StatusCode};
 use base64::Engine;
-use marquee::accounts::Role;
+use marquee::role::Role;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use support::Env;

@@ -5,7 +5,7 @@
 use crate::support;
 
 use axum::http::{Method, StatusCode};
-use marquee::accounts::Role;
+use marquee::role::Role;
 use serde_json::{Value, json};
 use support::{Env, shop};
 

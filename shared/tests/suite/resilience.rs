@@ -9,7 +9,7 @@ use crate::support;
 use support::hung::with_hung_table;
 
 use axum::http::StatusCode;
-use marquee::accounts::Role;
+use marquee::role::Role;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::Env;

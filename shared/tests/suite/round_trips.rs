@@ -6,7 +6,7 @@
 
 use crate::support::{Env, shop};
 use axum::http::Method;
-use marquee::accounts::Role;
+use marquee::role::Role;
 use marquee::store::counting::CountingTable;
 use serde_json::{Value, json};
 use std::sync::Arc;

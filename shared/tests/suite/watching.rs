@@ -6,8 +6,8 @@
 use crate::support;
 
 use axum::http::{HeaderMap, Method, StatusCode};
-use marquee::accounts::Role;
 use marquee::catalog::demo;
+use marquee::role::Role;
 use marquee::store::{Update, Write};
 use serde_json::{Value, json};
 use support::Env;

@@ -19,7 +19,7 @@ pub async fn black_hole() -> String {
 /// An app on the AWS backend whose table calls go to a hung endpoint, with `vars` set.
 pub async fn with_hung_table(vars: &[(&str, &str)]) -> (marquee::App, axum::Router) {
     let dir = tempfile::tempdir().unwrap();
-    let keys = marquee::auth::keys::SigningKeys::load_or_create(dir.path()).unwrap();
+    let keys = marquee::keys::SigningKeys::load_or_create(dir.path()).unwrap();
     let public = keys.public_pem();
     let mut all: Vec<(String, String)> = vec![
         ("MARQUEE_BACKEND".into(), "aws".into()),

@@ -362,8 +362,7 @@ mod env {
                     .await
                     .unwrap();
                 let keys =
-                    marquee::auth::keys::SigningKeys::load_or_create(&dir.path().join("keys"))
-                        .unwrap();
+                    marquee::keys::SigningKeys::load_or_create(&dir.path().join("keys")).unwrap();
                 let pem = std::fs::read_to_string(dir.path().join("keys/jwt-ed25519.pem")).unwrap();
                 assert!(!keys.kid().is_empty());
                 vars.extend([
@@ -381,7 +380,7 @@ mod env {
                     ("MARQUEE_MEDIA_BUCKET".to_string(), bucket),
                     (
                         "MARQUEE_MFA_KEY".to_string(),
-                        marquee::auth::data_key::new_key_base64(),
+                        marquee::data_key::new_key_base64(),
                     ),
                 ]);
             }
@@ -512,7 +511,7 @@ mod env {
         pub async fn account(
             &self,
             name: &str,
-            role: marquee::accounts::Role,
+            role: marquee::role::Role,
         ) -> (String, String, String) {
             let email = format!(
                 "{name}.{}@example.com",
@@ -532,7 +531,7 @@ mod env {
                 .post("/auth/activate", None, serde_json::json!({"token": token}))
                 .await;
             assert_eq!(status, StatusCode::OK, "{body}");
-            if role != marquee::accounts::Role::User {
+            if role != marquee::role::Role::User {
                 let write = marquee::store::Write::update(
                     marquee::accounts::user::key(&user_id),
                     marquee::store::Update::new()
@@ -686,7 +685,7 @@ pub async fn shop_of(env: &Env, seats: u16, movies: usize) -> (String, Vec<Strin
     let seeded = marquee::catalog::demo::seed(&env.app, movies, 29)
         .await
         .unwrap();
-    let (moderator, _, _) = env.account("mod", marquee::accounts::Role::Moderator).await;
+    let (moderator, _, _) = env.account("mod", marquee::role::Role::Moderator).await;
     // The demo marks some movies unavailable at random: these are for sale.
     for movie in &seeded.movies {
         let (status, _, body) = env

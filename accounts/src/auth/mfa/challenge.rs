@@ -4,13 +4,15 @@
 //! completes the sign-in, and dies after [`MAX_CODES`] codes (each reserved before it is
 //! checked, so parallel guesses cannot outrun the limit).
 
-use crate::app::App;
-use crate::auth::secret;
 use crate::auth::session::AuthMethod;
-use crate::expiry;
-use crate::http::problem::Problem;
-use crate::store::{Cmp, Condition, Key, StoreError, Update, Write, entity_item, from_entity_item};
 use axum::http::StatusCode;
+use marquee_core::app::App;
+use marquee_core::expiry;
+use marquee_core::http::problem::Problem;
+use marquee_core::secret;
+use marquee_core::store::{
+    Cmp, Condition, Key, StoreError, Update, Write, entity_item, from_entity_item,
+};
 use serde::{Deserialize, Serialize};
 
 pub const LIFETIME_SECS: i64 = 5 * 60;

@@ -3,11 +3,11 @@
 //! conditional on its `version` (so two uses of one code, or of one recovery code, cannot
 //! both win). A factor being set up waits in a pending item for 15 minutes.
 
-use crate::auth::data_key::DataKey;
-use crate::auth::secret;
-use crate::expiry;
-use crate::http::problem::Problem;
-use crate::store::{Condition, Item, Key, Update, Write, entity_item, from_entity_item};
+use marquee_core::data_key::DataKey;
+use marquee_core::expiry;
+use marquee_core::http::problem::Problem;
+use marquee_core::secret;
+use marquee_core::store::{Condition, Item, Key, Update, Write, entity_item, from_entity_item};
 use serde::{Deserialize, Serialize};
 use totp_rs::{Secret, Totp};
 
@@ -201,7 +201,7 @@ impl Factor {
         entity_item("mfa_factor", &factor_key(&self.user_id), self)
     }
 
-    pub fn from_item(item: Item) -> Result<Self, crate::store::StoreError> {
+    pub fn from_item(item: Item) -> Result<Self, marquee_core::store::StoreError> {
         from_entity_item("mfa_factor", item)
     }
 

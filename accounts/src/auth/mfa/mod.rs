@@ -14,23 +14,23 @@ pub mod challenge;
 pub mod factor;
 
 use crate::accounts::user::{self, User};
-use crate::app::App;
-use crate::auth::data_key::DataKey;
 use crate::auth::login::{self, Attempt};
 use crate::auth::password;
 use crate::auth::security_log::{self, EventType};
 use crate::auth::session::{self, AuthMethod, Origin};
 use crate::auth::tokens::TokenPair;
-use crate::http::guard::Principal;
-use crate::http::problem::{FieldError, Problem};
-use crate::http::{Json, Path, validate};
 use crate::mail_jobs::{self, MailJob};
 use crate::notifications::Template;
-use crate::store::{Condition, StoreError, Update, Write};
 use axum::extract::State;
 use axum::http::StatusCode;
 use factor::{Factor, Pending, Proof};
 use garde::Validate;
+use marquee_core::app::App;
+use marquee_core::data_key::DataKey;
+use marquee_core::http::guard::Principal;
+use marquee_core::http::problem::{FieldError, Problem};
+use marquee_core::http::{Json, Path, validate};
+use marquee_core::store::{Condition, StoreError, Update, Write};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -372,10 +372,11 @@ pub async fn confirm(
             "No two-step sign-in is being set up (or the setup expired after 15 minutes); start again",
         )
     };
-    let item = crate::expiry::get_live(app.table.as_ref(), &factor::pending_key(&user.id), now)
-        .await?
-        .ok_or_else(no_setup)?;
-    let pending: Pending = crate::store::from_entity_item("mfa_pending", item)?;
+    let item =
+        marquee_core::expiry::get_live(app.table.as_ref(), &factor::pending_key(&user.id), now)
+            .await?
+            .ok_or_else(no_setup)?;
+    let pending: Pending = marquee_core::store::from_entity_item("mfa_pending", item)?;
     let seed = factor::open_seed(key, &user.id, &pending.sealed_seed)?;
     let totp = factor::totp(&seed, &user.email)?;
     let attempt = Attempt::reserve(&app, &user, now).await?;

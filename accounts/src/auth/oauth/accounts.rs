@@ -9,20 +9,20 @@
 //! an account an admin turned off, and nobody signs in.
 
 use super::providers::Provider;
-use crate::accounts::Role;
 use crate::accounts::signup;
 use crate::accounts::user::{self, User};
-use crate::app::App;
 use crate::auth::login::{self, check_unlocked};
 use crate::auth::security_log::{self, EventType};
 use crate::auth::session::Origin;
-use crate::http::guard::Principal;
-use crate::http::problem::Problem;
-use crate::http::{Path, Query};
 use crate::notifications::Template;
-use crate::store::{Condition, Index, Item, Key, StoreError, Update, Write, entity_item};
 use axum::extract::State;
 use axum::http::StatusCode;
+use marquee_core::app::App;
+use marquee_core::http::guard::Principal;
+use marquee_core::http::problem::Problem;
+use marquee_core::http::{Path, Query};
+use marquee_core::role::Role;
+use marquee_core::store::{Condition, Index, Item, Key, StoreError, Update, Write, entity_item};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
@@ -148,7 +148,7 @@ pub async fn resolve(
         .get(&identity_key(provider, &profile.subject))
         .await?
     {
-        let identity: Identity = crate::store::from_entity_item("identity", item)?;
+        let identity: Identity = marquee_core::store::from_entity_item("identity", item)?;
         let user = user::find(app, &identity.user_id).await?.ok_or_else(gone)?;
         if !user.active {
             return Err(login::inactive(&user));
@@ -243,12 +243,12 @@ fn linked_notice(app: &App, user: &User, provider: Provider) -> crate::mail_jobs
 async fn identities_of(app: &App, user_id: &str) -> Result<Vec<Identity>, Problem> {
     let page = app
         .table
-        .query(&crate::store::Query::on(Index::Gsi1, user_identities(user_id)).limit(10))
+        .query(&marquee_core::store::Query::on(Index::Gsi1, user_identities(user_id)).limit(10))
         .await?;
     Ok(page
         .items
         .into_iter()
-        .map(|item| crate::store::from_entity_item("identity", item))
+        .map(|item| marquee_core::store::from_entity_item("identity", item))
         .collect::<Result<_, _>>()?)
 }
 
@@ -271,7 +271,7 @@ pub struct IdentityList {
 pub async fn list(
     State(app): State<App>,
     caller: Principal,
-    Query(_): Query<crate::http::pagination::PageQuery>,
+    Query(_): Query<marquee_core::http::pagination::PageQuery>,
 ) -> Result<axum::Json<IdentityList>, Problem> {
     let items = identities_of(&app, &caller.user_id)
         .await?

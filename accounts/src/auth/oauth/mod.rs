@@ -19,20 +19,20 @@ pub mod id_token;
 pub mod providers;
 pub mod simulated;
 
-use crate::app::App;
 use crate::auth::login::{self, LoginAnswer, check_unlocked};
 use crate::auth::mfa::challenge;
-use crate::auth::secret;
 use crate::auth::session::{AuthMethod, Origin};
-use crate::expiry;
-use crate::http::problem::Problem;
-use crate::http::{Json, Path, Query, validate};
-use crate::pages;
-use crate::store::{Condition, Key, Write, entity_item, from_entity_item};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use garde::Validate;
+use marquee_core::app::App;
+use marquee_core::expiry;
+use marquee_core::http::problem::Problem;
+use marquee_core::http::{Json, Path, Query, validate};
+use marquee_core::pages;
+use marquee_core::secret;
+use marquee_core::store::{Condition, Key, Write, entity_item, from_entity_item};
 use oauth2::basic::{
     BasicErrorResponse, BasicRevocationErrorResponse, BasicTokenIntrospectionResponse,
     BasicTokenType,
@@ -249,7 +249,7 @@ pub async fn start(
     let redirect_to = query.redirect_to.unwrap_or_default();
     if !providers::of(&app).redirect_allowed(&redirect_to) {
         return Err(Problem::validation(vec![
-            crate::http::problem::FieldError {
+            marquee_core::http::problem::FieldError {
                 field: "redirect_to".into(),
                 message: "must be one of this service's client URLs".into(),
             },
@@ -350,7 +350,7 @@ async fn take_started(
         .await
     {
         Ok(_) => Ok(started),
-        Err(crate::store::StoreError::ConditionFailed) => Err(bad_state()),
+        Err(marquee_core::store::StoreError::ConditionFailed) => Err(bad_state()),
         Err(e) => Err(e.into()),
     }
 }
@@ -595,7 +595,9 @@ pub async fn exchange(
     let answer = if user.mfa_enabled {
         match app.table.write(expiry::use_up(key, now)).await {
             Ok(_) => {}
-            Err(crate::store::StoreError::ConditionFailed) => return Err(invalid_login_code()),
+            Err(marquee_core::store::StoreError::ConditionFailed) => {
+                return Err(invalid_login_code());
+            }
             Err(e) => return Err(e.into()),
         }
         let challenge = challenge::open(&app, &user.id, &amr, user.session_epoch, now).await?;
@@ -628,7 +630,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().display().to_string();
         let api = api_url.to_string();
-        let config = crate::Config::from_lookup(|name| match name {
+        let config = marquee_core::Config::from_lookup(|name| match name {
             "MARQUEE_DATA_DIR" => Some(data.clone()),
             "MARQUEE_API_URL" => Some(api.clone()),
             _ => None,

@@ -5,9 +5,9 @@
 //! one stand in by URL alone.
 
 use super::http::{HttpClient, HttpError};
-use crate::app::App;
-use crate::config::Config;
 use jsonwebtoken::jwk::JwkSet;
+use marquee_core::app::App;
+use marquee_core::config::Config;
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, OnceLock};
 
@@ -22,7 +22,7 @@ impl Provider {
     pub const ALL: [Self; 2] = [Self::Google, Self::Facebook];
 
     /// Its configured client id; `None`: locally, the provider is simulated.
-    pub fn client_id(self, config: &crate::config::OAuthConfig) -> Option<&str> {
+    pub fn client_id(self, config: &marquee_core::config::OAuthConfig) -> Option<&str> {
         match self {
             Self::Google => config.google_client_id.as_deref(),
             Self::Facebook => config.facebook_client_id.as_deref(),

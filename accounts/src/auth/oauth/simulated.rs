@@ -6,10 +6,6 @@
 //! with a key made when the process starts; for Facebook a `me` endpoint.
 
 use super::providers::{Provider, SIMULATED_CLIENT_ID, SIMULATED_CLIENT_SECRET, SIMULATED_PATH};
-use crate::app::App;
-use crate::auth::secret;
-use crate::http::problem::Problem;
-use crate::pages;
 use aws_lc_rs::rsa::{KeyPair, KeySize, PublicKeyComponents};
 use aws_lc_rs::signature::{KeyPair as _, RSA_PKCS1_SHA256};
 use axum::extract::{Path, Query, State};
@@ -18,6 +14,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use marquee_core::app::App;
+use marquee_core::http::problem::Problem;
+use marquee_core::pages;
+use marquee_core::secret;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
