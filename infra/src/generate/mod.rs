@@ -142,6 +142,12 @@ fn functions_manifest() -> String {
          marquee-catalog.workspace = true\n\
          marquee-commerce.workspace = true\n\
          marquee-watching.workspace = true\n\
+         # Not used here: the features the workspace's build turns on (rusqlite's hashlink\n\
+         # asks hashbrown for `default-hasher`, the tests' tempfile asks bitflags for `std`),\n\
+         # so that checking these functions alone reuses the workspace's check of the\n\
+         # libraries under them (the AWS SDK among them) instead of making its own.\n\
+         hashbrown = { version = \"0.17\", default-features = false, features = [\"default-hasher\"] }\n\
+         bitflags = { version = \"2\", features = [\"std\"] }\n\
          \n\
          [features]\n\
          # The embedded store, for `cargo lambda watch` on a workstation: \
