@@ -144,8 +144,8 @@ fn functions_manifest() -> String {
          marquee-watching.workspace = true\n\
          # Not used here: the features the workspace's build turns on (rusqlite's hashlink\n\
          # asks hashbrown for `default-hasher`, the tests' tempfile asks bitflags for `std`),\n\
-         # so that checking these functions alone reuses the workspace's check of the\n\
-         # libraries under them (the AWS SDK among them) instead of making its own.\n\
+         # so that building or checking these functions alone (`cargo lambda watch`) reuses\n\
+         # the workspace's build of the libraries under them, the AWS SDK among them.\n\
          hashbrown = { version = \"0.17\", default-features = false, features = [\"default-hasher\"] }\n\
          bitflags = { version = \"2\", features = [\"std\"] }\n\
          \n\
