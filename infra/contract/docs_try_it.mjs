@@ -5,12 +5,12 @@
 // Usage: node infra/contract/docs_try_it.mjs PATH/TO/marquee-local   (run by ./infra/test)
 // CHROMIUM names the browser (default /usr/bin/chromium).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import puppeteer from 'puppeteer-core';
-import { stopServer } from './scratch.mjs';
+import { emailTo, stopServer } from './scratch.mjs';
 
 const binary = process.argv[2];
 if (!binary) throw new Error('usage: docs_try_it.mjs PATH/TO/marquee-local');
@@ -79,11 +79,7 @@ try {
   if (!('email' in prefilled && 'password' in prefilled)) throw new Error(`register body not prefilled: ${JSON.stringify(prefilled)}`);
 
   expect('sign-up', await send('auth-register', { body: { email, password } }), 201, email);
-  const mail = readdirSync(join(dataDir, 'outbox'))
-    .filter((f) => f.endsWith('.txt'))
-    .map((f) => readFileSync(join(dataDir, 'outbox', f), 'utf8'))
-    .find((t) => t.includes(`To: ${email}`));
-  const token = /token=([A-Za-z0-9_-]+)/.exec(mail)[1];
+  const token = /token=([A-Za-z0-9_-]+)/.exec(await emailTo(dataDir, email))[1];
   expect('activation', await send('auth-activate', { body: { token } }), 200);
 
   await page.type('#login-email', email);

@@ -1,6 +1,23 @@
-// The end of a browser check: its local server stopped, then the data folder it was given
-// removed (a server still shutting down could write into it again).
-import { rmSync } from 'node:fs';
+// What the browser checks share about their scratch local server: the emails it writes to
+// its data folder, and its end (the server stopped, then the data folder it was given
+// removed: a server still shutting down could write into it again).
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The email to `address` in the server's outbox, waiting (up to 10 s) for the mail
+ * worker: it writes the email a moment after the request that owes it is answered. */
+export async function emailTo(dataDir, address) {
+  const outbox = join(dataDir, 'outbox');
+  for (let i = 0; i < 100; i++) {
+    const found = (existsSync(outbox) ? readdirSync(outbox) : [])
+      .filter((f) => f.endsWith('.txt'))
+      .map((f) => readFileSync(join(outbox, f), 'utf8'))
+      .find((t) => t.includes(`To: ${address}`));
+    if (found) return found;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no email to ${address}`);
+}
 
 export async function stopServer(server, dataDir) {
   if (server.exitCode === null && server.signalCode === null) {

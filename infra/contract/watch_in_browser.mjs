@@ -7,12 +7,12 @@
 // Usage: node infra/contract/watch_in_browser.mjs PATH/TO/marquee-local   (run by ./infra/test)
 // CHROMIUM names the browser (default /usr/bin/chromium).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import puppeteer from 'puppeteer-core';
-import { stopServer } from './scratch.mjs';
+import { emailTo, stopServer } from './scratch.mjs';
 
 const binary = process.argv[2];
 if (!binary) throw new Error('usage: watch_in_browser.mjs PATH/TO/marquee-local');
@@ -55,16 +55,7 @@ try {
   const email = `viewer.${Date.now()}@example.com`;
   const password = 'Velvet-Lantern-Orbit-42';
   step('sign up', await api('POST', '/auth/register', { body: { email, password } }), 201);
-  // The mail worker writes the activation email a moment after the answer.
-  let mail;
-  for (let i = 0; i < 100 && !mail; i++) {
-    await new Promise((r) => setTimeout(r, 100));
-    mail = (existsSync(join(dataDir, 'outbox')) ? readdirSync(join(dataDir, 'outbox')) : [])
-      .filter((f) => f.endsWith('.txt'))
-      .map((f) => readFileSync(join(dataDir, 'outbox', f), 'utf8'))
-      .find((t) => t.includes(`To: ${email}`));
-  }
-  if (!mail) throw new Error(`no activation email to ${email}`);
+  const mail = await emailTo(dataDir, email);
   step('activate', await api('POST', '/auth/activate', { body: { token: /token=([A-Za-z0-9_-]+)/.exec(mail)[1] } }), 200);
   const token = step('sign in', await api('POST', '/auth/login', { body: { email, password } }), 200).access_token;
 

@@ -17,14 +17,14 @@
 // CHROMIUM names the browser (default /usr/bin/chromium).
 import { spawn } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
-import { stopServer } from './scratch.mjs';
+import { emailTo, stopServer } from './scratch.mjs';
 
 const binary = process.argv[2];
 if (!binary) throw new Error('usage: web_app.mjs PATH/TO/marquee-local');
@@ -149,23 +149,9 @@ async function fillTheAccountForm(page, /** @type {string} */ screen, address, s
 async function signUpThroughTheApi(address, secret) {
   const answer = await fetch(`${base}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: address, password: secret }) });
   if (answer.status !== 201) throw new Error(`sign up: ${answer.status}`);
-  const token = /token=([A-Za-z0-9_-]+)/.exec(await emailTo(address))[1];
+  const token = /token=([A-Za-z0-9_-]+)/.exec(await emailTo(dataDir, address))[1];
   const activated = await fetch(`${base}/auth/activate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
   if (activated.status !== 200) throw new Error(`activate: ${activated.status}`);
-}
-
-/** The newest email to `address` in the outbox, waiting for the mail worker. */
-async function emailTo(address) {
-  const outbox = join(dataDir, 'outbox');
-  for (let i = 0; i < 100; i++) {
-    const found = (existsSync(outbox) ? readdirSync(outbox) : [])
-      .filter((f) => f.endsWith('.txt'))
-      .map((f) => readFileSync(join(outbox, f), 'utf8'))
-      .find((t) => t.includes(`To: ${address}`));
-    if (found) return found;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no email to ${address}`);
 }
 
 /** An authenticator app's code (RFC 6238: SHA-1, 6 digits, 30 s) for a base32 key at `at`. */
@@ -288,7 +274,7 @@ try {
   await accessible(page, 'password reset');
   await fillTheAccountForm(page, '#/signup', email, password, 'sign up');
   await waitForText(page, 'h1', 'Check your email');
-  const mail = await emailTo(email);
+  const mail = await emailTo(dataDir, email);
   const link = /(http:\/\/\S+\/activate\?token=[A-Za-z0-9_-]+)/.exec(mail)[1];
   await page.goto(link);
   await Promise.all([page.waitForFunction(() => /activated|active/i.test(document.body.textContent ?? '')), page.click('button')]);
