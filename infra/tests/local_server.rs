@@ -858,6 +858,7 @@ fn local_server_on_the_embedded_backend() {
 }
 
 #[test]
+#[ignore = "needs the AWS stand-in: ./infra/test starts it"]
 fn local_server_on_the_aws_stand_in() {
     let endpoint = std::env::var("AWS_ENDPOINT_URL").expect(
         "AWS_ENDPOINT_URL is not set: run the suite with ./infra/test, which starts the local AWS stand-in",

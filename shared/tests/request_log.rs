@@ -10,6 +10,7 @@ use support::hung::with_hung_table;
 use support::log::Captured;
 
 #[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the AWS stand-in: ./infra/test starts it"]
 async fn every_request_writes_its_completion_line_also_when_it_times_out_or_is_abandoned() {
     support::aws_endpoint();
     let captured = Captured::default();

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use std::collections::HashSet;
 
 #[tokio::test]
+#[ignore = "needs the AWS stand-in: ./infra/test starts it"]
 async fn ses_sends_the_rendered_email_to_the_recipient() {
     let config = support::aws_config().await;
     let client = aws_sdk_sesv2::Client::new(&config);
@@ -57,6 +58,7 @@ async fn ses_sends_the_rendered_email_to_the_recipient() {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS stand-in: ./infra/test starts it"]
 async fn ses_refuses_an_unverified_sender() {
     let config = support::aws_config().await;
     let mailer = SesMailer::new(
@@ -73,6 +75,7 @@ async fn ses_refuses_an_unverified_sender() {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS stand-in: ./infra/test starts it"]
 async fn sqs_delivers_every_message_of_a_large_batch() {
     let config = support::aws_config().await;
     let client = aws_sdk_sqs::Client::new(&config);
@@ -94,6 +97,7 @@ async fn sqs_delivers_every_message_of_a_large_batch() {
 }
 
 #[tokio::test]
+#[ignore = "needs the AWS stand-in: ./infra/test starts it"]
 async fn sqs_reports_a_missing_queue() {
     let config = support::aws_config().await;
     let client = aws_sdk_sqs::Client::new(&config);
@@ -111,6 +115,7 @@ async fn sqs_reports_a_missing_queue() {
 /// Inside Lambda the SDK is configured from Lambda's variables only (no provider chains):
 /// the credentials, region and endpoint override the test script sets reach each service.
 #[tokio::test]
+#[ignore = "needs the AWS stand-in: ./infra/test starts it"]
 async fn the_lambda_configuration_reaches_every_service_from_its_variables() {
     use marquee::store::{Key, Table, Write, entity_item};
     support::aws_endpoint();
@@ -177,6 +182,7 @@ async fn the_lambda_configuration_reaches_every_service_from_its_variables() {
 /// stand-in's figures are placeholders (it does not size items), and it reports nothing for
 /// UpdateItem and TransactWriteItems, so only the calls it reports are checked here.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the AWS stand-in: ./infra/test starts it"]
 async fn a_metered_table_adds_up_the_capacity_each_call_consumed() {
     use marquee::store::counting::{CountingTable, Counts};
     use marquee::store::dynamo::{DynamoTable, create_table};
@@ -228,6 +234,7 @@ async fn a_metered_table_adds_up_the_capacity_each_call_consumed() {
 /// Reads that may lag ask DynamoDB for eventually consistent reads (half the units); the
 /// others stay strongly consistent. Seen in the requests themselves, through the proxy.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the AWS stand-in: ./infra/test starts it"]
 async fn only_eventual_reads_drop_strong_consistency() {
     use marquee::store::dynamo::{DynamoTable, create_table};
     use marquee::store::{Key, Table, Write};

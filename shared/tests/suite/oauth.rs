@@ -651,6 +651,7 @@ macro_rules! on_both_backends_served {
         mod dynamodb {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs the AWS stand-in: ./infra/test starts it"]
                 async fn $case() {
                     super::$case(super::served(true).await).await;
                 }
@@ -775,17 +776,20 @@ async fn google_through_an_independent_openid_provider(aws: bool) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the OpenID provider stand-in: ./infra/test starts it"]
 async fn embedded_google_through_an_independent_openid_provider() {
     google_through_an_independent_openid_provider(false).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the AWS and OpenID provider stand-ins: ./infra/test starts them"]
 async fn dynamodb_google_through_an_independent_openid_provider() {
     google_through_an_independent_openid_provider(true).await;
 }
 
 /// Deployed functions without a client id: 503, not a silent stand-in.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the AWS stand-in: ./infra/test starts it"]
 async fn deployed_without_a_client_id_a_provider_is_not_configured() {
     let env = Env::aws().await;
     let (status, body) = env
@@ -945,6 +949,7 @@ async fn embedded_spoiled_id_tokens_are_refused() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the AWS and OpenID provider stand-ins: ./infra/test starts them"]
 async fn dynamodb_spoiled_id_tokens_are_refused() {
     spoiled_id_tokens_are_refused(true).await;
 }

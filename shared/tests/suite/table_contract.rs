@@ -613,6 +613,7 @@ macro_rules! contract {
         mod dynamodb {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs the AWS stand-in: ./infra/test starts it"]
                 async fn $case() {
                     super::$case(super::support::dynamo_table().await).await;
                 }

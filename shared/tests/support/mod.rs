@@ -666,6 +666,7 @@ macro_rules! on_both_backends {
         mod dynamodb {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs the AWS stand-in: ./infra/test starts it"]
                 async fn $case() {
                     super::$case(super::Env::aws().await).await;
                 }
