@@ -145,7 +145,8 @@ fn functions_manifest() -> String {
          # Not used here: the features the workspace's build turns on (rusqlite's hashlink\n\
          # asks hashbrown for `default-hasher`, the tests' tempfile asks bitflags for `std`),\n\
          # so that building or checking these functions alone (`cargo lambda watch`) reuses\n\
-         # the workspace's build of the libraries under them, the AWS SDK among them.\n\
+         # the workspace's build of the libraries under them, the AWS SDK among them\n\
+         # (./infra/check-deps fails when the two resolve a library differently).\n\
          hashbrown = { version = \"0.17\", default-features = false, features = [\"default-hasher\"] }\n\
          bitflags = { version = \"2\", features = [\"std\"] }\n\
          \n\
