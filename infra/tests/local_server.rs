@@ -6,13 +6,16 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 struct Server {
     child: Child,
     url: String,
     output: mpsc::Receiver<String>,
+    /// Every error line the server logged, kept apart as it is read: its background work
+    /// (the index sweep, the workers) answers no request, so only its log shows a failure.
+    errors: Arc<Mutex<Vec<String>>>,
     /// The first admin's credentials, when the server seeded one.
     admin: Option<(String, String)>,
 }
@@ -38,8 +41,13 @@ impl Server {
         let mut child = command.spawn().unwrap();
         let stdout = child.stdout.take().unwrap();
         let (tx, rx) = mpsc::channel();
+        let errors = Arc::new(Mutex::new(Vec::new()));
+        let kept = errors.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if line.contains(r#""level":"ERROR""#) {
+                    kept.lock().unwrap().push(line.clone());
+                }
                 if tx.send(line).is_err() {
                     break;
                 }
@@ -70,6 +78,7 @@ impl Server {
             child,
             url: url.expect("the server prints its URL"),
             output: rx,
+            errors,
             admin,
         }
     }
@@ -149,6 +158,13 @@ impl Server {
             lines.push(line);
         }
         lines
+    }
+
+    /// Fails on any error the server logged since it started.
+    fn assert_logged_no_error(&self) {
+        self.output_lines();
+        let errors = self.errors.lock().unwrap();
+        assert_eq!(*errors, Vec::<String>::new(), "the server logged errors");
     }
 }
 
@@ -855,6 +871,7 @@ fn local_server_on_the_embedded_backend() {
     );
     let facebook = provider_journey(&server, "facebook", "rosa@example.com");
     assert_eq!(facebook["id"], google["id"]);
+    server.assert_logged_no_error();
 }
 
 #[test]
@@ -989,6 +1006,7 @@ fn local_server_on_the_aws_stand_in() {
         !data.path().join("marquee.sqlite3").exists(),
         "the AWS backend writes nothing locally"
     );
+    server.assert_logged_no_error();
 }
 
 fn http_get(url: &str) -> String {

@@ -37,8 +37,8 @@ use super::records::{self, Record, Stored};
 use super::text;
 use marquee_core::app::App;
 use marquee_core::store::{
-    Cmp, Condition, Index, Item, Key, Query, StoreError, Update, Write, entity_item,
-    from_entity_item,
+    Cmp, Condition, Index, Item, Key, MAX_QUERY_LIMIT, Query, StoreError, Update, Write,
+    entity_item, from_entity_item,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -1089,8 +1089,8 @@ const EARLIER_MARKS_PER_RUN: usize = 2_000;
 
 /// Marks (at most `max` of) the movies still indexed the earlier way, so that this sweep
 /// (and the stream, which the marks reach first) moves them to the shelves of today. Reads
-/// the earlier shelf's keys page after page: DynamoDB ends a page at 1 MB read, about 400
-/// of that layout's items.
+/// the earlier shelf's keys page after page, each at most a query's limit: DynamoDB ends a
+/// page at 1 MB read, about 400 of that layout's items.
 async fn mark_earlier_layout(app: &App, max: usize) -> Result<usize, StoreError> {
     use futures_util::StreamExt;
     let most = max.clamp(1, EARLIER_MARKS_PER_RUN);
@@ -1102,7 +1102,7 @@ async fn mark_earlier_layout(app: &App, max: usize) -> Result<usize, StoreError>
             .table
             .query(
                 &Query::partition(EARLIER_ALL_SHELF)
-                    .limit((most - seen) as u32)
+                    .limit(((most - seen) as u32).min(MAX_QUERY_LIMIT))
                     .after(cursor)
                     .attributes(&[]),
             )
