@@ -203,7 +203,15 @@ fn title(rng: &mut Rng, n: usize) -> String {
         0 => format!("The {} {}", pick(rng, ADJECTIVES), pick(rng, NOUNS)),
         1 => format!("{} of {}", pick(rng, NOUNS), pick(rng, PLACES)),
         2 => format!("{} {}", pick(rng, ADJECTIVES), pick(rng, NOUNS)),
-        _ => format!("A {} in {}", pick(rng, NOUNS), pick(rng, PLACES)),
+        _ => {
+            let noun = pick(rng, NOUNS);
+            let article = if noun.starts_with(['A', 'E', 'I', 'O', 'U']) {
+                "An"
+            } else {
+                "A"
+            };
+            format!("{article} {noun} in {}", pick(rng, PLACES))
+        }
     };
     // Large catalogues repeat word combinations: a sequel number keeps titles apart.
     if n >= 400 && rng.u8(..3) == 0 {
@@ -436,4 +444,30 @@ pub async fn catalogue_is_empty(app: &App) -> Result<bool, Problem> {
         first_of(index::EARLIER_ALL_SHELF.to_string()),
     );
     Ok(today?.items.is_empty() && earlier?.items.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn titles_take_an_before_a_vowel() {
+        let mut rng = Rng::with_seed(7);
+        let titles: Vec<String> = (0..2_000).map(|n| title(&mut rng, n)).collect();
+        let articled = |article: &str| titles.iter().filter(|t| t.starts_with(article)).count();
+        assert!(
+            articled("A ") > 0 && articled("An ") > 0,
+            "both articles in 2,000"
+        );
+        for title in &titles {
+            let vowel =
+                |word: Option<&str>| word.is_some_and(|w| w.starts_with(['A', 'E', 'I', 'O', 'U']));
+            let mut words = title.split(' ');
+            match words.next() {
+                Some("A") => assert!(!vowel(words.next()), "{title}"),
+                Some("An") => assert!(vowel(words.next()), "{title}"),
+                _ => {}
+            }
+        }
+    }
 }
