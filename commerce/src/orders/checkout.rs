@@ -264,93 +264,29 @@ pub async fn checkout(
     Path(id): Path<String>,
 ) -> Result<axum::Json<CheckoutStarted>, Problem> {
     let order = own(&app, &caller, &id).await?;
-    if order.status != Status::Pending {
-        return Err(not_pending(&order));
-    }
     let now = app.clock.now().unix_timestamp();
-    if order.expires_at <= now {
-        // Lapsed, and the expiry sweep has not reached it yet: its seats are going back.
-        return Err(Problem::conflict(
-            "order_lapsed",
-            "This order has lapsed; order again from your cart",
-        ));
-    }
     // A page still open is handed back as it is: its prices are the ones being paid.
-    if let Some(open) = &order.checkout
-        && open.expires_at > now + 60
-    {
-        return Ok(axum::Json(CheckoutStarted {
-            order_id: order.id.clone(),
-            checkout_url: open.url.clone(),
-            total: order.total.clone(),
-            expires_at: open.expires_at,
-        }));
-    }
-    if now + SESSION_SECS > order.created_at + MAX_HOLD_SECS {
-        return Err(Problem::conflict(
-            "hold_ended",
-            "This order has held its items as long as an order may",
-        )
-        .detail("Cancel it and order again from your cart"));
+    if let Some(open) = payable(&order, now)? {
+        return Ok(axum::Json(CheckoutStarted::of(&order, open)));
     }
     let buyer = user::find(&app, &order.user_id)
         .await?
         .ok_or_else(Problem::internal)?;
     let repricing = reprice(&app, &order, buyer.country.as_deref()).await?;
-    let unchanged = repricing.dropped.is_empty() && repricing.lines == order.lines;
-    let confirmed = order.repricing.as_ref() == Some(&repricing);
-    if !unchanged && !confirmed {
-        app.table
-            .write(
-                Write::update(
-                    key(&order.id),
-                    Update::new().set(
-                        "repricing",
-                        serde_json::to_value(&repricing).map_err(|_| Problem::internal())?,
-                    ),
-                )
-                .when(Condition::eq("status", Status::Pending.as_str())),
-            )
-            .await?;
-        return Err(changes_problem(&order, &repricing));
-    }
-    if repricing.lines.is_empty() {
-        return Err(Problem::conflict(
-            "nothing_to_pay",
-            "Nothing in this order can be bought now; cancel it",
-        ));
-    }
+    let unchanged = confirmed_prices(&app, &order, &repricing).await?;
     let Attempt {
         payment_id,
         expires_at,
     } = begin_attempt(&app, &order, now).await?;
     let session = crate::payments::gateway::of(&app)
-        .create_checkout(&CheckoutRequest {
-            order_id: order.id.clone(),
-            payment_id: payment_id.clone(),
-            user_email: buyer.email,
-            currency: repricing.total.currency.clone(),
-            lines: repricing
-                .lines
-                .iter()
-                .map(|l| CheckoutLine {
-                    name: match l.kind {
-                        Kind::Movie => l.title.clone(),
-                        Kind::Ticket => format!("{} (ticket)", l.title),
-                    },
-                    unit_amount: l.unit_price.amount,
-                    quantity: l.quantity,
-                })
-                .collect(),
-            success_url: app
-                .config
-                .checkout_url(&app.config.checkout_success_url, &order.id),
-            cancel_url: app
-                .config
-                .checkout_url(&app.config.checkout_cancel_url, &order.id),
+        .create_checkout(&checkout_request(
+            &app,
+            &order,
+            &repricing,
+            &payment_id,
+            buyer.email,
             expires_at,
-            idempotency_key: format!("checkout-{payment_id}"),
-        })
+        ))
         .await?;
     let payment = Payment {
         id: payment_id,
@@ -370,71 +306,16 @@ pub async fn checkout(
         url: session.url,
         expires_at,
     };
-    let lapses_at = expires_at + GRACE_SECS;
-    let mut update = Update::new()
-        .set(
-            "checkout",
-            serde_json::to_value(&open).map_err(|_| Problem::internal())?,
-        )
-        .remove("next_payment_id")
-        .remove("next_payment_expires_at")
-        .set("expires_at", lapses_at)
-        .set("updated_at", now)
-        .remove("repricing");
-    if !unchanged {
-        update = update
-            .set(
-                "lines",
-                serde_json::to_value(&repricing.lines).map_err(|_| Problem::internal())?,
-            )
-            .set(
-                "total",
-                serde_json::to_value(&repricing.total).map_err(|_| Problem::internal())?,
-            );
-    }
-    let mut hold = entity_item(
-        "order_hold",
-        &hold_key(&order.id),
-        &serde_json::json!({"order_id": order.id}),
-    );
-    expiry::stamp(&mut hold, lapses_at);
-    let mut writes = vec![
-        Write::update(key(&order.id), update).when(
-            Condition::eq("status", Status::Pending.as_str())
-                .and(Condition::eq("next_payment_id", payment.id.as_str())),
-        ),
-        Write::put(hold),
-        Write::put(payments::new_payment_item(&payment)).when(Condition::NotExists),
-    ];
-    if let Some(previous) = &order.checkout {
-        writes.push(payments::end_pending_payment(
-            &previous.payment_id,
-            PaymentStatus::Canceled,
-            now,
-        ));
-    }
-    // Tickets left out give their seats back.
-    writes.extend(
-        repricing
-            .dropped
-            .iter()
-            .filter_map(|d| order.lines.iter().find(|l| l.line_id == d.line_id))
-            .filter_map(|l| Some(seat_release(l.showtime_id.as_deref()?, l.quantity))),
-    );
+    let writes = session_writes(&order, &repricing, unchanged, &payment, &open, now)?;
     match app.table.transact(writes).await {
         Ok(()) => {}
         Err(StoreError::TransactionCanceled { failed }) if failed.contains(&0) => {
             // A twin of this request stored its session first (the same one: the
             // provider's idempotency key is the same); hand back what it stored.
             let now_order = load(&app, &order.id).await?.ok_or_else(Problem::internal)?;
-            return match now_order.checkout {
+            return match &now_order.checkout {
                 Some(open) if now_order.status == Status::Pending => {
-                    Ok(axum::Json(CheckoutStarted {
-                        order_id: now_order.id,
-                        checkout_url: open.url,
-                        total: now_order.total,
-                        expires_at: open.expires_at,
-                    }))
+                    Ok(axum::Json(CheckoutStarted::of(&now_order, open)))
                 }
                 _ => Err(not_pending(&now_order)),
             };
@@ -448,4 +329,172 @@ pub async fn checkout(
         total: repricing.total,
         expires_at,
     }))
+}
+
+impl CheckoutStarted {
+    /// The answer for a page the order already has open.
+    fn of(order: &Order, open: &OpenCheckout) -> Self {
+        Self {
+            order_id: order.id.clone(),
+            checkout_url: open.url.clone(),
+            total: order.total.clone(),
+            expires_at: open.expires_at,
+        }
+    }
+}
+
+/// Whether `order` may be paid now: its page, when one is open for at least another
+/// minute; `None` when a new page is needed; a problem when it cannot be paid.
+fn payable(order: &Order, now: i64) -> Result<Option<&OpenCheckout>, Problem> {
+    if order.status != Status::Pending {
+        return Err(not_pending(order));
+    }
+    if order.expires_at <= now {
+        // Lapsed, and the expiry sweep has not reached it yet: its seats are going back.
+        return Err(Problem::conflict(
+            "order_lapsed",
+            "This order has lapsed; order again from your cart",
+        ));
+    }
+    if let Some(open) = order.checkout.as_ref().filter(|o| o.expires_at > now + 60) {
+        return Ok(Some(open));
+    }
+    if now + SESSION_SECS > order.created_at + MAX_HOLD_SECS {
+        return Err(Problem::conflict(
+            "hold_ended",
+            "This order has held its items as long as an order may",
+        )
+        .detail("Cancel it and order again from your cart"));
+    }
+    Ok(None)
+}
+
+/// Whether the order may be paid at `repricing`'s prices: yes when nothing changed
+/// (`true`) or when the buyer already saw these changes (`false`: the order takes them
+/// with its page). A first change is remembered on the order and answered 409.
+async fn confirmed_prices(
+    app: &App,
+    order: &Order,
+    repricing: &Repricing,
+) -> Result<bool, Problem> {
+    let unchanged = repricing.dropped.is_empty() && repricing.lines == order.lines;
+    let confirmed = order.repricing.as_ref() == Some(repricing);
+    if !unchanged && !confirmed {
+        app.table
+            .write(
+                Write::update(
+                    key(&order.id),
+                    Update::new().set(
+                        "repricing",
+                        serde_json::to_value(repricing).map_err(|_| Problem::internal())?,
+                    ),
+                )
+                .when(Condition::eq("status", Status::Pending.as_str())),
+            )
+            .await?;
+        return Err(changes_problem(order, repricing));
+    }
+    if repricing.lines.is_empty() {
+        return Err(Problem::conflict(
+            "nothing_to_pay",
+            "Nothing in this order can be bought now; cancel it",
+        ));
+    }
+    Ok(unchanged)
+}
+
+/// What the provider's page asks the buyer to pay for.
+fn checkout_request(
+    app: &App,
+    order: &Order,
+    repricing: &Repricing,
+    payment_id: &str,
+    user_email: String,
+    expires_at: i64,
+) -> CheckoutRequest {
+    CheckoutRequest {
+        order_id: order.id.clone(),
+        payment_id: payment_id.to_string(),
+        user_email,
+        currency: repricing.total.currency.clone(),
+        lines: repricing
+            .lines
+            .iter()
+            .map(|l| CheckoutLine {
+                name: match l.kind {
+                    Kind::Movie => l.title.clone(),
+                    Kind::Ticket => format!("{} (ticket)", l.title),
+                },
+                unit_amount: l.unit_price.amount,
+                quantity: l.quantity,
+            })
+            .collect(),
+        success_url: app
+            .config
+            .checkout_url(&app.config.checkout_success_url, &order.id),
+        cancel_url: app
+            .config
+            .checkout_url(&app.config.checkout_cancel_url, &order.id),
+        expires_at,
+        idempotency_key: format!("checkout-{payment_id}"),
+    }
+}
+
+/// One transaction: the order takes its new page (and the confirmed prices, unless
+/// `unchanged`) while it still waits for this attempt, the hold lapses after the page, the
+/// payment is recorded, a page opened before is ended, and tickets left out give their
+/// seats back.
+fn session_writes(
+    order: &Order,
+    repricing: &Repricing,
+    unchanged: bool,
+    payment: &Payment,
+    open: &OpenCheckout,
+    now: i64,
+) -> Result<Vec<Write>, Problem> {
+    fn json(value: &impl Serialize) -> Result<serde_json::Value, Problem> {
+        serde_json::to_value(value).map_err(|_| Problem::internal())
+    }
+    let lapses_at = open.expires_at + GRACE_SECS;
+    let mut update = Update::new()
+        .set("checkout", json(open)?)
+        .remove("next_payment_id")
+        .remove("next_payment_expires_at")
+        .set("expires_at", lapses_at)
+        .set("updated_at", now)
+        .remove("repricing");
+    if !unchanged {
+        update = update
+            .set("lines", json(&repricing.lines)?)
+            .set("total", json(&repricing.total)?);
+    }
+    let mut hold = entity_item(
+        "order_hold",
+        &hold_key(&order.id),
+        &serde_json::json!({"order_id": order.id}),
+    );
+    expiry::stamp(&mut hold, lapses_at);
+    let mut writes = vec![
+        Write::update(key(&order.id), update).when(
+            Condition::eq("status", Status::Pending.as_str())
+                .and(Condition::eq("next_payment_id", payment.id.as_str())),
+        ),
+        Write::put(hold),
+        Write::put(payments::new_payment_item(payment)).when(Condition::NotExists),
+    ];
+    if let Some(previous) = &order.checkout {
+        writes.push(payments::end_pending_payment(
+            &previous.payment_id,
+            PaymentStatus::Canceled,
+            now,
+        ));
+    }
+    writes.extend(
+        repricing
+            .dropped
+            .iter()
+            .filter_map(|d| order.lines.iter().find(|l| l.line_id == d.line_id))
+            .filter_map(|l| Some(seat_release(l.showtime_id.as_deref()?, l.quantity))),
+    );
+    Ok(writes)
 }
