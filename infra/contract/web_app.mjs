@@ -4,9 +4,10 @@
 // likes, rates, comments and keeps a favourite, buys a movie through the simulated
 // checkout, plays it (its time advances), leaves, and finds it under "Continue watching"
 // where they stopped. A second viewer turns on two-step sign-in (the QR code's key, a first
-// code, the recovery codes), signs out and signs in again with a code. A moderator adds a
-// movie and uploads its trailer (progress to 100 %), which an anonymous visitor then plays
-// before signing in with Google (the local simulated provider).
+// code, the recovery codes), signs out and signs in again with a code. A moderator pages
+// through the catalogue, adds a movie crediting an actor past the API's first page of
+// actors (the form offers them all), and uploads its trailer (progress to 100 %), which an
+// anonymous visitor then plays before signing in with Google (the local simulated provider).
 // Every screen passes
 // axe-core with no serious or critical violation. The run fails on any script error,
 // console error (a CSP violation is one), failed request or error answer. It prints the
@@ -434,15 +435,41 @@ try {
   check('two-step sign-in');
   await context.close();
 
-  // A moderator adds a movie and uploads its trailer; an anonymous visitor plays it.
+  // A moderator adds a movie and uploads its trailer; an anonymous visitor plays it. With
+  // more actors than one page of the API (100), the form offers them all: the movie
+  // credits one beyond the first page.
+  const signedInAdmin = await (await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(admin) })).json();
+  const asAdmin = { 'content-type': 'application/json', authorization: `Bearer ${signedInAdmin.access_token}` };
+  for (let n = 1; n <= 80; n += 1) {
+    const added = await fetch(`${base}/actors`, { method: 'POST', headers: asAdmin, body: JSON.stringify({ name: `Zofia Zielinska ${n}` }) });
+    if (added.status !== 201) throw new Error(`adding an actor: ${added.status}`);
+  }
+  const firstActors = await (await fetch(`${base}/actors?limit=100`)).json();
+  const onFirstPage = new Set(firstActors.items.map((/** @type {{ id: string }} */ a) => a.id));
+  let actorId;
+  for (let cursor = firstActors.next_cursor; cursor && !actorId; ) {
+    const page = await (await fetch(`${base}/actors?limit=100&cursor=${encodeURIComponent(cursor)}`)).json();
+    actorId = page.items.find((/** @type {{ id: string }} */ a) => !onFirstPage.has(a.id))?.id;
+    cursor = page.next_cursor;
+  }
+  if (!actorId) throw new Error('no actor beyond the first page of 100');
   const staffContext = await browser.createBrowserContext();
   const staff = await staffContext.newPage();
   watch(staff);
   await fillTheAccountForm(staff, '#/signin', admin.email, admin.password);
   await waitForText(staff, '#nav a', 'Manage');
+  // The catalogue a page at a time: 20 movies, then the rest.
+  await staff.goto(`${base}/#/manage`);
+  await waitForText(staff, 'button.more', 'More movies');
+  await accessible(staff, 'the catalogue');
+  const firstPage = await staff.$$eval('ul.orders li', (items) => items.length);
+  if (firstPage !== 20) throw new Error(`the catalogue's first page shows ${firstPage} movies`);
+  await clickText(staff, 'button.more', 'More movies');
+  await staff.waitForFunction(() => document.querySelectorAll('ul.orders li').length > 20 && !document.querySelector('button.more'), { timeout: 10_000 });
   await staff.goto(`${base}/#/manage/movies/new`);
   await staff.waitForSelector('#f-title');
   await accessible(staff, 'add a movie');
+  await staff.select('#f-actor_ids', actorId);
   const title = `Night Tram ${Date.now()}`;
   await staff.type('#f-title', title);
   await staff.type('#f-description', 'A conductor, a last tram, a city that will not sleep.');
@@ -455,6 +482,8 @@ try {
   const newId = (await staff.evaluate(() => location.hash)).split('/').pop();
   await waitForText(staff, 'h1', `Edit ${title}`);
   await accessible(staff, 'edit a movie');
+  const credited = await staff.$eval('#f-actor_ids', (select, id) => [...select.selectedOptions].map((o) => o.value).includes(id), actorId);
+  if (!credited) throw new Error('the edit form does not show an actor the movie credits');
   const chooser = await staff.$('#f-media-trailer');
   await chooser.uploadFile(join(here, '../demo/clip.mp4'));
   await clickText(staff, 'button', 'Upload the trailer');

@@ -7,6 +7,9 @@ import { needSignIn } from './account.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
 
+/** Movies the catalogue screen shows at a time. */
+const PAGE = 20;
+
 /** Whether the signed-in viewer may run the catalogue. */
 export async function isStaff() {
   const me = await whoAmI();
@@ -45,23 +48,44 @@ export async function catalogue(main, { query }) {
     event.preventDefault();
     location.hash = `#/manage?q=${encodeURIComponent(String(new FormData(search).get('q') ?? '').trim())}`;
   });
-  const list = h('div', {}, loading('movies'));
-  show(main, h('h1', {}, 'The catalogue'), h('p', {}, h('a', { href: '#/manage/movies/new', class: 'button primary' }, 'Add a movie')), search, list);
-  try {
-    const page = await call('get', '/movies', { query: { q: q || undefined, sort: 'title', order: 'asc', limit: 50 } });
-    show(
-      list,
-      page.items.length
-        ? h(
-            'ul',
-            { class: 'orders' },
-            page.items.map((m) => h('li', {}, h('a', { href: `#/manage/movies/${m.id}` }, m.title), ` · ${m.release_date.slice(0, 4)} · ${money(m.price)}${m.available ? '' : ' · not on sale'}`)),
-          )
-        : h('p', { class: 'empty' }, 'No movie matches.'),
-    );
-  } catch (error) {
-    show(list, failure(error, () => catalogue(main, { path: '/manage', params: [], query })));
-  }
+  const list = h('ul', { class: 'orders' });
+  const status = h('div', {}, loading('movies'));
+  show(main, h('h1', {}, 'The catalogue'), h('p', {}, h('a', { href: '#/manage/movies/new', class: 'button primary' }, 'Add a movie')), search, list, status);
+  /** The next page of the catalogue by title, from `cursor`, with a button for the one after. */
+  const more = async (/** @type {string | undefined} */ cursor) => {
+    show(status, loading('movies'));
+    try {
+      const page = await call('get', '/movies', { query: { q: q || undefined, sort: 'title', order: 'asc', limit: PAGE, cursor } });
+      list.append(
+        ...page.items.map((m) => h('li', {}, h('a', { href: `#/manage/movies/${m.id}` }, m.title), ` · ${m.release_date.slice(0, 4)} · ${money(m.price)}${m.available ? '' : ' · not on sale'}`)),
+      );
+      const next = page.next_cursor ?? undefined;
+      if (next) show(status, h('button', { type: 'button', class: 'more', onclick: () => more(next) }, 'More movies'));
+      else show(status, list.childElementCount ? null : h('p', { class: 'empty' }, 'No movie matches.'));
+    } catch (error) {
+      show(status, failure(error, () => more(cursor)));
+    }
+  };
+  await more(undefined);
+}
+
+/**
+ * Every genre or person the catalogue has, page after page: the form's choices must hold
+ * whatever a movie already names, or saving it would drop those credits.
+ * @param {(cursor: string | undefined) => Promise<{ items: { id: string, name: string }[], next_cursor?: string | null }>} pageFrom
+ * @returns {Promise<{ id: string, name: string }[]>}
+ */
+async function everyOf(pageFrom) {
+  /** @type {{ id: string, name: string }[]} */
+  const items = [];
+  /** @type {string | undefined} */
+  let cursor;
+  do {
+    const page = await pageFrom(cursor);
+    items.push(...page.items);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+  return items;
 }
 
 /**
@@ -75,10 +99,10 @@ export async function movie(main, { params: [id] }) {
   show(main, h('h1', {}, adding ? 'Add a movie' : 'Edit a movie'), loading('the form'));
   const [current, genres, actors, directors, producers] = await Promise.all([
     adding ? null : call('get', '/movies/{id}', { params: { id } }),
-    call('get', '/genres', { query: { limit: 100 } }),
-    call('get', '/actors', { query: { limit: 100 } }),
-    call('get', '/directors', { query: { limit: 100 } }),
-    call('get', '/producers', { query: { limit: 100 } }),
+    everyOf((cursor) => call('get', '/genres', { query: { limit: 100, cursor } })),
+    everyOf((cursor) => call('get', '/actors', { query: { limit: 100, cursor } })),
+    everyOf((cursor) => call('get', '/directors', { query: { limit: 100, cursor } })),
+    everyOf((cursor) => call('get', '/producers', { query: { limit: 100, cursor } })),
   ]);
   const chosen = (/** @type {Schemas['Named'][] | undefined} */ list) => new Set((list ?? []).map((n) => n.id));
   /**
@@ -104,10 +128,10 @@ export async function movie(main, { params: [id] }) {
     field('Certification (e.g. PG-13, 12A)', { name: 'certification', required: true, maxlength: 10, value: current?.certification ?? '' }),
     field('Price', { name: 'amount', type: 'number', min: 0, step: '0.01', required: true, value: current ? (current.price.amount / 100).toFixed(2) : '' }),
     field('Currency', { name: 'currency', required: true, pattern: '[A-Z]{3}', maxlength: 3, value: current?.price.currency ?? 'EUR' }),
-    many('genre_ids', 'Genres (up to 5)', genres.items, chosen(current?.genres)),
-    many('actor_ids', 'Cast', actors.items, chosen(current?.actors)),
-    many('director_ids', 'Directors', directors.items, chosen(current?.directors)),
-    many('producer_ids', 'Producers', producers.items, chosen(current?.producers)),
+    many('genre_ids', 'Genres (up to 5)', genres, chosen(current?.genres)),
+    many('actor_ids', 'Cast', actors, chosen(current?.actors)),
+    many('director_ids', 'Directors', directors, chosen(current?.directors)),
+    many('producer_ids', 'Producers', producers, chosen(current?.producers)),
     field('Regions where it is sold (two-letter codes, commas; empty: everywhere)', { name: 'regions', value: (current?.regions ?? []).join(', ') }),
     h('div', { class: 'field' }, h('label', {}, h('input', { type: 'checkbox', name: 'available', checked: current?.available ?? true }), ' On sale')),
     h('button', { type: 'submit', class: 'primary' }, adding ? 'Add the movie' : 'Save the changes'),
