@@ -6,8 +6,9 @@
 // where they stopped. A second viewer turns on two-step sign-in (the QR code's key, a first
 // code, the recovery codes), signs out and signs in again with a code. A moderator pages
 // through the catalogue, adds a movie crediting an actor past the API's first page of
-// actors (the form offers them all), and uploads its trailer (progress to 100 %), which an
-// anonymous visitor then plays before signing in with Google (the local simulated provider).
+// actors (the form offers them all), uploads its trailer (progress to 100 %), and pages
+// through a library of every movie as favourites; an anonymous visitor then plays the
+// trailer before signing in with Google (the local simulated provider).
 // Every screen passes
 // axe-core with no serious or critical violation. The run fails on any script error,
 // console error (a CSP violation is one), failed request or error answer. It prints the
@@ -491,6 +492,26 @@ try {
   const bar = await staff.$eval('.media-panel progress', (e) => e.value);
   if (bar !== 100) throw new Error(`the progress bar stopped at ${bar}`);
   log(`a moderator added ${title} and uploaded its trailer`);
+  // The library a page at a time: with every movie a favourite, 20, then the rest.
+  const everyMovie = await (await fetch(`${base}/movies?sort=title&limit=100`)).json();
+  for (const { id } of everyMovie.items) {
+    const kept = await fetch(`${base}/me/favorites/${id}`, { method: 'PUT', headers: asAdmin });
+    if (kept.status >= 300) throw new Error(`keeping a favourite: ${kept.status}`);
+  }
+  await staff.goto(`${base}/#/library`);
+  const favourites = '[aria-labelledby="shelf-favourites"]';
+  await waitForText(staff, `${favourites} button.more`, 'More: favourites');
+  await accessible(staff, 'the library');
+  const shelfOf = (/** @type {string} */ sel) => staff.$$eval(`${sel} li.card`, (cards) => cards.length);
+  if ((await shelfOf(favourites)) !== 20) throw new Error(`the favourites shelf starts with ${await shelfOf(favourites)} movies`);
+  await clickText(staff, `${favourites} button.more`, 'More: favourites');
+  await staff.waitForFunction(
+    (sel, all) => document.querySelectorAll(`${sel} li.card`).length === all && !document.querySelector(`${sel} button.more`),
+    { timeout: 10_000 },
+    favourites,
+    everyMovie.items.length,
+  );
+  log(`the library shows ${everyMovie.items.length} favourites, 20 at a time`);
   check('moderator');
   await staffContext.close();
 

@@ -75,6 +75,32 @@ export function failure(/** @type {unknown} */ error, /** @type {(() => void) | 
   );
 }
 
+/**
+ * The place after a list for its next page: a button while `cursor` says there is more,
+ * which appends what `next(cursor)` answers to `list` and offers the page after that.
+ * @param {Element} list
+ * @param {string | null | undefined} cursor
+ * @param {(cursor: string) => Promise<{ nodes: Node[], cursor: string | null | undefined }>} next
+ * @param {string} label the button's text
+ */
+export function moreOf(list, cursor, next, label) {
+  const place = h('div', {});
+  const offer = (/** @type {string | null | undefined} */ from) =>
+    show(place, from ? h('button', { type: 'button', class: 'more', onclick: () => load(from) }, label) : null);
+  const load = async (/** @type {string} */ from) => {
+    show(place, loading('more'));
+    try {
+      const page = await next(from);
+      list.append(...page.nodes);
+      offer(page.cursor);
+    } catch (error) {
+      show(place, failure(error, () => load(from)));
+    }
+  };
+  offer(cursor);
+  return place;
+}
+
 export function messageOf(/** @type {unknown} */ error) {
   return error instanceof Error ? error.message : 'Something went wrong.';
 }

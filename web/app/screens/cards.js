@@ -1,5 +1,5 @@
 // A movie as lists show it, and a row of them.
-import { clock, h, money, year } from '../dom.js';
+import { clock, h, money, moreOf, year } from '../dom.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
 
@@ -34,18 +34,22 @@ export function card(movie, extra = {}) {
 }
 
 /**
- * A titled row of cards, with its empty state.
+ * A titled row of cards, with its empty state; `more`, for a row with more than its first
+ * page, fetches the cards after a cursor (and the cursor after those).
  * @param {string} title
  * @param {HTMLElement[]} cards
  * @param {string} empty
+ * @param {{ cursor: string | null | undefined, next: (cursor: string) => Promise<{ nodes: Node[], cursor: string | null | undefined }> }} [more]
  */
-export function shelf(title, cards, empty) {
+export function shelf(title, cards, empty, more) {
   const id = `shelf-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
+  const row = h('ul', { class: 'cards' }, cards);
   return h(
     'section',
     { class: 'shelf', 'aria-labelledby': id },
     h('h2', { id }, title),
-    cards.length ? h('ul', { class: 'cards' }, cards) : h('p', { class: 'empty' }, empty),
+    cards.length ? row : h('p', { class: 'empty' }, empty),
+    cards.length && more ? moreOf(row, more.cursor, more.next, `More: ${title.toLowerCase()}`) : null,
   );
 }
 

@@ -5,6 +5,12 @@ import { card, shelf } from './cards.js';
 import { needSignIn } from './account.js';
 import { beatsSettled } from './player.js';
 
+/** Cards a shelf of the library shows at a time. */
+const PAGE = 20;
+
+/** @param {import('../../contract').Schemas['Owned']} m */
+const ownedCard = (m) => card(m, m.position_s ? { resume: { position_s: m.position_s, duration_s: m.duration_min * 60 } } : {});
+
 /** @param {HTMLElement} main */
 export async function render(main) {
   if (!signedIn()) return needSignIn(main, 'your library');
@@ -14,18 +20,26 @@ export async function render(main) {
     await beatsSettled();
     const [watching, owned, favorites] = await Promise.all([
       call('get', '/me/continue-watching', { query: { limit: 50 } }),
-      call('get', '/me/purchases', { query: { limit: 100 } }),
-      call('get', '/me/favorites', { query: { limit: 100 } }),
+      call('get', '/me/purchases', { query: { limit: PAGE } }),
+      call('get', '/me/favorites', { query: { sort: 'title', order: 'asc', limit: PAGE } }),
     ]);
     show(
       body,
       shelf('Continue watching', watching.items.map((w) => card(w.movie, { resume: w })), 'Nothing started yet.'),
-      shelf(
-        'Purchased',
-        owned.items.map((m) => card(m, m.position_s ? { resume: { position_s: m.position_s, duration_s: m.duration_min * 60 } } : {})),
-        'You have not bought a movie yet.',
-      ),
-      shelf('Favourites', favorites.items.map((m) => card(m)), 'No favourites yet: the ★ on a movie keeps it here.'),
+      shelf('Purchased', owned.items.map(ownedCard), 'You have not bought a movie yet.', {
+        cursor: owned.next_cursor,
+        next: async (cursor) => {
+          const page = await call('get', '/me/purchases', { query: { limit: PAGE, cursor } });
+          return { nodes: page.items.map(ownedCard), cursor: page.next_cursor };
+        },
+      }),
+      shelf('Favourites', favorites.items.map((m) => card(m)), 'No favourites yet: the ★ on a movie keeps it here.', {
+        cursor: favorites.next_cursor,
+        next: async (cursor) => {
+          const page = await call('get', '/me/favorites', { query: { sort: 'title', order: 'asc', limit: PAGE, cursor } });
+          return { nodes: page.items.map((m) => card(m)), cursor: page.next_cursor };
+        },
+      }),
     );
   } catch (error) {
     show(body, failure(error, () => render(main)));

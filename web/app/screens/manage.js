@@ -2,7 +2,7 @@
 // feature (the multipart protocol: the API hands out one URL per part, the browser PUTs
 // each part there and hands back their ETags), with a progress bar.
 import { call, whoAmI } from '../api.js';
-import { announce, failure, field, h, loading, messageOf, money, onSubmit, show, text } from '../dom.js';
+import { announce, failure, field, h, loading, messageOf, money, moreOf, onSubmit, show, text } from '../dom.js';
 import { needSignIn } from './account.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
@@ -48,25 +48,24 @@ export async function catalogue(main, { query }) {
     event.preventDefault();
     location.hash = `#/manage?q=${encodeURIComponent(String(new FormData(search).get('q') ?? '').trim())}`;
   });
-  const list = h('ul', { class: 'orders' });
-  const status = h('div', {}, loading('movies'));
-  show(main, h('h1', {}, 'The catalogue'), h('p', {}, h('a', { href: '#/manage/movies/new', class: 'button primary' }, 'Add a movie')), search, list, status);
-  /** The next page of the catalogue by title, from `cursor`, with a button for the one after. */
-  const more = async (/** @type {string | undefined} */ cursor) => {
-    show(status, loading('movies'));
-    try {
-      const page = await call('get', '/movies', { query: { q: q || undefined, sort: 'title', order: 'asc', limit: PAGE, cursor } });
-      list.append(
-        ...page.items.map((m) => h('li', {}, h('a', { href: `#/manage/movies/${m.id}` }, m.title), ` · ${m.release_date.slice(0, 4)} · ${money(m.price)}${m.available ? '' : ' · not on sale'}`)),
-      );
-      const next = page.next_cursor ?? undefined;
-      if (next) show(status, h('button', { type: 'button', class: 'more', onclick: () => more(next) }, 'More movies'));
-      else show(status, list.childElementCount ? null : h('p', { class: 'empty' }, 'No movie matches.'));
-    } catch (error) {
-      show(status, failure(error, () => more(cursor)));
-    }
+  const list = h('div', {}, loading('movies'));
+  show(main, h('h1', {}, 'The catalogue'), h('p', {}, h('a', { href: '#/manage/movies/new', class: 'button primary' }, 'Add a movie')), search, list);
+  /** A page of the catalogue by title, from `cursor`. */
+  const pageFrom = async (/** @type {string | undefined} */ cursor) => {
+    const page = await call('get', '/movies', { query: { q: q || undefined, sort: 'title', order: 'asc', limit: PAGE, cursor } });
+    return {
+      nodes: page.items.map((m) => h('li', {}, h('a', { href: `#/manage/movies/${m.id}` }, m.title), ` · ${m.release_date.slice(0, 4)} · ${money(m.price)}${m.available ? '' : ' · not on sale'}`)),
+      cursor: page.next_cursor,
+    };
   };
-  await more(undefined);
+  try {
+    const first = await pageFrom(undefined);
+    if (!first.nodes.length) return show(list, h('p', { class: 'empty' }, 'No movie matches.'));
+    const movies = h('ul', { class: 'orders' }, first.nodes);
+    show(list, movies, moreOf(movies, first.cursor, pageFrom, 'More movies'));
+  } catch (error) {
+    show(list, failure(error, () => catalogue(main, { path: '/manage', params: [], query })));
+  }
 }
 
 /**

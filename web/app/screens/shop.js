@@ -1,7 +1,7 @@
 // Buying: the cart, placing an order, paying for it on the checkout page, and the orders
 // and payments afterwards (with refund requests).
 import { call, signedIn } from '../api.js';
-import { announce, failure, h, loading, money, onSubmit, show, text, when } from '../dom.js';
+import { announce, failure, h, loading, money, moreOf, onSubmit, show, text, when } from '../dom.js';
 import { needSignIn } from './account.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
@@ -87,27 +87,58 @@ async function payFor(/** @type {string} */ orderId) {
   location.assign(started.checkout_url);
 }
 
+/** Orders, and payments, the orders screen lists at a time. */
+const PAGE = 20;
+
+/** @param {Schemas['Order']} o */
+const orderItem = (o) =>
+  h('li', {}, h('a', { href: `#/orders/${o.id}` }, `${when(o.created_at)}: ${o.lines.map((l) => l.title).join(', ')}`), ` · ${money(o.total)} · ${STATUS[o.status]}`);
+
+/** @param {Schemas['Payment']} p */
+const paymentItem = (p) => h('li', {}, `${when(p.created_at)} · ${money(p.amount)} · ${p.status} · `, h('a', { href: `#/orders/${p.order_id}` }, 'the order'));
+
 /** @param {HTMLElement} main */
 export async function orders(main) {
   if (!signedIn()) return needSignIn(main, 'your orders');
   show(main, h('h1', {}, 'Your orders'), loading('your orders'));
-  const [list, payments] = await Promise.all([call('get', '/orders', { query: { limit: 50 } }), call('get', '/payments', { query: { limit: 50 } })]);
+  const [list, payments] = await Promise.all([call('get', '/orders', { query: { limit: PAGE } }), call('get', '/payments', { query: { limit: PAGE } })]);
+  /**
+   * The list of a first page, and its button for the next ones.
+   * @param {Node[]} items
+   * @param {string | null | undefined} cursor
+   * @param {(cursor: string) => Promise<{ nodes: Node[], cursor: string | null | undefined }>} next
+   * @param {string} label
+   * @param {string} empty
+   */
+  const paged = (items, cursor, next, label, empty) => {
+    if (!items.length) return h('p', { class: 'empty' }, empty);
+    const ul = h('ul', { class: 'orders' }, items);
+    return h('div', {}, ul, moreOf(ul, cursor, next, label));
+  };
   show(
     main,
     h('h1', {}, 'Your orders'),
-    list.items.length
-      ? h(
-          'ul',
-          { class: 'orders' },
-          list.items.map((o) =>
-            h('li', {}, h('a', { href: `#/orders/${o.id}` }, `${when(o.created_at)}: ${o.lines.map((l) => l.title).join(', ')}`), ` · ${money(o.total)} · ${STATUS[o.status]}`),
-          ),
-        )
-      : h('p', { class: 'empty' }, 'No orders yet.'),
+    paged(
+      list.items.map(orderItem),
+      list.next_cursor,
+      async (cursor) => {
+        const page = await call('get', '/orders', { query: { limit: PAGE, cursor } });
+        return { nodes: page.items.map(orderItem), cursor: page.next_cursor };
+      },
+      'More orders',
+      'No orders yet.',
+    ),
     h('h2', {}, 'Payments'),
-    payments.items.length
-      ? h('ul', { class: 'orders' }, payments.items.map((p) => h('li', {}, `${when(p.created_at)} · ${money(p.amount)} · ${p.status} · `, h('a', { href: `#/orders/${p.order_id}` }, 'the order'))))
-      : h('p', { class: 'empty' }, 'No payments yet.'),
+    paged(
+      payments.items.map(paymentItem),
+      payments.next_cursor,
+      async (cursor) => {
+        const page = await call('get', '/payments', { query: { limit: PAGE, cursor } });
+        return { nodes: page.items.map(paymentItem), cursor: page.next_cursor };
+      },
+      'More payments',
+      'No payments yet.',
+    ),
   );
 }
 
