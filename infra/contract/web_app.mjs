@@ -7,7 +7,8 @@
 // code, the recovery codes), signs out and signs in again with a code. A moderator pages
 // through the catalogue, adds a movie crediting an actor past the API's first page of
 // actors (the form offers them all), uploads its trailer (progress to 100 %), and pages
-// through a library of every movie as favourites; an anonymous visitor then plays the
+// through a library of every movie as favourites and through a security log longer than a
+// page; an anonymous visitor then plays the
 // trailer before signing in with Google (the local simulated provider).
 // Every screen passes
 // axe-core with no serious or critical violation. The run fails on any script error,
@@ -512,6 +513,19 @@ try {
     everyMovie.items.length,
   );
   log(`the library shows ${everyMovie.items.length} favourites, 20 at a time`);
+  // The security log a page at a time: 20 more sign-ins make it longer than one page.
+  for (let n = 0; n < 20; n += 1) {
+    const again = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(admin) });
+    if (again.status !== 200) throw new Error(`signing in again: ${again.status}`);
+  }
+  await staff.goto(`${base}/#/account/security`);
+  await waitForText(staff, '[aria-labelledby="log"] button.more', 'Older events');
+  await accessible(staff, 'security');
+  const logged = () => staff.$$eval('[aria-labelledby="log"] li', (items) => items.length);
+  if ((await logged()) !== 20) throw new Error(`the security log starts with ${await logged()} events`);
+  await clickText(staff, '[aria-labelledby="log"] button.more', 'Older events');
+  await staff.waitForFunction(() => document.querySelectorAll('[aria-labelledby="log"] li').length > 20, { timeout: 10_000 });
+  log(`the security log shows ${await logged()} events after "Older events"`);
   check('moderator');
   await staffContext.close();
 

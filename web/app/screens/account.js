@@ -2,7 +2,7 @@
 // or through Google or Facebook) and out, the profile, and the security screen (two-step
 // sign-in, password, sessions, linked identities, the security log).
 import { call, forgetTokens, keepTokens, signedIn } from '../api.js';
-import { announce, failure, field, h, loading, onSubmit, show, text, when } from '../dom.js';
+import { announce, failure, field, h, loading, moreOf, onSubmit, show, text, when } from '../dom.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
 
@@ -217,6 +217,7 @@ export async function security(main) {
       list?.append(failure(error));
     }
   };
+  const eventList = h('ul', {}, events.items.map(eventItem));
   const password = h(
     'form',
     { class: 'card-form' },
@@ -271,11 +272,18 @@ export async function security(main) {
       'section',
       { 'aria-labelledby': 'log' },
       h('h2', { id: 'log' }, 'Recent security events'),
-      events.items.length
-        ? h('ul', {}, events.items.map((e) => h('li', {}, `${when(e.at)} · ${e.type.replaceAll('_', ' ')}${e.ip ? ` · ${e.ip}` : ''}`)))
-        : h('p', { class: 'empty' }, 'Nothing yet.'),
+      events.items.length ? [eventList, moreOf(eventList, events.next_cursor, olderEvents, 'Older events')] : h('p', { class: 'empty' }, 'Nothing yet.'),
     ),
   );
+}
+
+/** @param {Schemas['SecurityEvent']} e */
+const eventItem = (e) => h('li', {}, `${when(e.at)} · ${e.type.replaceAll('_', ' ')}${e.ip ? ` · ${e.ip}` : ''}`);
+
+/** The security log's next page, from `cursor`. */
+async function olderEvents(/** @type {string} */ cursor) {
+  const page = await call('get', '/me/security-events', { query: { limit: 20, cursor } });
+  return { nodes: page.items.map(eventItem), cursor: page.next_cursor };
 }
 
 /**

@@ -60,7 +60,9 @@ export async function catalogue(main, { query }) {
   };
   try {
     const first = await pageFrom(undefined);
-    if (!first.nodes.length) return show(list, h('p', { class: 'empty' }, 'No movie matches.'));
+    // A search's page may come back short, even empty, with a cursor (the API stops at
+    // its read budget): the button reads on.
+    if (!first.nodes.length && !first.cursor) return show(list, h('p', { class: 'empty' }, 'No movie matches.'));
     const movies = h('ul', { class: 'orders' }, first.nodes);
     show(list, movies, moreOf(movies, first.cursor, pageFrom, 'More movies'));
   } catch (error) {
