@@ -1,7 +1,8 @@
 // The viewer web app in a real browser (headless Chromium) against the local server. A
 // newcomer browses and searches (and the browse screen fills a screenful from short pages,
 // answers made up in the browser), signs up (the activation link from the outbox), signs in,
-// likes, rates, comments and keeps a favourite, buys a movie through the simulated
+// likes, rates, comments and keeps a favourite, opens a name in its credits (that
+// person's movies), buys a movie through the simulated
 // checkout, plays it (its time advances), leaves, and finds it under "Continue watching"
 // where they stopped. A second viewer turns on two-step sign-in (the QR code's key, a first
 // code, the recovery codes), signs out and signs in again with a code. A moderator pages
@@ -329,6 +330,23 @@ try {
   if (!kept.liked || kept.rating !== '8' || !kept.signedIn) throw new Error(`after a reload: ${JSON.stringify(kept)}`);
   log('liked, rated 8, kept as favourite, commented; all still there after a reload');
   check('movie');
+
+  // A name in the credits opens that person's movies.
+  const [actorLink, actorName] = await page.$eval('.credits a[href*="actor="]', (a) => [a.getAttribute('href'), a.textContent]);
+  const castId = new URLSearchParams(actorLink.split('?')[1]).get('actor');
+  await clickText(page, '.credits a', actorName);
+  await waitForText(page, 'h1', `Movies with ${actorName}`);
+  await page.waitForSelector('.list-status .meta, .list-status button.more');
+  const theirs = await page.$$eval('ul.cards li.card h3 a', (links) => links.map((a) => a.getAttribute('href').split('/').pop()));
+  if (!theirs.includes(movie.id)) throw new Error(`${actorName}'s movies leave out ${movie.title}`);
+  for (const id of theirs) {
+    const credited = (await (await fetch(`${base}/movies/${id}`)).json()).actors.map((/** @type {{ id: string }} */ a) => a.id);
+    if (!credited.includes(castId)) throw new Error(`${actorName}'s movies list ${id}, which does not credit them`);
+  }
+  await accessible(page, 'a person\'s movies');
+  log(`a name in the credits lists ${actorName}'s ${theirs.length} movies`);
+  await page.goto(`${base}/#/movies/${movie.id}`);
+  await page.waitForSelector('.buy button');
 
   // Buy it through the cart and the simulated checkout page.
   await clickText(page, '.buy button', 'Buy for');

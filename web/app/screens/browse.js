@@ -15,6 +15,8 @@ const SORTS = /** @type {const} */ ([
   ['price', 'Price'],
 ]);
 const FILTERS = /** @type {const} */ (['q', 'genre', 'year_from', 'year_to', 'rating_min', 'sort', 'order']);
+/** Filters a link sets (a name on a movie's page), kept while the form changes the rest. */
+const PEOPLE = /** @type {const} */ (['actor', 'director', 'producer']);
 
 /**
  * @param {HTMLElement} main
@@ -51,6 +53,7 @@ export async function render(main, { query }) {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     const chosen = new URLSearchParams();
+    for (const name of PEOPLE) if (value(name)) chosen.set(name, value(name));
     for (const name of FILTERS) {
       const v = String(new FormData(form).get(name) ?? '').trim();
       if (v) chosen.set(name, v);
@@ -59,7 +62,17 @@ export async function render(main, { query }) {
   });
   const results = h('ul', { class: 'cards grid', 'aria-label': 'Movies' });
   const status = h('div', { class: 'list-status' });
-  show(main, h('h1', {}, value('q') ? `Movies matching “${value('q')}”` : 'Browse'), form, results, status);
+  const heading = h('h1', {}, value('q') ? `Movies matching “${value('q')}”` : 'Browse');
+  show(main, heading, form, results, status);
+  const person = PEOPLE.find((role) => value(role));
+  if (person) {
+    // The person's name for the heading; the list does not wait for it.
+    const named = person === 'actor' ? call('get', '/actors/{id}', { params: { id: value(person) }, query: { movies_limit: 1 } })
+      : person === 'director' ? call('get', '/directors/{id}', { params: { id: value(person) }, query: { movies_limit: 1 } })
+      : call('get', '/producers/{id}', { params: { id: value(person) }, query: { movies_limit: 1 } });
+    const titles = { actor: 'Movies with', director: 'Directed by', producer: 'Produced by' };
+    named.then((p) => show(heading, `${titles[person]} ${p.name}`)).catch(() => {});
+  }
 
   call('get', '/genres', { query: { limit: 100 } })
     .then((genres) => {
@@ -85,6 +98,9 @@ export async function render(main, { query }) {
           query: {
             q: value('q') || undefined,
             genre: value('genre') || undefined,
+            actor: value('actor') || undefined,
+            director: value('director') || undefined,
+            producer: value('producer') || undefined,
             year_from: numberOrUndefined(value('year_from')),
             year_to: numberOrUndefined(value('year_to')),
             rating_min: numberOrUndefined(value('rating_min')),

@@ -41,8 +41,11 @@ export async function render(main, { params: [id], query }) {
     );
   drawCounts(movie);
 
-  const people = (/** @type {string} */ label, /** @type {Schemas['Named'][]} */ list) =>
-    list.length ? [h('dt', {}, label), h('dd', {}, list.map((p) => p.name).join(', '))] : [];
+  /** Each name links to the person's movies, newest first. */
+  const people = (/** @type {string} */ label, /** @type {'actor' | 'director' | 'producer'} */ role, /** @type {Schemas['Named'][]} */ list) =>
+    list.length
+      ? [h('dt', {}, label), h('dd', {}, list.flatMap((p, i) => [i ? ', ' : '', h('a', { href: `#/browse?${role}=${encodeURIComponent(p.id)}&sort=release_date` }, p.name)]))]
+      : [];
 
   const trailer = h('div', { class: 'trailer' });
   if (movie.media.trailer) {
@@ -69,7 +72,7 @@ export async function render(main, { params: [id], query }) {
       h('p', { class: 'description' }, movie.description),
       trailer,
       h('section', { class: 'actions', 'aria-label': 'Your marks' }, actions(movie, marks ?? null, inCart, drawCounts)),
-      h('dl', { class: 'credits' }, people('Directors', movie.directors), people('Cast', movie.actors), people('Producers', movie.producers)),
+      h('dl', { class: 'credits' }, people('Directors', 'director', movie.directors), people('Cast', 'actor', movie.actors), people('Producers', 'producer', movie.producers)),
       comments(movie.id, query.get('comment')),
     ),
   );
