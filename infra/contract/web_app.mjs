@@ -8,8 +8,8 @@
 // code, the recovery codes), signs out and signs in again with a code. A moderator pages
 // through the catalogue, adds a movie crediting an actor past the API's first page of
 // actors (the form offers them all), uploads its trailer (progress to 100 %), and pages
-// through a library of every movie as favourites and through a security log longer than a
-// page; an anonymous visitor then plays the
+// through a library of every movie as favourites, a security log and a list of orders each
+// longer than a page; an anonymous visitor then plays the
 // trailer before signing in with Google (the local simulated provider).
 // Every screen passes
 // axe-core with no serious or critical violation. The run fails on any script error,
@@ -544,6 +544,24 @@ try {
   await clickText(staff, '[aria-labelledby="log"] button.more', 'Older events');
   await staff.waitForFunction(() => document.querySelectorAll('[aria-labelledby="log"] li').length > 20, { timeout: 10_000 });
   log(`the security log shows ${await logged()} events after "Older events"`);
+  // The orders a page at a time: 21 orders of one cart, each canceled.
+  const forSale = everyMovie.items.find((/** @type {{ available: boolean }} */ m) => m.available);
+  const carted = await fetch(`${base}/cart/items`, { method: 'POST', headers: asAdmin, body: JSON.stringify({ movie_id: forSale.id }) });
+  if (carted.status >= 300) throw new Error(`adding to the cart: ${carted.status}`);
+  for (let n = 0; n < 21; n += 1) {
+    const placed = await fetch(`${base}/orders`, { method: 'POST', headers: { ...asAdmin, 'idempotency-key': `paging-${n}` } });
+    if (placed.status !== 201) throw new Error(`ordering: ${placed.status}`);
+    const canceled = await fetch(`${base}/orders/${(await placed.json()).id}/cancel`, { method: 'POST', headers: asAdmin });
+    if (canceled.status >= 300) throw new Error(`canceling: ${canceled.status}`);
+  }
+  await staff.goto(`${base}/#/orders`);
+  await waitForText(staff, 'button.more', 'More orders');
+  await accessible(staff, 'orders');
+  const ordersShown = () => staff.$$eval('main ul.orders li', (items) => items.length);
+  if ((await ordersShown()) !== 20) throw new Error(`the orders screen starts with ${await ordersShown()} orders`);
+  await clickText(staff, 'button.more', 'More orders');
+  await staff.waitForFunction(() => document.querySelectorAll('main ul.orders li').length === 21 && !document.querySelector('button.more'), { timeout: 10_000 });
+  log('the orders screen shows 21 orders, 20 at a time');
   check('moderator');
   await staffContext.close();
 
