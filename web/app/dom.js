@@ -77,22 +77,25 @@ export function failure(/** @type {unknown} */ error, /** @type {(() => void) | 
 
 /**
  * The place after a list for its next page: a button while `cursor` says there is more,
- * which appends what `next(cursor)` answers to `list` and offers the page after that.
+ * which appends the items of the API's page `pageFrom(cursor)` to `list`, each made a node
+ * by `toNode`, and offers the page after that.
+ * @template T
  * @param {Element} list
  * @param {string | null | undefined} cursor
- * @param {(cursor: string) => Promise<{ nodes: Node[], cursor: string | null | undefined }>} next
+ * @param {(cursor: string) => Promise<{ items: T[], next_cursor?: string | null }>} pageFrom
+ * @param {(item: T) => Node} toNode
  * @param {string} label the button's text
  */
-export function moreOf(list, cursor, next, label) {
+export function moreOf(list, cursor, pageFrom, toNode, label) {
   const place = h('div', {});
   const offer = (/** @type {string | null | undefined} */ from) =>
     show(place, from ? h('button', { type: 'button', class: 'more', onclick: () => load(from) }, label) : null);
   const load = async (/** @type {string} */ from) => {
     show(place, loading('more'));
     try {
-      const page = await next(from);
-      list.append(...page.nodes);
-      offer(page.cursor);
+      const page = await pageFrom(from);
+      list.append(...page.items.map(toNode));
+      offer(page.next_cursor);
     } catch (error) {
       show(place, failure(error, () => load(from)));
     }

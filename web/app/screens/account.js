@@ -272,7 +272,7 @@ export async function security(main) {
       'section',
       { 'aria-labelledby': 'log' },
       h('h2', { id: 'log' }, 'Recent security events'),
-      events.items.length ? [eventList, moreOf(eventList, events.next_cursor, olderEvents, 'Older events')] : h('p', { class: 'empty' }, 'Nothing yet.'),
+      events.items.length ? [eventList, moreOf(eventList, events.next_cursor, olderEvents, eventItem, 'Older events')] : h('p', { class: 'empty' }, 'Nothing yet.'),
     ),
   );
 }
@@ -281,10 +281,7 @@ export async function security(main) {
 const eventItem = (e) => h('li', {}, `${when(e.at)} · ${e.type.replaceAll('_', ' ')}${e.ip ? ` · ${e.ip}` : ''}`);
 
 /** The security log's next page, from `cursor`. */
-async function olderEvents(/** @type {string} */ cursor) {
-  const page = await call('get', '/me/security-events', { query: { limit: 20, cursor } });
-  return { nodes: page.items.map(eventItem), cursor: page.next_cursor };
-}
+const olderEvents = (/** @type {string} */ cursor) => call('get', '/me/security-events', { query: { limit: 20, cursor } });
 
 /**
  * Setting up two-step sign-in: the QR code (or the secret), a first code, then the

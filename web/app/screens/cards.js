@@ -35,11 +35,12 @@ export function card(movie, extra = {}) {
 
 /**
  * A titled row of cards, with its empty state; `more`, for a row with more than its first
- * page, fetches the cards after a cursor (and the cursor after those).
+ * page, reads the API's pages after its cursor and makes each item a card.
+ * @template T
  * @param {string} title
  * @param {HTMLElement[]} cards
  * @param {string} empty
- * @param {{ cursor: string | null | undefined, next: (cursor: string) => Promise<{ nodes: Node[], cursor: string | null | undefined }> }} [more]
+ * @param {{ cursor: string | null | undefined, pageFrom: (cursor: string) => Promise<{ items: T[], next_cursor?: string | null }>, toCard: (item: T) => Node }} [more]
  */
 export function shelf(title, cards, empty, more) {
   const id = `shelf-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
@@ -49,7 +50,7 @@ export function shelf(title, cards, empty, more) {
     { class: 'shelf', 'aria-labelledby': id },
     h('h2', { id }, title),
     cards.length ? row : h('p', { class: 'empty' }, empty),
-    cards.length && more ? moreOf(row, more.cursor, more.next, `More: ${title.toLowerCase()}`) : null,
+    cards.length && more ? moreOf(row, more.cursor, more.pageFrom, more.toCard, `More: ${title.toLowerCase()}`) : null,
   );
 }
 

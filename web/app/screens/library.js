@@ -28,17 +28,13 @@ export async function render(main) {
       shelf('Continue watching', watching.items.map((w) => card(w.movie, { resume: w })), 'Nothing started yet.'),
       shelf('Purchased', owned.items.map(ownedCard), 'You have not bought a movie yet.', {
         cursor: owned.next_cursor,
-        next: async (cursor) => {
-          const page = await call('get', '/me/purchases', { query: { limit: PAGE, cursor } });
-          return { nodes: page.items.map(ownedCard), cursor: page.next_cursor };
-        },
+        pageFrom: (cursor) => call('get', '/me/purchases', { query: { limit: PAGE, cursor } }),
+        toCard: ownedCard,
       }),
       shelf('Favourites', favorites.items.map((m) => card(m)), 'No favourites yet: the ★ on a movie keeps it here.', {
         cursor: favorites.next_cursor,
-        next: async (cursor) => {
-          const page = await call('get', '/me/favorites', { query: { sort: 'title', order: 'asc', limit: PAGE, cursor } });
-          return { nodes: page.items.map((m) => card(m)), cursor: page.next_cursor };
-        },
+        pageFrom: (cursor) => call('get', '/me/favorites', { query: { sort: 'title', order: 'asc', limit: PAGE, cursor } }),
+        toCard: (m) => card(m),
       }),
     );
   } catch (error) {

@@ -51,20 +51,17 @@ export async function catalogue(main, { query }) {
   const list = h('div', {}, loading('movies'));
   show(main, h('h1', {}, 'The catalogue'), h('p', {}, h('a', { href: '#/manage/movies/new', class: 'button primary' }, 'Add a movie')), search, list);
   /** A page of the catalogue by title, from `cursor`. */
-  const pageFrom = async (/** @type {string | undefined} */ cursor) => {
-    const page = await call('get', '/movies', { query: { q: q || undefined, sort: 'title', order: 'asc', limit: PAGE, cursor } });
-    return {
-      nodes: page.items.map((m) => h('li', {}, h('a', { href: `#/manage/movies/${m.id}` }, m.title), ` · ${m.release_date.slice(0, 4)} · ${money(m.price)}${m.available ? '' : ' · not on sale'}`)),
-      cursor: page.next_cursor,
-    };
-  };
+  const pageFrom = (/** @type {string | undefined} */ cursor) =>
+    call('get', '/movies', { query: { q: q || undefined, sort: 'title', order: 'asc', limit: PAGE, cursor } });
+  /** @param {Schemas['Card']} m */
+  const line = (m) => h('li', {}, h('a', { href: `#/manage/movies/${m.id}` }, m.title), ` · ${m.release_date.slice(0, 4)} · ${money(m.price)}${m.available ? '' : ' · not on sale'}`);
   try {
     const first = await pageFrom(undefined);
     // A search's page may come back short, even empty, with a cursor (the API stops at
     // its read budget): the button reads on.
-    if (!first.nodes.length && !first.cursor) return show(list, h('p', { class: 'empty' }, 'No movie matches.'));
-    const movies = h('ul', { class: 'orders' }, first.nodes);
-    show(list, movies, moreOf(movies, first.cursor, pageFrom, 'More movies'));
+    if (!first.items.length && !first.next_cursor) return show(list, h('p', { class: 'empty' }, 'No movie matches.'));
+    const movies = h('ul', { class: 'orders' }, first.items.map(line));
+    show(list, movies, moreOf(movies, first.next_cursor, pageFrom, line, 'More movies'));
   } catch (error) {
     show(list, failure(error, () => catalogue(main, { path: '/manage', params: [], query })));
   }

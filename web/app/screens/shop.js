@@ -103,42 +103,25 @@ export async function orders(main) {
   show(main, h('h1', {}, 'Your orders'), loading('your orders'));
   const [list, payments] = await Promise.all([call('get', '/orders', { query: { limit: PAGE } }), call('get', '/payments', { query: { limit: PAGE } })]);
   /**
-   * The list of a first page, and its button for the next ones.
-   * @param {Node[]} items
-   * @param {string | null | undefined} cursor
-   * @param {(cursor: string) => Promise<{ nodes: Node[], cursor: string | null | undefined }>} next
+   * A first page as a list, with its button for the next ones.
+   * @template T
+   * @param {{ items: T[], next_cursor?: string | null }} first
+   * @param {(cursor: string) => Promise<{ items: T[], next_cursor?: string | null }>} pageFrom
+   * @param {(item: T) => Node} toItem
    * @param {string} label
    * @param {string} empty
    */
-  const paged = (items, cursor, next, label, empty) => {
-    if (!items.length) return h('p', { class: 'empty' }, empty);
-    const ul = h('ul', { class: 'orders' }, items);
-    return h('div', {}, ul, moreOf(ul, cursor, next, label));
+  const paged = (first, pageFrom, toItem, label, empty) => {
+    if (!first.items.length) return h('p', { class: 'empty' }, empty);
+    const ul = h('ul', { class: 'orders' }, first.items.map(toItem));
+    return h('div', {}, ul, moreOf(ul, first.next_cursor, pageFrom, toItem, label));
   };
   show(
     main,
     h('h1', {}, 'Your orders'),
-    paged(
-      list.items.map(orderItem),
-      list.next_cursor,
-      async (cursor) => {
-        const page = await call('get', '/orders', { query: { limit: PAGE, cursor } });
-        return { nodes: page.items.map(orderItem), cursor: page.next_cursor };
-      },
-      'More orders',
-      'No orders yet.',
-    ),
+    paged(list, (cursor) => call('get', '/orders', { query: { limit: PAGE, cursor } }), orderItem, 'More orders', 'No orders yet.'),
     h('h2', {}, 'Payments'),
-    paged(
-      payments.items.map(paymentItem),
-      payments.next_cursor,
-      async (cursor) => {
-        const page = await call('get', '/payments', { query: { limit: PAGE, cursor } });
-        return { nodes: page.items.map(paymentItem), cursor: page.next_cursor };
-      },
-      'More payments',
-      'No payments yet.',
-    ),
+    paged(payments, (cursor) => call('get', '/payments', { query: { limit: PAGE, cursor } }), paymentItem, 'More payments', 'No payments yet.'),
   );
 }
 
