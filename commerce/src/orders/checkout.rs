@@ -384,10 +384,7 @@ async fn confirmed_prices(
             .write(
                 Write::update(
                     key(&order.id),
-                    Update::new().set(
-                        "repricing",
-                        serde_json::to_value(repricing).map_err(|_| Problem::internal())?,
-                    ),
+                    Update::new().set("repricing", json(repricing)?),
                 )
                 .when(Condition::eq("status", Status::Pending.as_str())),
             )
@@ -440,6 +437,11 @@ fn checkout_request(
     }
 }
 
+/// A value of the order as its item stores it.
+fn json(value: &impl Serialize) -> Result<serde_json::Value, Problem> {
+    serde_json::to_value(value).map_err(|_| Problem::internal())
+}
+
 /// One transaction: the order takes its new page (and the confirmed prices, unless
 /// `unchanged`) while it still waits for this attempt, the hold lapses after the page, the
 /// payment is recorded, a page opened before is ended, and tickets left out give their
@@ -452,9 +454,6 @@ fn session_writes(
     open: &OpenCheckout,
     now: i64,
 ) -> Result<Vec<Write>, Problem> {
-    fn json(value: &impl Serialize) -> Result<serde_json::Value, Problem> {
-        serde_json::to_value(value).map_err(|_| Problem::internal())
-    }
     let lapses_at = open.expires_at + GRACE_SECS;
     let mut update = Update::new()
         .set("checkout", json(open)?)
