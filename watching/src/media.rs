@@ -70,7 +70,7 @@ pub(crate) fn store_problem(e: MediaError) -> Problem {
 #[serde(deny_unknown_fields)]
 pub struct UploadStart {
     /// `video/mp4`.
-    #[garde(length(min = 1, max = 100))]
+    #[garde(length(chars, min = 1, max = 100))]
     pub content_type: String,
     /// The file's exact size.
     #[garde(range(min = 1))]
@@ -207,7 +207,7 @@ pub struct CompletedPart {
     #[garde(range(min = 1, max = 10000))]
     pub number: u32,
     /// The `ETag` header the part's PUT answered.
-    #[garde(length(min = 1, max = 200))]
+    #[garde(length(chars, min = 1, max = 200))]
     pub etag: String,
 }
 
@@ -215,7 +215,7 @@ pub struct CompletedPart {
 #[serde(deny_unknown_fields)]
 pub struct UploadComplete {
     /// Every part, in order.
-    #[garde(length(min = 1, max = 10000), dive)]
+    #[garde(custom(marquee_core::http::validate::items(1, 10000)), dive)]
     pub parts: Vec<CompletedPart>,
 }
 

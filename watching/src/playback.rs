@@ -33,7 +33,7 @@ pub struct PlaybackStart {
     #[garde(skip)]
     pub kind: MediaKind,
     /// A live grant of this movie to renew instead of opening another stream.
-    #[garde(inner(length(min = 1, max = 40)))]
+    #[garde(inner(length(chars, min = 1, max = 40)))]
     pub grant_id: Option<String>,
 }
 
@@ -263,7 +263,7 @@ pub struct ProgressBeat {
     #[garde(range(min = 0.0, max = MAX_DURATION_S))]
     pub duration_s: f64,
     /// The stream's grant: the beat keeps it alive.
-    #[garde(inner(length(min = 1, max = 40)))]
+    #[garde(inner(length(chars, min = 1, max = 40)))]
     pub grant_id: Option<String>,
 }
 

@@ -24,7 +24,7 @@ use serde_json::json;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"email": "ana@example.com", "password": "Velvet-Lantern-Orbit-42"}))]
 pub struct RegisterRequest {
-    #[garde(email, length(max = 254))]
+    #[garde(email, length(chars, max = 254))]
     #[schema(max_length = 254, format = "email")]
     pub email: String,
     #[garde(skip)]
@@ -34,7 +34,7 @@ pub struct RegisterRequest {
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivateRequest {
-    #[garde(length(min = 1, max = 200))]
+    #[garde(length(chars, min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200)]
     pub token: String,
     /// The account's password. Needed with a link sent on request (`choose_password=1` on
@@ -58,7 +58,7 @@ pub struct ActivateForm {
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailRequest {
-    #[garde(length(min = 1, max = 254))]
+    #[garde(length(chars, min = 1, max = 254))]
     #[schema(min_length = 1, max_length = 254)]
     pub email: String,
 }

@@ -24,7 +24,7 @@ use serde_json::json;
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
-    #[garde(length(min = 1, max = 200))]
+    #[garde(length(chars, min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200)]
     pub token: String,
     #[garde(skip)]
@@ -34,13 +34,13 @@ pub struct ResetRequest {
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChangeRequest {
-    #[garde(length(min = 1, max = 1024))]
+    #[garde(length(chars, min = 1, max = 1024))]
     #[schema(min_length = 1, max_length = 1024)]
     pub current_password: String,
     #[garde(skip)]
     pub new_password: String,
     /// A code from the authenticator; required while two-step sign-in is on.
-    #[garde(inner(length(min = 1, max = 16)))]
+    #[garde(inner(length(chars, min = 1, max = 16)))]
     pub code: Option<String>,
 }
 

@@ -197,7 +197,10 @@ pub fn parse(query: BrowseQuery) -> Result<(Filters, Plan), Problem> {
         .certification
         .map(|c| c.trim().to_uppercase())
         .filter(|c| !c.is_empty());
-    if certification.as_ref().is_some_and(|c| c.len() > 10) {
+    if certification
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > 10)
+    {
         errors.push(field("certification", "at most 10 characters"));
     }
     let q = query.q.unwrap_or_default();

@@ -20,20 +20,20 @@ pub struct Screen {
 #[derive(Debug, Clone, Serialize, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CinemaInput {
-    #[garde(length(min = 1, max = 100))]
+    #[garde(length(chars, min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
-    #[garde(length(min = 1, max = 200))]
+    #[garde(length(chars, min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200)]
     pub address: String,
-    #[garde(length(min = 1, max = 100))]
+    #[garde(length(chars, min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
     pub city: String,
     /// ISO 3166-1 alpha-2, e.g. `FR`.
-    #[garde(length(min = 2, max = 2), pattern(r"^[A-Z]{2}$"))]
+    #[garde(length(chars, min = 2, max = 2), pattern(r"^[A-Z]{2}$"))]
     #[schema(min_length = 2, max_length = 2, pattern = r"^[A-Z]{2}$")]
     pub country: String,
-    #[garde(length(min = 1, max = 50), dive)]
+    #[garde(custom(marquee_core::http::validate::items(1, 50)), dive)]
     #[schema(min_items = 1, max_items = 50)]
     pub screens: Vec<Screen>,
 }

@@ -8,7 +8,7 @@ pub struct Genre;
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"name": "Film noir"}))]
 pub struct GenreInput {
-    #[garde(length(min = 1, max = 50))]
+    #[garde(length(chars, min = 1, max = 50))]
     #[schema(min_length = 1, max_length = 50)]
     pub name: String,
 }

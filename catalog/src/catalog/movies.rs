@@ -53,11 +53,11 @@ fn yes() -> bool {
     "release_date": "1958-05-09", "duration_min": 128, "certification": "PG",
     "price": {"amount": 399, "currency": "EUR"}}))]
 pub struct MovieInput {
-    #[garde(length(min = 1, max = 200))]
+    #[garde(length(chars, min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200)]
     pub title: String,
     #[serde(default)]
-    #[garde(length(max = 5000))]
+    #[garde(length(chars, max = 5000))]
     #[schema(max_length = 5000)]
     pub description: String,
     /// `YYYY-MM-DD`.
@@ -68,7 +68,7 @@ pub struct MovieInput {
     #[schema(minimum = 1, maximum = 1000)]
     pub duration_min: u16,
     /// E.g. `PG-13`, `12A`.
-    #[garde(length(min = 1, max = 10))]
+    #[garde(length(chars, min = 1, max = 10))]
     #[schema(min_length = 1, max_length = 10)]
     pub certification: String,
     #[garde(dive)]
@@ -76,19 +76,31 @@ pub struct MovieInput {
     // At most 45 references: an update that swaps them all still fits one transaction
     // (the record, 45 counts up and 45 down).
     #[serde(default)]
-    #[garde(length(max = 5), inner(length(min = 1, max = 40)))]
+    #[garde(
+        custom(marquee_core::http::validate::items(0, 5)),
+        inner(length(chars, min = 1, max = 40))
+    )]
     #[schema(max_items = 5)]
     pub genre_ids: Vec<String>,
     #[serde(default)]
-    #[garde(length(max = 30), inner(length(min = 1, max = 40)))]
+    #[garde(
+        custom(marquee_core::http::validate::items(0, 30)),
+        inner(length(chars, min = 1, max = 40))
+    )]
     #[schema(max_items = 30)]
     pub actor_ids: Vec<String>,
     #[serde(default)]
-    #[garde(length(max = 5), inner(length(min = 1, max = 40)))]
+    #[garde(
+        custom(marquee_core::http::validate::items(0, 5)),
+        inner(length(chars, min = 1, max = 40))
+    )]
     #[schema(max_items = 5)]
     pub producer_ids: Vec<String>,
     #[serde(default)]
-    #[garde(length(max = 5), inner(length(min = 1, max = 40)))]
+    #[garde(
+        custom(marquee_core::http::validate::items(0, 5)),
+        inner(length(chars, min = 1, max = 40))
+    )]
     #[schema(max_items = 5)]
     pub director_ids: Vec<String>,
     /// Whether it can be bought now.
@@ -97,7 +109,10 @@ pub struct MovieInput {
     pub available: bool,
     /// ISO 3166-1 alpha-2 codes where it may be sold; empty means everywhere.
     #[serde(default)]
-    #[garde(length(max = 250), inner(pattern(r"^[A-Z]{2}$")))]
+    #[garde(
+        custom(marquee_core::http::validate::items(0, 250)),
+        inner(pattern(r"^[A-Z]{2}$"))
+    )]
     #[schema(max_items = 250)]
     pub regions: Vec<String>,
 }

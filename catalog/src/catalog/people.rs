@@ -11,21 +11,21 @@ use time::Date;
 #[schema(example = json!({"name": "Ana Torrent", "birth_date": "1966-07-12",
     "bio": "Spanish actress; her debut came at seven."}))]
 pub struct PersonInput {
-    #[garde(length(min = 1, max = 100))]
+    #[garde(length(chars, min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// `YYYY-MM-DD`.
     #[garde(skip)]
     pub birth_date: Option<String>,
-    #[garde(length(max = 4000))]
+    #[garde(length(chars, max = 4000))]
     #[schema(max_length = 4000)]
     pub bio: Option<String>,
     /// An https URL.
-    #[garde(length(max = 2048))]
+    #[garde(length(chars, max = 2048))]
     #[schema(max_length = 2048)]
     pub photo_url: Option<String>,
     /// Producers only.
-    #[garde(length(min = 1, max = 100))]
+    #[garde(length(chars, min = 1, max = 100))]
     #[schema(min_length = 1, max_length = 100)]
     pub company: Option<String>,
 }

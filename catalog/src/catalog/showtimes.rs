@@ -31,10 +31,10 @@ use time::{Date, Duration, OffsetDateTime};
 #[derive(Debug, Clone, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ShowtimeInput {
-    #[garde(length(min = 1, max = 40))]
+    #[garde(length(chars, min = 1, max = 40))]
     #[schema(min_length = 1, max_length = 40)]
     pub movie_id: String,
-    #[garde(length(min = 1, max = 40))]
+    #[garde(length(chars, min = 1, max = 40))]
     #[schema(min_length = 1, max_length = 40)]
     pub cinema_id: String,
     /// The screen's number in the cinema.
@@ -42,7 +42,7 @@ pub struct ShowtimeInput {
     #[schema(minimum = 1, maximum = 99)]
     pub screen: u16,
     /// RFC 3339, in the future.
-    #[garde(length(min = 1, max = 40))]
+    #[garde(length(chars, min = 1, max = 40))]
     #[schema(min_length = 1, max_length = 40, format = DateTime)]
     pub starts_at: String,
     #[garde(dive)]

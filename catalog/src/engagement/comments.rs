@@ -24,11 +24,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentInput {
-    #[garde(length(min = 1, max = 2000))]
+    #[garde(length(chars, min = 1, max = 2000))]
     #[schema(min_length = 1, max_length = 2000)]
     pub text: String,
     /// The comment this one answers.
-    #[garde(length(min = 1, max = 40))]
+    #[garde(length(chars, min = 1, max = 40))]
     #[schema(min_length = 1, max_length = 40)]
     pub parent_id: Option<String>,
 }
@@ -36,7 +36,7 @@ pub struct CommentInput {
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CommentEdit {
-    #[garde(length(min = 1, max = 2000))]
+    #[garde(length(chars, min = 1, max = 2000))]
     #[schema(min_length = 1, max_length = 2000)]
     pub text: String,
 }

@@ -56,11 +56,11 @@ pub struct Line {
 #[serde(deny_unknown_fields)]
 pub struct AddItem {
     /// A movie to buy, or...
-    #[garde(length(min = 1, max = 40))]
+    #[garde(length(chars, min = 1, max = 40))]
     #[schema(min_length = 1, max_length = 40)]
     pub movie_id: Option<String>,
     /// ...tickets for a showtime, with `quantity`.
-    #[garde(length(min = 1, max = 40))]
+    #[garde(length(chars, min = 1, max = 40))]
     #[schema(min_length = 1, max_length = 40)]
     pub showtime_id: Option<String>,
     /// 1 to 10 tickets.

@@ -36,6 +36,34 @@ fn in_our_words(message: &str) -> String {
     }
 }
 
+/// garde's `custom` rule for how many items a list holds (`#[garde(custom(items(1, 50)))]`):
+/// garde's `length` rule says its limits in characters, which is what the product's text
+/// lengths count (`length(chars, ..)`), so a list's limits are said in items.
+pub fn items<T>(min: usize, max: usize) -> impl FnOnce(&Vec<T>, &()) -> garde::Result {
+    let counted = |n: usize| {
+        if n == 1 {
+            "1 item".to_string()
+        } else {
+            format!("{n} items")
+        }
+    };
+    move |list, ()| {
+        if list.len() < min {
+            Err(garde::Error::new(format!(
+                "must have at least {}",
+                counted(min)
+            )))
+        } else if list.len() > max {
+            Err(garde::Error::new(format!(
+                "must have at most {}",
+                counted(max)
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 /// 422 listing `errors`, when there are any.
 pub fn finish(errors: Vec<FieldError>) -> Result<(), Problem> {
     if errors.is_empty() {
@@ -79,6 +107,49 @@ mod tests {
             field: field.into(),
             message: message.into(),
         }
+    }
+
+    #[derive(garde::Validate)]
+    struct Titled {
+        #[garde(length(chars, min = 1, max = 5))]
+        title: String,
+        #[garde(custom(items(1, 2)), inner(length(chars, min = 1, max = 3)))]
+        tags: Vec<String>,
+    }
+
+    fn said(title: &str, tags: &[&str]) -> Vec<(String, String)> {
+        let value = Titled {
+            title: title.into(),
+            tags: tags.iter().map(|t| t.to_string()).collect(),
+        };
+        fields(&value)
+            .into_iter()
+            .map(|e| (e.field, e.message))
+            .collect()
+    }
+
+    #[test]
+    fn texts_count_characters_and_lists_count_items() {
+        // Five characters of three bytes each: within a limit of five characters.
+        assert_eq!(said("千と千尋の", &["神隠し"]), vec![]);
+        let too_long = || {
+            (
+                "title".to_string(),
+                "must be at most 5 characters long".to_string(),
+            )
+        };
+        assert_eq!(said("千と千尋の神", &["a"]), vec![too_long()]);
+        assert_eq!(
+            said("a", &[]),
+            vec![("tags".into(), "must have at least 1 item".into())]
+        );
+        assert_eq!(
+            said("a", &["a", "b", "神隠しの"]),
+            vec![
+                ("tags[2]".into(), "must be at most 3 characters long".into()),
+                ("tags".into(), "must have at most 2 items".into()),
+            ]
+        );
     }
 
     #[test]

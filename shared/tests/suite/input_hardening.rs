@@ -296,6 +296,60 @@ async fn field_errors_are_in_our_words_and_each_field_once(env: Env) {
     );
 }
 
+/// Lengths are counted as the contract states them: texts in characters (JSON Schema's
+/// `maxLength`), whatever their bytes, and lists in items.
+async fn texts_count_characters_and_lists_count_items(env: Env) {
+    let (moderator, _, _) = env.account("counter", Role::Moderator).await;
+    let movie = |title: String, genre_ids: Vec<String>| {
+        json!({"title": title, "release_date": "2001-07-20", "duration_min": 125,
+               "certification": "PG", "price": {"amount": 399, "currency": "EUR"},
+               "genre_ids": genre_ids})
+    };
+    // 200 characters of three bytes each: at the title's limit of 200 characters.
+    let title = "千と千尋の神隠し".repeat(25);
+    let (status, created) = env
+        .post("/movies", Some(&moderator), movie(title.clone(), vec![]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    assert_eq!(created["title"], title.as_str());
+    let (status, problem) = env
+        .post(
+            "/movies",
+            Some(&moderator),
+            movie(format!("{title}の"), vec![]),
+        )
+        .await;
+    assert_eq!(
+        refused(status, &problem),
+        vec![(
+            "title".to_string(),
+            "must be at most 200 characters long".to_string()
+        )]
+    );
+    let name = "名".repeat(100);
+    let (status, actor) = env
+        .post("/actors", Some(&moderator), json!({"name": name}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{actor}");
+    let (status, problem) = env
+        .post(
+            "/movies",
+            Some(&moderator),
+            movie(
+                "Six genres".into(),
+                (0..6).map(|n| format!("g{n}")).collect(),
+            ),
+        )
+        .await;
+    assert_eq!(
+        refused(status, &problem),
+        vec![(
+            "genre_ids".to_string(),
+            "must have at most 5 items".to_string()
+        )]
+    );
+}
+
 async fn every_query_error_has_one_status_and_code(env: Env) {
     for (path, field) in [
         ("/movies?limit=0", "limit"),
@@ -355,5 +409,6 @@ support::on_both_backends!(
     unknown_members_are_refused_and_empty_patches_keep_the_version,
     control_characters_are_refused_outside_long_texts,
     field_errors_are_in_our_words_and_each_field_once,
+    texts_count_characters_and_lists_count_items,
     every_query_error_has_one_status_and_code,
 );

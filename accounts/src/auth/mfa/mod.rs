@@ -41,7 +41,7 @@ pub const RECENT_SIGN_IN_SECS: i64 = 10 * 60;
 #[serde(deny_unknown_fields)]
 pub struct SetupRequest {
     /// Needed unless this session signed in within the last 10 minutes.
-    #[garde(inner(length(min = 1, max = 1024)))]
+    #[garde(inner(length(chars, min = 1, max = 1024)))]
     pub password: Option<String>,
 }
 
@@ -61,7 +61,7 @@ pub struct SetupAnswer {
 #[serde(deny_unknown_fields)]
 pub struct ConfirmRequest {
     /// The 6-digit code the authenticator shows now.
-    #[garde(length(min = 1, max = 16))]
+    #[garde(length(chars, min = 1, max = 16))]
     #[schema(min_length = 1, max_length = 16)]
     pub code: String,
 }
@@ -75,35 +75,35 @@ pub struct RecoveryCodes {
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct VerifyRequest {
-    #[garde(length(min = 1, max = 200))]
+    #[garde(length(chars, min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200)]
     pub mfa_token: String,
     /// A code from the authenticator; or else `recovery_code`.
-    #[garde(inner(length(min = 1, max = 16)))]
+    #[garde(inner(length(chars, min = 1, max = 16)))]
     pub code: Option<String>,
-    #[garde(inner(length(min = 1, max = 64)))]
+    #[garde(inner(length(chars, min = 1, max = 64)))]
     pub recovery_code: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DisableRequest {
-    #[garde(inner(length(min = 1, max = 1024)))]
+    #[garde(inner(length(chars, min = 1, max = 1024)))]
     pub password: Option<String>,
     /// A code from the authenticator; or else `recovery_code`.
-    #[garde(inner(length(min = 1, max = 16)))]
+    #[garde(inner(length(chars, min = 1, max = 16)))]
     pub code: Option<String>,
-    #[garde(inner(length(min = 1, max = 64)))]
+    #[garde(inner(length(chars, min = 1, max = 64)))]
     pub recovery_code: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Validate, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegenerateRequest {
-    #[garde(inner(length(min = 1, max = 1024)))]
+    #[garde(inner(length(chars, min = 1, max = 1024)))]
     pub password: Option<String>,
     /// A code from the authenticator.
-    #[garde(length(min = 1, max = 16))]
+    #[garde(length(chars, min = 1, max = 16))]
     #[schema(min_length = 1, max_length = 16)]
     pub code: String,
 }

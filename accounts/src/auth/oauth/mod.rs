@@ -528,7 +528,7 @@ fn describe_token_error<E: std::error::Error>(
 #[serde(deny_unknown_fields)]
 pub struct ExchangeRequest {
     /// The `login_code` the callback put on `redirect_to`.
-    #[garde(length(min = 1, max = 200))]
+    #[garde(length(chars, min = 1, max = 200))]
     #[schema(min_length = 1, max_length = 200)]
     pub login_code: String,
 }
