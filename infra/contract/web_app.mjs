@@ -466,13 +466,15 @@ try {
   }
   const firstActors = await (await fetch(`${base}/actors?limit=100`)).json();
   const onFirstPage = new Set(firstActors.items.map((/** @type {{ id: string }} */ a) => a.id));
-  let actorId;
-  for (let cursor = firstActors.next_cursor; cursor && !actorId; ) {
+  /** @type {{ id: string, name: string } | undefined} */
+  let actor;
+  for (let cursor = firstActors.next_cursor; cursor && !actor; ) {
     const page = await (await fetch(`${base}/actors?limit=100&cursor=${encodeURIComponent(cursor)}`)).json();
-    actorId = page.items.find((/** @type {{ id: string }} */ a) => !onFirstPage.has(a.id))?.id;
+    actor = page.items.find((/** @type {{ id: string }} */ a) => !onFirstPage.has(a.id));
     cursor = page.next_cursor;
   }
-  if (!actorId) throw new Error('no actor beyond the first page of 100');
+  if (!actor) throw new Error('no actor beyond the first page of 100');
+  const actorId = actor.id;
   const staffContext = await browser.createBrowserContext();
   const staff = await staffContext.newPage();
   watch(staff);
@@ -489,7 +491,16 @@ try {
   await staff.goto(`${base}/#/manage/movies/new`);
   await staff.waitForSelector('#f-title');
   await accessible(staff, 'add a movie');
-  await staff.select('#f-actor_ids', actorId);
+  // The cast's find box narrows the list to the one name typed (in lower case), and what
+  // is ticked is said above the list.
+  const castShown = () => staff.$$eval('#f-actor_ids ~ ul li:not([hidden]) input', (boxes) => boxes.map((b) => /** @type {HTMLInputElement} */ (b).value));
+  const allCast = (await castShown()).length;
+  if (allCast <= 100) throw new Error(`the cast list offers ${allCast} actors`);
+  await staff.type('#f-actor_ids', actor.name.toLowerCase());
+  const narrowed = await castShown();
+  if (narrowed.length !== 1 || narrowed[0] !== actorId) throw new Error(`finding ${actor.name} shows ${narrowed.length} actors`);
+  await staff.click(`input[name="actor_ids"][value="${actorId}"]`);
+  await waitForText(staff, '#f-actor_ids-chosen', `Chosen: ${actor.name}`);
   const title = `Night Tram ${Date.now()}`;
   await staff.type('#f-title', title);
   await staff.type('#f-description', 'A conductor, a last tram, a city that will not sleep.');
@@ -502,8 +513,9 @@ try {
   const newId = (await staff.evaluate(() => location.hash)).split('/').pop();
   await waitForText(staff, 'h1', `Edit ${title}`);
   await accessible(staff, 'edit a movie');
-  const credited = await staff.$eval('#f-actor_ids', (select, id) => [...select.selectedOptions].map((o) => o.value).includes(id), actorId);
-  if (!credited) throw new Error('the edit form does not show an actor the movie credits');
+  // What the movie credits is ticked, first in its list.
+  const firstInCast = await staff.$eval('#f-actor_ids ~ ul input', (box) => [/** @type {HTMLInputElement} */ (box).value, /** @type {HTMLInputElement} */ (box).checked]);
+  if (firstInCast[0] !== actorId || !firstInCast[1]) throw new Error('the edit form does not show an actor the movie credits');
   const chooser = await staff.$('#f-media-trailer');
   await chooser.uploadFile(join(here, '../demo/clip.mp4'));
   await clickText(staff, 'button', 'Upload the trailer');

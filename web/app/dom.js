@@ -119,7 +119,9 @@ export function formError(form, error) {
   const fieldErrors = error instanceof ApiError ? error.errors : [];
   let placed = 0;
   for (const { field, message } of fieldErrors) {
-    const input = form.elements.namedItem(field);
+    const named = form.elements.namedItem(field);
+    // A list of checkboxes (a picker) takes its error on its find box.
+    const input = named instanceof RadioNodeList ? named[0]?.closest('fieldset')?.querySelector('input[type="search"]') : named;
     if (input instanceof HTMLElement) {
       const id = `${input.id || field}-error`;
       input.setAttribute('aria-invalid', 'true');

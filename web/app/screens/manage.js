@@ -103,19 +103,6 @@ export async function movie(main, { params: [id] }) {
     everyOf((cursor) => call('get', '/producers', { query: { limit: 100, cursor } })),
   ]);
   const chosen = (/** @type {Schemas['Named'][] | undefined} */ list) => new Set((list ?? []).map((n) => n.id));
-  /**
-   * @param {string} name
-   * @param {string} label
-   * @param {{ id: string, name: string }[]} options
-   * @param {Set<string>} selected
-   */
-  const many = (name, label, options, selected) =>
-    h(
-      'div',
-      { class: 'field' },
-      h('label', { for: `f-${name}` }, label),
-      h('select', { id: `f-${name}`, name, multiple: true, size: 5 }, options.map((o) => h('option', { value: o.id, selected: selected.has(o.id) }, o.name))),
-    );
   const form = h(
     'form',
     { class: 'card-form' },
@@ -126,10 +113,10 @@ export async function movie(main, { params: [id] }) {
     field('Certification (e.g. PG-13, 12A)', { name: 'certification', required: true, maxlength: 10, value: current?.certification ?? '' }),
     field('Price', { name: 'amount', type: 'number', min: 0, step: '0.01', required: true, value: current ? (current.price.amount / 100).toFixed(2) : '' }),
     field('Currency', { name: 'currency', required: true, pattern: '[A-Z]{3}', maxlength: 3, value: current?.price.currency ?? 'EUR' }),
-    many('genre_ids', 'Genres (up to 5)', genres, chosen(current?.genres)),
-    many('actor_ids', 'Cast', actors, chosen(current?.actors)),
-    many('director_ids', 'Directors', directors, chosen(current?.directors)),
-    many('producer_ids', 'Producers', producers, chosen(current?.producers)),
+    picker('genre_ids', 'Genres (up to 5)', genres, chosen(current?.genres)),
+    picker('actor_ids', 'Cast (up to 30)', actors, chosen(current?.actors)),
+    picker('director_ids', 'Directors (up to 5)', directors, chosen(current?.directors)),
+    picker('producer_ids', 'Producers (up to 5)', producers, chosen(current?.producers)),
     field('Regions where it is sold (two-letter codes, commas; empty: everywhere)', { name: 'regions', value: (current?.regions ?? []).join(', ') }),
     h('div', { class: 'field' }, h('label', {}, h('input', { type: 'checkbox', name: 'available', checked: current?.available ?? true }), ' On sale')),
     h('button', { type: 'submit', class: 'primary' }, adding ? 'Add the movie' : 'Save the changes'),
@@ -179,6 +166,42 @@ export async function movie(main, { params: [id] }) {
         )
       : h('p', { class: 'meta' }, 'Once the movie is added, its trailer and feature can be uploaded here.'),
   );
+}
+
+/**
+ * Choosing some of a long list (the catalogue's people run to thousands): a box that narrows
+ * the list by name (accents and case aside), a line saying what is chosen, and a checkbox
+ * named `name` for each option, the chosen ones first.
+ * @param {string} name
+ * @param {string} label
+ * @param {{ id: string, name: string }[]} options
+ * @param {Set<string>} selected
+ */
+function picker(name, label, options, selected) {
+  const fold = (/** @type {string} */ s) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+  const ordered = [...options.filter((o) => selected.has(o.id)), ...options.filter((o) => !selected.has(o.id))];
+  const rows = ordered.map((o) => ({
+    option: o,
+    folded: fold(o.name),
+    box: h('input', { type: 'checkbox', name, value: o.id, checked: selected.has(o.id) }),
+  }));
+  const items = rows.map((r) => h('li', {}, h('label', {}, r.box, ' ', r.option.name)));
+  const chosen = h('p', { class: 'meta', id: `f-${name}-chosen`, 'aria-live': 'polite' });
+  const sayChosen = () => {
+    const names = rows.filter((r) => r.box.checked).map((r) => r.option.name);
+    chosen.textContent = names.length ? `Chosen: ${names.join(', ')}` : 'None chosen';
+  };
+  const finder = h('input', { type: 'search', id: `f-${name}`, placeholder: 'Find by name', autocomplete: 'off' });
+  finder.addEventListener('input', () => {
+    const wanted = fold(finder.value.trim());
+    rows.forEach((r, i) => {
+      items[i].hidden = wanted !== '' && !r.folded.includes(wanted);
+    });
+  });
+  const list = h('ul', { class: 'picker-list' }, items);
+  list.addEventListener('change', sayChosen);
+  sayChosen();
+  return h('fieldset', { class: 'field picker' }, h('legend', {}, label), chosen, h('label', { for: finder.id, class: 'visually-hidden' }, 'Find by name'), finder, list);
 }
 
 /**
