@@ -110,12 +110,23 @@ async function accessible(page, /** @type {string} */ screen) {
   log(`${screen}: no serious or critical accessibility violation`);
 }
 
-/** At 360 px wide nothing scrolls sideways (then back to the desktop width). */
+/** At 360 px wide nothing scrolls sideways, and every link of the navigation can be
+ * scrolled into sight within its row (then back to the desktop width). */
 async function fitsAPhone(page, /** @type {string} */ screen) {
   await page.setViewport({ width: 360, height: 740 });
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  const outOfReach = await page.$$eval('#nav a', (links) =>
+    links
+      .filter((a) => {
+        a.scrollIntoView({ block: 'nearest', inline: 'nearest' });
+        const box = a.getBoundingClientRect();
+        return box.left < 0 || box.right > document.documentElement.clientWidth;
+      })
+      .map((a) => a.textContent),
+  );
   await page.setViewport({ width: 1280, height: 900 });
   if (overflow > 0) throw new Error(`at 360 px the ${screen} screen scrolls sideways by ${overflow} px`);
+  if (outOfReach.length) throw new Error(`at 360 px the ${screen} screen's navigation cannot reach ${outOfReach.join(', ')}`);
 }
 
 const textOf = (page, selector) => page.$eval(selector, (e) => e.textContent ?? '');
@@ -484,6 +495,18 @@ try {
   await staff.goto(`${base}/#/manage`);
   await waitForText(staff, 'button.more', 'More movies');
   await accessible(staff, 'the catalogue');
+  await fitsAPhone(staff, 'catalogue');
+  // Opened on a phone, the navigation shows the current screen's link without scrolling.
+  await staff.setViewport({ width: 360, height: 740 });
+  await staff.reload({ waitUntil: 'networkidle0' });
+  await waitForText(staff, '#nav a[aria-current="page"]', 'Manage');
+  const manageLink = await staff.$eval('#nav a[aria-current="page"]', (a) => {
+    const box = a.getBoundingClientRect();
+    return [box.left, box.right, document.documentElement.clientWidth];
+  });
+  await staff.setViewport({ width: 1280, height: 900 });
+  if (manageLink[0] < 0 || manageLink[1] > manageLink[2]) throw new Error(`on a phone the current screen's link is out of sight (${manageLink.join(', ')})`);
+  await waitForText(staff, 'button.more', 'More movies');
   const firstPage = await staff.$$eval('ul.orders li', (items) => items.length);
   if (firstPage !== 20) throw new Error(`the catalogue's first page shows ${firstPage} movies`);
   await clickText(staff, 'button.more', 'More movies');

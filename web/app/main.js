@@ -90,8 +90,17 @@ async function drawNav() {
 function markCurrent() {
   const here = `#${route().path}`;
   document.querySelectorAll('#nav a').forEach((a) => {
-    if (a.getAttribute('href') === here) a.setAttribute('aria-current', 'page');
-    else a.removeAttribute('aria-current');
+    if (a.getAttribute('href') !== here) {
+      a.removeAttribute('aria-current');
+      return;
+    }
+    a.setAttribute('aria-current', 'page');
+    // On a phone the links scroll sideways in their row: the current one is kept in sight.
+    const row = a.closest('ul');
+    if (!row) return;
+    const [box, rowBox] = [a.getBoundingClientRect(), row.getBoundingClientRect()];
+    if (box.right > rowBox.right) row.scrollLeft += box.right - rowBox.right;
+    else if (box.left < rowBox.left) row.scrollLeft -= rowBox.left - box.left;
   });
 }
 
