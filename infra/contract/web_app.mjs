@@ -364,13 +364,37 @@ try {
   await waitForText(page, '.buy', 'In your cart');
   await page.reload();
   await waitForText(page, '.buy', 'In your cart');
-  await clickText(page, '.buy a', 'Go to the cart');
-  await waitForText(page, '.lines td a', movie.title);
+  // Tickets for the next showtime with seats, from its movie's page: two, then three in
+  // the cart; the same order pays for them and the seats are taken.
+  const upcoming = (await (await fetch(`${base}/showtimes?limit=20`)).json()).items.find((/** @type {{ seats_left: number }} */ st) => st.seats_left >= 3);
+  if (!upcoming) throw new Error('no showtime with three seats left');
+  await page.goto(`${base}/#/movies/${upcoming.movie_id}`);
+  await page.waitForSelector(`#f-tickets-${upcoming.id}`);
+  await accessible(page, 'a movie in cinemas');
+  await page.$eval(`#f-tickets-${upcoming.id}`, (e) => { /** @type {HTMLInputElement} */ (e).value = ''; });
+  await page.type(`#f-tickets-${upcoming.id}`, '2');
+  await clickText(page, '.showtime button', 'Add tickets');
+  await waitForText(page, '#announce', '2 tickets for');
+  await waitForText(page, '.showtime a', 'Go to the cart');
+  await clickText(page, '.showtime a', 'Go to the cart');
+  await waitForText(page, '.lines td', upcoming.cinema_name);
+  const ticketLine = await page.$eval('.lines input.quantity', (e) => /** @type {HTMLInputElement} */ (e).value);
+  if (ticketLine !== '2') throw new Error(`the cart holds ${ticketLine} tickets`);
+  await page.$eval('.lines input.quantity', (e) => { /** @type {HTMLInputElement} */ (e).value = ''; });
+  await page.type('.lines input.quantity', '3');
+  await clickText(page, '.lines button', 'Change');
+  await waitForText(page, '#announce', 'The cart is updated');
+  const seatsTotal = new Intl.NumberFormat(undefined, { style: 'currency', currency: upcoming.price.currency }).format((upcoming.price.amount * 3) / 100);
+  await waitForText(page, '.lines td', seatsTotal);
+  await page.waitForSelector(`.lines a[href="#/movies/${movie.id}"]`);
   await accessible(page, 'cart');
   await fitsAPhone(page, 'cart');
+  log(`3 tickets for ${upcoming.movie_title} at ${upcoming.cinema_name} in the cart beside ${movie.title} (${seatsTotal})`);
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), clickText(page, 'button', 'Check out')]);
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.click('button.pay')]);
   await waitForText(page, '.success', 'your order is paid', 15_000);
+  const seatsLeft = (await (await fetch(`${base}/showtimes/${upcoming.id}`)).json()).seats_left;
+  if (seatsLeft !== upcoming.seats_left - 3) throw new Error(`${seatsLeft} seats left after buying 3 of ${upcoming.seats_left}`);
   await accessible(page, 'order');
   await page.goto(`${base}/#/orders`);
   await waitForText(page, '.orders li', movie.title);
@@ -392,6 +416,8 @@ try {
   await page.goto(`${base}/#/orders`);
   await clickText(page, '.orders a', movie.title);
   await waitForText(page, 'h1', 'Your order');
+  await waitForText(page, '.lines li', `${upcoming.movie_title} · 3 tickets · `);
+  await waitForText(page, '.lines li', ` at ${upcoming.cinema_name}, screen ${upcoming.screen}`);
   log('bought it on the simulated checkout page');
   check('purchase');
 

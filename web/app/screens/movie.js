@@ -5,7 +5,7 @@
 import { ApiError, call, signedIn } from '../api.js';
 import { isStaff } from './manage.js';
 import { beatsSettled } from './player.js';
-import { announce, clock, failure, h, loading, messageOf, money, onSubmit, show, text, when, year } from '../dom.js';
+import { announce, clock, failure, h, loading, messageOf, money, moreOf, onSubmit, show, text, when, year } from '../dom.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
 
@@ -73,6 +73,7 @@ export async function render(main, { params: [id], query }) {
       trailer,
       h('section', { class: 'actions', 'aria-label': 'Your marks' }, actions(movie, marks ?? null, inCart, drawCounts)),
       h('dl', { class: 'credits' }, people('Directors', 'director', movie.directors), people('Cast', 'actor', movie.actors), people('Producers', 'producer', movie.producers)),
+      showtimes(movie.id, cart),
       comments(movie.id, query.get('comment')),
     ),
   );
@@ -199,6 +200,67 @@ function actions(movie, marks, inCart, drawCounts) {
     h('div', { class: 'marks' }, like, dislike, h('label', { for: 'f-rating' }, 'Your rating'), rating, favorite),
     status,
   ];
+}
+
+/** Showtimes the movie's page lists at a time. */
+const SHOWTIMES = 10;
+
+/**
+ * Where the movie plays next, soonest first, a page at a time; a signed-in viewer puts
+ * tickets for a showtime in the cart from here (then changes how many in the cart).
+ * @param {string} movieId
+ * @param {Schemas['CartView'] | null} cart
+ */
+function showtimes(movieId, cart) {
+  const ticketed = new Set((cart?.items ?? []).flatMap((line) => (line.kind === 'ticket' && line.showtime_id ? [line.showtime_id] : [])));
+  const body = h('div', {}, loading('showtimes'));
+  const pageFrom = (/** @type {string | undefined} */ cursor) => call('get', '/showtimes', { query: { movie: movieId, limit: SHOWTIMES, cursor } });
+  const inCart = () => [h('span', {}, 'Tickets in your cart. '), h('a', { href: '#/cart' }, 'Go to the cart')];
+  /** @param {Schemas['ShowtimeView']} s */
+  const row = (s) => {
+    const soldOut = s.seats_left <= 0;
+    const place = h('div', { class: 'book' });
+    if (soldOut) show(place);
+    else if (!signedIn()) show(place, h('a', { href: `#/signin?then=${encodeURIComponent(location.hash)}` }, 'Sign in to book'));
+    else if (ticketed.has(s.id)) show(place, inCart());
+    else {
+      const id = `f-tickets-${s.id}`;
+      const form = h(
+        'form',
+        { class: 'row' },
+        h('label', { for: id, class: 'visually-hidden' }, `Tickets for ${when(s.starts_at)} at ${s.cinema_name}`),
+        h('input', { id, name: 'quantity', type: 'number', min: 1, max: Math.min(10, s.seats_left), value: 1, required: true, class: 'quantity' }),
+        h('button', { type: 'submit' }, 'Add tickets'),
+      );
+      onSubmit(form, async (data) => {
+        const quantity = Number(text(data, 'quantity'));
+        await call('post', '/cart/items', { body: { showtime_id: s.id, quantity } });
+        ticketed.add(s.id);
+        show(place, inCart());
+        announce(`${quantity === 1 ? 'A ticket' : `${quantity} tickets`} for ${when(s.starts_at)} in your cart`);
+      });
+      show(place, form);
+    }
+    return h(
+      'li',
+      { class: 'showtime' },
+      h('p', {}, h('strong', {}, when(s.starts_at)), ` · ${s.cinema_name}, screen ${s.screen} · ${money(s.price)} a seat · `, soldOut ? h('span', { class: 'error' }, 'Sold out') : `${s.seats_left} seats left`),
+      place,
+    );
+  };
+  const load = async () => {
+    show(body, loading('showtimes'));
+    try {
+      const first = await pageFrom(undefined);
+      if (!first.items.length) return show(body, h('p', { class: 'empty' }, 'No showtimes coming up.'));
+      const list = h('ul', { class: 'lines' }, first.items.map(row));
+      show(body, list, moreOf(list, first.next_cursor, pageFrom, row, 'More showtimes'));
+    } catch (error) {
+      show(body, failure(error, load));
+    }
+  };
+  load();
+  return h('section', { class: 'showtimes', 'aria-labelledby': 'showtimes-title' }, h('h2', { id: 'showtimes-title' }, 'In cinemas'), body);
 }
 
 /**

@@ -31,6 +31,23 @@ export async function cart(main) {
       show(status, failure(error));
     }
   };
+  /** A ticket line's quantity, changed in place (1 to 10, as the seats left allow). */
+  const tickets = (/** @type {Schemas['LineView']} */ line) => {
+    const id = `f-quantity-${line.id}`;
+    const form = h(
+      'form',
+      { class: 'row' },
+      h('label', { for: id }, 'Tickets'),
+      h('input', { id, name: 'quantity', type: 'number', min: 1, max: 10, value: line.quantity, required: true, class: 'quantity' }),
+      h('button', { type: 'submit' }, 'Change'),
+    );
+    onSubmit(form, async (data) => {
+      await call('patch', '/cart/items/{id}', { params: { id: line.id }, body: { quantity: Number(text(data, 'quantity')) } });
+      announce('The cart is updated');
+      await cart(main);
+    });
+    return form;
+  };
   const checkout = h('button', { type: 'button', class: 'primary' }, 'Check out');
   checkout.addEventListener('click', async () => {
     checkout.disabled = true;
@@ -64,11 +81,11 @@ export async function cart(main) {
                     'td',
                     {},
                     h('a', { href: `#/movies/${line.movie_id}` }, line.title),
-                    line.kind === 'ticket' ? ` · ${line.quantity} tickets${line.cinema ? ` at ${line.cinema}` : ''}` : '',
+                    line.kind === 'ticket' ? [` · ${line.starts_at ? when(line.starts_at) : ''}${line.cinema ? ` at ${line.cinema}` : ''}`, tickets(line)] : '',
                     line.available ? '' : h('p', { class: 'error' }, line.unavailable_reason ?? 'No longer available'),
                   ),
                   h('td', {}, line.line_total ? money(line.line_total) : '-'),
-                  h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => remove(line.id) }, `Remove ${line.title}`)),
+                  h('td', {}, h('button', { type: 'button', class: 'link', onclick: () => remove(line.id) }, line.kind === 'ticket' ? `Remove the tickets for ${line.title}` : `Remove ${line.title}`)),
                 ),
               ),
             ),
@@ -163,6 +180,17 @@ async function confirm(main, order, left) {
   if (!left()) draw(main, current, 'success');
 }
 
+const ticketCount = (/** @type {number} */ n) => (n === 1 ? '1 ticket' : `${n} tickets`);
+
+/** When and where a showtime is, filled in once read (an order's line names only its id). */
+function showtimeOf(/** @type {string} */ id) {
+  const where = h('span', {});
+  call('get', '/showtimes/{id}', { params: { id } })
+    .then((s) => show(where, ` · ${when(s.starts_at)} at ${s.cinema_name}, screen ${s.screen}`))
+    .catch(() => show(where));
+  return where;
+}
+
 /**
  * @param {HTMLElement} main
  * @param {Schemas['Order']} o
@@ -203,7 +231,7 @@ function draw(main, o, back) {
       { class: 'refund' },
       h('h2', {}, 'Ask for a refund'),
       h('label', { for: 'f-reason' }, 'Why?'),
-      h('textarea', { id: 'f-reason', name: 'reason', rows: 2, required: true, maxlength: 500 }),
+      h('textarea', { id: 'f-reason', name: 'reason', rows: 2, required: true, maxlength: 1000 }),
       h('button', { type: 'submit' }, 'Ask for a refund'),
     );
     onSubmit(form, async (data) => {
@@ -226,7 +254,7 @@ function draw(main, o, back) {
           'li',
           {},
           h('a', { href: `#/movies/${l.movie_id}` }, l.title),
-          l.kind === 'ticket' ? ` · ${l.quantity} tickets` : '',
+          l.kind === 'ticket' ? [` · ${ticketCount(l.quantity)}`, l.showtime_id ? showtimeOf(l.showtime_id) : ''] : '',
           ` · ${money(l.line_total)}`,
           o.status === 'paid' && l.kind === 'movie' ? [' · ', h('a', { href: `#/watch/${l.movie_id}` }, `Watch ${l.title}`)] : '',
         ),
