@@ -236,6 +236,27 @@ try {
   const sortBy = await page.$eval('#f-sort', (e) => e.value);
   if (sortBy !== 'popularity') throw new Error(`browse sorts by ${sortBy}`);
   log(`searched "${word}": found ${movie.title}`);
+  // The filters by certification and price: exactly the movie's, in the form's currency
+  // units (the address keeps cents, as the API takes them).
+  await page.goto(`${base}/#/browse`);
+  await page.waitForSelector('#f-certification');
+  await page.type('#f-certification', movie.certification.toLowerCase());
+  const euros = (movie.price.amount / 100).toFixed(2);
+  await page.type('#f-price_min', euros);
+  await page.type('#f-price_max', euros);
+  await clickText(page, 'form.filters button', 'Show movies');
+  await waitForText(page, '.cards .card h3', movie.title);
+  await page.waitForSelector('.list-status .meta, .list-status button.more');
+  const filtered = new URLSearchParams((await page.evaluate(() => location.hash)).split('?')[1]);
+  if (filtered.get('price_max') !== String(movie.price.amount)) throw new Error(`the address holds price_max=${filtered.get('price_max')}`);
+  if ((await page.$eval('#f-price_max', (e) => /** @type {HTMLInputElement} */ (e).value)) !== euros) throw new Error('the form does not show the price asked');
+  const priced = await page.$$eval('ul.cards li.card h3 a', (links) => links.map((a) => a.getAttribute('href').split('/').pop()));
+  for (const id of priced) {
+    const shown = await (await fetch(`${base}/movies/${id}`)).json();
+    if (shown.certification !== movie.certification || shown.price.amount !== movie.price.amount) throw new Error(`filtered by ${movie.certification} at ${euros}, the list shows ${shown.title} (${shown.certification}, ${shown.price.amount})`);
+  }
+  await accessible(page, 'browse, filtered');
+  log(`filtered by certification ${movie.certification} and price ${euros}: ${movie.title} among the ${priced.length} listed`);
   check('browse');
 
   // Filtered pages may come back short or empty with a cursor (the API stops at its read
@@ -550,6 +571,11 @@ try {
   if (narrowed.length !== 1 || narrowed[0] !== actorId) throw new Error(`finding ${actor.name} shows ${narrowed.length} actors`);
   await staff.click(`input[name="actor_ids"][value="${actorId}"]`);
   await waitForText(staff, '#f-actor_ids-chosen', `Chosen: ${actor.name}`);
+  // A director the catalogue lacks, added from the find box and chosen at once.
+  const newDirector = `Ida Quist ${Date.now()}`;
+  await staff.type('#f-director_ids', newDirector);
+  await clickText(staff, 'button.adder', `Add “${newDirector}” as a new director`);
+  await waitForText(staff, '#f-director_ids-chosen', `Chosen: ${newDirector}`);
   const title = `Night Tram ${Date.now()}`;
   await staff.type('#f-title', title);
   await staff.type('#f-description', 'A conductor, a last tram, a city that will not sleep.');
@@ -560,17 +586,24 @@ try {
   await clickText(staff, 'button', 'Add the movie');
   await staff.waitForFunction(() => /#\/manage\/movies\/[0-9A-Z]{26}$/.test(location.hash), { timeout: 10_000 });
   const newId = (await staff.evaluate(() => location.hash)).split('/').pop();
+  const added = await (await fetch(`${base}/movies/${newId}`)).json();
+  if (added.directors.map((/** @type {{ name: string }} */ d) => d.name).join() !== newDirector) throw new Error(`the new movie's directors: ${JSON.stringify(added.directors)}`);
   await waitForText(staff, 'h1', `Edit ${title}`);
   await accessible(staff, 'edit a movie');
   // What the movie credits is ticked, first in its list.
   const firstInCast = await staff.$eval('#f-actor_ids ~ ul input', (box) => [/** @type {HTMLInputElement} */ (box).value, /** @type {HTMLInputElement} */ (box).checked]);
   if (firstInCast[0] !== actorId || !firstInCast[1]) throw new Error('the edit form does not show an actor the movie credits');
+  // Before an upload there is nothing to stop or remove, and no progress to show.
+  const shownInPanels = () => staff.$$eval('.media-panel button, .media-panel progress', (all) => all.filter((e) => e.getClientRects().length > 0).map((e) => e.textContent || e.tagName));
+  const idle = await shownInPanels();
+  if (idle.some((t) => t === 'Stop the upload' || t === 'PROGRESS' || t.startsWith('Remove'))) throw new Error(`before any upload the media panels show ${idle.join(', ')}`);
   const chooser = await staff.$('#f-media-trailer');
   await chooser.uploadFile(join(here, '../demo/clip.mp4'));
   await clickText(staff, 'button', 'Upload the trailer');
   await waitForText(staff, '.media-panel [role="status"]', 'Trailer ready', 20_000);
   const bar = await staff.$eval('.media-panel progress', (e) => e.value);
   if (bar !== 100) throw new Error(`the progress bar stopped at ${bar}`);
+  if (!(await shownInPanels()).includes('Remove the trailer')) throw new Error('an uploaded trailer offers no removal');
   log(`a moderator added ${title} and uploaded its trailer`);
   // The library a page at a time: with every movie a favourite, 20, then the rest.
   const everyMovie = await (await fetch(`${base}/movies?sort=title&limit=100`)).json();

@@ -14,7 +14,9 @@ const SORTS = /** @type {const} */ ([
   ['title', 'Title'],
   ['price', 'Price'],
 ]);
-const FILTERS = /** @type {const} */ (['q', 'genre', 'year_from', 'year_to', 'rating_min', 'sort', 'order']);
+const FILTERS = /** @type {const} */ (['q', 'genre', 'certification', 'year_from', 'year_to', 'price_min', 'price_max', 'rating_min', 'sort', 'order']);
+/** Filters the address holds in cents, as the API takes them, and the form in the currency. */
+const PRICES = /** @type {const} */ (['price_min', 'price_max']);
 /** Filters a link sets (a name on a movie's page), kept while the form changes the rest. */
 const PEOPLE = /** @type {const} */ (['actor', 'director', 'producer']);
 
@@ -38,6 +40,10 @@ export async function render(main, { query }) {
   );
   const number = (/** @type {string} */ name, /** @type {string} */ label, /** @type {Record<string, number>} */ range) =>
     h('div', { class: 'field' }, h('label', { for: `f-${name}` }, label), h('input', { id: `f-${name}`, name, type: 'number', inputmode: 'numeric', value: value(name), ...range }));
+  const price = (/** @type {string} */ name, /** @type {string} */ label) => {
+    const cents = numberOrUndefined(value(name));
+    return h('div', { class: 'field' }, h('label', { for: `f-${name}` }, label), h('input', { id: `f-${name}`, name, type: 'number', inputmode: 'decimal', min: 0, step: '0.01', value: cents === undefined ? '' : (cents / 100).toFixed(2) }));
+  };
   const form = h(
     'form',
     { class: 'filters', 'aria-label': 'Search and filters' },
@@ -45,6 +51,9 @@ export async function render(main, { query }) {
     h('div', { class: 'field' }, h('label', { for: 'f-genre' }, 'Genre'), genreSelect),
     number('year_from', 'From year', { min: 1888, max: 2100 }),
     number('year_to', 'To year', { min: 1888, max: 2100 }),
+    h('div', { class: 'field' }, h('label', { for: 'f-certification' }, 'Certification'), h('input', { id: 'f-certification', name: 'certification', maxlength: 10, placeholder: 'e.g. PG, 12A', value: value('certification') })),
+    price('price_min', 'Price from'),
+    price('price_max', 'Price up to'),
     number('rating_min', 'Rated at least', { min: 1, max: 10 }),
     h('div', { class: 'field' }, h('label', { for: 'f-sort' }, 'Sort by'), sortSelect),
     h('div', { class: 'field' }, h('label', { for: 'f-order' }, 'Order'), orderSelect),
@@ -56,7 +65,7 @@ export async function render(main, { query }) {
     for (const name of PEOPLE) if (value(name)) chosen.set(name, value(name));
     for (const name of FILTERS) {
       const v = String(new FormData(form).get(name) ?? '').trim();
-      if (v) chosen.set(name, v);
+      if (v) chosen.set(name, PRICES.some((p) => p === name) ? String(Math.round(Number(v) * 100)) : v);
     }
     location.hash = `#/browse?${chosen}`;
   });
@@ -103,6 +112,9 @@ export async function render(main, { query }) {
             producer: value('producer') || undefined,
             year_from: numberOrUndefined(value('year_from')),
             year_to: numberOrUndefined(value('year_to')),
+            price_min: numberOrUndefined(value('price_min')),
+            price_max: numberOrUndefined(value('price_max')),
+            certification: value('certification') || undefined,
             rating_min: numberOrUndefined(value('rating_min')),
             sort: SORTS.find(([v]) => v === value('sort'))?.[0] ?? 'popularity',
             order: value('order') === 'asc' ? 'asc' : 'desc',

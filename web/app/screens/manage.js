@@ -113,10 +113,10 @@ export async function movie(main, { params: [id] }) {
     field('Certification (e.g. PG-13, 12A)', { name: 'certification', required: true, maxlength: 10, value: current?.certification ?? '' }),
     field('Price', { name: 'amount', type: 'number', min: 0, step: '0.01', required: true, value: current ? (current.price.amount / 100).toFixed(2) : '' }),
     field('Currency', { name: 'currency', required: true, pattern: '[A-Z]{3}', maxlength: 3, value: current?.price.currency ?? 'EUR' }),
-    picker('genre_ids', 'Genres (up to 5)', genres, chosen(current?.genres)),
-    picker('actor_ids', 'Cast (up to 30)', actors, chosen(current?.actors)),
-    picker('director_ids', 'Directors (up to 5)', directors, chosen(current?.directors)),
-    picker('producer_ids', 'Producers (up to 5)', producers, chosen(current?.producers)),
+    picker('genre_ids', 'Genres (up to 5)', genres, chosen(current?.genres), (name) => call('post', '/genres', { body: { name } }), 'genre'),
+    picker('actor_ids', 'Cast (up to 30)', actors, chosen(current?.actors), (name) => call('post', '/actors', { body: { name } }), 'actor'),
+    picker('director_ids', 'Directors (up to 5)', directors, chosen(current?.directors), (name) => call('post', '/directors', { body: { name } }), 'director'),
+    picker('producer_ids', 'Producers (up to 5)', producers, chosen(current?.producers), (name) => call('post', '/producers', { body: { name } }), 'producer'),
     field('Regions where it is sold (two-letter codes, commas; empty: everywhere)', { name: 'regions', value: (current?.regions ?? []).join(', ') }),
     h('div', { class: 'field' }, h('label', {}, h('input', { type: 'checkbox', name: 'available', checked: current?.available ?? true }), ' On sale')),
     h('button', { type: 'submit', class: 'primary' }, adding ? 'Add the movie' : 'Save the changes'),
@@ -171,37 +171,61 @@ export async function movie(main, { params: [id] }) {
 /**
  * Choosing some of a long list (the catalogue's people run to thousands): a box that narrows
  * the list by name (accents and case aside), a line saying what is chosen, and a checkbox
- * named `name` for each option, the chosen ones first.
+ * named `name` for each option, the chosen ones first. With `create`, a name the list lacks
+ * can be added from the find box (a new person or genre), chosen at once.
  * @param {string} name
  * @param {string} label
  * @param {{ id: string, name: string }[]} options
  * @param {Set<string>} selected
+ * @param {(name: string) => Promise<{ id: string, name: string }>} create
+ * @param {string} noun what one option is ("actor")
  */
-function picker(name, label, options, selected) {
+function picker(name, label, options, selected, create, noun) {
   const fold = (/** @type {string} */ s) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+  /** @param {{ id: string, name: string }} o @param {boolean} checked */
+  const row = (o, checked) => {
+    const box = h('input', { type: 'checkbox', name, value: o.id, checked });
+    return { option: o, folded: fold(o.name), box, item: h('li', {}, h('label', {}, box, ' ', o.name)) };
+  };
   const ordered = [...options.filter((o) => selected.has(o.id)), ...options.filter((o) => !selected.has(o.id))];
-  const rows = ordered.map((o) => ({
-    option: o,
-    folded: fold(o.name),
-    box: h('input', { type: 'checkbox', name, value: o.id, checked: selected.has(o.id) }),
-  }));
-  const items = rows.map((r) => h('li', {}, h('label', {}, r.box, ' ', r.option.name)));
+  const rows = ordered.map((o) => row(o, selected.has(o.id)));
   const chosen = h('p', { class: 'meta', id: `f-${name}-chosen`, 'aria-live': 'polite' });
   const sayChosen = () => {
     const names = rows.filter((r) => r.box.checked).map((r) => r.option.name);
     chosen.textContent = names.length ? `Chosen: ${names.join(', ')}` : 'None chosen';
   };
   const finder = h('input', { type: 'search', id: `f-${name}`, placeholder: 'Find by name', autocomplete: 'off' });
-  finder.addEventListener('input', () => {
-    const wanted = fold(finder.value.trim());
-    rows.forEach((r, i) => {
-      items[i].hidden = wanted !== '' && !r.folded.includes(wanted);
-    });
+  const adder = h('button', { type: 'button', class: 'link adder', hidden: true });
+  const status = h('div', { class: 'list-status' });
+  const list = h('ul', { class: 'picker-list' }, rows.map((r) => r.item));
+  const narrow = () => {
+    const typed = finder.value.trim();
+    const wanted = fold(typed);
+    for (const r of rows) r.item.hidden = wanted !== '' && !r.folded.includes(wanted);
+    adder.hidden = wanted === '' || rows.some((r) => r.folded === wanted);
+    adder.textContent = `Add “${typed}” as a new ${noun}`;
+  };
+  finder.addEventListener('input', narrow);
+  adder.addEventListener('click', async () => {
+    adder.disabled = true;
+    show(status);
+    try {
+      const made = row(await create(finder.value.trim()), true);
+      rows.unshift(made);
+      list.prepend(made.item);
+      finder.value = '';
+      narrow();
+      sayChosen();
+      announce(`${made.option.name} added and chosen`);
+    } catch (error) {
+      show(status, failure(error));
+    } finally {
+      adder.disabled = false;
+    }
   });
-  const list = h('ul', { class: 'picker-list' }, items);
   list.addEventListener('change', sayChosen);
   sayChosen();
-  return h('fieldset', { class: 'field picker' }, h('legend', {}, label), chosen, h('label', { for: finder.id, class: 'visually-hidden' }, 'Find by name'), finder, list);
+  return h('fieldset', { class: 'field picker' }, h('legend', {}, label), chosen, h('label', { for: finder.id, class: 'visually-hidden' }, 'Find by name'), finder, adder, status, list);
 }
 
 /**
@@ -218,6 +242,8 @@ function mediaPanel(current, kind, label) {
   const input = h('input', { id, type: 'file', accept: 'video/mp4' });
   const send = h('button', { type: 'button' }, `Upload the ${kind}`);
   const cancel = h('button', { type: 'button', hidden: true }, 'Stop the upload');
+  // Only a file that is there can be removed.
+  const remove = h('button', { type: 'button', class: 'link', hidden: !current.media[kind] }, `Remove the ${kind}`);
   /** @type {AbortController | null} */
   let running = null;
   send.addEventListener('click', async () => {
@@ -240,6 +266,7 @@ function mediaPanel(current, kind, label) {
       bar.value = 100;
       status.textContent = `${label} ready: ${Math.round(ready.duration_s)} s, ${(ready.size_bytes / 1e6).toFixed(1)} MB.`;
       state.textContent = `${label}: uploaded.`;
+      remove.hidden = false;
       announce(`${label} uploaded`);
     } catch (error) {
       status.textContent = running.signal.aborted ? 'Upload stopped; nothing was kept.' : `The upload failed: ${messageOf(error)}`;
@@ -250,11 +277,11 @@ function mediaPanel(current, kind, label) {
     }
   });
   cancel.addEventListener('click', () => running?.abort());
-  const remove = h('button', { type: 'button', class: 'link' }, `Remove the ${kind}`);
   remove.addEventListener('click', async () => {
     try {
       await call('delete', '/movies/{id}/media/{kind}', { params: { id: current.id, kind } });
       state.textContent = `${label}: none.`;
+      remove.hidden = true;
       announce(`${label} removed`);
     } catch (error) {
       status.textContent = messageOf(error);
