@@ -84,6 +84,12 @@ pub struct OrderLine {
     pub movie_id: String,
     pub showtime_id: Option<String>,
     pub title: String,
+    /// Tickets: when the showtime starts (RFC 3339, UTC), copied at order time.
+    #[serde(default)]
+    pub starts_at: Option<String>,
+    /// Tickets: the cinema's name, copied at order time.
+    #[serde(default)]
+    pub cinema: Option<String>,
     pub quantity: u16,
     /// Copied at order time.
     pub unit_price: Price,
@@ -440,6 +446,8 @@ fn price_lines(items: Vec<cart::LineView>, sold_out: &[String]) -> PricedLines {
             movie_id: item.movie_id,
             showtime_id: item.showtime_id,
             title: item.title,
+            starts_at: item.starts_at,
+            cinema: item.cinema,
             quantity: item.quantity,
             unit_price,
             line_total,

@@ -208,6 +208,26 @@ async fn the_purchase_journey_from_checkout_to_refund(env: Env) {
         .find(|(s, _)| s.contains("receipt"))
         .unwrap();
     assert!(mail.contains(id), "{mail}");
+    // The tickets' line says when and where, as the order kept them.
+    let (_, shown) = env.get(&format!("/showtimes/{showtime}"), None).await;
+    let ticket_line = paid["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["kind"] == "ticket")
+        .unwrap();
+    assert_eq!(ticket_line["starts_at"], shown["starts_at"], "{paid}");
+    assert_eq!(ticket_line["cinema"], shown["cinema_name"], "{paid}");
+    let starts = shown["starts_at"].as_str().unwrap();
+    let at = format!(
+        "{} UTC at {}",
+        &starts[11..16],
+        shown["cinema_name"].as_str().unwrap()
+    );
+    assert!(
+        mail.contains("(tickets, ") && mail.contains(&at),
+        "{at} in {mail}"
+    );
     // Delivered again: nothing changes, no second receipt.
     assert_eq!(
         env.stripe_event("evt_paid", "checkout.session.completed", completed)

@@ -182,15 +182,6 @@ async function confirm(main, order, left) {
 
 const ticketCount = (/** @type {number} */ n) => (n === 1 ? '1 ticket' : `${n} tickets`);
 
-/** When and where a showtime is, filled in once read (an order's line names only its id). */
-function showtimeOf(/** @type {string} */ id) {
-  const where = h('span', {});
-  call('get', '/showtimes/{id}', { params: { id } })
-    .then((s) => show(where, ` · ${when(s.starts_at)} at ${s.cinema_name}, screen ${s.screen}`))
-    .catch(() => show(where));
-  return where;
-}
-
 /**
  * @param {HTMLElement} main
  * @param {Schemas['Order']} o
@@ -254,7 +245,7 @@ function draw(main, o, back) {
           'li',
           {},
           h('a', { href: `#/movies/${l.movie_id}` }, l.title),
-          l.kind === 'ticket' ? [` · ${ticketCount(l.quantity)}`, l.showtime_id ? showtimeOf(l.showtime_id) : ''] : '',
+          l.kind === 'ticket' ? ` · ${ticketCount(l.quantity)}${l.starts_at ? ` · ${when(l.starts_at)}` : ''}${l.cinema ? ` at ${l.cinema}` : ''}` : '',
           ` · ${money(l.line_total)}`,
           o.status === 'paid' && l.kind === 'movie' ? [' · ', h('a', { href: `#/watch/${l.movie_id}` }, `Watch ${l.title}`)] : '',
         ),
