@@ -35,4 +35,7 @@ export type Options<P extends keyof paths, M extends MethodOf<P>> = {
   headers?: Record<string, string>;
   /** Send it even when the page is being left (a last progress beat). */
   keepalive?: boolean;
+  /** Ask past the browser's kept copy of a public answer (revalidated with its ETag): for
+   * screens that must show the changes their viewer just made. */
+  fresh?: boolean;
 };

@@ -604,6 +604,47 @@ try {
   const bar = await staff.$eval('.media-panel progress', (e) => e.value);
   if (bar !== 100) throw new Error(`the progress bar stopped at ${bar}`);
   if (!(await shownInPanels()).includes('Remove the trailer')) throw new Error('an uploaded trailer offers no removal');
+  // A showtime scheduled from the form, a month ahead at 09:00 the browser's time: listed
+  // there and on the movie's page, with every seat of its screen on sale; then removed.
+  await staff.waitForSelector('#f-starts_at');
+  const cinemaId = await staff.$eval('#f-cinema_id', (e) => /** @type {HTMLSelectElement} */ (e).value);
+  const startsAt = await staff.$eval('#f-starts_at', (e) => {
+    const day = new Date(Date.now() + 30 * 86_400_000);
+    day.setHours(9, 0, 0, 0);
+    const pad = (/** @type {number} */ n) => String(n).padStart(2, '0');
+    /** @type {HTMLInputElement} */ (e).value = `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}T09:00`;
+    return day.toISOString().replace(/\.\d{3}Z$/, 'Z');
+  });
+  await clickText(staff, 'button', 'Schedule it');
+  await waitForText(staff, '#announce', 'Scheduled for');
+  await accessible(staff, 'schedule a showtime');
+  const scheduled = (await (await fetch(`${base}/showtimes?movie=${newId}`)).json()).items;
+  const cinemaSeats = (await (await fetch(`${base}/cinemas/${cinemaId}`)).json()).screens[0].seats;
+  if (scheduled.length !== 1 || scheduled[0].starts_at !== startsAt || scheduled[0].cinema_id !== cinemaId || scheduled[0].seats !== cinemaSeats) throw new Error(`scheduled ${JSON.stringify(scheduled)}, not ${startsAt} at ${cinemaId} with ${cinemaSeats} seats`);
+  await waitForText(staff, 'ul.schedule li', scheduled[0].cinema_name);
+  await staff.goto(`${base}/#/movies/${newId}`);
+  await waitForText(staff, '.showtime', scheduled[0].cinema_name);
+  await staff.goto(`${base}/#/manage/movies/${newId}`);
+  await clickText(staff, 'ul.schedule button', 'Remove');
+  await waitForText(staff, '#announce', 'is removed');
+  const left = (await (await fetch(`${base}/showtimes?movie=${newId}`)).json()).items.length;
+  if (left !== 0) throw new Error(`${left} showtimes left after removing the one scheduled`);
+  log(`scheduled a showtime of ${title} at ${scheduled[0].cinema_name} for ${startsAt}, then removed it`);
+  // An actor added and credited elsewhere (the API) just after the form read its lists: the
+  // form opened again shows the credit ticked, so saving it keeps it.
+  const lateActor = await (await fetch(`${base}/actors`, { method: 'POST', headers: asAdmin, body: JSON.stringify({ name: `Wren Okoye ${Date.now()}` }) })).json();
+  const unedited = await (await fetch(`${base}/movies/${newId}`)).json();
+  const credited = await fetch(`${base}/movies/${newId}`, {
+    method: 'PATCH',
+    headers: { ...asAdmin, 'if-match': `"${unedited.version}"` },
+    body: JSON.stringify({ actor_ids: [actorId, lateActor.id] }),
+  });
+  if (credited.status !== 200) throw new Error(`crediting an actor: ${credited.status}`);
+  await staff.goto(`${base}/#/manage`);
+  await staff.goto(`${base}/#/manage/movies/${newId}`);
+  await staff.waitForSelector(`input[name="actor_ids"][value="${lateActor.id}"]`);
+  if (!(await staff.$eval(`input[name="actor_ids"][value="${lateActor.id}"]`, (e) => /** @type {HTMLInputElement} */ (e).checked))) throw new Error('the form leaves unticked an actor the movie credits');
+  log(`the form opened again ticks ${lateActor.name}, credited a moment after it read its lists`);
   log(`a moderator added ${title} and uploaded its trailer`);
   // The library a page at a time: with every movie a favourite, 20, then the rest.
   const everyMovie = await (await fetch(`${base}/movies?sort=title&limit=100`)).json();

@@ -133,6 +133,7 @@ export async function call(method, path, options = {}) {
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
       keepalive: options.keepalive,
+      cache: options.fresh ? 'no-cache' : 'default',
     });
   };
   let answer;

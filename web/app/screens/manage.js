@@ -2,7 +2,7 @@
 // feature (the multipart protocol: the API hands out one URL per part, the browser PUTs
 // each part there and hands back their ETags), with a progress bar.
 import { call, whoAmI } from '../api.js';
-import { announce, failure, field, h, loading, messageOf, money, moreOf, onSubmit, show, text } from '../dom.js';
+import { announce, failure, field, h, loading, messageOf, money, moreOf, onSubmit, show, text, when } from '../dom.js';
 import { needSignIn } from './account.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
@@ -52,7 +52,7 @@ export async function catalogue(main, { query }) {
   show(main, h('h1', {}, 'The catalogue'), h('p', {}, h('a', { href: '#/manage/movies/new', class: 'button primary' }, 'Add a movie')), search, list);
   /** A page of the catalogue by title, from `cursor`. */
   const pageFrom = (/** @type {string | undefined} */ cursor) =>
-    call('get', '/movies', { query: { q: q || undefined, sort: 'title', order: 'asc', limit: PAGE, cursor } });
+    call('get', '/movies', { query: { q: q || undefined, sort: 'title', order: 'asc', limit: PAGE, cursor }, fresh: true });
   /** @param {Schemas['Card']} m */
   const line = (m) => h('li', {}, h('a', { href: `#/manage/movies/${m.id}` }, m.title), ` · ${m.release_date.slice(0, 4)} · ${money(m.price)}${m.available ? '' : ' · not on sale'}`);
   try {
@@ -68,13 +68,14 @@ export async function catalogue(main, { query }) {
 }
 
 /**
- * Every genre or person the catalogue has, page after page: the form's choices must hold
- * whatever a movie already names, or saving it would drop those credits.
- * @param {(cursor: string | undefined) => Promise<{ items: { id: string, name: string }[], next_cursor?: string | null }>} pageFrom
- * @returns {Promise<{ id: string, name: string }[]>}
+ * Every genre, person or cinema the catalogue has, page after page: the form's choices must
+ * hold whatever a movie already names, or saving it would drop those credits.
+ * @template T
+ * @param {(cursor: string | undefined) => Promise<{ items: T[], next_cursor?: string | null }>} pageFrom
+ * @returns {Promise<T[]>}
  */
 async function everyOf(pageFrom) {
-  /** @type {{ id: string, name: string }[]} */
+  /** @type {T[]} */
   const items = [];
   /** @type {string | undefined} */
   let cursor;
@@ -96,13 +97,12 @@ export async function movie(main, { params: [id] }) {
   const adding = id === 'new';
   show(main, h('h1', {}, adding ? 'Add a movie' : 'Edit a movie'), loading('the form'));
   const [current, genres, actors, directors, producers] = await Promise.all([
-    adding ? null : call('get', '/movies/{id}', { params: { id } }),
-    everyOf((cursor) => call('get', '/genres', { query: { limit: 100, cursor } })),
-    everyOf((cursor) => call('get', '/actors', { query: { limit: 100, cursor } })),
-    everyOf((cursor) => call('get', '/directors', { query: { limit: 100, cursor } })),
-    everyOf((cursor) => call('get', '/producers', { query: { limit: 100, cursor } })),
+    adding ? null : call('get', '/movies/{id}', { params: { id }, fresh: true }),
+    everyOf((cursor) => call('get', '/genres', { query: { limit: 100, cursor }, fresh: true })),
+    everyOf((cursor) => call('get', '/actors', { query: { limit: 100, cursor }, fresh: true })),
+    everyOf((cursor) => call('get', '/directors', { query: { limit: 100, cursor }, fresh: true })),
+    everyOf((cursor) => call('get', '/producers', { query: { limit: 100, cursor }, fresh: true })),
   ]);
-  const chosen = (/** @type {Schemas['Named'][] | undefined} */ list) => new Set((list ?? []).map((n) => n.id));
   const form = h(
     'form',
     { class: 'card-form' },
@@ -113,10 +113,10 @@ export async function movie(main, { params: [id] }) {
     field('Certification (e.g. PG-13, 12A)', { name: 'certification', required: true, maxlength: 10, value: current?.certification ?? '' }),
     field('Price', { name: 'amount', type: 'number', min: 0, step: '0.01', required: true, value: current ? (current.price.amount / 100).toFixed(2) : '' }),
     field('Currency', { name: 'currency', required: true, pattern: '[A-Z]{3}', maxlength: 3, value: current?.price.currency ?? 'EUR' }),
-    picker('genre_ids', 'Genres (up to 5)', genres, chosen(current?.genres), (name) => call('post', '/genres', { body: { name } }), 'genre'),
-    picker('actor_ids', 'Cast (up to 30)', actors, chosen(current?.actors), (name) => call('post', '/actors', { body: { name } }), 'actor'),
-    picker('director_ids', 'Directors (up to 5)', directors, chosen(current?.directors), (name) => call('post', '/directors', { body: { name } }), 'director'),
-    picker('producer_ids', 'Producers (up to 5)', producers, chosen(current?.producers), (name) => call('post', '/producers', { body: { name } }), 'producer'),
+    picker('genre_ids', 'Genres (up to 5)', genres, current?.genres ?? [], (name) => call('post', '/genres', { body: { name } }), 'genre'),
+    picker('actor_ids', 'Cast (up to 30)', actors, current?.actors ?? [], (name) => call('post', '/actors', { body: { name } }), 'actor'),
+    picker('director_ids', 'Directors (up to 5)', directors, current?.directors ?? [], (name) => call('post', '/directors', { body: { name } }), 'director'),
+    picker('producer_ids', 'Producers (up to 5)', producers, current?.producers ?? [], (name) => call('post', '/producers', { body: { name } }), 'producer'),
     field('Regions where it is sold (two-letter codes, commas; empty: everywhere)', { name: 'regions', value: (current?.regions ?? []).join(', ') }),
     h('div', { class: 'field' }, h('label', {}, h('input', { type: 'checkbox', name: 'available', checked: current?.available ?? true }), ' On sale')),
     h('button', { type: 'submit', class: 'primary' }, adding ? 'Add the movie' : 'Save the changes'),
@@ -164,31 +164,36 @@ export async function movie(main, { params: [id] }) {
           mediaPanel(current, 'trailer', 'Trailer'),
           mediaPanel(current, 'feature', 'Feature'),
         )
-      : h('p', { class: 'meta' }, 'Once the movie is added, its trailer and feature can be uploaded here.'),
+      : h('p', { class: 'meta' }, 'Once the movie is added, its trailer and feature can be uploaded here, and its showtimes scheduled.'),
+    current ? schedule(current) : null,
   );
 }
 
 /**
  * Choosing some of a long list (the catalogue's people run to thousands): a box that narrows
  * the list by name (accents and case aside), a line saying what is chosen, and a checkbox
- * named `name` for each option, the chosen ones first. With `create`, a name the list lacks
- * can be added from the find box (a new person or genre), chosen at once.
+ * named `name` for each option, the movie's credits first. With `create`, a name the list
+ * lacks can be added from the find box (a new person or genre), chosen at once.
  * @param {string} name
  * @param {string} label
  * @param {{ id: string, name: string }[]} options
- * @param {Set<string>} selected
+ * @param {{ id: string, name: string }[]} credited what the movie names now
  * @param {(name: string) => Promise<{ id: string, name: string }>} create
  * @param {string} noun what one option is ("actor")
  */
-function picker(name, label, options, selected, create, noun) {
+function picker(name, label, options, credited, create, noun) {
   const fold = (/** @type {string} */ s) => s.normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
   /** @param {{ id: string, name: string }} o @param {boolean} checked */
   const row = (o, checked) => {
     const box = h('input', { type: 'checkbox', name, value: o.id, checked });
     return { option: o, folded: fold(o.name), box, item: h('li', {}, h('label', {}, box, ' ', o.name)) };
   };
-  const ordered = [...options.filter((o) => selected.has(o.id)), ...options.filter((o) => !selected.has(o.id))];
-  const rows = ordered.map((o) => row(o, selected.has(o.id)));
+  // What the movie credits comes first, from the movie itself: a list read a moment
+  // earlier (kept by a cache) may not hold a name added since, and a credit left out of the
+  // form would be dropped on saving.
+  const creditedIds = new Set(credited.map((c) => c.id));
+  const ordered = [...credited, ...options.filter((o) => !creditedIds.has(o.id))];
+  const rows = ordered.map((o) => row(o, creditedIds.has(o.id)));
   const chosen = h('p', { class: 'meta', id: `f-${name}-chosen`, 'aria-live': 'polite' });
   const sayChosen = () => {
     const names = rows.filter((r) => r.box.checked).map((r) => r.option.name);
@@ -226,6 +231,85 @@ function picker(name, label, options, selected, create, noun) {
   list.addEventListener('change', sayChosen);
   sayChosen();
   return h('fieldset', { class: 'field picker' }, h('legend', {}, label), chosen, h('label', { for: finder.id, class: 'visually-hidden' }, 'Find by name'), finder, adder, status, list);
+}
+
+/** Showtimes the schedule lists at a time. */
+const SHOWTIMES = 20;
+
+/**
+ * The movie's coming showtimes, each removable while no seat is held or sold, and a form to
+ * schedule one: a cinema and one of its screens, the start (the browser's local time, sent
+ * in UTC), the price a seat and, if fewer than the screen's, the seats on sale.
+ * @param {Schemas['MovieDetail']} current
+ */
+function schedule(current) {
+  const section = h('section', { 'aria-labelledby': 'schedule-title' }, h('h2', { id: 'schedule-title' }, 'Showtimes'));
+  const list = h('ul', { class: 'lines schedule' });
+  const status = h('div', { role: 'status' });
+  /** @param {Schemas['ShowtimeView']} s */
+  const row = (s) => {
+    const item = h('li', { 'data-starts-at': s.starts_at }, `${when(s.starts_at)} · ${s.cinema_name}, screen ${s.screen} · ${money(s.price)} a seat · ${s.seats_left} of ${s.seats} seats left `);
+    const remove = h('button', { type: 'button', class: 'link' }, 'Remove');
+    remove.addEventListener('click', async () => {
+      try {
+        await call('delete', '/showtimes/{id}', { params: { id: s.id } });
+        item.remove();
+        announce(`The showtime of ${when(s.starts_at)} is removed`);
+      } catch (error) {
+        show(status, failure(error));
+      }
+    });
+    item.append(remove);
+    return item;
+  };
+  const pageFrom = (/** @type {string | undefined} */ cursor) => call('get', '/showtimes', { query: { movie: current.id, limit: SHOWTIMES, cursor }, fresh: true });
+  const form = h('form', { class: 'card-form' }, loading('the cinemas'));
+  section.append(list, status, h('h3', {}, 'Schedule a showtime'), form);
+  Promise.all([pageFrom(undefined), everyOf((cursor) => call('get', '/cinemas', { query: { limit: 100, cursor }, fresh: true }))])
+    .then(([first, cinemas]) => {
+      list.replaceChildren(...first.items.map(row));
+      list.after(moreOf(list, first.next_cursor, pageFrom, row, 'More showtimes'));
+      if (!first.items.length) show(status, h('p', { class: 'empty' }, 'None coming up.'));
+      if (!cinemas.length) return show(form, h('p', { class: 'empty' }, 'No cinema yet: add one on the docs page first.'));
+      const screen = h('select', { id: 'f-screen', name: 'screen', required: true });
+      const cinema = h('select', { id: 'f-cinema_id', name: 'cinema_id', required: true }, cinemas.map((c) => h('option', { value: c.id }, `${c.name}, ${c.city}`)));
+      const screens = () => {
+        const chosen = cinemas.find((c) => c.id === cinema.value);
+        show(screen, (chosen?.screens ?? []).map((sc) => h('option', { value: sc.number }, `Screen ${sc.number} (${sc.seats} seats)`)));
+      };
+      cinema.addEventListener('change', screens);
+      screens();
+      show(
+        form,
+        h('div', { class: 'field' }, h('label', { for: 'f-cinema_id' }, 'Cinema'), cinema),
+        h('div', { class: 'field' }, h('label', { for: 'f-screen' }, 'Screen'), screen),
+        field('Starts at (your local time)', { name: 'starts_at', type: 'datetime-local', required: true }),
+        field('Price a seat', { name: 'price_amount', type: 'number', min: 0, step: '0.01', required: true, value: (current.price.amount / 100).toFixed(2) }),
+        field('Seats on sale (empty: all the screen has)', { name: 'seats', type: 'number', min: 1, max: 1000 }),
+        h('button', { type: 'submit' }, 'Schedule it'),
+      );
+    })
+    .catch((error) => show(form, failure(error)));
+  onSubmit(form, async (data) => {
+    const starts = new Date(text(data, 'starts_at'));
+    const seats = text(data, 'seats');
+    const made = await call('post', '/showtimes', {
+      body: {
+        movie_id: current.id,
+        cinema_id: text(data, 'cinema_id'),
+        screen: Number(text(data, 'screen')),
+        starts_at: starts.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+        price: { amount: Math.round(Number(text(data, 'price_amount')) * 100), currency: current.price.currency },
+        seats: seats ? Number(seats) : undefined,
+      },
+    });
+    show(status);
+    // In its place among the ones shown, soonest first (RFC 3339 in UTC sorts as time).
+    const later = [...list.children].find((li) => (li.getAttribute('data-starts-at') ?? '') > made.starts_at);
+    list.insertBefore(row(made), later ?? null);
+    announce(`Scheduled for ${when(made.starts_at)} at ${made.cinema_name}`);
+  });
+  return section;
 }
 
 /**
