@@ -249,7 +249,7 @@ function schedule(current) {
   /** @param {Schemas['ShowtimeView']} s */
   const row = (s) => {
     const item = h('li', { 'data-starts-at': s.starts_at }, `${when(s.starts_at)} · ${s.cinema_name}, screen ${s.screen} · ${money(s.price)} a seat · ${s.seats_left} of ${s.seats} seats left `);
-    const remove = h('button', { type: 'button', class: 'link' }, 'Remove');
+    const remove = h('button', { type: 'button', class: 'link', 'aria-label': `Remove the showtime of ${when(s.starts_at)} at ${s.cinema_name}` }, 'Remove');
     remove.addEventListener('click', async () => {
       try {
         await call('delete', '/showtimes/{id}', { params: { id: s.id } });
