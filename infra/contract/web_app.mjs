@@ -697,6 +697,18 @@ try {
   await clickText(staff, 'button.more', 'More orders');
   await staff.waitForFunction(() => document.querySelectorAll('main ul.orders li').length === 21 && !document.querySelector('button.more'), { timeout: 10_000 });
   log('the orders screen shows 21 orders, 20 at a time');
+  // More genres than one page of the API (100), for the visitor's browse screen.
+  for (let n = 1; n <= 90; n += 1) {
+    const added = await fetch(`${base}/genres`, { method: 'POST', headers: asAdmin, body: JSON.stringify({ name: `Zeitgeist ${n}` }) });
+    if (added.status !== 201) throw new Error(`adding a genre: ${added.status}`);
+  }
+  let genreCount = 0;
+  for (let cursor = ''; ; ) {
+    const page = await (await fetch(`${base}/genres?limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)).json();
+    genreCount += page.items.length;
+    if (!page.next_cursor) break;
+    cursor = page.next_cursor;
+  }
   check('moderator');
   await staffContext.close();
 
@@ -713,6 +725,9 @@ try {
   });
   await visitor.waitForFunction(() => (document.querySelector('.trailer video')?.currentTime ?? 0) > 1, { timeout: 20_000 });
   log('an anonymous visitor plays the new trailer');
+  await visitor.goto(`${base}/#/browse`);
+  await visitor.waitForFunction((all) => document.querySelectorAll('#f-genre option').length === all + 1, { timeout: 10_000 }, genreCount);
+  log(`browse offers all ${genreCount} genres`);
   check('visitor');
 
   // The visitor signs in with Google (simulated here): the provider's page, then back to

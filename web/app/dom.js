@@ -104,6 +104,26 @@ export function moreOf(list, cursor, pageFrom, toNode, label) {
   return place;
 }
 
+/**
+ * Every item of a list the API pages, page after page: choices that must be whole (a movie
+ * form's people, the genres to browse by).
+ * @template T
+ * @param {(cursor: string | undefined) => Promise<{ items: T[], next_cursor?: string | null }>} pageFrom
+ * @returns {Promise<T[]>}
+ */
+export async function everyOf(pageFrom) {
+  /** @type {T[]} */
+  const items = [];
+  /** @type {string | undefined} */
+  let cursor;
+  do {
+    const page = await pageFrom(cursor);
+    items.push(...page.items);
+    cursor = page.next_cursor ?? undefined;
+  } while (cursor);
+  return items;
+}
+
 export function messageOf(/** @type {unknown} */ error) {
   return error instanceof Error ? error.message : 'Something went wrong.';
 }

@@ -1,7 +1,7 @@
 // Browsing the catalogue: search, filters and sort kept in the address (so a search can be
 // shared and the back button works), pages fetched by cursor.
 import { call } from '../api.js';
-import { failure, h, loading, show } from '../dom.js';
+import { everyOf, failure, h, loading, show } from '../dom.js';
 import { card } from './cards.js';
 
 const PAGE = 24;
@@ -83,9 +83,9 @@ export async function render(main, { query }) {
     named.then((p) => show(heading, `${titles[person]} ${p.name}`)).catch(() => {});
   }
 
-  call('get', '/genres', { query: { limit: 100 } })
+  everyOf((cursor) => call('get', '/genres', { query: { limit: 100, cursor } }))
     .then((genres) => {
-      for (const g of genres.items) genreSelect.append(h('option', { value: g.id, selected: value('genre') === g.id }, g.name));
+      for (const g of genres) genreSelect.append(h('option', { value: g.id, selected: value('genre') === g.id }, g.name));
     })
     .catch(() => {
       genreSelect.disabled = true;

@@ -1,7 +1,7 @@
 // The front page: what to watch next (when signed in), what is popular, what is new, and a
 // row for each of the largest genres.
 import { call, signedIn } from '../api.js';
-import { failure, h, loading, show } from '../dom.js';
+import { everyOf, failure, h, loading, show } from '../dom.js';
 import { card, shelf } from './cards.js';
 import { beatsSettled } from './player.js';
 
@@ -17,9 +17,9 @@ export async function render(main) {
       signedIn() ? beatsSettled().then(() => call('get', '/me/continue-watching', { query: { limit: PER_SHELF } })) : null,
       call('get', '/movies', { query: { sort: 'popularity', order: 'desc', limit: PER_SHELF } }),
       call('get', '/movies', { query: { sort: 'release_date', order: 'desc', limit: PER_SHELF } }),
-      call('get', '/genres', { query: { limit: 100 } }),
+      everyOf((cursor) => call('get', '/genres', { query: { limit: 100, cursor } })),
     ]);
-    const largest = [...genres.items].sort((a, b) => b.movie_count - a.movie_count).slice(0, GENRE_SHELVES).filter((g) => g.movie_count > 0);
+    const largest = [...genres].sort((a, b) => b.movie_count - a.movie_count).slice(0, GENRE_SHELVES).filter((g) => g.movie_count > 0);
     const byGenre = await Promise.all(
       largest.map((g) => call('get', '/movies', { query: { genre: g.id, sort: 'popularity', order: 'desc', limit: PER_SHELF } })),
     );

@@ -2,7 +2,7 @@
 // feature (the multipart protocol: the API hands out one URL per part, the browser PUTs
 // each part there and hands back their ETags), with a progress bar.
 import { call, whoAmI } from '../api.js';
-import { announce, failure, field, h, loading, messageOf, money, moreOf, onSubmit, show, text, when } from '../dom.js';
+import { announce, everyOf, failure, field, h, loading, messageOf, money, moreOf, onSubmit, show, text, when } from '../dom.js';
 import { needSignIn } from './account.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
@@ -65,26 +65,6 @@ export async function catalogue(main, { query }) {
   } catch (error) {
     show(list, failure(error, () => catalogue(main, { path: '/manage', params: [], query })));
   }
-}
-
-/**
- * Every genre, person or cinema the catalogue has, page after page: the form's choices must
- * hold whatever a movie already names, or saving it would drop those credits.
- * @template T
- * @param {(cursor: string | undefined) => Promise<{ items: T[], next_cursor?: string | null }>} pageFrom
- * @returns {Promise<T[]>}
- */
-async function everyOf(pageFrom) {
-  /** @type {T[]} */
-  const items = [];
-  /** @type {string | undefined} */
-  let cursor;
-  do {
-    const page = await pageFrom(cursor);
-    items.push(...page.items);
-    cursor = page.next_cursor ?? undefined;
-  } while (cursor);
-  return items;
 }
 
 /**
