@@ -274,6 +274,8 @@ try {
       thinly: { '': [[], 'a1'], a1: [[first], 'a2'], a2: [[], 'a3'], a3: [[second], null] },
       // Nothing in the first five answers: the screen says so and offers more.
       sparsely: { '': [[], 'b1'], b1: [[], 'b2'], b2: [[], 'b3'], b3: [[], 'b4'], b4: [[], 'b5'], b5: [[first], null] },
+      // A movie that moved between two pages comes again on the second: shown once.
+      twice: { '': [[first, second], 'c1'], c1: [[second], null] },
     };
     shortPages.on('request', (r) => {
       const url = new URL(r.url());
@@ -296,7 +298,11 @@ try {
     await clickText(shortPages, 'button.more', 'More movies');
     await waitForText(shortPages, '.cards .card h3', first.title);
     await waitForText(shortPages, '#main .meta', '1 movie');
-    log('short pages: four answers fill one screen; five empty ones offer more');
+    await shortPages.goto(`${base}/#/browse?q=twice`);
+    await waitForText(shortPages, '#main .meta', '2 movies');
+    const once = await shortPages.$$eval('.cards .card h3', (e) => e.map((x) => x.textContent));
+    if (once.join('|') !== `${first.title}|${second.title}`) throw new Error(`a movie on two pages showed as ${once}`);
+    log('short pages: four answers fill one screen; five empty ones offer more; a movie on two pages shows once');
     await accessible(shortPages, 'browse, pages short');
     await shortPages.close();
     check('short pages');

@@ -91,6 +91,8 @@ export async function render(main, { query }) {
       genreSelect.disabled = true;
     });
 
+  /** The movies shown so far, by id. */
+  const listed = new Set();
   /**
    * Shows the next screenful. A filtered page may come back short, even empty, with a
    * cursor (the API stops at its read budget), so this asks again from that cursor, a few
@@ -122,8 +124,12 @@ export async function render(main, { query }) {
             cursor: next,
           },
         });
-        results.append(...page.items.map((m) => card(m)));
-        shown += page.items.length;
+        // By popularity or rating, a movie that moved between two pages can come again:
+        // it is shown once.
+        const fresh = page.items.filter((m) => !listed.has(m.id));
+        for (const m of fresh) listed.add(m.id);
+        results.append(...fresh.map((m) => card(m)));
+        shown += fresh.length;
         next = page.next_cursor ?? undefined;
         if (!next || shown >= PAGE || asked >= ASKS_PER_SCREEN) break;
       }
