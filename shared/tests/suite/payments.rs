@@ -318,6 +318,18 @@ async fn the_purchase_journey_from_checkout_to_refund(env: Env) {
         .await;
     assert_eq!(delivered, StatusCode::OK, "{answer}");
     assert_eq!(receipts(&env, &email, "refund"), 1);
+    // The refund's email names the showtime its void tickets were for.
+    let (_, shown) = env.get(&format!("/showtimes/{showtime}"), None).await;
+    let (_, mail) = env
+        .emails_to(&email)
+        .into_iter()
+        .find(|(s, _)| s.contains("refund"))
+        .unwrap();
+    let cinema = shown["cinema_name"].as_str().unwrap();
+    assert!(
+        mail.contains("(tickets, ") && mail.contains(&format!(" UTC at {cinema})")),
+        "{mail}"
+    );
     let (_, payments) = env.get("/payments", Some(&token)).await;
     assert_eq!(payments["items"][0]["status"], "refunded");
 
