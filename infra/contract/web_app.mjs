@@ -445,6 +445,13 @@ try {
   await waitForText(page, 'h1', 'Your order');
   await waitForText(page, '.lines li', `${upcoming.movie_title} · 3 tickets · `);
   await waitForText(page, '.lines li', ` at ${upcoming.cinema_name}`);
+  // The library lists the tickets for the show to come.
+  await page.goto(`${base}/#/library`);
+  await waitForText(page, '[aria-labelledby="shelf-tickets"] li', `${upcoming.movie_title} · 3 tickets at ${upcoming.cinema_name}`);
+  await accessible(page, 'library, tickets');
+  await page.goto(`${base}/#/orders`);
+  await clickText(page, '.orders a', movie.title);
+  await waitForText(page, 'h1', 'Your order');
   log('bought it on the simulated checkout page');
   check('purchase');
 

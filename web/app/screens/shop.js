@@ -180,7 +180,7 @@ async function confirm(main, order, left) {
   if (!left()) draw(main, current, 'success');
 }
 
-const ticketCount = (/** @type {number} */ n) => (n === 1 ? '1 ticket' : `${n} tickets`);
+export const ticketCount = (/** @type {number} */ n) => (n === 1 ? '1 ticket' : `${n} tickets`);
 
 /**
  * @param {HTMLElement} main
