@@ -5,6 +5,7 @@
 import { ApiError, call, signedIn } from '../api.js';
 import { isStaff } from './manage.js';
 import { beatsSettled } from './player.js';
+import { ticketCount } from './shop.js';
 import { announce, clock, failure, h, loading, messageOf, money, moreOf, onSubmit, show, text, when, year } from '../dom.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
@@ -237,7 +238,7 @@ function showtimes(movieId, cart) {
         await call('post', '/cart/items', { body: { showtime_id: s.id, quantity } });
         ticketed.add(s.id);
         show(place, inCart());
-        announce(`${quantity === 1 ? 'A ticket' : `${quantity} tickets`} for ${when(s.starts_at)} in your cart`);
+        announce(`${ticketCount(quantity)} for ${when(s.starts_at)} in your cart`);
       });
       show(place, form);
     }

@@ -81,7 +81,7 @@ export async function cart(main) {
                     'td',
                     {},
                     h('a', { href: `#/movies/${line.movie_id}` }, line.title),
-                    line.kind === 'ticket' ? [` · ${line.starts_at ? when(line.starts_at) : ''}${line.cinema ? ` at ${line.cinema}` : ''}`, tickets(line)] : '',
+                    line.kind === 'ticket' ? [` · ${showingOf(line)}`, tickets(line)] : '',
                     line.available ? '' : h('p', { class: 'error' }, line.unavailable_reason ?? 'No longer available'),
                   ),
                   h('td', {}, line.line_total ? money(line.line_total) : '-'),
@@ -182,6 +182,12 @@ async function confirm(main, order, left) {
 
 export const ticketCount = (/** @type {number} */ n) => (n === 1 ? '1 ticket' : `${n} tickets`);
 
+/** When and where a line's tickets are for ("Dec 8, 2026, 2:00 PM at Le Grand Rex"), as
+ * much as the line says. */
+function showingOf(/** @type {{ starts_at?: string | null, cinema?: string | null }} */ line) {
+  return [line.starts_at ? when(line.starts_at) : '', line.cinema ? `at ${line.cinema}` : ''].filter(Boolean).join(' ');
+}
+
 /**
  * @param {HTMLElement} main
  * @param {Schemas['Order']} o
@@ -245,7 +251,7 @@ function draw(main, o, back) {
           'li',
           {},
           h('a', { href: `#/movies/${l.movie_id}` }, l.title),
-          l.kind === 'ticket' ? ` · ${ticketCount(l.quantity)}${l.starts_at ? ` · ${when(l.starts_at)}` : ''}${l.cinema ? ` at ${l.cinema}` : ''}` : '',
+          l.kind === 'ticket' ? [` · ${ticketCount(l.quantity)}`, showingOf(l) && ` · ${showingOf(l)}`] : '',
           ` · ${money(l.line_total)}`,
           o.status === 'paid' && l.kind === 'movie' ? [' · ', h('a', { href: `#/watch/${l.movie_id}` }, `Watch ${l.title}`)] : '',
         ),
