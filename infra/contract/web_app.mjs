@@ -548,6 +548,8 @@ try {
   const actorId = actor.id;
   const staffContext = await browser.createBrowserContext();
   const staff = await staffContext.newPage();
+  // Far from every cinema of the demo: the staff's clock is not the cinemas'.
+  await staff.emulateTimezone('America/New_York');
   watch(staff);
   await fillTheAccountForm(staff, '#/signin', admin.email, admin.password);
   await waitForText(staff, '#nav a', 'Manage');
@@ -617,32 +619,38 @@ try {
   const bar = await staff.$eval('.media-panel progress', (e) => e.value);
   if (bar !== 100) throw new Error(`the progress bar stopped at ${bar}`);
   if (!(await shownInPanels()).includes('Remove the trailer')) throw new Error('an uploaded trailer offers no removal');
-  // A showtime scheduled from the form, a month ahead at 09:00 the browser's time: listed
-  // there and on the movie's page, with every seat of its screen on sale; then removed.
+  // A showtime scheduled from the form, a month ahead at 09:00 on the cinema's clock (the
+  // staff's is New York's): listed there and on the movie's page in the cinema's time,
+  // with every seat of its screen on sale; then removed.
   await staff.waitForSelector('#f-starts_at');
   const cinemaId = await staff.$eval('#f-cinema_id', (e) => /** @type {HTMLSelectElement} */ (e).value);
-  const startsAt = await staff.$eval('#f-starts_at', (e) => {
-    const day = new Date(Date.now() + 30 * 86_400_000);
-    day.setHours(9, 0, 0, 0);
-    const pad = (/** @type {number} */ n) => String(n).padStart(2, '0');
-    /** @type {HTMLInputElement} */ (e).value = `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}T09:00`;
-    return day.toISOString().replace(/\.\d{3}Z$/, 'Z');
-  });
+  const cinema = await (await fetch(`${base}/cinemas/${cinemaId}`)).json();
+  const cinemaTime = `${cinema.time_zone.split('/').pop().replaceAll('_', ' ')} time`;
+  await waitForText(staff, 'label[for="f-starts_at"]', `Starts at (${cinemaTime})`);
+  const day = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+  await staff.$eval('#f-starts_at', (e, wall) => { /** @type {HTMLInputElement} */ (e).value = wall; }, `${day}T09:00`);
   await clickText(staff, 'button', 'Schedule it');
   await waitForText(staff, '#announce', 'Scheduled for');
   await accessible(staff, 'schedule a showtime');
   const scheduled = (await (await fetch(`${base}/showtimes?movie=${newId}`)).json()).items;
-  const cinemaSeats = (await (await fetch(`${base}/cinemas/${cinemaId}`)).json()).screens[0].seats;
-  if (scheduled.length !== 1 || scheduled[0].starts_at !== startsAt || scheduled[0].cinema_id !== cinemaId || scheduled[0].seats !== cinemaSeats) throw new Error(`scheduled ${JSON.stringify(scheduled)}, not ${startsAt} at ${cinemaId} with ${cinemaSeats} seats`);
-  await waitForText(staff, 'ul.schedule li', scheduled[0].cinema_name);
+  /** An instant as `zone`'s clock shows it, "2027-01-06T09:00". */
+  const onClockOf = (/** @type {string} */ instant, /** @type {string} */ zone) => {
+    const parts = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' }).formatToParts(new Date(instant));
+    const p = Object.fromEntries(parts.map((x) => [x.type, x.value]));
+    return `${p.year}-${p.month}-${p.day}T${p.hour}:${p.minute}`;
+  };
+  const shownAt = scheduled.length === 1 ? onClockOf(scheduled[0].starts_at, cinema.time_zone) : '';
+  if (shownAt !== `${day}T09:00` || scheduled[0].time_zone !== cinema.time_zone || scheduled[0].seats !== cinema.screens[0].seats) throw new Error(`scheduled ${JSON.stringify(scheduled)}, not ${day} 09:00 in ${cinema.time_zone} with ${cinema.screens[0].seats} seats`);
+  await waitForText(staff, 'ul.schedule li', `9:00 AM (${cinemaTime}) · ${cinema.name}`);
   await staff.goto(`${base}/#/movies/${newId}`);
-  await waitForText(staff, '.showtime', scheduled[0].cinema_name);
+  await waitForText(staff, '.showtime', `9:00 AM (${cinemaTime})`);
+  log(`scheduled from New York at 09:00 ${cinemaTime} (${scheduled[0].starts_at}); the movie page says "${await textOf(staff, '.showtime strong')}"`);
   await staff.goto(`${base}/#/manage/movies/${newId}`);
   await clickText(staff, 'ul.schedule button', 'Remove');
   await waitForText(staff, '#announce', 'is removed');
   const left = (await (await fetch(`${base}/showtimes?movie=${newId}`)).json()).items.length;
   if (left !== 0) throw new Error(`${left} showtimes left after removing the one scheduled`);
-  log(`scheduled a showtime of ${title} at ${scheduled[0].cinema_name} for ${startsAt}, then removed it`);
+  log(`removed the showtime of ${title} at ${scheduled[0].cinema_name}`);
   // An actor added and credited elsewhere (the API) just after the form read its lists: the
   // form opened again shows the credit ticked, so saving it keeps it.
   const lateActor = await (await fetch(`${base}/actors`, { method: 'POST', headers: asAdmin, body: JSON.stringify({ name: `Wren Okoye ${Date.now()}` }) })).json();

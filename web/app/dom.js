@@ -56,6 +56,43 @@ export function when(/** @type {number | string} */ moment) {
   return date.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
+/** Whose clock a time zone is, as people say it: "Paris time", "UTC". */
+export function zoneName(/** @type {string | null | undefined} */ zone) {
+  return !zone || zone === 'UTC' ? 'UTC' : `${zone.split('/').pop()?.replaceAll('_', ' ')} time`;
+}
+
+/**
+ * A showtime's start as its cinema's clock shows it, saying whose clock when the viewer's
+ * shows another time ("Dec 8, 2026, 3:00 PM (Paris time)").
+ */
+export function showTime(/** @type {string} */ moment, /** @type {string | null | undefined} */ zone) {
+  const date = new Date(moment);
+  const style = /** @type {const} */ ({ dateStyle: 'medium', timeStyle: 'short' });
+  let there;
+  try {
+    there = date.toLocaleString(undefined, { ...style, timeZone: zone || 'UTC' });
+  } catch {
+    return when(moment);
+  }
+  return there === date.toLocaleString(undefined, style) ? there : `${there} (${zoneName(zone)})`;
+}
+
+/** The instant a `datetime-local` value ("2026-12-08T15:00") names on `zone`'s clock. */
+export function fromWallClock(/** @type {string} */ wall, /** @type {string} */ zone) {
+  const asUtc = Date.parse(`${wall.length === 16 ? `${wall}:00` : wall}Z`);
+  const parts = new Intl.DateTimeFormat('en-US', {
+    timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+  });
+  /** How far `zone`'s clock is ahead of UTC at `ms`. */
+  const offset = (/** @type {number} */ ms) => {
+    const p = Object.fromEntries(parts.formatToParts(ms).map((x) => [x.type, Number(x.value)]));
+    return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
+  };
+  // Twice: the offset at the first guess may be the other side of a change of the clocks.
+  const guess = asUtc - offset(asUtc);
+  return new Date(asUtc - offset(guess));
+}
+
 export function year(/** @type {string} */ releaseDate) {
   return releaseDate.slice(0, 4);
 }

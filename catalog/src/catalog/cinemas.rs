@@ -36,6 +36,17 @@ pub struct CinemaInput {
     #[garde(custom(marquee_core::http::validate::items(1, 50)), dive)]
     #[schema(min_items = 1, max_items = 50)]
     pub screens: Vec<Screen>,
+    /// The time the cinema keeps, by its IANA name (`Europe/Paris`): its showtimes are
+    /// said in it. `UTC` when not given.
+    #[serde(default = "marquee_core::clock::utc_zone")]
+    #[garde(custom(marquee_core::clock::time_zone))]
+    #[schema(
+        default = "UTC",
+        example = "Europe/Paris",
+        min_length = 1,
+        max_length = 64
+    )]
+    pub time_zone: String,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -47,6 +58,8 @@ pub struct CinemaView {
     pub country: String,
     pub screens: Vec<Screen>,
     pub total_seats: u32,
+    /// The cinema's time zone, IANA (`Europe/Paris`).
+    pub time_zone: String,
     pub version: i64,
 }
 
@@ -85,6 +98,7 @@ impl Record for Cinema {
             country: f.country.clone(),
             total_seats: f.screens.iter().map(|s| u32::from(s.seats)).sum(),
             screens: f.screens.clone(),
+            time_zone: f.time_zone.clone(),
             version: stored.version,
         }
     }

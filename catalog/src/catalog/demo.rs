@@ -148,12 +148,42 @@ const COMPANIES: &[&str] = &[
     "Sunday Matinee",
     "Cinéfabrique",
 ];
-const CINEMAS: &[(&str, &str, &str, &str)] = &[
-    ("Le Grand Rex", "1 Boulevard Poissonnière", "Paris", "FR"),
-    ("Prince Charles Cinema", "7 Leicester Place", "London", "GB"),
-    ("Kino Babylon", "Rosa-Luxemburg-Straße 30", "Berlin", "DE"),
-    ("Cine Doré", "Calle de Santa Isabel 3", "Madrid", "ES"),
-    ("Filmhuis Cavia", "Van Hallstraat 52", "Amsterdam", "NL"),
+const CINEMAS: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "Le Grand Rex",
+        "1 Boulevard Poissonnière",
+        "Paris",
+        "FR",
+        "Europe/Paris",
+    ),
+    (
+        "Prince Charles Cinema",
+        "7 Leicester Place",
+        "London",
+        "GB",
+        "Europe/London",
+    ),
+    (
+        "Kino Babylon",
+        "Rosa-Luxemburg-Straße 30",
+        "Berlin",
+        "DE",
+        "Europe/Berlin",
+    ),
+    (
+        "Cine Doré",
+        "Calle de Santa Isabel 3",
+        "Madrid",
+        "ES",
+        "Europe/Madrid",
+    ),
+    (
+        "Filmhuis Cavia",
+        "Van Hallstraat 52",
+        "Amsterdam",
+        "NL",
+        "Europe/Amsterdam",
+    ),
 ];
 
 /// What a seeding created.
@@ -311,7 +341,7 @@ pub async fn seed(app: &App, movies: usize, seed: u64) -> Result<Seeded, Problem
         let input = person(&mut rng, &mut names, Some(company));
         out.producers.push(insert::<Producer>(app, input).await?);
     }
-    for (name, address, city, country) in CINEMAS {
+    for (name, address, city, country, time_zone) in CINEMAS {
         let screens = (1..=rng.u16(2..=6))
             .map(|number| Screen {
                 number,
@@ -324,6 +354,7 @@ pub async fn seed(app: &App, movies: usize, seed: u64) -> Result<Seeded, Problem
             city: city.to_string(),
             country: country.to_string(),
             screens,
+            time_zone: time_zone.to_string(),
         };
         out.cinemas.push(insert::<Cinema>(app, input).await?);
     }
@@ -410,7 +441,7 @@ async fn credits_of(app: &App, seeded: &Seeded) -> Result<index::Credits, Proble
     Ok(index::Credits::read(app, &keys).await?)
 }
 
-/// Three shows a day (14:00, 17:30 and 21:00 UTC) on every screen of the seeded cinemas,
+/// Three shows a day (14:00, 17:30 and 21:00 in the cinema's time) on every screen of the seeded cinemas,
 /// for `days` days from tomorrow, of randomly chosen movies.
 pub async fn schedule_showtimes(
     app: &App,
@@ -434,7 +465,7 @@ pub async fn schedule_showtimes(
                 for (hour, minute) in [(14, 0), (17, 30), (21, 0)] {
                     let movie_id = &seeded.movies[rng.usize(..seeded.movies.len())];
                     let starts = time::Time::from_hms(hour, minute, 0)
-                        .map(|t| date.with_time(t).assume_utc())
+                        .map(|t| marquee_core::clock::from_local(date, t, &cinema.fields.time_zone))
                         .map_err(|_| Problem::internal())?;
                     inputs.push(ShowtimeInput {
                         movie_id: movie_id.clone(),

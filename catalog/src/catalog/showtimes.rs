@@ -71,6 +71,10 @@ struct Showtime {
     movie_title: String,
     cinema_id: String,
     cinema_name: String,
+    /// The cinema's, copied when the show is scheduled as its name is: the show is said in
+    /// the time its start was given in. A show stored before cinemas kept one says UTC.
+    #[serde(default = "marquee_core::clock::utc_zone")]
+    time_zone: String,
     screen: u16,
     /// RFC 3339 UTC.
     starts_at: String,
@@ -90,7 +94,10 @@ pub struct ShowtimeView {
     pub movie_title: String,
     pub cinema_id: String,
     pub cinema_name: String,
+    /// The cinema's time zone, IANA (`Europe/Paris`): a ticket says the start in it.
+    pub time_zone: String,
     pub screen: u16,
+    /// RFC 3339, UTC.
     pub starts_at: String,
     pub ends_at: String,
     pub price: Price,
@@ -118,6 +125,7 @@ impl Showtime {
             movie_title: self.movie_title.clone(),
             cinema_id: self.cinema_id.clone(),
             cinema_name: self.cinema_name.clone(),
+            time_zone: self.time_zone.clone(),
             screen: self.screen,
             starts_at: self.starts_at.clone(),
             ends_at: self.ends_at.clone(),
@@ -425,6 +433,7 @@ fn new_showtime(
         movie_title: movie.fields.title.trim().to_string(),
         cinema_id: cinema.id,
         cinema_name: cinema.fields.name.trim().to_string(),
+        time_zone: cinema.fields.time_zone,
         screen: input.screen,
         starts_at: utc(starts),
         ends_at: utc(ends),

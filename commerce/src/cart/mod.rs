@@ -89,6 +89,8 @@ pub struct LineView {
     pub showtime_id: Option<String>,
     pub starts_at: Option<String>,
     pub cinema: Option<String>,
+    /// Tickets: the cinema's time zone, IANA (`Europe/Paris`).
+    pub time_zone: Option<String>,
     pub quantity: u16,
     pub unit_price: Option<Price>,
     pub line_total: Option<Price>,
@@ -595,6 +597,7 @@ async fn view_of(
             showtime_id: line.showtime_id.clone(),
             starts_at: showtime.as_ref().map(|s| s.starts_at.clone()),
             cinema: showtime.as_ref().map(|s| s.cinema_name.clone()),
+            time_zone: showtime.as_ref().map(|s| s.time_zone.clone()),
             quantity: line.quantity,
             unit_price,
             line_total,

@@ -90,6 +90,9 @@ pub struct OrderLine {
     /// Tickets: the cinema's name, copied at order time.
     #[serde(default)]
     pub cinema: Option<String>,
+    /// Tickets: the cinema's time zone (IANA), copied at order time.
+    #[serde(default)]
+    pub time_zone: Option<String>,
     pub quantity: u16,
     /// Copied at order time.
     pub unit_price: Price,
@@ -448,6 +451,7 @@ fn price_lines(items: Vec<cart::LineView>, sold_out: &[String]) -> PricedLines {
             title: item.title,
             starts_at: item.starts_at,
             cinema: item.cinema,
+            time_zone: item.time_zone,
             quantity: item.quantity,
             unit_price,
             line_total,

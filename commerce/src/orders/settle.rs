@@ -62,19 +62,13 @@ fn receipt_context(app: &App, order: &Order) -> Value {
     })
 }
 
-/// When and where a ticket line's showtime is, as a receipt says it ("Tue 8 Dec 2026,
-/// 14:00 UTC at Le Grand Rex"); nothing for a movie, or an order placed before lines kept
-/// their showtime.
+/// When and where a ticket line's showtime is, as a receipt says it, in the cinema's time
+/// ("Tue 8 Dec 2026, 15:00 CET at Le Grand Rex"); nothing for a movie, or an order placed
+/// before lines kept their showtime.
 fn showing(line: &super::OrderLine) -> Option<String> {
     use time::format_description::well_known::Rfc3339;
-    let starts = time::OffsetDateTime::parse(line.starts_at.as_deref()?, &Rfc3339)
-        .ok()?
-        .to_offset(time::UtcOffset::UTC);
-    let day = starts
-        .format(time::macros::format_description!(
-            "[weekday repr:short] [day padding:none] [month repr:short] [year], [hour]:[minute] UTC"
-        ))
-        .ok()?;
+    let starts = time::OffsetDateTime::parse(line.starts_at.as_deref()?, &Rfc3339).ok()?;
+    let day = marquee_core::clock::local_time(starts, line.time_zone.as_deref().unwrap_or("UTC"));
     Some(match &line.cinema {
         Some(cinema) => format!("{day} at {cinema}"),
         None => day,

@@ -249,6 +249,10 @@ async fn cinemas_validate_their_screens(env: Env) {
     let (status, cinema) = create(&env, &token, "/cinemas", fixed).await;
     assert_eq!(status, StatusCode::CREATED, "{cinema}");
     assert_eq!(cinema["total_seats"], 1180);
+    assert_eq!(
+        cinema["time_zone"], "UTC",
+        "the time kept when none is given"
+    );
 
     let mut bad = good.clone();
     bad["country"] = json!("fr");
@@ -285,6 +289,24 @@ async fn cinemas_validate_their_screens(env: Env) {
     );
     let (_, got) = env.get(&path, None).await;
     assert_eq!(got["screens"], json!([{"number": 3, "seats": 90}]));
+
+    // A time zone is one of the IANA database's names, spelt as it spells them.
+    for zone in ["Paris", "europe/paris", "CET+1", "+01:00", ""] {
+        let (status, body) = patch(&env, &token, &path, json!({"time_zone": zone}), None).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{zone}: {body}");
+        assert_eq!(support::error_fields(&body), ["time_zone"], "{body}");
+    }
+    let (status, changed) = patch(
+        &env,
+        &token,
+        &path,
+        json!({"time_zone": "Europe/Paris"}),
+        None,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{changed}");
+    let (_, got) = env.get(&path, None).await;
+    assert_eq!(got["time_zone"], "Europe/Paris");
 }
 
 fn id_of(body: &Value) -> String {

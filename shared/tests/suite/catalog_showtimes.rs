@@ -43,6 +43,7 @@ async fn fixture(env: &Env) -> Fixture {
             "/cinemas",
             Some(&token),
             json!({"name": "Odeon", "address": "1 Main St", "city": "Galway", "country": "IE",
+                   "time_zone": "Europe/Dublin",
                    "screens": [{"number": 1, "seats": 120}, {"number": 2, "seats": 80},
                                {"number": 3, "seats": 60}, {"number": 4, "seats": 50}]}),
         )
@@ -78,6 +79,11 @@ async fn showtimes_fit_their_cinema_and_never_overlap(env: Env) {
     );
     let ends = OffsetDateTime::parse(first["ends_at"].as_str().unwrap(), &Rfc3339).unwrap();
     assert_eq!(ends, evening + Duration::minutes(f.duration));
+    assert_eq!(
+        (first["cinema_name"].as_str(), first["time_zone"].as_str()),
+        (Some("Odeon"), Some("Europe/Dublin")),
+        "the show says its cinema's time zone"
+    );
 
     // Overlapping on the same screen, from either side: refused.
     for starts in [

@@ -53,6 +53,19 @@ fn receipts(env: &Env, email: &str, subject: &str) -> usize {
 
 /// A buyer with a movie and two tickets to see it in an order: (token, user id, email,
 /// order, showtime, movie).
+/// A showtime's start as a Tokyo clock shows it, as receipts write it ("Tue 8 Dec 2026,
+/// 23:00 JST").
+fn in_tokyo(showtime: &Value) -> String {
+    use time::format_description::well_known::Rfc3339;
+    let starts = time::OffsetDateTime::parse(showtime["starts_at"].as_str().unwrap(), &Rfc3339)
+        .unwrap()
+        .to_offset(time::macros::offset!(+9));
+    let format = time::macros::format_description!(
+        "[weekday repr:short] [day padding:none] [month repr:short] [year], [hour]:[minute] JST"
+    );
+    starts.format(format).unwrap()
+}
+
 async fn buyer_with_order(env: &Env) -> (String, String, String, Value, String, String) {
     let (showtime, movies) = shop(env, 20).await;
     let (token, user_id, email) = env.account("buyer", Role::User).await;
@@ -218,10 +231,11 @@ async fn the_purchase_journey_from_checkout_to_refund(env: Env) {
         .unwrap();
     assert_eq!(ticket_line["starts_at"], shown["starts_at"], "{paid}");
     assert_eq!(ticket_line["cinema"], shown["cinema_name"], "{paid}");
-    let starts = shown["starts_at"].as_str().unwrap();
+    assert_eq!(ticket_line["time_zone"], "Asia/Tokyo", "{paid}");
+    // In the cinema's time: Tokyo keeps UTC+9 all year.
     let at = format!(
-        "{} UTC at {}",
-        &starts[11..16],
+        "{} at {}",
+        in_tokyo(&shown),
         shown["cinema_name"].as_str().unwrap()
     );
     assert!(
@@ -325,10 +339,14 @@ async fn the_purchase_journey_from_checkout_to_refund(env: Env) {
         .into_iter()
         .find(|(s, _)| s.contains("refund"))
         .unwrap();
-    let cinema = shown["cinema_name"].as_str().unwrap();
+    let at = format!(
+        "{} at {})",
+        in_tokyo(&shown),
+        shown["cinema_name"].as_str().unwrap()
+    );
     assert!(
-        mail.contains("(tickets, ") && mail.contains(&format!(" UTC at {cinema})")),
-        "{mail}"
+        mail.contains("(tickets, ") && mail.contains(&at),
+        "{at} in {mail}"
     );
     let (_, payments) = env.get("/payments", Some(&token)).await;
     assert_eq!(payments["items"][0]["status"], "refunded");

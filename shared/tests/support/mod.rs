@@ -703,7 +703,8 @@ pub async fn shop_of(env: &Env, seats: u16, movies: usize) -> (String, Vec<Strin
         .post(
             "/cinemas",
             Some(&moderator),
-            serde_json::json!({"name": "Rex", "address": "1 Bd", "city": "Paris", "country": "FR",
+            serde_json::json!({"name": "Shinjuku Wald 9", "address": "3-15-15 Shinjuku",
+                   "city": "Tokyo", "country": "JP", "time_zone": "Asia/Tokyo",
                    "screens": [{"number": 1, "seats": 200}]}),
         )
         .await;

@@ -1,7 +1,7 @@
 // What the viewer has: tickets for shows to come, the movies they started, the ones they
 // own, the ones they keep.
 import { call, signedIn } from '../api.js';
-import { failure, h, loading, show, when } from '../dom.js';
+import { failure, h, loading, show, showTime } from '../dom.js';
 import { card, shelf } from './cards.js';
 import { needSignIn } from './account.js';
 import { beatsSettled } from './player.js';
@@ -34,7 +34,7 @@ function ticketsToCome(orders) {
       'ul',
       { class: 'lines' },
       coming.map(({ order, line, at }) =>
-        h('li', {}, h('strong', {}, when(at)), ` · ${line.title} · ${ticketCount(line.quantity)}${line.cinema ? ` at ${line.cinema}` : ''} · `, h('a', { href: `#/orders/${order.id}` }, 'the order')),
+        h('li', {}, h('strong', {}, showTime(at, line.time_zone)), ` · ${line.title} · ${ticketCount(line.quantity)}${line.cinema ? ` at ${line.cinema}` : ''} · `, h('a', { href: `#/orders/${order.id}` }, 'the order')),
       ),
     ),
   );

@@ -2,7 +2,7 @@
 // feature (the multipart protocol: the API hands out one URL per part, the browser PUTs
 // each part there and hands back their ETags), with a progress bar.
 import { call, whoAmI } from '../api.js';
-import { announce, everyOf, failure, field, h, loading, messageOf, money, moreOf, onSubmit, show, text, when } from '../dom.js';
+import { announce, everyOf, failure, field, h, loading, fromWallClock, messageOf, money, moreOf, onSubmit, show, showTime, text, zoneName } from '../dom.js';
 import { needSignIn } from './account.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
@@ -218,8 +218,8 @@ const SHOWTIMES = 20;
 
 /**
  * The movie's coming showtimes, each removable while no seat is held or sold, and a form to
- * schedule one: a cinema and one of its screens, the start (the browser's local time, sent
- * in UTC), the price a seat and, if fewer than the screen's, the seats on sale.
+ * schedule one: a cinema and one of its screens, the start (on the cinema's clock, sent in
+ * UTC), the price a seat and, if fewer than the screen's, the seats on sale.
  * @param {Schemas['MovieDetail']} current
  */
 function schedule(current) {
@@ -228,13 +228,13 @@ function schedule(current) {
   const status = h('div', { role: 'status' });
   /** @param {Schemas['ShowtimeView']} s */
   const row = (s) => {
-    const item = h('li', { 'data-starts-at': s.starts_at }, `${when(s.starts_at)} · ${s.cinema_name}, screen ${s.screen} · ${money(s.price)} a seat · ${s.seats_left} of ${s.seats} seats left `);
-    const remove = h('button', { type: 'button', class: 'link', 'aria-label': `Remove the showtime of ${when(s.starts_at)} at ${s.cinema_name}` }, 'Remove');
+    const item = h('li', { 'data-starts-at': s.starts_at }, `${showTime(s.starts_at, s.time_zone)} · ${s.cinema_name}, screen ${s.screen} · ${money(s.price)} a seat · ${s.seats_left} of ${s.seats} seats left `);
+    const remove = h('button', { type: 'button', class: 'link', 'aria-label': `Remove the showtime of ${showTime(s.starts_at, s.time_zone)} at ${s.cinema_name}` }, 'Remove');
     remove.addEventListener('click', async () => {
       try {
         await call('delete', '/showtimes/{id}', { params: { id: s.id } });
         item.remove();
-        announce(`The showtime of ${when(s.starts_at)} is removed`);
+        announce(`The showtime of ${showTime(s.starts_at, s.time_zone)} is removed`);
       } catch (error) {
         show(status, failure(error));
       }
@@ -244,18 +244,23 @@ function schedule(current) {
   };
   const pageFrom = (/** @type {string | undefined} */ cursor) => call('get', '/showtimes', { query: { movie: current.id, limit: SHOWTIMES, cursor }, fresh: true });
   const form = h('form', { class: 'card-form' }, loading('the cinemas'));
+  /** @type {Schemas['CinemaView'][]} */
+  let cinemas = [];
   section.append(list, status, h('h3', {}, 'Schedule a showtime'), form);
   Promise.all([pageFrom(undefined), everyOf((cursor) => call('get', '/cinemas', { query: { limit: 100, cursor }, fresh: true }))])
-    .then(([first, cinemas]) => {
+    .then(([first, all]) => {
+      cinemas = all;
       list.replaceChildren(...first.items.map(row));
       list.after(moreOf(list, first.next_cursor, pageFrom, row, 'More showtimes'));
       if (!first.items.length) show(status, h('p', { class: 'empty' }, 'None coming up.'));
       if (!cinemas.length) return show(form, h('p', { class: 'empty' }, 'No cinema yet: add one on the docs page first.'));
       const screen = h('select', { id: 'f-screen', name: 'screen', required: true });
       const cinema = h('select', { id: 'f-cinema_id', name: 'cinema_id', required: true }, cinemas.map((c) => h('option', { value: c.id }, `${c.name}, ${c.city}`)));
+      const startsLabel = h('label', { for: 'f-starts_at' });
       const screens = () => {
         const chosen = cinemas.find((c) => c.id === cinema.value);
         show(screen, (chosen?.screens ?? []).map((sc) => h('option', { value: sc.number }, `Screen ${sc.number} (${sc.seats} seats)`)));
+        startsLabel.textContent = `Starts at (${zoneName(chosen?.time_zone)})`;
       };
       cinema.addEventListener('change', screens);
       screens();
@@ -263,7 +268,7 @@ function schedule(current) {
         form,
         h('div', { class: 'field' }, h('label', { for: 'f-cinema_id' }, 'Cinema'), cinema),
         h('div', { class: 'field' }, h('label', { for: 'f-screen' }, 'Screen'), screen),
-        field('Starts at (your local time)', { name: 'starts_at', type: 'datetime-local', required: true }),
+        h('div', { class: 'field' }, startsLabel, h('input', { id: 'f-starts_at', name: 'starts_at', type: 'datetime-local', required: true })),
         field('Price a seat', { name: 'price_amount', type: 'number', min: 0, step: '0.01', required: true, value: (current.price.amount / 100).toFixed(2) }),
         field('Seats on sale (empty: all the screen has)', { name: 'seats', type: 'number', min: 1, max: 1000 }),
         h('button', { type: 'submit' }, 'Schedule it'),
@@ -271,7 +276,8 @@ function schedule(current) {
     })
     .catch((error) => show(form, failure(error)));
   onSubmit(form, async (data) => {
-    const starts = new Date(text(data, 'starts_at'));
+    const zone = cinemas.find((c) => c.id === text(data, 'cinema_id'))?.time_zone ?? 'UTC';
+    const starts = fromWallClock(text(data, 'starts_at'), zone);
     const seats = text(data, 'seats');
     const made = await call('post', '/showtimes', {
       body: {
@@ -287,7 +293,7 @@ function schedule(current) {
     // In its place among the ones shown, soonest first (RFC 3339 in UTC sorts as time).
     const later = [...list.children].find((li) => (li.getAttribute('data-starts-at') ?? '') > made.starts_at);
     list.insertBefore(row(made), later ?? null);
-    announce(`Scheduled for ${when(made.starts_at)} at ${made.cinema_name}`);
+    announce(`Scheduled for ${showTime(made.starts_at, made.time_zone)} at ${made.cinema_name}`);
   });
   return section;
 }

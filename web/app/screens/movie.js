@@ -6,7 +6,7 @@ import { ApiError, call, signedIn } from '../api.js';
 import { isStaff } from './manage.js';
 import { beatsSettled } from './player.js';
 import { ticketCount } from './shop.js';
-import { announce, clock, failure, h, loading, messageOf, money, moreOf, onSubmit, show, text, when, year } from '../dom.js';
+import { announce, clock, failure, h, loading, messageOf, money, moreOf, onSubmit, show, showTime, text, when, year } from '../dom.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
 
@@ -229,7 +229,7 @@ function showtimes(movieId, cart) {
       const form = h(
         'form',
         { class: 'row' },
-        h('label', { for: id, class: 'visually-hidden' }, `Tickets for ${when(s.starts_at)} at ${s.cinema_name}`),
+        h('label', { for: id, class: 'visually-hidden' }, `Tickets for ${showTime(s.starts_at, s.time_zone)} at ${s.cinema_name}`),
         h('input', { id, name: 'quantity', type: 'number', min: 1, max: Math.min(10, s.seats_left), value: 1, required: true, class: 'quantity' }),
         h('button', { type: 'submit' }, 'Add tickets'),
       );
@@ -238,14 +238,14 @@ function showtimes(movieId, cart) {
         await call('post', '/cart/items', { body: { showtime_id: s.id, quantity } });
         ticketed.add(s.id);
         show(place, inCart());
-        announce(`${ticketCount(quantity)} for ${when(s.starts_at)} in your cart`);
+        announce(`${ticketCount(quantity)} for ${showTime(s.starts_at, s.time_zone)} in your cart`);
       });
       show(place, form);
     }
     return h(
       'li',
       { class: 'showtime' },
-      h('p', {}, h('strong', {}, when(s.starts_at)), ` · ${s.cinema_name}, screen ${s.screen} · ${money(s.price)} a seat · `, soldOut ? h('span', { class: 'error' }, 'Sold out') : `${s.seats_left} seats left`),
+      h('p', {}, h('strong', {}, showTime(s.starts_at, s.time_zone)), ` · ${s.cinema_name}, screen ${s.screen} · ${money(s.price)} a seat · `, soldOut ? h('span', { class: 'error' }, 'Sold out') : `${s.seats_left} seats left`),
       place,
     );
   };

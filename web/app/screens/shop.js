@@ -1,7 +1,7 @@
 // Buying: the cart, placing an order, paying for it on the checkout page, and the orders
 // and payments afterwards (with refund requests).
 import { call, signedIn } from '../api.js';
-import { announce, failure, h, loading, money, moreOf, onSubmit, show, text, when } from '../dom.js';
+import { announce, failure, h, loading, money, moreOf, onSubmit, show, showTime, text, when } from '../dom.js';
 import { needSignIn } from './account.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
@@ -182,10 +182,10 @@ async function confirm(main, order, left) {
 
 export const ticketCount = (/** @type {number} */ n) => (n === 1 ? '1 ticket' : `${n} tickets`);
 
-/** When and where a line's tickets are for ("Dec 8, 2026, 2:00 PM at Le Grand Rex"), as
- * much as the line says. */
-function showingOf(/** @type {{ starts_at?: string | null, cinema?: string | null }} */ line) {
-  return [line.starts_at ? when(line.starts_at) : '', line.cinema ? `at ${line.cinema}` : ''].filter(Boolean).join(' ');
+/** When and where a line's tickets are for, on the cinema's clock ("Dec 8, 2026, 3:00 PM
+ * at Le Grand Rex"), as much as the line says. */
+function showingOf(/** @type {{ starts_at?: string | null, cinema?: string | null, time_zone?: string | null }} */ line) {
+  return [line.starts_at ? showTime(line.starts_at, line.time_zone) : '', line.cinema ? `at ${line.cinema}` : ''].filter(Boolean).join(' ');
 }
 
 /**
