@@ -453,6 +453,7 @@ try {
   await clickText(page, '.orders a', movie.title);
   await waitForText(page, 'h1', 'Your order');
   log('bought it on the simulated checkout page');
+  const refundedOrder = (await page.evaluate(() => location.hash)).split('/').pop();
   check('purchase');
 
   // Play it: the time advances; then leave.
@@ -487,6 +488,14 @@ try {
   await page.goto(`${base}/#/library`);
   await waitForText(page, '#shelf-purchased + .cards', movie.title);
   await accessible(page, 'library');
+  // The show is off for the viewer: a refund of the order asked from its page (an admin
+  // approves it further on).
+  await page.goto(`${base}/#/orders/${refundedOrder}`);
+  const refundReason = `Cannot make it that evening ${Date.now()}`;
+  await page.waitForSelector('#f-reason');
+  await page.type('#f-reason', refundReason);
+  await clickText(page, 'button', 'Ask for a refund');
+  await waitForText(page, '#announce', 'Refund requested');
   check('library');
   // What closing the page cuts off is not the app's doing.
   page.removeAllListeners('requestfailed');
@@ -619,12 +628,46 @@ try {
   const bar = await staff.$eval('.media-panel progress', (e) => e.value);
   if (bar !== 100) throw new Error(`the progress bar stopped at ${bar}`);
   if (!(await shownInPanels()).includes('Remove the trailer')) throw new Error('an uploaded trailer offers no removal');
+  // A cinema added from the catalogue's Cinemas: a zone the database lacks is refused under
+  // its field; two screens, the second added with the next number.
+  await staff.goto(`${base}/#/manage`);
+  await clickText(staff, 'a', 'Cinemas');
+  await waitForText(staff, 'h1', 'Cinemas');
+  await accessible(staff, 'cinemas');
+  await clickText(staff, 'a', 'Add a cinema');
+  await staff.waitForSelector('#f-time_zone');
+  const zoneGuess = await staff.$eval('#f-time_zone', (e) => /** @type {HTMLInputElement} */ (e).value);
+  if (zoneGuess !== 'America/New_York') throw new Error(`a new cinema's zone is ${zoneGuess}, not the browser's`);
+  const cinemaName = `Cinema Paradiso ${Date.now()}`;
+  await staff.type('#f-name', cinemaName);
+  await staff.type('#f-address', 'Via del Corso 1');
+  await staff.type('#f-city', 'Rome');
+  await staff.type('#f-country', 'it');
+  await staff.$eval('#f-time_zone', (e) => { /** @type {HTMLInputElement} */ (e).value = 'Rome'; });
+  await clickText(staff, 'button', 'Add a screen');
+  await staff.$$eval('input[name="screen_seats"]', (all) => all.forEach((e, i) => { /** @type {HTMLInputElement} */ (e).value = String(150 - i * 70); }));
+  await accessible(staff, 'add a cinema');
+  expectError(422, '/cinemas');
+  await clickText(staff, 'button', 'Add the cinema');
+  await staff.waitForSelector('#f-time_zone[aria-invalid="true"] + .field-error');
+  log(`a zone the database lacks: "${await textOf(staff, '#f-time_zone + .field-error')}"`);
+  await staff.$eval('#f-time_zone', (e) => { /** @type {HTMLInputElement} */ (e).value = 'Europe/Rome'; });
+  await clickText(staff, 'button', 'Add the cinema');
+  await staff.waitForFunction(() => /#\/manage\/cinemas\/[0-9A-Z]{26}$/.test(location.hash), { timeout: 10_000 });
+  const cinemaId = (await staff.evaluate(() => location.hash)).split('/').pop();
+  const cinema = await (await fetch(`${base}/cinemas/${cinemaId}`)).json();
+  if (cinema.name !== cinemaName || cinema.country !== 'IT' || cinema.time_zone !== 'Europe/Rome' || JSON.stringify(cinema.screens) !== JSON.stringify([{ number: 1, seats: 150 }, { number: 2, seats: 80 }])) throw new Error(`the cinema added: ${JSON.stringify(cinema)}`);
+  await waitForText(staff, 'h1', `Edit ${cinemaName}`);
+  await accessible(staff, 'edit a cinema');
+  await staff.goto(`${base}/#/manage/cinemas`);
+  await waitForText(staff, '.orders li', `${cinemaName} · Rome, IT · 2 screens, 230 seats · Europe/Rome`);
+  log(`added ${cinemaName} (Europe/Rome, 2 screens) from the Cinemas screen`);
   // A showtime scheduled from the form, a month ahead at 09:00 on the cinema's clock (the
   // staff's is New York's): listed there and on the movie's page in the cinema's time,
   // with every seat of its screen on sale; then removed.
+  await staff.goto(`${base}/#/manage/movies/${newId}`);
   await staff.waitForSelector('#f-starts_at');
-  const cinemaId = await staff.$eval('#f-cinema_id', (e) => /** @type {HTMLSelectElement} */ (e).value);
-  const cinema = await (await fetch(`${base}/cinemas/${cinemaId}`)).json();
+  await staff.select('#f-cinema_id', cinemaId);
   const cinemaTime = `${cinema.time_zone.split('/').pop().replaceAll('_', ' ')} time`;
   await waitForText(staff, 'label[for="f-starts_at"]', `Starts at (${cinemaTime})`);
   const day = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
@@ -645,12 +688,27 @@ try {
   await staff.goto(`${base}/#/movies/${newId}`);
   await waitForText(staff, '.showtime', `9:00 AM (${cinemaTime})`);
   log(`scheduled from New York at 09:00 ${cinemaTime} (${scheduled[0].starts_at}); the movie page says "${await textOf(staff, '.showtime strong')}"`);
+  // The cinema cannot go while it has a show; once the show is removed, it can.
+  const removeCinema = async () => {
+    await staff.goto(`${base}/#/manage/cinemas/${cinemaId}`);
+    await waitForText(staff, 'h1', `Edit ${cinemaName}`);
+    staff.once('dialog', (dialog) => dialog.accept());
+    await clickText(staff, 'button', 'Remove the cinema');
+  };
+  expectError(409, `/cinemas/${cinemaId}`);
+  await removeCinema();
+  await waitForText(staff, '[aria-labelledby="remove-title"] [role="alert"]', 'showtimes');
+  log(`a cinema with a show stays: "${await textOf(staff, '[aria-labelledby="remove-title"] [role="alert"]')}"`);
   await staff.goto(`${base}/#/manage/movies/${newId}`);
   await clickText(staff, 'ul.schedule button', 'Remove');
   await waitForText(staff, '#announce', 'is removed');
   const left = (await (await fetch(`${base}/showtimes?movie=${newId}`)).json()).items.length;
   if (left !== 0) throw new Error(`${left} showtimes left after removing the one scheduled`);
-  log(`removed the showtime of ${title} at ${scheduled[0].cinema_name}`);
+  await removeCinema();
+  await waitForText(staff, 'h1', 'Cinemas');
+  await staff.waitForFunction((name) => ![...document.querySelectorAll('.orders li')].some((li) => li.textContent?.includes(name)) && document.querySelectorAll('.orders li').length > 0, { timeout: 10_000 }, cinemaName);
+  if ((await fetch(`${base}/cinemas/${cinemaId}`)).status !== 404) throw new Error('the cinema removed is still there');
+  log(`removed the showtime of ${title} at ${scheduled[0].cinema_name}, then the cinema`);
   // An actor added and credited elsewhere (the API) just after the form read its lists: the
   // form opened again shows the credit ticked, so saving it keeps it.
   const lateActor = await (await fetch(`${base}/actors`, { method: 'POST', headers: asAdmin, body: JSON.stringify({ name: `Wren Okoye ${Date.now()}` }) })).json();
@@ -667,6 +725,44 @@ try {
   if (!(await staff.$eval(`input[name="actor_ids"][value="${lateActor.id}"]`, (e) => /** @type {HTMLInputElement} */ (e).checked))) throw new Error('the form leaves unticked an actor the movie credits');
   log(`the form opened again ticks ${lateActor.name}, credited a moment after it read its lists`);
   log(`a moderator added ${title} and uploaded its trailer`);
+  // The admin's screens: the viewer's refund approved (the simulated Stripe's event
+  // completes it and the three seats come back); the second viewer found by email, made a
+  // moderator, which ends their session, and their two-step sign-in turned off.
+  await waitForText(staff, '#nav a', 'Admin');
+  await clickText(staff, '#nav a', 'Admin');
+  await waitForText(staff, '[aria-labelledby="refunds-title"] li', refundReason);
+  await waitForText(staff, '[aria-labelledby="sales-title"] p', 'from ');
+  await accessible(staff, 'admin');
+  await fitsAPhone(staff, 'admin');
+  await clickText(staff, '[aria-labelledby="refunds-title"] button', 'Refund');
+  await waitForText(staff, '#announce', 'is sent');
+  let refunded = false;
+  for (let i = 0; i < 100 && !refunded; i++) {
+    const done = (await (await fetch(`${base}/admin/orders?status=refunded&limit=100`, { headers: asAdmin })).json()).items;
+    refunded = done.some((/** @type {{ id: string }} */ o) => o.id === refundedOrder);
+    if (!refunded) await new Promise((r) => setTimeout(r, 100));
+  }
+  if (!refunded) throw new Error('the refund approved left the order unrefunded for 10 s');
+  const seatsBack = (await (await fetch(`${base}/showtimes/${upcoming.id}`)).json()).seats_left;
+  if (seatsBack !== upcoming.seats_left) throw new Error(`${seatsBack} seats left after the refund, not ${upcoming.seats_left}`);
+  log(`an admin approved the refund asked ("${refundReason}"); the order is refunded and its 3 seats are back`);
+  await staff.type('#f-admin-email', 'careful.');
+  await clickText(staff, '[role="search"] button', 'Find');
+  await waitForText(staff, '[aria-labelledby="accounts-title"] li', email2);
+  await clickText(staff, '[aria-labelledby="accounts-title"] a', email2);
+  await waitForText(staff, 'h1', email2);
+  await waitForText(staff, '[aria-labelledby="events-title"] li', 'mfa enabled');
+  await accessible(staff, 'an account');
+  await staff.select('#f-role', 'moderator');
+  await clickText(staff, 'button', 'Save');
+  await waitForText(staff, '#announce', 'Saved; 1 session ended');
+  await clickText(staff, 'button', 'Turn two-step sign-in off');
+  await waitForText(staff, '#announce', 'Two-step sign-in is off');
+  await waitForText(staff, 'main p', 'two-step sign-in off');
+  const again = await (await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: email2, password }) })).json();
+  const role2 = again.access_token ? (await (await fetch(`${base}/me`, { headers: { authorization: `Bearer ${again.access_token}` } })).json()).role : `no token: ${JSON.stringify(again)}`;
+  if (role2 !== 'moderator') throw new Error(`the second viewer signs in with their password alone as ${role2}`);
+  log(`an admin made ${email2} a moderator and turned their two-step sign-in off; they sign in with their password alone`);
   // The library a page at a time: with every movie a favourite, 20, then the rest.
   const everyMovie = await (await fetch(`${base}/movies?sort=title&limit=100`)).json();
   for (const { id } of everyMovie.items) {

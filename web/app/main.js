@@ -4,7 +4,9 @@
 import { call, keepTokens, onSession, refresh, signedIn } from './api.js';
 import { announce, failure, h, messageOf, show } from './dom.js';
 import * as account from './screens/account.js';
+import * as admin from './screens/admin.js';
 import * as browse from './screens/browse.js';
+import * as cinemas from './screens/cinemas.js';
 import * as home from './screens/home.js';
 import * as library from './screens/library.js';
 import * as manage from './screens/manage.js';
@@ -34,6 +36,10 @@ const screens = [
   [/^\/account\/security$/, account.security, 'Security'],
   [/^\/manage$/, manage.catalogue, 'The catalogue'],
   [/^\/manage\/movies\/([^/]+)$/, manage.movie, 'Edit a movie'],
+  [/^\/manage\/cinemas$/, cinemas.list, 'Cinemas'],
+  [/^\/manage\/cinemas\/([^/]+)$/, cinemas.cinema, 'Edit a cinema'],
+  [/^\/admin$/, admin.overview, 'Admin'],
+  [/^\/admin\/users\/([^/]+)$/, admin.user, 'An account'],
 ];
 
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));
@@ -77,11 +83,12 @@ async function drawNav() {
   const nav = /** @type {HTMLElement} */ (document.getElementById('nav'));
   const link = (/** @type {string} */ href, /** @type {string} */ label) => h('li', {}, h('a', { href }, label));
   const staff = signedIn() && (await manage.isStaff());
+  const isAdmin = staff && (await admin.isAdmin());
   show(
     nav,
     link('#/browse', 'Browse'),
     signedIn()
-      ? [link('#/library', 'Library'), link('#/cart', 'Cart'), link('#/orders', 'Orders'), staff && link('#/manage', 'Manage'), link('#/account', 'Account')]
+      ? [link('#/library', 'Library'), link('#/cart', 'Cart'), link('#/orders', 'Orders'), staff && link('#/manage', 'Manage'), isAdmin && link('#/admin', 'Admin'), link('#/account', 'Account')]
       : [link('#/signin', 'Sign in'), link('#/signup', 'Sign up')],
   );
   markCurrent();

@@ -1,7 +1,7 @@
 // The viewer's account: signing up, in (with the second step when two-step sign-in is on,
 // or through Google or Facebook) and out, the profile, and the security screen (two-step
 // sign-in, password, sessions, linked identities, the security log).
-import { call, forgetTokens, keepTokens, signedIn } from '../api.js';
+import { call, forgetTokens, keepTokens, signedIn, whoAmI } from '../api.js';
 import { announce, failure, field, h, loading, moreOf, onSubmit, show, text, when } from '../dom.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
@@ -22,6 +22,26 @@ export function needSignIn(/** @type {HTMLElement} */ main, /** @type {string} *
     h('p', {}, `Sign in to see ${what}.`),
     h('p', {}, h('a', { href: `#/signin?then=${encodeURIComponent(location.hash)}`, class: 'button primary' }, 'Sign in'), ' ', h('a', { href: '#/signup' }, 'or create an account')),
   );
+}
+
+/**
+ * What a screen for some roles shows everyone else: the sign-in to the signed out, a refusal
+ * to other roles. True when it showed one of them.
+ * @param {HTMLElement} main
+ * @param {import('../../contract').Schemas['Role'][]} roles
+ * @param {{ tools: string, title: string, why: string }} say
+ */
+export async function refusedUnless(main, roles, { tools, title, why }) {
+  const me = await whoAmI();
+  if (me === null) {
+    needSignIn(main, tools);
+    return true;
+  }
+  if (!roles.includes(me.role)) {
+    show(main, h('h1', {}, title), h('p', {}, why));
+    return true;
+  }
+  return false;
 }
 
 /** Where to go once signed in: back where the viewer was asked to sign in, or home. */

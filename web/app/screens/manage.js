@@ -3,7 +3,7 @@
 // each part there and hands back their ETags), with a progress bar.
 import { call, whoAmI } from '../api.js';
 import { announce, everyOf, failure, field, h, loading, fromWallClock, messageOf, money, moreOf, onSubmit, show, showTime, text, zoneName } from '../dom.js';
-import { needSignIn } from './account.js';
+import { refusedUnless } from './account.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
 
@@ -17,17 +17,8 @@ export async function isStaff() {
 }
 
 /** What a screen for staff shows to everyone else; false when the viewer is staff. */
-async function refused(/** @type {HTMLElement} */ main) {
-  if ((await whoAmI()) === null) {
-    needSignIn(main, 'the catalogue tools');
-    return true;
-  }
-  if (!(await isStaff())) {
-    show(main, h('h1', {}, 'Moderators only'), h('p', {}, 'Running the catalogue needs a moderator account.'));
-    return true;
-  }
-  return false;
-}
+export const refused = (/** @type {HTMLElement} */ main) =>
+  refusedUnless(main, ['moderator', 'admin'], { tools: 'the catalogue tools', title: 'Moderators only', why: 'Running the catalogue needs a moderator account.' });
 
 /**
  * The catalogue as moderators find a movie to edit.
@@ -49,7 +40,7 @@ export async function catalogue(main, { query }) {
     location.hash = `#/manage?q=${encodeURIComponent(String(new FormData(search).get('q') ?? '').trim())}`;
   });
   const list = h('div', {}, loading('movies'));
-  show(main, h('h1', {}, 'The catalogue'), h('p', {}, h('a', { href: '#/manage/movies/new', class: 'button primary' }, 'Add a movie')), search, list);
+  show(main, h('h1', {}, 'The catalogue'), h('p', { class: 'row' }, h('a', { href: '#/manage/movies/new', class: 'button primary' }, 'Add a movie'), h('a', { href: '#/manage/cinemas' }, 'Cinemas')), search, list);
   /** A page of the catalogue by title, from `cursor`. */
   const pageFrom = (/** @type {string | undefined} */ cursor) =>
     call('get', '/movies', { query: { q: q || undefined, sort: 'title', order: 'asc', limit: PAGE, cursor }, fresh: true });
@@ -253,7 +244,7 @@ function schedule(current) {
       list.replaceChildren(...first.items.map(row));
       list.after(moreOf(list, first.next_cursor, pageFrom, row, 'More showtimes'));
       if (!first.items.length) show(status, h('p', { class: 'empty' }, 'None coming up.'));
-      if (!cinemas.length) return show(form, h('p', { class: 'empty' }, 'No cinema yet: add one on the docs page first.'));
+      if (!cinemas.length) return show(form, h('p', { class: 'empty' }, 'No cinema yet: ', h('a', { href: '#/manage/cinemas/new' }, 'add one'), ' first.'));
       const screen = h('select', { id: 'f-screen', name: 'screen', required: true });
       const cinema = h('select', { id: 'f-cinema_id', name: 'cinema_id', required: true }, cinemas.map((c) => h('option', { value: c.id }, `${c.name}, ${c.city}`)));
       const startsLabel = h('label', { for: 'f-starts_at' });

@@ -1,0 +1,228 @@
+// The admins' screens: refunds to approve, sales, accounts and payments; one account with
+// its role, its activity, its two-step sign-in, its cart, orders and security log.
+import { call, whoAmI } from '../api.js';
+import { announce, failure, h, loading, money, moreOf, onSubmit, show, text, when } from '../dom.js';
+import { refusedUnless } from './account.js';
+import { ticketCount } from './shop.js';
+
+/** @typedef {import('../../contract').Schemas} Schemas */
+
+/** Items a list shows at a time. */
+const PAGE = 20;
+
+/** @type {Schemas['Role'][]} */
+const ROLES = ['user', 'moderator', 'admin'];
+
+/** Whether the signed-in viewer is an admin. */
+export async function isAdmin() {
+  return (await whoAmI())?.role === 'admin';
+}
+
+/** What an admin's screen shows to everyone else; false when the viewer is an admin. */
+const refused = (/** @type {HTMLElement} */ main) =>
+  refusedUnless(main, ['admin'], { tools: 'the admin tools', title: 'Admins only', why: 'Running accounts and payments needs an admin account.' });
+
+/** A list read a page at a time into `into`, with "More" below it; `empty` when none. */
+async function paged(
+  /** @type {HTMLElement} */ into,
+  /** @type {(cursor: string | undefined) => Promise<{ items: any[], next_cursor?: string | null }>} */ pageFrom,
+  /** @type {(item: any) => Node} */ toNode,
+  /** @type {string} */ empty,
+  /** @type {string} */ more,
+) {
+  try {
+    const first = await pageFrom(undefined);
+    if (!first.items.length && !first.next_cursor) return show(into, h('p', { class: 'empty' }, empty));
+    const list = h('ul', { class: 'orders' }, first.items.map(toNode));
+    show(into, list, moreOf(list, first.next_cursor, pageFrom, toNode, more));
+  } catch (error) {
+    show(into, failure(error, () => paged(into, pageFrom, toNode, empty, more)));
+  }
+}
+
+const many = (/** @type {number} */ n, /** @type {string} */ noun) => (n === 1 ? `1 ${noun}` : `${n} ${noun}s`);
+
+const titlesOf = (/** @type {Schemas['Order']} */ o) => o.lines.map((l) => (l.kind === 'ticket' ? `${l.title} (${ticketCount(l.quantity)})` : l.title)).join(', ');
+
+/** The day `daysAgo` days before today, `YYYY-MM-DD` in UTC (the API's dates). */
+const dayBefore = (/** @type {number} */ daysAgo) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
+
+/**
+ * Refunds asked for, to approve; the last 30 days' sales; the accounts, found by email and
+ * role; the latest payments.
+ * @param {HTMLElement} main
+ * @param {import('../main.js').Route} route
+ */
+export async function overview(main, { query }) {
+  if (await refused(main)) return;
+  const section = (/** @type {string} */ id, /** @type {string} */ title, /** @type {Node[]} */ ...body) =>
+    h('section', { 'aria-labelledby': id }, h('h2', { id }, title), ...body);
+  const refunds = h('div', {}, loading('refunds asked'));
+  const sales = h('div', {}, loading('sales'));
+  const accounts = h('div', {}, loading('accounts'));
+  const payments = h('div', {}, loading('payments'));
+  const email = query.get('email') ?? '';
+  const role = ROLES.find((r) => r === query.get('role'));
+  const search = h(
+    'form',
+    { class: 'row', role: 'search' },
+    h('label', { for: 'f-admin-email', class: 'visually-hidden' }, 'Email starts with'),
+    h('input', { id: 'f-admin-email', name: 'email', type: 'search', value: email, placeholder: 'Email starts with' }),
+    h('label', { for: 'f-admin-role', class: 'visually-hidden' }, 'Role'),
+    h('select', { id: 'f-admin-role', name: 'role' }, [h('option', { value: '' }, 'every role'), ...ROLES.map((r) => h('option', { value: r, selected: r === role }, `${r}s`))]),
+    h('button', { type: 'submit' }, 'Find'),
+  );
+  search.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const data = new FormData(search);
+    const params = new URLSearchParams();
+    if (text(data, 'email')) params.set('email', text(data, 'email'));
+    if (text(data, 'role')) params.set('role', text(data, 'role'));
+    location.hash = `#/admin${params.size ? `?${params}` : ''}`;
+  });
+  show(
+    main,
+    h('h1', {}, 'Admin'),
+    section('refunds-title', 'Refunds asked', refunds),
+    section('sales-title', 'Sales, the last 30 days', sales),
+    section('accounts-title', 'Accounts', search, accounts),
+    section('payments-title', 'Payments', payments),
+  );
+  /** @param {Schemas['Order']} o */
+  const refundItem = (o) => {
+    const item = h('li', {});
+    const draw = (/** @type {Schemas['Order']} */ order) => {
+      const approved = order.refund?.approved_at;
+      const approve = h('button', { type: 'button' }, `Refund ${money(order.total)}`);
+      approve.addEventListener('click', async () => {
+        approve.disabled = true;
+        try {
+          const changed = await call('post', '/admin/orders/{id}/refund', { params: { id: order.id } });
+          announce(`The refund of ${money(order.total)} is sent`);
+          draw(changed);
+        } catch (error) {
+          approve.disabled = false;
+          item.append(failure(error));
+        }
+      });
+      show(
+        item,
+        h('a', { href: `#/admin/users/${order.user_id}` }, 'the buyer'),
+        ` · ${titlesOf(order)} · ${money(order.total)} · asked ${order.refund ? when(order.refund.requested_at) : ''}: “${order.refund?.reason ?? ''}” · `,
+        order.status === 'refunded' ? 'refunded' : approved ? `approved ${when(approved)}, waiting for Stripe` : approve,
+      );
+    };
+    draw(o);
+    return item;
+  };
+  /** @param {Schemas['Payment']} p */
+  const paymentItem = (p) => h('li', {}, `${when(p.created_at)} · ${money(p.amount)} · ${p.status} · `, h('a', { href: `#/admin/users/${p.user_id}` }, 'the buyer'));
+  /** @param {Schemas['UserView']} u */
+  const userItem = (u) =>
+    h('li', {}, h('a', { href: `#/admin/users/${u.id}` }, u.email), ` · ${u.role}${u.deactivated ? ' · deactivated' : u.active ? '' : ' · not activated'}${u.mfa_enabled ? ' · two-step' : ''}`);
+  await Promise.all([
+    paged(refunds, (cursor) => call('get', '/admin/orders', { query: { status: 'refund_requested', limit: PAGE, cursor } }), refundItem, 'None asked.', 'More refunds'),
+    call('get', '/admin/sales', { query: { from: dayBefore(29), to: dayBefore(0) } })
+      .then((s) => {
+        if (!s.total.orders) return show(sales, h('p', { class: 'empty' }, 'No sale in these 30 days.'));
+        const top = s.by_movie.slice(0, 5);
+        const price = (/** @type {number} */ amount) => money({ amount, currency: s.total.currency });
+        show(
+          sales,
+          h('p', {}, `${price(s.total.revenue)} from ${many(s.total.orders, 'order')}: ${many(s.total.units - s.total.tickets, 'movie')}, ${ticketCount(s.total.tickets)}; ${price(s.total.refunded)} refunded.`),
+          top.length ? h('ol', {}, top.map((m) => h('li', {}, `${m.title}: ${price(m.revenue)}`))) : null,
+        );
+      })
+      .catch((error) => show(sales, failure(error))),
+    paged(accounts, (cursor) => call('get', '/admin/users', { query: { email: email || undefined, role, limit: PAGE, cursor } }), userItem, 'No account matches.', 'More accounts'),
+    paged(payments, (cursor) => call('get', '/admin/payments', { query: { limit: PAGE, cursor } }), paymentItem, 'No payment yet.', 'More payments'),
+  ]);
+}
+
+/**
+ * One account: who, its role and activity (changing either ends its sessions), its
+ * two-step sign-in reset, its cart, orders and security log.
+ * @param {HTMLElement} main
+ * @param {import('../main.js').Route} route
+ */
+export async function user(main, { params: [id] }) {
+  if (await refused(main)) return;
+  show(main, h('h1', {}, 'An account'), loading('the account'));
+  let current;
+  try {
+    current = await call('get', '/admin/users/{id}', { params: { id } });
+  } catch (error) {
+    return show(main, h('h1', {}, 'An account'), failure(error, () => user(main, { path: '', params: [id], query: new URLSearchParams() })));
+  }
+  const about = h('p', {});
+  const sayAbout = (/** @type {Schemas['UserView']} */ u) => {
+    const name = [u.first_name, u.last_name].filter(Boolean).join(' ');
+    about.textContent = `${name ? `${name} · ` : ''}${u.country ? `${u.country} · ` : ''}member since ${when(u.created_at)} · ${u.deactivated ? 'deactivated' : u.active ? 'active' : 'not activated'} · two-step sign-in ${u.mfa_enabled ? 'on' : 'off'}`;
+  };
+  sayAbout(current);
+  const form = h(
+    'form',
+    { class: 'card-form' },
+    h('div', { class: 'field' }, h('label', { for: 'f-role' }, 'Role'), h('select', { id: 'f-role', name: 'role' }, ROLES.map((r) => h('option', { value: r, selected: r === current.role }, r)))),
+    h('div', { class: 'field' }, h('label', {}, h('input', { type: 'checkbox', name: 'active', checked: !current.deactivated }), ' Can sign in')),
+    h('button', { type: 'submit', class: 'primary' }, 'Save'),
+  );
+  onSubmit(form, async (data) => {
+    const changed = await call('patch', '/admin/users/{id}', {
+      params: { id },
+      body: { role: ROLES.find((r) => r === text(data, 'role')), active: data.get('active') !== null },
+    });
+    sayAbout(changed);
+    announce(changed.sessions_ended_count ? `Saved; ${many(changed.sessions_ended_count, 'session')} ended` : 'Saved');
+  });
+  const twoStep = h('div', {});
+  // Not on one's own account: that is turned off from one's own security settings.
+  if (current.mfa_enabled && current.id !== (await whoAmI())?.id) {
+    const reset = h('button', { type: 'button' }, 'Turn two-step sign-in off');
+    reset.addEventListener('click', async () => {
+      reset.disabled = true;
+      try {
+        await call('delete', '/admin/users/{id}/mfa', { params: { id } });
+        announce('Two-step sign-in is off for this account: its devices are signed out, and it is told by email');
+        if (current) sayAbout({ ...current, mfa_enabled: false });
+        reset.remove();
+      } catch (error) {
+        reset.disabled = false;
+        show(twoStep, reset, failure(error));
+      }
+    });
+    show(twoStep, h('p', { class: 'meta' }, 'For someone who lost their authenticator and their recovery codes: they sign in with their password alone.'), reset);
+  }
+  const cart = h('div', {}, loading('the cart'));
+  const orders = h('div', {}, loading('orders'));
+  const events = h('div', {}, loading('the security log'));
+  show(
+    main,
+    h('h1', {}, current.email),
+    h('p', {}, h('a', { href: '#/admin' }, 'Admin')),
+    about,
+    form,
+    twoStep,
+    h('section', { 'aria-labelledby': 'cart-title' }, h('h2', { id: 'cart-title' }, 'Cart'), cart),
+    h('section', { 'aria-labelledby': 'orders-title' }, h('h2', { id: 'orders-title' }, 'Orders'), orders),
+    h('section', { 'aria-labelledby': 'events-title' }, h('h2', { id: 'events-title' }, 'Security log'), events),
+  );
+  /** @param {Schemas['Order']} o */
+  const orderItem = (o) => h('li', {}, `${when(o.created_at)} · ${titlesOf(o)} · ${money(o.total)} · ${o.status.replaceAll('_', ' ')}`);
+  /** @param {Schemas['SecurityEvent']} e */
+  const eventItem = (e) => h('li', {}, `${when(e.at)} · ${e.type.replaceAll('_', ' ')}${e.ip ? ` · ${e.ip}` : ''}`);
+  await Promise.all([
+    call('get', '/admin/users/{id}/cart', { params: { id } })
+      .then((c) =>
+        show(
+          cart,
+          c.items.length
+            ? [h('ul', { class: 'orders' }, c.items.map((l) => h('li', {}, `${l.title}${l.kind === 'ticket' ? ` · ${ticketCount(l.quantity)}` : ''}${l.line_total ? ` · ${money(l.line_total)}` : ''}`))), h('p', {}, `Total ${money(c.total)}`)]
+            : h('p', { class: 'empty' }, 'Empty.'),
+        ),
+      )
+      .catch((error) => show(cart, failure(error))),
+    paged(orders, (cursor) => call('get', '/admin/orders', { query: { user: id, limit: PAGE, cursor } }), orderItem, 'No order yet.', 'More orders'),
+    paged(events, (cursor) => call('get', '/admin/users/{id}/security-events', { params: { id }, query: { limit: PAGE, cursor } }), eventItem, 'Nothing yet.', 'Older events'),
+  ]);
+}
