@@ -147,5 +147,15 @@ mod tests {
             from_local(date!(2026 - 12 - 08), time!(15:00), "UTC"),
             datetime!(2026-12-08 15:00 UTC)
         );
+        // 02:30 comes twice when the clocks go back: the first; it never comes when they go
+        // forward: read past the gap.
+        assert_eq!(
+            from_local(date!(2026 - 10 - 25), time!(02:30), "Europe/Paris"),
+            datetime!(2026-10-25 00:30 UTC)
+        );
+        assert_eq!(
+            from_local(date!(2026 - 03 - 29), time!(02:30), "Europe/Paris"),
+            datetime!(2026-03-29 01:30 UTC)
+        );
     }
 }

@@ -688,6 +688,21 @@ try {
   await staff.goto(`${base}/#/movies/${newId}`);
   await waitForText(staff, '.showtime', `9:00 AM (${cinemaTime})`);
   log(`scheduled from New York at 09:00 ${cinemaTime} (${scheduled[0].starts_at}); the movie page says "${await textOf(staff, '.showtime strong')}"`);
+  // Where the clocks change, a start is read as the API's zones read it: the earlier of two
+  // when they go back, past the gap when they go forward.
+  const readings = await staff.evaluate(async () => {
+    const { fromWallClock } = await import('/app/dom.js');
+    return [
+      ['2026-10-25T02:30', 'Europe/Paris', '2026-10-25T00:30:00.000Z'],
+      ['2026-10-25T03:30', 'Europe/Paris', '2026-10-25T02:30:00.000Z'],
+      ['2026-03-29T02:30', 'Europe/Paris', '2026-03-29T01:30:00.000Z'],
+      ['2026-03-29T10:00', 'Europe/Paris', '2026-03-29T08:00:00.000Z'],
+      ['2026-03-28T23:00', 'Europe/Paris', '2026-03-28T22:00:00.000Z'],
+      ['2026-12-08T09:00', 'Asia/Kolkata', '2026-12-08T03:30:00.000Z'],
+    ].map(([wall, zone, want]) => [wall, zone, fromWallClock(wall, zone).toISOString(), want]);
+  });
+  const misread = readings.filter(([, , got, want]) => got !== want);
+  if (misread.length) throw new Error(`wall clocks misread: ${JSON.stringify(misread)}`);
   // The cinema cannot go while it has a show; once the show is removed, it can.
   const removeCinema = async () => {
     await staff.goto(`${base}/#/manage/cinemas/${cinemaId}`);

@@ -88,9 +88,15 @@ export function fromWallClock(/** @type {string} */ wall, /** @type {string} */ 
     const p = Object.fromEntries(parts.formatToParts(ms).map((x) => [x.type, Number(x.value)]));
     return Date.UTC(p.year, p.month - 1, p.day, p.hour, p.minute, p.second) - Math.floor(ms / 1000) * 1000;
   };
-  // Twice: the offset at the first guess may be the other side of a change of the clocks.
-  const guess = asUtc - offset(asUtc);
-  return new Date(asUtc - offset(guess));
+  // The clock's offsets a day before and a day after (a change of the clocks falls between
+  // them, or none does): the instant under the earlier one if that clock shows the wall
+  // time (the earlier of two when the clocks go back), else the one under the later; a
+  // wall time the clocks skipped is read past the gap, as the clock moved on.
+  const day = 86_400_000;
+  const before = asUtc - offset(asUtc - day);
+  const after = asUtc - offset(asUtc + day);
+  const shows = (/** @type {number} */ t) => t + offset(t) === asUtc;
+  return new Date(shows(before) || !shows(after) ? before : after);
 }
 
 export function year(/** @type {string} */ releaseDate) {

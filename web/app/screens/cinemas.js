@@ -123,7 +123,7 @@ function screenRows(initial) {
   const rows = h('ol', { class: 'screens' });
   const add = h('button', { type: 'button', class: 'link' }, 'Add a screen');
   let made = 0;
-  const renumbered = () => {
+  const fitControls = () => {
     const count = rows.children.length;
     add.hidden = count >= MAX_SCREENS;
     for (const button of rows.querySelectorAll('button')) /** @type {HTMLButtonElement} */ (button).disabled = count === 1;
@@ -136,7 +136,7 @@ function screenRows(initial) {
     const item = h('li', { class: 'row' }, h('label', { for: number.id }, 'Screen'), number, h('label', { for: seats.id }, 'Seats'), seats, remove);
     remove.addEventListener('click', () => {
       item.remove();
-      renumbered();
+      fitControls();
     });
     return item;
   };
@@ -145,10 +145,10 @@ function screenRows(initial) {
     const numbers = [...rows.querySelectorAll('input[name="screen_number"]')].map((e) => Number(/** @type {HTMLInputElement} */ (e).value) || 0);
     const next = row({ number: Math.min(99, Math.max(0, ...numbers) + 1), seats: 100 });
     rows.append(next);
-    renumbered();
+    fitControls();
     next.querySelector('input')?.focus();
   });
-  renumbered();
+  fitControls();
   return {
     fieldset: h('fieldset', { class: 'field screens-set' }, h('legend', {}, 'Screens'), rows, add),
     /** @returns {Schemas['Screen'][]} */
