@@ -749,6 +749,7 @@ try {
   await waitForText(staff, '[aria-labelledby="sales-title"] p', 'from ');
   await accessible(staff, 'admin');
   await fitsAPhone(staff, 'admin');
+  const refundTotal = (await textOf(staff, '[aria-labelledby="refunds-title"] button')).replace('Refund ', '');
   await clickText(staff, '[aria-labelledby="refunds-title"] button', 'Refund');
   await waitForText(staff, '#announce', 'is sent');
   let refunded = false;
@@ -761,6 +762,16 @@ try {
   const seatsBack = (await (await fetch(`${base}/showtimes/${upcoming.id}`)).json()).seats_left;
   if (seatsBack !== upcoming.seats_left) throw new Error(`${seatsBack} seats left after the refund, not ${upcoming.seats_left}`);
   log(`an admin approved the refund asked ("${refundReason}"); the order is refunded and its 3 seats are back`);
+  // Every order, by status: the refunded one; today's sales count its refund.
+  await staff.reload();
+  await staff.waitForSelector('#f-orders-status');
+  await staff.select('#f-orders-status', 'refunded');
+  await waitForText(staff, '[aria-labelledby="orders-title"] li', `${upcoming.movie_title} (3 tickets) · ${refundTotal} · refunded`);
+  const today = new Date().toISOString().slice(0, 10);
+  for (const end of ['#f-sales-from', '#f-sales-to']) await staff.$eval(end, (e, day) => { /** @type {HTMLInputElement} */ (e).value = day; }, today);
+  await clickText(staff, '[aria-labelledby="sales-title"] button', 'Show');
+  await waitForText(staff, '[aria-labelledby="sales-title"] p', `; ${refundTotal} refunded.`);
+  log(`the admin's orders list it as refunded; today's sales say "${await textOf(staff, '[aria-labelledby="sales-title"] p')}"`);
   await staff.type('#f-admin-email', 'careful.');
   await clickText(staff, '[role="search"] button', 'Find');
   await waitForText(staff, '[aria-labelledby="accounts-title"] li', email2);

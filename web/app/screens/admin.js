@@ -13,6 +13,9 @@ const PAGE = 20;
 /** @type {Schemas['Role'][]} */
 const ROLES = ['user', 'moderator', 'admin'];
 
+/** @type {Schemas['Status'][]} */
+const STATUSES = ['pending', 'paid', 'canceled', 'expired', 'refund_requested', 'refunded'];
+
 /** Whether the signed-in viewer is an admin. */
 export async function isAdmin() {
   return (await whoAmI())?.role === 'admin';
@@ -44,12 +47,21 @@ const many = (/** @type {number} */ n, /** @type {string} */ noun) => (n === 1 ?
 
 const titlesOf = (/** @type {Schemas['Order']} */ o) => o.lines.map((l) => (l.kind === 'ticket' ? `${l.title} (${ticketCount(l.quantity)})` : l.title)).join(', ');
 
+/** An order in a list: when, what, how much, its status, and a link to its buyer with `buyer`. */
+const orderItem = (/** @type {Schemas['Order']} */ o, /** @type {boolean} */ buyer) =>
+  h(
+    'li',
+    {},
+    `${when(o.created_at)} · ${titlesOf(o)} · ${money(o.total)} · ${o.status.replaceAll('_', ' ')}`,
+    buyer ? [' · ', h('a', { href: `#/admin/users/${o.user_id}` }, 'the buyer')] : null,
+  );
+
 /** The day `daysAgo` days before today, `YYYY-MM-DD` in UTC (the API's dates). */
 const dayBefore = (/** @type {number} */ daysAgo) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
 
 /**
- * Refunds asked for, to approve; the last 30 days' sales; the accounts, found by email and
- * role; the latest payments.
+ * Refunds asked for, to approve; the sales of chosen days (the last 30 first); every
+ * order, by status; the accounts, found by email and role; the latest payments.
  * @param {HTMLElement} main
  * @param {import('../main.js').Route} route
  */
@@ -61,6 +73,20 @@ export async function overview(main, { query }) {
   const sales = h('div', {}, loading('sales'));
   const accounts = h('div', {}, loading('accounts'));
   const payments = h('div', {}, loading('payments'));
+  const orders = h('div', {}, loading('orders'));
+  const salesForm = h(
+    'form',
+    { class: 'row' },
+    h('label', { for: 'f-sales-from' }, 'From'),
+    h('input', { id: 'f-sales-from', name: 'from', type: 'date', required: true, value: dayBefore(29) }),
+    h('label', { for: 'f-sales-to' }, 'to'),
+    h('input', { id: 'f-sales-to', name: 'to', type: 'date', required: true, value: dayBefore(0) }),
+    h('button', { type: 'submit' }, 'Show'),
+  );
+  const statusOf = h('select', { id: 'f-orders-status', name: 'status' }, [
+    h('option', { value: '' }, 'every status'),
+    ...STATUSES.map((st) => h('option', { value: st }, st.replaceAll('_', ' '))),
+  ]);
   const email = query.get('email') ?? '';
   const role = ROLES.find((r) => r === query.get('role'));
   const search = h(
@@ -84,7 +110,8 @@ export async function overview(main, { query }) {
     main,
     h('h1', {}, 'Admin'),
     section('refunds-title', 'Refunds asked', refunds),
-    section('sales-title', 'Sales, the last 30 days', sales),
+    section('sales-title', 'Sales (UTC days)', salesForm, sales),
+    section('orders-title', 'Orders', h('div', { class: 'row' }, h('label', { for: statusOf.id }, 'Status'), statusOf), orders),
     section('accounts-title', 'Accounts', search, accounts),
     section('payments-title', 'Payments', payments),
   );
@@ -120,11 +147,11 @@ export async function overview(main, { query }) {
   /** @param {Schemas['UserView']} u */
   const userItem = (u) =>
     h('li', {}, h('a', { href: `#/admin/users/${u.id}` }, u.email), ` · ${u.role}${u.deactivated ? ' · deactivated' : u.active ? '' : ' · not activated'}${u.mfa_enabled ? ' · two-step' : ''}`);
-  await Promise.all([
-    paged(refunds, (cursor) => call('get', '/admin/orders', { query: { status: 'refund_requested', limit: PAGE, cursor } }), refundItem, 'None asked.', 'More refunds'),
-    call('get', '/admin/sales', { query: { from: dayBefore(29), to: dayBefore(0) } })
+  /** The sales of the days `from` to `to`, with the five best-selling movies. */
+  const salesOf = (/** @type {string} */ from, /** @type {string} */ to) =>
+    call('get', '/admin/sales', { query: { from, to } })
       .then((s) => {
-        if (!s.total.orders) return show(sales, h('p', { class: 'empty' }, 'No sale in these 30 days.'));
+        if (!s.total.orders) return show(sales, h('p', { class: 'empty' }, 'No sale on these days.'));
         const top = s.by_movie.slice(0, 5);
         const price = (/** @type {number} */ amount) => money({ amount, currency: s.total.currency });
         show(
@@ -133,7 +160,21 @@ export async function overview(main, { query }) {
           top.length ? h('ol', {}, top.map((m) => h('li', {}, `${m.title}: ${price(m.revenue)}`))) : null,
         );
       })
-      .catch((error) => show(sales, failure(error))),
+      .catch((error) => show(sales, failure(error)));
+  onSubmit(salesForm, async (data) => {
+    show(sales, loading('sales'));
+    await salesOf(text(data, 'from'), text(data, 'to'));
+  });
+  const ordersOf = (/** @type {Schemas['Status'] | undefined} */ status) =>
+    paged(orders, (cursor) => call('get', '/admin/orders', { query: { status, limit: PAGE, cursor } }), (o) => orderItem(o, true), 'No order.', 'More orders');
+  statusOf.addEventListener('change', () => {
+    show(orders, loading('orders'));
+    ordersOf(STATUSES.find((st) => st === statusOf.value));
+  });
+  await Promise.all([
+    paged(refunds, (cursor) => call('get', '/admin/orders', { query: { status: 'refund_requested', limit: PAGE, cursor } }), refundItem, 'None asked.', 'More refunds'),
+    salesOf(dayBefore(29), dayBefore(0)),
+    ordersOf(undefined),
     paged(accounts, (cursor) => call('get', '/admin/users', { query: { email: email || undefined, role, limit: PAGE, cursor } }), userItem, 'No account matches.', 'More accounts'),
     paged(payments, (cursor) => call('get', '/admin/payments', { query: { limit: PAGE, cursor } }), paymentItem, 'No payment yet.', 'More payments'),
   ]);
@@ -207,8 +248,6 @@ export async function user(main, { params: [id] }) {
     h('section', { 'aria-labelledby': 'orders-title' }, h('h2', { id: 'orders-title' }, 'Orders'), orders),
     h('section', { 'aria-labelledby': 'events-title' }, h('h2', { id: 'events-title' }, 'Security log'), events),
   );
-  /** @param {Schemas['Order']} o */
-  const orderItem = (o) => h('li', {}, `${when(o.created_at)} · ${titlesOf(o)} · ${money(o.total)} · ${o.status.replaceAll('_', ' ')}`);
   /** @param {Schemas['SecurityEvent']} e */
   const eventItem = (e) => h('li', {}, `${when(e.at)} · ${e.type.replaceAll('_', ' ')}${e.ip ? ` · ${e.ip}` : ''}`);
   await Promise.all([
@@ -222,7 +261,7 @@ export async function user(main, { params: [id] }) {
         ),
       )
       .catch((error) => show(cart, failure(error))),
-    paged(orders, (cursor) => call('get', '/admin/orders', { query: { user: id, limit: PAGE, cursor } }), orderItem, 'No order yet.', 'More orders'),
+    paged(orders, (cursor) => call('get', '/admin/orders', { query: { user: id, limit: PAGE, cursor } }), (o) => orderItem(o, false), 'No order yet.', 'More orders'),
     paged(events, (cursor) => call('get', '/admin/users/{id}/security-events', { params: { id }, query: { limit: PAGE, cursor } }), eventItem, 'Nothing yet.', 'Older events'),
   ]);
 }
