@@ -61,10 +61,16 @@ pub fn time_zone(name: &str, _: &()) -> garde::Result {
     }
 }
 
+/// The zone of that name, or UTC for a name the database lacks (none is stored:
+/// [`time_zone`] checks them).
+fn zone_or_utc(name: &str) -> jiff::tz::TimeZone {
+    jiff::tz::db().get(name).unwrap_or(jiff::tz::TimeZone::UTC)
+}
+
 /// An instant as a wall clock in `zone` shows it, with the zone's abbreviation: "Tue 8 Dec
-/// 2026, 15:00 CET". An unknown zone (none is stored: [`time_zone`] checks them) says UTC.
+/// 2026, 15:00 CET"; an unknown zone says UTC.
 pub fn local_time(instant: OffsetDateTime, zone: &str) -> String {
-    let zone = jiff::tz::db().get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let zone = zone_or_utc(zone);
     jiff::Timestamp::from_second(instant.unix_timestamp())
         .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
         .to_zoned_datetime(zone)
@@ -75,7 +81,7 @@ pub fn local_time(instant: OffsetDateTime, zone: &str) -> String {
 /// The instant a wall clock in `zone` shows `date` at `time` (the earlier of two in the
 /// hour clocks go back; past the gap when they go forward). An unknown zone is UTC.
 pub fn from_local(date: time::Date, time: time::Time, zone: &str) -> OffsetDateTime {
-    let zone = jiff::tz::db().get(zone).unwrap_or(jiff::tz::TimeZone::UTC);
+    let zone = zone_or_utc(zone);
     let (hour, minute, second) = time.as_hms();
     let wall = jiff::civil::DateTime::new(
         date.year() as i16,

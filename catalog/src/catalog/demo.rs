@@ -441,8 +441,8 @@ async fn credits_of(app: &App, seeded: &Seeded) -> Result<index::Credits, Proble
     Ok(index::Credits::read(app, &keys).await?)
 }
 
-/// Three shows a day (14:00, 17:30 and 21:00 in the cinema's time) on every screen of the seeded cinemas,
-/// for `days` days from tomorrow, of randomly chosen movies.
+/// Three shows a day (14:00, 17:30 and 21:00 on the cinema's clock) on every screen of the
+/// seeded cinemas, for `days` days from tomorrow, of randomly chosen movies.
 pub async fn schedule_showtimes(
     app: &App,
     seeded: &Seeded,

@@ -51,11 +51,18 @@ fn receipts(env: &Env, email: &str, subject: &str) -> usize {
         .count()
 }
 
-/// A buyer with a movie and two tickets to see it in an order: (token, user id, email,
-/// order, showtime, movie).
-/// A showtime's start as a Tokyo clock shows it, as receipts write it ("Tue 8 Dec 2026,
-/// 23:00 JST").
-fn in_tokyo(showtime: &Value) -> String {
+/// The email to `email` whose subject names `subject`.
+fn email_about(env: &Env, email: &str, subject: &str) -> String {
+    env.emails_to(email)
+        .into_iter()
+        .find(|(s, _)| s.contains(subject))
+        .map(|(_, body)| body)
+        .unwrap_or_else(|| panic!("no email about {subject} to {email}"))
+}
+
+/// When and where a showtime is, as its emails say it on a Tokyo clock ("Tue 8 Dec 2026,
+/// 23:00 JST at Shinjuku Wald 9").
+fn showing_in_tokyo(showtime: &Value) -> String {
     use time::format_description::well_known::Rfc3339;
     let starts = time::OffsetDateTime::parse(showtime["starts_at"].as_str().unwrap(), &Rfc3339)
         .unwrap()
@@ -63,9 +70,15 @@ fn in_tokyo(showtime: &Value) -> String {
     let format = time::macros::format_description!(
         "[weekday repr:short] [day padding:none] [month repr:short] [year], [hour]:[minute] JST"
     );
-    starts.format(format).unwrap()
+    format!(
+        "{} at {}",
+        starts.format(format).unwrap(),
+        showtime["cinema_name"].as_str().unwrap()
+    )
 }
 
+/// A buyer with a movie and two tickets to see it in an order: (token, user id, email,
+/// order, showtime, movie).
 async fn buyer_with_order(env: &Env) -> (String, String, String, Value, String, String) {
     let (showtime, movies) = shop(env, 20).await;
     let (token, user_id, email) = env.account("buyer", Role::User).await;
@@ -215,11 +228,7 @@ async fn the_purchase_journey_from_checkout_to_refund(env: Env) {
     let (_, cart) = env.get("/cart", Some(&token)).await;
     assert_eq!(cart["items"], json!([]), "bought items leave the cart");
     assert_eq!(receipts(&env, &email, "receipt"), 1);
-    let (_, mail) = env
-        .emails_to(&email)
-        .into_iter()
-        .find(|(s, _)| s.contains("receipt"))
-        .unwrap();
+    let mail = email_about(&env, &email, "receipt");
     assert!(mail.contains(id), "{mail}");
     // The tickets' line says when and where, as the order kept them.
     let (_, shown) = env.get(&format!("/showtimes/{showtime}"), None).await;
@@ -233,11 +242,7 @@ async fn the_purchase_journey_from_checkout_to_refund(env: Env) {
     assert_eq!(ticket_line["cinema"], shown["cinema_name"], "{paid}");
     assert_eq!(ticket_line["time_zone"], "Asia/Tokyo", "{paid}");
     // In the cinema's time: Tokyo keeps UTC+9 all year.
-    let at = format!(
-        "{} at {}",
-        in_tokyo(&shown),
-        shown["cinema_name"].as_str().unwrap()
-    );
+    let at = showing_in_tokyo(&shown);
     assert!(
         mail.contains("(tickets, ") && mail.contains(&at),
         "{at} in {mail}"
@@ -334,16 +339,8 @@ async fn the_purchase_journey_from_checkout_to_refund(env: Env) {
     assert_eq!(receipts(&env, &email, "refund"), 1);
     // The refund's email names the showtime its void tickets were for.
     let (_, shown) = env.get(&format!("/showtimes/{showtime}"), None).await;
-    let (_, mail) = env
-        .emails_to(&email)
-        .into_iter()
-        .find(|(s, _)| s.contains("refund"))
-        .unwrap();
-    let at = format!(
-        "{} at {})",
-        in_tokyo(&shown),
-        shown["cinema_name"].as_str().unwrap()
-    );
+    let mail = email_about(&env, &email, "refund");
+    let at = format!("{})", showing_in_tokyo(&shown));
     assert!(
         mail.contains("(tickets, ") && mail.contains(&at),
         "{at} in {mail}"
