@@ -148,6 +148,23 @@ export function moreOf(list, cursor, pageFrom, toNode, label) {
 }
 
 /**
+ * A first page as a list with `moreOf`'s button below it, or `empty` when there is
+ * nothing (a page may come back empty with a cursor: the API stops at its read budget,
+ * and the button reads on).
+ * @template T
+ * @param {{ items: T[], next_cursor?: string | null }} first
+ * @param {(cursor: string) => Promise<{ items: T[], next_cursor?: string | null }>} pageFrom
+ * @param {(item: T) => Node} toNode
+ * @param {string} more the button's text
+ * @param {string} empty
+ */
+export function pagedList(first, pageFrom, toNode, more, empty) {
+  if (!first.items.length && !first.next_cursor) return h('p', { class: 'empty' }, empty);
+  const list = h('ul', { class: 'orders' }, first.items.map(toNode));
+  return h('div', {}, list, moreOf(list, first.next_cursor, pageFrom, toNode, more));
+}
+
+/**
  * Every item of a list the API pages, page after page: choices that must be whole (a movie
  * form's people, the genres to browse by).
  * @template T

@@ -1,7 +1,7 @@
 // The admins' screens: refunds to approve, sales, accounts and payments; one account with
 // its role, its activity, its two-step sign-in, its cart, orders and security log.
 import { call, whoAmI } from '../api.js';
-import { announce, failure, h, loading, money, moreOf, onSubmit, show, text, when } from '../dom.js';
+import { announce, failure, h, loading, money, onSubmit, pagedList, show, text, when } from '../dom.js';
 import { refusedUnless } from './account.js';
 import { ticketCount } from './shop.js';
 
@@ -25,19 +25,20 @@ export async function isAdmin() {
 const refused = (/** @type {HTMLElement} */ main) =>
   refusedUnless(main, ['admin'], { tools: 'the admin tools', title: 'Admins only', why: 'Running accounts and payments needs an admin account.' });
 
-/** A list read a page at a time into `into`, with "More" below it; `empty` when none. */
-async function paged(
-  /** @type {HTMLElement} */ into,
-  /** @type {(cursor: string | undefined) => Promise<{ items: any[], next_cursor?: string | null }>} */ pageFrom,
-  /** @type {(item: any) => Node} */ toNode,
-  /** @type {string} */ empty,
-  /** @type {string} */ more,
-) {
+/**
+ * A list read a page at a time into `into` (`pagedList`), a failure offering to try
+ * again.
+ * @template T
+ * @param {HTMLElement} into
+ * @param {(cursor: string | undefined) => Promise<{ items: T[], next_cursor?: string | null }>} pageFrom
+ * @param {(item: T) => Node} toNode
+ * @param {string} empty
+ * @param {string} more
+ * @returns {Promise<void>}
+ */
+async function paged(into, pageFrom, toNode, empty, more) {
   try {
-    const first = await pageFrom(undefined);
-    if (!first.items.length && !first.next_cursor) return show(into, h('p', { class: 'empty' }, empty));
-    const list = h('ul', { class: 'orders' }, first.items.map(toNode));
-    show(into, list, moreOf(list, first.next_cursor, pageFrom, toNode, more));
+    show(into, pagedList(await pageFrom(undefined), pageFrom, toNode, more, empty));
   } catch (error) {
     show(into, failure(error, () => paged(into, pageFrom, toNode, empty, more)));
   }

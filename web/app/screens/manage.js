@@ -2,7 +2,7 @@
 // feature (the multipart protocol: the API hands out one URL per part, the browser PUTs
 // each part there and hands back their ETags), with a progress bar.
 import { call, whoAmI } from '../api.js';
-import { announce, everyOf, failure, field, h, loading, fromWallClock, messageOf, money, moreOf, onSubmit, show, showTime, text, zoneName } from '../dom.js';
+import { announce, everyOf, failure, field, h, loading, fromWallClock, messageOf, money, moreOf, onSubmit, pagedList, show, showTime, text, zoneName } from '../dom.js';
 import { refusedUnless } from './account.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
@@ -47,12 +47,8 @@ export async function catalogue(main, { query }) {
   /** @param {Schemas['Card']} m */
   const line = (m) => h('li', {}, h('a', { href: `#/manage/movies/${m.id}` }, m.title), ` · ${m.release_date.slice(0, 4)} · ${money(m.price)}${m.available ? '' : ' · not on sale'}`);
   try {
-    const first = await pageFrom(undefined);
-    // A search's page may come back short, even empty, with a cursor (the API stops at
-    // its read budget): the button reads on.
-    if (!first.items.length && !first.next_cursor) return show(list, h('p', { class: 'empty' }, 'No movie matches.'));
-    const movies = h('ul', { class: 'orders' }, first.items.map(line));
-    show(list, movies, moreOf(movies, first.next_cursor, pageFrom, line, 'More movies'));
+    // A search's page may come back short, even empty, with a cursor: the button reads on.
+    show(list, pagedList(await pageFrom(undefined), pageFrom, line, 'More movies', 'No movie matches.'));
   } catch (error) {
     show(list, failure(error, () => catalogue(main, { path: '/manage', params: [], query })));
   }

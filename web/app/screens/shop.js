@@ -1,7 +1,7 @@
 // Buying: the cart, placing an order, paying for it on the checkout page, and the orders
 // and payments afterwards (with refund requests).
 import { call, signedIn } from '../api.js';
-import { announce, failure, h, loading, money, moreOf, onSubmit, show, showTime, text, when } from '../dom.js';
+import { announce, failure, h, loading, money, onSubmit, pagedList, show, showTime, text, when } from '../dom.js';
 import { needSignIn } from './account.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
@@ -119,26 +119,12 @@ export async function orders(main) {
   if (!signedIn()) return needSignIn(main, 'your orders');
   show(main, h('h1', {}, 'Your orders'), loading('your orders'));
   const [list, payments] = await Promise.all([call('get', '/orders', { query: { limit: PAGE } }), call('get', '/payments', { query: { limit: PAGE } })]);
-  /**
-   * A first page as a list, with its button for the next ones.
-   * @template T
-   * @param {{ items: T[], next_cursor?: string | null }} first
-   * @param {(cursor: string) => Promise<{ items: T[], next_cursor?: string | null }>} pageFrom
-   * @param {(item: T) => Node} toItem
-   * @param {string} label
-   * @param {string} empty
-   */
-  const paged = (first, pageFrom, toItem, label, empty) => {
-    if (!first.items.length) return h('p', { class: 'empty' }, empty);
-    const ul = h('ul', { class: 'orders' }, first.items.map(toItem));
-    return h('div', {}, ul, moreOf(ul, first.next_cursor, pageFrom, toItem, label));
-  };
   show(
     main,
     h('h1', {}, 'Your orders'),
-    paged(list, (cursor) => call('get', '/orders', { query: { limit: PAGE, cursor } }), orderItem, 'More orders', 'No orders yet.'),
+    pagedList(list, (cursor) => call('get', '/orders', { query: { limit: PAGE, cursor } }), orderItem, 'More orders', 'No orders yet.'),
     h('h2', {}, 'Payments'),
-    paged(payments, (cursor) => call('get', '/payments', { query: { limit: PAGE, cursor } }), paymentItem, 'More payments', 'No payments yet.'),
+    pagedList(payments, (cursor) => call('get', '/payments', { query: { limit: PAGE, cursor } }), paymentItem, 'More payments', 'No payments yet.'),
   );
 }
 
