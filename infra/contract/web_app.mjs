@@ -1,11 +1,13 @@
 // The viewer web app in a real browser (headless Chromium) against the local server. A
 // newcomer browses and searches (and the browse screen fills a screenful from short pages,
 // answers made up in the browser), signs up (the activation link from the outbox), signs in,
-// likes, rates, comments and keeps a favourite, opens a name in its credits (that
-// person's movies), buys a movie through the simulated
+// likes, rates, comments (edits one, deletes another) and keeps a favourite, opens a name in
+// its credits (that person's movies), buys a movie through the simulated
 // checkout, plays it (its time advances), leaves, and finds it under "Continue watching"
 // where they stopped. A second viewer turns on two-step sign-in (the QR code's key, a first
-// code, the recovery codes), signs out and signs in again with a code. A moderator pages
+// code, the recovery codes), signs out and signs in again with a code; a third changes their
+// password with a code, makes new recovery codes and turns two-step sign-in off. A
+// moderator deletes a viewer's comment. An account never activated asks for a new link. A moderator pages
 // through the catalogue, adds a movie crediting an actor past the API's first page of
 // actors (the form offers them all), uploads its trailer (progress to 100 %), and pages
 // through a library of every movie as favourites, a security log and a list of orders each
@@ -28,7 +30,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
-import { emailTo, stopServer } from './scratch.mjs';
+import { emailTo, emailsTo, stopServer } from './scratch.mjs';
 
 const binary = process.argv[2];
 if (!binary) throw new Error('usage: web_app.mjs PATH/TO/marquee-local');
@@ -160,13 +162,37 @@ async function fillTheAccountForm(page, /** @type {string} */ screen, address, s
   await page.click('button[type="submit"].primary');
 }
 
-/** Sign-up and activation through the API, for a journey that starts signed out. */
-async function signUpThroughTheApi(address, secret) {
+/** The link in an activation email. */
+const activationLink = (/** @type {string} */ mail) => /(http:\/\/\S+\/activate\?\S+)/.exec(mail)[1];
+
+/** Sign-up through the API, the account left waiting for activation. */
+async function register(address, secret) {
   const answer = await fetch(`${base}/auth/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: address, password: secret }) });
   if (answer.status !== 201) throw new Error(`sign up: ${answer.status}`);
+}
+
+/** Sign-up and activation through the API, for a journey that starts signed out. */
+async function signUpThroughTheApi(address, secret) {
+  await register(address, secret);
   const token = /token=([A-Za-z0-9_-]+)/.exec(await emailTo(dataDir, address))[1];
   const activated = await fetch(`${base}/auth/activate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token }) });
   if (activated.status !== 200) throw new Error(`activate: ${activated.status}`);
+}
+
+/**
+ * Two-step sign-in turned on through the API for an active account, confirmed with the
+ * code of the step before `at` (one step of drift is allowed), so that the codes of `at`
+ * and `at + 30` are left for the journey.
+ */
+async function twoStepThroughTheApi(address, secret) {
+  const json = { 'content-type': 'application/json' };
+  const login = await (await fetch(`${base}/auth/login`, { method: 'POST', headers: json, body: JSON.stringify({ email: address, password: secret }) })).json();
+  const auth = { ...json, authorization: `Bearer ${login.access_token}` };
+  const setup = await (await fetch(`${base}/auth/mfa/totp`, { method: 'POST', headers: auth, body: '{}' })).json();
+  const at = Math.floor(Date.now() / 1000);
+  const confirmed = await fetch(`${base}/auth/mfa/totp/confirm`, { method: 'POST', headers: auth, body: JSON.stringify({ code: totp(setup.secret, at - 30) }) });
+  if (confirmed.status !== 200) throw new Error(`two-step confirm: ${confirmed.status}`);
+  return { secret: setup.secret, codes: (await confirmed.json()).recovery_codes, at };
 }
 
 /** An authenticator app's code (RFC 6238: SHA-1, 6 digits, 30 s) for a base32 key at `at`. */
@@ -183,6 +209,11 @@ function totp(base32, at) {
 }
 
 try {
+  // An account left waiting for activation, its link asked for again at the end (the API
+  // sends an account at most one email a minute).
+  const waiting = { email: `waiting.${Date.now()}@example.com`, signedUpAt: Date.now() };
+  await register(waiting.email, 'Chosen-Before-Activation-7');
+
   const page = await browser.newPage();
   watch(page);
 
@@ -317,8 +348,7 @@ try {
   await fillTheAccountForm(page, '#/signup', email, password, 'sign up');
   await waitForText(page, 'h1', 'Check your email');
   const mail = await emailTo(dataDir, email);
-  const link = /(http:\/\/\S+\/activate\?token=[A-Za-z0-9_-]+)/.exec(mail)[1];
-  await page.goto(link);
+  await page.goto(activationLink(mail));
   await Promise.all([page.waitForFunction(() => /activated|active/i.test(document.body.textContent ?? '')), page.click('button')]);
   log('activated from the emailed link');
   // A wrong password first: the API's reason shows above the form, which stays.
@@ -355,6 +385,22 @@ try {
   await page.type('#f-text', 'Saw it twice; the ending still works.');
   await clickText(page, '.comment-form button', 'Post the comment');
   await waitForText(page, '.comments .comment', 'the ending still works');
+  // The author edits the comment in place; a second one, posted by mistake, is deleted.
+  await clickText(page, '.comments .comment button', 'Edit');
+  await page.$eval('.comments textarea[id^="f-edit-"]', (e) => { e.value = ''; });
+  await page.type('.comments textarea[id^="f-edit-"]', 'Saw it three times; the ending still works.');
+  await clickText(page, '.comments .comment-form button', 'Save');
+  await waitForText(page, '.comments .comment', 'three times');
+  await waitForText(page, '.comments .comment .meta', 'edited');
+  await page.type('#f-text', 'Posted twice by mistake.');
+  await clickText(page, '.comment-form button', 'Post the comment');
+  await waitForText(page, '.comments .comment', 'by mistake');
+  page.once('dialog', (dialog) => dialog.accept());
+  await page.evaluate(() => {
+    const mistaken = [...document.querySelectorAll('.comments .comment')].find((c) => c.textContent?.includes('by mistake'));
+    [...(mistaken?.querySelectorAll('button') ?? [])].find((b) => b.textContent === 'Delete')?.click();
+  });
+  await waitForText(page, '.comments .comment', 'This comment was deleted.');
   await accessible(page, 'movie');
   await fitsAPhone(page, 'movie');
   // What the page showed is what the API keeps: a reload finds the marks.
@@ -366,7 +412,12 @@ try {
     signedIn: [...document.querySelectorAll('#nav a')].some((a) => a.textContent === 'Library'),
   }));
   if (!kept.liked || kept.rating !== '8' || !kept.signedIn) throw new Error(`after a reload: ${JSON.stringify(kept)}`);
-  log('liked, rated 8, kept as favourite, commented; all still there after a reload');
+  await waitForText(page, '.comments .comment', 'three times');
+  const comments = await page.$$eval('.comments .comment .comment-text', (e) => e.map((x) => x.textContent));
+  if (!comments.includes('Saw it three times; the ending still works.') || !comments.includes('This comment was deleted.') || comments.some((c) => c?.includes('by mistake'))) {
+    throw new Error(`the comments after a reload: ${comments}`);
+  }
+  log('liked, rated 8, kept as favourite, commented (edited, one deleted); all still there after a reload');
   check('movie');
 
   // A name in the credits opens that person's movies.
@@ -535,6 +586,52 @@ try {
   check('two-step sign-in');
   await context.close();
 
+  // A third viewer, two-step sign-in turned on through the API, signs in with a recovery
+  // code; on the security screen a new password takes a code, new recovery codes kill the
+  // old ones, and a recovery code of the new set turns two-step sign-in off.
+  const third = await (await browser.createBrowserContext()).newPage();
+  watch(third);
+  const email3 = `twostep.${Date.now()}@example.com`;
+  await signUpThroughTheApi(email3, password);
+  const { secret: secret3, codes: codes3, at: confirmedAt } = await twoStepThroughTheApi(email3, password);
+  await fillTheAccountForm(third, '#/signin', email3, password);
+  await waitForText(third, 'h1', 'Two-step sign-in');
+  await third.type('#f-code', codes3[0]);
+  await clickText(third, 'button', 'Continue');
+  await waitForText(third, '#nav a', 'Library');
+  await third.goto(`${base}/#/account/security`);
+  await waitForText(third, '#two-step ~ p', '9 recovery codes left');
+  const newPassword = 'Quiet-Harbour-Signal-58';
+  await third.type('#f-current_password', password);
+  await third.type('#f-new_password', newPassword);
+  await third.type('#f-password-code', totp(secret3, confirmedAt));
+  await clickText(third, 'button', 'Change the password');
+  await waitForText(third, '#announce', 'Password changed');
+  await clickText(third, 'button', 'New recovery codes');
+  await third.type('#f-mfa-password', newPassword);
+  await third.type('#f-mfa-code', totp(secret3, confirmedAt + 30));
+  await clickText(third, 'button', 'Make new codes');
+  await third.waitForSelector('ul.codes li');
+  const renewed = await third.$$eval('ul.codes li', (items) => items.map((i) => i.textContent));
+  if (renewed.length !== 10 || renewed.some((c) => codes3.includes(c))) throw new Error(`new recovery codes: ${renewed}`);
+  await accessible(third, 'security, new recovery codes');
+  await clickText(third, 'button', 'Turn off two-step sign-in');
+  await third.type('#f-mfa-password', newPassword);
+  await third.type('#f-mfa-code', codes3[1]);
+  expectError(422, '/auth/mfa/totp');
+  await clickText(third, 'button', 'Turn it off');
+  await waitForText(third, '.form-error', 'recovery code is not one of your unused recovery codes');
+  await third.$eval('#f-mfa-code', (e) => { e.value = ''; });
+  await third.type('#f-mfa-code', renewed[0]);
+  await clickText(third, 'button', 'Turn it off');
+  await waitForText(third, '#two-step ~ p', 'Off.');
+  await accessible(third, 'security, two-step off');
+  const signIn3 = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: email3, password: newPassword }) });
+  if (!('access_token' in (await signIn3.json()))) throw new Error('the third viewer still needs a second step');
+  log('a new password with a code; new recovery codes; an old code refused; two-step sign-in off with a new one');
+  check('two-step changes');
+  await third.browserContext().close();
+
   // A moderator adds a movie and uploads its trailer; an anonymous visitor plays it. With
   // more actors than one page of the API (100), the form offers them all: the movie
   // credits one beyond the first page.
@@ -562,6 +659,20 @@ try {
   watch(staff);
   await fillTheAccountForm(staff, '#/signin', admin.email, admin.password);
   await waitForText(staff, '#nav a', 'Manage');
+  // A moderator may delete a viewer's comment, not edit it.
+  await staff.goto(`${base}/#/movies/${movie.id}`);
+  await waitForText(staff, '.comments .comment', 'three times');
+  const offered = await staff.$$eval('.comments .comment', (items) =>
+    items.filter((c) => c.textContent?.includes('three times')).flatMap((c) => [...c.querySelectorAll('.comment-tools button')].map((b) => b.textContent)),
+  );
+  if (offered.join('|') !== 'Delete') throw new Error(`a moderator is offered ${offered} on a viewer's comment`);
+  staff.once('dialog', (dialog) => dialog.accept());
+  await staff.evaluate(() => {
+    const viewers = [...document.querySelectorAll('.comments .comment')].find((c) => c.textContent?.includes('three times'));
+    [...(viewers?.querySelectorAll('.comment-tools button') ?? [])].find((b) => b.textContent === 'Delete')?.click();
+  });
+  await staff.waitForFunction(() => ![...document.querySelectorAll('.comments .comment-text')].some((e) => e.textContent?.includes('three times')));
+  log("a moderator deleted a viewer's comment (offered no edit)");
   // The catalogue a page at a time: 20 movies, then the rest.
   await staff.goto(`${base}/#/manage`);
   await waitForText(staff, 'button.more', 'More movies');
@@ -770,7 +881,7 @@ try {
   const today = new Date().toISOString().slice(0, 10);
   for (const end of ['#f-sales-from', '#f-sales-to']) await staff.$eval(end, (e, day) => { /** @type {HTMLInputElement} */ (e).value = day; }, today);
   await clickText(staff, '[aria-labelledby="sales-title"] button', 'Show');
-  await waitForText(staff, '[aria-labelledby="sales-title"] p', `; ${refundTotal} refunded.`);
+  await waitForText(staff, '[aria-labelledby="sales-title"] p', `from 0 paid orders: 0 movies, 0 tickets. ${refundTotal} refunded, 1 order.`);
   log(`the admin's orders list it as refunded; today's sales say "${await textOf(staff, '[aria-labelledby="sales-title"] p')}"`);
   await staff.type('#f-admin-email', 'careful.');
   await clickText(staff, '[role="search"] button', 'Find');
@@ -872,6 +983,31 @@ try {
   await visitor.waitForFunction((all) => document.querySelectorAll('#f-genre option').length === all + 1, { timeout: 10_000 }, genreCount);
   log(`browse offers all ${genreCount} genres`);
   check('visitor');
+
+  // The account left waiting: signing in is refused with a new link offered; the link asks
+  // for the password again (anyone may ask for one) and the first link dies.
+  await new Promise((done) => setTimeout(done, Math.max(0, waiting.signedUpAt + 61_000 - Date.now())));
+  expectError(403, '/auth/login');
+  await fillTheAccountForm(visitor, '#/signin', waiting.email, 'Chosen-Before-Activation-7');
+  await waitForText(visitor, '.form-error', 'Activate it with the link we emailed you');
+  await clickText(visitor, '.activation button', 'Email me a new activation link');
+  await waitForText(visitor, '.activation [role="status"]', 'a new link is on its way');
+  await accessible(visitor, 'sign in, not activated');
+  const [firstMail, newMail] = await emailsTo(dataDir, waiting.email, 2);
+  const firstToken = new URL(activationLink(firstMail)).searchParams.get('token');
+  const dead = await fetch(`${base}/auth/activate`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: firstToken }) });
+  if (dead.status !== 400) throw new Error(`the first activation link, after a new one: ${dead.status}`);
+  await visitor.goto(activationLink(newMail));
+  await visitor.type('#password', 'Chosen-Again-On-Activation-8');
+  await visitor.type('#password_confirm', 'Chosen-Again-On-Activation-8');
+  await Promise.all([visitor.waitForFunction(() => /activated|active/i.test(document.body.textContent ?? '')), visitor.click('button')]);
+  await fillTheAccountForm(visitor, '#/signin', waiting.email, 'Chosen-Again-On-Activation-8');
+  await waitForText(visitor, '#nav a', 'Library');
+  await visitor.goto(`${base}/#/account`);
+  await clickText(visitor, 'button', 'Sign out');
+  await waitForText(visitor, '#nav a', 'Sign in');
+  log('refused before activation; a new link asked for, the first dead; activated with the password chosen again');
+  check('activation asked again');
 
   // The visitor signs in with Google (simulated here): the provider's page, then back to
   // the app, which exchanges the one-time code and drops it from the address.

@@ -197,7 +197,8 @@ export function formError(form, error) {
   clearFormError(form);
   const general = h('div', { class: 'error form-error', role: 'alert' });
   const fieldErrors = error instanceof ApiError ? error.errors : [];
-  let placed = 0;
+  /** @type {string[]} */
+  const unplaced = [];
   for (const { field, message } of fieldErrors) {
     const named = form.elements.namedItem(field);
     // A list of checkboxes (a picker) takes its error on its find box.
@@ -207,11 +208,13 @@ export function formError(form, error) {
       input.setAttribute('aria-invalid', 'true');
       input.setAttribute('aria-describedby', id);
       input.after(h('p', { class: 'field-error', id }, message));
-      placed++;
+    } else {
+      // The API's messages read after their field's name ("recovery_code": "is not one of ...").
+      unplaced.push(`${field.replaceAll('_', ' ')} ${message}`);
     }
   }
-  if (placed < fieldErrors.length || placed === 0) {
-    general.append(h('p', {}, messageOf(error)));
+  if (unplaced.length || !fieldErrors.length) {
+    general.append(h('p', {}, messageOf(error)), ...unplaced.map((line) => h('p', {}, line)));
     form.prepend(general);
   }
   const first = form.querySelector('[aria-invalid="true"]') ?? general;
@@ -227,13 +230,14 @@ export function clearFormError(/** @type {HTMLFormElement} */ form) {
 }
 
 /**
- * A labelled input.
+ * A labelled input, its id `f-<name>` unless `attrs` names one (two forms on a screen may
+ * share a field's name).
  * @param {string} label
  * @param {Attributes} attrs
  */
 export function field(label, attrs) {
-  const id = `f-${String(attrs.name)}`;
-  return h('div', { class: 'field' }, h('label', { for: id }, label), h('input', { id, ...attrs }));
+  const id = String(attrs.id ?? `f-${String(attrs.name)}`);
+  return h('div', { class: 'field' }, h('label', { for: id }, label), h('input', { ...attrs, id }));
 }
 
 /**

@@ -11,7 +11,7 @@ use marquee_core::http::pagination::Page;
 use marquee_core::http::problem::{FieldError, Problem};
 use marquee_core::store::{self, Index, SortKey, from_entity_item};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// `GET /admin/orders`.
 pub async fn list(
@@ -56,7 +56,10 @@ pub struct Tally {
     /// Movies sold plus tickets sold.
     pub units: i64,
     pub tickets: i64,
+    /// Paid orders; refunded ones are left out (of a movie's tally: those that bought it).
     pub orders: i64,
+    /// Orders refunded, whose amounts make `refunded`.
+    pub refunded_orders: i64,
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -86,6 +89,15 @@ pub struct Sales {
 
 /// The longest range one report reads.
 const MAX_DAYS: i64 = 366;
+
+/// One more order in `tally`, paid or refunded; its lines are added by [`add`].
+fn count_order(tally: &mut Tally, refunded: bool) {
+    if refunded {
+        tally.refunded_orders += 1;
+    } else {
+        tally.orders += 1;
+    }
+}
 
 fn add(tally: &mut Tally, price: &Price, refunded: bool, quantity: u16, kind: Kind) {
     if tally.currency.is_empty() {
@@ -150,8 +162,9 @@ pub async fn sales(
                 .format(fmt)
                 .unwrap_or_default();
             let day = days.entry(date).or_default();
-            day.orders += 1;
-            total.orders += 1;
+            count_order(day, refunded);
+            count_order(&mut total, refunded);
+            let mut counted = BTreeSet::new();
             for line in &order.lines {
                 add(day, &line.line_total, refunded, line.quantity, line.kind);
                 add(
@@ -164,6 +177,10 @@ pub async fn sales(
                 let movie = movies
                     .entry(line.movie_id.clone())
                     .or_insert_with(|| (line.title.clone(), Tally::default()));
+                // The movie and tickets to see it, in one order, are one order of it.
+                if counted.insert(line.movie_id.as_str()) {
+                    count_order(&mut movie.1, refunded);
+                }
                 add(
                     &mut movie.1,
                     &line.line_total,

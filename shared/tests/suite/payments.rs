@@ -405,6 +405,15 @@ async fn the_purchase_journey_from_checkout_to_refund(env: Env) {
     assert_eq!(status, StatusCode::OK, "{sales}");
     assert_eq!(sales["total"]["refunded"], total, "{sales}");
     assert_eq!(sales["total"]["revenue"], 0);
+    // A refunded order is counted as one, apart from the paid ones.
+    assert_eq!(
+        (
+            sales["total"]["orders"].as_i64(),
+            sales["total"]["refunded_orders"].as_i64()
+        ),
+        (Some(0), Some(1)),
+        "{sales}"
+    );
 }
 
 async fn sales_count_revenue_and_units_by_day_and_movie(env: Env) {
@@ -426,6 +435,7 @@ async fn sales_count_revenue_and_units_by_day_and_movie(env: Env) {
     assert_eq!(sales["total"]["units"], 3, "one movie and two tickets");
     assert_eq!(sales["total"]["tickets"], 2);
     assert_eq!(sales["total"]["orders"], 1);
+    assert_eq!(sales["total"]["refunded_orders"], 0);
     assert_eq!(sales["by_day"].as_array().unwrap().len(), 1);
     assert_eq!(sales["by_day"][0]["revenue"], total);
     let by_movie = sales["by_movie"].as_array().unwrap();
@@ -433,10 +443,14 @@ async fn sales_count_revenue_and_units_by_day_and_movie(env: Env) {
         .iter()
         .find(|m| m["movie_id"] == movie.as_str())
         .unwrap();
-    // The movie and two tickets to see it.
+    // The movie and two tickets to see it, in one order.
     assert_eq!(
-        (bought["units"].as_i64(), bought["tickets"].as_i64()),
-        (Some(3), Some(2))
+        (
+            bought["units"].as_i64(),
+            bought["tickets"].as_i64(),
+            bought["orders"].as_i64()
+        ),
+        (Some(3), Some(2), Some(1))
     );
     assert_eq!(bought["revenue"], total);
     let (status, _) = env

@@ -1,7 +1,7 @@
 // The viewer's account: signing up, in (with the second step when two-step sign-in is on,
 // or through Google or Facebook) and out, the profile, and the security screen (two-step
 // sign-in, password, sessions, linked identities, the security log).
-import { call, forgetTokens, keepTokens, signedIn, whoAmI } from '../api.js';
+import { ApiError, call, forgetTokens, keepTokens, signedIn, whoAmI } from '../api.js';
 import { announce, failure, field, h, loading, moreOf, onSubmit, show, text, when } from '../dom.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
@@ -63,8 +63,15 @@ export function signIn(main, { query }) {
     field('Password', { name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
     h('button', { type: 'submit', class: 'primary' }, 'Sign in'),
   );
+  // An account never activated: its link may have expired or gone astray, so a new one is offered.
+  const activation = h('div', { class: 'activation' });
   onSubmit(form, async (data) => {
-    const answer = await call('post', '/auth/login', { body: { email: text(data, 'email'), password: String(data.get('password') ?? '') } });
+    const email = text(data, 'email');
+    show(activation);
+    const answer = await call('post', '/auth/login', { body: { email, password: String(data.get('password') ?? '') } }).catch((error) => {
+      if (error instanceof ApiError && error.code === 'account_inactive') show(activation, resendActivation(email));
+      throw error;
+    });
     if ('access_token' in answer) {
       keepTokens(answer);
       onward(query);
@@ -78,6 +85,7 @@ export function signIn(main, { query }) {
     main,
     h('h1', {}, 'Sign in'),
     form,
+    activation,
     h(
       'div',
       { class: 'providers' },
@@ -104,9 +112,7 @@ function codeStep(main, mfaToken, query) {
     h('button', { type: 'submit', class: 'primary' }, 'Continue'),
   );
   onSubmit(form, async (data) => {
-    const code = text(data, 'code').replace(/\s+/g, '');
-    const body = /^\d{6}$/.test(code) ? { mfa_token: mfaToken, code } : { mfa_token: mfaToken, recovery_code: code };
-    keepTokens(await call('post', '/auth/mfa/verify', { body }));
+    keepTokens(await call('post', '/auth/mfa/verify', { body: { mfa_token: mfaToken, ...secondFactor(text(data, 'code')) } }));
     secondStep = null;
     onward(query);
   });
@@ -117,6 +123,12 @@ function codeStep(main, mfaToken, query) {
   });
   show(main, h('h1', {}, 'Two-step sign-in'), h('p', {}, 'Enter the 6-digit code your authenticator app shows for Marquee.'), form, restart);
   form.querySelector('input')?.focus();
+}
+
+/** What the viewer typed as a second step: six digits are an authenticator's code, anything else a recovery code. */
+function secondFactor(/** @type {string} */ typed) {
+  const code = typed.replace(/\s+/g, '');
+  return /^\d{6}$/.test(code) ? { code } : { recovery_code: code };
 }
 
 /** @param {HTMLElement} main */
@@ -136,9 +148,31 @@ export function signUp(main) {
       h('h1', {}, 'Check your email'),
       h('p', { role: 'status' }, `We sent a link to ${email}. Open it to activate your account, then sign in.`),
       h('p', {}, h('a', { href: '#/signin', class: 'button' }, 'Sign in')),
+      resendActivation(email),
     );
   });
   show(main, h('h1', {}, 'Create an account'), form, h('p', {}, 'Already have one? ', h('a', { href: '#/signin' }, 'Sign in')));
+}
+
+/**
+ * A button that emails `email` a new activation link (the one sent before stops working).
+ * The API answers alike whether or not such an account waits, so the screen does too.
+ */
+function resendActivation(/** @type {string} */ email) {
+  const button = h('button', { type: 'button' }, 'Email me a new activation link');
+  const problem = h('div');
+  const place = h('div', {}, h('p', {}, 'No email, or the link expired?'), button, problem);
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      await call('post', '/auth/activation/resend', { body: { email } });
+      show(place, h('p', { role: 'status' }, `If ${email} is waiting to be activated, a new link is on its way (at most one a minute): it asks you to choose your password, and the link sent before stops working.`));
+    } catch (error) {
+      button.disabled = false;
+      show(problem, failure(error));
+    }
+  });
+  return place;
 }
 
 /** @param {HTMLElement} main */
@@ -211,7 +245,7 @@ export async function security(main) {
   ]);
   const twoStep = h('section', { 'aria-labelledby': 'two-step' }, h('h2', { id: 'two-step' }, 'Two-step sign-in'));
   if (me.mfa_enabled) {
-    twoStep.append(h('p', {}, `On. ${me.recovery_codes_remaining ?? 0} recovery codes left.`));
+    twoStep.append(h('p', {}, `On. ${me.recovery_codes_remaining ?? 0} recovery codes left.`), twoStepChanges(() => security(main)));
   } else {
     const start = h('button', { type: 'button', class: 'primary' }, 'Turn on two-step sign-in');
     start.addEventListener('click', () => setUpTwoStep(twoStep));
@@ -243,11 +277,17 @@ export async function security(main) {
     { class: 'card-form' },
     field('Current password', { name: 'current_password', type: 'password', autocomplete: 'current-password', required: true }),
     field('New password (at least 10 characters)', { name: 'new_password', type: 'password', autocomplete: 'new-password', required: true, minlength: 10 }),
+    // While two-step sign-in is on, a new password takes a code too.
+    me.mfa_enabled && field('The 6-digit code your authenticator app shows', { name: 'code', id: 'f-password-code', autocomplete: 'one-time-code', inputmode: 'numeric', required: true }),
     h('button', { type: 'submit' }, 'Change the password'),
   );
   onSubmit(password, async (data) => {
     await call('post', '/auth/password/change', {
-      body: { current_password: String(data.get('current_password') ?? ''), new_password: String(data.get('new_password') ?? '') },
+      body: {
+        current_password: String(data.get('current_password') ?? ''),
+        new_password: String(data.get('new_password') ?? ''),
+        code: me.mfa_enabled ? text(data, 'code').replace(/\s+/g, '') : null,
+      },
     });
     password.reset();
     announce('Password changed; your other sessions have ended');
@@ -304,6 +344,58 @@ const eventItem = (e) => h('li', {}, `${when(e.at)} · ${e.type.replaceAll('_', 
 const olderEvents = (/** @type {string} */ cursor) => call('get', '/me/security-events', { query: { limit: 20, cursor } });
 
 /**
+ * While two-step sign-in is on: a new set of recovery codes, or turning it off. Each asks
+ * for the password and a code again (an account with no password, one made through
+ * Google or Facebook, needs a sign-in within the last 10 minutes instead).
+ * @param {() => Promise<void>} turnedOff draws the screen again
+ */
+function twoStepChanges(turnedOff) {
+  const slot = h('div');
+  /** @param {'codes' | 'off'} change */
+  const open = (change) => {
+    const form = h(
+      'form',
+      { class: 'card-form' },
+      field('Your password', { name: 'password', id: 'f-mfa-password', type: 'password', autocomplete: 'current-password' }),
+      change === 'codes'
+        ? field('The 6-digit code your authenticator app shows', { name: 'code', id: 'f-mfa-code', autocomplete: 'one-time-code', inputmode: 'numeric', required: true })
+        : field('Code from your authenticator app, or a recovery code', { name: 'code', id: 'f-mfa-code', autocomplete: 'one-time-code', required: true, spellcheck: false }),
+      h('button', { type: 'submit', class: 'primary' }, change === 'codes' ? 'Make new codes' : 'Turn it off'),
+    );
+    onSubmit(form, async (data) => {
+      const password = String(data.get('password') ?? '') || null;
+      if (change === 'codes') {
+        const answer = await call('post', '/auth/mfa/recovery-codes', { body: { password, code: text(data, 'code').replace(/\s+/g, '') } });
+        show(slot, recoveryCodes(answer.recovery_codes, 'Your new recovery codes. The ones you had before no longer work.'));
+        announce('New recovery codes made');
+      } else {
+        await call('delete', '/auth/mfa/totp', { body: { password, ...secondFactor(text(data, 'code')) } });
+        announce('Two-step sign-in is off; your other sessions have ended');
+        await turnedOff();
+      }
+    });
+    show(slot, form);
+    form.querySelector('input')?.focus();
+  };
+  return h(
+    'div',
+    {},
+    h('p', { class: 'row' }, h('button', { type: 'button', onclick: () => open('codes') }, 'New recovery codes'), ' ', h('button', { type: 'button', onclick: () => open('off') }, 'Turn off two-step sign-in')),
+    slot,
+  );
+}
+
+/**
+ * Recovery codes, shown once.
+ * @param {string[]} codes
+ * @param {string} lead
+ */
+const recoveryCodes = (codes, lead) => [
+  h('p', {}, `${lead} Keep them somewhere safe: each signs you in once if you lose your phone. They are not shown again.`),
+  h('ul', { class: 'codes' }, codes.map((c) => h('li', {}, h('code', {}, c)))),
+];
+
+/**
  * Setting up two-step sign-in: the QR code (or the secret), a first code, then the
  * recovery codes, shown once.
  * @param {HTMLElement} into
@@ -349,8 +441,7 @@ function confirmStep(into, setup) {
     show(
       into,
       h('h2', { id: 'two-step' }, 'Two-step sign-in is on'),
-      h('p', {}, 'Keep these recovery codes somewhere safe: each signs you in once if you lose your phone. They are not shown again.'),
-      h('ul', { class: 'codes' }, answer.recovery_codes.map((c) => h('li', {}, h('code', {}, c)))),
+      recoveryCodes(answer.recovery_codes, 'Your recovery codes.'),
     );
     announce('Two-step sign-in is on');
   });

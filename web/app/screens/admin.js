@@ -152,13 +152,19 @@ export async function overview(main, { query }) {
   const salesOf = (/** @type {string} */ from, /** @type {string} */ to) =>
     call('get', '/admin/sales', { query: { from, to } })
       .then((s) => {
-        if (!s.total.orders) return show(sales, h('p', { class: 'empty' }, 'No sale on these days.'));
-        const top = s.by_movie.slice(0, 5);
-        const price = (/** @type {number} */ amount) => money({ amount, currency: s.total.currency });
+        const t = s.total;
+        if (!t.orders && !t.refunded_orders) return show(sales, h('p', { class: 'empty' }, 'No sale on these days.'));
+        const top = s.by_movie.filter((m) => m.orders).slice(0, 5);
+        const price = (/** @type {number} */ amount) => money({ amount, currency: t.currency });
         show(
           sales,
-          h('p', {}, `${price(s.total.revenue)} from ${many(s.total.orders, 'order')}: ${many(s.total.units - s.total.tickets, 'movie')}, ${ticketCount(s.total.tickets)}; ${price(s.total.refunded)} refunded.`),
-          top.length ? h('ol', {}, top.map((m) => h('li', {}, `${m.title}: ${price(m.revenue)}`))) : null,
+          h(
+            'p',
+            {},
+            `${price(t.revenue)} from ${many(t.orders, 'paid order')}: ${many(t.units - t.tickets, 'movie')}, ${ticketCount(t.tickets)}.`,
+            t.refunded_orders ? ` ${price(t.refunded)} refunded, ${many(t.refunded_orders, 'order')}.` : '',
+          ),
+          top.length ? h('ol', {}, top.map((m) => h('li', {}, `${m.title}: ${price(m.revenue)} from ${many(m.orders, 'order')}`))) : null,
         );
       })
       .catch((error) => show(sales, failure(error)));

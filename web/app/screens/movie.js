@@ -2,8 +2,7 @@
 // the viewer can do with it: react, rate, keep it, buy it or play it, and talk about it.
 // The page itself is the same for everyone (kept at the edge); the viewer's own marks come
 // from me-marks.
-import { ApiError, call, signedIn } from '../api.js';
-import { isStaff } from './manage.js';
+import { ApiError, call, signedIn, whoAmI } from '../api.js';
 import { beatsSettled } from './player.js';
 import { ticketCount } from './shop.js';
 import { announce, clock, failure, h, loading, messageOf, money, moreOf, onSubmit, show, showTime, text, when, year } from '../dom.js';
@@ -18,7 +17,7 @@ export async function render(main, { params: [id], query }) {
   show(main, loading('the movie'));
   // The viewer's own marks and cart add to the page; without them (a session that just
   // ended) it is still the movie's page.
-  const [movie, marks, cart, staff] = await Promise.all([
+  const [movie, marks, cart, me] = await Promise.all([
     call('get', '/movies/{id}', { params: { id } }),
     signedIn()
       ? beatsSettled()
@@ -27,8 +26,9 @@ export async function render(main, { params: [id], query }) {
           .catch(() => null)
       : null,
     signedIn() ? call('get', '/cart').catch(() => null) : null,
-    signedIn() ? isStaff() : false,
+    whoAmI(),
   ]);
+  const staff = me?.role === 'moderator' || me?.role === 'admin';
   const inCart = cart?.items.some((line) => line.kind === 'movie' && line.movie_id === id) ?? false;
   document.title = `${movie.title} - Marquee`;
 
@@ -75,7 +75,7 @@ export async function render(main, { params: [id], query }) {
       h('section', { class: 'actions', 'aria-label': 'Your marks' }, actions(movie, marks ?? null, inCart, drawCounts)),
       h('dl', { class: 'credits' }, people('Directors', 'director', movie.directors), people('Cast', 'actor', movie.actors), people('Producers', 'producer', movie.producers)),
       showtimes(movie.id, cart),
-      comments(movie.id, query.get('comment')),
+      comments(movie.id, query.get('comment'), me && { id: me.id, staff }),
     ),
   );
 }
@@ -265,15 +265,22 @@ function showtimes(movieId, cart) {
 }
 
 /**
+ * Who reads the comments, for what they may do to them: authors edit and delete their
+ * own, moderators delete any.
+ * @typedef {{ id: string, staff: boolean } | null} Reader
+ */
+
+/**
  * The threads of comments, newest pages on demand, with replies and a form to write.
  * @param {string} movieId
  * @param {string | null} focus a comment to show (a reply's email links to it)
+ * @param {Reader} reader
  */
-function comments(movieId, focus) {
+function comments(movieId, focus, reader) {
   const list = h('ol', { class: 'comments' });
   const status = h('div', { class: 'list-status' });
   const section = h('section', { class: 'comments-section', 'aria-labelledby': 'comments-title' }, h('h2', { id: 'comments-title' }, 'Comments'));
-  if (signedIn()) section.append(writer(movieId, null, (c) => list.prepend(thread(c, movieId))));
+  if (signedIn()) section.append(writer(movieId, null, (c) => list.prepend(thread(c, movieId, reader))));
   else section.append(h('p', {}, h('a', { href: '#/signin' }, 'Sign in'), ' to comment.'));
   section.append(list, status);
 
@@ -283,12 +290,13 @@ function comments(movieId, focus) {
   const more = async (cursor) => {
     show(status, loading('comments'));
     try {
-      const page = await call('get', '/movies/{id}/comments', { params: { id: movieId }, query: { limit: 50, cursor } });
+      // A signed-in viewer may have just written here: their browser's copy is checked first.
+      const page = await call('get', '/movies/{id}/comments', { params: { id: movieId }, query: { limit: 50, cursor }, fresh: signedIn() });
       for (const c of page.items) {
         const parent = threads.get(c.thread_id);
-        if (c.depth > 0 && parent) parent.querySelector('.replies')?.append(commentItem(c));
+        if (c.depth > 0 && parent) parent.querySelector('.replies')?.append(commentItem(c, reader));
         else {
-          const t = thread(c, movieId);
+          const t = thread(c, movieId, reader);
           threads.set(c.id, t);
           list.append(t);
         }
@@ -311,10 +319,11 @@ function comments(movieId, focus) {
  * A first comment with its replies and a reply form.
  * @param {Schemas['Comment']} first
  * @param {string} movieId
+ * @param {Reader} reader
  */
-function thread(first, movieId) {
+function thread(first, movieId, reader) {
   const replies = h('ol', { class: 'replies' });
-  const item = commentItem(first);
+  const item = commentItem(first, reader);
   item.append(replies);
   if (signedIn() && !first.deleted) {
     const toggle = h('button', { type: 'button', class: 'link', 'aria-expanded': 'false' }, 'Reply');
@@ -325,7 +334,7 @@ function thread(first, movieId) {
       if (open) existing?.remove();
       else {
         const form = writer(movieId, first.id, (c) => {
-          replies.append(commentItem(c));
+          replies.append(commentItem(c, reader));
           form.remove();
           toggle.setAttribute('aria-expanded', 'false');
         });
@@ -333,23 +342,67 @@ function thread(first, movieId) {
         form.querySelector('textarea')?.focus();
       }
     });
-    item.querySelector('.comment-body')?.append(toggle);
+    // Beside the comment's body, which an edit draws again.
+    item.querySelector('.comment-body')?.after(toggle);
   }
   return item;
 }
 
-/** @param {Schemas['Comment']} c */
-function commentItem(c) {
-  return h(
-    'li',
-    { class: 'comment', id: `comment-${c.id}` },
-    h(
-      'div',
-      { class: 'comment-body' },
+/**
+ * One comment, with what the reader may do to it.
+ * @param {Schemas['Comment']} c
+ * @param {Reader} reader
+ */
+function commentItem(c, reader) {
+  const body = h('div', { class: 'comment-body' });
+  const draw = (/** @type {Schemas['Comment']} */ c) => {
+    const own = reader?.id === c.author_id;
+    const live = !c.deleted && c.text != null;
+    show(
+      body,
       h('p', { class: 'meta' }, h('strong', {}, c.author_name), ' · ', when(c.created_at), c.edited_at ? ' · edited' : ''),
-      h('p', {}, c.deleted || c.text == null ? h('em', {}, 'This comment was deleted.') : c.text),
-    ),
-  );
+      h('p', { class: 'comment-text' }, live ? c.text : h('em', {}, 'This comment was deleted.')),
+      live &&
+        (own || reader?.staff) &&
+        h(
+          'p',
+          { class: 'row comment-tools' },
+          own && h('button', { type: 'button', class: 'link', onclick: () => edit(c) }, 'Edit'),
+          h('button', { type: 'button', class: 'link', onclick: () => remove(c, own) }, 'Delete'),
+        ),
+    );
+  };
+  /** The text in place becomes a form; saving or cancelling draws the comment again. */
+  const edit = (/** @type {Schemas['Comment']} */ c) => {
+    const id = `f-edit-${c.id}`;
+    const cancel = h('button', { type: 'button', onclick: () => draw(c) }, 'Cancel');
+    const form = h(
+      'form',
+      { class: 'comment-form' },
+      h('label', { for: id }, 'Your comment'),
+      h('textarea', { id, name: 'text', rows: 3, required: true, maxlength: 2000 }, c.text ?? ''),
+      h('p', { class: 'row' }, h('button', { type: 'submit' }, 'Save'), ' ', cancel),
+    );
+    onSubmit(form, async (data) => {
+      draw(await call('patch', '/comments/{id}', { params: { id: c.id }, body: { text: text(data, 'text') } }));
+      announce('Comment saved');
+    });
+    body.querySelector('.comment-text')?.replaceWith(form);
+    body.querySelector('.comment-tools')?.remove();
+    form.querySelector('textarea')?.focus();
+  };
+  const remove = async (/** @type {Schemas['Comment']} */ c, /** @type {boolean} */ own) => {
+    if (!window.confirm(own ? 'Delete your comment?' : `Delete ${c.author_name}'s comment?`)) return;
+    try {
+      await call('delete', '/comments/{id}', { params: { id: c.id } });
+      draw({ ...c, deleted: true, text: null });
+      announce('Comment deleted');
+    } catch (error) {
+      body.append(failure(error));
+    }
+  };
+  draw(c);
+  return h('li', { class: 'comment', id: `comment-${c.id}` }, body);
 }
 
 /**
