@@ -7,7 +7,9 @@
 // where they stopped. A second viewer turns on two-step sign-in (the QR code's key, a first
 // code, the recovery codes), signs out and signs in again with a code; a third changes their
 // password with a code, makes new recovery codes and turns two-step sign-in off. A
-// moderator deletes a viewer's comment. An account never activated asks for a new link. A moderator pages
+// moderator deletes a viewer's comment, changes a showtime's price and seats, describes an
+// actor (their movies' page says it), adds, renames and removes a genre, and removes a
+// movie nobody bought. An account never activated asks for a new link. A moderator pages
 // through the catalogue, adds a movie crediting an actor past the API's first page of
 // actors (the form offers them all), uploads its trailer (progress to 100 %), and pages
 // through a library of every movie as favourites, a security log and a list of orders each
@@ -796,6 +798,15 @@ try {
   const shownAt = scheduled.length === 1 ? onClockOf(scheduled[0].starts_at, cinema.time_zone) : '';
   if (shownAt !== `${day}T09:00` || scheduled[0].time_zone !== cinema.time_zone || scheduled[0].seats !== cinema.screens[0].seats) throw new Error(`scheduled ${JSON.stringify(scheduled)}, not ${day} 09:00 in ${cinema.time_zone} with ${cinema.screens[0].seats} seats`);
   await waitForText(staff, 'ul.schedule li', `9:00 AM (${cinemaTime}) · ${cinema.name}`);
+  // Its price and seats on sale, changed in place.
+  await clickText(staff, 'ul.schedule button', 'Change');
+  await staff.$eval('ul.schedule input[name="price_amount"]', (e) => { /** @type {HTMLInputElement} */ (e).value = '9.50'; });
+  await staff.$eval('ul.schedule input[name="seats"]', (e) => { /** @type {HTMLInputElement} */ (e).value = '40'; });
+  await accessible(staff, 'a showtime changed');
+  await clickText(staff, 'ul.schedule button', 'Save');
+  await waitForText(staff, 'ul.schedule li', '9.50 a seat · 40 of 40 seats left');
+  const changed = (await (await fetch(`${base}/showtimes?movie=${newId}`)).json()).items[0];
+  if (changed.price.amount !== 950 || changed.seats !== 40) throw new Error(`the showtime changed: ${JSON.stringify(changed)}`);
   await staff.goto(`${base}/#/movies/${newId}`);
   await waitForText(staff, '.showtime', `9:00 AM (${cinemaTime})`);
   log(`scheduled from New York at 09:00 ${cinemaTime} (${scheduled[0].starts_at}); the movie page says "${await textOf(staff, '.showtime strong')}"`);
@@ -851,6 +862,69 @@ try {
   if (!(await staff.$eval(`input[name="actor_ids"][value="${lateActor.id}"]`, (e) => /** @type {HTMLInputElement} */ (e).checked))) throw new Error('the form leaves unticked an actor the movie credits');
   log(`the form opened again ticks ${lateActor.name}, credited a moment after it read its lists`);
   log(`a moderator added ${title} and uploaded its trailer`);
+  // Genres and people: the actor beyond the first page found by name, born and described,
+  // which the viewers' page of their movies says; they stay while a movie credits them.
+  await staff.goto(`${base}/#/manage`);
+  await clickText(staff, 'a', 'Genres and people');
+  await clickText(staff, '.row a', 'Actors');
+  await staff.waitForSelector('#f-names-q');
+  await staff.type('#f-names-q', actor.name);
+  await clickText(staff, 'form[role="search"] button', 'Find');
+  await waitForText(staff, '.orders li a', actor.name);
+  await accessible(staff, 'genres and people');
+  await clickText(staff, '.orders li a', actor.name);
+  await staff.waitForSelector('#f-birth_date');
+  await accessible(staff, 'edit a person');
+  await staff.$eval('#f-birth_date', (e) => { /** @type {HTMLInputElement} */ (e).value = '1990-04-02'; });
+  await staff.type('#f-bio', 'Began on the stage in Lodz.');
+  await clickText(staff, 'button', 'Save the changes');
+  await waitForText(staff, '#announce', `${actor.name} saved`);
+  expectError(409, `/actors/${actorId}`);
+  staff.once('dialog', (dialog) => dialog.accept());
+  await clickText(staff, 'button', 'Remove the actor');
+  await waitForText(staff, '[aria-labelledby="remove-title"] [role="alert"]', 'movies still reference it');
+  await clickText(staff, 'a', 'Their movies');
+  await waitForText(staff, 'h1', `Movies with ${actor.name}`);
+  await waitForText(staff, '.person', 'Began on the stage in Lodz.');
+  await waitForText(staff, '.person .meta', 'Born 1990-04-02');
+  await waitForText(staff, '.cards .card h3', title);
+  // A genre added, renamed, then removed (no movie is in it).
+  await staff.goto(`${base}/#/manage/names?kind=genres`);
+  await clickText(staff, 'a', 'Add a genre');
+  await staff.waitForSelector('#f-name');
+  const genreName = `Slow cinema ${Date.now()}`;
+  await staff.type('#f-name', genreName);
+  await clickText(staff, 'button', 'Add the genre');
+  await waitForText(staff, 'h1', `Edit ${genreName}`);
+  await staff.$eval('#f-name', (e) => { /** @type {HTMLInputElement} */ (e).value = ''; });
+  await staff.type('#f-name', `${genreName} revisited`);
+  await clickText(staff, 'button', 'Save the changes');
+  await waitForText(staff, '#announce', `${genreName} revisited saved`);
+  staff.once('dialog', (dialog) => dialog.accept());
+  await clickText(staff, 'button', 'Remove the genre');
+  await waitForText(staff, 'h1', 'Genres and people');
+  const genresLeft = (await (await fetch(`${base}/genres?q=${encodeURIComponent(genreName)}`)).json()).items;
+  if (genresLeft.length) throw new Error(`the genre removed is still listed: ${JSON.stringify(genresLeft)}`);
+  log(`${actor.name} born and described, kept while credited; a genre added, renamed and removed`);
+  // A movie bought stays; one nobody bought goes.
+  expectError(409, `/movies/${movie.id}`);
+  await staff.goto(`${base}/#/manage/movies/${movie.id}`);
+  await waitForText(staff, 'h1', `Edit ${movie.title}`);
+  staff.once('dialog', (dialog) => dialog.accept());
+  await clickText(staff, 'button', 'Remove the movie');
+  await waitForText(staff, '[aria-labelledby="remove-title"] [role="alert"]', 'viewers bought it');
+  const mistaken = await (await fetch(`${base}/movies`, {
+    method: 'POST',
+    headers: asAdmin,
+    body: JSON.stringify({ title: `Added by mistake ${Date.now()}`, description: 'Twice.', release_date: '2020-01-01', duration_min: 90, certification: 'PG', price: { amount: 499, currency: 'EUR' } }),
+  })).json();
+  await staff.goto(`${base}/#/manage/movies/${mistaken.id}`);
+  await waitForText(staff, 'h1', `Edit ${mistaken.title}`);
+  staff.once('dialog', (dialog) => dialog.accept());
+  await clickText(staff, 'button', 'Remove the movie');
+  await waitForText(staff, 'h1', 'The catalogue');
+  if ((await fetch(`${base}/movies/${mistaken.id}`)).status !== 404) throw new Error('the movie removed is still there');
+  log('a bought movie stays; one added by mistake is removed');
   // The admin's screens: the viewer's refund approved (the simulated Stripe's event
   // completes it and the three seats come back); the second viewer found by email, made a
   // moderator, which ends their session, and their two-step sign-in turned off.

@@ -11,6 +11,7 @@ import * as home from './screens/home.js';
 import * as library from './screens/library.js';
 import * as manage from './screens/manage.js';
 import * as movie from './screens/movie.js';
+import * as names from './screens/names.js';
 import * as player from './screens/player.js';
 import * as shop from './screens/shop.js';
 
@@ -38,6 +39,8 @@ const screens = [
   [/^\/manage\/movies\/([^/]+)$/, manage.movie, 'Edit a movie'],
   [/^\/manage\/cinemas$/, cinemas.list, 'Cinemas'],
   [/^\/manage\/cinemas\/([^/]+)$/, cinemas.cinema, 'Edit a cinema'],
+  [/^\/manage\/names$/, names.list, 'Genres and people'],
+  [/^\/manage\/names\/([^/]+)\/([^/]+)$/, names.edit, 'Edit a name'],
   [/^\/admin$/, admin.overview, 'Admin'],
   [/^\/admin\/users\/([^/]+)$/, admin.user, 'An account'],
 ];

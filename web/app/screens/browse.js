@@ -75,12 +75,20 @@ export async function render(main, { query }) {
   show(main, heading, form, results, status);
   const person = PEOPLE.find((role) => value(role));
   if (person) {
-    // The person's name for the heading; the list does not wait for it.
-    const named = person === 'actor' ? call('get', '/actors/{id}', { params: { id: value(person) }, query: { movies_limit: 1 } })
-      : person === 'director' ? call('get', '/directors/{id}', { params: { id: value(person) }, query: { movies_limit: 1 } })
-      : call('get', '/producers/{id}', { params: { id: value(person) }, query: { movies_limit: 1 } });
+    // Who the person is, for the heading; the list does not wait for it. Read at the
+    // record's own address, with no query: the moderators' form reads that address past
+    // the browser's copy once it saves, so a moderator sees their change here at once.
+    const options = { params: { id: value(person) } };
+    const named = person === 'actor' ? call('get', '/actors/{id}', options) : person === 'director' ? call('get', '/directors/{id}', options) : call('get', '/producers/{id}', options);
     const titles = { actor: 'Movies with', director: 'Directed by', producer: 'Produced by' };
-    named.then((p) => show(heading, `${titles[person]} ${p.name}`)).catch(() => {});
+    named
+      .then((p) => {
+        show(heading, `${titles[person]} ${p.name}`);
+        // Who they are, as far as the catalogue says.
+        const facts = [p.age != null && p.birth_date ? `Born ${p.birth_date} (${p.age})` : null, p.company].filter(Boolean).join(' · ');
+        if (facts || p.bio) heading.after(h('div', { class: 'person' }, facts && h('p', { class: 'meta' }, facts), p.bio && h('p', {}, p.bio)));
+      })
+      .catch(() => {});
   }
 
   everyOf((cursor) => call('get', '/genres', { query: { limit: 100, cursor } }))

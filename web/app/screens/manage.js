@@ -40,7 +40,7 @@ export async function catalogue(main, { query }) {
     location.hash = `#/manage?q=${encodeURIComponent(String(new FormData(search).get('q') ?? '').trim())}`;
   });
   const list = h('div', {}, loading('movies'));
-  show(main, h('h1', {}, 'The catalogue'), h('p', { class: 'row' }, h('a', { href: '#/manage/movies/new', class: 'button primary' }, 'Add a movie'), h('a', { href: '#/manage/cinemas' }, 'Cinemas')), search, list);
+  show(main, h('h1', {}, 'The catalogue'), h('p', { class: 'row' }, h('a', { href: '#/manage/movies/new', class: 'button primary' }, 'Add a movie'), h('a', { href: '#/manage/cinemas' }, 'Cinemas'), h('a', { href: '#/manage/names' }, 'Genres and people')), search, list);
   /** A page of the catalogue by title, from `cursor`. */
   const pageFrom = (/** @type {string | undefined} */ cursor) =>
     call('get', '/movies', { query: { q: q || undefined, sort: 'title', order: 'asc', limit: PAGE, cursor }, fresh: true });
@@ -133,6 +133,7 @@ export async function movie(main, { params: [id] }) {
         )
       : h('p', { class: 'meta' }, 'Once the movie is added, its trailer and feature can be uploaded here, and its showtimes scheduled.'),
     current ? schedule(current) : null,
+    current ? removal(current) : null,
   );
 }
 
@@ -215,18 +216,46 @@ function schedule(current) {
   const status = h('div', { role: 'status' });
   /** @param {Schemas['ShowtimeView']} s */
   const row = (s) => {
-    const item = h('li', { 'data-starts-at': s.starts_at }, `${showTime(s.starts_at, s.time_zone)} · ${s.cinema_name}, screen ${s.screen} · ${money(s.price)} a seat · ${s.seats_left} of ${s.seats} seats left `);
-    const remove = h('button', { type: 'button', class: 'link', 'aria-label': `Remove the showtime of ${showTime(s.starts_at, s.time_zone)} at ${s.cinema_name}` }, 'Remove');
-    remove.addEventListener('click', async () => {
-      try {
-        await call('delete', '/showtimes/{id}', { params: { id: s.id } });
-        item.remove();
-        announce(`The showtime of ${showTime(s.starts_at, s.time_zone)} is removed`);
-      } catch (error) {
-        show(status, failure(error));
-      }
-    });
-    item.append(remove);
+    const item = h('li', { 'data-starts-at': s.starts_at });
+    const when = showTime(s.starts_at, s.time_zone);
+    const draw = (/** @type {Schemas['ShowtimeView']} */ s) => {
+      const change = h('button', { type: 'button', class: 'link', 'aria-label': `Change the price or seats of the showtime of ${when} at ${s.cinema_name}` }, 'Change');
+      const remove = h('button', { type: 'button', class: 'link', 'aria-label': `Remove the showtime of ${when} at ${s.cinema_name}` }, 'Remove');
+      change.addEventListener('click', () => changeForm(s));
+      remove.addEventListener('click', async () => {
+        try {
+          await call('delete', '/showtimes/{id}', { params: { id: s.id } });
+          item.remove();
+          announce(`The showtime of ${when} is removed`);
+        } catch (error) {
+          show(status, failure(error));
+        }
+      });
+      show(item, `${when} · ${s.cinema_name}, screen ${s.screen} · ${money(s.price)} a seat · ${s.seats_left} of ${s.seats} seats left `, change, ' ', remove);
+    };
+    /** Its price and seats on sale (moving it is removing it and scheduling another). */
+    const changeForm = (/** @type {Schemas['ShowtimeView']} */ s) => {
+      const form = h(
+        'form',
+        { class: 'row' },
+        field('Price a seat', { name: 'price_amount', id: `f-price-${s.id}`, type: 'number', min: 0, step: '0.01', required: true, value: (s.price.amount / 100).toFixed(2) }),
+        field('Seats on sale', { name: 'seats', id: `f-seats-${s.id}`, type: 'number', min: 1, max: 1000, required: true, value: s.seats }),
+        h('button', { type: 'submit' }, 'Save'),
+        h('button', { type: 'button', onclick: () => draw(s) }, 'Cancel'),
+      );
+      onSubmit(form, async (data) => {
+        const changed = await call('patch', '/showtimes/{id}', {
+          params: { id: s.id },
+          body: { price: { amount: Math.round(Number(text(data, 'price_amount')) * 100), currency: s.price.currency }, seats: Number(text(data, 'seats')) },
+          headers: { 'If-Match': `"${s.version}"` },
+        });
+        draw(changed);
+        announce(`The showtime of ${when} is saved`);
+      });
+      show(item, `${when} · ${s.cinema_name}, screen ${s.screen} `, form);
+      form.querySelector('input')?.focus();
+    };
+    draw(s);
     return item;
   };
   const pageFrom = (/** @type {string | undefined} */ cursor) => call('get', '/showtimes', { query: { movie: current.id, limit: SHOWTIMES, cursor }, fresh: true });
@@ -283,6 +312,35 @@ function schedule(current) {
     announce(`Scheduled for ${showTime(made.starts_at, made.time_zone)} at ${made.cinema_name}`);
   });
   return section;
+}
+
+/**
+ * Removing the movie, which the API refuses once anyone bought it.
+ * @param {Schemas['MovieDetail']} current
+ */
+function removal(current) {
+  const status = h('div');
+  const button = h('button', { type: 'button' }, 'Remove the movie');
+  button.addEventListener('click', async () => {
+    if (!window.confirm(`Remove ${current.title}?`)) return;
+    button.disabled = true;
+    try {
+      await call('delete', '/movies/{id}', { params: { id: current.id } });
+      announce(`${current.title} removed`);
+      location.hash = '#/manage';
+    } catch (error) {
+      show(status, failure(error));
+      button.disabled = false;
+    }
+  });
+  return h(
+    'section',
+    { 'aria-labelledby': 'remove-title' },
+    h('h2', { id: 'remove-title' }, 'Remove it'),
+    h('p', { class: 'meta' }, 'Only a movie nobody bought can be removed; otherwise take it off sale above.'),
+    button,
+    status,
+  );
 }
 
 /**
