@@ -957,6 +957,13 @@ try {
   await clickText(staff, '[aria-labelledby="sales-title"] button', 'Show');
   await waitForText(staff, '[aria-labelledby="sales-title"] p', `from 0 paid orders: 0 movies, 0 tickets. ${refundTotal} refunded, 1 order.`);
   log(`the admin's orders list it as refunded; today's sales say "${await textOf(staff, '[aria-labelledby="sales-title"] p')}"`);
+  // The buyer's account lists the payment.
+  await clickText(staff, '[aria-labelledby="orders-title"] li a', 'the buyer');
+  await waitForText(staff, 'h1', email);
+  await waitForText(staff, '[aria-labelledby="payments-title"] li', refundTotal);
+  log(`the buyer's account lists the payment: "${await textOf(staff, '[aria-labelledby="payments-title"] li')}"`);
+  await staff.goto(`${base}/#/admin`);
+  await staff.waitForSelector('#f-admin-email');
   await staff.type('#f-admin-email', 'careful.');
   await clickText(staff, '[role="search"] button', 'Find');
   await waitForText(staff, '[aria-labelledby="accounts-title"] li', email2);
@@ -1025,6 +1032,15 @@ try {
   await clickText(staff, 'button.more', 'More orders');
   await staff.waitForFunction(() => document.querySelectorAll('main ul.orders li').length === 21 && !document.querySelector('button.more'), { timeout: 10_000 });
   log('the orders screen shows 21 orders, 20 at a time');
+  // What is left in the cart, taken out at once.
+  await staff.goto(`${base}/#/cart`);
+  await waitForText(staff, 'main td a', forSale.title);
+  staff.once('dialog', (dialog) => dialog.accept());
+  await clickText(staff, 'button', 'Empty the cart');
+  await waitForText(staff, 'main .empty', 'Your cart is empty.');
+  const leftInCart = (await (await fetch(`${base}/cart`, { headers: asAdmin })).json()).items.length;
+  if (leftInCart) throw new Error(`${leftInCart} items left in the cart emptied`);
+  log('the cart emptied');
   // More genres than one page of the API (100), for the visitor's browse screen.
   for (let n = 1; n <= 90; n += 1) {
     const added = await fetch(`${base}/genres`, { method: 'POST', headers: asAdmin, body: JSON.stringify({ name: `Zeitgeist ${n}` }) });

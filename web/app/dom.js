@@ -31,6 +31,32 @@ function nodes(children) {
   return children.flat().flatMap((c) => (c === null || c === undefined || c === false ? [] : [typeof c === 'object' ? c : String(c)]));
 }
 
+/** Drawings shown beside a word (never alone: the word says what they mean), as paths
+ * on a 24-unit square. Drawn, not emoji: a machine without an emoji font shows emoji as
+ * boxes. */
+const ICONS = {
+  thumb: 'M2 10h4v11H2zM8 21V10l4.6-6.6a1.6 1.6 0 0 1 2.9 1.1L14.8 10H20a2 2 0 0 1 2 2.3l-1.3 7a2 2 0 0 1-2 1.7z',
+  star: 'M12 2.5l2.9 6.1 6.6.8-4.9 4.6 1.3 6.6L12 17.3l-5.9 3.3 1.3-6.6-4.9-4.6 6.6-.8z',
+};
+
+/**
+ * An icon, hidden from screen readers.
+ * @param {keyof typeof ICONS} name
+ * @param {{ upsideDown?: boolean }} [options]
+ */
+export function icon(name, { upsideDown = false } = {}) {
+  const svgNs = 'http://www.w3.org/2000/svg';
+  const svg = document.createElementNS(svgNs, 'svg');
+  svg.setAttribute('viewBox', '0 0 24 24');
+  svg.setAttribute('class', 'icon');
+  svg.setAttribute('aria-hidden', 'true');
+  const path = document.createElementNS(svgNs, 'path');
+  path.setAttribute('d', ICONS[name]);
+  if (upsideDown) path.setAttribute('transform', 'rotate(180 12 12)');
+  svg.append(path);
+  return svg;
+}
+
 /** Replaces what an element shows. */
 export function show(/** @type {Element} */ into, /** @type {(Child | Child[])[]} */ ...children) {
   into.replaceChildren(...nodes(children));

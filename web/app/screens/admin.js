@@ -57,6 +57,9 @@ const orderItem = (/** @type {Schemas['Order']} */ o, /** @type {boolean} */ buy
     buyer ? [' · ', h('a', { href: `#/admin/users/${o.user_id}` }, 'the buyer')] : null,
   );
 
+const paymentItem = (/** @type {Schemas['Payment']} */ p, /** @type {boolean} */ buyer) =>
+  h('li', {}, `${when(p.created_at)} · ${money(p.amount)} · ${p.status}`, buyer ? [' · ', h('a', { href: `#/admin/users/${p.user_id}` }, 'the buyer')] : null);
+
 /** The day `daysAgo` days before today, `YYYY-MM-DD` in UTC (the API's dates). */
 const dayBefore = (/** @type {number} */ daysAgo) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
 
@@ -143,8 +146,6 @@ export async function overview(main, { query }) {
     draw(o);
     return item;
   };
-  /** @param {Schemas['Payment']} p */
-  const paymentItem = (p) => h('li', {}, `${when(p.created_at)} · ${money(p.amount)} · ${p.status} · `, h('a', { href: `#/admin/users/${p.user_id}` }, 'the buyer'));
   /** @param {Schemas['UserView']} u */
   const userItem = (u) =>
     h('li', {}, h('a', { href: `#/admin/users/${u.id}` }, u.email), ` · ${u.role}${u.deactivated ? ' · deactivated' : u.active ? '' : ' · not activated'}${u.mfa_enabled ? ' · two-step' : ''}`);
@@ -183,13 +184,13 @@ export async function overview(main, { query }) {
     salesOf(dayBefore(29), dayBefore(0)),
     ordersOf(undefined),
     paged(accounts, (cursor) => call('get', '/admin/users', { query: { email: email || undefined, role, limit: PAGE, cursor } }), userItem, 'No account matches.', 'More accounts'),
-    paged(payments, (cursor) => call('get', '/admin/payments', { query: { limit: PAGE, cursor } }), paymentItem, 'No payment yet.', 'More payments'),
+    paged(payments, (cursor) => call('get', '/admin/payments', { query: { limit: PAGE, cursor } }), (p) => paymentItem(p, true), 'No payment yet.', 'More payments'),
   ]);
 }
 
 /**
  * One account: who, its role and activity (changing either ends its sessions), its
- * two-step sign-in reset, its cart, orders and security log.
+ * two-step sign-in reset, its cart, orders, payments and security log.
  * @param {HTMLElement} main
  * @param {import('../main.js').Route} route
  */
@@ -243,6 +244,7 @@ export async function user(main, { params: [id] }) {
   }
   const cart = h('div', {}, loading('the cart'));
   const orders = h('div', {}, loading('orders'));
+  const payments = h('div', {}, loading('payments'));
   const events = h('div', {}, loading('the security log'));
   show(
     main,
@@ -253,6 +255,7 @@ export async function user(main, { params: [id] }) {
     twoStep,
     h('section', { 'aria-labelledby': 'cart-title' }, h('h2', { id: 'cart-title' }, 'Cart'), cart),
     h('section', { 'aria-labelledby': 'orders-title' }, h('h2', { id: 'orders-title' }, 'Orders'), orders),
+    h('section', { 'aria-labelledby': 'payments-title' }, h('h2', { id: 'payments-title' }, 'Payments'), payments),
     h('section', { 'aria-labelledby': 'events-title' }, h('h2', { id: 'events-title' }, 'Security log'), events),
   );
   /** @param {Schemas['SecurityEvent']} e */
@@ -269,6 +272,7 @@ export async function user(main, { params: [id] }) {
       )
       .catch((error) => show(cart, failure(error))),
     paged(orders, (cursor) => call('get', '/admin/orders', { query: { user: id, limit: PAGE, cursor } }), (o) => orderItem(o, false), 'No order yet.', 'More orders'),
+    paged(payments, (cursor) => call('get', '/admin/payments', { query: { user: id, limit: PAGE, cursor } }), (p) => paymentItem(p, false), 'No payment yet.', 'More payments'),
     paged(events, (cursor) => call('get', '/admin/users/{id}/security-events', { params: { id }, query: { limit: PAGE, cursor } }), eventItem, 'Nothing yet.', 'Older events'),
   ]);
 }

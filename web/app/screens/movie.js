@@ -5,7 +5,7 @@
 import { ApiError, call, signedIn, whoAmI } from '../api.js';
 import { beatsSettled } from './player.js';
 import { ticketCount } from './shop.js';
-import { announce, clock, failure, h, loading, messageOf, money, moreOf, onSubmit, show, showTime, text, when, year } from '../dom.js';
+import { announce, clock, failure, h, icon, loading, messageOf, money, moreOf, onSubmit, show, showTime, text, when, year } from '../dom.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
 
@@ -122,8 +122,8 @@ function actions(movie, marks, inCart, drawCounts) {
     }
   };
 
-  const like = h('button', { type: 'button', 'aria-pressed': String(state.reaction === 'like') }, '👍 Like');
-  const dislike = h('button', { type: 'button', 'aria-pressed': String(state.reaction === 'dislike') }, '👎 Dislike');
+  const like = h('button', { type: 'button', 'aria-pressed': String(state.reaction === 'like') }, icon('thumb'), 'Like');
+  const dislike = h('button', { type: 'button', 'aria-pressed': String(state.reaction === 'dislike') }, icon('thumb', { upsideDown: true }), 'Dislike');
   /** @param {'like' | 'dislike'} value */
   const react = (value) =>
     act(async () => {
@@ -157,7 +157,7 @@ function actions(movie, marks, inCart, drawCounts) {
     }),
   );
 
-  const favorite = h('button', { type: 'button', 'aria-pressed': String(state.favorite) }, '★ Favourite');
+  const favorite = h('button', { type: 'button', 'aria-pressed': String(state.favorite) }, icon('star'), 'Favourite');
   favorite.addEventListener('click', () =>
     act(async () => {
       const method = state.favorite ? 'delete' : 'put';
@@ -326,7 +326,7 @@ function thread(first, movieId, reader) {
   const item = commentItem(first, reader);
   item.append(replies);
   if (signedIn() && !first.deleted) {
-    const toggle = h('button', { type: 'button', class: 'link', 'aria-expanded': 'false' }, 'Reply');
+    const toggle = h('button', { type: 'button', class: 'link reply-toggle', 'aria-expanded': 'false' }, 'Reply');
     toggle.addEventListener('click', () => {
       const open = toggle.getAttribute('aria-expanded') === 'true';
       toggle.setAttribute('aria-expanded', String(!open));
@@ -396,6 +396,8 @@ function commentItem(c, reader) {
     try {
       await call('delete', '/comments/{id}', { params: { id: c.id } });
       draw({ ...c, deleted: true, text: null });
+      // A deleted comment takes no more replies.
+      body.parentElement?.querySelectorAll(':scope > .reply-toggle, :scope > form').forEach((e) => e.remove());
       announce('Comment deleted');
     } catch (error) {
       body.append(failure(error));

@@ -10,10 +10,10 @@ import { refused } from './manage.js';
 
 /** Each kind's words, and the browse filter that lists its movies. */
 const KINDS = /** @type {const} */ ({
-  genres: { one: 'genre', title: 'Genres', filter: 'genre' },
-  actors: { one: 'actor', title: 'Actors', filter: 'actor' },
-  directors: { one: 'director', title: 'Directors', filter: 'director' },
-  producers: { one: 'producer', title: 'Producers', filter: 'producer' },
+  genres: { one: 'genre', a: 'a genre', title: 'Genres', filter: 'genre' },
+  actors: { one: 'actor', a: 'an actor', title: 'Actors', filter: 'actor' },
+  directors: { one: 'director', a: 'a director', title: 'Directors', filter: 'director' },
+  producers: { one: 'producer', a: 'a producer', title: 'Producers', filter: 'producer' },
 });
 
 /** Names listed at a time. */
@@ -93,17 +93,17 @@ export async function list(main, { query }) {
   if (await refused(main)) return;
   const kind = /** @type {Kind} */ (isKind(query.get('kind')) ? query.get('kind') : 'genres');
   const q = query.get('q') ?? '';
-  const { one, title } = KINDS[kind];
+  const { one, a, title } = KINDS[kind];
   const tabs = h(
     'p',
-    { class: 'row' },
+    { class: 'row tabs' },
     Object.entries(KINDS).map(([k, words]) => h('a', { href: `#/manage/names?kind=${k}`, 'aria-current': k === kind ? 'page' : null }, words.title)),
   );
   const search = h(
     'form',
     { class: 'row', role: 'search' },
-    h('label', { for: 'f-names-q', class: 'visually-hidden' }, `Find a ${one}`),
-    h('input', { id: 'f-names-q', name: 'q', type: 'search', value: q, placeholder: `Find a ${one} by the start of the name` }),
+    h('label', { for: 'f-names-q', class: 'visually-hidden' }, `Find ${a} by the start of the name`),
+    h('input', { id: 'f-names-q', name: 'q', type: 'search', value: q, placeholder: `Find ${a}` }),
     h('button', { type: 'submit' }, 'Find'),
   );
   search.addEventListener('submit', (event) => {
@@ -115,7 +115,7 @@ export async function list(main, { query }) {
     main,
     h('h1', {}, 'Genres and people'),
     tabs,
-    h('p', {}, h('a', { href: `#/manage/names/${kind}/new`, class: 'button primary' }, `Add a ${one}`)),
+    h('p', {}, h('a', { href: `#/manage/names/${kind}/new`, class: 'button primary' }, `Add ${a}`)),
     search,
     body,
   );
@@ -138,15 +138,15 @@ export async function edit(main, { params: [kindParam, id] }) {
   if (await refused(main)) return;
   if (!isKind(kindParam)) return show(main, h('h1', {}, 'Nothing here'));
   const kind = /** @type {Kind} */ (kindParam);
-  const { one, title, filter } = KINDS[kind];
+  const { one, a, title, filter } = KINDS[kind];
   const adding = id === 'new';
-  show(main, h('h1', {}, adding ? `Add a ${one}` : `Edit a ${one}`), loading('the form'));
+  show(main, h('h1', {}, adding ? `Add ${a}` : `Edit ${a}`), loading('the form'));
   /** @type {Named | null} */
   let current = null;
   try {
     current = adding ? null : await readOne(kind, id);
   } catch (error) {
-    return show(main, h('h1', {}, `Edit a ${one}`), failure(error, () => edit(main, { path: '', params: [kind, id], query: new URLSearchParams() })));
+    return show(main, h('h1', {}, `Edit ${a}`), failure(error, () => edit(main, { path: '', params: [kind, id], query: new URLSearchParams() })));
   }
   const person = current && 'birth_date' in current ? current : null;
   const isPerson = kind !== 'genres';
@@ -196,7 +196,7 @@ export async function edit(main, { params: [kindParam, id] }) {
   }
   show(
     main,
-    h('h1', {}, current ? `Edit ${current.name}` : `Add a ${one}`),
+    h('h1', {}, current ? `Edit ${current.name}` : `Add ${a}`),
     h(
       'p',
       { class: 'row' },
@@ -205,6 +205,6 @@ export async function edit(main, { params: [kindParam, id] }) {
     ),
     form,
     current &&
-      h('section', { 'aria-labelledby': 'remove-title' }, h('h2', { id: 'remove-title' }, 'Remove it'), h('p', { class: 'meta' }, `Only a ${one} no movie credits can be removed.`), removal),
+      h('section', { 'aria-labelledby': 'remove-title' }, h('h2', { id: 'remove-title' }, 'Remove it'), h('p', { class: 'meta' }, `Only ${a} no movie credits can be removed.`), removal),
   );
 }

@@ -60,6 +60,17 @@ export async function cart(main) {
       show(status, failure(error));
     }
   });
+  const empty = h('button', { type: 'button' }, 'Empty the cart');
+  empty.addEventListener('click', async () => {
+    if (!window.confirm('Take everything out of the cart?')) return;
+    try {
+      await call('delete', '/cart');
+      announce('The cart is empty');
+      await cart(main);
+    } catch (error) {
+      show(status, failure(error));
+    }
+  });
   show(
     main,
     h('h1', {}, 'Your cart'),
@@ -91,7 +102,7 @@ export async function cart(main) {
             ),
           ),
           h('p', { class: 'total' }, `Total: ${money(view.total)}`),
-          checkout,
+          h('p', { class: 'row' }, checkout, ' ', empty),
           status,
         ]
       : [h('p', { class: 'empty' }, 'Your cart is empty.'), h('a', { href: '#/browse', class: 'button' }, 'Find a movie')],
