@@ -245,6 +245,14 @@ try {
   await page.keyboard.press('Enter');
   await page.waitForSelector('article.movie h1');
   log('by keyboard: skip link, a visible focus on the first card, Enter opens the movie');
+  // A genre's row opens all its movies, headed by its name.
+  await page.goto(`${base}/`);
+  await page.waitForSelector('.see-all a[href*="genre="]');
+  const genreRow = await page.$eval('.see-all a[href*="genre="]', (a) => ({ name: a.closest('section')?.querySelector('h2')?.textContent ?? '', href: a.getAttribute('href') }));
+  await page.click(`.see-all a[href="${genreRow.href}"]`);
+  await waitForText(page, 'h1', genreRow.name);
+  await page.waitForSelector('.cards .card');
+  log(`"See all" on the ${genreRow.name} row: the genre's movies`);
   check('home');
 
   // A movie that carries a feature (the demo's first three carry the clip).
@@ -617,6 +625,7 @@ try {
   const renewed = await third.$$eval('ul.codes li', (items) => items.map((i) => i.textContent));
   if (renewed.length !== 10 || renewed.some((c) => codes3.includes(c))) throw new Error(`new recovery codes: ${renewed}`);
   await accessible(third, 'security, new recovery codes');
+  await fitsAPhone(third, 'security, new recovery codes');
   await clickText(third, 'button', 'Turn off two-step sign-in');
   await third.type('#f-mfa-password', newPassword);
   await third.type('#f-mfa-code', codes3[1]);
@@ -872,9 +881,11 @@ try {
   await clickText(staff, 'form[role="search"] button', 'Find');
   await waitForText(staff, '.orders li a', actor.name);
   await accessible(staff, 'genres and people');
+  await fitsAPhone(staff, 'genres and people');
   await clickText(staff, '.orders li a', actor.name);
   await staff.waitForSelector('#f-birth_date');
   await accessible(staff, 'edit a person');
+  await fitsAPhone(staff, 'edit a person');
   await staff.$eval('#f-birth_date', (e) => { /** @type {HTMLInputElement} */ (e).value = '1990-04-02'; });
   await staff.type('#f-bio', 'Began on the stage in Lodz.');
   await clickText(staff, 'button', 'Save the changes');

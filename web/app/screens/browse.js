@@ -94,6 +94,9 @@ export async function render(main, { query }) {
   everyOf((cursor) => call('get', '/genres', { query: { limit: 100, cursor } }))
     .then((genres) => {
       for (const g of genres) genreSelect.append(h('option', { value: g.id, selected: value('genre') === g.id }, g.name));
+      // A genre's movies (from a genre's row on the home page) are headed by its name.
+      const genre = genres.find((g) => g.id === value('genre'));
+      if (genre && !value('q') && !person) show(heading, genre.name);
     })
     .catch(() => {
       genreSelect.disabled = true;

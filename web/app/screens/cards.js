@@ -35,14 +35,16 @@ export function card(movie, extra = {}) {
 
 /**
  * A titled row of cards, with its empty state; `more`, for a row with more than its first
- * page, reads the API's pages after its cursor and makes each item a card.
+ * page, reads the API's pages after its cursor and makes each item a card; `all`, the
+ * browse screen's address for the whole list.
  * @template T
  * @param {string} title
  * @param {HTMLElement[]} cards
  * @param {string} empty
  * @param {{ cursor: string | null | undefined, pageFrom: (cursor: string) => Promise<{ items: T[], next_cursor?: string | null }>, toCard: (item: T) => Node }} [more]
+ * @param {string} [all]
  */
-export function shelf(title, cards, empty, more) {
+export function shelf(title, cards, empty, more, all) {
   const id = `shelf-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
   const row = h('ul', { class: 'cards' }, cards);
   return h(
@@ -51,6 +53,7 @@ export function shelf(title, cards, empty, more) {
     h('h2', { id }, title),
     cards.length ? row : h('p', { class: 'empty' }, empty),
     cards.length && more ? moreOf(row, more.cursor, more.pageFrom, more.toCard, `More: ${title.toLowerCase()}`) : null,
+    cards.length && all ? h('p', { class: 'see-all' }, h('a', { href: all }, 'See all', h('span', { class: 'visually-hidden' }, `: ${title}`))) : null,
   );
 }
 

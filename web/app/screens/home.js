@@ -28,9 +28,9 @@ export async function render(main) {
       watching && watching.items.length
         ? shelf('Continue watching', watching.items.map((w) => card(w.movie, { resume: w })), '')
         : null,
-      shelf('Popular', popular.items.map((m) => card(m)), 'No movies yet.'),
-      shelf('New releases', newest.items.map((m) => card(m)), 'No movies yet.'),
-      largest.map((g, i) => shelf(g.name, byGenre[i].items.map((m) => card(m)), 'No movies yet.')),
+      shelf('Popular', popular.items.map((m) => card(m)), 'No movies yet.', undefined, '#/browse?sort=popularity&order=desc'),
+      shelf('New releases', newest.items.map((m) => card(m)), 'No movies yet.', undefined, '#/browse?sort=release_date&order=desc'),
+      largest.map((g, i) => shelf(g.name, byGenre[i].items.map((m) => card(m)), 'No movies yet.', undefined, `#/browse?genre=${encodeURIComponent(g.id)}&sort=popularity&order=desc`)),
       h('p', {}, h('a', { href: '#/browse', class: 'button' }, 'Browse the whole catalogue')),
     );
   } catch (error) {
