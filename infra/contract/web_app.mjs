@@ -14,7 +14,8 @@
 // actors (the form offers them all), uploads its trailer (progress to 100 %), and pages
 // through a library of every movie as favourites, a security log and a list of orders each
 // longer than a page; an anonymous visitor then plays the
-// trailer before signing in with Google (the local simulated provider).
+// trailer before signing in with Google (the local simulated provider), then chooses a
+// password through an emailed link.
 // Every screen passes
 // axe-core with no serious or critical violation. The run fails on any script error,
 // console error (a CSP violation is one), failed request or error answer. It prints the
@@ -609,6 +610,7 @@ try {
   await third.type('#f-code', codes3[0]);
   await clickText(third, 'button', 'Continue');
   await waitForText(third, '#nav a', 'Library');
+  await third.waitForFunction(() => location.hash === '#/');
   await third.goto(`${base}/#/account/security`);
   await waitForText(third, '#two-step ~ p', '9 recovery codes left');
   const newPassword = 'Quiet-Harbour-Signal-58';
@@ -1114,12 +1116,34 @@ try {
   // the app, which exchanges the one-time code and drops it from the address.
   await visitor.goto(`${base}/#/signin`);
   await Promise.all([visitor.waitForNavigation({ waitUntil: 'load' }), clickText(visitor, '.providers a', 'Google')]);
-  await visitor.type('#email', `visitor.${Date.now()}@example.com`);
+  const visitorEmail = `visitor.${Date.now()}@example.com`;
+  await visitor.type('#email', visitorEmail);
   await visitor.type('#name', 'Visiting Viewer');
   await Promise.all([visitor.waitForNavigation({ waitUntil: 'load' }), visitor.click('button[value="allow"]')]);
   await waitForText(visitor, '#nav a', 'Library');
   if (visitor.url().includes('login_code')) throw new Error(`the code stayed in the address: ${visitor.url()}`);
   log('signed in with Google (simulated)');
+  // The account has no password: the security screen offers to choose one by email, not
+  // to change it; the link sets it, and the password then signs in.
+  await visitor.goto(`${base}/#/account/security`);
+  await clickText(visitor, '[aria-labelledby="pw"] button', 'Email me a link');
+  await waitForText(visitor, '[aria-labelledby="pw"] [role="status"]', 'on its way');
+  if (await visitor.$('#f-current_password')) throw new Error('an account with no password is asked for its current one');
+  await accessible(visitor, 'security, no password');
+  const resetLink = /(http:\/\/\S+\/reset-password\?\S+)/.exec(await emailTo(dataDir, visitorEmail))[1];
+  await visitor.goto(resetLink);
+  await visitor.type('#new_password', 'Lantern-Over-Harbour-31');
+  await visitor.type('#new_password_confirm', 'Lantern-Over-Harbour-31');
+  await Promise.all([visitor.waitForFunction(() => /password was changed/.test(document.body.textContent ?? '')), visitor.click('button[type="submit"]')]);
+  // The new password signed every device out: the app's stored session is refused.
+  expectError(401, '/auth/refresh');
+  await fillTheAccountForm(visitor, '#/signin', visitorEmail, 'Lantern-Over-Harbour-31');
+  await waitForText(visitor, '#nav a', 'Library');
+  // Signed in, the app moves on to the front page: only then is it sent elsewhere.
+  await visitor.waitForFunction(() => location.hash === '#/');
+  await visitor.goto(`${base}/#/account/security`);
+  await visitor.waitForSelector('#f-current_password');
+  log('the Google account chose a password through an emailed link, and signs in with it');
   check('provider sign-in');
   await visitorContext.close();
   log('passed');

@@ -382,6 +382,8 @@ fn stand_in(app: &App, email: &str) -> UserView {
         country: None,
         avatar_url: None,
         mfa_enabled: false,
+        // As a sign-up's own answer says: it chose a password.
+        has_password: true,
         recovery_codes_remaining: None,
         created_at: user::rfc3339(app.clock.now().unix_timestamp()),
     }

@@ -151,6 +151,7 @@ impl User {
             country: self.country.clone(),
             avatar_url: self.avatar_url.clone(),
             mfa_enabled: self.mfa_enabled,
+            has_password: self.password_hash.is_some(),
             recovery_codes_remaining: None,
             created_at: rfc3339(self.created_at),
         }
@@ -176,6 +177,9 @@ pub struct UserView {
     pub country: Option<String>,
     pub avatar_url: Option<String>,
     pub mfa_enabled: bool,
+    /// False for an account made through Google or Facebook that never chose a password
+    /// (it may choose one through a password reset link).
+    pub has_password: bool,
     /// Unused recovery codes, while two-step sign-in is on (shown on single-user reads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub recovery_codes_remaining: Option<u32>,

@@ -279,8 +279,12 @@ async fn both_providers_sign_in_create_then_link_and_unlink(env: Env) {
     assert_eq!(claims(&access)["amr"], json!(["google"]));
     let (_, me) = env.get("/me", Some(&access)).await;
     assert_eq!(
-        (me["email"].as_str(), me["active"].as_bool()),
-        (Some(email.as_str()), Some(true))
+        (
+            me["email"].as_str(),
+            me["active"].as_bool(),
+            me["has_password"].as_bool()
+        ),
+        (Some(email.as_str()), Some(true), Some(false))
     );
     assert_eq!(
         (me["first_name"].as_str(), me["last_name"].as_str()),
@@ -541,7 +545,11 @@ async fn accounts_are_linked_safely(env: Env) {
         "its pending activation link is dead"
     );
     let (_, me) = env.get("/me", Some(&access)).await;
-    assert_eq!(me["active"], true);
+    assert_eq!(
+        (me["active"].as_bool(), me["has_password"].as_bool()),
+        (Some(true), Some(false)),
+        "{me}"
+    );
     let (_, events) = env.get("/me/security-events", Some(&access)).await;
     assert!(events["items"].as_array().unwrap().iter().any(|e| {
         e["type"] == "identity_linked"
@@ -563,11 +571,14 @@ async fn accounts_are_linked_safely(env: Env) {
         )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
+    let with_password = env.sign_in_as(&victim, "Copper-Meadow-Harbor-77").await;
+    let (_, me) = env.get("/me", Some(&with_password)).await;
+    assert_eq!(me["has_password"], true, "{me}");
     let (status, _, _) = env
         .send(
             Method::DELETE,
             "/me/identities/facebook",
-            Some(&env.sign_in_as(&victim, "Copper-Meadow-Harbor-77").await),
+            Some(&with_password),
             None,
         )
         .await;

@@ -245,7 +245,7 @@ export async function security(main) {
   ]);
   const twoStep = h('section', { 'aria-labelledby': 'two-step' }, h('h2', { id: 'two-step' }, 'Two-step sign-in'));
   if (me.mfa_enabled) {
-    twoStep.append(h('p', {}, `On. ${me.recovery_codes_remaining ?? 0} recovery codes left.`), twoStepChanges(() => security(main)));
+    twoStep.append(h('p', {}, `On. ${me.recovery_codes_remaining ?? 0} recovery codes left.`), twoStepChanges(me.has_password, () => security(main)));
   } else {
     const start = h('button', { type: 'button', class: 'primary' }, 'Turn on two-step sign-in');
     start.addEventListener('click', () => setUpTwoStep(twoStep));
@@ -272,26 +272,7 @@ export async function security(main) {
     }
   };
   const eventList = h('ul', {}, events.items.map(eventItem));
-  const password = h(
-    'form',
-    { class: 'card-form' },
-    field('Current password', { name: 'current_password', type: 'password', autocomplete: 'current-password', required: true }),
-    field('New password (at least 10 characters)', { name: 'new_password', type: 'password', autocomplete: 'new-password', required: true, minlength: 10 }),
-    // While two-step sign-in is on, a new password takes a code too.
-    me.mfa_enabled && field('The 6-digit code your authenticator app shows', { name: 'code', id: 'f-password-code', autocomplete: 'one-time-code', inputmode: 'numeric', required: true }),
-    h('button', { type: 'submit' }, 'Change the password'),
-  );
-  onSubmit(password, async (data) => {
-    await call('post', '/auth/password/change', {
-      body: {
-        current_password: String(data.get('current_password') ?? ''),
-        new_password: String(data.get('new_password') ?? ''),
-        code: me.mfa_enabled ? text(data, 'code').replace(/\s+/g, '') : null,
-      },
-    });
-    password.reset();
-    announce('Password changed; your other sessions have ended');
-  });
+  const password = me.has_password ? passwordChange(me.mfa_enabled) : choosePassword(me.email);
   show(
     main,
     h('h1', {}, 'Security'),
@@ -337,6 +318,55 @@ export async function security(main) {
   );
 }
 
+/**
+ * The password changed: the current one, the new one, and a code while two-step sign-in is on.
+ * @param {boolean} twoStepOn
+ */
+function passwordChange(twoStepOn) {
+  const form = h(
+    'form',
+    { class: 'card-form' },
+    field('Current password', { name: 'current_password', type: 'password', autocomplete: 'current-password', required: true }),
+    field('New password (at least 10 characters)', { name: 'new_password', type: 'password', autocomplete: 'new-password', required: true, minlength: 10 }),
+    twoStepOn && field('The 6-digit code your authenticator app shows', { name: 'code', id: 'f-password-code', autocomplete: 'one-time-code', inputmode: 'numeric', required: true }),
+    h('button', { type: 'submit' }, 'Change the password'),
+  );
+  onSubmit(form, async (data) => {
+    await call('post', '/auth/password/change', {
+      body: {
+        current_password: String(data.get('current_password') ?? ''),
+        new_password: String(data.get('new_password') ?? ''),
+        code: twoStepOn ? text(data, 'code').replace(/\s+/g, '') : null,
+      },
+    });
+    form.reset();
+    announce('Password changed; your other sessions have ended');
+  });
+  return form;
+}
+
+/**
+ * An account made through Google or Facebook has no password: it chooses one through an
+ * emailed link, as a forgotten one is chosen again.
+ * @param {string} email
+ */
+function choosePassword(email) {
+  const button = h('button', { type: 'button' }, 'Email me a link');
+  const problem = h('div');
+  const place = h('div', {}, h('p', {}, 'You sign in with Google or Facebook. To sign in with a password too, choose one through a link we email you.'), button, problem);
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    try {
+      await call('post', '/auth/password/forgot', { body: { email } });
+      show(place, h('p', { role: 'status' }, `A link to choose a password is on its way to ${email} (at most one a minute).`));
+    } catch (error) {
+      button.disabled = false;
+      show(problem, failure(error));
+    }
+  });
+  return place;
+}
+
 /** @param {Schemas['SecurityEvent']} e */
 const eventItem = (e) => h('li', {}, `${when(e.at)} · ${e.type.replaceAll('_', ' ')}${e.ip ? ` · ${e.ip}` : ''}`);
 
@@ -347,16 +377,19 @@ const olderEvents = (/** @type {string} */ cursor) => call('get', '/me/security-
  * While two-step sign-in is on: a new set of recovery codes, or turning it off. Each asks
  * for the password and a code again (an account with no password, one made through
  * Google or Facebook, needs a sign-in within the last 10 minutes instead).
+ * @param {boolean} hasPassword
  * @param {() => Promise<void>} turnedOff draws the screen again
  */
-function twoStepChanges(turnedOff) {
+function twoStepChanges(hasPassword, turnedOff) {
   const slot = h('div');
   /** @param {'codes' | 'off'} change */
   const open = (change) => {
     const form = h(
       'form',
       { class: 'card-form' },
-      field('Your password', { name: 'password', id: 'f-mfa-password', type: 'password', autocomplete: 'current-password' }),
+      hasPassword
+        ? field('Your password', { name: 'password', id: 'f-mfa-password', type: 'password', autocomplete: 'current-password', required: true })
+        : h('p', { class: 'meta' }, 'Your account has no password: this works within 10 minutes of signing in.'),
       change === 'codes'
         ? field('The 6-digit code your authenticator app shows', { name: 'code', id: 'f-mfa-code', autocomplete: 'one-time-code', inputmode: 'numeric', required: true })
         : field('Code from your authenticator app, or a recovery code', { name: 'code', id: 'f-mfa-code', autocomplete: 'one-time-code', required: true, spellcheck: false }),
