@@ -156,17 +156,33 @@ export function signUp(main) {
 
 /**
  * A button that emails `email` a new activation link (the one sent before stops working).
- * The API answers alike whether or not such an account waits, so the screen does too.
+ * @param {string} email
  */
-function resendActivation(/** @type {string} */ email) {
-  const button = h('button', { type: 'button' }, 'Email me a new activation link');
+const resendActivation = (email) =>
+  linkByEmail(
+    'No email, or the link expired?',
+    'Email me a new activation link',
+    () => call('post', '/auth/activation/resend', { body: { email } }),
+    `If ${email} is waiting to be activated, a new link is on its way (at most one a minute): it asks you to choose your password, and the link sent before stops working.`,
+  );
+
+/**
+ * A button that asks the API to email a link, then says what to expect. The API answers
+ * alike whether or not the address has such an account, so the screen does too.
+ * @param {string} lead
+ * @param {string} label
+ * @param {() => Promise<unknown>} send
+ * @param {string} sent
+ */
+function linkByEmail(lead, label, send, sent) {
+  const button = h('button', { type: 'button' }, label);
   const problem = h('div');
-  const place = h('div', {}, h('p', {}, 'No email, or the link expired?'), button, problem);
+  const place = h('div', {}, h('p', {}, lead), button, problem);
   button.addEventListener('click', async () => {
     button.disabled = true;
     try {
-      await call('post', '/auth/activation/resend', { body: { email } });
-      show(place, h('p', { role: 'status' }, `If ${email} is waiting to be activated, a new link is on its way (at most one a minute): it asks you to choose your password, and the link sent before stops working.`));
+      await send();
+      show(place, h('p', { role: 'status' }, sent));
     } catch (error) {
       button.disabled = false;
       show(problem, failure(error));
@@ -350,22 +366,13 @@ function passwordChange(twoStepOn) {
  * emailed link, as a forgotten one is chosen again.
  * @param {string} email
  */
-function choosePassword(email) {
-  const button = h('button', { type: 'button' }, 'Email me a link');
-  const problem = h('div');
-  const place = h('div', {}, h('p', {}, 'You sign in with Google or Facebook. To sign in with a password too, choose one through a link we email you.'), button, problem);
-  button.addEventListener('click', async () => {
-    button.disabled = true;
-    try {
-      await call('post', '/auth/password/forgot', { body: { email } });
-      show(place, h('p', { role: 'status' }, `A link to choose a password is on its way to ${email} (at most one a minute).`));
-    } catch (error) {
-      button.disabled = false;
-      show(problem, failure(error));
-    }
-  });
-  return place;
-}
+const choosePassword = (email) =>
+  linkByEmail(
+    'You sign in with Google or Facebook. To sign in with a password too, choose one through a link we email you.',
+    'Email me a link',
+    () => call('post', '/auth/password/forgot', { body: { email } }),
+    `A link to choose a password is on its way to ${email} (at most one a minute).`,
+  );
 
 /** @param {Schemas['SecurityEvent']} e */
 const eventItem = (e) => h('li', {}, `${when(e.at)} · ${e.type.replaceAll('_', ' ')}${e.ip ? ` · ${e.ip}` : ''}`);

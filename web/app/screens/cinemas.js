@@ -2,7 +2,7 @@
 // and the time zone its showtimes are said in.
 import { call } from '../api.js';
 import { announce, everyOf, failure, field, h, loading, onSubmit, show, text } from '../dom.js';
-import { refused } from './manage.js';
+import { refused, removal } from './manage.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
 
@@ -88,29 +88,20 @@ export async function cinema(main, { params: [id] }) {
       location.hash = `#/manage/cinemas/${created.id}`;
     }
   });
-  const removal = h('div', {});
-  if (current) {
-    const remove = h('button', { type: 'button' }, 'Remove the cinema');
-    remove.addEventListener('click', async () => {
-      if (!current || !window.confirm(`Remove ${current.name}?`)) return;
-      remove.disabled = true;
-      try {
-        await call('delete', '/cinemas/{id}', { params: { id: current.id } });
-        announce(`${current.name} removed`);
-        location.hash = '#/manage/cinemas';
-      } catch (error) {
-        show(removal, remove, failure(error));
-        remove.disabled = false;
-      }
-    });
-    show(removal, remove);
-  }
   show(
     main,
     h('h1', {}, current ? `Edit ${current.name}` : 'Add a cinema'),
     h('p', {}, h('a', { href: '#/manage/cinemas' }, 'All cinemas')),
     form,
-    current ? h('section', { 'aria-labelledby': 'remove-title' }, h('h2', { id: 'remove-title' }, 'Remove it'), h('p', { class: 'meta' }, 'Only a cinema with no showtimes can be removed.'), removal) : null,
+    current
+      ? removal({
+          what: 'cinema',
+          name: () => current?.name ?? '',
+          rule: 'Only a cinema with no showtimes can be removed.',
+          remove: () => call('delete', '/cinemas/{id}', { params: { id } }),
+          then: '#/manage/cinemas',
+        })
+      : null,
   );
 }
 

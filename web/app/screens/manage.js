@@ -133,7 +133,15 @@ export async function movie(main, { params: [id] }) {
         )
       : h('p', { class: 'meta' }, 'Once the movie is added, its trailer and feature can be uploaded here, and its showtimes scheduled.'),
     current ? schedule(current) : null,
-    current ? removal(current) : null,
+    current
+      ? removal({
+          what: 'movie',
+          name: () => current.title,
+          rule: 'Only a movie nobody bought can be removed; otherwise take it off sale above.',
+          remove: () => call('delete', '/movies/{id}', { params: { id: current.id } }),
+          then: '#/manage',
+        })
+      : null,
   );
 }
 
@@ -315,32 +323,26 @@ function schedule(current) {
 }
 
 /**
- * Removing the movie, which the API refuses once anyone bought it.
- * @param {Schemas['MovieDetail']} current
+ * A record's "Remove it" section: a button that asks first, removes the record through
+ * `remove` and goes to `then`; the API's refusal (a 409 saying why) shows under it.
+ * @param {{ what: string, name: () => string, rule: string, remove: () => Promise<unknown>, then: string }} record
  */
-function removal(current) {
+export function removal({ what, name, rule, remove, then }) {
   const status = h('div');
-  const button = h('button', { type: 'button' }, 'Remove the movie');
+  const button = h('button', { type: 'button' }, `Remove the ${what}`);
   button.addEventListener('click', async () => {
-    if (!window.confirm(`Remove ${current.title}?`)) return;
+    if (!window.confirm(`Remove ${name()}?`)) return;
     button.disabled = true;
     try {
-      await call('delete', '/movies/{id}', { params: { id: current.id } });
-      announce(`${current.title} removed`);
-      location.hash = '#/manage';
+      await remove();
+      announce(`${name()} removed`);
+      location.hash = then;
     } catch (error) {
       show(status, failure(error));
       button.disabled = false;
     }
   });
-  return h(
-    'section',
-    { 'aria-labelledby': 'remove-title' },
-    h('h2', { id: 'remove-title' }, 'Remove it'),
-    h('p', { class: 'meta' }, 'Only a movie nobody bought can be removed; otherwise take it off sale above.'),
-    button,
-    status,
-  );
+  return h('section', { 'aria-labelledby': 'remove-title' }, h('h2', { id: 'remove-title' }, 'Remove it'), h('p', { class: 'meta' }, rule), button, status);
 }
 
 /**

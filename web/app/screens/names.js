@@ -2,7 +2,7 @@
 // their name, added, renamed or described, and removed once no movie credits them.
 import { call } from '../api.js';
 import { announce, failure, field, h, loading, onSubmit, pagedList, show, text } from '../dom.js';
-import { refused } from './manage.js';
+import { refused, removal } from './manage.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
 /** @typedef {'genres' | 'actors' | 'directors' | 'producers'} Kind */
@@ -177,23 +177,6 @@ export async function edit(main, { params: [kindParam, id] }) {
       location.hash = `#/manage/names/${kind}/${saved.id}`;
     }
   });
-  const removal = h('div', {});
-  if (current) {
-    const button = h('button', { type: 'button' }, `Remove the ${one}`);
-    button.addEventListener('click', async () => {
-      if (!current || !window.confirm(`Remove ${current.name}?`)) return;
-      button.disabled = true;
-      try {
-        await remove(kind, current.id);
-        announce(`${current.name} removed`);
-        location.hash = `#/manage/names?kind=${kind}`;
-      } catch (error) {
-        show(removal, button, failure(error));
-        button.disabled = false;
-      }
-    });
-    show(removal, button);
-  }
   show(
     main,
     h('h1', {}, current ? `Edit ${current.name}` : `Add ${a}`),
@@ -205,6 +188,12 @@ export async function edit(main, { params: [kindParam, id] }) {
     ),
     form,
     current &&
-      h('section', { 'aria-labelledby': 'remove-title' }, h('h2', { id: 'remove-title' }, 'Remove it'), h('p', { class: 'meta' }, `Only ${a} no movie credits can be removed.`), removal),
+      removal({
+        what: one,
+        name: () => current?.name ?? '',
+        rule: `Only ${a} no movie credits can be removed.`,
+        remove: () => remove(kind, id),
+        then: `#/manage/names?kind=${kind}`,
+      }),
   );
 }
