@@ -1,48 +1,46 @@
 // The app's shell: the navigation, the signed-in state, and which screen a location shows.
 // Screens live behind the `#` (`/#/movies/<id>`), so the same origin serves the API's
 // paths and the app, and the static files need no rewriting to deploy.
-import { call, keepTokens, onSession, refresh, signedIn } from './api.js';
+import { call, keepTokens, onSession, refresh, signedIn, whoAmI } from './api.js';
 import { announce, failure, h, messageOf, show } from './dom.js';
-import * as account from './screens/account.js';
-import * as admin from './screens/admin.js';
-import * as browse from './screens/browse.js';
-import * as cinemas from './screens/cinemas.js';
-import * as home from './screens/home.js';
-import * as library from './screens/library.js';
-import * as manage from './screens/manage.js';
-import * as movie from './screens/movie.js';
-import * as names from './screens/names.js';
-import * as player from './screens/player.js';
-import * as shop from './screens/shop.js';
 
 /**
  * @typedef {{ path: string, params: string[], query: URLSearchParams }} Route
  * @typedef {(main: HTMLElement, route: Route) => (void | (() => void) | Promise<void | (() => void)>)} Screen
  */
 
-/** @type {[RegExp, Screen, string][]} */
+// Each screen's module is fetched when the screen is first shown: the front page needs its
+// own code only, not the moderators' and admins' screens.
+const account = () => import('./screens/account.js');
+const shop = () => import('./screens/shop.js');
+const manage = () => import('./screens/manage.js');
+const cinemas = () => import('./screens/cinemas.js');
+const names = () => import('./screens/names.js');
+const admin = () => import('./screens/admin.js');
+
+/** @type {[RegExp, () => Promise<Screen>, string][]} */
 const screens = [
-  [/^\/$/, home.render, 'Home'],
-  [/^\/browse$/, browse.render, 'Browse'],
-  [/^\/movies\/([^/]+)$/, movie.render, 'Movie'],
-  [/^\/watch\/([^/]+)$/, player.render, 'Watch'],
-  [/^\/library$/, library.render, 'Library'],
-  [/^\/cart$/, shop.cart, 'Cart'],
-  [/^\/orders$/, shop.orders, 'Orders'],
-  [/^\/orders\/([^/]+)$/, shop.order, 'Order'],
-  [/^\/signin$/, account.signIn, 'Sign in'],
-  [/^\/signup$/, account.signUp, 'Sign up'],
-  [/^\/forgot$/, account.forgot, 'Reset your password'],
-  [/^\/account$/, account.profile, 'Account'],
-  [/^\/account\/security$/, account.security, 'Security'],
-  [/^\/manage$/, manage.catalogue, 'The catalogue'],
-  [/^\/manage\/movies\/([^/]+)$/, manage.movie, 'Edit a movie'],
-  [/^\/manage\/cinemas$/, cinemas.list, 'Cinemas'],
-  [/^\/manage\/cinemas\/([^/]+)$/, cinemas.cinema, 'Edit a cinema'],
-  [/^\/manage\/names$/, names.list, 'Genres and people'],
-  [/^\/manage\/names\/([^/]+)\/([^/]+)$/, names.edit, 'Edit a name'],
-  [/^\/admin$/, admin.overview, 'Admin'],
-  [/^\/admin\/users\/([^/]+)$/, admin.user, 'An account'],
+  [/^\/$/, () => import('./screens/home.js').then((m) => m.render), 'Home'],
+  [/^\/browse$/, () => import('./screens/browse.js').then((m) => m.render), 'Browse'],
+  [/^\/movies\/([^/]+)$/, () => import('./screens/movie.js').then((m) => m.render), 'Movie'],
+  [/^\/watch\/([^/]+)$/, () => import('./screens/player.js').then((m) => m.render), 'Watch'],
+  [/^\/library$/, () => import('./screens/library.js').then((m) => m.render), 'Library'],
+  [/^\/cart$/, () => shop().then((m) => m.cart), 'Cart'],
+  [/^\/orders$/, () => shop().then((m) => m.orders), 'Orders'],
+  [/^\/orders\/([^/]+)$/, () => shop().then((m) => m.order), 'Order'],
+  [/^\/signin$/, () => account().then((m) => m.signIn), 'Sign in'],
+  [/^\/signup$/, () => account().then((m) => m.signUp), 'Sign up'],
+  [/^\/forgot$/, () => account().then((m) => m.forgot), 'Reset your password'],
+  [/^\/account$/, () => account().then((m) => m.profile), 'Account'],
+  [/^\/account\/security$/, () => account().then((m) => m.security), 'Security'],
+  [/^\/manage$/, () => manage().then((m) => m.catalogue), 'The catalogue'],
+  [/^\/manage\/movies\/([^/]+)$/, () => manage().then((m) => m.movie), 'Edit a movie'],
+  [/^\/manage\/cinemas$/, () => cinemas().then((m) => m.list), 'Cinemas'],
+  [/^\/manage\/cinemas\/([^/]+)$/, () => cinemas().then((m) => m.cinema), 'Edit a cinema'],
+  [/^\/manage\/names$/, () => names().then((m) => m.list), 'Genres and people'],
+  [/^\/manage\/names\/([^/]+)\/([^/]+)$/, () => names().then((m) => m.edit), 'Edit a name'],
+  [/^\/admin$/, () => admin().then((m) => m.overview), 'Admin'],
+  [/^\/admin\/users\/([^/]+)$/, () => admin().then((m) => m.user), 'An account'],
 ];
 
 const main = /** @type {HTMLElement} */ (document.getElementById('main'));
@@ -59,7 +57,7 @@ async function render() {
   leaveScreen?.();
   leaveScreen = null;
   const { path, query } = route();
-  const match = screens.map(([pattern, screen, title]) => ({ m: pattern.exec(path), screen, title })).find((s) => s.m);
+  const match = screens.map(([pattern, load, title]) => ({ m: pattern.exec(path), load, title })).find((s) => s.m);
   window.scrollTo(0, 0);
   if (!match?.m) {
     document.title = 'Not found - Marquee';
@@ -72,7 +70,8 @@ async function render() {
   const view = h('div', { class: 'view' });
   main.replaceChildren(view);
   try {
-    const leave = await match.screen(view, { path, params: match.m.slice(1).map(decodeURIComponent), query });
+    const screen = await match.load();
+    const leave = await screen(view, { path, params: match.m.slice(1).map(decodeURIComponent), query });
     if (typeof leave === 'function') {
       if (view.isConnected) leaveScreen = leave;
       else leave();
@@ -85,8 +84,9 @@ async function render() {
 async function drawNav() {
   const nav = /** @type {HTMLElement} */ (document.getElementById('nav'));
   const link = (/** @type {string} */ href, /** @type {string} */ label) => h('li', {}, h('a', { href }, label));
-  const staff = signedIn() && (await manage.isStaff());
-  const isAdmin = staff && (await admin.isAdmin());
+  const role = signedIn() ? (await whoAmI())?.role : undefined;
+  const staff = role === 'moderator' || role === 'admin';
+  const isAdmin = role === 'admin';
   show(
     nav,
     link('#/browse', 'Browse'),
@@ -125,7 +125,7 @@ async function finishProviderSignIn() {
     if ('access_token' in answer) {
       keepTokens(answer);
     } else {
-      account.awaitSecondStep(answer.mfa_token);
+      (await account()).awaitSecondStep(answer.mfa_token);
       location.hash = '#/signin';
     }
   } catch (error) {

@@ -16,11 +16,6 @@ const ROLES = ['user', 'moderator', 'admin'];
 /** @type {Schemas['Status'][]} */
 const STATUSES = ['pending', 'paid', 'canceled', 'expired', 'refund_requested', 'refunded'];
 
-/** Whether the signed-in viewer is an admin. */
-export async function isAdmin() {
-  return (await whoAmI())?.role === 'admin';
-}
-
 /** What an admin's screen shows to everyone else; false when the viewer is an admin. */
 const refused = (/** @type {HTMLElement} */ main) =>
   refusedUnless(main, ['admin'], { tools: 'the admin tools', title: 'Admins only', why: 'Running accounts and payments needs an admin account.' });

@@ -1,7 +1,7 @@
 // The moderators' screens: find a movie, add or edit one, and upload its trailer and
 // feature (the multipart protocol: the API hands out one URL per part, the browser PUTs
 // each part there and hands back their ETags), with a progress bar.
-import { call, whoAmI } from '../api.js';
+import { call } from '../api.js';
 import { announce, everyOf, failure, field, h, loading, fromWallClock, messageOf, money, moreOf, onSubmit, pagedList, show, showTime, text, zoneName } from '../dom.js';
 import { refusedUnless } from './account.js';
 
@@ -9,12 +9,6 @@ import { refusedUnless } from './account.js';
 
 /** Movies the catalogue screen shows at a time. */
 const PAGE = 20;
-
-/** Whether the signed-in viewer may run the catalogue. */
-export async function isStaff() {
-  const me = await whoAmI();
-  return me !== null && (me.role === 'moderator' || me.role === 'admin');
-}
 
 /** What a screen for staff shows to everyone else; false when the viewer is staff. */
 export const refused = (/** @type {HTMLElement} */ main) =>
