@@ -66,10 +66,11 @@ const browser = await puppeteer.launch({
 
 /** Everything a screen did wrong; the run fails on the first. */
 const problems = [];
-/** Error answers a step provokes on purpose: { status, path, seen }. */
+/** Error answers a step provokes on purpose: { status, path, seen, optional }. */
 let expected = [];
-function expectError(/** @type {number} */ status, /** @type {string} */ path) {
-  expected.push({ status, path, seen: false });
+/** An error answer the next step provokes; `optional`: one it may provoke, or not. */
+function expectError(/** @type {number} */ status, /** @type {string} */ path, optional = false) {
+  expected.push({ status, path, seen: false, optional });
 }
 function watch(page) {
   page.on('pageerror', (e) => problems.push(`script error: ${e.message}`));
@@ -96,7 +97,7 @@ function watch(page) {
   });
 }
 function check(/** @type {string} */ where) {
-  for (const e of expected) if (!e.seen) problems.push(`expected ${e.status} from ${e.path}, which never came`);
+  for (const e of expected) if (!e.seen && !e.optional) problems.push(`expected ${e.status} from ${e.path}, which never came`);
   expected = [];
   if (problems.length) throw new Error(`${where}:\n  ${problems.join('\n  ')}`);
 }
@@ -1135,8 +1136,9 @@ try {
   await visitor.type('#new_password', 'Lantern-Over-Harbour-31');
   await visitor.type('#new_password_confirm', 'Lantern-Over-Harbour-31');
   await Promise.all([visitor.waitForFunction(() => /password was changed/.test(document.body.textContent ?? '')), visitor.click('button[type="submit"]')]);
-  // The new password signed every device out: the app's stored session is refused.
-  expectError(401, '/auth/refresh');
+  // The new password signed every device out: the app's stored session, when it tries it
+  // before the sign-in form shows, is refused (on CI's loaded machine it did not always try).
+  expectError(401, '/auth/refresh', true);
   await fillTheAccountForm(visitor, '#/signin', visitorEmail, 'Lantern-Over-Harbour-31');
   await waitForText(visitor, '#nav a', 'Library');
   // Signed in, the app moves on to the front page: only then is it sent elsewhere.
