@@ -967,10 +967,31 @@ try {
   await staff.select('#f-orders-status', 'refunded');
   await waitForText(staff, '[aria-labelledby="orders-title"] li', `${upcoming.movie_title} (3 tickets) · ${refundTotal} · refunded`);
   const today = new Date().toISOString().slice(0, 10);
-  for (const end of ['#f-sales-from', '#f-sales-to']) await staff.$eval(end, (e, day) => { /** @type {HTMLInputElement} */ (e).value = day; }, today);
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  const setDay = (/** @type {string} */ field, /** @type {string} */ day) => staff.$eval(field, (e, d) => { /** @type {HTMLInputElement} */ (e).value = d; }, day);
+  for (const end of ['#f-sales-from', '#f-sales-to']) await setDay(end, today);
   await clickText(staff, '[aria-labelledby="sales-title"] button', 'Show');
   await waitForText(staff, '[aria-labelledby="sales-title"] p', `from 0 paid orders: 0 movies, 0 tickets. ${refundTotal} refunded, 1 order.`);
   log(`the admin's orders list it as refunded; today's sales say "${await textOf(staff, '[aria-labelledby="sales-title"] p')}"`);
+  // Orders and payments of chosen days: days that end before they start are refused on
+  // their field; tomorrow has no order; today has the refunded one and its payment.
+  await setDay('#f-orders-from', tomorrow);
+  await setDay('#f-orders-to', today);
+  expectError(400, '/admin/orders');
+  await clickText(staff, '[aria-labelledby="orders-title"] button', 'Show');
+  await waitForText(staff, '#f-orders-to-error', 'must not be before from');
+  await setDay('#f-orders-to', tomorrow);
+  await clickText(staff, '[aria-labelledby="orders-title"] button', 'Show');
+  await waitForText(staff, '[aria-labelledby="orders-title"] p.empty', 'No order.');
+  if (await staff.$('#f-orders-to-error')) throw new Error('the days refused stay marked after a good range');
+  await setDay('#f-orders-from', today);
+  await setDay('#f-orders-to', today);
+  await clickText(staff, '[aria-labelledby="orders-title"] button', 'Show');
+  await waitForText(staff, '[aria-labelledby="orders-title"] li', `${upcoming.movie_title} (3 tickets) · ${refundTotal} · refunded`);
+  await staff.select('#f-payments-status', 'refunded');
+  await waitForText(staff, '[aria-labelledby="payments-title"] li', `${refundTotal} · refunded`);
+  await accessible(staff, 'admin, lists by days');
+  log(`the admin's orders and payments by days: today's refunded order and "${await textOf(staff, '[aria-labelledby="payments-title"] li')}"`);
   // The buyer's account lists the payment.
   await clickText(staff, '[aria-labelledby="orders-title"] li a', 'the buyer');
   await waitForText(staff, 'h1', email);

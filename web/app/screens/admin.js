@@ -16,6 +16,9 @@ const ROLES = ['user', 'moderator', 'admin'];
 /** @type {Schemas['Status'][]} */
 const STATUSES = ['pending', 'paid', 'canceled', 'expired', 'refund_requested', 'refunded'];
 
+/** @type {Schemas['PaymentStatus'][]} */
+const PAYMENT_STATUSES = ['pending', 'succeeded', 'failed', 'canceled', 'refunded'];
+
 /** What an admin's screen shows to everyone else; false when the viewer is an admin. */
 const refused = (/** @type {HTMLElement} */ main) =>
   refusedUnless(main, ['admin'], { tools: 'the admin tools', title: 'Admins only', why: 'Running accounts and payments needs an admin account.' });
@@ -59,6 +62,60 @@ const paymentItem = (/** @type {Schemas['Payment']} */ p, /** @type {boolean} */
 const dayBefore = (/** @type {number} */ daysAgo) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
 
 /**
+ * A list's filters: a status among `statuses` (choosing one shows the list at once) and
+ * UTC days, either end open. Showing reads the first page into `into`; a refusal (an end
+ * before the start) is shown on its field.
+ * @template {string} S
+ * @template T
+ * @param {object} list
+ * @param {string} list.name what the list holds: the fields' ids, its loading line
+ * @param {S[]} list.statuses
+ * @param {(filters: { status?: S, from?: string, to?: string }, cursor: string | undefined) => Promise<{ items: T[], next_cursor?: string | null }>} list.pageFrom
+ * @param {HTMLElement} list.into
+ * @param {(item: T) => Node} list.toNode
+ * @param {string} list.empty
+ * @param {string} list.more
+ */
+function filters({ name, statuses, pageFrom, into, toNode, empty, more }) {
+  const status = h('select', { id: `f-${name}-status`, name: 'status' }, [
+    h('option', { value: '' }, 'every status'),
+    ...statuses.map((st) => h('option', { value: st }, st.replaceAll('_', ' '))),
+  ]);
+  const form = h('form', { class: 'row' }, h('label', { for: status.id }, 'Status'), status, ...days(name, '', ''), h('button', { type: 'submit' }, 'Show'));
+  status.addEventListener('change', () => form.requestSubmit());
+  onSubmit(form, async (data) => {
+    const chosen = {
+      status: statuses.find((st) => st === text(data, 'status')),
+      from: text(data, 'from') || undefined,
+      to: text(data, 'to') || undefined,
+    };
+    const pageOf = (/** @type {string | undefined} */ cursor) => pageFrom(chosen, cursor);
+    show(into, loading(name));
+    try {
+      show(into, pagedList(await pageOf(undefined), pageOf, toNode, more, empty));
+    } catch (error) {
+      show(into);
+      throw error;
+    }
+  });
+  return form;
+}
+
+/**
+ * The fields of a range of UTC days, `from` and `to`.
+ * @param {string} name what the days choose, for the fields' ids
+ * @param {string} from the first day shown, or ''
+ * @param {string} to
+ * @param {boolean} [required]
+ */
+const days = (name, from, to, required = false) => [
+  h('label', { for: `f-${name}-from` }, 'From'),
+  h('input', { id: `f-${name}-from`, name: 'from', type: 'date', required, value: from }),
+  h('label', { for: `f-${name}-to` }, 'to'),
+  h('input', { id: `f-${name}-to`, name: 'to', type: 'date', required, value: to }),
+];
+
+/**
  * Refunds asked for, to approve; the sales of chosen days (the last 30 first); every
  * order, by status; the accounts, found by email and role; the latest payments.
  * @param {HTMLElement} main
@@ -73,19 +130,13 @@ export async function overview(main, { query }) {
   const accounts = h('div', {}, loading('accounts'));
   const payments = h('div', {}, loading('payments'));
   const orders = h('div', {}, loading('orders'));
-  const salesForm = h(
-    'form',
-    { class: 'row' },
-    h('label', { for: 'f-sales-from' }, 'From'),
-    h('input', { id: 'f-sales-from', name: 'from', type: 'date', required: true, value: dayBefore(29) }),
-    h('label', { for: 'f-sales-to' }, 'to'),
-    h('input', { id: 'f-sales-to', name: 'to', type: 'date', required: true, value: dayBefore(0) }),
-    h('button', { type: 'submit' }, 'Show'),
-  );
-  const statusOf = h('select', { id: 'f-orders-status', name: 'status' }, [
-    h('option', { value: '' }, 'every status'),
-    ...STATUSES.map((st) => h('option', { value: st }, st.replaceAll('_', ' '))),
-  ]);
+  const salesForm = h('form', { class: 'row' }, ...days('sales', dayBefore(29), dayBefore(0), true), h('button', { type: 'submit' }, 'Show'));
+  const orderList = (/** @type {{ status?: Schemas['Status'], from?: string, to?: string }} */ chosen, /** @type {string | undefined} */ cursor) =>
+    call('get', '/admin/orders', { query: { ...chosen, limit: PAGE, cursor } });
+  const paymentList = (/** @type {{ status?: Schemas['PaymentStatus'], from?: string, to?: string }} */ chosen, /** @type {string | undefined} */ cursor) =>
+    call('get', '/admin/payments', { query: { ...chosen, limit: PAGE, cursor } });
+  const orderItems = { into: orders, toNode: (/** @type {Schemas['Order']} */ o) => orderItem(o, true), empty: 'No order.', more: 'More orders' };
+  const paymentItems = { into: payments, toNode: (/** @type {Schemas['Payment']} */ p) => paymentItem(p, true), empty: 'No payment.', more: 'More payments' };
   const email = query.get('email') ?? '';
   const role = ROLES.find((r) => r === query.get('role'));
   const search = h(
@@ -110,9 +161,9 @@ export async function overview(main, { query }) {
     h('h1', {}, 'Admin'),
     section('refunds-title', 'Refunds asked', refunds),
     section('sales-title', 'Sales (UTC days)', salesForm, sales),
-    section('orders-title', 'Orders', h('div', { class: 'row' }, h('label', { for: statusOf.id }, 'Status'), statusOf), orders),
+    section('orders-title', 'Orders', filters({ name: 'orders', statuses: STATUSES, pageFrom: orderList, ...orderItems }), orders),
     section('accounts-title', 'Accounts', search, accounts),
-    section('payments-title', 'Payments', payments),
+    section('payments-title', 'Payments', filters({ name: 'payments', statuses: PAYMENT_STATUSES, pageFrom: paymentList, ...paymentItems }), payments),
   );
   /** @param {Schemas['Order']} o */
   const refundItem = (o) => {
@@ -168,18 +219,12 @@ export async function overview(main, { query }) {
     show(sales, loading('sales'));
     await salesOf(text(data, 'from'), text(data, 'to'));
   });
-  const ordersOf = (/** @type {Schemas['Status'] | undefined} */ status) =>
-    paged(orders, (cursor) => call('get', '/admin/orders', { query: { status, limit: PAGE, cursor } }), (o) => orderItem(o, true), 'No order.', 'More orders');
-  statusOf.addEventListener('change', () => {
-    show(orders, loading('orders'));
-    ordersOf(STATUSES.find((st) => st === statusOf.value));
-  });
   await Promise.all([
     paged(refunds, (cursor) => call('get', '/admin/orders', { query: { status: 'refund_requested', limit: PAGE, cursor } }), refundItem, 'None asked.', 'More refunds'),
     salesOf(dayBefore(29), dayBefore(0)),
-    ordersOf(undefined),
+    paged(orders, (cursor) => orderList({}, cursor), orderItems.toNode, orderItems.empty, orderItems.more),
     paged(accounts, (cursor) => call('get', '/admin/users', { query: { email: email || undefined, role, limit: PAGE, cursor } }), userItem, 'No account matches.', 'More accounts'),
-    paged(payments, (cursor) => call('get', '/admin/payments', { query: { limit: PAGE, cursor } }), (p) => paymentItem(p, true), 'No payment yet.', 'More payments'),
+    paged(payments, (cursor) => paymentList({}, cursor), paymentItems.toNode, paymentItems.empty, paymentItems.more),
   ]);
 }
 
