@@ -112,7 +112,7 @@ function codeStep(main, mfaToken, query) {
     h('button', { type: 'submit', class: 'primary' }, 'Continue'),
   );
   onSubmit(form, async (data) => {
-    keepTokens(await call('post', '/auth/mfa/verify', { body: { mfa_token: mfaToken, ...secondFactor(text(data, 'code')) } }));
+    keepTokens(await call('post', '/auth/mfa/verify', { body: { mfa_token: mfaToken, ...secondFactor(data) } }));
     secondStep = null;
     onward(query);
   });
@@ -125,9 +125,12 @@ function codeStep(main, mfaToken, query) {
   form.querySelector('input')?.focus();
 }
 
+/** The code typed in a form's `code` field, without the spaces authenticators show inside it ("123 456"). */
+const typedCode = (/** @type {FormData} */ data) => text(data, 'code').replace(/\s+/g, '');
+
 /** What the viewer typed as a second step: six digits are an authenticator's code, anything else a recovery code. */
-function secondFactor(/** @type {string} */ typed) {
-  const code = typed.replace(/\s+/g, '');
+function secondFactor(/** @type {FormData} */ data) {
+  const code = typedCode(data);
   return /^\d{6}$/.test(code) ? { code } : { recovery_code: code };
 }
 
@@ -352,7 +355,7 @@ function passwordChange(twoStepOn) {
       body: {
         current_password: String(data.get('current_password') ?? ''),
         new_password: String(data.get('new_password') ?? ''),
-        code: twoStepOn ? text(data, 'code').replace(/\s+/g, '') : null,
+        code: twoStepOn ? typedCode(data) : null,
       },
     });
     form.reset();
@@ -405,11 +408,11 @@ function twoStepChanges(hasPassword, turnedOff) {
     onSubmit(form, async (data) => {
       const password = String(data.get('password') ?? '') || null;
       if (change === 'codes') {
-        const answer = await call('post', '/auth/mfa/recovery-codes', { body: { password, code: text(data, 'code').replace(/\s+/g, '') } });
+        const answer = await call('post', '/auth/mfa/recovery-codes', { body: { password, code: typedCode(data) } });
         show(slot, recoveryCodes(answer.recovery_codes, 'Your new recovery codes. The ones you had before no longer work.'));
         announce('New recovery codes made');
       } else {
-        await call('delete', '/auth/mfa/totp', { body: { password, ...secondFactor(text(data, 'code')) } });
+        await call('delete', '/auth/mfa/totp', { body: { password, ...secondFactor(data) } });
         announce('Two-step sign-in is off; your other sessions have ended');
         await turnedOff();
       }
@@ -477,7 +480,7 @@ function confirmStep(into, setup) {
     h('button', { type: 'submit', class: 'primary' }, 'Turn it on'),
   );
   onSubmit(form, async (data) => {
-    const answer = await call('post', '/auth/mfa/totp/confirm', { body: { code: text(data, 'code') } });
+    const answer = await call('post', '/auth/mfa/totp/confirm', { body: { code: typedCode(data) } });
     show(
       into,
       h('h2', { id: 'two-step' }, 'Two-step sign-in is on'),
