@@ -641,9 +641,23 @@ try {
   await clickText(third, 'button', 'Turn it off');
   await waitForText(third, '#two-step ~ p', 'Off.');
   await accessible(third, 'security, two-step off');
-  const signIn3 = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: email3, password: newPassword }) });
-  if (!('access_token' in (await signIn3.json()))) throw new Error('the third viewer still needs a second step');
+  const signIn3 = await (
+    await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'curl/8.5.0' }, body: JSON.stringify({ email: email3, password: newPassword }) })
+  ).json();
+  if (!('access_token' in signIn3)) throw new Error('the third viewer still needs a second step');
   log('a new password with a code; new recovery codes; an old code refused; two-step sign-in off with a new one');
+  // That sign-in is among the viewer's sessions, named as it names itself beside the
+  // browser's; ending it from the screen signs it out.
+  await third.reload();
+  await waitForText(third, '[aria-labelledby="sessions"] li', 'curl/8.5.0 · 127.0.0.1 · last used');
+  const sessions3 = await third.$$eval('[aria-labelledby="sessions"] li', (items) => items.map((i) => i.textContent ?? ''));
+  if (sessions3.length !== 2 || !sessions3.some((line) => line.startsWith('Chrome (headless) on Linux · ') && line.endsWith('(this one)'))) throw new Error(`the sessions listed: ${sessions3}`);
+  await clickText(third, '[aria-labelledby="sessions"] button', 'End this session');
+  await waitForText(third, '#announce', 'Session ended');
+  await third.waitForFunction(() => document.querySelectorAll('[aria-labelledby="sessions"] li').length === 1);
+  const ended = await fetch(`${base}/me`, { headers: { authorization: `Bearer ${signIn3.access_token}` } });
+  if (ended.status !== 401) throw new Error(`the session ended from the screen answers ${ended.status}`);
+  log(`the sessions: "${sessions3.join('", "')}"; the API's ended from the screen`);
   check('two-step changes');
   await third.browserContext().close();
 

@@ -125,6 +125,42 @@ function codeStep(main, mfaToken, query) {
   form.querySelector('input')?.focus();
 }
 
+/** Marks in a user agent and the browser they name, the more specific first (Edge's and Opera's also say Chrome; Chrome's, Safari). */
+const BROWSERS = [
+  ['Edg', 'Edge'],
+  ['OPR/', 'Opera'],
+  ['Firefox/', 'Firefox'],
+  ['FxiOS/', 'Firefox'],
+  ['CriOS/', 'Chrome'],
+  ['HeadlessChrome/', 'Chrome (headless)'],
+  ['Chrome/', 'Chrome'],
+  ['Safari/', 'Safari'],
+];
+/** Marks in a user agent and the system they name (iPhones' also say Mac OS X; Android's, Linux). */
+const SYSTEMS = [
+  ['iPhone', 'iOS'],
+  ['iPad', 'iPadOS'],
+  ['Android', 'Android'],
+  ['Windows', 'Windows'],
+  ['Mac OS X', 'macOS'],
+  ['CrOS', 'ChromeOS'],
+  ['Linux', 'Linux'],
+];
+
+/**
+ * A session's device as a viewer knows it ("Firefox on Windows"); a client that is not a
+ * browser ("curl/8.5.0") as it names itself.
+ * @param {string | null | undefined} agent the session's user agent
+ */
+function deviceOf(agent) {
+  if (!agent) return 'An unknown device';
+  const named = (/** @type {string[][]} */ marks) => marks.find(([mark]) => agent.includes(mark))?.[1];
+  const browser = named(BROWSERS);
+  const system = named(SYSTEMS);
+  if (!browser && !system) return agent.length > 60 ? `${agent.slice(0, 59)}…` : agent;
+  return `${browser ?? 'A browser'} on ${system ?? 'another system'}`;
+}
+
 /** The code typed in a form's `code` field, without the spaces authenticators show inside it ("123 456"). */
 const typedCode = (/** @type {FormData} */ data) => text(data, 'code').replace(/\s+/g, '');
 
@@ -308,8 +344,9 @@ export async function security(main) {
           h(
             'li',
             {},
-            `${s.user_agent ?? 'Unknown device'} · ${s.ip ?? ''} · last used ${when(s.last_used_at)}`,
-            s.current ? ' (this one)' : h('button', { type: 'button', class: 'link', onclick: () => revoke(s.id) }, 'End this session'),
+            h('span', { title: s.user_agent ?? '' }, deviceOf(s.user_agent)),
+            ` · ${s.ip ? `${s.ip} · ` : ''}last used ${when(s.last_used_at)}`,
+            s.current ? ' (this one)' : [' ', h('button', { type: 'button', class: 'link', onclick: () => revoke(s.id) }, 'End this session')],
           ),
         ),
       ),
