@@ -906,6 +906,7 @@ try {
   await fitsAPhone(staff, 'edit a person');
   await staff.$eval('#f-birth_date', (e) => { /** @type {HTMLInputElement} */ (e).value = '1990-04-02'; });
   await staff.type('#f-bio', 'Began on the stage in Lodz.');
+  await staff.type('#f-photo_url', 'https://photos.example.org/zofia.jpg');
   await clickText(staff, 'button', 'Save the changes');
   await waitForText(staff, '#announce', `${actor.name} saved`);
   expectError(409, `/actors/${actorId}`);
@@ -916,6 +917,8 @@ try {
   await waitForText(staff, 'h1', `Movies with ${actor.name}`);
   await waitForText(staff, '.person', 'Began on the stage in Lodz.');
   await waitForText(staff, '.person .meta', 'Born 1990-04-02');
+  const photo = await staff.$eval('.person a', (a) => [a.textContent, /** @type {HTMLAnchorElement} */ (a).href]);
+  if (photo[0] !== 'A photo, at photos.example.org' || photo[1] !== 'https://photos.example.org/zofia.jpg') throw new Error(`the actor's photo link: ${photo}`);
   await waitForText(staff, '.cards .card h3', title);
   // A genre added, renamed, then removed (no movie is in it).
   await staff.goto(`${base}/#/manage/names?kind=genres`);

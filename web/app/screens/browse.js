@@ -21,6 +21,22 @@ const PRICES = /** @type {const} */ (['price_min', 'price_max']);
 const PEOPLE = /** @type {const} */ (['actor', 'director', 'producer']);
 
 /**
+ * A link to a person's photo where the moderators found it. The app shows no image from
+ * another site (its CSP allows its own): loading one would tell that site who browses
+ * here. A viewer who follows the link chooses to visit it.
+ * @param {string} address an https address (the API checks it)
+ */
+function photoLink(address) {
+  let host;
+  try {
+    host = new URL(address).host;
+  } catch {
+    return null;
+  }
+  return h('p', {}, h('a', { href: address, rel: 'noreferrer' }, `A photo, at ${host}`));
+}
+
+/**
  * @param {HTMLElement} main
  * @param {import('../main.js').Route} route
  */
@@ -86,7 +102,8 @@ export async function render(main, { query }) {
         show(heading, `${titles[person]} ${p.name}`);
         // Who they are, as far as the catalogue says.
         const facts = [p.age != null && p.birth_date ? `Born ${p.birth_date} (${p.age})` : null, p.company].filter(Boolean).join(' · ');
-        if (facts || p.bio) heading.after(h('div', { class: 'person' }, facts && h('p', { class: 'meta' }, facts), p.bio && h('p', {}, p.bio)));
+        const photo = p.photo_url ? photoLink(p.photo_url) : null;
+        if (facts || p.bio || photo) heading.after(h('div', { class: 'person' }, facts && h('p', { class: 'meta' }, facts), p.bio && h('p', {}, p.bio), photo));
       })
       .catch(() => {});
   }
