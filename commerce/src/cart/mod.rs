@@ -11,6 +11,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use garde::Validate;
 use marquee_accounts::accounts::user;
+use marquee_catalog::catalog::genres::Genre;
 use marquee_catalog::catalog::index;
 use marquee_catalog::catalog::movies::{Movie, MovieInput, Price, in_carts_pk};
 use marquee_catalog::catalog::records::{self, Record, Stored};
@@ -501,15 +502,76 @@ async fn view_of(
     let movie = |id: &str| -> Option<Stored<MovieInput>> {
         from_entity_item(Movie::KIND, found.get(&index::record_key(id))?.clone()).ok()
     };
-    let genre_keys: Vec<Key> = lines
+    let genre_names = genre_names(app, lines.iter().filter_map(|l| movie(&l.movie_id))).await?;
+    let now = app.clock.now();
+    let items: Vec<LineView> = lines
+        .into_iter()
+        .map(|line| {
+            let stored = movie(&line.movie_id);
+            let showtime = line
+                .showtime_id
+                .as_deref()
+                .and_then(|id| found.get(&showtimes::key(id)))
+                .and_then(|item| showtimes::view_of(item.clone()).ok());
+            let refusal = match (line.kind, &stored, &showtime) {
+                (Kind::Movie, Some(m), _) => {
+                    movie_refusal(&m.fields, country.as_deref()).or_else(|| {
+                        owns(found.get(&purchase_key(user_id, &line.movie_id)))
+                            .then(|| ("already_owned", "You own this movie now".to_string()))
+                    })
+                }
+                (Kind::Movie, None, _) => {
+                    Some(("unavailable", "This movie was withdrawn".to_string()))
+                }
+                (Kind::Ticket, _, Some(s)) => ticket_refusal(s, line.quantity, now),
+                (Kind::Ticket, _, None) => {
+                    Some(("unavailable", "This showtime was canceled".to_string()))
+                }
+            };
+            line_view(
+                line,
+                stored.as_ref(),
+                showtime.as_ref(),
+                refusal,
+                &genre_names,
+            )
+        })
+        .collect();
+    let mut total: Option<Price> = None;
+    for line_total in items
         .iter()
-        .filter_map(|l| movie(&l.movie_id))
+        .filter(|i| i.available)
+        .filter_map(|i| i.line_total.as_ref())
+    {
+        let sum = total.get_or_insert(Price {
+            amount: 0,
+            currency: line_total.currency.clone(),
+        });
+        sum.amount += line_total.amount;
+    }
+    let item_count = items.len();
+    Ok(CartView {
+        items,
+        total: total.unwrap_or(Price {
+            amount: 0,
+            currency: "EUR".into(),
+        }),
+        item_count,
+    })
+}
+
+/// The names of the genres `movies` are in, by their keys: one batch read.
+async fn genre_names(
+    app: &App,
+    movies: impl Iterator<Item = Stored<MovieInput>>,
+) -> Result<HashMap<Key, String>, Problem> {
+    let genre_keys: Vec<Key> = movies
         .flat_map(|m| m.fields.genre_ids)
-        .map(|g| records::key::<marquee_catalog::catalog::genres::Genre>(&g))
+        .map(|g| records::key::<Genre>(&g))
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let genre_names: HashMap<Key, String> = app
+    Ok(app
         .table
         .batch_get(&genre_keys)
         .await?
@@ -523,98 +585,56 @@ async fn view_of(
                 .to_string();
             Some((Key::of(&item)?, name))
         })
-        .collect();
-    let now = app.clock.now();
-    let mut items = Vec::new();
-    let mut total: Option<Price> = None;
-    for line in lines {
-        let stored = movie(&line.movie_id);
-        let showtime = line
-            .showtime_id
-            .as_deref()
-            .and_then(|id| found.get(&showtimes::key(id)))
-            .and_then(|item| showtimes::view_of(item.clone()).ok());
-        let (unit_price, refusal) = match (line.kind, &stored, &showtime) {
-            (Kind::Movie, Some(m), _) => {
-                let owned = owns(found.get(&purchase_key(user_id, &line.movie_id)));
-                let refusal = movie_refusal(&m.fields, country.as_deref()).or_else(|| {
-                    owned.then(|| ("already_owned", "You own this movie now".to_string()))
-                });
-                (Some(m.fields.price.clone()), refusal)
-            }
-            (Kind::Movie, None, _) => (
-                None,
-                Some(("unavailable", "This movie was withdrawn".to_string())),
-            ),
-            (Kind::Ticket, _, Some(s)) => {
-                (Some(s.price.clone()), ticket_refusal(s, line.quantity, now))
-            }
-            (Kind::Ticket, _, None) => (
-                None,
-                Some(("unavailable", "This showtime was canceled".to_string())),
-            ),
-        };
-        let (unavailable_code, refusal) = refusal.unzip();
-        let line_total = unit_price.as_ref().map(|p| Price {
-            amount: p.amount * i64::from(line.quantity),
-            currency: p.currency.clone(),
-        });
-        if refusal.is_none()
-            && let Some(lt) = &line_total
-        {
-            let sum = total.get_or_insert(Price {
-                amount: 0,
-                currency: lt.currency.clone(),
-            });
-            sum.amount += lt.amount;
-        }
-        items.push(LineView {
-            id: line.id.clone(),
-            kind: line.kind,
-            movie_id: line.movie_id.clone(),
-            title: stored
-                .as_ref()
-                .map(|m| m.fields.title.trim().to_string())
-                .or_else(|| showtime.as_ref().map(|s| s.movie_title.clone()))
-                .unwrap_or_else(|| "(withdrawn)".into()),
-            genres: stored
-                .as_ref()
-                .map(|m| {
-                    m.fields
-                        .genre_ids
-                        .iter()
-                        .filter_map(|g| {
-                            genre_names
-                                .get(&records::key::<marquee_catalog::catalog::genres::Genre>(g))
-                                .cloned()
-                        })
-                        .collect()
-                })
-                .unwrap_or_default(),
-            release_year: stored
-                .as_ref()
-                .and_then(|m| m.fields.release_date.get(..4)?.parse().ok()),
-            showtime_id: line.showtime_id.clone(),
-            starts_at: showtime.as_ref().map(|s| s.starts_at.clone()),
-            cinema: showtime.as_ref().map(|s| s.cinema_name.clone()),
-            time_zone: showtime.as_ref().map(|s| s.time_zone.clone()),
-            quantity: line.quantity,
-            unit_price,
-            line_total,
-            available: refusal.is_none(),
-            unavailable_reason: refusal,
-            unavailable_code: unavailable_code.map(str::to_string),
-            seats_left: showtime.as_ref().map(|s| s.seats_left),
-            seats: showtime.as_ref().map(|s| s.seats),
-        });
+        .collect())
+}
+
+/// A line as the cart shows it: priced from its movie (`stored`, if still listed) or its
+/// `showtime` (if still scheduled), with its `refusal` (a code and why), if any.
+fn line_view(
+    line: Line,
+    stored: Option<&Stored<MovieInput>>,
+    showtime: Option<&showtimes::ShowtimeView>,
+    refusal: Option<(&'static str, String)>,
+    genre_names: &HashMap<Key, String>,
+) -> LineView {
+    let unit_price = match line.kind {
+        Kind::Movie => stored.map(|m| m.fields.price.clone()),
+        Kind::Ticket => showtime.map(|s| s.price.clone()),
+    };
+    let (unavailable_code, refusal) = refusal.unzip();
+    let line_total = unit_price.as_ref().map(|p| Price {
+        amount: p.amount * i64::from(line.quantity),
+        currency: p.currency.clone(),
+    });
+    LineView {
+        title: stored
+            .map(|m| m.fields.title.trim().to_string())
+            .or_else(|| showtime.map(|s| s.movie_title.clone()))
+            .unwrap_or_else(|| "(withdrawn)".into()),
+        genres: stored
+            .map(|m| {
+                m.fields
+                    .genre_ids
+                    .iter()
+                    .filter_map(|g| genre_names.get(&records::key::<Genre>(g)).cloned())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        release_year: stored.and_then(|m| m.fields.release_date.get(..4)?.parse().ok()),
+        starts_at: showtime.map(|s| s.starts_at.clone()),
+        cinema: showtime.map(|s| s.cinema_name.clone()),
+        time_zone: showtime.map(|s| s.time_zone.clone()),
+        seats_left: showtime.map(|s| s.seats_left),
+        seats: showtime.map(|s| s.seats),
+        id: line.id,
+        kind: line.kind,
+        movie_id: line.movie_id,
+        showtime_id: line.showtime_id,
+        quantity: line.quantity,
+        unit_price,
+        line_total,
+        available: refusal.is_none(),
+        unavailable_reason: refusal,
+        unavailable_code: unavailable_code.map(str::to_string),
     }
-    let item_count = items.len();
-    Ok(CartView {
-        items,
-        total: total.unwrap_or(Price {
-            amount: 0,
-            currency: "EUR".into(),
-        }),
-        item_count,
-    })
 }

@@ -102,7 +102,7 @@ pub async fn paid(
         return reject(app, None, paid, "it names no order of ours", claim).await;
     };
     // Read together: what the checks below and the settlement need of the order.
-    let (payment, buyer, existing) = tokio::join!(
+    let (payment, buyer, listed) = tokio::join!(
         payment_of(app, &order, paid.payment_id, Some(paid.session_id)),
         user::find(app, &order.user_id),
         movies_still_listed(app, &order),
@@ -132,39 +132,78 @@ pub async fn paid(
     }
     if order.status != Status::Pending {
         if order.payment_intent.as_deref() != Some(payment_intent) {
-            // Paid after the order ended (it lapsed or was canceled at that very moment):
-            // the money goes back rather than selling seats that may be gone.
-            tracing::error!(
-                order_id,
-                payment_intent,
-                "payment for an ended order; refunding"
-            );
-            payments::gateway::of(app)
-                .refund(&payments::gateway::RefundRequest {
-                    order_id: order.id.clone(),
-                    payment_intent: payment_intent.to_string(),
-                    amount: order.total.amount,
-                    currency: order.total.currency.clone(),
-                    idempotency_key: format!("lapsed-{}-{payment_intent}", order.id),
-                })
-                .await?;
-            let now = app.clock.now().unix_timestamp();
-            app.table
-                .write(Write::update(
-                    payments::key(&payment.id),
-                    payments::status_update(PaymentStatus::Refunded, now)
-                        .set("payment_intent", payment_intent)
-                        .set("hint", "Paid after the order had ended; refunded in full"),
-                ))
-                .await?;
+            refund_paid_after_end(app, &order, &payment, payment_intent).await?;
         }
         return record_only(app, claim).await;
     }
     let Some(buyer) = buyer? else {
         return Err(Problem::internal());
     };
+    let writes = settlement(
+        app,
+        &order,
+        &payment,
+        &buyer.email,
+        payment_intent,
+        &listed?,
+    );
+    if apply(app, claim, writes).await? {
+        tracing::info!(order_id, "order paid");
+        marquee_core::metrics::count(marquee_core::metrics::Metric::PaymentsSettled);
+    }
+    // Idempotent: repeats of the event tidy the cart again.
+    let bought: Vec<String> = order.lines.iter().map(|l| l.line_id.clone()).collect();
+    cart::remove_lines(app, &order.user_id, &bought).await?;
+    Ok(())
+}
+
+/// A payment for an order that ended (it lapsed or was canceled at that very moment): the
+/// money goes back rather than selling seats that may be gone, and the payment says why.
+async fn refund_paid_after_end(
+    app: &App,
+    order: &Order,
+    payment: &payments::Payment,
+    payment_intent: &str,
+) -> Result<(), Problem> {
+    tracing::error!(
+        order_id = order.id,
+        payment_intent,
+        "payment for an ended order; refunding"
+    );
+    payments::gateway::of(app)
+        .refund(&payments::gateway::RefundRequest {
+            order_id: order.id.clone(),
+            payment_intent: payment_intent.to_string(),
+            amount: order.total.amount,
+            currency: order.total.currency.clone(),
+            idempotency_key: format!("lapsed-{}-{payment_intent}", order.id),
+        })
+        .await?;
     let now = app.clock.now().unix_timestamp();
-    let existing = existing?;
+    app.table
+        .write(Write::update(
+            payments::key(&payment.id),
+            payments::status_update(PaymentStatus::Refunded, now)
+                .set("payment_intent", payment_intent)
+                .set("hint", "Paid after the order had ended; refunded in full"),
+        ))
+        .await?;
+    Ok(())
+}
+
+/// The writes that settle a pending order paid through `payment_intent`: the order paid
+/// (if still pending) and counted in the sales, its cart's pending mark and its seat hold
+/// gone, the intent mapped to it, the receipt owed to `email`, the payment succeeded, and
+/// each movie granted (and counted on the movie's record while it is `listed`).
+fn settlement(
+    app: &App,
+    order: &Order,
+    payment: &payments::Payment,
+    email: &str,
+    payment_intent: &str,
+    listed: &HashSet<String>,
+) -> Vec<Write> {
+    let now = app.clock.now().unix_timestamp();
     let mut writes = vec![
         Write::update(
             key(&order.id),
@@ -186,8 +225,8 @@ pub async fn paid(
             &order.id,
             "receipt",
             Template::OrderReceipt,
-            &buyer.email,
-            receipt_context(app, &order),
+            email,
+            receipt_context(app, order),
         ),
     ];
     writes.push(Write::update(
@@ -202,7 +241,7 @@ pub async fn paid(
             &purchase_key(&order.user_id, &line.movie_id),
             &json!({"movie_id": line.movie_id, "order_id": order.id, "purchased_at": now}),
         )));
-        if existing.contains(line.movie_id.as_str()) {
+        if listed.contains(line.movie_id.as_str()) {
             writes.push(index::marked(
                 Update::new().add("purchase_count", 1),
                 &line.movie_id,
@@ -210,14 +249,7 @@ pub async fn paid(
             ));
         }
     }
-    if apply(app, claim, writes).await? {
-        tracing::info!(order_id, "order paid");
-        marquee_core::metrics::count(marquee_core::metrics::Metric::PaymentsSettled);
-    }
-    // Idempotent: repeats of the event tidy the cart again.
-    let bought: Vec<String> = order.lines.iter().map(|l| l.line_id.clone()).collect();
-    cart::remove_lines(app, &order.user_id, &bought).await?;
-    Ok(())
+    writes
 }
 
 /// The order's payment record an event is about: the one the event names (or the order's
