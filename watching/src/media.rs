@@ -4,7 +4,8 @@
 //! movie's media. An upload is an item that expires after a day: the expiry sweep aborts
 //! what was left unfinished (and the bucket's lifecycle rule backs it up).
 
-use crate::store::{MediaError, UploadedPart};
+use crate::probe::{ProbeError, Probed};
+use crate::store::{MediaError, MediaStore, UploadedPart};
 use crate::stores;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -267,92 +268,17 @@ pub async fn complete(
         }]));
     }
     let files = stores(&app)?;
-    let parts: Vec<UploadedPart> = input
-        .parts
-        .iter()
-        .map(|p| UploadedPart {
-            number: p.number,
-            etag: p.etag.clone(),
-        })
-        .collect();
-    match files
-        .store
-        .complete_upload(&upload.object, &upload.store_upload, &parts)
-        .await
-    {
-        Ok(()) => {}
-        Err(MediaError::InvalidPart(detail) | MediaError::PartTooSmall(detail)) => {
-            return Err(Problem::conflict(
-                "parts_not_uploaded",
-                format!(
-                    "The parts are not as listed ({detail}); PUT each part to its URL and complete again"
-                ),
-            ));
-        }
-        // Joined by an earlier attempt that failed after: carry on from the file.
-        Err(MediaError::NoSuchUpload)
-            if files
-                .store
-                .size(&upload.object)
-                .await
-                .map_err(store_problem)?
-                == Some(upload.size_bytes) => {}
-        Err(MediaError::NoSuchUpload) => {
-            return Err(Problem::conflict(
-                "upload_gone",
-                "The store no longer holds this upload; start a new one",
-            ));
-        }
-        Err(e) => return Err(store_problem(e)),
-    }
+    join_parts(files.store.as_ref(), &upload, &input.parts).await?;
     // From here the parts are one file: a refusal removes it and ends the upload.
     let refuse = |problem: Problem| async {
         let _ = files.store.delete(&upload.object).await;
         let _ = app.table.write(Write::delete(upload_key(&upload_id))).await;
         Err(problem)
     };
-    let size = files
-        .store
-        .size(&upload.object)
-        .await
-        .map_err(store_problem)?;
-    if size != Some(upload.size_bytes) {
-        return refuse(Problem::conflict(
-            "size_mismatch",
-            format!(
-                "The file is {} bytes, not the {} announced; start a new upload",
-                size.unwrap_or(0),
-                upload.size_bytes
-            ),
-        ))
-        .await;
-    }
-    let probed = match crate::probe::probe(files.store.as_ref(), &upload.object, upload.size_bytes)
-        .await
-    {
+    let probed = match check_joined(files.store.as_ref(), &upload).await {
         Ok(probed) => probed,
-        Err(crate::probe::ProbeError::Store(e)) => {
-            tracing::error!(dependency = "media store", error = %e, "reading the upload failed");
-            return Err(Problem::unavailable());
-        }
-        Err(e @ crate::probe::ProbeError::NotFaststart) => {
-            return refuse(Problem::validation(vec![FieldError {
-                field: "file".into(),
-                message: e.to_string(),
-            }]))
-            .await;
-        }
-        Err(e) => {
-            return refuse(
-                Problem::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "not_video",
-                    "Unsupported media type",
-                )
-                .detail(e.to_string()),
-            )
-            .await;
-        }
+        Err(Unkept::Refused(problem)) => return refuse(problem).await,
+        Err(Unkept::Unread(problem)) => return Err(problem),
     };
     let file = MediaFile {
         object: upload.object.clone(),
@@ -376,6 +302,95 @@ pub async fn complete(
         size_bytes: file.size_bytes,
         duration_s: file.duration_s,
     }))
+}
+
+/// Joins an upload's parts into its file. Completing again after a join that went through
+/// (an earlier attempt failed after it) carries on from the file.
+async fn join_parts(
+    store: &dyn MediaStore,
+    upload: &Upload,
+    listed: &[CompletedPart],
+) -> Result<(), Problem> {
+    let parts: Vec<UploadedPart> = listed
+        .iter()
+        .map(|p| UploadedPart {
+            number: p.number,
+            etag: p.etag.clone(),
+        })
+        .collect();
+    match store
+        .complete_upload(&upload.object, &upload.store_upload, &parts)
+        .await
+    {
+        Ok(()) => Ok(()),
+        Err(MediaError::InvalidPart(detail) | MediaError::PartTooSmall(detail)) => {
+            Err(Problem::conflict(
+                "parts_not_uploaded",
+                format!(
+                    "The parts are not as listed ({detail}); PUT each part to its URL and complete again"
+                ),
+            ))
+        }
+        Err(MediaError::NoSuchUpload)
+            if store.size(&upload.object).await.map_err(store_problem)?
+                == Some(upload.size_bytes) =>
+        {
+            Ok(())
+        }
+        Err(MediaError::NoSuchUpload) => Err(Problem::conflict(
+            "upload_gone",
+            "The store no longer holds this upload; start a new one",
+        )),
+        Err(e) => Err(store_problem(e)),
+    }
+}
+
+/// Why a joined file is not kept.
+enum Unkept {
+    /// Not the file announced, or not a video that plays as it downloads: it goes.
+    Refused(Problem),
+    /// The store could not be read: the file stays, to complete again.
+    Unread(Problem),
+}
+
+/// The joined file checked: the size announced, and an MP4 that plays as it downloads.
+async fn check_joined(store: &dyn MediaStore, upload: &Upload) -> Result<Probed, Unkept> {
+    let size = store
+        .size(&upload.object)
+        .await
+        .map_err(|e| Unkept::Unread(store_problem(e)))?;
+    if size != Some(upload.size_bytes) {
+        return Err(Unkept::Refused(Problem::conflict(
+            "size_mismatch",
+            format!(
+                "The file is {} bytes, not the {} announced; start a new upload",
+                size.unwrap_or(0),
+                upload.size_bytes
+            ),
+        )));
+    }
+    crate::probe::probe(store, &upload.object, upload.size_bytes)
+        .await
+        .map_err(|e| match e {
+            ProbeError::Store(e) => {
+                tracing::error!(dependency = "media store", error = %e, "reading the upload failed");
+                Unkept::Unread(Problem::unavailable())
+            }
+            e @ ProbeError::NotFaststart => {
+                Unkept::Refused(Problem::validation(vec![FieldError {
+                    field: "file".into(),
+                    message: e.to_string(),
+                }]))
+            }
+            e => Unkept::Refused(
+                Problem::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "not_video",
+                    "Unsupported media type",
+                )
+                .detail(e.to_string()),
+            ),
+        })
 }
 
 enum ReplaceError {
