@@ -264,15 +264,27 @@ pub async fn schedule_many(
     for input in inputs {
         showtimes.push(new_showtime(input, &found, now)?);
     }
-
-    // Each screen's day plans: the days its new shows start and the days either side.
-    let mut screens: BTreeMap<(String, u16), Vec<usize>> = BTreeMap::new();
-    for (n, show) in showtimes.iter().enumerate() {
+    let mut plans = day_plans(app, &showtimes).await?;
+    // The plans' versions as stored, which each commit checks and moves on.
+    let mut versions: BTreeMap<Key, i64> =
+        plans.iter().map(|(k, p)| (k.clone(), p.version)).collect();
+    place(&showtimes, &mut plans)?;
+    let mut screens: BTreeMap<(String, u16), Vec<&Showtime>> = BTreeMap::new();
+    for show in &showtimes {
         screens
             .entry((show.cinema_id.clone(), show.screen))
             .or_default()
-            .push(n);
+            .push(show);
     }
+    for ((cinema_id, screen), shows) in screens {
+        commit_screen(app, &cinema_id, screen, shows, &plans, &mut versions).await?;
+    }
+    Ok(showtimes.iter().map(Showtime::view).collect())
+}
+
+/// The day plans of the screens `showtimes` are on: the days each starts and the days
+/// either side (a show may run past midnight), empty where none is stored. One batch read.
+async fn day_plans(app: &App, showtimes: &[Showtime]) -> Result<BTreeMap<Key, DayPlan>, Problem> {
     let plan_keys: BTreeSet<Key> = showtimes
         .iter()
         .flat_map(|show| {
@@ -285,7 +297,7 @@ pub async fn schedule_many(
         .collect();
     let wanted = plan_keys.iter().cloned().collect();
     let mut stored = store::batch_get_by_key(app.table.as_ref(), wanted).await?;
-    let mut plans: BTreeMap<Key, DayPlan> = plan_keys
+    Ok(plan_keys
         .into_iter()
         .map(|k| {
             let plan = stored
@@ -294,11 +306,13 @@ pub async fn schedule_many(
                 .unwrap_or_default();
             (k, plan)
         })
-        .collect();
-    // The plans' versions as stored, which each commit checks and moves on.
-    let mut versions: BTreeMap<Key, i64> =
-        plans.iter().map(|(k, p)| (k.clone(), p.version)).collect();
-    for show in &showtimes {
+        .collect())
+}
+
+/// Puts each show in its start day's plan, in turn, unless it overlaps a show already on
+/// its screen that day or either side (stored, or placed before it): 409 `screen_busy`.
+fn place(showtimes: &[Showtime], plans: &mut BTreeMap<Key, DayPlan>) -> Result<(), Problem> {
+    for show in showtimes {
         let day = start_day(show);
         // Times of one format and offset compare as text.
         if let Some(clash) = [day.previous_day(), Some(day), day.next_day()]
@@ -324,51 +338,58 @@ pub async fn schedule_many(
             });
         }
     }
+    Ok(())
+}
 
-    for ((cinema_id, screen), shows) in &screens {
-        let mut by_day: BTreeMap<Date, Vec<&Showtime>> = BTreeMap::new();
-        for n in shows {
-            by_day
-                .entry(start_day(&showtimes[*n]))
-                .or_default()
-                .push(&showtimes[*n]);
-        }
-        let days: Vec<Date> = by_day.keys().copied().collect();
-        let mut first = 0;
-        while first < days.len() {
-            // As many days as one transaction holds (a day is never split).
-            let mut last = first + 1;
-            while last < days.len()
-                && commit_size(&by_day, &days[first..=last]) <= store::MAX_TRANSACTION_WRITES
-            {
-                last += 1;
-            }
-            let chunk = &days[first..last];
-            let writes = commit_writes(cinema_id, *screen, &by_day, chunk, &plans, &versions);
-            let sample = &by_day[&chunk[0]][0].id;
-            match app.table.transact(writes).await {
-                Ok(()) => {}
-                // The shows' ids are new to this call: if one is stored, this call stored
-                // it (a transaction the store applied but answered late, retried by the SDK).
-                Err(StoreError::TransactionCanceled { .. } | StoreError::Conflict)
-                    if app.table.get(&key(sample)).await?.is_some() => {}
-                Err(StoreError::TransactionCanceled { .. } | StoreError::Conflict) => {
-                    return Err(Problem::conflict(
-                        "screen_busy",
-                        "The screen's schedule changed meanwhile; try again",
-                    ));
-                }
-                Err(e) => return Err(e.into()),
-            }
-            for day in chunk {
-                if let Some(version) = versions.get_mut(&plan_key(cinema_id, *screen, *day)) {
-                    *version += 1;
-                }
-            }
-            first = last;
-        }
+/// Stores one screen's new `shows` with their day plans, as many days a transaction as it
+/// holds (a day is never split), each only if its plans are still at `versions`, which
+/// move on as each commits.
+async fn commit_screen(
+    app: &App,
+    cinema_id: &str,
+    screen: u16,
+    shows: Vec<&Showtime>,
+    plans: &BTreeMap<Key, DayPlan>,
+    versions: &mut BTreeMap<Key, i64>,
+) -> Result<(), Problem> {
+    let mut by_day: BTreeMap<Date, Vec<&Showtime>> = BTreeMap::new();
+    for show in shows {
+        by_day.entry(start_day(show)).or_default().push(show);
     }
-    Ok(showtimes.iter().map(Showtime::view).collect())
+    let days: Vec<Date> = by_day.keys().copied().collect();
+    let mut first = 0;
+    while first < days.len() {
+        let mut last = first + 1;
+        while last < days.len()
+            && commit_size(&by_day, &days[first..=last]) <= store::MAX_TRANSACTION_WRITES
+        {
+            last += 1;
+        }
+        let chunk = &days[first..last];
+        let writes = commit_writes(cinema_id, screen, &by_day, chunk, plans, versions);
+        let sample = &by_day[&chunk[0]][0].id;
+        match app.table.transact(writes).await {
+            Ok(()) => {}
+            // The shows' ids are new to this call: if one is stored, this call stored
+            // it (a transaction the store applied but answered late, retried by the SDK).
+            Err(StoreError::TransactionCanceled { .. } | StoreError::Conflict)
+                if app.table.get(&key(sample)).await?.is_some() => {}
+            Err(StoreError::TransactionCanceled { .. } | StoreError::Conflict) => {
+                return Err(Problem::conflict(
+                    "screen_busy",
+                    "The screen's schedule changed meanwhile; try again",
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        for day in chunk {
+            if let Some(version) = versions.get_mut(&plan_key(cinema_id, screen, *day)) {
+                *version += 1;
+            }
+        }
+        first = last;
+    }
+    Ok(())
 }
 
 /// A showtime from its input, the movie and cinema it names among `found`, or the input's
