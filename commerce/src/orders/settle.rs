@@ -430,10 +430,16 @@ pub async fn refunded(
         record_only(app, claim).await?;
         return Ok(Some(order.id));
     }
-    let Some(buyer) = user::find(app, &order.user_id).await? else {
+    let now = app.clock.now().unix_timestamp();
+    // Read together: the buyer, to write to, and what the refund undoes.
+    let (buyer, revoked, seats_back) = tokio::join!(
+        user::find(app, &order.user_id),
+        grants_revoked(app, &order, now),
+        seats_given_back(app, &order),
+    );
+    let Some(buyer) = buyer? else {
         return Err(Problem::internal());
     };
-    let now = app.clock.now().unix_timestamp();
     let mut writes = vec![
         Write::update(
             key(&order.id),
@@ -457,16 +463,32 @@ pub async fn refunded(
             payments::status_update(PaymentStatus::Refunded, now),
         ));
     }
-    // Only the grants this order made (a movie bought again later stays owned).
+    writes.extend(revoked?);
+    writes.extend(seats_back?);
+    if apply(app, claim, writes).await? {
+        tracing::info!(order_id = %order.id, "order refunded");
+        marquee_core::metrics::count(marquee_core::metrics::Metric::Refunds);
+    }
+    Ok(Some(order.id))
+}
+
+/// The writes that take back the movies a refunded order granted: only the grants this
+/// order made (a movie bought again later stays owned), each movie's purchase count
+/// lowered while it is listed.
+async fn grants_revoked(app: &App, order: &Order, now: i64) -> Result<Vec<Write>, Problem> {
     let grants: Vec<Key> = order
         .lines
         .iter()
         .filter(|l| l.kind == Kind::Movie)
         .map(|l| purchase_key(&order.user_id, &l.movie_id))
         .collect();
-    let granted = marquee_core::store::batch_get_by_key(app.table.as_ref(), grants).await?;
-    let existing = movies_still_listed(app, &order).await?;
-    for item in granted.into_values() {
+    let (granted, listed) = tokio::join!(
+        marquee_core::store::batch_get_by_key(app.table.as_ref(), grants),
+        movies_still_listed(app, order),
+    );
+    let listed = listed?;
+    let mut writes = Vec::new();
+    for item in granted?.into_values() {
         if item.get("order_id").and_then(Value::as_str) != Some(order.id.as_str()) {
             continue;
         }
@@ -480,7 +502,7 @@ pub async fn refunded(
             )
             .when(Condition::eq("order_id", order.id.as_str())),
         );
-        if existing.contains(movie_id) {
+        if listed.contains(movie_id) {
             writes.push(index::marked(
                 Update::new().add("purchase_count", -1),
                 movie_id,
@@ -488,28 +510,23 @@ pub async fn refunded(
             ));
         }
     }
-    let mut showtimes = Vec::new();
-    for line in order.lines.iter().filter(|l| l.kind == Kind::Ticket) {
-        if let Some(showtime) = &line.showtime_id {
-            showtimes.push((showtime.clone(), line.quantity));
-        }
-    }
-    let still_scheduled = marquee_core::store::batch_get_by_key(
-        app.table.as_ref(),
-        showtimes
-            .iter()
-            .map(|(s, _)| marquee_catalog::catalog::showtimes::key(s))
-            .collect(),
-    )
-    .await?;
-    for (showtime, quantity) in showtimes {
-        if still_scheduled.contains_key(&marquee_catalog::catalog::showtimes::key(&showtime)) {
-            writes.push(seat_release(&showtime, quantity));
-        }
-    }
-    if apply(app, claim, writes).await? {
-        tracing::info!(order_id = %order.id, "order refunded");
-        marquee_core::metrics::count(marquee_core::metrics::Metric::Refunds);
-    }
-    Ok(Some(order.id))
+    Ok(writes)
+}
+
+/// The writes that give a refunded order's seats back, on the showtimes still scheduled.
+async fn seats_given_back(app: &App, order: &Order) -> Result<Vec<Write>, Problem> {
+    use marquee_catalog::catalog::showtimes;
+    let tickets: Vec<(&str, u16)> = order
+        .lines
+        .iter()
+        .filter(|l| l.kind == Kind::Ticket)
+        .filter_map(|l| Some((l.showtime_id.as_deref()?, l.quantity)))
+        .collect();
+    let keys = tickets.iter().map(|(s, _)| showtimes::key(s)).collect();
+    let still_scheduled = marquee_core::store::batch_get_by_key(app.table.as_ref(), keys).await?;
+    Ok(tickets
+        .into_iter()
+        .filter(|(showtime, _)| still_scheduled.contains_key(&showtimes::key(showtime)))
+        .map(|(showtime, quantity)| seat_release(showtime, quantity))
+        .collect())
 }
