@@ -37,6 +37,7 @@ pub static FILES: &[(&str, &str, &str)] = &[
     web_file!("app/screens/movie.js", JS),
     web_file!("app/screens/names.js", JS),
     web_file!("app/screens/player.js", JS),
+    web_file!("app/screens/security.js", JS),
     web_file!("app/screens/shop.js", JS),
 ];
 

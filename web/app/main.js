@@ -32,7 +32,7 @@ const screens = [
   [/^\/signup$/, () => account().then((m) => m.signUp), 'Sign up'],
   [/^\/forgot$/, () => account().then((m) => m.forgot), 'Reset your password'],
   [/^\/account$/, () => account().then((m) => m.profile), 'Account'],
-  [/^\/account\/security$/, () => account().then((m) => m.security), 'Security'],
+  [/^\/account\/security$/, () => import('./screens/security.js').then((m) => m.security), 'Security'],
   [/^\/manage$/, () => manage().then((m) => m.catalogue), 'The catalogue'],
   [/^\/manage\/movies\/([^/]+)$/, () => manage().then((m) => m.movie), 'Edit a movie'],
   [/^\/manage\/cinemas$/, () => cinemas().then((m) => m.list), 'Cinemas'],

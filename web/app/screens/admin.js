@@ -117,7 +117,7 @@ const days = (name, from, to, required = false) => [
 
 /**
  * Refunds asked for, to approve; the sales of chosen days (the last 30 first); every
- * order, by status; the accounts, found by email and role; the latest payments.
+ * order and every payment, by status and days; the accounts, found by email and role.
  * @param {HTMLElement} main
  * @param {import('../main.js').Route} route
  */
