@@ -501,8 +501,16 @@ try {
   await accessible(page, 'account, refused');
   await page.$eval('#f-country', (e) => { e.value = ''; });
   await page.type('#f-country', 'pt');
+  await page.$eval('#f-date_of_birth', (e) => { /** @type {HTMLInputElement} */ (e).value = '1991-06-30'; });
+  await page.type('#f-avatar_url', 'https://pictures.example.org/me.png');
   await clickText(page, 'button', 'Save');
   await waitForText(page, '#announce', 'Profile saved');
+  // What was saved is what the form shows again.
+  await page.reload();
+  await page.waitForSelector('#f-first_name');
+  const saved = await page.$$eval(['#f-date_of_birth', '#f-country', '#f-avatar_url'].join(', '), (all) => all.map((e) => /** @type {HTMLInputElement} */ (e).value));
+  if (saved.join(' ') !== '1991-06-30 PT https://pictures.example.org/me.png') throw new Error(`the profile saved: ${saved}`);
+  log(`the profile kept its date of birth, country and picture: ${saved.join(', ')}`);
   await page.goto(`${base}/#/orders`);
   await clickText(page, '.orders a', movie.title);
   await waitForText(page, 'h1', 'Your order');

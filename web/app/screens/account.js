@@ -219,14 +219,18 @@ export async function profile(main) {
     { class: 'card-form' },
     field('First name', { name: 'first_name', value: me.first_name ?? '', autocomplete: 'given-name' }),
     field('Last name', { name: 'last_name', value: me.last_name ?? '', autocomplete: 'family-name' }),
+    // The API takes a past day (UTC) from 1900 on.
+    field('Date of birth (optional)', { name: 'date_of_birth', type: 'date', value: me.date_of_birth ?? '', autocomplete: 'bday', min: '1900-01-01', max: new Date(Date.now() - 86_400_000).toISOString().slice(0, 10) }),
     field('Country (two letters)', { name: 'country', value: me.country ?? '', autocomplete: 'country', maxlength: 2 }),
+    field('Picture (an https address, optional)', { name: 'avatar_url', type: 'url', pattern: 'https://.*', maxlength: 2048, value: me.avatar_url ?? '' }),
     h('div', { class: 'field' }, h('label', { for: 'f-bio' }, 'About you'), h('textarea', { id: 'f-bio', name: 'bio', rows: 3 }, me.bio ?? '')),
     h('button', { type: 'submit', class: 'primary' }, 'Save'),
   );
   onSubmit(form, async (data) => {
     const value = (/** @type {string} */ name) => text(data, name) || null;
     const country = value('country')?.toUpperCase() ?? null;
-    await call('patch', '/me', { body: { first_name: value('first_name'), last_name: value('last_name'), country, bio: value('bio') } });
+    const body = { first_name: value('first_name'), last_name: value('last_name'), date_of_birth: value('date_of_birth'), country, avatar_url: value('avatar_url'), bio: value('bio') };
+    await call('patch', '/me', { body });
     announce('Profile saved');
   });
   const signOut = h('button', { type: 'button' }, 'Sign out');
