@@ -1064,7 +1064,7 @@ try {
   log(`the library shows ${everyMovie.items.length} favourites, 20 at a time`);
   // The security log a page at a time: 20 more sign-ins make it longer than one page.
   for (let n = 0; n < 20; n += 1) {
-    const again = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(admin) });
+    const again = await fetch(`${base}/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'curl/8.5.0' }, body: JSON.stringify(admin) });
     if (again.status !== 200) throw new Error(`signing in again: ${again.status}`);
   }
   await staff.goto(`${base}/#/account/security`);
@@ -1072,9 +1072,12 @@ try {
   await accessible(staff, 'security');
   const logged = () => staff.$$eval('[aria-labelledby="log"] li', (items) => items.length);
   if ((await logged()) !== 20) throw new Error(`the security log starts with ${await logged()} events`);
+  // Each event says from which device and address it came.
+  const newest = await textOf(staff, '[aria-labelledby="log"] li');
+  if (!/ · sign in · with a password · curl\/8\.5\.0 · 127\.0\.0\.1$/.test(newest)) throw new Error(`the newest security event: "${newest}"`);
   await clickText(staff, '[aria-labelledby="log"] button.more', 'Older events');
   await staff.waitForFunction(() => document.querySelectorAll('[aria-labelledby="log"] li').length > 20, { timeout: 10_000 });
-  log(`the security log shows ${await logged()} events after "Older events"`);
+  log(`the security log shows ${await logged()} events after "Older events", the newest "${newest}"`);
   // The orders a page at a time: 21 orders of one cart, each canceled.
   const forSale = everyMovie.items.find((/** @type {{ available: boolean }} */ m) => m.available);
   const carted = await fetch(`${base}/cart/items`, { method: 'POST', headers: asAdmin, body: JSON.stringify({ movie_id: forSale.id }) });

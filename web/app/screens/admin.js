@@ -3,6 +3,7 @@
 import { call, whoAmI } from '../api.js';
 import { announce, failure, h, loading, money, onSubmit, pagedList, show, text, when } from '../dom.js';
 import { refusedUnless } from './account.js';
+import { eventItem } from './security.js';
 import { ticketCount } from './shop.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
@@ -298,8 +299,6 @@ export async function user(main, { params: [id] }) {
     h('section', { 'aria-labelledby': 'payments-title' }, h('h2', { id: 'payments-title' }, 'Payments'), payments),
     h('section', { 'aria-labelledby': 'events-title' }, h('h2', { id: 'events-title' }, 'Security log'), events),
   );
-  /** @param {Schemas['SecurityEvent']} e */
-  const eventItem = (e) => h('li', {}, `${when(e.at)} · ${e.type.replaceAll('_', ' ')}${e.ip ? ` · ${e.ip}` : ''}`);
   await Promise.all([
     call('get', '/admin/users/{id}/cart', { params: { id } })
       .then((c) =>

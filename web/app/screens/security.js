@@ -168,8 +168,13 @@ const choosePassword = (email) =>
     `A link to choose a password is on its way to ${email} (at most one a minute).`,
   );
 
-/** @param {Schemas['SecurityEvent']} e */
-const eventItem = (e) => h('li', {}, `${when(e.at)} · ${e.type.replaceAll('_', ' ')}${e.ip ? ` · ${e.ip}` : ''}`);
+/**
+ * One security event as a line: when, what, how (the API's few words), and from which
+ * device and address, so that a viewer can tell a sign-in that was not theirs.
+ * @param {Schemas['SecurityEvent']} e
+ */
+export const eventItem = (e) =>
+  h('li', {}, [when(e.at), e.type.replaceAll('_', ' '), e.detail, e.user_agent ? deviceOf(e.user_agent) : null, e.ip].filter(Boolean).join(' · '));
 
 /** The security log's next page, from `cursor`. */
 const olderEvents = (/** @type {string} */ cursor) => call('get', '/me/security-events', { query: { limit: 20, cursor } });
