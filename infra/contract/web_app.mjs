@@ -1096,6 +1096,27 @@ try {
   await clickText(staff, 'button.more', 'More orders');
   await staff.waitForFunction(() => document.querySelectorAll('main ul.orders li').length === 21 && !document.querySelector('button.more'), { timeout: 10_000 });
   log('the orders screen shows 21 orders, 20 at a time');
+  // An order whose movie's price rises before it is paid: checking out from the cart goes
+  // to the order, which says the new total and offers to pay that.
+  const placed = await (await fetch(`${base}/orders`, { method: 'POST', headers: { ...asAdmin, 'idempotency-key': 'repriced' } })).json();
+  const beforeRise = await (await fetch(`${base}/movies/${forSale.id}`)).json();
+  const risen = { amount: beforeRise.price.amount + 100, currency: beforeRise.price.currency };
+  const rise = await fetch(`${base}/movies/${forSale.id}`, { method: 'PATCH', headers: { ...asAdmin, 'if-match': `"${beforeRise.version}"` }, body: JSON.stringify({ price: risen }) });
+  if (rise.status !== 200) throw new Error(`raising the price: ${rise.status}`);
+  const price = (/** @type {{ amount: number, currency: string }} */ p) => new Intl.NumberFormat(undefined, { style: 'currency', currency: p.currency }).format(p.amount / 100);
+  await staff.goto(`${base}/#/cart`);
+  await waitForText(staff, 'main td', price(risen));
+  expectError(409, `/orders/${placed.id}/checkout`);
+  await clickText(staff, 'button', 'Check out');
+  await staff.waitForFunction((id) => location.hash === `#/orders/${id}`, {}, placed.id);
+  await waitForText(staff, '.notice', `the total is now ${price(risen)}, not ${price(beforeRise.price)}`);
+  await accessible(staff, 'an order repriced');
+  await Promise.all([staff.waitForNavigation({ waitUntil: 'load' }), clickText(staff, 'button', `Pay ${price(risen)}`)]);
+  await waitForText(staff, 'body', `${(risen.amount / 100).toFixed(2)} ${risen.currency}`);
+  await staff.goto(`${base}/#/orders/${placed.id}`);
+  await clickText(staff, 'button', 'Cancel the order');
+  await waitForText(staff, '#announce', 'Order canceled');
+  log(`a price risen after ordering: the order asks to pay ${price(risen)}, and the checkout page asks for it`);
   // What is left in the cart, taken out at once.
   await staff.goto(`${base}/#/cart`);
   await waitForText(staff, 'main td a', forSale.title);

@@ -1,6 +1,6 @@
 // Buying: the cart, placing an order, paying for it on the checkout page, and the orders
 // and payments afterwards (with refund requests).
-import { call, signedIn } from '../api.js';
+import { ApiError, call, signedIn } from '../api.js';
 import { announce, failure, h, loading, money, onSubmit, pagedList, show, showTime, text, when } from '../dom.js';
 import { needSignIn } from './account.js';
 
@@ -54,7 +54,17 @@ export async function cart(main) {
     show(status, loading('the checkout'));
     try {
       const order = await call('post', '/orders', { headers: { 'Idempotency-Key': crypto.randomUUID() } });
-      await payFor(order.id);
+      try {
+        await payFor(order.id);
+      } catch (error) {
+        // Prices or availability changed since the order was made: its page says what
+        // changed and offers to pay the new total.
+        if (error instanceof ApiError && error.code === 'order_changed') {
+          location.hash = `#/orders/${order.id}`;
+          return;
+        }
+        throw error;
+      }
     } catch (error) {
       checkout.disabled = false;
       show(status, failure(error));
@@ -177,6 +187,9 @@ async function confirm(main, order, left) {
   if (!left()) draw(main, current, 'success');
 }
 
+/** Lines an order left out, and why ("Secret River (sold out)"). */
+const leftOut = (/** @type {Schemas['LeftOut'][]} */ lines) => lines.map((l) => `${l.title} (${l.reason})`).join(', ');
+
 export const ticketCount = (/** @type {number} */ n) => (n === 1 ? '1 ticket' : `${n} tickets`);
 
 /** When and where a line's tickets are for, on the cinema's clock ("Dec 8, 2026, 3:00 PM
@@ -196,9 +209,16 @@ function draw(main, o, back) {
   if (back === 'success' && o.status === 'paid') notes.push(h('p', { class: 'success' }, 'Thank you: your order is paid. A receipt is on its way by email.'));
   if (back === 'success' && o.status === 'pending') notes.push(h('p', {}, 'Your payment is not confirmed yet: this page shows it once it is.'));
   if (back === 'canceled') notes.push(h('p', {}, 'You left the payment page: the order is waiting for payment.'));
+  if (o.left_out?.length) notes.push(h('p', {}, `Left out of this order: ${leftOut(o.left_out)}.`));
+  // Set when checking out found new prices or items gone: paying accepts them.
+  const changed = o.status === 'pending' ? o.repricing : null;
+  if (changed) {
+    const dropped = changed.dropped.length ? ` ${leftOut(changed.dropped)} can no longer be bought.` : '';
+    notes.push(h('p', { class: 'notice' }, `Prices or availability changed since you ordered: the total is now ${money(changed.total)}, not ${money(o.total)}.${dropped}`));
+  }
   const act = [];
   if (o.status === 'pending') {
-    const pay = h('button', { type: 'button', class: 'primary' }, 'Pay now');
+    const pay = h('button', { type: 'button', class: 'primary' }, changed ? `Pay ${money(changed.total)}` : 'Pay now');
     pay.addEventListener('click', async () => {
       pay.disabled = true;
       try {
