@@ -998,7 +998,10 @@ try {
   for (const end of ['#f-sales-from', '#f-sales-to']) await setDay(end, today);
   await clickText(staff, '[aria-labelledby="sales-title"] button', 'Show');
   await waitForText(staff, '[aria-labelledby="sales-title"] p', `from 0 paid orders: 0 movies, 0 tickets. ${refundTotal} refunded, 1 order.`);
-  log(`the admin's orders list it as refunded; today's sales say "${await textOf(staff, '[aria-labelledby="sales-title"] p')}"`);
+  const todayRow = await staff.$$eval('[aria-labelledby="sales-title"] tbody tr', (rows) => rows.map((r) => [...r.children].map((c) => c.textContent)));
+  const [soldOn, revenue, paidOrders, refundedCell] = todayRow.length === 1 ? todayRow[0] : [];
+  if (soldOn !== today || !revenue?.includes('0.00') || paidOrders !== '0' || refundedCell !== `${refundTotal} (1 order)`) throw new Error(`today's sales by day: ${JSON.stringify(todayRow)}`);
+  log(`the admin's orders list it as refunded; today's sales say "${await textOf(staff, '[aria-labelledby="sales-title"] p')}", by day ${JSON.stringify(todayRow[0])}`);
   // Orders and payments of chosen days: days that end before they start are refused on
   // their field; tomorrow has no order; today has the refunded one and its payment.
   await setDay('#f-orders-from', tomorrow);
@@ -1113,10 +1116,15 @@ try {
   await accessible(staff, 'an order repriced');
   await Promise.all([staff.waitForNavigation({ waitUntil: 'load' }), clickText(staff, 'button', `Pay ${price(risen)}`)]);
   await waitForText(staff, 'body', `${(risen.amount / 100).toFixed(2)} ${risen.currency}`);
+  // A declined card: the payment says why on the buyer's orders screen.
+  await Promise.all([staff.waitForNavigation({ waitUntil: 'load' }), clickText(staff, 'button', 'Decline')]);
+  await waitForText(staff, '.note', 'Your card was declined.');
+  await staff.goto(`${base}/#/orders`);
+  await waitForText(staff, 'main li', `${price(risen)} · failed: Your card was declined. Try a different payment method.`);
   await staff.goto(`${base}/#/orders/${placed.id}`);
   await clickText(staff, 'button', 'Cancel the order');
   await waitForText(staff, '#announce', 'Order canceled');
-  log(`a price risen after ordering: the order asks to pay ${price(risen)}, and the checkout page asks for it`);
+  log(`a price risen after ordering: the order asks to pay ${price(risen)}, and the checkout page asks for it; a declined card says why`);
   // What is left in the cart, taken out at once.
   await staff.goto(`${base}/#/cart`);
   await waitForText(staff, 'main td a', forSale.title);

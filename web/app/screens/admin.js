@@ -4,7 +4,7 @@ import { call, whoAmI } from '../api.js';
 import { announce, failure, h, loading, money, onSubmit, pagedList, show, text, when } from '../dom.js';
 import { refusedUnless } from './account.js';
 import { eventItem } from './security.js';
-import { ticketCount } from './shop.js';
+import { hintOf, ticketCount } from './shop.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
 
@@ -57,7 +57,7 @@ const orderItem = (/** @type {Schemas['Order']} */ o, /** @type {boolean} */ buy
   );
 
 const paymentItem = (/** @type {Schemas['Payment']} */ p, /** @type {boolean} */ buyer) =>
-  h('li', {}, `${when(p.created_at)} · ${money(p.amount)} · ${p.status}`, buyer ? [' · ', h('a', { href: `#/admin/users/${p.user_id}` }, 'the buyer')] : null);
+  h('li', {}, `${when(p.created_at)} · ${money(p.amount)} · ${p.status}${hintOf(p)}`, buyer ? [' · ', h('a', { href: `#/admin/users/${p.user_id}` }, 'the buyer')] : null);
 
 /** The day `daysAgo` days before today, `YYYY-MM-DD` in UTC (the API's dates). */
 const dayBefore = (/** @type {number} */ daysAgo) => new Date(Date.now() - daysAgo * 86_400_000).toISOString().slice(0, 10);
@@ -101,6 +101,26 @@ function filters({ name, statuses, pageFrom, into, toNode, empty, more }) {
   });
   return form;
 }
+
+/**
+ * The days that sold or refunded something, one row each.
+ * @param {Schemas['DaySales'][]} busy
+ * @param {(amount: number) => string} price
+ */
+const salesByDay = (busy, price) =>
+  busy.length
+    ? h(
+        'table',
+        { class: 'lines' },
+        h('caption', {}, 'By day'),
+        h('thead', {}, h('tr', {}, ['Day (UTC)', 'Revenue', 'Paid orders', 'Refunded'].map((title) => h('th', { scope: 'col' }, title)))),
+        h(
+          'tbody',
+          {},
+          busy.map((d) => h('tr', {}, h('td', {}, d.date), h('td', {}, price(d.revenue)), h('td', {}, String(d.orders)), h('td', {}, d.refunded_orders ? `${price(d.refunded)} (${many(d.refunded_orders, 'order')})` : ''))),
+        ),
+      )
+    : null;
 
 /**
  * The fields of a range of UTC days, `from` and `to`.
@@ -213,6 +233,7 @@ export async function overview(main, { query }) {
             t.refunded_orders ? ` ${price(t.refunded)} refunded, ${many(t.refunded_orders, 'order')}.` : '',
           ),
           top.length ? h('ol', {}, top.map((m) => h('li', {}, `${m.title}: ${price(m.revenue)} from ${many(m.orders, 'order')}`))) : null,
+          salesByDay(s.by_day.filter((d) => d.orders || d.refunded_orders), price),
         );
       })
       .catch((error) => show(sales, failure(error)));

@@ -132,8 +132,16 @@ const PAGE = 20;
 const orderItem = (o) =>
   h('li', {}, h('a', { href: `#/orders/${o.id}` }, `${when(o.created_at)}: ${o.lines.map((l) => l.title).join(', ')}`), ` · ${money(o.total)} · ${STATUS[o.status]}`);
 
+/**
+ * Why a payment failed ("Your card was declined. ..."), or why one was refunded unasked,
+ * after its status; nothing for the others (a declined payment's order may be canceled
+ * later, and its payment with it).
+ * @param {Schemas['Payment']} p
+ */
+export const hintOf = (p) => (p.hint && (p.status === 'failed' || p.status === 'refunded') ? `: ${p.hint}` : '');
+
 /** @param {Schemas['Payment']} p */
-const paymentItem = (p) => h('li', {}, `${when(p.created_at)} · ${money(p.amount)} · ${p.status} · `, h('a', { href: `#/orders/${p.order_id}` }, 'the order'));
+const paymentItem = (p) => h('li', {}, `${when(p.created_at)} · ${money(p.amount)} · ${p.status}${hintOf(p)} · `, h('a', { href: `#/orders/${p.order_id}` }, 'the order'));
 
 /** @param {HTMLElement} main */
 export async function orders(main) {
