@@ -585,6 +585,8 @@ try {
   await second.waitForSelector('code.secret');
   await accessible(second, 'two-step setup');
   const secret = await textOf(second, 'code.secret');
+  const handedOver = new URL(await second.$eval('a.otpauth', (a) => /** @type {HTMLAnchorElement} */ (a).href));
+  if (handedOver.protocol !== 'otpauth:' || handedOver.searchParams.get('secret') !== secret) throw new Error(`the authenticator link: ${handedOver}`);
   const now = Math.floor(Date.now() / 1000);
   // Typed as authenticators show it, in two halves.
   await second.type('#f-code', totp(secret, now).replace(/^(\d{3})/, '$1 '));

@@ -287,9 +287,11 @@ function confirmStep(into, setup) {
   show(
     into,
     h('h2', { id: 'two-step' }, 'Two-step sign-in'),
-    h('p', {}, 'Scan this code with an authenticator app, or type the key below into it.'),
+    h('p', {}, `Scan this code with an authenticator app, or type the key below into it, then enter the code it shows within ${Math.max(1, Math.round(setup.expires_in / 60))} minutes.`),
     qr,
     h('p', {}, 'Key: ', h('code', { class: 'secret' }, setup.secret)),
+    // A phone cannot scan its own screen: the same key, handed to the app that opens it.
+    h('p', {}, h('a', { href: setup.otpauth_uri, class: 'otpauth' }, 'On this phone? Add it to your authenticator app')),
     form,
   );
 }
