@@ -1164,6 +1164,13 @@ try {
   });
   await visitor.waitForFunction(() => (document.querySelector('.trailer video')?.currentTime ?? 0) > 1, { timeout: 20_000 });
   log('an anonymous visitor plays the new trailer');
+  // A link to the movie removed earlier: not found, with no offer to try again.
+  expectError(404, `/movies/${mistaken.id}`);
+  await visitor.goto(`${base}/#/movies/${mistaken.id}`);
+  await waitForText(visitor, 'h1', 'Not found');
+  await waitForText(visitor, 'main p', 'No such movie');
+  if ((await visitor.$$('main button')).length) throw new Error('a removed movie offers to try again');
+  await accessible(visitor, 'not found');
   await visitor.goto(`${base}/#/browse`);
   await visitor.waitForFunction((all) => document.querySelectorAll('#f-genre option').length === all + 1, { timeout: 10_000 }, genreCount);
   log(`browse offers all ${genreCount} genres`);

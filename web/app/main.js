@@ -1,7 +1,7 @@
 // The app's shell: the navigation, the signed-in state, and which screen a location shows.
 // Screens live behind the `#` (`/#/movies/<id>`), so the same origin serves the API's
 // paths and the app, and the static files need no rewriting to deploy.
-import { call, keepTokens, onSession, refresh, signedIn, whoAmI } from './api.js';
+import { ApiError, call, keepTokens, onSession, refresh, signedIn, whoAmI } from './api.js';
 import { announce, failure, h, messageOf, show } from './dom.js';
 
 /**
@@ -77,7 +77,14 @@ async function render() {
       else leave();
     }
   } catch (error) {
-    show(view, failure(error, render));
+    // What the address names is not there (a movie removed, a mistyped link): trying
+    // again would not help.
+    if (error instanceof ApiError && error.status === 404) {
+      document.title = 'Not found - Marquee';
+      show(view, h('h1', {}, 'Not found'), h('p', {}, error.message), h('p', {}, h('a', { href: '#/' }, 'Back to the front page')));
+    } else {
+      show(view, h('h1', {}, 'This page could not be shown'), failure(error, render));
+    }
   }
 }
 
