@@ -846,7 +846,10 @@ try {
   if (changed.price.amount !== 950 || changed.seats !== 40) throw new Error(`the showtime changed: ${JSON.stringify(changed)}`);
   await staff.goto(`${base}/#/movies/${newId}`);
   await waitForText(staff, '.showtime', `9:00 AM (${cinemaTime})`);
-  log(`scheduled from New York at 09:00 ${cinemaTime} (${scheduled[0].starts_at}); the movie page says "${await textOf(staff, '.showtime strong')}"`);
+  // And when the show ends, on the same clock.
+  const ends = new Date(changed.ends_at).toLocaleTimeString('en-US', { timeStyle: 'short', timeZone: cinema.time_zone });
+  await waitForText(staff, '.showtime', ` · ends ${ends} · ${cinema.name}`);
+  log(`scheduled from New York at 09:00 ${cinemaTime} (${scheduled[0].starts_at}); the movie page says "${await textOf(staff, '.showtime p')}"`);
   // Where the clocks change, a start is read as the API's zones read it: the earlier of two
   // when they go back, past the gap when they go forward.
   const readings = await staff.evaluate(async () => {

@@ -103,6 +103,15 @@ export function showTime(/** @type {string} */ moment, /** @type {string | null 
   return there === date.toLocaleString(undefined, style) ? there : `${there} (${zoneName(zone)})`;
 }
 
+/** The time of day `moment` is on `zone`'s clock ("11:29 PM"): when a show ends, after its start. */
+export function timeOfDay(/** @type {string} */ moment, /** @type {string | null | undefined} */ zone) {
+  try {
+    return new Date(moment).toLocaleTimeString(undefined, { timeStyle: 'short', timeZone: zone || 'UTC' });
+  } catch {
+    return new Date(moment).toLocaleTimeString(undefined, { timeStyle: 'short' });
+  }
+}
+
 /** The instant a `datetime-local` value ("2026-12-08T15:00") names on `zone`'s clock. */
 export function fromWallClock(/** @type {string} */ wall, /** @type {string} */ zone) {
   const asUtc = Date.parse(`${wall.length === 16 ? `${wall}:00` : wall}Z`);

@@ -84,17 +84,22 @@ function filters({ name, statuses, pageFrom, into, toNode, empty, more }) {
   ]);
   const form = h('form', { class: 'row' }, h('label', { for: status.id }, 'Status'), status, ...days(name, '', ''), h('button', { type: 'submit' }, 'Show'));
   status.addEventListener('change', () => form.requestSubmit());
+  // Only the latest choice draws: an earlier answer that lands after it is dropped.
+  let latest = 0;
   onSubmit(form, async (data) => {
     const chosen = {
       status: statuses.find((st) => st === text(data, 'status')),
       from: text(data, 'from') || undefined,
       to: text(data, 'to') || undefined,
     };
+    const asked = ++latest;
     const pageOf = (/** @type {string | undefined} */ cursor) => pageFrom(chosen, cursor);
     show(into, loading(name));
     try {
-      show(into, pagedList(await pageOf(undefined), pageOf, toNode, more, empty));
+      const first = await pageOf(undefined);
+      if (asked === latest) show(into, pagedList(first, pageOf, toNode, more, empty));
     } catch (error) {
+      if (asked !== latest) return;
       show(into);
       throw error;
     }

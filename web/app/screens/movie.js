@@ -5,7 +5,7 @@
 import { ApiError, call, signedIn, whoAmI } from '../api.js';
 import { beatsSettled } from './player.js';
 import { ticketCount } from './shop.js';
-import { announce, clock, failure, h, icon, loading, messageOf, money, moreOf, onSubmit, show, showTime, text, when, year } from '../dom.js';
+import { announce, clock, failure, h, icon, loading, messageOf, money, moreOf, onSubmit, show, showTime, text, timeOfDay, when, year } from '../dom.js';
 
 /** @typedef {import('../../contract').Schemas} Schemas */
 
@@ -245,7 +245,7 @@ function showtimes(movieId, cart) {
     return h(
       'li',
       { class: 'showtime' },
-      h('p', {}, h('strong', {}, showTime(s.starts_at, s.time_zone)), ` · ${s.cinema_name}, screen ${s.screen} · ${money(s.price)} a seat · `, soldOut ? h('span', { class: 'error' }, 'Sold out') : `${s.seats_left} seats left`),
+      h('p', {}, h('strong', {}, showTime(s.starts_at, s.time_zone)), ` · ends ${timeOfDay(s.ends_at, s.time_zone)} · ${s.cinema_name}, screen ${s.screen} · ${money(s.price)} a seat · `, soldOut ? h('span', { class: 'error' }, 'Sold out') : `${s.seats_left} seats left`),
       place,
     );
   };
