@@ -1108,7 +1108,7 @@ try {
   // to the order, which says the new total and offers to pay that.
   const placed = await (await fetch(`${base}/orders`, { method: 'POST', headers: { ...asAdmin, 'idempotency-key': 'repriced' } })).json();
   const beforeRise = await (await fetch(`${base}/movies/${forSale.id}`)).json();
-  const risen = { amount: beforeRise.price.amount + 100, currency: beforeRise.price.currency };
+  let risen = { amount: beforeRise.price.amount + 100, currency: beforeRise.price.currency };
   const rise = await fetch(`${base}/movies/${forSale.id}`, { method: 'PATCH', headers: { ...asAdmin, 'if-match': `"${beforeRise.version}"` }, body: JSON.stringify({ price: risen }) });
   if (rise.status !== 200) throw new Error(`raising the price: ${rise.status}`);
   const price = (/** @type {{ amount: number, currency: string }} */ p) => new Intl.NumberFormat(undefined, { style: 'currency', currency: p.currency }).format(p.amount / 100);
@@ -1119,6 +1119,15 @@ try {
   await staff.waitForFunction((id) => location.hash === `#/orders/${id}`, {}, placed.id);
   await waitForText(staff, '.notice', `the total is now ${price(risen)}, not ${price(beforeRise.price)}`);
   await accessible(staff, 'an order repriced');
+  // Risen again while the page is open: paying says so and shows the newest total.
+  const beforeSecond = await (await fetch(`${base}/movies/${forSale.id}`)).json();
+  const risenOnce = risen;
+  risen = { amount: risenOnce.amount + 100, currency: risenOnce.currency };
+  const riseAgain = await fetch(`${base}/movies/${forSale.id}`, { method: 'PATCH', headers: { ...asAdmin, 'if-match': `"${beforeSecond.version}"` }, body: JSON.stringify({ price: risen }) });
+  if (riseAgain.status !== 200) throw new Error(`raising the price again: ${riseAgain.status}`);
+  expectError(409, `/orders/${placed.id}/checkout`);
+  await clickText(staff, 'button', `Pay ${price(risenOnce)}`);
+  await waitForText(staff, '.notice', `the total is now ${price(risen)}, not ${price(beforeRise.price)}`);
   await Promise.all([staff.waitForNavigation({ waitUntil: 'load' }), clickText(staff, 'button', `Pay ${price(risen)}`)]);
   await waitForText(staff, 'body', `${(risen.amount / 100).toFixed(2)} ${risen.currency}`);
   // A declined card: the payment says why on the buyer's orders screen.
@@ -1129,7 +1138,7 @@ try {
   await staff.goto(`${base}/#/orders/${placed.id}`);
   await clickText(staff, 'button', 'Cancel the order');
   await waitForText(staff, '#announce', 'Order canceled');
-  log(`a price risen after ordering: the order asks to pay ${price(risen)}, and the checkout page asks for it; a declined card says why`);
+  log(`a price risen twice after ordering: the order asks to pay ${price(risenOnce)}, then ${price(risen)}, which the checkout page asks for; a declined card says why`);
   // What is left in the cart, taken out at once.
   await staff.goto(`${base}/#/cart`);
   await waitForText(staff, 'main td a', forSale.title);

@@ -234,6 +234,14 @@ function draw(main, o, back) {
       } catch (error) {
         pay.disabled = false;
         show(status, failure(error));
+        // Changed again since this page was drawn: the order now holds what changed.
+        if (error instanceof ApiError && error.code === 'order_changed') {
+          const again = await call('get', '/orders/{id}', { params: { id: o.id } }).catch(() => null);
+          if (again) {
+            draw(main, again, null);
+            announce('Prices changed again: the new total is shown');
+          }
+        }
       }
     });
     const cancel = h('button', { type: 'button' }, 'Cancel the order');
