@@ -384,7 +384,8 @@ try {
     const text = await textOf(page, '.counts');
     const [, likes] = /(\d+) likes/.exec(text) ?? [];
     const [, ratings] = /by (\d+)/.exec(text) ?? [, '0'];
-    return { likes: Number(likes), ratings: Number(ratings) };
+    const [, comments] = /(\d+) comments?$/.exec(text) ?? [];
+    return { likes: Number(likes), ratings: Number(ratings), comments: Number(comments) };
   };
   const before = await counted();
   await clickText(page, '.marks button', 'Like');
@@ -413,6 +414,8 @@ try {
     [...(mistaken?.querySelectorAll('button') ?? [])].find((b) => b.textContent === 'Delete')?.click();
   });
   await waitForText(page, '.comments .comment', 'This comment was deleted.');
+  // Two posted, one deleted: the count moved with each.
+  await waitForText(page, '.counts', ` · ${before.comments + 1} comment`);
   await accessible(page, 'movie');
   await fitsAPhone(page, 'movie');
   // What the page showed is what the API keeps: a reload finds the marks.

@@ -33,13 +33,18 @@ export async function render(main, { params: [id], query }) {
   document.title = `${movie.title} - Marquee`;
 
   const counts = h('p', { class: 'counts' });
+  /** The counts last drawn: a comment posted or deleted here moves its count at once. */
+  let shown = /** @type {Schemas['MovieCounts']} */ (movie);
   /** @param {Schemas['MovieCounts']} c */
-  const drawCounts = (c) =>
+  const drawCounts = (c) => {
+    shown = c;
     show(
       counts,
       `${c.likes} likes · ${c.dislikes} dislikes · `,
       c.rating_average == null ? 'not rated yet' : `rated ${c.rating_average.toFixed(1)}/10 by ${c.rating_count}`,
+      ` · ${c.comment_count === 1 ? '1 comment' : `${c.comment_count} comments`}`,
     );
+  };
   drawCounts(movie);
 
   /** Each name links to the person's movies, newest first. */
@@ -78,6 +83,9 @@ export async function render(main, { params: [id], query }) {
       comments(movie.id, query.get('comment'), me && { id: me.id, staff }),
     ),
   );
+  main.addEventListener(COMMENTS_CHANGED, (event) => {
+    if (event instanceof CustomEvent) drawCounts({ ...shown, comment_count: Math.max(0, shown.comment_count + event.detail) });
+  });
 }
 
 /**
@@ -395,6 +403,7 @@ function commentItem(c, reader) {
     if (!window.confirm(own ? 'Delete your comment?' : `Delete ${c.author_name}'s comment?`)) return;
     try {
       await call('delete', '/comments/{id}', { params: { id: c.id } });
+      commentsChanged(body, -1);
       draw({ ...c, deleted: true, text: null });
       // A deleted comment takes no more replies.
       body.parentElement?.querySelectorAll(':scope > .reply-toggle, :scope > form').forEach((e) => e.remove());
@@ -406,6 +415,12 @@ function commentItem(c, reader) {
   draw(c);
   return h('li', { class: 'comment', id: `comment-${c.id}` }, body);
 }
+
+/** Told (bubbling, its detail +1 or -1) when a comment is posted or deleted on the page. */
+const COMMENTS_CHANGED = 'comments-changed';
+
+/** Tells the page from `where` that its comments grew or shrank by `by`. */
+const commentsChanged = (/** @type {Element} */ where, /** @type {number} */ by) => where.dispatchEvent(new CustomEvent(COMMENTS_CHANGED, { bubbles: true, detail: by }));
 
 /**
  * A form that posts a comment (or a reply to `parentId`).
@@ -428,6 +443,7 @@ function writer(movieId, parentId, posted) {
       body: { text: text(data, 'text'), parent_id: parentId },
     });
     form.reset();
+    commentsChanged(form, 1);
     posted(comment);
     announce('Comment posted');
   });
