@@ -60,8 +60,7 @@ async function render() {
   const match = screens.map(([pattern, load, title]) => ({ m: pattern.exec(path), load, title })).find((s) => s.m);
   window.scrollTo(0, 0);
   if (!match?.m) {
-    document.title = 'Not found - Marquee';
-    show(main, h('h1', {}, 'Nothing here'), h('p', {}, h('a', { href: '#/' }, 'Back to the front page')));
+    notFound(main, 'Nothing here', null);
     return;
   }
   document.title = `${match.title} - Marquee`;
@@ -80,12 +79,17 @@ async function render() {
     // What the address names is not there (a movie removed, a mistyped link): trying
     // again would not help.
     if (error instanceof ApiError && error.status === 404) {
-      document.title = 'Not found - Marquee';
-      show(view, h('h1', {}, 'Not found'), h('p', {}, error.message), h('p', {}, h('a', { href: '#/' }, 'Back to the front page')));
+      notFound(view, 'Not found', error.message);
     } else {
       show(view, h('h1', {}, 'This page could not be shown'), failure(error, render));
     }
   }
+}
+
+/** What an address that names nothing shows: `heading`, the reason if known, the way home. */
+function notFound(/** @type {HTMLElement} */ into, /** @type {string} */ heading, /** @type {string | null} */ why) {
+  document.title = 'Not found - Marquee';
+  show(into, h('h1', {}, heading), why && h('p', {}, why), h('p', {}, h('a', { href: '#/' }, 'Back to the front page')));
 }
 
 async function drawNav() {
