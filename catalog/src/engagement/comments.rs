@@ -96,6 +96,13 @@ async fn find(app: &App, id: &str) -> Result<Comment, Problem> {
     Ok(from_entity_item("comment", item)?)
 }
 
+fn parent_deleted() -> Problem {
+    Problem::validation(vec![FieldError {
+        field: "parent_id".into(),
+        message: "names a deleted comment, which takes no more replies".into(),
+    }])
+}
+
 fn display_name(author: &user::User) -> String {
     match (&author.first_name, &author.last_name) {
         (Some(first), Some(last)) => format!("{first} {}", last.chars().next().unwrap_or(' '))
@@ -138,6 +145,9 @@ pub async fn create(
                     field: "parent_id".into(),
                     message: format!("no comment on this movie has the id {parent_id}"),
                 }]));
+            }
+            if parent.deleted {
+                return Err(parent_deleted());
             }
             Some(parent)
         }
@@ -190,11 +200,24 @@ pub async fn create(
         .when(Condition::NotExists),
         Write::put(pointer).when(Condition::NotExists),
     ];
+    // Deleted meanwhile, the comment answered takes the reply no more than before.
+    let parent_check = parent.as_ref().map(|p| {
+        writes.push(Write::check(
+            comment_key(&p.movie_id, &p.thread_id, &p.id),
+            Condition::eq("deleted", false),
+        ));
+        writes.len() - 1
+    });
     writes.extend(owed.iter().map(|o| o.write.clone()));
     match app.table.transact(writes).await {
         Ok(()) => {}
         Err(StoreError::TransactionCanceled { failed }) if failed.contains(&0) => {
             return Err(super::no_movie());
+        }
+        Err(StoreError::TransactionCanceled { failed })
+            if parent_check.is_some_and(|i| failed.contains(&i)) =>
+        {
+            return Err(parent_deleted());
         }
         Err(e) => return Err(e.into()),
     }

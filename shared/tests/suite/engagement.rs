@@ -585,6 +585,22 @@ async fn comments_thread_notify_and_obey_their_owners(env: Env) {
         StatusCode::NO_CONTENT
     );
     assert_eq!(edit(&ana, first_id).await.0, StatusCode::NOT_FOUND);
+    // A deleted comment takes no more replies.
+    let (status, problem) = env
+        .post(
+            &path,
+            Some(&ben),
+            json!({"text": "Still here?", "parent_id": first_id}),
+        )
+        .await;
+    assert_eq!(
+        (status, support::error_fields(&problem)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["parent_id".to_string()]
+        ),
+        "{problem}"
+    );
     let (_, page) = env.get(&format!("{path}?limit=10"), None).await;
     let first_listed = &page["items"][0];
     assert_eq!(
