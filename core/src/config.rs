@@ -232,7 +232,11 @@ impl Config {
                 )));
             }
         };
-        let mut config = Self {
+        let public_url = get("MARQUEE_PUBLIC_URL")
+            .unwrap_or_else(|| "http://127.0.0.1:3000".into())
+            .trim_end_matches('/')
+            .to_string();
+        let config = Self {
             backend: backend.clone(),
             data_dir: get("MARQUEE_DATA_DIR")
                 .unwrap_or_else(|| ".marquee".into())
@@ -242,10 +246,8 @@ impl Config {
             mail_queue_url: get("MARQUEE_MAIL_QUEUE_URL"),
             mail_from: get("MARQUEE_MAIL_FROM")
                 .unwrap_or_else(|| "Marquee <no-reply@marquee.local>".into()),
-            public_url: get("MARQUEE_PUBLIC_URL")
-                .unwrap_or_else(|| "http://127.0.0.1:3000".into())
-                .trim_end_matches('/')
-                .to_string(),
+            cors_origins: cors_origins(get("MARQUEE_CORS_ORIGINS"), &public_url)?,
+            public_url,
             jwt_private_key: get("MARQUEE_JWT_PRIVATE_KEY"),
             jwt_public_key: get("MARQUEE_JWT_PUBLIC_KEY"),
             // Lambda's application log level (its logging configuration) when ours is unset,
@@ -274,85 +276,10 @@ impl Config {
                 DEFAULT_REQUEST_TIMEOUT,
                 "MARQUEE_REQUEST_TIMEOUT_MS",
             )?,
-            cors_origins: Vec::new(),
-            oauth: OAuthConfig {
-                google_client_id: get("MARQUEE_GOOGLE_CLIENT_ID"),
-                google_client_secret: get("MARQUEE_GOOGLE_CLIENT_SECRET"),
-                google_issuer: get("MARQUEE_GOOGLE_ISSUER")
-                    .unwrap_or_else(|| "https://accounts.google.com".into()),
-                facebook_client_id: get("MARQUEE_FACEBOOK_CLIENT_ID"),
-                facebook_client_secret: get("MARQUEE_FACEBOOK_CLIENT_SECRET"),
-                facebook_authorize_url: get("MARQUEE_FACEBOOK_AUTHORIZE_URL").unwrap_or_else(
-                    || format!("https://www.facebook.com/{FACEBOOK_API}/dialog/oauth"),
-                ),
-                facebook_token_url: get("MARQUEE_FACEBOOK_TOKEN_URL").unwrap_or_else(|| {
-                    format!("https://graph.facebook.com/{FACEBOOK_API}/oauth/access_token")
-                }),
-                facebook_graph_url: get("MARQUEE_FACEBOOK_GRAPH_URL")
-                    .unwrap_or_else(|| format!("https://graph.facebook.com/{FACEBOOK_API}")),
-                allowed_redirects: get("MARQUEE_OAUTH_REDIRECTS").map(|list| {
-                    list.split(',')
-                        .map(|url| url.trim().to_string())
-                        .filter(|url| !url.is_empty())
-                        .collect()
-                }),
-            },
+            oauth: OAuthConfig::from_lookup(&get),
             simulated_oauth: backend == Backend::Embedded,
             keep_public_answers: false,
-            media: MediaConfig {
-                bucket: get("MARQUEE_MEDIA_BUCKET"),
-                cdn_url: get("MARQUEE_MEDIA_CDN_URL").map(|u| u.trim_end_matches('/').to_string()),
-                cdn_key_id: get("MARQUEE_MEDIA_CDN_KEY_ID"),
-                cdn_private_key: get("MARQUEE_MEDIA_CDN_PRIVATE_KEY"),
-                max_upload_bytes: match get("MARQUEE_MEDIA_MAX_UPLOAD_BYTES") {
-                    None => DEFAULT_MAX_UPLOAD_BYTES,
-                    Some(v) => v.parse().map_err(|_| {
-                        ConfigError(
-                            "MARQUEE_MEDIA_MAX_UPLOAD_BYTES must be a number of bytes".into(),
-                        )
-                    })?,
-                },
-                url_max_secs: match get("MARQUEE_PLAYBACK_URL_MAX_SECS") {
-                    None => MAX_PLAYBACK_URL_SECS,
-                    Some(v) => v
-                        .parse()
-                        .ok()
-                        .filter(|secs| (1..=MAX_PLAYBACK_URL_SECS).contains(secs))
-                        .ok_or_else(|| {
-                            ConfigError(format!(
-                                "MARQUEE_PLAYBACK_URL_MAX_SECS must be 1 to {MAX_PLAYBACK_URL_SECS}"
-                            ))
-                        })?,
-                },
-            },
-        };
-        if config.media.cdn_url.is_some()
-            && (config.media.cdn_key_id.is_none() || config.media.cdn_private_key.is_none())
-        {
-            return Err(ConfigError(
-                "MARQUEE_MEDIA_CDN_URL needs MARQUEE_MEDIA_CDN_KEY_ID and MARQUEE_MEDIA_CDN_PRIVATE_KEY".into(),
-            ));
-        }
-        config.cors_origins = match get("MARQUEE_CORS_ORIGINS") {
-            Some(list) => {
-                let mut origins = Vec::new();
-                for listed in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
-                    match crate::http::cors::origin_of(listed) {
-                        Some(origin) if origin == listed.trim_end_matches('/') => {
-                            origins.push(origin)
-                        }
-                        _ => {
-                            return Err(ConfigError(format!(
-                                "MARQUEE_CORS_ORIGINS: {listed} is not an origin (scheme://host[:port])"
-                            )));
-                        }
-                    }
-                }
-                origins
-            }
-            None => crate::http::cors::origin_of(&config.public_url)
-                .into_iter()
-                .collect(),
+            media: MediaConfig::from_lookup(&get)?,
         };
         if config.backend == Backend::Aws
             && (config.expiry_queue_url.is_none() || config.mail_queue_url.is_none())
@@ -382,6 +309,92 @@ impl Config {
 
     pub fn outbox_dir(&self) -> PathBuf {
         self.data_dir.join("outbox")
+    }
+}
+
+impl OAuthConfig {
+    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        Self {
+            google_client_id: get("MARQUEE_GOOGLE_CLIENT_ID"),
+            google_client_secret: get("MARQUEE_GOOGLE_CLIENT_SECRET"),
+            google_issuer: get("MARQUEE_GOOGLE_ISSUER")
+                .unwrap_or_else(|| "https://accounts.google.com".into()),
+            facebook_client_id: get("MARQUEE_FACEBOOK_CLIENT_ID"),
+            facebook_client_secret: get("MARQUEE_FACEBOOK_CLIENT_SECRET"),
+            facebook_authorize_url: get("MARQUEE_FACEBOOK_AUTHORIZE_URL")
+                .unwrap_or_else(|| format!("https://www.facebook.com/{FACEBOOK_API}/dialog/oauth")),
+            facebook_token_url: get("MARQUEE_FACEBOOK_TOKEN_URL").unwrap_or_else(|| {
+                format!("https://graph.facebook.com/{FACEBOOK_API}/oauth/access_token")
+            }),
+            facebook_graph_url: get("MARQUEE_FACEBOOK_GRAPH_URL")
+                .unwrap_or_else(|| format!("https://graph.facebook.com/{FACEBOOK_API}")),
+            allowed_redirects: get("MARQUEE_OAUTH_REDIRECTS").map(|list| {
+                list.split(',')
+                    .map(|url| url.trim().to_string())
+                    .filter(|url| !url.is_empty())
+                    .collect()
+            }),
+        }
+    }
+}
+
+impl MediaConfig {
+    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let media = Self {
+            bucket: get("MARQUEE_MEDIA_BUCKET"),
+            cdn_url: get("MARQUEE_MEDIA_CDN_URL").map(|u| u.trim_end_matches('/').to_string()),
+            cdn_key_id: get("MARQUEE_MEDIA_CDN_KEY_ID"),
+            cdn_private_key: get("MARQUEE_MEDIA_CDN_PRIVATE_KEY"),
+            max_upload_bytes: match get("MARQUEE_MEDIA_MAX_UPLOAD_BYTES") {
+                None => DEFAULT_MAX_UPLOAD_BYTES,
+                Some(v) => v.parse().map_err(|_| {
+                    ConfigError("MARQUEE_MEDIA_MAX_UPLOAD_BYTES must be a number of bytes".into())
+                })?,
+            },
+            url_max_secs: match get("MARQUEE_PLAYBACK_URL_MAX_SECS") {
+                None => MAX_PLAYBACK_URL_SECS,
+                Some(v) => v
+                    .parse()
+                    .ok()
+                    .filter(|secs| (1..=MAX_PLAYBACK_URL_SECS).contains(secs))
+                    .ok_or_else(|| {
+                        ConfigError(format!(
+                            "MARQUEE_PLAYBACK_URL_MAX_SECS must be 1 to {MAX_PLAYBACK_URL_SECS}"
+                        ))
+                    })?,
+            },
+        };
+        if media.cdn_url.is_some()
+            && (media.cdn_key_id.is_none() || media.cdn_private_key.is_none())
+        {
+            return Err(ConfigError(
+                "MARQUEE_MEDIA_CDN_URL needs MARQUEE_MEDIA_CDN_KEY_ID and MARQUEE_MEDIA_CDN_PRIVATE_KEY".into(),
+            ));
+        }
+        Ok(media)
+    }
+}
+
+/// The origins CORS allows: those listed, each exactly an origin, or else the public URL's.
+fn cors_origins(listed: Option<String>, public_url: &str) -> Result<Vec<String>, ConfigError> {
+    match listed {
+        Some(list) => {
+            let mut origins = Vec::new();
+            for listed in list.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                match crate::http::cors::origin_of(listed) {
+                    Some(origin) if origin == listed.trim_end_matches('/') => origins.push(origin),
+                    _ => {
+                        return Err(ConfigError(format!(
+                            "MARQUEE_CORS_ORIGINS: {listed} is not an origin (scheme://host[:port])"
+                        )));
+                    }
+                }
+            }
+            Ok(origins)
+        }
+        None => Ok(crate::http::cors::origin_of(public_url)
+            .into_iter()
+            .collect()),
     }
 }
 
@@ -499,5 +512,44 @@ mod tests {
     fn public_url_loses_its_trailing_slash() {
         let c = config(&[("MARQUEE_PUBLIC_URL", "https://marquee.example/")]).unwrap();
         assert_eq!(c.public_url, "https://marquee.example");
+    }
+
+    #[test]
+    fn media_settings_are_checked() {
+        let c = config(&[]).unwrap();
+        assert_eq!(
+            (c.media.max_upload_bytes, c.media.url_max_secs),
+            (DEFAULT_MAX_UPLOAD_BYTES, MAX_PLAYBACK_URL_SECS)
+        );
+        let c = config(&[
+            ("MARQUEE_MEDIA_CDN_URL", "https://media.example/"),
+            ("MARQUEE_MEDIA_CDN_KEY_ID", "K1"),
+            ("MARQUEE_MEDIA_CDN_PRIVATE_KEY", "pem"),
+            ("MARQUEE_PLAYBACK_URL_MAX_SECS", "60"),
+        ])
+        .unwrap();
+        assert_eq!(
+            (c.media.cdn_url.as_deref(), c.media.url_max_secs),
+            (Some("https://media.example"), 60)
+        );
+        for bad in [
+            [
+                ("MARQUEE_MEDIA_CDN_URL", "https://media.example"),
+                ("MARQUEE_MEDIA_CDN_KEY_ID", "K1"),
+            ],
+            [
+                ("MARQUEE_MEDIA_MAX_UPLOAD_BYTES", "5GB"),
+                ("MARQUEE_LOG", "info"),
+            ],
+            [
+                ("MARQUEE_PLAYBACK_URL_MAX_SECS", "0"),
+                ("MARQUEE_LOG", "info"),
+            ],
+        ] {
+            let err = config(&bad).unwrap_err();
+            assert!(err.to_string().contains(bad[0].0), "{err}");
+        }
+        let too_long = (MAX_PLAYBACK_URL_SECS + 1).to_string();
+        assert!(config(&[("MARQUEE_PLAYBACK_URL_MAX_SECS", &too_long)]).is_err());
     }
 }

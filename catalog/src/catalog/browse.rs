@@ -152,39 +152,17 @@ fn id_filter(value: Option<String>, name: &str, errors: &mut Vec<FieldError>) ->
 
 /// Checks and normalises the query of a list: 400 `invalid_query` naming every bad
 /// parameter.
-pub fn parse(query: BrowseQuery) -> Result<(Filters, Plan), Problem> {
+pub fn parse(mut query: BrowseQuery) -> Result<(Filters, Plan), Problem> {
     let mut errors = Vec::new();
     let limit = page_limit(query.limit);
     if let Err(problem) = &limit {
         errors.extend(problem.errors.clone());
     }
-    let genre = id_filter(query.genre, "genre", &mut errors);
-    let actor = id_filter(query.actor, "actor", &mut errors);
-    let director = id_filter(query.director, "director", &mut errors);
-    let producer = id_filter(query.producer, "producer", &mut errors);
-    for (name, year) in [("year_from", query.year_from), ("year_to", query.year_to)] {
-        if year.is_some_and(|y| !(1888..=9999).contains(&y)) {
-            errors.push(field(name, "must be a year from 1888"));
-        }
-    }
-    if let (Some(from), Some(to)) = (query.year_from, query.year_to)
-        && from > to
-    {
-        errors.push(field("year_to", "must not be before year_from"));
-    }
-    for (name, price) in [
-        ("price_min", query.price_min),
-        ("price_max", query.price_max),
-    ] {
-        if price.is_some_and(|p| p < 0) {
-            errors.push(field(name, "must not be negative"));
-        }
-    }
-    if let (Some(min), Some(max)) = (query.price_min, query.price_max)
-        && min > max
-    {
-        errors.push(field("price_max", "must not be below price_min"));
-    }
+    let genre = id_filter(query.genre.take(), "genre", &mut errors);
+    let actor = id_filter(query.actor.take(), "actor", &mut errors);
+    let director = id_filter(query.director.take(), "director", &mut errors);
+    let producer = id_filter(query.producer.take(), "producer", &mut errors);
+    check_ranges(&query, &mut errors);
     let rating_min = match query.rating_min {
         Some(r) if !(0.0..=10.0).contains(&r) => {
             errors.push(field("rating_min", "must be 0 to 10"));
@@ -211,29 +189,9 @@ pub fn parse(query: BrowseQuery) -> Result<(Filters, Plan), Problem> {
             format!("at most {MAX_TERMS} words and 200 characters"),
         ));
     }
-    let sort_text = query.sort.unwrap_or_else(|| "popularity".into());
-    let (sort_name, minus) = match sort_text.strip_prefix('-') {
-        Some(name) => (name, true),
-        None => (sort_text.as_str(), false),
-    };
-    let sort = Sort::parse(sort_name);
-    if sort.is_none() {
-        errors.push(field(
-            "sort",
-            "must be title, price, release_date, rating or popularity (- before it descends)",
-        ));
-    }
-    let descending = match query.order.as_deref() {
-        None => minus || sort.is_some_and(Sort::descending_by_default),
-        Some("asc") if !minus => false,
-        Some("desc") => true,
-        _ => {
-            errors.push(field("order", "must be asc or desc, and agree with sort"));
-            false
-        }
-    };
+    let order = order_of(query.sort, query.order.as_deref(), &mut errors);
     validate::finish_query(errors)?;
-    let sort = sort.unwrap_or(Sort::Popularity);
+    let (sort, descending) = order.unwrap_or((Sort::Popularity, false));
     let after = query
         .cursor
         .map(|raw| decode_cursor(&raw, sort, descending))
@@ -260,6 +218,64 @@ pub fn parse(query: BrowseQuery) -> Result<(Filters, Plan), Problem> {
             after,
         },
     ))
+}
+
+/// The years' and prices' bounds, each in range and the pair in order.
+fn check_ranges(query: &BrowseQuery, errors: &mut Vec<FieldError>) {
+    for (name, year) in [("year_from", query.year_from), ("year_to", query.year_to)] {
+        if year.is_some_and(|y| !(1888..=9999).contains(&y)) {
+            errors.push(field(name, "must be a year from 1888"));
+        }
+    }
+    if let (Some(from), Some(to)) = (query.year_from, query.year_to)
+        && from > to
+    {
+        errors.push(field("year_to", "must not be before year_from"));
+    }
+    for (name, price) in [
+        ("price_min", query.price_min),
+        ("price_max", query.price_max),
+    ] {
+        if price.is_some_and(|p| p < 0) {
+            errors.push(field(name, "must not be negative"));
+        }
+    }
+    if let (Some(min), Some(max)) = (query.price_min, query.price_max)
+        && min > max
+    {
+        errors.push(field("price_max", "must not be below price_min"));
+    }
+}
+
+/// The sort and its direction, from `sort` (`-` before it descends) and `order`, which
+/// must agree; `None` when either is bad (the error pushed).
+fn order_of(
+    sort: Option<String>,
+    order: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> Option<(Sort, bool)> {
+    let sort_text = sort.unwrap_or_else(|| "popularity".into());
+    let (sort_name, minus) = match sort_text.strip_prefix('-') {
+        Some(name) => (name, true),
+        None => (sort_text.as_str(), false),
+    };
+    let sort = Sort::parse(sort_name);
+    if sort.is_none() {
+        errors.push(field(
+            "sort",
+            "must be title, price, release_date, rating or popularity (- before it descends)",
+        ));
+    }
+    let descending = match order {
+        None => minus || sort.is_some_and(Sort::descending_by_default),
+        Some("asc") if !minus => false,
+        Some("desc") => true,
+        _ => {
+            errors.push(field("order", "must be asc or desc, and agree with sort"));
+            return None;
+        }
+    };
+    Some((sort?, descending))
 }
 
 impl Filters {
