@@ -206,7 +206,7 @@ function actions(movie, marks, inCart, drawCounts) {
 
   return [
     buy,
-    h('div', { class: 'marks' }, like, dislike, h('label', { for: 'f-rating' }, 'Your rating'), rating, favorite),
+    h('div', { class: 'marks' }, like, dislike, h('span', { class: 'rating' }, h('label', { for: 'f-rating' }, 'Your rating'), rating), favorite),
     status,
   ];
 }
