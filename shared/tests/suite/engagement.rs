@@ -585,22 +585,6 @@ async fn comments_thread_notify_and_obey_their_owners(env: Env) {
         StatusCode::NO_CONTENT
     );
     assert_eq!(edit(&ana, first_id).await.0, StatusCode::NOT_FOUND);
-    // A deleted comment takes no more replies.
-    let (status, problem) = env
-        .post(
-            &path,
-            Some(&ben),
-            json!({"text": "Still here?", "parent_id": first_id}),
-        )
-        .await;
-    assert_eq!(
-        (status, support::error_fields(&problem)),
-        (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            vec!["parent_id".to_string()]
-        ),
-        "{problem}"
-    );
     let (_, page) = env.get(&format!("{path}?limit=10"), None).await;
     let first_listed = &page["items"][0];
     assert_eq!(
@@ -620,6 +604,46 @@ async fn comments_thread_notify_and_obey_their_owners(env: Env) {
             .await
             .0,
         StatusCode::NOT_FOUND
+    );
+}
+
+async fn a_deleted_comment_takes_no_more_replies(env: Env) {
+    let seeded = catalogue(&env).await;
+    let path = format!("/movies/{}/comments", seeded.movies[0]);
+    let (ana, _, ana_email) = env.account("ana", Role::User).await;
+    let (ben, _, _) = env.account("ben", Role::User).await;
+    let (_, first) = env
+        .post(&path, Some(&ana), json!({"text": "Loved the ending."}))
+        .await;
+    let first_id = first["id"].as_str().unwrap();
+    let (status, _) = delete(&env, &format!("/comments/{first_id}"), &ana).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let (status, problem) = env
+        .post(
+            &path,
+            Some(&ben),
+            json!({"text": "Still here?", "parent_id": first_id}),
+        )
+        .await;
+    assert_eq!(
+        (status, support::error_fields(&problem)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["parent_id".to_string()]
+        ),
+        "{problem}"
+    );
+    let (_, page) = env.get(&format!("{path}?limit=10"), None).await;
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(1), "{page}");
+    assert_eq!(
+        movie(&env, &seeded.movies[0], None).await["comment_count"].as_i64(),
+        Some(0)
+    );
+    assert!(
+        env.emails_to(&ana_email)
+            .iter()
+            .all(|(s, _)| !s.contains("replied"))
     );
 }
 
@@ -907,6 +931,7 @@ support::on_both_backends!(
     the_to_index_list_is_spread_and_old_marks_are_still_swept,
     favourites_list_with_the_filters_and_sorts_of_the_catalogue,
     comments_thread_notify_and_obey_their_owners,
+    a_deleted_comment_takes_no_more_replies,
 );
 
 mod purchases {
