@@ -645,6 +645,43 @@ async fn a_deleted_comment_takes_no_more_replies(env: Env) {
             .iter()
             .all(|(s, _)| !s.contains("replied"))
     );
+
+    // Nor one deleted while the reply is on its way: the reply reads it whole, then waits
+    // at its commit while its author deletes it.
+    let (_, second) = env
+        .post(&path, Some(&ana), json!({"text": "And the music."}))
+        .await;
+    let second_id = second["id"].as_str().unwrap().to_string();
+    let gate = support::gate::Gate::new(|w| support::gate::puts(w, "COMMENT#"));
+    let gated = support::gate::gated_api(&env.app, &gate);
+    let request = support::request(
+        Method::POST,
+        &path,
+        Some(&ben),
+        Some(json!({"text": "Agreed", "parent_id": second_id})),
+        &[],
+    );
+    let racing = tokio::spawn(async move { support::call(&gated, request).await });
+    gate.arrived().await;
+    let (status, _) = delete(&env, &format!("/comments/{second_id}"), &ana).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    gate.release();
+    let (status, _, problem) = racing.await.unwrap();
+    assert_eq!(
+        (status, support::error_fields(&problem)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["parent_id".to_string()]
+        ),
+        "{problem}"
+    );
+    let (_, page) = env.get(&format!("{path}?limit=10"), None).await;
+    assert_eq!(page["items"].as_array().map(Vec::len), Some(2), "{page}");
+    assert!(
+        env.emails_to(&ana_email)
+            .iter()
+            .all(|(s, _)| !s.contains("replied"))
+    );
 }
 
 /// A GET as a client sends it, with its answer's headers.
