@@ -208,6 +208,7 @@ pub const COMMENTS_CREATE: Route = route(
     Need::GetItem,
     Need::PutItem,
     Need::UpdateItem,
+    Need::ConditionCheckItem,
     Need::SendMailQueue,
 ]);
 
