@@ -1,6 +1,7 @@
 use super::records::{Record, Stored};
 use garde::Validate;
 use marquee_core::http::problem::FieldError;
+use marquee_core::http::validate;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -76,16 +77,17 @@ impl Record for Cinema {
     }
 
     fn check(input: &CinemaInput, _today: time::Date) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        validate::not_blank(&mut errors, "address", &input.address);
+        validate::not_blank(&mut errors, "city", &input.city);
         let mut seen = HashSet::new();
-        let duplicate = input.screens.iter().any(|s| !seen.insert(s.number));
-        if duplicate {
-            vec![FieldError {
+        if input.screens.iter().any(|s| !seen.insert(s.number)) {
+            errors.push(FieldError {
                 field: "screens".into(),
                 message: "screen numbers must be unique".into(),
-            }]
-        } else {
-            Vec::new()
+            });
         }
+        errors
     }
 
     fn view(stored: &Stored<CinemaInput>, _today: time::Date) -> CinemaView {

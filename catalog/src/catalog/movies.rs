@@ -10,6 +10,7 @@ use garde::Validate;
 use marquee_core::app::App;
 use marquee_core::http::Path;
 use marquee_core::http::problem::{FieldError, Problem};
+use marquee_core::http::validate;
 use marquee_core::store::{Item, Key, Write};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -138,13 +139,18 @@ impl Record for Movie {
     }
 
     fn check(input: &MovieInput, _today: Date) -> Vec<FieldError> {
-        match Date::parse(&input.release_date, marquee_core::clock::DATE) {
-            Ok(date) if date.year() >= 1888 => Vec::new(),
-            _ => vec![FieldError {
+        let mut errors = Vec::new();
+        if !matches!(
+            Date::parse(&input.release_date, marquee_core::clock::DATE),
+            Ok(date) if date.year() >= 1888
+        ) {
+            errors.push(FieldError {
                 field: "release_date".into(),
                 message: "must be a date as YYYY-MM-DD, from 1888 on".into(),
-            }],
+            });
         }
+        validate::not_blank(&mut errors, "certification", &input.certification);
+        errors
     }
 
     fn view(stored: &Stored<MovieInput>, _today: Date) -> MovieView {

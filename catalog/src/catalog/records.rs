@@ -238,12 +238,7 @@ fn name_taken<R: Record>() -> Problem {
 
 fn checked<R: Record>(input: &R::Input, today: Date) -> Result<(), Problem> {
     let mut errors = validate::fields(input);
-    if R::name(input).trim().is_empty() && !errors.iter().any(|e| e.field == "name") {
-        errors.push(FieldError {
-            field: "name".into(),
-            message: "must not be blank".into(),
-        });
-    }
+    validate::not_blank(&mut errors, "name", R::name(input));
     errors.extend(R::check(input, today));
     validate::finish(errors)
 }

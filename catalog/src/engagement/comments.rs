@@ -125,12 +125,7 @@ pub async fn create(
     Json(input): Json<CommentInput>,
 ) -> Result<(StatusCode, axum::Json<Comment>), Problem> {
     let mut errors = validate::fields(&input);
-    if input.text.trim().is_empty() && errors.is_empty() {
-        errors.push(FieldError {
-            field: "text".into(),
-            message: "must not be blank".into(),
-        });
-    }
+    validate::not_blank(&mut errors, "text", &input.text);
     validate::finish(errors)?;
     let parent = match &input.parent_id {
         Some(parent_id) => {
@@ -309,7 +304,9 @@ pub async fn update(
     Path(id): Path<String>,
     Json(input): Json<CommentEdit>,
 ) -> Result<axum::Json<Comment>, Problem> {
-    validate::finish(validate::fields(&input))?;
+    let mut errors = validate::fields(&input);
+    validate::not_blank(&mut errors, "text", &input.text);
+    validate::finish(errors)?;
     let mut comment = find(&app, &id).await?;
     if comment.author_id != caller.user_id {
         return Err(Problem::forbidden().detail("Only its author edits a comment"));

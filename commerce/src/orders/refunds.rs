@@ -54,12 +54,7 @@ pub async fn request(
 ) -> Result<(StatusCode, axum::Json<Order>), Problem> {
     let reason = ask.reason.trim().to_string();
     let mut errors = validate::fields(&ask);
-    if reason.is_empty() && errors.is_empty() {
-        errors.push(marquee_core::http::problem::FieldError {
-            field: "reason".into(),
-            message: "must not be blank".into(),
-        });
-    }
+    validate::not_blank(&mut errors, "reason", &ask.reason);
     validate::finish(errors)?;
     let order = own(&app, &caller, &id).await?;
     if order.status != Status::Paid {

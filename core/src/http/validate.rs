@@ -64,6 +64,17 @@ pub fn items<T>(min: usize, max: usize) -> impl FnOnce(&Vec<T>, &()) -> garde::R
     }
 }
 
+/// Pushes `field`'s error when `text` holds only whitespace: a length rule lets it through,
+/// and trimmed it would be stored empty (an empty text is the length rule's to refuse).
+pub fn not_blank(errors: &mut Vec<FieldError>, field: &str, text: &str) {
+    if !text.is_empty() && text.trim().is_empty() {
+        errors.push(FieldError {
+            field: field.into(),
+            message: "must not be blank".into(),
+        });
+    }
+}
+
 /// 422 listing `errors`, when there are any.
 pub fn finish(errors: Vec<FieldError>) -> Result<(), Problem> {
     if errors.is_empty() {

@@ -272,6 +272,19 @@ async fn cinemas_validate_their_screens(env: Env) {
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let mut blank = good.clone();
+    blank["address"] = json!("  ");
+    blank["city"] = json!(" \u{a0} ");
+    blank["screens"][0]["seats"] = json!(1000);
+    let (status, body) = create(&env, &token, "/cinemas", blank).await;
+    assert_eq!(
+        (status, support::error_fields(&body)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["address".to_string(), "city".to_string()]
+        ),
+        "{body}"
+    );
 
     let path = format!("/cinemas/{}", cinema["id"].as_str().unwrap());
     let (status, changed) = patch(
@@ -407,6 +420,17 @@ async fn movies_count_their_references_exactly(env: Env) {
     let (status, body) = create(&env, &token, "/movies", bad).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(support::error_fields(&body).len(), 3, "{body}");
+    let mut blank = movie("Blank", vec![]);
+    blank["certification"] = json!("   ");
+    let (status, body) = create(&env, &token, "/movies", blank).await;
+    assert_eq!(
+        (status, support::error_fields(&body)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["certification".to_string()]
+        ),
+        "{body}"
+    );
 
     // A referenced genre cannot go; moving the movie to another genre moves the counts.
     let (status, _, body) = env

@@ -562,6 +562,18 @@ async fn comments_thread_notify_and_obey_their_owners(env: Env) {
         (Some("Edited"), true)
     );
     assert_eq!(edit(&ben, first_id).await.0, StatusCode::FORBIDDEN);
+    let (status, _, problem) = env
+        .send(
+            Method::PATCH,
+            &format!("/comments/{first_id}"),
+            Some(&ana),
+            Some(json!({"text": "   "})),
+        )
+        .await;
+    assert_eq!(
+        (status, support::error_fields(&problem)),
+        (StatusCode::UNPROCESSABLE_ENTITY, vec!["text".to_string()])
+    );
     assert_eq!(edit(&moderator, first_id).await.0, StatusCode::FORBIDDEN);
     let second_id = second["id"].as_str().unwrap();
     assert_eq!(
