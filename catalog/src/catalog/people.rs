@@ -3,6 +3,7 @@
 use super::records::{Record, Stored};
 use garde::Validate;
 use marquee_core::http::problem::FieldError;
+use marquee_core::http::validate;
 use serde::{Deserialize, Serialize};
 use time::Date;
 
@@ -80,6 +81,9 @@ fn check(input: &PersonInput, today: Date, takes_company: bool) -> Vec<FieldErro
     }
     if input.company.is_some() && !takes_company {
         bad("company", "only producers have a company");
+    }
+    if let Some(company) = &input.company {
+        validate::not_blank(&mut errors, "company", company);
     }
     errors
 }

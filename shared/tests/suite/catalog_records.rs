@@ -187,6 +187,21 @@ async fn people_validate_derive_age_and_patch(env: Env) {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let fields = support::error_fields(&body);
     assert_eq!(fields.len(), 3, "birth date, company and photo url: {body}");
+    let (status, body) = create(
+        &env,
+        &token,
+        "/producers",
+        json!({"name": "Theo Marsh", "company": "  "}),
+    )
+    .await;
+    assert_eq!(
+        (status, support::error_fields(&body)),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            vec!["company".to_string()]
+        ),
+        "{body}"
+    );
 
     let (status, actor) = create(
         &env,
