@@ -195,7 +195,7 @@ pub async fn create(
         .when(Condition::NotExists),
         Write::put(pointer).when(Condition::NotExists),
     ];
-    // Deleted meanwhile, the comment answered takes the reply no more than before.
+    // The comment answered may be deleted after it was read: the reply is refused then too.
     let parent_check = parent.as_ref().map(|p| {
         writes.push(Write::check(
             comment_key(&p.movie_id, &p.thread_id, &p.id),
