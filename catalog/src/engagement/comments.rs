@@ -96,11 +96,16 @@ async fn find(app: &App, id: &str) -> Result<Comment, Problem> {
     Ok(from_entity_item("comment", item)?)
 }
 
-fn parent_deleted() -> Problem {
+/// 422 on `parent_id`: the comment a reply answers is not one it may answer.
+fn bad_parent(message: String) -> Problem {
     Problem::validation(vec![FieldError {
         field: "parent_id".into(),
-        message: "names a deleted comment, which takes no more replies".into(),
+        message,
     }])
+}
+
+fn parent_deleted() -> Problem {
+    bad_parent("names a deleted comment, which takes no more replies".into())
 }
 
 fn display_name(author: &user::User) -> String {
@@ -129,17 +134,10 @@ pub async fn create(
     validate::finish(errors)?;
     let parent = match &input.parent_id {
         Some(parent_id) => {
-            let parent = find(&app, parent_id).await.map_err(|_| {
-                Problem::validation(vec![FieldError {
-                    field: "parent_id".into(),
-                    message: format!("no comment on this movie has the id {parent_id}"),
-                }])
-            })?;
+            let unknown = || bad_parent(format!("no comment on this movie has the id {parent_id}"));
+            let parent = find(&app, parent_id).await.map_err(|_| unknown())?;
             if parent.movie_id != movie_id {
-                return Err(Problem::validation(vec![FieldError {
-                    field: "parent_id".into(),
-                    message: format!("no comment on this movie has the id {parent_id}"),
-                }]));
+                return Err(unknown());
             }
             if parent.deleted {
                 return Err(parent_deleted());
